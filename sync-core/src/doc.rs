@@ -1,0 +1,799 @@
+//! One Automerge document per record: typed reads and writes, conflicts, history.
+//!
+//! The root map of every document holds `id`, `kind`, `schema`, `unit` and the kind fields.
+//! Text is stored as Automerge *scalar* strings, so a field behaves like a register: two
+//! devices writing the same field concurrently leave both values visible through
+//! [`RecordDoc::conflicts`], and Automerge's deterministic winner is what [`RecordDoc::read`]
+//! returns. Sets (household members) are maps keyed by a stable id and are created together
+//! with the record, so concurrent adds on two devices land in the same map object.
+
+use std::collections::{BTreeMap, HashMap};
+
+use automerge::transaction::{CommitOptions, Transactable};
+use automerge::{
+    ActorId, Automerge, AutomergeError, Change, ChangeHash, ObjId, ObjType, ROOT, ReadDoc,
+    ScalarValue, hydrate,
+};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::model::{self, FieldType, Fields, Kind, Record, SCHEMA_VERSION, Value};
+
+/// Root keys that are not kind fields.
+const ROOT_KEYS: [&str; 4] = ["id", "kind", "schema", "unit"];
+
+/// What can go wrong reading or changing a record document.
+#[derive(Debug, thiserror::Error)]
+pub enum DocError {
+    /// The bytes are not an Automerge document or change.
+    #[error("not a valid Automerge document or change: {0}")]
+    Automerge(#[from] AutomergeError),
+    /// A change could not be decoded.
+    #[error("not a valid Automerge change")]
+    BadChange,
+    /// The document does not have the shape of a Ferry record.
+    #[error("malformed record document: {0}")]
+    Malformed(String),
+}
+
+/// One edit of a record, as an officer or an admin makes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Edit {
+    /// Set a field. A map value is merged entry by entry into the existing map.
+    Set {
+        /// The field name.
+        field: String,
+        /// The new value.
+        value: Value,
+    },
+    /// Remove a field's value.
+    Clear {
+        /// The field name.
+        field: String,
+    },
+    /// Move the record to another admin unit.
+    SetUnit {
+        /// The new current admin-unit code.
+        unit: String,
+    },
+    /// Put one entry of a set (e.g. a household member keyed by citizen id).
+    PutEntry {
+        /// The set field (e.g. `members`).
+        field: String,
+        /// The stable id of the entry.
+        key: String,
+        /// The entry itself.
+        value: Value,
+    },
+    /// Remove one entry of a set.
+    RemoveEntry {
+        /// The set field.
+        field: String,
+        /// The stable id of the entry.
+        key: String,
+    },
+}
+
+/// Who makes a change, and when: the device's Automerge actor and the wall-clock time.
+#[derive(Debug, Clone)]
+pub struct Author {
+    /// The device's (or server admin's) actor id, registered with the server.
+    pub actor: ActorId,
+    /// Milliseconds since the Unix epoch.
+    pub time_ms: i64,
+}
+
+impl Author {
+    /// An author with the given actor id bytes and time.
+    pub fn new(actor: &[u8], time_ms: i64) -> Self {
+        Author {
+            actor: ActorId::from(actor),
+            time_ms,
+        }
+    }
+}
+
+/// One of several values written concurrently to a field.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConflictValue {
+    /// The value this writer chose.
+    pub value: Value,
+    /// Hex of the actor (device) that wrote it.
+    pub actor: String,
+    /// When it was written, milliseconds since the Unix epoch (the device's clock).
+    pub time_ms: i64,
+    /// Hex of the change that wrote it.
+    pub change: String,
+}
+
+/// A field holding more than one concurrent value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldConflict {
+    /// Field path: `full_name`, or `members.<citizen id>.relationship` inside a set.
+    pub field: String,
+    /// Every concurrent value; the first is the one [`RecordDoc::read`] returns.
+    pub values: Vec<ConflictValue>,
+}
+
+/// One change of one field in a record's history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldChange {
+    /// Field path, as in [`FieldConflict::field`]; `unit` for a move between units.
+    pub field: String,
+    /// Hex of the actor (device) that made the change.
+    pub actor: String,
+    /// When, milliseconds since the Unix epoch (the device's clock).
+    pub time_ms: i64,
+    /// Hex of the change.
+    pub change: String,
+    /// The value before the change (as the author saw it); `None` when unset.
+    pub from: Option<Value>,
+    /// The value after the change; `None` when cleared.
+    pub to: Option<Value>,
+}
+
+/// A record's Automerge document.
+#[derive(Debug, Clone)]
+pub struct RecordDoc {
+    doc: Automerge,
+}
+
+impl RecordDoc {
+    /// Creates the document of a new record in one change authored by `author`.
+    ///
+    /// The caller validates the record first ([`model::validate`]); this only writes it.
+    pub fn create(record: &Record, author: &Author) -> Result<(RecordDoc, Change), DocError> {
+        let mut root: HashMap<String, hydrate::Value> = HashMap::new();
+        let mut put = |k: &str, v: hydrate::Value| {
+            root.insert(k.to_owned(), v);
+        };
+        put("id", ScalarValue::Str(record.id.to_string().into()).into());
+        put("kind", ScalarValue::Str(record.kind.as_str().into()).into());
+        put("schema", ScalarValue::Int(SCHEMA_VERSION).into());
+        put("unit", ScalarValue::Str(record.unit.as_str().into()).into());
+        for (name, value) in &record.fields {
+            put(name, to_hydrate(value));
+        }
+        // Sets exist from the start so that concurrent adds merge into one map object.
+        for spec in model::fields_of(record.kind) {
+            if matches!(spec.ty, FieldType::Members) && !record.fields.contains_key(spec.name) {
+                put(spec.name, hydrate::Value::map());
+            }
+        }
+        let mut doc = Automerge::new().with_actor(author.actor.clone());
+        doc.transact_with(
+            |_| options(author, "create"),
+            |tx| -> Result<(), AutomergeError> {
+                tx.init_root_from_hydrate(&hydrate::Map::from(root))
+            },
+        )
+        .map_err(|f| f.error)?;
+        let change = doc
+            .get_last_local_change()
+            .ok_or_else(|| DocError::Malformed("creation produced no change".into()))?;
+        Ok((RecordDoc { doc }, change))
+    }
+
+    /// Loads a document saved with [`RecordDoc::save`] or received as a snapshot.
+    pub fn load(bytes: &[u8]) -> Result<RecordDoc, DocError> {
+        Ok(RecordDoc {
+            doc: Automerge::load(bytes)?,
+        })
+    }
+
+    /// An empty document, to be filled by [`RecordDoc::apply_changes`].
+    pub fn empty() -> RecordDoc {
+        RecordDoc {
+            doc: Automerge::new(),
+        }
+    }
+
+    /// Whether the document holds no change at all.
+    pub fn is_empty(&self) -> bool {
+        self.doc.is_empty()
+    }
+
+    /// Compact save (compressed columns): what the store keeps.
+    pub fn save(&self) -> Vec<u8> {
+        self.doc.save()
+    }
+
+    /// Uncompressed save: what goes into a snapshot on the wire, so that the reply's outer
+    /// compression works across many records.
+    pub fn save_uncompressed(&self) -> Vec<u8> {
+        self.doc.save_nocompress()
+    }
+
+    /// The current heads.
+    pub fn heads(&self) -> Vec<ChangeHash> {
+        self.doc.get_heads()
+    }
+
+    /// Changes not covered by `heads` (all changes for empty heads), in causal order.
+    pub fn changes_since(&self, heads: &[ChangeHash]) -> Vec<Change> {
+        self.doc.get_changes(heads)
+    }
+
+    /// Whether this document already holds the change with this hash.
+    pub fn has_change(&self, hash: &ChangeHash) -> bool {
+        self.doc.get_change_by_hash(hash).is_some()
+    }
+
+    /// Applies changes. Changes whose dependencies are unknown are held back by Automerge and
+    /// reported by [`RecordDoc::missing_deps`]. Applying a known change again is a no-op.
+    pub fn apply_changes(&mut self, changes: Vec<Change>) -> Result<(), DocError> {
+        self.doc.apply_changes(changes)?;
+        Ok(())
+    }
+
+    /// Dependencies referenced by held-back changes but not present.
+    pub fn missing_deps(&self) -> Vec<ChangeHash> {
+        self.doc.get_missing_deps(&[])
+    }
+
+    /// Merges a snapshot (a saved document of the same record) into this document.
+    pub fn merge_snapshot(&mut self, bytes: &[u8]) -> Result<(), DocError> {
+        self.doc.load_incremental(bytes)?;
+        Ok(())
+    }
+
+    /// The record as it reads now (winning values).
+    pub fn read(&self) -> Result<Record, DocError> {
+        let root = self.doc.hydrate(None);
+        record_from_hydrate(&root)
+    }
+
+    /// The record as it read at `heads`.
+    pub fn read_at(&self, heads: &[ChangeHash]) -> Result<Record, DocError> {
+        record_from_hydrate(&self.doc.hydrate(Some(heads)))
+    }
+
+    /// Applies `edits` as one change authored by `author`. Writing a value a field already has
+    /// is skipped, so no-op edits create no change and no spurious conflict; `Ok(None)` when
+    /// nothing changed.
+    pub fn edit(&mut self, edits: &[Edit], author: &Author) -> Result<Option<Change>, DocError> {
+        self.doc.set_actor(author.actor.clone());
+        let before = self.doc.get_heads();
+        self.doc
+            .transact_with(
+                |_| options(author, "edit"),
+                |tx| -> Result<(), AutomergeError> {
+                    for edit in edits {
+                        apply_edit(tx, edit)?;
+                    }
+                    Ok(())
+                },
+            )
+            .map_err(|f| f.error)?;
+        if self.doc.get_heads() == before {
+            return Ok(None);
+        }
+        Ok(self.doc.get_last_local_change())
+    }
+
+    /// Every field (and set entry field) that holds concurrent values, with who wrote each.
+    pub fn conflicts(&self) -> Vec<FieldConflict> {
+        let mut out = Vec::new();
+        self.collect_conflicts(&ROOT, String::new(), &mut out);
+        out
+    }
+
+    fn collect_conflicts(&self, obj: &ObjId, prefix: String, out: &mut Vec<FieldConflict>) {
+        for key in self.doc.keys(obj) {
+            let path = if prefix.is_empty() {
+                key.clone()
+            } else {
+                format!("{prefix}.{key}")
+            };
+            let all = match self.doc.get_all(obj, key.as_str()) {
+                Ok(all) => all,
+                Err(_) => continue,
+            };
+            if all.len() > 1 {
+                let values = all
+                    .iter()
+                    .rev()
+                    .map(|(v, id)| ConflictValue {
+                        value: self.value_of(v, id).unwrap_or(Value::Text(String::new())),
+                        ..self.who(id)
+                    })
+                    .collect();
+                out.push(FieldConflict {
+                    field: path.clone(),
+                    values,
+                });
+            }
+            if let Some((automerge::Value::Object(ObjType::Map), id)) = all.last() {
+                self.collect_conflicts(id, path, out);
+            }
+        }
+    }
+
+    fn value_of(&self, v: &automerge::Value<'_>, id: &ObjId) -> Option<Value> {
+        match v {
+            automerge::Value::Scalar(s) => scalar(s),
+            automerge::Value::Object(_) => {
+                from_hydrate(&ReadDoc::hydrate(&self.doc, id, None).ok()?)
+            }
+        }
+    }
+
+    fn who(&self, id: &ObjId) -> ConflictValue {
+        let meta = self
+            .doc
+            .hash_for_opid(id)
+            .and_then(|h| self.doc.get_change_meta_by_hash(&h));
+        match meta {
+            Some(m) => ConflictValue {
+                value: Value::Text(String::new()),
+                actor: m.actor.to_hex_string(),
+                time_ms: m.timestamp,
+                change: m.hash.to_string(),
+            },
+            None => ConflictValue {
+                value: Value::Text(String::new()),
+                actor: String::new(),
+                time_ms: 0,
+                change: String::new(),
+            },
+        }
+    }
+
+    /// The record's history, field by field, in causal order of the changes.
+    pub fn history(&self) -> Vec<FieldChange> {
+        let mut out = Vec::new();
+        for change in self.doc.get_changes(&[]) {
+            let before = flatten(&self.doc.hydrate(Some(change.deps())));
+            let after = flatten(&self.doc.hydrate(Some(&[change.hash()])));
+            let mut keys: Vec<&String> = before.keys().chain(after.keys()).collect();
+            keys.sort();
+            keys.dedup();
+            for key in keys {
+                if matches!(key.as_str(), "id" | "kind" | "schema") {
+                    continue;
+                }
+                let (from, to) = (before.get(key), after.get(key));
+                if from != to {
+                    out.push(FieldChange {
+                        field: key.clone(),
+                        actor: change.actor_id().to_hex_string(),
+                        time_ms: change.timestamp(),
+                        change: change.hash().to_string(),
+                        from: from.cloned(),
+                        to: to.cloned(),
+                    });
+                }
+            }
+        }
+        out
+    }
+
+    /// Actor ids (hex) of every change in the document, with the change hash.
+    pub fn change_actors(&self) -> Vec<(ChangeHash, ActorId)> {
+        self.doc
+            .get_changes_meta(&[])
+            .into_iter()
+            .map(|m| (m.hash, m.actor.into_owned()))
+            .collect()
+    }
+
+    /// A copy to try changes on before accepting them.
+    pub fn fork(&self) -> RecordDoc {
+        RecordDoc {
+            doc: self.doc.fork(),
+        }
+    }
+
+    /// The underlying Automerge document, for callers that need the full API.
+    pub fn automerge(&self) -> &Automerge {
+        &self.doc
+    }
+}
+
+/// Decodes one change from its wire bytes.
+pub fn decode_change(bytes: &[u8]) -> Result<Change, DocError> {
+    Change::try_from(bytes).map_err(|_| DocError::BadChange)
+}
+
+/// The wire bytes of a change (Automerge's compressed form when that is smaller).
+pub fn encode_change(change: &mut Change) -> Vec<u8> {
+    change.bytes().into_owned()
+}
+
+fn options(author: &Author, message: &str) -> CommitOptions {
+    CommitOptions::default()
+        .with_message(message.to_owned())
+        .with_time(author.time_ms)
+}
+
+fn apply_edit<T: Transactable>(tx: &mut T, edit: &Edit) -> Result<(), AutomergeError> {
+    match edit {
+        Edit::Set { field, value } => put_value(tx, &ROOT, field, value),
+        Edit::Clear { field } => {
+            if tx.get(&ROOT, field.as_str())?.is_some() {
+                tx.delete(&ROOT, field.as_str())?;
+            }
+            Ok(())
+        }
+        Edit::SetUnit { unit } => put_value(tx, &ROOT, "unit", &Value::Text(unit.clone())),
+        Edit::PutEntry { field, key, value } => {
+            let set = ensure_map(tx, &ROOT, field)?;
+            put_value(tx, &set, key, value)
+        }
+        Edit::RemoveEntry { field, key } => {
+            if let Some((automerge::Value::Object(ObjType::Map), set)) =
+                tx.get(&ROOT, field.as_str())?
+                && tx.get(&set, key.as_str())?.is_some()
+            {
+                tx.delete(&set, key.as_str())?;
+            }
+            Ok(())
+        }
+    }
+}
+
+fn ensure_map<T: Transactable>(
+    tx: &mut T,
+    obj: &ObjId,
+    key: &str,
+) -> Result<ObjId, AutomergeError> {
+    match tx.get(obj, key)? {
+        Some((automerge::Value::Object(ObjType::Map), id)) => Ok(id),
+        _ => tx.put_object(obj, key, ObjType::Map),
+    }
+}
+
+/// Writes `value` at `obj[key]` unless it is already there; maps merge entry by entry.
+fn put_value<T: Transactable>(
+    tx: &mut T,
+    obj: &ObjId,
+    key: &str,
+    value: &Value,
+) -> Result<(), AutomergeError> {
+    match value {
+        Value::Map(entries) => {
+            let map = ensure_map(tx, obj, key)?;
+            for (k, v) in entries {
+                put_value(tx, &map, k, v)?;
+            }
+            Ok(())
+        }
+        scalar_value => {
+            let current = match tx.get(obj, key)? {
+                Some((automerge::Value::Scalar(s), _)) => scalar(&s),
+                _ => None,
+            };
+            // Skip only when there is no conflict at this key: rewriting a conflicting field
+            // with one of its values is how a conflict is resolved.
+            let conflicted = tx.get_all(obj, key)?.len() > 1;
+            if current.as_ref() == Some(scalar_value) && !conflicted {
+                return Ok(());
+            }
+            tx.put(obj, key, to_scalar(scalar_value))
+        }
+    }
+}
+
+fn to_scalar(value: &Value) -> ScalarValue {
+    match value {
+        Value::Text(s) => ScalarValue::Str(s.as_str().into()),
+        Value::Int(i) => ScalarValue::Int(*i),
+        Value::Bool(b) => ScalarValue::Boolean(*b),
+        Value::Map(_) => ScalarValue::Null,
+    }
+}
+
+fn to_hydrate(value: &Value) -> hydrate::Value {
+    match value {
+        Value::Map(entries) => {
+            let map: HashMap<String, hydrate::Value> = entries
+                .iter()
+                .map(|(k, v)| (k.clone(), to_hydrate(v)))
+                .collect();
+            hydrate::Value::Map(hydrate::Map::from(map))
+        }
+        other => hydrate::Value::Scalar(to_scalar(other)),
+    }
+}
+
+fn scalar(s: &ScalarValue) -> Option<Value> {
+    match s {
+        ScalarValue::Str(s) => Some(Value::Text(s.to_string())),
+        ScalarValue::Int(i) => Some(Value::Int(*i)),
+        ScalarValue::Uint(u) => i64::try_from(*u).ok().map(Value::Int),
+        ScalarValue::Boolean(b) => Some(Value::Bool(*b)),
+        _ => None,
+    }
+}
+
+/// Converts a hydrated value; `None` for shapes a record never holds (lists, text objects,
+/// floats, bytes, counters, null).
+fn from_hydrate(value: &hydrate::Value) -> Option<Value> {
+    match value {
+        hydrate::Value::Scalar(s) => scalar(s),
+        hydrate::Value::Map(m) => {
+            let mut out = BTreeMap::new();
+            for (k, v) in m.iter() {
+                out.insert(k.clone(), from_hydrate(&v.value)?);
+            }
+            Some(Value::Map(out))
+        }
+        _ => None,
+    }
+}
+
+fn record_from_hydrate(root: &hydrate::Value) -> Result<Record, DocError> {
+    let hydrate::Value::Map(map) = root else {
+        return Err(DocError::Malformed("root is not a map".into()));
+    };
+    let text = |key: &str| -> Result<String, DocError> {
+        match map.get(key) {
+            Some(hydrate::Value::Scalar(ScalarValue::Str(s))) => Ok(s.to_string()),
+            _ => Err(DocError::Malformed(format!("missing or non-text `{key}`"))),
+        }
+    };
+    let id = Uuid::parse_str(&text("id")?)
+        .map_err(|_| DocError::Malformed("`id` is not a UUID".into()))?;
+    let kind_name = text("kind")?;
+    let kind =
+        Kind::parse(&kind_name).ok_or_else(|| DocError::Malformed("unknown record kind".into()))?;
+    let unit = text("unit")?;
+    let mut fields = Fields::new();
+    for (key, v) in map.iter() {
+        if ROOT_KEYS.contains(&key.as_str()) {
+            continue;
+        }
+        let value = from_hydrate(&v.value).ok_or_else(|| {
+            DocError::Malformed(format!("field `{key}` holds an unsupported value type"))
+        })?;
+        fields.insert(key.clone(), value);
+    }
+    Ok(Record {
+        id,
+        kind,
+        unit,
+        fields,
+    })
+}
+
+/// Field path → value, one level into maps (`members.<id>`), for history.
+fn flatten(root: &hydrate::Value) -> BTreeMap<String, Value> {
+    let mut out = BTreeMap::new();
+    if let hydrate::Value::Map(map) = root {
+        for (key, v) in map.iter() {
+            match &v.value {
+                hydrate::Value::Map(inner) => {
+                    for (k2, v2) in inner.iter() {
+                        if let Some(val) = from_hydrate(&v2.value) {
+                            out.insert(format!("{key}.{k2}"), val);
+                        }
+                    }
+                }
+                other => {
+                    if let Some(val) = from_hydrate(other) {
+                        out.insert(key.clone(), val);
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn citizen(name: &str) -> Record {
+        let mut fields = Fields::new();
+        fields.insert("full_name".into(), name.into());
+        fields.insert("date_of_birth".into(), "1985-03-02".into());
+        fields.insert("sex".into(), "female".into());
+        fields.insert("status".into(), "active".into());
+        Record {
+            id: Uuid::now_v7(),
+            kind: Kind::Citizen,
+            unit: "07132".into(),
+            fields,
+        }
+    }
+
+    fn author(n: u8, t: i64) -> Author {
+        Author::new(&[n; 16], t)
+    }
+
+    fn set(field: &str, v: &str) -> Edit {
+        Edit::Set {
+            field: field.into(),
+            value: v.into(),
+        }
+    }
+
+    #[test]
+    fn a_created_record_reads_back_exactly() {
+        let rec = citizen("Nguyễn Thị Ánh");
+        let (doc, _) = RecordDoc::create(&rec, &author(1, 1000)).unwrap();
+        assert_eq!(doc.read().unwrap(), rec);
+        let reloaded = RecordDoc::load(&doc.save()).unwrap();
+        assert_eq!(reloaded.read().unwrap(), rec);
+        assert_eq!(reloaded.heads(), doc.heads());
+    }
+
+    #[test]
+    fn a_household_starts_with_an_empty_member_set() {
+        let rec = Record {
+            id: Uuid::now_v7(),
+            kind: Kind::Household,
+            unit: "07132".into(),
+            fields: Fields::new(),
+        };
+        let (doc, _) = RecordDoc::create(&rec, &author(1, 1)).unwrap();
+        assert_eq!(
+            doc.read().unwrap().fields.get("members"),
+            Some(&Value::Map(BTreeMap::new()))
+        );
+    }
+
+    #[test]
+    fn concurrent_member_adds_on_two_devices_both_survive() {
+        let rec = Record {
+            id: Uuid::now_v7(),
+            kind: Kind::Household,
+            unit: "07132".into(),
+            fields: Fields::new(),
+        };
+        let (mut a, _) = RecordDoc::create(&rec, &author(1, 1)).unwrap();
+        let mut b = RecordDoc::load(&a.save()).unwrap();
+        let entry = |rel: &str| Value::Map(BTreeMap::from([("relationship".into(), rel.into())]));
+        let ca = a
+            .edit(
+                &[Edit::PutEntry {
+                    field: "members".into(),
+                    key: "m1".into(),
+                    value: entry("head"),
+                }],
+                &author(1, 2),
+            )
+            .unwrap()
+            .unwrap();
+        let cb = b
+            .edit(
+                &[Edit::PutEntry {
+                    field: "members".into(),
+                    key: "m2".into(),
+                    value: entry("child"),
+                }],
+                &author(2, 3),
+            )
+            .unwrap()
+            .unwrap();
+        a.apply_changes(vec![cb]).unwrap();
+        b.apply_changes(vec![ca]).unwrap();
+        let members = a.read().unwrap().fields["members"].clone();
+        assert_eq!(members.as_map().unwrap().len(), 2);
+        assert_eq!(a.read().unwrap(), b.read().unwrap());
+    }
+
+    #[test]
+    fn concurrent_writes_to_one_field_show_every_value_with_its_author() {
+        let (mut a, _) = RecordDoc::create(&citizen("A"), &author(1, 1)).unwrap();
+        let mut b = a.fork();
+        let ca = a
+            .edit(&[set("date_of_birth", "1985-03-03")], &author(1, 10))
+            .unwrap()
+            .unwrap();
+        let cb = b
+            .edit(&[set("date_of_birth", "1986-03-02")], &author(2, 20))
+            .unwrap()
+            .unwrap();
+        a.apply_changes(vec![cb]).unwrap();
+        b.apply_changes(vec![ca]).unwrap();
+        let conflicts = a.conflicts();
+        assert_eq!(conflicts.len(), 1);
+        assert_eq!(conflicts[0].field, "date_of_birth");
+        let mut seen: Vec<(String, i64)> = conflicts[0]
+            .values
+            .iter()
+            .map(|v| (v.value.as_text().unwrap().to_owned(), v.time_ms))
+            .collect();
+        seen.sort();
+        assert_eq!(
+            seen,
+            vec![("1985-03-03".to_owned(), 10), ("1986-03-02".to_owned(), 20)]
+        );
+        // The winner read is the first value listed, identically on both replicas.
+        let winner = a.read().unwrap().fields["date_of_birth"].clone();
+        assert_eq!(conflicts[0].values[0].value, winner);
+        assert_eq!(b.read().unwrap(), a.read().unwrap());
+        assert_eq!(b.conflicts(), conflicts);
+    }
+
+    #[test]
+    fn rewriting_a_conflicting_field_resolves_the_conflict() {
+        let (mut a, _) = RecordDoc::create(&citizen("A"), &author(1, 1)).unwrap();
+        let mut b = a.fork();
+        let ca = a
+            .edit(&[set("sex", "male")], &author(1, 2))
+            .unwrap()
+            .unwrap();
+        let cb = b
+            .edit(&[set("sex", "unknown")], &author(2, 2))
+            .unwrap()
+            .unwrap();
+        a.apply_changes(vec![cb]).unwrap();
+        b.apply_changes(vec![ca]).unwrap();
+        assert_eq!(a.conflicts().len(), 1);
+        let winner = a.read().unwrap().text("sex").unwrap().to_owned();
+        let resolution = a.edit(&[set("sex", &winner)], &author(9, 3)).unwrap();
+        assert!(resolution.is_some(), "resolving must write a change");
+        b.apply_changes(vec![resolution.unwrap()]).unwrap();
+        assert!(a.conflicts().is_empty());
+        assert!(b.conflicts().is_empty());
+    }
+
+    #[test]
+    fn an_edit_that_changes_nothing_makes_no_change() {
+        let (mut a, _) = RecordDoc::create(&citizen("A"), &author(1, 1)).unwrap();
+        assert!(
+            a.edit(&[set("sex", "female")], &author(1, 2))
+                .unwrap()
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn history_says_who_changed_which_field_from_what_to_what() {
+        let (mut a, _) = RecordDoc::create(&citizen("Lê Văn Tám"), &author(1, 100)).unwrap();
+        a.edit(&[set("full_name", "Lê Văn Tâm")], &author(2, 200))
+            .unwrap();
+        let history = a.history();
+        let name_changes: Vec<_> = history.iter().filter(|h| h.field == "full_name").collect();
+        assert_eq!(name_changes.len(), 2);
+        assert_eq!(name_changes[0].from, None);
+        assert_eq!(name_changes[1].from, Some("Lê Văn Tám".into()));
+        assert_eq!(name_changes[1].to, Some("Lê Văn Tâm".into()));
+        assert_eq!(
+            name_changes[1].actor,
+            ActorId::from(&[2u8; 16][..]).to_hex_string()
+        );
+        assert_eq!(name_changes[1].time_ms, 200);
+    }
+
+    #[test]
+    fn changes_since_heads_carry_only_what_is_new_and_merge_idempotently() {
+        let (mut a, first) = RecordDoc::create(&citizen("A"), &author(1, 1)).unwrap();
+        let heads = a.heads();
+        a.edit(&[set("notes", "x")], &author(1, 2)).unwrap();
+        let new = a.changes_since(&heads);
+        assert_eq!(new.len(), 1);
+        let mut b = RecordDoc::empty();
+        b.apply_changes(vec![first]).unwrap();
+        b.apply_changes(new.clone()).unwrap();
+        b.apply_changes(new).unwrap();
+        assert_eq!(b.heads(), a.heads());
+        let mut c = RecordDoc::empty();
+        c.merge_snapshot(&a.save_uncompressed()).unwrap();
+        c.merge_snapshot(&a.save()).unwrap();
+        assert_eq!(c.read().unwrap(), a.read().unwrap());
+    }
+
+    #[test]
+    fn a_change_whose_parent_is_unknown_is_held_back_as_missing() {
+        let (mut a, _) = RecordDoc::create(&citizen("A"), &author(1, 1)).unwrap();
+        let second = a
+            .edit(&[set("notes", "x")], &author(1, 2))
+            .unwrap()
+            .unwrap();
+        let mut b = RecordDoc::empty();
+        b.apply_changes(vec![second]).unwrap();
+        assert_eq!(b.missing_deps().len(), 1);
+    }
+
+    #[test]
+    fn garbage_bytes_are_an_error_not_a_panic() {
+        assert!(RecordDoc::load(b"\x85\x6f\x4a\x83garbage").is_err());
+        assert!(decode_change(b"").is_err());
+        assert!(decode_change(&[0x85, 0x6f, 0x4a, 0x83, 1, 2, 3]).is_err());
+    }
+}

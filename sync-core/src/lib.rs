@@ -1,0 +1,7 @@
+//! placeholder
+#![forbid(unsafe_code)]
+pub mod doc;
+pub mod model;
+pub mod protocol;
+pub mod replica;
+pub mod store;

@@ -1,0 +1,277 @@
+//! CBOR encoding and content (de)compression of protocol messages.
+
+use std::io::Read;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::{PROTOCOL_VERSION, SyncReply, SyncRequest};
+
+/// Why a message could not be decoded.
+#[derive(Debug, thiserror::Error)]
+pub enum ProtocolError {
+    /// Not valid CBOR of the expected shape (garbage, truncated, wrongly typed).
+    #[error("malformed message: {0}")]
+    Malformed(String),
+    /// A version this implementation does not speak.
+    #[error("unsupported protocol version {0} (this side speaks {PROTOCOL_VERSION})")]
+    UnsupportedVersion(u32),
+    /// The decompressed body would exceed the allowed size.
+    #[error("message larger than {0} bytes once decompressed")]
+    TooLarge(usize),
+    /// The compressed stream is corrupt.
+    #[error("corrupt compressed body")]
+    BadCompression,
+    /// A `Content-Encoding` this implementation does not know.
+    #[error("unsupported content encoding `{0}`")]
+    UnknownEncoding(String),
+}
+
+/// Content encoding of a request or reply body (`Content-Encoding` header).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    /// No compression.
+    Identity,
+    /// `gzip`.
+    Gzip,
+    /// `zstd`.
+    Zstd,
+}
+
+impl Encoding {
+    /// Parses a `Content-Encoding` value; absent or empty means identity.
+    pub fn parse(header: Option<&str>) -> Result<Encoding, ProtocolError> {
+        match header.map(str::trim).unwrap_or("") {
+            "" | "identity" => Ok(Encoding::Identity),
+            "gzip" | "x-gzip" => Ok(Encoding::Gzip),
+            "zstd" => Ok(Encoding::Zstd),
+            other => Err(ProtocolError::UnknownEncoding(
+                other.chars().take(32).collect(),
+            )),
+        }
+    }
+
+    /// The header value, or `None` for identity.
+    pub fn header(self) -> Option<&'static str> {
+        match self {
+            Encoding::Identity => None,
+            Encoding::Gzip => Some("gzip"),
+            Encoding::Zstd => Some("zstd"),
+        }
+    }
+
+    /// Picks the best encoding a client accepts from an `Accept-Encoding` header.
+    pub fn negotiate(accept: Option<&str>) -> Encoding {
+        let accept = accept.unwrap_or("");
+        let has = |name: &str| {
+            accept
+                .split(',')
+                .any(|part| part.split(';').next().map(str::trim) == Some(name))
+        };
+        if has("zstd") {
+            Encoding::Zstd
+        } else if has("gzip") {
+            Encoding::Gzip
+        } else {
+            Encoding::Identity
+        }
+    }
+}
+
+/// Compresses a body.
+pub fn compress(bytes: &[u8], encoding: Encoding) -> Vec<u8> {
+    match encoding {
+        Encoding::Identity => bytes.to_vec(),
+        Encoding::Gzip => {
+            use std::io::Write;
+            let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+            // Writing into a Vec cannot fail.
+            let _ = enc.write_all(bytes);
+            enc.finish().unwrap_or_default()
+        }
+        // Level 9 is still fast at these sizes and matters on 2G.
+        Encoding::Zstd => zstd::bulk::compress(bytes, 9).unwrap_or_default(),
+    }
+}
+
+/// Decompresses a body, refusing to produce more than `limit` bytes (zip bombs).
+pub fn decompress(
+    bytes: &[u8],
+    encoding: Encoding,
+    limit: usize,
+) -> Result<Vec<u8>, ProtocolError> {
+    let mut out = Vec::new();
+    let read = match encoding {
+        Encoding::Identity => {
+            if bytes.len() > limit {
+                return Err(ProtocolError::TooLarge(limit));
+            }
+            return Ok(bytes.to_vec());
+        }
+        Encoding::Gzip => flate2::read::GzDecoder::new(bytes)
+            .take(limit as u64 + 1)
+            .read_to_end(&mut out),
+        Encoding::Zstd => match zstd::stream::read::Decoder::new(bytes) {
+            Ok(dec) => dec.take(limit as u64 + 1).read_to_end(&mut out),
+            Err(e) => Err(e),
+        },
+    };
+    read.map_err(|_| ProtocolError::BadCompression)?;
+    if out.len() > limit {
+        return Err(ProtocolError::TooLarge(limit));
+    }
+    Ok(out)
+}
+
+fn encode<T: Serialize>(msg: &T) -> Vec<u8> {
+    let mut out = Vec::new();
+    // Serialising plain structs into a Vec cannot fail.
+    let _ = ciborium::into_writer(msg, &mut out);
+    out
+}
+
+fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ProtocolError> {
+    ciborium::from_reader(bytes).map_err(|e| ProtocolError::Malformed(short(&e.to_string())))
+}
+
+fn short(s: &str) -> String {
+    s.chars().take(120).collect()
+}
+
+/// Encodes a request as CBOR.
+pub fn encode_request(req: &SyncRequest) -> Vec<u8> {
+    encode(req)
+}
+
+/// Decodes a CBOR request and checks its version.
+pub fn decode_request(bytes: &[u8]) -> Result<SyncRequest, ProtocolError> {
+    let req: SyncRequest = decode(bytes)?;
+    if req.v != PROTOCOL_VERSION {
+        return Err(ProtocolError::UnsupportedVersion(req.v));
+    }
+    Ok(req)
+}
+
+/// Encodes a reply as CBOR.
+pub fn encode_reply(reply: &SyncReply) -> Vec<u8> {
+    encode(reply)
+}
+
+/// Decodes a CBOR reply and checks its version.
+pub fn decode_reply(bytes: &[u8]) -> Result<SyncReply, ProtocolError> {
+    let reply: SyncReply = decode(bytes)?;
+    if reply.v != PROTOCOL_VERSION {
+        return Err(ProtocolError::UnsupportedVersion(reply.v));
+    }
+    Ok(reply)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::{DeviceStatus, PullEntry, PushRecord, SyncReply};
+    use proptest::prelude::*;
+    use serde_bytes::ByteBuf;
+    use std::collections::BTreeMap;
+    use uuid::Uuid;
+
+    fn request() -> SyncRequest {
+        SyncRequest {
+            v: PROTOCOL_VERSION,
+            device_id: Uuid::now_v7(),
+            cursors: BTreeMap::from([("07132".into(), 42)]),
+            push: vec![PushRecord {
+                record: Uuid::now_v7(),
+                kind: "citizen".into(),
+                unit: "07132".into(),
+                changes: vec![ByteBuf::from(vec![1, 2, 3])],
+            }],
+            max_bytes: 65536,
+            status: DeviceStatus::default(),
+            resync: vec![],
+        }
+    }
+
+    #[test]
+    fn a_request_survives_encoding_and_every_compression() {
+        let req = request();
+        for enc in [Encoding::Identity, Encoding::Gzip, Encoding::Zstd] {
+            let wire = compress(&encode_request(&req), enc);
+            let back = decode_request(&decompress(&wire, enc, 1 << 20).unwrap()).unwrap();
+            assert_eq!(back, req);
+        }
+    }
+
+    #[test]
+    fn a_reply_survives_encoding() {
+        let mut reply = SyncReply::empty(7);
+        reply.pull.push(PullEntry {
+            record: Uuid::now_v7(),
+            kind: "household".into(),
+            unit: "07135".into(),
+            changes: vec![],
+            snapshot: Some(ByteBuf::from(vec![9; 10])),
+        });
+        reply.more = true;
+        assert_eq!(decode_reply(&encode_reply(&reply)).unwrap(), reply);
+    }
+
+    #[test]
+    fn another_protocol_version_is_refused_clearly() {
+        let mut req = request();
+        req.v = 2;
+        let err = decode_request(&encode_request(&req)).unwrap_err();
+        assert!(matches!(err, ProtocolError::UnsupportedVersion(2)));
+    }
+
+    #[test]
+    fn every_truncation_of_a_valid_request_is_an_error() {
+        let bytes = encode_request(&request());
+        for cut in 0..bytes.len() {
+            assert!(decode_request(&bytes[..cut]).is_err(), "cut at {cut}");
+        }
+    }
+
+    #[test]
+    fn a_decompression_bomb_is_stopped_at_the_limit() {
+        let big = vec![0u8; 10 << 20];
+        for enc in [Encoding::Gzip, Encoding::Zstd, Encoding::Identity] {
+            let wire = compress(&big, enc);
+            assert!(matches!(
+                decompress(&wire, enc, 1 << 20),
+                Err(ProtocolError::TooLarge(_))
+            ));
+        }
+    }
+
+    #[test]
+    fn unknown_content_encodings_are_named_in_the_error() {
+        assert!(matches!(
+            Encoding::parse(Some("br")),
+            Err(ProtocolError::UnknownEncoding(e)) if e == "br"
+        ));
+        assert_eq!(
+            Encoding::negotiate(Some("gzip, zstd;q=0.9")),
+            Encoding::Zstd
+        );
+        assert_eq!(Encoding::negotiate(None), Encoding::Identity);
+    }
+
+    proptest! {
+        #[test]
+        fn garbage_never_panics_the_decoder(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+            let _ = decode_request(&bytes);
+            let _ = decode_reply(&bytes);
+            let _ = decompress(&bytes, Encoding::Gzip, 4096);
+            let _ = decompress(&bytes, Encoding::Zstd, 4096);
+        }
+
+        #[test]
+        fn flipped_bytes_in_a_valid_request_never_panic(pos in 0usize..200, val in any::<u8>()) {
+            let mut bytes = encode_request(&request());
+            let i = pos % bytes.len();
+            bytes[i] = val;
+            let _ = decode_request(&bytes);
+        }
+    }
+}

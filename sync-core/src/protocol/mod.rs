@@ -1,0 +1,198 @@
+//! Wire types of sync protocol v1 and their encoding.
+//!
+//! One exchange is one `POST /v1/sync`: the body is a CBOR-encoded [`SyncRequest`], the reply
+//! a CBOR-encoded [`SyncReply`]; both may be gzip- or zstd-compressed (see [`Encoding`]).
+//! UUIDs travel as 16-byte CBOR byte strings, change hashes as 32-byte byte strings, Automerge
+//! changes and snapshots as byte strings. `docs/protocol.md` is the normative description.
+//!
+//! Decoding never panics: garbage, truncated or wrongly-typed input is a [`ProtocolError`].
+
+mod codec;
+
+pub use codec::{
+    Encoding, ProtocolError, compress, decode_reply, decode_request, decompress, encode_reply,
+    encode_request,
+};
+
+use serde::{Deserialize, Serialize};
+use serde_bytes::ByteBuf;
+use std::collections::BTreeMap;
+use uuid::Uuid;
+
+/// The protocol version this crate speaks.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// Default reply budget: about 40 s of a 100 kbit/s 2G link before compression, small enough
+/// that a dropping link still makes durable progress every exchange.
+pub const DEFAULT_MAX_BYTES: u64 = 512 * 1024;
+
+/// The smallest reply budget a server honours; smaller requests are raised to it.
+pub const MIN_MAX_BYTES: u64 = 16 * 1024;
+
+/// A 32-byte Automerge change hash.
+pub type Hash = ByteBuf;
+
+/// What a device sends.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SyncRequest {
+    /// Protocol version; always [`PROTOCOL_VERSION`].
+    pub v: u32,
+    /// The device's id, as registered at login.
+    pub device_id: Uuid,
+    /// Scope (admin-unit code) → last change-feed sequence number applied from that scope.
+    /// A scope the device has never pulled is absent (equivalent to 0).
+    pub cursors: BTreeMap<String, u64>,
+    /// Local changes not yet acknowledged, grouped by record.
+    pub push: Vec<PushRecord>,
+    /// The largest encoded reply (CBOR, before compression) the device wants.
+    pub max_bytes: u64,
+    /// Health of the device, for the office to see.
+    pub status: DeviceStatus,
+    /// Records the device cannot apply changes to (dependencies missing locally): the server
+    /// answers each with a full snapshot.
+    #[serde(default)]
+    pub resync: Vec<Uuid>,
+}
+
+/// A record's pending changes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushRecord {
+    /// The record's id.
+    pub record: Uuid,
+    /// The record's kind (`citizen`, …), for routing before the changes are decoded.
+    pub kind: String,
+    /// The record's unit as the device sees it.
+    pub unit: String,
+    /// Automerge changes, each the bytes of one change, in causal order.
+    pub changes: Vec<ByteBuf>,
+}
+
+/// Device health reported on every sync.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceStatus {
+    /// Changes waiting in the outbox (including those in this request).
+    pub outbox_len: u64,
+    /// When the oldest pending edit was made (ms since the Unix epoch), if any.
+    pub oldest_pending_ms: Option<i64>,
+    /// The app's version string.
+    pub app_version: String,
+}
+
+/// What the server answers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SyncReply {
+    /// Protocol version; always [`PROTOCOL_VERSION`].
+    pub v: u32,
+    /// Hashes of pushed changes that are now durably stored (or were already).
+    pub accepted: Vec<Hash>,
+    /// Pushed records that were refused, with the reason.
+    pub rejected: Vec<Rejection>,
+    /// Records with something new for the device.
+    pub pull: Vec<PullEntry>,
+    /// New cursors; scopes not listed keep their value.
+    pub cursors: BTreeMap<String, u64>,
+    /// More is waiting: sync again.
+    pub more: bool,
+    /// Data the device must drop.
+    pub purge: Vec<Purge>,
+    /// The device is revoked: destroy all local data.
+    pub wipe: bool,
+    /// The server's clock, ms since the Unix epoch.
+    pub server_time_ms: i64,
+}
+
+impl SyncReply {
+    /// An empty reply at `server_time_ms`.
+    pub fn empty(server_time_ms: i64) -> SyncReply {
+        SyncReply {
+            v: PROTOCOL_VERSION,
+            accepted: Vec::new(),
+            rejected: Vec::new(),
+            pull: Vec::new(),
+            cursors: BTreeMap::new(),
+            more: false,
+            purge: Vec::new(),
+            wipe: false,
+            server_time_ms,
+        }
+    }
+}
+
+/// Why a record's pushed changes were refused. Every change of that record in the request is
+/// refused together: the record is reset to the server's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RejectCode {
+    /// The record's unit (before or after the change) is not one of the user's units.
+    OutOfScope,
+    /// The user's role may not make this change (e.g. an officer accepting an application).
+    Forbidden,
+    /// The change edits a field frozen by the record's status.
+    FrozenField,
+    /// The resulting record is structurally invalid (wrong type, unknown field, bad id …).
+    Invalid,
+    /// A change depends on changes the server does not have: re-send the record's history.
+    MissingDeps,
+    /// A change was not authored by the actor id registered to this device.
+    WrongActor,
+    /// The bytes are not an Automerge change, or the kind/id do not match the document.
+    Malformed,
+}
+
+impl RejectCode {
+    /// The wire name (`out_of_scope`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RejectCode::OutOfScope => "out_of_scope",
+            RejectCode::Forbidden => "forbidden",
+            RejectCode::FrozenField => "frozen_field",
+            RejectCode::Invalid => "invalid",
+            RejectCode::MissingDeps => "missing_deps",
+            RejectCode::WrongActor => "wrong_actor",
+            RejectCode::Malformed => "malformed",
+        }
+    }
+}
+
+/// A refused record push.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rejection {
+    /// The record.
+    pub record: Uuid,
+    /// Hashes of the refused changes (all of this record's changes in the request).
+    pub changes: Vec<Hash>,
+    /// Machine-readable reason.
+    pub code: RejectCode,
+    /// Human-readable reason, free of personal data.
+    pub message: String,
+    /// The server's state of the record to reset to (a saved Automerge document), or `None`
+    /// when the server has no such record or the device may not see it: drop it locally.
+    /// Absent for `missing_deps`, where the device keeps its state and re-sends history.
+    pub reset: Option<ByteBuf>,
+}
+
+/// Something new about one record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PullEntry {
+    /// The record.
+    pub record: Uuid,
+    /// Its kind.
+    pub kind: String,
+    /// Its current unit.
+    pub unit: String,
+    /// Automerge changes to apply, in causal order (empty when `snapshot` is set).
+    pub changes: Vec<ByteBuf>,
+    /// A whole saved document to merge, sent when the device is new to the record or when it
+    /// is smaller than the changes.
+    pub snapshot: Option<ByteBuf>,
+}
+
+/// Data the device must drop.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Purge {
+    /// One record left the device's scope.
+    Record(Uuid),
+    /// The user lost this unit: drop every record in it and its cursor.
+    Unit(String),
+}

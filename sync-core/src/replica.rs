@@ -1,0 +1,719 @@
+//! A device's replica: local records, the outbox, cursors, and the sans-IO sync loop.
+//!
+//! The replica never does I/O beyond its SQLite file. Syncing is two calls around whatever
+//! transport the app has:
+//!
+//! 1. [`Replica::prepare_sync`] turns pending changes and cursors into a [`SyncRequest`];
+//! 2. [`Replica::apply_reply`] applies the [`SyncReply`] in one transaction: acknowledged
+//!    changes leave the outbox, pulled changes and snapshots merge, rejected records reset to
+//!    the server's state (the refused edits are filed with their reason), purges and wipes
+//!    take effect, and only then do cursors advance.
+//!
+//! A reply that never arrives changes nothing, so the app simply syncs again.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::Path;
+
+use rusqlite::Transaction;
+use serde::{Deserialize, Serialize};
+use serde_bytes::ByteBuf;
+use uuid::Uuid;
+
+use crate::doc::{self, Author, DocError, Edit, FieldChange, FieldConflict, RecordDoc};
+use crate::model::{
+    self, Fields, Finding, Kind, Record, Role, StructuralError, ValidationContext, Value,
+};
+use crate::protocol::{
+    DeviceStatus, PROTOCOL_VERSION, Purge, PushRecord, RejectCode, SyncReply, SyncRequest,
+};
+use crate::store::tables::{self, OutboxStatus, RecordQuery, RecordRow, RejectedEdit};
+use crate::store::{DEFAULT_READERS, Pool, StoreError, schema};
+
+/// What can go wrong on a replica.
+#[derive(Debug, thiserror::Error)]
+pub enum ReplicaError {
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A document could not be read or changed.
+    #[error(transparent)]
+    Doc(#[from] DocError),
+    /// The write was refused: the record would be structurally invalid.
+    #[error("invalid record: {}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    Invalid(Vec<StructuralError>),
+    /// The user's role may not make this change.
+    #[error("not allowed: {0}")]
+    Forbidden(String),
+    /// No record with this id on this device.
+    #[error("no such record")]
+    NotFound,
+    /// The device was wiped by the server; the store is empty.
+    #[error("this device was revoked and its data wiped")]
+    Wiped,
+}
+
+/// Who the device acts for, as learnt at login. Used to refuse locally what the server
+/// would refuse anyway.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Session {
+    /// The user's name.
+    pub user: String,
+    /// The user's role.
+    pub role: Role,
+    /// The admin units the user works in.
+    pub units: Vec<String>,
+}
+
+/// The result of a local write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Saved {
+    /// The record as saved.
+    pub record: Record,
+    /// Data-quality findings to show the officer (the record is saved regardless).
+    pub findings: Vec<Finding>,
+    /// Whether the write created a change (false when it changed nothing).
+    pub changed: bool,
+}
+
+/// A record with what the device knows about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordView {
+    /// The record (winning values).
+    pub record: Record,
+    /// Its data-quality findings.
+    pub findings: Vec<Finding>,
+    /// Fields holding concurrent values.
+    pub conflicts: Vec<FieldConflict>,
+    /// Changes of this record not yet acknowledged by the server.
+    pub pending_changes: u64,
+}
+
+/// Budgets for one exchange.
+#[derive(Debug, Clone)]
+pub struct SyncOptions {
+    /// Most bytes of changes to push in one request (at least one record is always sent).
+    pub max_push_bytes: usize,
+    /// Largest reply wanted.
+    pub max_reply_bytes: u64,
+    /// The app's version, reported to the server.
+    pub app_version: String,
+}
+
+impl Default for SyncOptions {
+    fn default() -> Self {
+        SyncOptions {
+            max_push_bytes: 256 * 1024,
+            max_reply_bytes: crate::protocol::DEFAULT_MAX_BYTES,
+            app_version: concat!("sync-core/", env!("CARGO_PKG_VERSION")).into(),
+        }
+    }
+}
+
+/// What applying a reply did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ApplyReport {
+    /// Local changes the server acknowledged.
+    pub acknowledged: usize,
+    /// Records whose push was refused (and reset).
+    pub rejected: usize,
+    /// Records that received changes or snapshots.
+    pub pulled: usize,
+    /// Records dropped because they left the device's scope.
+    pub purged: usize,
+    /// The server has more: sync again.
+    pub more: bool,
+    /// The device was wiped.
+    pub wiped: bool,
+}
+
+const META_DEVICE: &str = "device_id";
+const META_ACTOR: &str = "actor_id";
+const META_SESSION: &str = "session";
+const META_WIPED: &str = "wiped";
+
+/// A device's replica over its SQLite store.
+#[derive(Debug)]
+pub struct Replica {
+    pool: Pool,
+    device_id: Uuid,
+    actor: [u8; 16],
+}
+
+impl Replica {
+    /// Opens (or creates) the replica store at `path`. A new store gets a fresh device id and
+    /// Automerge actor id. With `key` (32 bytes) the store is encrypted with SQLCipher.
+    pub fn open(path: &Path, key: Option<&[u8]>) -> Result<Replica, ReplicaError> {
+        let pool = Pool::open(path, key, schema::REPLICA_MIGRATIONS, DEFAULT_READERS)?;
+        let (device_id, actor) = pool.write(|tx| -> Result<_, ReplicaError> { identity(tx) })?;
+        Ok(Replica {
+            pool,
+            device_id,
+            actor,
+        })
+    }
+
+    /// This device's id, registered with the server at login.
+    pub fn device_id(&self) -> Uuid {
+        self.device_id
+    }
+
+    /// This device's Automerge actor id (16 bytes), registered with the server at login.
+    pub fn actor_id(&self) -> [u8; 16] {
+        self.actor
+    }
+
+    /// The underlying store, for callers that need raw access (tests, diagnostics).
+    pub fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    /// Remembers who the device acts for (after login).
+    pub fn set_session(&self, session: &Session) -> Result<(), ReplicaError> {
+        let json =
+            serde_json::to_string(session).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        self.pool.write(|tx| -> Result<_, ReplicaError> {
+            tables::set_meta(tx, META_SESSION, &json)?;
+            tables::set_meta(tx, META_WIPED, "0")?;
+            Ok(())
+        })
+    }
+
+    /// The session, if logged in.
+    pub fn session(&self) -> Result<Option<Session>, ReplicaError> {
+        let raw = self.pool.read(|c| tables::get_meta(c, META_SESSION))?;
+        Ok(raw.and_then(|s| serde_json::from_str(&s).ok()))
+    }
+
+    /// Whether the server ordered this device wiped.
+    pub fn is_wiped(&self) -> Result<bool, ReplicaError> {
+        Ok(self
+            .pool
+            .read(|c| tables::get_meta(c, META_WIPED))?
+            .as_deref()
+            == Some("1"))
+    }
+
+    fn author(&self, now_ms: i64) -> Author {
+        Author::new(&self.actor, now_ms)
+    }
+
+    fn check_not_wiped(&self) -> Result<(), ReplicaError> {
+        if self.is_wiped()? {
+            return Err(ReplicaError::Wiped);
+        }
+        Ok(())
+    }
+
+    /// Creates a record. Structural errors refuse it; findings are returned and stored.
+    pub fn create(
+        &self,
+        kind: Kind,
+        unit: &str,
+        fields: Fields,
+        now_ms: i64,
+    ) -> Result<Saved, ReplicaError> {
+        self.check_not_wiped()?;
+        let mut record = Record {
+            id: Uuid::now_v7(),
+            kind,
+            unit: unit.to_owned(),
+            fields,
+        };
+        model::normalise(&mut record);
+        let findings = check(&record, now_ms)?;
+        if let Some(session) = self.session()? {
+            let status = record.status().unwrap_or("");
+            if !model::transition_allowed(kind, None, status, session.role) {
+                return Err(ReplicaError::Forbidden(format!(
+                    "a {} may not create a {} in status `{status}`",
+                    session.role.as_str(),
+                    kind.as_str()
+                )));
+            }
+        }
+        let (doc, mut change) = RecordDoc::create(&record, &self.author(now_ms))?;
+        let bytes = doc::encode_change(&mut change);
+        self.pool.write(|tx| -> Result<_, ReplicaError> {
+            tables::put_record(tx, &row_for(&doc, &record, &findings, now_ms))?;
+            tables::enqueue(tx, record.id, &change.hash().0, &bytes, now_ms)?;
+            Ok(())
+        })?;
+        Ok(Saved {
+            record,
+            findings,
+            changed: true,
+        })
+    }
+
+    /// Applies edits to a record as one change. Structural errors, status moves the user's
+    /// role may not make, and edits of frozen fields are refused and change nothing.
+    pub fn update(&self, id: Uuid, edits: &[Edit], now_ms: i64) -> Result<Saved, ReplicaError> {
+        self.check_not_wiped()?;
+        let row = self
+            .pool
+            .read(|c| tables::get_record(c, id))?
+            .ok_or(ReplicaError::NotFound)?;
+        let mut doc = RecordDoc::load(&row.doc)?;
+        let before = doc.read()?;
+        let edits: Vec<Edit> = edits.iter().map(normalise_edit).collect();
+        let mut trial = doc.fork();
+        let change = trial.edit(&edits, &self.author(now_ms))?;
+        let after = trial.read()?;
+        let findings = check(&after, now_ms)?;
+        if let Some(session) = self.session()? {
+            check_rules(&before, &after, session.role)?;
+        }
+        let Some(mut change) = change else {
+            return Ok(Saved {
+                record: after,
+                findings,
+                changed: false,
+            });
+        };
+        doc = trial;
+        let bytes = doc::encode_change(&mut change);
+        self.pool.write(|tx| -> Result<_, ReplicaError> {
+            tables::put_record(tx, &row_for(&doc, &after, &findings, now_ms))?;
+            tables::enqueue(tx, id, &change.hash().0, &bytes, now_ms)?;
+            Ok(())
+        })?;
+        Ok(Saved {
+            record: after,
+            findings,
+            changed: true,
+        })
+    }
+
+    /// One record with its findings, conflicts and pending change count.
+    pub fn get(&self, id: Uuid) -> Result<Option<RecordView>, ReplicaError> {
+        let Some(row) = self.pool.read(|c| tables::get_record(c, id))? else {
+            return Ok(None);
+        };
+        let doc = RecordDoc::load(&row.doc)?;
+        let pending = self.pool.read(|c| -> Result<u64, StoreError> {
+            Ok(c.query_row(
+                "SELECT count(*) FROM outbox WHERE record = ?1",
+                [id.to_string()],
+                |r| r.get::<_, i64>(0),
+            )? as u64)
+        })?;
+        Ok(Some(RecordView {
+            record: doc.read()?,
+            findings: row.findings,
+            conflicts: doc.conflicts(),
+            pending_changes: pending,
+        }))
+    }
+
+    /// The record's document, for callers that need Automerge itself.
+    pub fn document(&self, id: Uuid) -> Result<Option<RecordDoc>, ReplicaError> {
+        match self.pool.read(|c| tables::get_record(c, id))? {
+            Some(row) => Ok(Some(RecordDoc::load(&row.doc)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Records matching a query (name with or without diacritics, ID number, unit, status,
+    /// kind).
+    pub fn find(&self, query: &RecordQuery) -> Result<Vec<Record>, ReplicaError> {
+        let rows = self.pool.read(|c| tables::find_records(c, query))?;
+        rows.iter()
+            .map(|row| Ok(RecordDoc::load(&row.doc)?.read()?))
+            .collect()
+    }
+
+    /// Every record id with its heads, for comparing replicas.
+    pub fn all_heads(&self) -> Result<BTreeMap<Uuid, Vec<u8>>, ReplicaError> {
+        Ok(self.pool.read(|c| -> Result<_, StoreError> {
+            let mut stmt = c.prepare("SELECT id, heads FROM records")?;
+            let rows = stmt
+                .query_map([], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?))
+                })?
+                .filter_map(|r| r.ok())
+                .filter_map(|(id, h)| Uuid::parse_str(&id).ok().map(|id| (id, h)))
+                .collect();
+            Ok(rows)
+        })?)
+    }
+
+    /// Number of records on the device.
+    pub fn count(&self) -> Result<u64, ReplicaError> {
+        Ok(self.pool.read(tables::count_records)?)
+    }
+
+    /// Per-field conflicts of a record.
+    pub fn conflicts(&self, id: Uuid) -> Result<Vec<FieldConflict>, ReplicaError> {
+        Ok(self
+            .document(id)?
+            .ok_or(ReplicaError::NotFound)?
+            .conflicts())
+    }
+
+    /// Per-field history of a record.
+    pub fn history(&self, id: Uuid) -> Result<Vec<FieldChange>, ReplicaError> {
+        Ok(self.document(id)?.ok_or(ReplicaError::NotFound)?.history())
+    }
+
+    /// Pending changes and the age of the oldest.
+    pub fn outbox_status(&self) -> Result<OutboxStatus, ReplicaError> {
+        Ok(self.pool.read(tables::outbox_status)?)
+    }
+
+    /// Edits the server refused, newest first.
+    pub fn rejected(&self) -> Result<Vec<RejectedEdit>, ReplicaError> {
+        Ok(self.pool.read(tables::rejected)?)
+    }
+
+    /// Removes a rejected edit from the list once the officer has seen it.
+    pub fn dismiss_rejected(&self, id: i64) -> Result<bool, ReplicaError> {
+        self.pool
+            .write(|tx| -> Result<_, ReplicaError> { Ok(tables::dismiss_rejected(tx, id)?) })
+    }
+
+    /// Builds the next sync request: cursors, pending changes grouped by record (within
+    /// `max_push_bytes`, always at least one record), records needing a snapshot.
+    pub fn prepare_sync(&self, opts: &SyncOptions) -> Result<SyncRequest, ReplicaError> {
+        self.check_not_wiped()?;
+        let (cursors, pending, resync, status) = self.pool.read(|c| -> Result<_, StoreError> {
+            Ok((
+                tables::cursors(c)?,
+                tables::pending(c)?,
+                tables::resync_records(c)?,
+                tables::outbox_status(c)?,
+            ))
+        })?;
+        let mut push: Vec<PushRecord> = Vec::new();
+        let mut index: BTreeMap<Uuid, usize> = BTreeMap::new();
+        let mut bytes = 0usize;
+        let mut full = false;
+        for entry in pending {
+            let slot = match index.get(&entry.record) {
+                Some(&i) => i,
+                None => {
+                    if full {
+                        continue;
+                    }
+                    let Some(row) = self.pool.read(|c| tables::get_record(c, entry.record))? else {
+                        continue;
+                    };
+                    push.push(PushRecord {
+                        record: entry.record,
+                        kind: row.kind,
+                        unit: row.unit,
+                        changes: Vec::new(),
+                    });
+                    index.insert(entry.record, push.len() - 1);
+                    push.len() - 1
+                }
+            };
+            bytes += entry.change.len();
+            push[slot].changes.push(ByteBuf::from(entry.change));
+            // A record's changes always travel together; budget decides only whether the
+            // next record starts in this request.
+            if bytes >= opts.max_push_bytes {
+                full = true;
+            }
+        }
+        Ok(SyncRequest {
+            v: PROTOCOL_VERSION,
+            device_id: self.device_id,
+            cursors,
+            push,
+            max_bytes: opts.max_reply_bytes,
+            status: DeviceStatus {
+                outbox_len: status.pending,
+                oldest_pending_ms: status.oldest_ms,
+                app_version: opts.app_version.clone(),
+            },
+            resync,
+        })
+    }
+
+    /// Applies a reply in one transaction; cursors advance only if everything applied.
+    pub fn apply_reply(&self, reply: &SyncReply, now_ms: i64) -> Result<ApplyReport, ReplicaError> {
+        if reply.wipe {
+            self.pool.write(|tx| -> Result<_, ReplicaError> {
+                tables::wipe_all(tx)?;
+                // Keep the identity so the store stays openable; the session is gone.
+                tables::set_meta(tx, META_DEVICE, &self.device_id.to_string())?;
+                tables::set_meta(tx, META_ACTOR, &hex::encode(self.actor))?;
+                tables::set_meta(tx, META_WIPED, "1")?;
+                Ok(())
+            })?;
+            return Ok(ApplyReport {
+                wiped: true,
+                ..ApplyReport::default()
+            });
+        }
+        self.pool.write(|tx| -> Result<_, ReplicaError> {
+            let mut report = ApplyReport {
+                more: reply.more,
+                ..ApplyReport::default()
+            };
+            for hash in &reply.accepted {
+                tables::acknowledge(tx, hash)?;
+                report.acknowledged += 1;
+            }
+            for rejection in &reply.rejected {
+                if rejection.code == RejectCode::MissingDeps {
+                    requeue_history(tx, rejection.record, now_ms)?;
+                } else {
+                    self.roll_back(tx, rejection, now_ms)?;
+                    report.rejected += 1;
+                }
+            }
+            for entry in &reply.pull {
+                merge_pulled(tx, entry, now_ms)?;
+                report.pulled += 1;
+            }
+            for purge in &reply.purge {
+                match purge {
+                    Purge::Record(id) => {
+                        tables::delete_record(tx, *id)?;
+                        report.purged += 1;
+                    }
+                    Purge::Unit(unit) => report.purged += tables::delete_unit(tx, unit)?,
+                }
+            }
+            for (scope, seq) in &reply.cursors {
+                tables::set_cursor(tx, scope, *seq)?;
+            }
+            Ok(report)
+        })
+    }
+
+    /// Resets a refused record to the server's state and files what was refused.
+    fn roll_back(
+        &self,
+        tx: &Transaction<'_>,
+        rejection: &crate::protocol::Rejection,
+        now_ms: i64,
+    ) -> Result<(), ReplicaError> {
+        let Some(row) = tables::get_record(tx, rejection.record)? else {
+            return Ok(());
+        };
+        let local = RecordDoc::load(&row.doc)?;
+        let pending: HashSet<Vec<u8>> = tables::pending(tx)?
+            .into_iter()
+            .filter(|e| e.record == rejection.record)
+            .map(|e| e.hash)
+            .chain(rejection.changes.iter().map(|h| h.to_vec()))
+            .collect();
+        let refused: HashSet<String> = pending.iter().map(hex::encode).collect();
+        let edits: Vec<FieldChange> = local
+            .history()
+            .into_iter()
+            .filter(|h| refused.contains(&h.change))
+            .collect();
+        tables::add_rejected(
+            tx,
+            &RejectedEdit {
+                id: 0,
+                record: rejection.record,
+                kind: row.kind.clone(),
+                code: rejection.code.as_str().to_owned(),
+                message: rejection.message.clone(),
+                edits,
+                rejected_ms: now_ms,
+            },
+        )?;
+        tables::drop_pending(tx, rejection.record)?;
+        match &rejection.reset {
+            Some(snapshot) => {
+                let doc = RecordDoc::load(snapshot)?;
+                let record = doc.read()?;
+                let findings = findings_of(&record, now_ms);
+                tables::put_record(tx, &row_for(&doc, &record, &findings, row.updated_ms))?;
+            }
+            None => tables::delete_record(tx, rejection.record)?,
+        }
+        Ok(())
+    }
+}
+
+/// Re-queues every change of a record so the server gets its whole history.
+fn requeue_history(tx: &Transaction<'_>, id: Uuid, now_ms: i64) -> Result<(), ReplicaError> {
+    if let Some(row) = tables::get_record(tx, id)? {
+        let doc = RecordDoc::load(&row.doc)?;
+        for mut change in doc.changes_since(&[]) {
+            let bytes = doc::encode_change(&mut change);
+            tables::enqueue(tx, id, &change.hash().0, &bytes, now_ms)?;
+        }
+    }
+    Ok(())
+}
+
+fn merge_pulled(
+    tx: &Transaction<'_>,
+    entry: &crate::protocol::PullEntry,
+    now_ms: i64,
+) -> Result<(), ReplicaError> {
+    let existing = tables::get_record(tx, entry.record)?;
+    let mut doc = match &existing {
+        Some(row) => RecordDoc::load(&row.doc)?,
+        None => RecordDoc::empty(),
+    };
+    if let Some(snapshot) = &entry.snapshot {
+        doc.merge_snapshot(snapshot)?;
+    }
+    let changes = entry
+        .changes
+        .iter()
+        .map(|b| doc::decode_change(b))
+        .collect::<Result<Vec<_>, _>>()?;
+    doc.apply_changes(changes)?;
+    let incomplete = !doc.missing_deps().is_empty();
+    if doc.is_empty() {
+        // Nothing applicable arrived (only changes with unknown parents): ask for a snapshot.
+        return Ok(());
+    }
+    let record = match doc.read() {
+        Ok(record) => record,
+        Err(_) if incomplete => {
+            return Ok(());
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let findings = findings_of(&record, now_ms);
+    let updated = existing.map_or(now_ms, |r| r.updated_ms);
+    tables::put_record(tx, &row_for(&doc, &record, &findings, updated))?;
+    if incomplete {
+        tables::mark_resync(tx, entry.record, true)?;
+    }
+    Ok(())
+}
+
+/// Structural validation with today's date; findings on success.
+fn check(record: &Record, now_ms: i64) -> Result<Vec<Finding>, ReplicaError> {
+    model::validate(record, &ValidationContext::new(iso_date(now_ms)))
+        .map_err(ReplicaError::Invalid)
+}
+
+/// Findings of a record that came from elsewhere (never refused locally).
+pub(crate) fn findings_of(record: &Record, now_ms: i64) -> Vec<Finding> {
+    model::validate(record, &ValidationContext::new(iso_date(now_ms))).unwrap_or_default()
+}
+
+/// Role rules between two states of a record: status moves and frozen fields.
+pub fn check_rules(before: &Record, after: &Record, role: Role) -> Result<(), ReplicaError> {
+    let (from, to) = (before.status(), after.status().unwrap_or(""));
+    if from != Some(to) && !model::transition_allowed(after.kind, from, to, role) {
+        return Err(ReplicaError::Forbidden(format!(
+            "a {} may not move a {} from `{}` to `{to}`",
+            role.as_str(),
+            after.kind.as_str(),
+            from.unwrap_or("")
+        )));
+    }
+    for field in model::frozen_fields(before.kind, from) {
+        if before.fields.get(*field) != after.fields.get(*field) {
+            return Err(ReplicaError::Forbidden(format!(
+                "`{field}` is frozen once a {} is `{}`",
+                before.kind.as_str(),
+                from.unwrap_or("")
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn normalise_edit(edit: &Edit) -> Edit {
+    fn value(v: &Value) -> Value {
+        match v {
+            Value::Text(s) => Value::Text(model::nfc(s.trim())),
+            Value::Map(m) => Value::Map(m.iter().map(|(k, v)| (k.clone(), value(v))).collect()),
+            other => other.clone(),
+        }
+    }
+    match edit {
+        Edit::Set { field, value: v } => Edit::Set {
+            field: field.clone(),
+            value: value(v),
+        },
+        Edit::PutEntry {
+            field,
+            key,
+            value: v,
+        } => Edit::PutEntry {
+            field: field.clone(),
+            key: key.clone(),
+            value: value(v),
+        },
+        Edit::SetUnit { unit } => Edit::SetUnit {
+            unit: unit.trim().to_owned(),
+        },
+        other => other.clone(),
+    }
+}
+
+/// The store row of a record.
+pub fn row_for(
+    doc: &RecordDoc,
+    record: &Record,
+    findings: &[Finding],
+    updated_ms: i64,
+) -> RecordRow {
+    RecordRow {
+        id: record.id,
+        kind: record.kind.as_str().to_owned(),
+        unit: record.unit.clone(),
+        status: record.status().map(str::to_owned),
+        doc: doc.save(),
+        heads: doc.heads().iter().flat_map(|h| h.0).collect(),
+        name_key: model::search_key(display_name(record)),
+        id_number: record.text("id_number").map(str::to_owned),
+        findings: findings.to_vec(),
+        updated_ms,
+    }
+}
+
+/// The text a person would search a record by: a name, or a household's address.
+pub fn display_name(record: &Record) -> &str {
+    ["full_name", "host_name", "address"]
+        .iter()
+        .find_map(|f| record.text(f))
+        .unwrap_or("")
+}
+
+fn identity(tx: &Transaction<'_>) -> Result<(Uuid, [u8; 16]), ReplicaError> {
+    let device = tables::get_meta(tx, META_DEVICE)?.and_then(|s| Uuid::parse_str(&s).ok());
+    let actor = tables::get_meta(tx, META_ACTOR)?
+        .and_then(|s| hex::decode(s).ok())
+        .and_then(|b| <[u8; 16]>::try_from(b).ok());
+    if let (Some(device), Some(actor)) = (device, actor) {
+        return Ok((device, actor));
+    }
+    let device = Uuid::now_v7();
+    let actor = *Uuid::new_v4().as_bytes();
+    tables::set_meta(tx, META_DEVICE, &device.to_string())?;
+    tables::set_meta(tx, META_ACTOR, &hex::encode(actor))?;
+    Ok((device, actor))
+}
+
+/// `YYYY-MM-DD` (UTC) of a Unix time in milliseconds.
+pub fn iso_date(ms: i64) -> String {
+    // Civil-from-days (Howard Hinnant's algorithm).
+    let z = ms.div_euclid(86_400_000) + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iso_dates_are_computed_in_utc() {
+        assert_eq!(iso_date(0), "1970-01-01");
+        assert_eq!(iso_date(1_767_225_600_000), "2026-01-01");
+        assert_eq!(iso_date(951_782_400_000), "2000-02-29");
+    }
+}

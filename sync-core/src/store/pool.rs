@@ -1,0 +1,127 @@
+//! One writer connection and a few reader connections over one SQLite file (WAL).
+//!
+//! Writes are serialised through the single writer and always run inside a transaction;
+//! readers never block the writer (WAL). The server and the phone both use this.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
+
+use super::StoreError;
+use super::schema::Migration;
+
+/// How many reader connections a pool opens.
+pub const DEFAULT_READERS: usize = 3;
+
+/// A writer and its readers over one database file.
+#[derive(Debug)]
+pub struct Pool {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    readers: Vec<Mutex<Connection>>,
+    next_reader: AtomicUsize,
+}
+
+impl Pool {
+    /// Opens (creating if needed) the database at `path`, applies `migrations`, and opens
+    /// `readers` reader connections. With `key`, the file is encrypted with SQLCipher (the
+    /// crate must be built with the `sqlcipher` feature); a wrong key is
+    /// [`StoreError::WrongKey`].
+    pub fn open(
+        path: &Path,
+        key: Option<&[u8]>,
+        migrations: &[Migration],
+        readers: usize,
+    ) -> Result<Pool, StoreError> {
+        let writer = open_connection(path, key, false)?;
+        super::schema::migrate(&writer, migrations)?;
+        let readers = (0..readers.max(1))
+            .map(|_| open_connection(path, key, true).map(Mutex::new))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Pool {
+            path: path.to_owned(),
+            writer: Mutex::new(writer),
+            readers,
+            next_reader: AtomicUsize::new(0),
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs `f` in one immediate write transaction, committed when `f` returns `Ok`.
+    pub fn write<T, E>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<StoreError>,
+    {
+        let mut conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(StoreError::from)?;
+        let out = f(&tx)?;
+        tx.commit().map_err(StoreError::from)?;
+        Ok(out)
+    }
+
+    /// Runs `f` on a reader connection (a consistent snapshot for the statement).
+    pub fn read<T, E>(&self, f: impl FnOnce(&Connection) -> Result<T, E>) -> Result<T, E> {
+        let i = self.next_reader.fetch_add(1, Ordering::Relaxed) % self.readers.len();
+        let conn = self.readers[i].lock().unwrap_or_else(|p| p.into_inner());
+        f(&conn)
+    }
+}
+
+fn open_connection(
+    path: &Path,
+    key: Option<&[u8]>,
+    read_only: bool,
+) -> Result<Connection, StoreError> {
+    let flags = if read_only {
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
+    } else {
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+    };
+    let conn = Connection::open_with_flags(path, flags)?;
+    if let Some(key) = key {
+        apply_key(&conn, key)?;
+    }
+    conn.busy_timeout(Duration::from_secs(10))?;
+    // The first real read tells a wrong key (or a file that is not a database) apart.
+    if let Err(e) = conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+        r.get::<_, i64>(0)
+    }) {
+        return Err(match e.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::NotADatabase) if key.is_some() => StoreError::WrongKey,
+            Some(rusqlite::ErrorCode::NotADatabase) => StoreError::NotADatabase,
+            _ => StoreError::Sqlite(e),
+        });
+    }
+    if !read_only {
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+    }
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    Ok(conn)
+}
+
+#[cfg(feature = "sqlcipher")]
+fn apply_key(conn: &Connection, key: &[u8]) -> Result<(), StoreError> {
+    if key.len() != 32 {
+        return Err(StoreError::BadKeyLength(key.len()));
+    }
+    // A raw 256-bit key in SQLCipher's blob-literal form skips its own key derivation.
+    conn.pragma_update(None, "key", format!("x'{}'", hex::encode(key)))?;
+    Ok(())
+}
+
+#[cfg(not(feature = "sqlcipher"))]
+fn apply_key(_conn: &Connection, _key: &[u8]) -> Result<(), StoreError> {
+    Err(StoreError::EncryptionUnavailable)
+}

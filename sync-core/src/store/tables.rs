@@ -1,0 +1,371 @@
+//! Queries over the replica schema. Reads take `&Connection`, writes `&Transaction`.
+
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::StoreError;
+use crate::model::Finding;
+
+/// A record row: the document and what is indexed about it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordRow {
+    /// Record id.
+    pub id: Uuid,
+    /// Kind name.
+    pub kind: String,
+    /// Current unit code.
+    pub unit: String,
+    /// Status field, if set.
+    pub status: Option<String>,
+    /// Saved Automerge document.
+    pub doc: Vec<u8>,
+    /// Concatenated 32-byte head hashes.
+    pub heads: Vec<u8>,
+    /// Diacritic-free search key of the record's name.
+    pub name_key: String,
+    /// ID number, if the record has one.
+    pub id_number: Option<String>,
+    /// Data-quality findings as of the last write.
+    pub findings: Vec<Finding>,
+    /// Last local write, ms since the Unix epoch.
+    pub updated_ms: i64,
+}
+
+const RECORD_COLUMNS: &str =
+    "id, kind, unit, status, doc, heads, name_key, id_number, findings, updated_ms";
+
+fn record_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RecordRow> {
+    let id: String = r.get(0)?;
+    let findings: String = r.get(8)?;
+    Ok(RecordRow {
+        id: Uuid::parse_str(&id).unwrap_or(Uuid::nil()),
+        kind: r.get(1)?,
+        unit: r.get(2)?,
+        status: r.get(3)?,
+        doc: r.get(4)?,
+        heads: r.get(5)?,
+        name_key: r.get(6)?,
+        id_number: r.get(7)?,
+        findings: serde_json::from_str(&findings).unwrap_or_default(),
+        updated_ms: r.get(9)?,
+    })
+}
+
+/// Inserts or replaces a record row.
+pub fn put_record(tx: &Transaction<'_>, row: &RecordRow) -> Result<(), StoreError> {
+    let findings = serde_json::to_string(&row.findings).unwrap_or_else(|_| "[]".into());
+    tx.prepare_cached(
+        "INSERT INTO records (id, kind, unit, status, doc, heads, name_key, id_number, findings, updated_ms, resync)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 0)
+         ON CONFLICT (id) DO UPDATE SET kind = ?2, unit = ?3, status = ?4, doc = ?5, heads = ?6,
+           name_key = ?7, id_number = ?8, findings = ?9, updated_ms = ?10, resync = 0",
+    )?
+    .execute(params![
+        row.id.to_string(),
+        row.kind,
+        row.unit,
+        row.status,
+        row.doc,
+        row.heads,
+        row.name_key,
+        row.id_number,
+        findings,
+        row.updated_ms
+    ])?;
+    Ok(())
+}
+
+/// One record row.
+pub fn get_record(conn: &Connection, id: Uuid) -> Result<Option<RecordRow>, StoreError> {
+    Ok(conn
+        .prepare_cached(&format!(
+            "SELECT {RECORD_COLUMNS} FROM records WHERE id = ?1"
+        ))?
+        .query_row([id.to_string()], record_from_row)
+        .optional()?)
+}
+
+/// Deletes a record and its pending changes (purge, rollback of a refused creation).
+pub fn delete_record(tx: &Transaction<'_>, id: Uuid) -> Result<(), StoreError> {
+    tx.execute("DELETE FROM records WHERE id = ?1", [id.to_string()])?;
+    tx.execute("DELETE FROM outbox WHERE record = ?1", [id.to_string()])?;
+    Ok(())
+}
+
+/// Deletes every record of a unit with its pending changes, and the unit's cursor.
+pub fn delete_unit(tx: &Transaction<'_>, unit: &str) -> Result<usize, StoreError> {
+    tx.execute(
+        "DELETE FROM outbox WHERE record IN (SELECT id FROM records WHERE unit = ?1)",
+        [unit],
+    )?;
+    let n = tx.execute("DELETE FROM records WHERE unit = ?1", [unit])?;
+    tx.execute("DELETE FROM cursors WHERE scope = ?1", [unit])?;
+    Ok(n)
+}
+
+/// Marks a record as needing a full snapshot from the server (its changes cannot apply).
+pub fn mark_resync(tx: &Transaction<'_>, id: Uuid, on: bool) -> Result<(), StoreError> {
+    tx.execute(
+        "UPDATE records SET resync = ?2 WHERE id = ?1",
+        params![id.to_string(), on as i64],
+    )?;
+    Ok(())
+}
+
+/// Records waiting for a snapshot.
+pub fn resync_records(conn: &Connection) -> Result<Vec<Uuid>, StoreError> {
+    let mut stmt = conn.prepare_cached("SELECT id FROM records WHERE resync = 1")?;
+    let ids = stmt
+        .query_map([], |r| r.get::<_, String>(0))?
+        .filter_map(|r| r.ok().and_then(|s| Uuid::parse_str(&s).ok()))
+        .collect();
+    Ok(ids)
+}
+
+/// How to look records up.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RecordQuery {
+    /// Part of a name, with or without diacritics.
+    pub name: Option<String>,
+    /// An ID number (exact, or a prefix of at least 3 digits).
+    pub id_number: Option<String>,
+    /// Unit code.
+    pub unit: Option<String>,
+    /// Status.
+    pub status: Option<String>,
+    /// Kind name.
+    pub kind: Option<String>,
+    /// At most this many rows (default 100).
+    pub limit: Option<u32>,
+}
+
+/// Records matching every given criterion, most recently written first.
+pub fn find_records(conn: &Connection, q: &RecordQuery) -> Result<Vec<RecordRow>, StoreError> {
+    let mut sql = format!("SELECT {RECORD_COLUMNS} FROM records WHERE 1 = 1");
+    let mut args: Vec<String> = Vec::new();
+    if let Some(name) = &q.name {
+        let key = crate::model::search_key(name);
+        let escaped = key
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        args.push(format!("%{escaped}%"));
+        sql += &format!(" AND name_key LIKE ?{} ESCAPE '\\'", args.len());
+    }
+    if let Some(id) = &q.id_number {
+        args.push(format!("{}%", id.trim()));
+        sql += &format!(" AND id_number LIKE ?{}", args.len());
+    }
+    for (col, val) in [("unit", &q.unit), ("status", &q.status), ("kind", &q.kind)] {
+        if let Some(v) = val {
+            args.push(v.clone());
+            sql += &format!(" AND {col} = ?{}", args.len());
+        }
+    }
+    sql += &format!(
+        " ORDER BY updated_ms DESC, id LIMIT {}",
+        q.limit.unwrap_or(100)
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt
+        .query_map(rusqlite::params_from_iter(args.iter()), record_from_row)?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
+/// Number of records.
+pub fn count_records(conn: &Connection) -> Result<u64, StoreError> {
+    Ok(conn.query_row("SELECT count(*) FROM records", [], |r| r.get::<_, i64>(0))? as u64)
+}
+
+/// A pending local change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxEntry {
+    /// Order of creation.
+    pub seq: i64,
+    /// The record it changes.
+    pub record: Uuid,
+    /// The change hash (32 bytes).
+    pub hash: Vec<u8>,
+    /// The change bytes.
+    pub change: Vec<u8>,
+    /// When the edit was made.
+    pub created_ms: i64,
+}
+
+/// Queues a local change; queuing the same hash again is a no-op.
+pub fn enqueue(
+    tx: &Transaction<'_>,
+    record: Uuid,
+    hash: &[u8],
+    change: &[u8],
+    created_ms: i64,
+) -> Result<(), StoreError> {
+    tx.prepare_cached(
+        "INSERT OR IGNORE INTO outbox (record, hash, change, created_ms) VALUES (?1, ?2, ?3, ?4)",
+    )?
+    .execute(params![record.to_string(), hash, change, created_ms])?;
+    Ok(())
+}
+
+/// Pending changes in creation order.
+pub fn pending(conn: &Connection) -> Result<Vec<OutboxEntry>, StoreError> {
+    let mut stmt = conn
+        .prepare_cached("SELECT seq, record, hash, change, created_ms FROM outbox ORDER BY seq")?;
+    let rows = stmt
+        .query_map([], |r| {
+            let record: String = r.get(1)?;
+            Ok(OutboxEntry {
+                seq: r.get(0)?,
+                record: Uuid::parse_str(&record).unwrap_or(Uuid::nil()),
+                hash: r.get(2)?,
+                change: r.get(3)?,
+                created_ms: r.get(4)?,
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
+/// Drops acknowledged changes.
+pub fn acknowledge(tx: &Transaction<'_>, hash: &[u8]) -> Result<(), StoreError> {
+    tx.prepare_cached("DELETE FROM outbox WHERE hash = ?1")?
+        .execute([hash])?;
+    Ok(())
+}
+
+/// Drops every pending change of one record.
+pub fn drop_pending(tx: &Transaction<'_>, record: Uuid) -> Result<(), StoreError> {
+    tx.execute("DELETE FROM outbox WHERE record = ?1", [record.to_string()])?;
+    Ok(())
+}
+
+/// Outbox size and the time of its oldest edit.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutboxStatus {
+    /// Pending changes.
+    pub pending: u64,
+    /// When the oldest pending edit was made (ms since the Unix epoch).
+    pub oldest_ms: Option<i64>,
+}
+
+/// The outbox status.
+pub fn outbox_status(conn: &Connection) -> Result<OutboxStatus, StoreError> {
+    Ok(
+        conn.query_row("SELECT count(*), min(created_ms) FROM outbox", [], |r| {
+            Ok(OutboxStatus {
+                pending: r.get::<_, i64>(0)? as u64,
+                oldest_ms: r.get(1)?,
+            })
+        })?,
+    )
+}
+
+/// All cursors.
+pub fn cursors(conn: &Connection) -> Result<std::collections::BTreeMap<String, u64>, StoreError> {
+    let mut stmt = conn.prepare_cached("SELECT scope, seq FROM cursors")?;
+    let rows = stmt
+        .query_map([], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
+        })?
+        .collect::<Result<_, _>>()?;
+    Ok(rows)
+}
+
+/// Sets one cursor.
+pub fn set_cursor(tx: &Transaction<'_>, scope: &str, seq: u64) -> Result<(), StoreError> {
+    tx.prepare_cached(
+        "INSERT INTO cursors (scope, seq) VALUES (?1, ?2) ON CONFLICT (scope) DO UPDATE SET seq = ?2",
+    )?
+    .execute(params![scope, seq as i64])?;
+    Ok(())
+}
+
+/// An edit the server refused, kept for the officer to see.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RejectedEdit {
+    /// Row id.
+    pub id: i64,
+    /// The record.
+    pub record: Uuid,
+    /// Its kind.
+    pub kind: String,
+    /// Rejection code (`out_of_scope`, …).
+    pub code: String,
+    /// The server's reason.
+    pub message: String,
+    /// What the refused changes did, field by field.
+    pub edits: Vec<crate::doc::FieldChange>,
+    /// When the rejection arrived.
+    pub rejected_ms: i64,
+}
+
+/// Files a rejected edit.
+pub fn add_rejected(tx: &Transaction<'_>, r: &RejectedEdit) -> Result<(), StoreError> {
+    tx.execute(
+        "INSERT INTO rejected (record, kind, code, message, edits, rejected_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            r.record.to_string(),
+            r.kind,
+            r.code,
+            r.message,
+            serde_json::to_string(&r.edits).unwrap_or_else(|_| "[]".into()),
+            r.rejected_ms
+        ],
+    )?;
+    Ok(())
+}
+
+/// Every rejected edit, newest first.
+pub fn rejected(conn: &Connection) -> Result<Vec<RejectedEdit>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, record, kind, code, message, edits, rejected_ms FROM rejected ORDER BY id DESC",
+    )?;
+    let rows = stmt
+        .query_map([], |r| {
+            let record: String = r.get(1)?;
+            let edits: String = r.get(5)?;
+            Ok(RejectedEdit {
+                id: r.get(0)?,
+                record: Uuid::parse_str(&record).unwrap_or(Uuid::nil()),
+                kind: r.get(2)?,
+                code: r.get(3)?,
+                message: r.get(4)?,
+                edits: serde_json::from_str(&edits).unwrap_or_default(),
+                rejected_ms: r.get(6)?,
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
+/// Removes a rejected edit once the officer has seen it.
+pub fn dismiss_rejected(tx: &Transaction<'_>, id: i64) -> Result<bool, StoreError> {
+    Ok(tx.execute("DELETE FROM rejected WHERE id = ?1", [id])? > 0)
+}
+
+/// A metadata value.
+pub fn get_meta(conn: &Connection, key: &str) -> Result<Option<String>, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
+        .query_row([key], |r| r.get(0))
+        .optional()?)
+}
+
+/// Sets a metadata value.
+pub fn set_meta(tx: &Transaction<'_>, key: &str, value: &str) -> Result<(), StoreError> {
+    tx.prepare_cached(
+        "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = ?2",
+    )?
+    .execute([key, value])?;
+    Ok(())
+}
+
+/// Empties every table (remote wipe), keeping the schema.
+pub fn wipe_all(tx: &Transaction<'_>) -> Result<(), StoreError> {
+    tx.execute_batch(
+        "DELETE FROM outbox; DELETE FROM records; DELETE FROM cursors; DELETE FROM rejected; DELETE FROM meta;",
+    )?;
+    Ok(())
+}
