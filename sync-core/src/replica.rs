@@ -245,6 +245,37 @@ impl Replica {
         })
     }
 
+    /// Creates many records in one transaction (a paper backlog, a bulk import): the fast
+    /// path, one fsync for the whole batch. Every record is validated first; one structural
+    /// error refuses the whole batch and nothing is written. Records keep the ids they carry.
+    pub fn import(&self, records: Vec<Record>, now_ms: i64) -> Result<Vec<Saved>, ReplicaError> {
+        self.check_not_wiped()?;
+        let author = self.author(now_ms);
+        let mut prepared = Vec::with_capacity(records.len());
+        for mut record in records {
+            model::normalise(&mut record);
+            let findings = check(&record, now_ms)?;
+            let (doc, mut change) = RecordDoc::create(&record, &author)?;
+            let bytes = doc::encode_change(&mut change);
+            prepared.push((doc, change.hash(), bytes, record, findings));
+        }
+        self.pool.write(|tx| -> Result<_, ReplicaError> {
+            for (doc, hash, bytes, record, findings) in &prepared {
+                tables::put_record(tx, &row_for(doc, record, findings, now_ms))?;
+                tables::enqueue(tx, record.id, &hash.0, bytes, now_ms)?;
+            }
+            Ok(())
+        })?;
+        Ok(prepared
+            .into_iter()
+            .map(|(_, _, _, record, findings)| Saved {
+                record,
+                findings,
+                changed: true,
+            })
+            .collect())
+    }
+
     /// Applies edits to a record as one change. Structural errors, status moves the user's
     /// role may not make, and edits of frozen fields are refused and change nothing.
     pub fn update(&self, id: Uuid, edits: &[Edit], now_ms: i64) -> Result<Saved, ReplicaError> {
@@ -709,6 +740,347 @@ pub fn iso_date(ms: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::{PullEntry, Rejection};
+
+    const NOW: i64 = 1_767_225_600_000;
+
+    fn replica(dir: &tempfile::TempDir, name: &str) -> Replica {
+        Replica::open(&dir.path().join(name), None).unwrap()
+    }
+
+    fn citizen_fields(name: &str) -> Fields {
+        Fields::from([
+            ("full_name".into(), Value::from(name)),
+            ("date_of_birth".into(), Value::from("1985-03-02")),
+            ("sex".into(), Value::from("female")),
+            ("id_number".into(), Value::from("022085001234")),
+            ("status".into(), Value::from("active")),
+        ])
+    }
+
+    fn ack_all(r: &Replica) -> SyncReply {
+        let req = r.prepare_sync(&SyncOptions::default()).unwrap();
+        let mut reply = SyncReply::empty(NOW);
+        for p in &req.push {
+            reply.accepted.extend(
+                p.changes
+                    .iter()
+                    .map(|c| ByteBuf::from(doc::decode_change(c).unwrap().hash().0.to_vec())),
+            );
+        }
+        reply
+    }
+
+    #[test]
+    fn a_woman_with_a_male_id_digit_is_saved_with_a_finding() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = replica(&dir, "a.db");
+        let saved = r
+            .create(
+                Kind::Citizen,
+                "07132",
+                citizen_fields("Nguyễn Thị Ánh"),
+                NOW,
+            )
+            .unwrap();
+        assert!(
+            saved
+                .findings
+                .iter()
+                .any(|f| f.code == "id_number_sex_mismatch")
+        );
+        let view = r.get(saved.record.id).unwrap().unwrap();
+        assert_eq!(view.findings, saved.findings);
+        assert_eq!(view.pending_changes, 1);
+    }
+
+    #[test]
+    fn an_eleven_digit_id_number_is_refused_and_nothing_is_stored() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = replica(&dir, "a.db");
+        let mut fields = citizen_fields("Trần Văn Bình");
+        fields.insert("id_number".into(), "02208500123".into());
+        let err = r.create(Kind::Citizen, "07132", fields, NOW).unwrap_err();
+        let ReplicaError::Invalid(errors) = err else {
+            panic!("expected Invalid")
+        };
+        assert_eq!(errors[0].field, "id_number");
+        assert!(
+            errors[0].message.contains("12 digits"),
+            "{}",
+            errors[0].message
+        );
+        assert_eq!(r.count().unwrap(), 0);
+        assert_eq!(r.outbox_status().unwrap().pending, 0);
+    }
+
+    #[test]
+    fn search_finds_names_with_and_without_diacritics() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = replica(&dir, "a.db");
+        r.create(
+            Kind::Citizen,
+            "07132",
+            citizen_fields("Nguyễn Thị Ánh"),
+            NOW,
+        )
+        .unwrap();
+        r.create(Kind::Citizen, "07132", citizen_fields("Lê Văn Đức"), NOW)
+            .unwrap();
+        for q in ["nguyen thi anh", "Nguyễn", "NGUYEN", "duc", "Đức"] {
+            let found = r
+                .find(&RecordQuery {
+                    name: Some(q.into()),
+                    ..Default::default()
+                })
+                .unwrap();
+            assert_eq!(found.len(), 1, "query {q}");
+        }
+        let by_id = r
+            .find(&RecordQuery {
+                id_number: Some("022085001234".into()),
+                ..Default::default()
+            })
+            .unwrap();
+        assert_eq!(by_id.len(), 2);
+    }
+
+    #[test]
+    fn acknowledged_changes_leave_the_outbox_and_a_lost_reply_changes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = replica(&dir, "a.db");
+        r.create(Kind::Citizen, "07132", citizen_fields("A"), NOW)
+            .unwrap();
+        let reply = ack_all(&r);
+        // The reply is "lost": nothing applied, the change is still pending.
+        assert_eq!(r.outbox_status().unwrap().pending, 1);
+        r.apply_reply(&reply, NOW).unwrap();
+        assert_eq!(r.outbox_status().unwrap().pending, 0);
+        // Applying the same reply twice is harmless.
+        r.apply_reply(&reply, NOW).unwrap();
+        assert_eq!(r.count().unwrap(), 1);
+    }
+
+    #[test]
+    fn a_rejected_edit_resets_the_record_and_is_listed_with_its_reason() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = replica(&dir, "a.db");
+        let id = r
+            .create(Kind::Citizen, "07132", citizen_fields("Phạm Thị Dung"), NOW)
+            .unwrap()
+            .record
+            .id;
+        r.apply_reply(&ack_all(&r), NOW).unwrap();
+        let server_copy = r.document(id).unwrap().unwrap().save();
+        r.update(
+            id,
+            &[Edit::Set {
+                field: "full_name".into(),
+                value: "Phạm Thị Dũng".into(),
+            }],
+            NOW + 1,
+        )
+        .unwrap();
+        let req = r.prepare_sync(&SyncOptions::default()).unwrap();
+        let mut reply = SyncReply::empty(NOW);
+        reply.rejected.push(Rejection {
+            record: id,
+            changes: vec![],
+            code: RejectCode::OutOfScope,
+            message: "unit 07132 is not among your units".into(),
+            reset: Some(ByteBuf::from(server_copy)),
+        });
+        assert_eq!(req.push.len(), 1);
+        r.apply_reply(&reply, NOW + 2).unwrap();
+        assert_eq!(
+            r.get(id).unwrap().unwrap().record.text("full_name"),
+            Some("Phạm Thị Dung")
+        );
+        assert_eq!(r.outbox_status().unwrap().pending, 0);
+        let rejected = r.rejected().unwrap();
+        assert_eq!(rejected.len(), 1);
+        assert_eq!(rejected[0].code, "out_of_scope");
+        assert_eq!(rejected[0].edits.len(), 1);
+        assert_eq!(rejected[0].edits[0].field, "full_name");
+        assert_eq!(rejected[0].edits[0].to, Some("Phạm Thị Dũng".into()));
+    }
+
+    #[test]
+    fn a_refused_creation_removes_the_record_but_keeps_it_in_the_rejected_list() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = replica(&dir, "a.db");
+        let id = r
+            .create(Kind::Citizen, "07135", citizen_fields("B"), NOW)
+            .unwrap()
+            .record
+            .id;
+        let mut reply = SyncReply::empty(NOW);
+        reply.rejected.push(Rejection {
+            record: id,
+            changes: vec![],
+            code: RejectCode::OutOfScope,
+            message: "out of scope".into(),
+            reset: None,
+        });
+        r.apply_reply(&reply, NOW).unwrap();
+        assert!(r.get(id).unwrap().is_none());
+        assert_eq!(r.rejected().unwrap()[0].record, id);
+    }
+
+    #[test]
+    fn pulled_snapshots_merge_and_cursors_advance_with_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = replica(&dir, "a.db");
+        let b = replica(&dir, "b.db");
+        let id = a
+            .create(Kind::Citizen, "07132", citizen_fields("C"), NOW)
+            .unwrap()
+            .record
+            .id;
+        let snapshot = a.document(id).unwrap().unwrap().save_uncompressed();
+        let mut reply = SyncReply::empty(NOW);
+        reply.pull.push(PullEntry {
+            record: id,
+            kind: "citizen".into(),
+            unit: "07132".into(),
+            changes: vec![],
+            snapshot: Some(ByteBuf::from(snapshot)),
+        });
+        reply.cursors.insert("07132".into(), 7);
+        b.apply_reply(&reply, NOW).unwrap();
+        assert_eq!(
+            b.get(id).unwrap().unwrap().record,
+            a.get(id).unwrap().unwrap().record
+        );
+        assert_eq!(
+            b.prepare_sync(&SyncOptions::default()).unwrap().cursors["07132"],
+            7
+        );
+    }
+
+    #[test]
+    fn a_purged_unit_drops_its_records_and_cursor() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = replica(&dir, "a.db");
+        r.create(Kind::Citizen, "07132", citizen_fields("D"), NOW)
+            .unwrap();
+        let keep = r
+            .create(Kind::Citizen, "07135", citizen_fields("E"), NOW)
+            .unwrap()
+            .record
+            .id;
+        let mut reply = SyncReply::empty(NOW);
+        reply.purge.push(Purge::Unit("07132".into()));
+        let report = r.apply_reply(&reply, NOW).unwrap();
+        assert_eq!(report.purged, 1);
+        assert_eq!(r.count().unwrap(), 1);
+        assert!(r.get(keep).unwrap().is_some());
+    }
+
+    #[test]
+    fn a_wipe_destroys_local_data_and_refuses_further_work() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = replica(&dir, "a.db");
+        r.create(Kind::Citizen, "07132", citizen_fields("F"), NOW)
+            .unwrap();
+        let mut reply = SyncReply::empty(NOW);
+        reply.wipe = true;
+        assert!(r.apply_reply(&reply, NOW).unwrap().wiped);
+        assert_eq!(r.count().unwrap(), 0);
+        assert!(r.is_wiped().unwrap());
+        assert!(matches!(
+            r.create(Kind::Citizen, "07132", citizen_fields("G"), NOW),
+            Err(ReplicaError::Wiped)
+        ));
+        drop(r);
+        let reopened = replica(&dir, "a.db");
+        assert!(reopened.is_wiped().unwrap(), "the wipe survives a restart");
+    }
+
+    #[test]
+    fn an_officer_cannot_accept_an_application_even_offline() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = replica(&dir, "a.db");
+        r.set_session(&Session {
+            user: "o".into(),
+            role: Role::Officer,
+            units: vec!["07132".into()],
+        })
+        .unwrap();
+        let citizen = r
+            .create(Kind::Citizen, "07132", citizen_fields("H"), NOW)
+            .unwrap()
+            .record
+            .id;
+        let app = r
+            .create(
+                Kind::CccdApplication,
+                "07132",
+                Fields::from([
+                    ("citizen_id".into(), Value::from(citizen.to_string())),
+                    ("request_type".into(), Value::from("replacement")),
+                    ("status".into(), Value::from("submitted")),
+                ]),
+                NOW,
+            )
+            .unwrap()
+            .record
+            .id;
+        let err = r
+            .update(
+                app,
+                &[Edit::Set {
+                    field: "status".into(),
+                    value: "accepted".into(),
+                }],
+                NOW,
+            )
+            .unwrap_err();
+        assert!(matches!(err, ReplicaError::Forbidden(_)), "{err:?}");
+    }
+
+    #[test]
+    fn a_push_respects_the_byte_budget_but_always_sends_one_record() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = replica(&dir, "a.db");
+        for i in 0..10 {
+            r.create(
+                Kind::Citizen,
+                "07132",
+                citizen_fields(&format!("Người {i}")),
+                NOW,
+            )
+            .unwrap();
+        }
+        let tiny = SyncOptions {
+            max_push_bytes: 1,
+            ..SyncOptions::default()
+        };
+        assert_eq!(r.prepare_sync(&tiny).unwrap().push.len(), 1);
+        assert_eq!(
+            r.prepare_sync(&SyncOptions::default()).unwrap().push.len(),
+            10
+        );
+    }
+
+    #[test]
+    fn a_bulk_import_is_one_batch_and_refuses_everything_on_one_bad_record() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = replica(&dir, "a.db");
+        let rec = |name: &str| Record {
+            id: Uuid::now_v7(),
+            kind: Kind::Citizen,
+            unit: "07132".into(),
+            fields: citizen_fields(name),
+        };
+        let mut bad = rec("X");
+        bad.fields
+            .insert("date_of_birth".into(), "1985-02-30".into());
+        assert!(r.import(vec![rec("A"), bad], NOW).is_err());
+        assert_eq!(r.count().unwrap(), 0);
+        assert_eq!(r.import(vec![rec("A"), rec("B")], NOW).unwrap().len(), 2);
+        assert_eq!(r.outbox_status().unwrap().pending, 2);
+    }
 
     #[test]
     fn iso_dates_are_computed_in_utc() {

@@ -184,7 +184,11 @@ fn citizen(seed: u8) -> Fields {
         ),
         (
             "sex".into(),
-            Value::from(if seed.is_multiple_of(2) { "male" } else { "female" }),
+            Value::from(if seed.is_multiple_of(2) {
+                "male"
+            } else {
+                "female"
+            }),
         ),
         ("status".into(), Value::from("active")),
     ])
