@@ -581,38 +581,46 @@ fn merge_pulled(
     now_ms: i64,
 ) -> Result<(), ReplicaError> {
     let existing = tables::get_record(tx, entry.record)?;
-    let mut doc = match &existing {
-        Some(row) => RecordDoc::load(&row.doc)?,
+    match merged(existing.as_ref(), entry) {
+        Some((doc, record, incomplete)) => {
+            let findings = findings_of(&record, now_ms);
+            let updated = existing.map_or(now_ms, |r| r.updated_ms);
+            tables::put_record(tx, &row_for(&doc, &record, &findings, updated))?;
+            tables::mark_resync(tx, entry.record, incomplete)?;
+        }
+        // Whatever cannot be applied (unknown parents, undecodable bytes) must not block the
+        // rest of the reply or the cursor: ask the server for a full snapshot next time.
+        None => tables::mark_resync(tx, entry.record, true)?,
+    }
+    Ok(())
+}
+
+/// The record's document after merging a pull entry, and whether changes are still missing;
+/// `None` when nothing readable results.
+fn merged(
+    existing: Option<&RecordRow>,
+    entry: &crate::protocol::PullEntry,
+) -> Option<(RecordDoc, Record, bool)> {
+    let mut doc = match existing {
+        Some(row) => RecordDoc::load(&row.doc).ok()?,
         None => RecordDoc::empty(),
     };
     if let Some(snapshot) = &entry.snapshot {
-        doc.merge_snapshot(snapshot)?;
+        doc.merge_snapshot(snapshot).ok()?;
     }
     let changes = entry
         .changes
         .iter()
         .map(|b| doc::decode_change(b))
-        .collect::<Result<Vec<_>, _>>()?;
-    doc.apply_changes(changes)?;
+        .collect::<Result<Vec<_>, _>>()
+        .ok()?;
+    doc.apply_changes(changes).ok()?;
     let incomplete = !doc.missing_deps().is_empty();
     if doc.is_empty() {
-        // Nothing applicable arrived (only changes with unknown parents): ask for a snapshot.
-        return Ok(());
+        return None;
     }
-    let record = match doc.read() {
-        Ok(record) => record,
-        Err(_) if incomplete => {
-            return Ok(());
-        }
-        Err(e) => return Err(e.into()),
-    };
-    let findings = findings_of(&record, now_ms);
-    let updated = existing.map_or(now_ms, |r| r.updated_ms);
-    tables::put_record(tx, &row_for(&doc, &record, &findings, updated))?;
-    if incomplete {
-        tables::mark_resync(tx, entry.record, true)?;
-    }
-    Ok(())
+    let record = doc.read().ok()?;
+    (record.id == entry.record).then_some((doc, record, incomplete))
 }
 
 /// Structural validation with today's date; findings on success.
@@ -956,6 +964,64 @@ mod tests {
             b.prepare_sync(&SyncOptions::default()).unwrap().cursors["07132"],
             7
         );
+    }
+
+    #[test]
+    fn changes_that_cannot_apply_ask_for_a_snapshot_without_blocking_the_cursor() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = replica(&dir, "a.db");
+        let b = replica(&dir, "b.db");
+        let id = a
+            .create(Kind::Citizen, "07132", citizen_fields("C"), NOW)
+            .unwrap()
+            .record
+            .id;
+        let mut second = a
+            .document(id)
+            .unwrap()
+            .unwrap()
+            .edit(
+                &[Edit::Set {
+                    field: "notes".into(),
+                    value: "x".into(),
+                }],
+                &Author::new(&[5; 16], NOW),
+            )
+            .unwrap()
+            .unwrap();
+        let mut reply = SyncReply::empty(NOW);
+        reply.pull.push(PullEntry {
+            record: id,
+            kind: "citizen".into(),
+            unit: "07132".into(),
+            changes: vec![
+                ByteBuf::from(doc::encode_change(&mut second)),
+                ByteBuf::from(vec![1, 2, 3]),
+            ],
+            snapshot: None,
+        });
+        reply.cursors.insert("07132".into(), 9);
+        b.apply_reply(&reply, NOW).unwrap();
+        let req = b.prepare_sync(&SyncOptions::default()).unwrap();
+        assert_eq!(req.cursors["07132"], 9);
+        assert_eq!(req.resync, vec![id]);
+        // The snapshot arrives: the mark is cleared.
+        let mut reply = SyncReply::empty(NOW);
+        reply.pull.push(PullEntry {
+            record: id,
+            kind: "citizen".into(),
+            unit: "07132".into(),
+            changes: vec![],
+            snapshot: Some(ByteBuf::from(a.document(id).unwrap().unwrap().save())),
+        });
+        b.apply_reply(&reply, NOW).unwrap();
+        assert!(
+            b.prepare_sync(&SyncOptions::default())
+                .unwrap()
+                .resync
+                .is_empty()
+        );
+        assert!(b.get(id).unwrap().is_some());
     }
 
     #[test]

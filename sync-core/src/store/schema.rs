@@ -82,7 +82,7 @@ CREATE TABLE rejected (
     edits TEXT NOT NULL,
     rejected_ms INTEGER NOT NULL
 ) STRICT;
-ALTER TABLE records ADD COLUMN resync INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE resync (record TEXT PRIMARY KEY) STRICT;
 CREATE INDEX records_name_key ON records (name_key);
 CREATE INDEX records_id_number ON records (id_number);
 CREATE INDEX records_kind_status ON records (kind, status);

@@ -56,10 +56,10 @@ fn record_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RecordRow> {
 pub fn put_record(tx: &Transaction<'_>, row: &RecordRow) -> Result<(), StoreError> {
     let findings = serde_json::to_string(&row.findings).unwrap_or_else(|_| "[]".into());
     tx.prepare_cached(
-        "INSERT INTO records (id, kind, unit, status, doc, heads, name_key, id_number, findings, updated_ms, resync)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 0)
+        "INSERT INTO records (id, kind, unit, status, doc, heads, name_key, id_number, findings, updated_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
          ON CONFLICT (id) DO UPDATE SET kind = ?2, unit = ?3, status = ?4, doc = ?5, heads = ?6,
-           name_key = ?7, id_number = ?8, findings = ?9, updated_ms = ?10, resync = 0",
+           name_key = ?7, id_number = ?8, findings = ?9, updated_ms = ?10",
     )?
     .execute(params![
         row.id.to_string(),
@@ -90,6 +90,7 @@ pub fn get_record(conn: &Connection, id: Uuid) -> Result<Option<RecordRow>, Stor
 pub fn delete_record(tx: &Transaction<'_>, id: Uuid) -> Result<(), StoreError> {
     tx.execute("DELETE FROM records WHERE id = ?1", [id.to_string()])?;
     tx.execute("DELETE FROM outbox WHERE record = ?1", [id.to_string()])?;
+    tx.execute("DELETE FROM resync WHERE record = ?1", [id.to_string()])?;
     Ok(())
 }
 
@@ -104,18 +105,21 @@ pub fn delete_unit(tx: &Transaction<'_>, unit: &str) -> Result<usize, StoreError
     Ok(n)
 }
 
-/// Marks a record as needing a full snapshot from the server (its changes cannot apply).
+/// Marks a record as needing a full snapshot from the server (its changes cannot apply, or
+/// it is not known at all), or clears the mark.
 pub fn mark_resync(tx: &Transaction<'_>, id: Uuid, on: bool) -> Result<(), StoreError> {
-    tx.execute(
-        "UPDATE records SET resync = ?2 WHERE id = ?1",
-        params![id.to_string(), on as i64],
-    )?;
+    let sql = if on {
+        "INSERT OR IGNORE INTO resync (record) VALUES (?1)"
+    } else {
+        "DELETE FROM resync WHERE record = ?1"
+    };
+    tx.prepare_cached(sql)?.execute([id.to_string()])?;
     Ok(())
 }
 
 /// Records waiting for a snapshot.
 pub fn resync_records(conn: &Connection) -> Result<Vec<Uuid>, StoreError> {
-    let mut stmt = conn.prepare_cached("SELECT id FROM records WHERE resync = 1")?;
+    let mut stmt = conn.prepare_cached("SELECT record FROM resync")?;
     let ids = stmt
         .query_map([], |r| r.get::<_, String>(0))?
         .filter_map(|r| r.ok().and_then(|s| Uuid::parse_str(&s).ok()))
@@ -365,7 +369,7 @@ pub fn set_meta(tx: &Transaction<'_>, key: &str, value: &str) -> Result<(), Stor
 /// Empties every table (remote wipe), keeping the schema.
 pub fn wipe_all(tx: &Transaction<'_>) -> Result<(), StoreError> {
     tx.execute_batch(
-        "DELETE FROM outbox; DELETE FROM records; DELETE FROM cursors; DELETE FROM rejected; DELETE FROM meta;",
+        "DELETE FROM outbox; DELETE FROM records; DELETE FROM cursors; DELETE FROM rejected; DELETE FROM resync; DELETE FROM meta;",
     )?;
     Ok(())
 }
