@@ -1,0 +1,689 @@
+//! Users, devices and login tokens.
+//!
+//! Passwords are argon2id hashes (PHC strings); hashing is slow on purpose, so async callers
+//! run [`hash_password`] and [`verify_password`] on `spawn_blocking`. Tokens are 32 random
+//! bytes handed out once as hex and stored only as their SHA-256. Every function takes a
+//! `&Connection` (reads) or `&Transaction` (writes) so the HTTP API and the CLI share them and
+//! batch them with their audit rows.
+
+use argon2::Argon2;
+use argon2::password_hash::rand_core::OsRng;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use rand::Rng;
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use sync_core::model::{Role, catalog};
+use uuid::Uuid;
+
+/// What can go wrong managing accounts.
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    /// A user with this name exists.
+    #[error("a user with this name already exists")]
+    UserExists,
+    /// No such user.
+    #[error("no such user")]
+    NoSuchUser,
+    /// No such device.
+    #[error("no such device")]
+    NoSuchDevice,
+    /// The user name has characters outside `a-z 0-9 . _ -` or the wrong length.
+    #[error("a user name is 1 to 64 characters of a-z, 0-9, `.`, `_` or `-`")]
+    BadUsername,
+    /// A password shorter than 8 characters.
+    #[error("a password has at least 8 characters")]
+    WeakPassword,
+    /// A unit code that is not a current admin unit.
+    #[error("`{0}` is not a current admin-unit code")]
+    UnknownUnit(String),
+    /// The device is registered to another user.
+    #[error("this device is registered to another user")]
+    DeviceOfAnotherUser,
+    /// The actor id is registered to another device.
+    #[error("this actor id is registered to another device")]
+    ActorTaken,
+    /// The device was revoked.
+    #[error("this device was revoked")]
+    DeviceRevoked,
+    /// Storage failed.
+    #[error(transparent)]
+    Sqlite(#[from] rusqlite::Error),
+    /// Hashing failed.
+    #[error("password hashing failed")]
+    Hash,
+}
+
+/// A user account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct User {
+    /// Row id.
+    #[serde(skip)]
+    pub id: i64,
+    /// Login name.
+    pub username: String,
+    /// Role.
+    pub role: Role,
+    /// Assigned admin units (admins see every unit whatever is listed here).
+    pub units: Vec<String>,
+    /// Disabled users cannot log in and their tokens are gone.
+    pub disabled: bool,
+    /// Failed logins since the last success or lock.
+    pub failed_logins: u32,
+    /// Locked until this time (ms since the Unix epoch); 0 when not locked.
+    pub locked_until_ms: i64,
+    /// Created at (ms).
+    pub created_ms: i64,
+    #[serde(skip)]
+    password_hash: String,
+}
+
+impl User {
+    /// The units this user may read and write: every current unit for admins.
+    pub fn scopes(&self) -> Vec<String> {
+        scopes_of(self.role, &self.units)
+    }
+
+    /// Whether the account is locked at `now_ms`.
+    pub fn is_locked(&self, now_ms: i64) -> bool {
+        self.locked_until_ms > now_ms
+    }
+
+    /// The stored argon2id hash.
+    pub fn password_hash(&self) -> &str {
+        &self.password_hash
+    }
+}
+
+/// The units a role with assigned `units` may read and write.
+pub fn scopes_of(role: Role, units: &[String]) -> Vec<String> {
+    if role == Role::Admin {
+        let mut all: Vec<String> = catalog()
+            .current_units()
+            .into_iter()
+            .map(|u| u.code.clone())
+            .collect();
+        all.sort();
+        all.dedup();
+        all
+    } else {
+        let mut u = units.to_vec();
+        u.sort();
+        u.dedup();
+        u
+    }
+}
+
+/// A registered device.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Device {
+    /// Device id (UUID).
+    pub id: Uuid,
+    /// Its user's name.
+    pub user: String,
+    /// Hex of its Automerge actor id.
+    pub actor: String,
+    /// Name given at login.
+    pub name: String,
+    /// Revoked devices cannot sync.
+    pub revoked: bool,
+    /// A wipe order is waiting for the device's next sync.
+    pub wipe_pending: bool,
+    /// The device status last reported (JSON).
+    pub status: serde_json::Value,
+    /// Registered at (ms).
+    pub created_ms: i64,
+    /// Last sync (ms), 0 if never.
+    pub last_seen_ms: i64,
+}
+
+/// When repeated failures lock an account.
+#[derive(Debug, Clone, Copy)]
+pub struct LockoutPolicy {
+    /// Failures in a row that lock.
+    pub attempts: u32,
+    /// How long, in ms.
+    pub duration_ms: i64,
+}
+
+impl Default for LockoutPolicy {
+    fn default() -> Self {
+        LockoutPolicy {
+            attempts: 5,
+            duration_ms: 15 * 60 * 1000,
+        }
+    }
+}
+
+/// Hashes a password with argon2id and a random salt. Slow: call off the async runtime.
+pub fn hash_password(password: &str) -> Result<String, AccountError> {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|_| AccountError::Hash)
+}
+
+/// Checks a password against a stored hash. Slow: call off the async runtime.
+pub fn verify_password(hash: &str, password: &str) -> bool {
+    PasswordHash::new(hash)
+        .map(|parsed| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
+/// A hash of a random password, for comparing against when the user does not exist (so that
+/// unknown and known names take the same time).
+pub fn dummy_hash() -> &'static str {
+    static DUMMY: std::sync::LazyLock<String> =
+        std::sync::LazyLock::new(|| hash_password(&random_password()).unwrap_or_default());
+    &DUMMY
+}
+
+/// A random 20-character password (no look-alike characters).
+pub fn random_password() -> String {
+    const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut rng = rand::rngs::OsRng;
+    (0..20)
+        .map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char)
+        .collect()
+}
+
+/// Checks a new password's strength.
+pub fn check_password(password: &str) -> Result<(), AccountError> {
+    if password.chars().count() < 8 {
+        return Err(AccountError::WeakPassword);
+    }
+    Ok(())
+}
+
+fn check_username(name: &str) -> Result<(), AccountError> {
+    let ok = (1..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b".-_".contains(&b));
+    if ok {
+        Ok(())
+    } else {
+        Err(AccountError::BadUsername)
+    }
+}
+
+/// Checks that every unit is a current admin unit; returns them sorted without duplicates.
+pub fn check_units(units: &[String]) -> Result<Vec<String>, AccountError> {
+    let mut out = Vec::new();
+    for u in units {
+        let u = u.trim();
+        if !catalog().is_current(u) {
+            return Err(AccountError::UnknownUnit(u.chars().take(16).collect()));
+        }
+        out.push(u.to_owned());
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+const USER_COLUMNS: &str = "id, username, role, units, disabled, failed_logins, locked_until_ms, created_ms, password_hash";
+
+fn user_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
+    let role: String = r.get(2)?;
+    let units: String = r.get(3)?;
+    Ok(User {
+        id: r.get(0)?,
+        username: r.get(1)?,
+        role: Role::parse(&role).unwrap_or(Role::Officer),
+        units: serde_json::from_str(&units).unwrap_or_default(),
+        disabled: r.get::<_, i64>(4)? != 0,
+        failed_logins: r.get::<_, i64>(5)?.max(0) as u32,
+        locked_until_ms: r.get(6)?,
+        created_ms: r.get(7)?,
+        password_hash: r.get(8)?,
+    })
+}
+
+/// The user with this name.
+pub fn get_user(conn: &Connection, username: &str) -> Result<Option<User>, AccountError> {
+    Ok(conn
+        .prepare_cached(&format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE username = ?1"
+        ))?
+        .query_row([username], user_from_row)
+        .optional()?)
+}
+
+/// Every user, by name.
+pub fn list_users(conn: &Connection) -> Result<Vec<User>, AccountError> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {USER_COLUMNS} FROM users ORDER BY username"
+    ))?;
+    let users = stmt
+        .query_map([], user_from_row)?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(users)
+}
+
+/// Whether any user exists.
+pub fn any_user(conn: &Connection) -> Result<bool, AccountError> {
+    Ok(conn.query_row("SELECT EXISTS (SELECT 1 FROM users)", [], |r| r.get(0))?)
+}
+
+/// Adds a user with an already computed password hash.
+pub fn add_user(
+    tx: &Transaction<'_>,
+    username: &str,
+    password_hash: &str,
+    role: Role,
+    units: &[String],
+    now_ms: i64,
+) -> Result<User, AccountError> {
+    check_username(username)?;
+    let units = check_units(units)?;
+    if get_user(tx, username)?.is_some() {
+        return Err(AccountError::UserExists);
+    }
+    tx.execute(
+        "INSERT INTO users (username, password_hash, role, units, created_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![
+            username,
+            password_hash,
+            role.as_str(),
+            serde_json::to_string(&units).unwrap_or_else(|_| "[]".into()),
+            now_ms
+        ],
+    )?;
+    get_user(tx, username)?.ok_or(AccountError::NoSuchUser)
+}
+
+/// Sets a user's password hash, clears a lockout and ends every session of the user.
+pub fn set_password(
+    tx: &Transaction<'_>,
+    username: &str,
+    password_hash: &str,
+) -> Result<(), AccountError> {
+    let user = get_user(tx, username)?.ok_or(AccountError::NoSuchUser)?;
+    tx.execute(
+        "UPDATE users SET password_hash = ?1, failed_logins = 0, locked_until_ms = 0 WHERE id = ?2",
+        params![password_hash, user.id],
+    )?;
+    tx.execute("DELETE FROM tokens WHERE user_id = ?1", [user.id])?;
+    Ok(())
+}
+
+/// Replaces a user's units (and optionally role). Devices learn on their next sync: scopes
+/// they hold but the user lost are purged.
+pub fn set_units(
+    tx: &Transaction<'_>,
+    username: &str,
+    units: &[String],
+    role: Option<Role>,
+) -> Result<User, AccountError> {
+    let user = get_user(tx, username)?.ok_or(AccountError::NoSuchUser)?;
+    let units = check_units(units)?;
+    tx.execute(
+        "UPDATE users SET units = ?1, role = ?2 WHERE id = ?3",
+        params![
+            serde_json::to_string(&units).unwrap_or_else(|_| "[]".into()),
+            role.unwrap_or(user.role).as_str(),
+            user.id
+        ],
+    )?;
+    get_user(tx, username)?.ok_or(AccountError::NoSuchUser)
+}
+
+/// Disables (ending every session) or re-enables a user.
+pub fn set_disabled(
+    tx: &Transaction<'_>,
+    username: &str,
+    disabled: bool,
+) -> Result<(), AccountError> {
+    let user = get_user(tx, username)?.ok_or(AccountError::NoSuchUser)?;
+    tx.execute(
+        "UPDATE users SET disabled = ?1, failed_logins = 0, locked_until_ms = 0 WHERE id = ?2",
+        params![disabled as i64, user.id],
+    )?;
+    if disabled {
+        tx.execute("DELETE FROM tokens WHERE user_id = ?1", [user.id])?;
+    }
+    Ok(())
+}
+
+/// Counts a failed login; returns whether the account is now locked.
+pub fn record_failure(
+    tx: &Transaction<'_>,
+    user_id: i64,
+    now_ms: i64,
+    policy: LockoutPolicy,
+) -> Result<bool, AccountError> {
+    let failed: i64 = tx.query_row(
+        "UPDATE users SET failed_logins = failed_logins + 1 WHERE id = ?1 RETURNING failed_logins",
+        [user_id],
+        |r| r.get(0),
+    )?;
+    if failed >= i64::from(policy.attempts.max(1)) {
+        tx.execute(
+            "UPDATE users SET failed_logins = 0, locked_until_ms = ?1 WHERE id = ?2",
+            params![now_ms.saturating_add(policy.duration_ms), user_id],
+        )?;
+        return Ok(true);
+    }
+    Ok(false)
+}
+
+/// Clears the failure count after a successful login.
+pub fn record_success(tx: &Transaction<'_>, user_id: i64) -> Result<(), AccountError> {
+    tx.execute(
+        "UPDATE users SET failed_logins = 0, locked_until_ms = 0 WHERE id = ?1",
+        [user_id],
+    )?;
+    Ok(())
+}
+
+/// Registers (or refreshes) a device for a user at login.
+///
+/// A device belongs to one user; an actor id to one device; a revoked device stays revoked.
+/// A device of the same user may come back with a new actor id (a reinstalled app).
+pub fn register_device(
+    tx: &Transaction<'_>,
+    user_id: i64,
+    device_id: Uuid,
+    actor_hex: &str,
+    name: &str,
+    now_ms: i64,
+) -> Result<(), AccountError> {
+    let existing: Option<(i64, i64)> = tx
+        .query_row(
+            "SELECT user_id, revoked FROM devices WHERE id = ?1",
+            [device_id.to_string()],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    let actor_owner: Option<String> = tx
+        .query_row(
+            "SELECT id FROM devices WHERE actor = ?1",
+            [actor_hex],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if actor_owner.is_some_and(|d| d != device_id.to_string()) {
+        return Err(AccountError::ActorTaken);
+    }
+    match existing {
+        Some((owner, _)) if owner != user_id => Err(AccountError::DeviceOfAnotherUser),
+        Some((_, revoked)) if revoked != 0 => Err(AccountError::DeviceRevoked),
+        Some(_) => {
+            tx.execute(
+                "UPDATE devices SET actor = ?1, name = ?2 WHERE id = ?3",
+                params![actor_hex, name, device_id.to_string()],
+            )?;
+            Ok(())
+        }
+        None => {
+            tx.execute(
+                "INSERT INTO devices (id, user_id, actor, name, created_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![device_id.to_string(), user_id, actor_hex, name, now_ms],
+            )?;
+            Ok(())
+        }
+    }
+}
+
+const DEVICE_SELECT: &str = "SELECT d.id, u.username, d.actor, d.name, d.revoked, d.wipe_pending,
+    d.status, d.created_ms, d.last_seen_ms FROM devices d JOIN users u ON u.id = d.user_id";
+
+fn device_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Device> {
+    let id: String = r.get(0)?;
+    let status: String = r.get(6)?;
+    Ok(Device {
+        id: Uuid::parse_str(&id).unwrap_or(Uuid::nil()),
+        user: r.get(1)?,
+        actor: r.get(2)?,
+        name: r.get(3)?,
+        revoked: r.get::<_, i64>(4)? != 0,
+        wipe_pending: r.get::<_, i64>(5)? != 0,
+        status: serde_json::from_str(&status).unwrap_or(serde_json::Value::Null),
+        created_ms: r.get(7)?,
+        last_seen_ms: r.get(8)?,
+    })
+}
+
+/// Devices, optionally of one user.
+pub fn list_devices(conn: &Connection, user: Option<&str>) -> Result<Vec<Device>, AccountError> {
+    let mut stmt = conn.prepare(&format!(
+        "{DEVICE_SELECT} WHERE (?1 IS NULL OR u.username = ?1) ORDER BY u.username, d.created_ms"
+    ))?;
+    let devices = stmt
+        .query_map([user], device_from_row)?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(devices)
+}
+
+/// One device.
+pub fn get_device(conn: &Connection, id: Uuid) -> Result<Option<Device>, AccountError> {
+    Ok(conn
+        .query_row(
+            &format!("{DEVICE_SELECT} WHERE d.id = ?1"),
+            [id.to_string()],
+            device_from_row,
+        )
+        .optional()?)
+}
+
+/// Revokes a device: its next sync is answered with `wipe`, after which its token is gone.
+pub fn revoke_device(tx: &Transaction<'_>, id: Uuid) -> Result<Device, AccountError> {
+    let n = tx.execute(
+        "UPDATE devices SET revoked = 1, wipe_pending = 1 WHERE id = ?1 AND revoked = 0",
+        [id.to_string()],
+    )?;
+    let device = get_device(tx, id)?.ok_or(AccountError::NoSuchDevice)?;
+    if n == 0 && !device.revoked {
+        return Err(AccountError::NoSuchDevice);
+    }
+    Ok(device)
+}
+
+/// Records that a revoked device received its wipe order: its tokens die.
+pub fn wiped(tx: &Transaction<'_>, id: Uuid) -> Result<(), AccountError> {
+    tx.execute(
+        "UPDATE devices SET wipe_pending = 0 WHERE id = ?1",
+        [id.to_string()],
+    )?;
+    tx.execute("DELETE FROM tokens WHERE device_id = ?1", [id.to_string()])?;
+    Ok(())
+}
+
+/// Stores what a device reported about itself on sync.
+pub fn touch_device(
+    tx: &Transaction<'_>,
+    id: Uuid,
+    status: &serde_json::Value,
+    now_ms: i64,
+) -> Result<(), AccountError> {
+    tx.prepare_cached("UPDATE devices SET status = ?1, last_seen_ms = ?2 WHERE id = ?3")?
+        .execute(params![status.to_string(), now_ms, id.to_string()])?;
+    Ok(())
+}
+
+/// SHA-256 of a token, the only form in which tokens are stored.
+pub fn token_hash(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+/// Issues a token for a device; returns the token (shown once) and its expiry (ms).
+pub fn issue_token(
+    tx: &Transaction<'_>,
+    user_id: i64,
+    device_id: Uuid,
+    now_ms: i64,
+    ttl_ms: i64,
+) -> Result<(String, i64), AccountError> {
+    let mut raw = [0u8; 32];
+    rand::rngs::OsRng.fill(&mut raw);
+    let token = hex::encode(raw);
+    let expires = now_ms.saturating_add(ttl_ms);
+    tx.execute(
+        "INSERT INTO tokens (hash, device_id, user_id, created_ms, expires_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![token_hash(&token).to_vec(), device_id.to_string(), user_id, now_ms, expires],
+    )?;
+    // Expired tokens are of no use to anyone.
+    tx.execute("DELETE FROM tokens WHERE expires_ms <= ?1", [now_ms])?;
+    Ok((token, expires))
+}
+
+/// Deletes a token (logout).
+pub fn delete_token(tx: &Transaction<'_>, hash: &[u8; 32]) -> Result<(), AccountError> {
+    tx.execute("DELETE FROM tokens WHERE hash = ?1", [hash.to_vec()])?;
+    Ok(())
+}
+
+/// What a token stands for.
+#[derive(Debug, Clone)]
+pub struct TokenInfo {
+    /// The user.
+    pub user: User,
+    /// The device.
+    pub device_id: Uuid,
+    /// The device's actor id bytes.
+    pub actor: Vec<u8>,
+    /// Whether the device is revoked.
+    pub revoked: bool,
+    /// Whether a wipe order waits for it.
+    pub wipe_pending: bool,
+    /// Token expiry (ms).
+    pub expires_ms: i64,
+}
+
+/// Looks up a token by its hash.
+pub fn lookup_token(conn: &Connection, hash: &[u8; 32]) -> Result<Option<TokenInfo>, AccountError> {
+    let row: Option<(i64, String, String, i64, i64, i64)> = conn
+        .prepare_cached(
+            "SELECT t.user_id, t.device_id, d.actor, d.revoked, d.wipe_pending, t.expires_ms
+             FROM tokens t JOIN devices d ON d.id = t.device_id WHERE t.hash = ?1",
+        )?
+        .query_row([hash.to_vec()], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+            ))
+        })
+        .optional()?;
+    let Some((user_id, device, actor, revoked, wipe_pending, expires_ms)) = row else {
+        return Ok(None);
+    };
+    let user = conn
+        .prepare_cached(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1"))?
+        .query_row([user_id], user_from_row)
+        .optional()?;
+    let Some(user) = user else { return Ok(None) };
+    Ok(Some(TokenInfo {
+        user,
+        device_id: Uuid::parse_str(&device).unwrap_or(Uuid::nil()),
+        actor: hex::decode(actor).unwrap_or_default(),
+        revoked: revoked != 0,
+        wipe_pending: wipe_pending != 0,
+        expires_ms,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sync_core::store::schema::migrate;
+
+    fn db() -> Connection {
+        let conn = Connection::open_in_memory().unwrap();
+        migrate(&conn, crate::schema::SERVER_MIGRATIONS).unwrap();
+        conn
+    }
+
+    #[test]
+    fn five_failures_lock_the_account_for_the_policy_duration() {
+        let mut conn = db();
+        let tx = conn.transaction().unwrap();
+        let user = add_user(&tx, "an", "x", Role::Officer, &["07132".into()], 0).unwrap();
+        let policy = LockoutPolicy {
+            attempts: 5,
+            duration_ms: 1000,
+        };
+        for i in 0..4 {
+            assert!(!record_failure(&tx, user.id, 100 + i, policy).unwrap());
+        }
+        assert!(record_failure(&tx, user.id, 200, policy).unwrap());
+        let user = get_user(&tx, "an").unwrap().unwrap();
+        assert!(user.is_locked(1199));
+        assert!(!user.is_locked(1200));
+        assert_eq!(user.failed_logins, 0);
+    }
+
+    #[test]
+    fn a_success_clears_earlier_failures() {
+        let mut conn = db();
+        let tx = conn.transaction().unwrap();
+        let user = add_user(&tx, "an", "x", Role::Officer, &[], 0).unwrap();
+        let policy = LockoutPolicy::default();
+        for _ in 0..4 {
+            record_failure(&tx, user.id, 0, policy).unwrap();
+        }
+        record_success(&tx, user.id).unwrap();
+        assert!(!record_failure(&tx, user.id, 0, policy).unwrap());
+    }
+
+    #[test]
+    fn passwords_verify_only_against_their_own_hash() {
+        let h = hash_password("correct horse").unwrap();
+        assert!(h.starts_with("$argon2id$"));
+        assert!(verify_password(&h, "correct horse"));
+        assert!(!verify_password(&h, "correct hors"));
+        assert!(!verify_password("not a hash", "x"));
+    }
+
+    #[test]
+    fn units_must_be_current_admin_units() {
+        assert!(check_units(&["07132".into()]).is_ok());
+        assert!(matches!(
+            check_units(&["07138".into()]),
+            Err(AccountError::UnknownUnit(_))
+        ));
+    }
+
+    #[test]
+    fn an_actor_id_belongs_to_one_device() {
+        let mut conn = db();
+        let tx = conn.transaction().unwrap();
+        let u = add_user(&tx, "an", "x", Role::Officer, &[], 0).unwrap();
+        let (d1, d2) = (Uuid::now_v7(), Uuid::now_v7());
+        register_device(&tx, u.id, d1, "aa", "", 0).unwrap();
+        assert!(matches!(
+            register_device(&tx, u.id, d2, "aa", "", 0),
+            Err(AccountError::ActorTaken)
+        ));
+        let v = add_user(&tx, "binh", "x", Role::Officer, &[], 0).unwrap();
+        assert!(matches!(
+            register_device(&tx, v.id, d1, "bb", "", 0),
+            Err(AccountError::DeviceOfAnotherUser)
+        ));
+    }
+
+    #[test]
+    fn tokens_are_stored_only_as_hashes() {
+        let mut conn = db();
+        let tx = conn.transaction().unwrap();
+        let u = add_user(&tx, "an", "x", Role::Officer, &[], 0).unwrap();
+        let d = Uuid::now_v7();
+        register_device(&tx, u.id, d, "aa", "", 0).unwrap();
+        let (token, _) = issue_token(&tx, u.id, d, 0, 1000).unwrap();
+        let stored: Vec<u8> = tx
+            .query_row("SELECT hash FROM tokens", [], |r| r.get(0))
+            .unwrap();
+        assert_ne!(stored, token.as_bytes());
+        assert!(lookup_token(&tx, &token_hash(&token)).unwrap().is_some());
+    }
+}

@@ -1,0 +1,587 @@
+//! The `ferry` command line: `serve` (the default) and admin subcommands that work on the same
+//! database file, also while the server runs (SQLite WAL; writes are short transactions).
+//!
+//! Adding an area (e.g. `ferry review …`) means one more [`Command`] variant with its own
+//! subcommand enum and one more arm in [`run`].
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use sync_core::model::Role;
+use sync_core::replica::iso_date;
+use sync_core::store::Pool;
+use uuid::Uuid;
+
+use crate::config::{Config, LogFormat};
+use crate::{accounts, audit, now_ms};
+
+/// Ferry: offline-first sync server for identity-card and residence data.
+#[derive(Debug, Parser)]
+#[command(name = "ferry", version, about, propagate_version = true)]
+pub struct Cli {
+    /// Server and database settings.
+    #[command(flatten)]
+    pub config: Config,
+    /// What to do; without one, `serve`.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Top-level subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the sync server (the default).
+    Serve,
+    /// Manage user accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage registered devices.
+    #[command(subcommand)]
+    Device(DeviceCommand),
+    /// Check and search the audit trail.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+/// `ferry user …`
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add a user; prints a generated password unless `--password` is given.
+    Add {
+        /// Login name (a-z, 0-9, `.`, `_`, `-`).
+        username: String,
+        /// Role: officer, staff or admin.
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+        /// An admin unit the user works in (repeat for several).
+        #[arg(long = "unit")]
+        units: Vec<String>,
+        /// The password (otherwise one is generated and printed).
+        #[arg(long)]
+        password: Option<String>,
+    },
+    /// List users.
+    List,
+    /// Set a user's password (ends the user's sessions and clears a lockout).
+    Passwd {
+        /// Login name.
+        username: String,
+        /// The new password (otherwise one is generated and printed).
+        #[arg(long)]
+        password: Option<String>,
+    },
+    /// Replace a user's units (and optionally role); devices drop lost units on next sync.
+    Assign {
+        /// Login name.
+        username: String,
+        /// An admin unit (repeat for several; none leaves the user without units).
+        #[arg(long = "unit")]
+        units: Vec<String>,
+        /// A new role.
+        #[arg(long, value_parser = parse_role)]
+        role: Option<Role>,
+    },
+    /// Disable a user: no more logins, every session ends.
+    Disable {
+        /// Login name.
+        username: String,
+    },
+    /// Enable a disabled user again.
+    Enable {
+        /// Login name.
+        username: String,
+    },
+}
+
+/// `ferry device …`
+#[derive(Debug, Subcommand)]
+pub enum DeviceCommand {
+    /// List devices.
+    List {
+        /// Only this user's devices.
+        #[arg(long)]
+        user: Option<String>,
+    },
+    /// Revoke a device: its next sync wipes it, then it is refused.
+    Revoke {
+        /// Device id.
+        id: Uuid,
+    },
+}
+
+/// `ferry audit …`
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Check the hash chain; prints OK or the first broken row and exits non-zero.
+    Verify,
+    /// List audit rows, oldest first.
+    List {
+        /// Only rows by this user.
+        #[arg(long)]
+        user: Option<String>,
+        /// Only rows from this device id.
+        #[arg(long)]
+        device: Option<String>,
+        /// Only rows concerning this record id.
+        #[arg(long)]
+        record: Option<String>,
+        /// Only this action (login, login_failed, sync, record_read, …).
+        #[arg(long)]
+        action: Option<String>,
+        /// From this time: `YYYY-MM-DD`, `YYYY-MM-DDTHH:MM:SSZ` or ms since the epoch.
+        #[arg(long, value_parser = parse_time)]
+        since: Option<i64>,
+        /// Before this time (same formats).
+        #[arg(long, value_parser = parse_time)]
+        until: Option<i64>,
+        /// At most this many (the newest).
+        #[arg(long)]
+        limit: Option<u64>,
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn parse_role(s: &str) -> Result<Role, String> {
+    Role::parse(s).ok_or_else(|| format!("`{s}` is not a role (officer, staff, admin)"))
+}
+
+/// Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// Parses `YYYY-MM-DD`, `YYYY-MM-DDTHH:MM[:SS]Z` (UTC) or an integer of ms.
+pub fn parse_time(s: &str) -> Result<i64, String> {
+    if let Ok(ms) = s.parse::<i64>() {
+        return Ok(ms);
+    }
+    let bad = || format!("`{s}` is not YYYY-MM-DD, YYYY-MM-DDTHH:MM:SSZ or ms");
+    let (date, time) = match s.split_once('T') {
+        Some((d, t)) => (d, Some(t.trim_end_matches('Z'))),
+        None => (s, None),
+    };
+    let mut parts = date.split('-').map(|p| p.parse::<i64>());
+    let (Some(Ok(y)), Some(Ok(m)), Some(Ok(d)), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(bad());
+    };
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+        return Err(bad());
+    }
+    let mut secs = days_from_civil(y, m, d) * 86_400;
+    if let Some(t) = time {
+        let nums: Vec<i64> = t
+            .split(':')
+            .map(|p| p.parse::<i64>().map_err(|_| bad()))
+            .collect::<Result<_, _>>()?;
+        match nums.as_slice() {
+            [h, mi] => secs += h * 3600 + mi * 60,
+            [h, mi, se] => secs += h * 3600 + mi * 60 + se,
+            _ => return Err(bad()),
+        }
+    }
+    Ok(secs * 1000)
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ` of a time in ms.
+pub fn format_time(ms: i64) -> String {
+    let secs = ms.div_euclid(1000).rem_euclid(86_400);
+    format!(
+        "{}T{:02}:{:02}:{:02}Z",
+        iso_date(ms),
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )
+}
+
+/// The `ferry` binary: parses the command line and runs it.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(cli.config.log_format);
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing(format: LogFormat) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("FERRY_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("info,tower_http=info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(cli.config).map(|()| ExitCode::SUCCESS),
+        Command::User(cmd) => user(&cli.config, cmd),
+        Command::Device(cmd) => device(&cli.config, cmd),
+        Command::Audit(cmd) => audit_cmd(&cli.config, cmd),
+    }
+}
+
+fn serve(config: Config) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(config.bind)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.bind))?;
+        crate::launch(config, listener, shutdown_signal()).await
+    })
+}
+
+/// Resolves on ctrl-c or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}
+
+const CLI_USER: &str = "cli";
+
+fn log(
+    tx: &rusqlite::Transaction<'_>,
+    action: &str,
+    details: serde_json::Value,
+) -> anyhow::Result<()> {
+    audit::append(
+        tx,
+        now_ms(),
+        &audit::Entry {
+            user: CLI_USER,
+            action,
+            details,
+            ..audit::Entry::default()
+        },
+    )?;
+    Ok(())
+}
+
+fn open(config: &Config) -> anyhow::Result<Pool> {
+    crate::open_pool(config)
+}
+
+fn password_or_generate(password: Option<String>) -> anyhow::Result<(String, bool)> {
+    match password {
+        Some(p) => {
+            accounts::check_password(&p)?;
+            Ok((p, false))
+        }
+        None => Ok((accounts::random_password(), true)),
+    }
+}
+
+fn user(config: &Config, cmd: UserCommand) -> anyhow::Result<ExitCode> {
+    let pool = open(config)?;
+    let mut out = std::io::stdout().lock();
+    match cmd {
+        UserCommand::Add {
+            username,
+            role,
+            units,
+            password,
+        } => {
+            let (password, generated) = password_or_generate(password)?;
+            let hash = accounts::hash_password(&password)?;
+            let user = pool.write(|tx| -> anyhow::Result<_> {
+                let user = accounts::add_user(tx, &username, &hash, role, &units, now_ms())?;
+                log(
+                    tx,
+                    "user_add",
+                    serde_json::json!({"username": user.username, "role": role, "units": user.units}),
+                )?;
+                Ok(user)
+            })?;
+            writeln!(
+                out,
+                "added user {} ({}; units: {})",
+                user.username,
+                user.role.as_str(),
+                units_text(&user)
+            )?;
+            if generated {
+                writeln!(out, "password: {password}")?;
+            }
+        }
+        UserCommand::List => {
+            let users = pool.read(accounts::list_users)?;
+            writeln!(out, "{:<24} {:<8} {:<10} units", "user", "role", "state")?;
+            let now = now_ms();
+            for u in users {
+                let state = if u.disabled {
+                    "disabled"
+                } else if u.is_locked(now) {
+                    "locked"
+                } else {
+                    "active"
+                };
+                writeln!(
+                    out,
+                    "{:<24} {:<8} {:<10} {}",
+                    u.username,
+                    u.role.as_str(),
+                    state,
+                    units_text(&u)
+                )?;
+            }
+        }
+        UserCommand::Passwd { username, password } => {
+            let (password, generated) = password_or_generate(password)?;
+            let hash = accounts::hash_password(&password)?;
+            pool.write(|tx| -> anyhow::Result<()> {
+                accounts::set_password(tx, &username, &hash)?;
+                log(tx, "user_passwd", serde_json::json!({"username": username}))
+            })?;
+            writeln!(out, "password of {username} changed; its sessions ended")?;
+            if generated {
+                writeln!(out, "password: {password}")?;
+            }
+        }
+        UserCommand::Assign {
+            username,
+            units,
+            role,
+        } => {
+            let user = pool.write(|tx| -> anyhow::Result<_> {
+                let user = accounts::set_units(tx, &username, &units, role)?;
+                log(
+                    tx,
+                    "user_assign",
+                    serde_json::json!({"username": username, "units": user.units, "role": user.role}),
+                )?;
+                Ok(user)
+            })?;
+            writeln!(
+                out,
+                "{} is now {} with units: {}",
+                user.username,
+                user.role.as_str(),
+                units_text(&user)
+            )?;
+        }
+        UserCommand::Disable { username } => {
+            pool.write(|tx| -> anyhow::Result<()> {
+                accounts::set_disabled(tx, &username, true)?;
+                log(
+                    tx,
+                    "user_disable",
+                    serde_json::json!({"username": username}),
+                )
+            })?;
+            writeln!(out, "disabled {username}; its sessions ended")?;
+        }
+        UserCommand::Enable { username } => {
+            pool.write(|tx| -> anyhow::Result<()> {
+                accounts::set_disabled(tx, &username, false)?;
+                log(tx, "user_enable", serde_json::json!({"username": username}))
+            })?;
+            writeln!(out, "enabled {username}")?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn units_text(u: &accounts::User) -> String {
+    if u.role == Role::Admin {
+        "all".into()
+    } else if u.units.is_empty() {
+        "-".into()
+    } else {
+        u.units.join(",")
+    }
+}
+
+fn device(config: &Config, cmd: DeviceCommand) -> anyhow::Result<ExitCode> {
+    let pool = open(config)?;
+    let mut out = std::io::stdout().lock();
+    match cmd {
+        DeviceCommand::List { user } => {
+            let devices = pool.read(|c| accounts::list_devices(c, user.as_deref()))?;
+            writeln!(
+                out,
+                "{:<36} {:<16} {:<9} {:<20} name",
+                "device", "user", "state", "last sync"
+            )?;
+            for d in devices {
+                let state = match (d.revoked, d.wipe_pending) {
+                    (true, true) => "wiping",
+                    (true, false) => "revoked",
+                    _ => "active",
+                };
+                let seen = if d.last_seen_ms == 0 {
+                    "never".to_owned()
+                } else {
+                    format_time(d.last_seen_ms)
+                };
+                writeln!(
+                    out,
+                    "{:<36} {:<16} {:<9} {:<20} {}",
+                    d.id.to_string(),
+                    d.user,
+                    state,
+                    seen,
+                    d.name
+                )?;
+            }
+        }
+        DeviceCommand::Revoke { id } => {
+            let device = pool.write(|tx| -> anyhow::Result<_> {
+                let device = accounts::revoke_device(tx, id)?;
+                log(
+                    tx,
+                    "device_revoke",
+                    serde_json::json!({"device": id.to_string(), "user": device.user}),
+                )?;
+                Ok(device)
+            })?;
+            writeln!(
+                out,
+                "revoked device {} of {}: its next sync wipes it",
+                device.id, device.user
+            )?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn audit_cmd(config: &Config, cmd: AuditCommand) -> anyhow::Result<ExitCode> {
+    let pool = open(config)?;
+    let mut out = std::io::stdout().lock();
+    match cmd {
+        AuditCommand::Verify => match pool.read(audit::verify)? {
+            audit::Verdict::Intact { rows } => {
+                writeln!(out, "OK: {rows} audit rows, chain intact")?;
+                Ok(ExitCode::SUCCESS)
+            }
+            audit::Verdict::Broken { id, reason } => {
+                writeln!(out, "BROKEN at row {id}: {reason}")?;
+                Ok(ExitCode::FAILURE)
+            }
+        },
+        AuditCommand::List {
+            user,
+            device,
+            record,
+            action,
+            since,
+            until,
+            limit,
+            json,
+        } => {
+            let filter = audit::Filter {
+                user,
+                device,
+                record,
+                since_ms: since,
+                until_ms: until,
+                action,
+                limit,
+            };
+            for row in pool.read(|c| audit::list(c, &filter))? {
+                if json {
+                    writeln!(out, "{}", serde_json::to_string(&row)?)?;
+                } else {
+                    writeln!(
+                        out,
+                        "{:>6} {} {:<16} {:<36} {:<14} records={} {}",
+                        row.id,
+                        format_time(row.ts_ms),
+                        row.user,
+                        if row.device.is_empty() {
+                            "-"
+                        } else {
+                            &row.device
+                        },
+                        row.action,
+                        row.records,
+                        row.details
+                    )?;
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_parse_in_every_documented_form() {
+        assert_eq!(parse_time("1970-01-02").unwrap(), 86_400_000);
+        assert_eq!(parse_time("2026-01-01").unwrap(), 1_767_225_600_000);
+        assert_eq!(
+            parse_time("2026-01-01T01:02:03Z").unwrap(),
+            1_767_229_323_000
+        );
+        assert_eq!(parse_time("12345").unwrap(), 12345);
+        assert!(parse_time("yesterday").is_err());
+        assert_eq!(format_time(1_767_229_323_000), "2026-01-01T01:02:03Z");
+    }
+
+    #[test]
+    fn the_command_line_parses_with_serve_as_default() {
+        let cli = Cli::try_parse_from(["ferry", "--bind", "127.0.0.1:0"]).unwrap();
+        assert!(cli.command.is_none());
+        let cli = Cli::try_parse_from([
+            "ferry",
+            "user",
+            "add",
+            "an",
+            "--role",
+            "officer",
+            "--unit",
+            "07132",
+            "--data-dir",
+            "/tmp/x",
+        ])
+        .unwrap();
+        assert!(matches!(
+            cli.command,
+            Some(Command::User(UserCommand::Add { .. }))
+        ));
+        assert_eq!(cli.config.data_dir, std::path::PathBuf::from("/tmp/x"));
+    }
+}

@@ -1,0 +1,860 @@
+//! The change feed: the append-only change log, the stored records, and the pull builder.
+//!
+//! Every accepted change is one row of `changes` with a sequence number, the record, the
+//! change hash and bytes, the record's unit *after* the change (the feed "scope" the row
+//! belongs to) and the device it came from. When a record leaves a unit, a `moved` marker row
+//! (no hash, empty bytes) is appended to the old unit's feed so devices scoped to that unit
+//! learn to drop it. A device pulls each of its scopes from its cursor (the last sequence
+//! number it has applied from that scope).
+//!
+//! [`build_pull`] fills a reply up to a byte budget; the rules are spelled out in
+//! `docs/protocol.md` ("Pull") and restated on the functions below.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use serde_bytes::ByteBuf;
+use sync_core::doc::RecordDoc;
+use sync_core::protocol::{PullEntry, Purge, SyncReply, encode_reply};
+use sync_core::store::tables::RecordRow;
+use uuid::Uuid;
+
+/// Most log rows looked at per scope in one reply. Rows past the window are left for the
+/// next exchange (`more` is set).
+pub const ROW_WINDOW: usize = 2_000;
+
+/// Most ids from `resync` answered in one reply.
+pub const RESYNC_WINDOW: usize = 500;
+
+/// A stored record: the latest compacted document and what is indexed about it.
+#[derive(Debug, Clone)]
+pub struct StoredRecord {
+    /// Record id.
+    pub id: Uuid,
+    /// Kind name.
+    pub kind: String,
+    /// Current unit.
+    pub unit: String,
+    /// Compact saved Automerge document.
+    pub doc: Vec<u8>,
+    /// Data-quality findings (JSON text).
+    pub findings: String,
+    /// Concatenated 32-byte head hashes.
+    pub heads: Vec<u8>,
+    /// Last accepted write (ms).
+    pub updated_ms: i64,
+}
+
+/// The stored record with this id.
+pub fn get_record(conn: &Connection, id: Uuid) -> rusqlite::Result<Option<StoredRecord>> {
+    conn.prepare_cached(
+        "SELECT kind, unit, doc, findings, heads, updated_ms FROM records WHERE id = ?1",
+    )?
+    .query_row([id.to_string()], |r| {
+        Ok(StoredRecord {
+            id,
+            kind: r.get(0)?,
+            unit: r.get(1)?,
+            doc: r.get(2)?,
+            findings: r.get(3)?,
+            heads: r.get(4)?,
+            updated_ms: r.get(5)?,
+        })
+    })
+    .optional()
+}
+
+/// Inserts or replaces a record row (document, heads and search columns).
+pub fn put_record(tx: &Transaction<'_>, row: &RecordRow) -> rusqlite::Result<()> {
+    let findings = serde_json::to_string(&row.findings).unwrap_or_else(|_| "[]".into());
+    tx.prepare_cached(
+        "INSERT OR REPLACE INTO records
+         (id, kind, unit, status, doc, heads, name_key, id_number, findings, updated_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )?
+    .execute(params![
+        row.id.to_string(),
+        row.kind,
+        row.unit,
+        row.status,
+        row.doc,
+        row.heads,
+        row.name_key,
+        row.id_number,
+        findings,
+        row.updated_ms
+    ])?;
+    Ok(())
+}
+
+/// Appends one change to the log; returns `false` when the hash was already logged.
+pub fn append_change(
+    tx: &Transaction<'_>,
+    record: Uuid,
+    hash: &[u8],
+    bytes: &[u8],
+    unit: &str,
+    origin_device: Uuid,
+    now_ms: i64,
+) -> rusqlite::Result<bool> {
+    let n = tx
+        .prepare_cached(
+            "INSERT OR IGNORE INTO changes (record, kind, hash, bytes, unit, origin_device, received_ms)
+             VALUES (?1, 'change', ?2, ?3, ?4, ?5, ?6)",
+        )?
+        .execute(params![
+            record.to_string(),
+            hash,
+            bytes,
+            unit,
+            origin_device.to_string(),
+            now_ms
+        ])?;
+    Ok(n == 1)
+}
+
+/// Appends a `moved` marker to `old_unit`'s feed: the record left that unit.
+pub fn append_moved(
+    tx: &Transaction<'_>,
+    record: Uuid,
+    old_unit: &str,
+    origin_device: Uuid,
+    now_ms: i64,
+) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO changes (record, kind, hash, bytes, unit, origin_device, received_ms)
+         VALUES (?1, 'moved', NULL, x'', ?2, ?3, ?4)",
+    )?
+    .execute(params![
+        record.to_string(),
+        old_unit,
+        origin_device.to_string(),
+        now_ms
+    ])?;
+    Ok(())
+}
+
+/// The highest sequence number in the log (0 when empty).
+pub fn last_seq(conn: &Connection) -> rusqlite::Result<u64> {
+    conn.query_row("SELECT coalesce(max(seq), 0) FROM changes", [], |r| {
+        r.get::<_, i64>(0)
+    })
+    .map(|s| s.max(0) as u64)
+}
+
+/// What the pull side of one exchange needs to know.
+#[derive(Debug, Clone)]
+pub struct PullRequest<'a> {
+    /// The requesting device: its own changes are not echoed back.
+    pub device_id: Uuid,
+    /// The units the user may see now.
+    pub scopes: &'a [String],
+    /// The device's cursors, as sent.
+    pub cursors: &'a BTreeMap<String, u64>,
+    /// Records the device asks snapshots of.
+    pub resync: &'a [Uuid],
+    /// The reply budget in encoded bytes (already clamped).
+    pub max_bytes: u64,
+}
+
+/// What [`build_pull`] put into the reply.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PullStats {
+    /// Records sent as changes.
+    pub changes_entries: usize,
+    /// Records sent as snapshots.
+    pub snapshot_entries: usize,
+    /// Ids of every record sent.
+    pub sent: Vec<Uuid>,
+}
+
+/// One log row of a scope's window (metadata only; bytes are loaded when sent).
+#[derive(Debug, Clone)]
+struct LogRow {
+    seq: u64,
+    record: Uuid,
+    moved: bool,
+    len: usize,
+    own: bool,
+    /// The row belongs to a candidate (else it is skipped: own, marker, or not visible).
+    candidate: bool,
+}
+
+/// What may be sent about one record.
+#[derive(Debug, Clone)]
+struct Candidate {
+    /// The scope whose rows it covers (`None` for a resync answer).
+    scope: Option<usize>,
+    record: Uuid,
+    /// Sequence numbers of the rows it covers in its scope's window.
+    seqs: Vec<u64>,
+    /// Whether the device must get a snapshot (new to the record in this scope).
+    must_snapshot: bool,
+    /// Total bytes of those rows.
+    change_bytes: usize,
+}
+
+/// One scope's part of the pull.
+#[derive(Debug)]
+struct ScopeWindow {
+    scope: String,
+    cursor: u64,
+    rows: Vec<LogRow>,
+    /// The window stopped at [`ROW_WINDOW`] rows: more may follow.
+    truncated: bool,
+}
+
+/// Fills `reply` with pull entries, purges, cursors and `more`.
+///
+/// - Scopes are the user's units; cursors the device holds for any other scope are answered
+///   with `Purge::Unit` (the user lost that unit).
+/// - Per scope, rows with `seq > cursor` are read in order, at most [`ROW_WINDOW`]. Rows that
+///   came from the requesting device and `moved` markers are skipped (a marker becomes
+///   `Purge::Record` when the record is no longer in any of the user's units). Rows of a
+///   record whose current unit is outside the user's units are skipped.
+/// - Remaining rows are grouped by record, in order of their first row. A record is sent as
+///   a snapshot (`save_uncompressed` of the stored document) when the device cannot have it
+///   (no row of it in this scope at or below the cursor, or the latest such row is a `moved`
+///   marker), or when the snapshot is smaller than the changes; otherwise as the changes.
+/// - `resync` ids come first, each as a snapshot when the record is in the user's units
+///   (else `Purge::Record`).
+/// - Entries are added while the encoded reply stays within `max_bytes`; the first entry is
+///   always added, even when it alone exceeds the budget, so every exchange makes progress.
+/// - A scope's new cursor is the highest `seq` such that every row up to it was sent,
+///   covered by a snapshot, or skipped. `more` is set when rows remain in any scope or
+///   candidates were left out.
+pub fn build_pull(
+    conn: &Connection,
+    req: &PullRequest<'_>,
+    reply: &mut SyncReply,
+) -> rusqlite::Result<PullStats> {
+    let scopes: BTreeSet<&str> = req.scopes.iter().map(String::as_str).collect();
+    let device = req.device_id.to_string();
+
+    // Scopes the user lost.
+    for scope in req.cursors.keys() {
+        if !scopes.contains(scope.as_str()) {
+            reply.purge.push(Purge::Unit(scope.clone()));
+        }
+    }
+
+    // Current unit of every record we look at, cached.
+    let mut units: HashMap<Uuid, Option<(String, String, usize)>> = HashMap::new();
+    let mut record_info = |id: Uuid| -> rusqlite::Result<Option<(String, String, usize)>> {
+        if let Some(v) = units.get(&id) {
+            return Ok(v.clone());
+        }
+        let v = conn
+            .prepare_cached("SELECT kind, unit, length(doc) FROM records WHERE id = ?1")?
+            .query_row([id.to_string()], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, i64>(2)? as usize,
+                ))
+            })
+            .optional()?;
+        units.insert(id, v.clone());
+        Ok(v)
+    };
+
+    // Candidates: resync answers first.
+    let mut candidates: Vec<Candidate> = Vec::new();
+    let mut resync_left_out = false;
+    let mut seen_resync = BTreeSet::new();
+    for (i, id) in req.resync.iter().enumerate() {
+        if i >= RESYNC_WINDOW {
+            resync_left_out = true;
+            break;
+        }
+        if !seen_resync.insert(*id) {
+            continue;
+        }
+        match record_info(*id)? {
+            Some((_, unit, _)) if scopes.contains(unit.as_str()) => candidates.push(Candidate {
+                scope: None,
+                record: *id,
+                seqs: Vec::new(),
+                must_snapshot: true,
+                change_bytes: 0,
+            }),
+            Some(_) => reply.purge.push(Purge::Record(*id)),
+            None => {}
+        }
+    }
+
+    // Each scope's window and its candidates.
+    let mut windows: Vec<ScopeWindow> = Vec::new();
+    let mut marker_purges: BTreeSet<Uuid> = BTreeSet::new();
+    for scope in req.scopes {
+        let cursor = req.cursors.get(scope).copied().unwrap_or(0);
+        let mut stmt = conn.prepare_cached(
+            "SELECT seq, record, kind, length(bytes), origin_device FROM changes
+             WHERE unit = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+        )?;
+        let rows: Vec<LogRow> = stmt
+            .query_map(params![scope, cursor as i64, ROW_WINDOW as i64], |r| {
+                let record: String = r.get(1)?;
+                let kind: String = r.get(2)?;
+                let origin: Option<String> = r.get(4)?;
+                Ok(LogRow {
+                    seq: r.get::<_, i64>(0)? as u64,
+                    record: Uuid::parse_str(&record).unwrap_or(Uuid::nil()),
+                    moved: kind == "moved",
+                    len: r.get::<_, i64>(3)? as usize,
+                    own: origin.as_deref() == Some(device.as_str()),
+                    candidate: false,
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        let truncated = rows.len() >= ROW_WINDOW;
+        let scope_index = windows.len();
+        let mut by_record: HashMap<Uuid, usize> = HashMap::new();
+        let mut visible_rows: Vec<LogRow> = Vec::with_capacity(rows.len());
+        for mut row in rows {
+            let current = record_info(row.record)?;
+            let visible = current
+                .as_ref()
+                .is_some_and(|(_, unit, _)| scopes.contains(unit.as_str()));
+            if row.moved {
+                if !visible {
+                    marker_purges.insert(row.record);
+                }
+                visible_rows.push(row);
+                continue;
+            }
+            if row.own || !visible {
+                visible_rows.push(row);
+                continue;
+            }
+            let slot = match by_record.get(&row.record) {
+                Some(&i) => i,
+                None => {
+                    let must_snapshot = !has_seen(conn, row.record, scope, cursor)?;
+                    candidates.push(Candidate {
+                        scope: Some(scope_index),
+                        record: row.record,
+                        seqs: Vec::new(),
+                        must_snapshot,
+                        change_bytes: 0,
+                    });
+                    by_record.insert(row.record, candidates.len() - 1);
+                    candidates.len() - 1
+                }
+            };
+            candidates[slot].seqs.push(row.seq);
+            candidates[slot].change_bytes += row.len;
+            row.candidate = true;
+            visible_rows.push(row);
+        }
+        windows.push(ScopeWindow {
+            scope: scope.clone(),
+            cursor,
+            rows: visible_rows,
+            truncated,
+        });
+    }
+    reply
+        .purge
+        .extend(marker_purges.into_iter().map(Purge::Record));
+
+    // Budget: the reply without entries, with every cursor at its highest possible value.
+    let budget = req.max_bytes as usize;
+    let mut probe = reply.clone();
+    probe.more = true;
+    for w in &windows {
+        if let Some(last) = w.rows.last() {
+            probe.cursors.insert(w.scope.clone(), last.seq);
+        }
+    }
+    let mut used = encode_reply(&probe).len() + 16;
+    let mut entries: Vec<PullEntry> = Vec::new();
+    for cand in &candidates {
+        let entry = materialise(conn, cand, &mut record_info)?;
+        let Some(entry) = entry else {
+            // Vanished under us (cannot happen inside one transaction); skip it.
+            entries.push(PullEntry {
+                record: cand.record,
+                kind: String::new(),
+                unit: String::new(),
+                changes: Vec::new(),
+                snapshot: None,
+            });
+            continue;
+        };
+        let size = entry_size(&entry);
+        if used + size > budget && !entries.is_empty() {
+            break;
+        }
+        used += size;
+        entries.push(entry);
+    }
+
+    // Assemble with the first `k` candidates and check the real encoded size.
+    let base = reply.clone();
+    let mut k = entries.len();
+    loop {
+        let mut out = base.clone();
+        let stats = assemble(
+            &mut out,
+            &candidates,
+            &windows,
+            &entries[..k],
+            resync_left_out,
+        );
+        if k <= 1 || encode_reply(&out).len() <= budget {
+            *reply = out;
+            return Ok(stats);
+        }
+        k -= 1;
+    }
+}
+
+/// Whether the device can hold a current copy of `record` from `scope` at `cursor`: the
+/// latest row of the record in that scope at or below the cursor exists and is not a
+/// `moved` marker.
+fn has_seen(conn: &Connection, record: Uuid, scope: &str, cursor: u64) -> rusqlite::Result<bool> {
+    if cursor == 0 {
+        return Ok(false);
+    }
+    let kind: Option<String> = conn
+        .prepare_cached(
+            "SELECT kind FROM changes WHERE record = ?1 AND unit = ?2 AND seq <= ?3
+             ORDER BY seq DESC LIMIT 1",
+        )?
+        .query_row(params![record.to_string(), scope, cursor as i64], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    Ok(kind.is_some_and(|k| k != "moved"))
+}
+
+type InfoFn<'a> = dyn FnMut(Uuid) -> rusqlite::Result<Option<(String, String, usize)>> + 'a;
+
+/// Builds the entry of a candidate: a snapshot or its changes, whichever the rules pick.
+fn materialise(
+    conn: &Connection,
+    cand: &Candidate,
+    record_info: &mut InfoFn<'_>,
+) -> rusqlite::Result<Option<PullEntry>> {
+    let Some((kind, unit, doc_len)) = record_info(cand.record)? else {
+        return Ok(None);
+    };
+    let snapshot = |conn: &Connection| -> rusqlite::Result<Option<Vec<u8>>> {
+        let doc: Option<Vec<u8>> = conn
+            .prepare_cached("SELECT doc FROM records WHERE id = ?1")?
+            .query_row([cand.record.to_string()], |r| r.get(0))
+            .optional()?;
+        Ok(doc
+            .and_then(|d| RecordDoc::load(&d).ok())
+            .map(|d| d.save_uncompressed()))
+    };
+    // The compact document is never larger than the uncompressed snapshot, so changes no
+    // larger than it always win without loading the document.
+    let snap = if cand.must_snapshot {
+        snapshot(conn)?
+    } else if cand.change_bytes > doc_len {
+        snapshot(conn)?.filter(|s| s.len() < cand.change_bytes)
+    } else {
+        None
+    };
+    if let Some(s) = snap {
+        return Ok(Some(PullEntry {
+            record: cand.record,
+            kind,
+            unit,
+            changes: Vec::new(),
+            snapshot: Some(ByteBuf::from(s)),
+        }));
+    }
+    let mut changes = Vec::with_capacity(cand.seqs.len());
+    let mut stmt = conn.prepare_cached("SELECT bytes FROM changes WHERE seq = ?1")?;
+    for seq in &cand.seqs {
+        let bytes: Vec<u8> = stmt.query_row([*seq as i64], |r| r.get(0))?;
+        changes.push(ByteBuf::from(bytes));
+    }
+    Ok(Some(PullEntry {
+        record: cand.record,
+        kind,
+        unit,
+        changes,
+        snapshot: None,
+    }))
+}
+
+/// Encoded size of one entry inside the `pull` array.
+fn entry_size(entry: &PullEntry) -> usize {
+    let mut out = Vec::new();
+    let _ = ciborium::into_writer(entry, &mut out);
+    out.len()
+}
+
+/// Puts the first `entries.len()` candidates into `reply` and computes cursors and `more`.
+fn assemble(
+    reply: &mut SyncReply,
+    candidates: &[Candidate],
+    windows: &[ScopeWindow],
+    entries: &[PullEntry],
+    resync_left_out: bool,
+) -> PullStats {
+    let mut stats = PullStats::default();
+    let included = &candidates[..entries.len()];
+    let mut covered: Vec<BTreeSet<u64>> = vec![BTreeSet::new(); windows.len()];
+    let mut sent_records: BTreeSet<Uuid> = BTreeSet::new();
+    for (cand, entry) in included.iter().zip(entries) {
+        if let Some(s) = cand.scope {
+            covered[s].extend(cand.seqs.iter().copied());
+        }
+        if entry.kind.is_empty() {
+            continue;
+        }
+        if entry.snapshot.is_some() {
+            stats.snapshot_entries += 1;
+            // A snapshot covers every row of its record in every scope's window.
+            sent_records.insert(entry.record);
+        } else {
+            stats.changes_entries += 1;
+        }
+        stats.sent.push(entry.record);
+        reply.pull.push(entry.clone());
+    }
+    let mut more = resync_left_out || entries.len() < candidates.len();
+    for (i, w) in windows.iter().enumerate() {
+        let mut cursor = w.cursor;
+        let mut complete = true;
+        for row in &w.rows {
+            let done = !row.candidate
+                || covered[i].contains(&row.seq)
+                || sent_records.contains(&row.record);
+            if !done {
+                complete = false;
+                break;
+            }
+            cursor = row.seq;
+        }
+        if !complete || w.truncated {
+            more = true;
+        }
+        if cursor != w.cursor {
+            reply.cursors.insert(w.scope.clone(), cursor);
+        }
+    }
+    reply.more = more;
+    stats
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sync::{self, Caller};
+    use automerge::ActorId;
+    use sync_core::doc::{Author, Edit, encode_change};
+    use sync_core::model::{Fields, Kind, Record, Role, Value};
+    use sync_core::protocol::{MIN_MAX_BYTES, PushRecord};
+    use sync_core::store::schema::migrate;
+
+    struct Dev {
+        id: Uuid,
+        actor: [u8; 16],
+    }
+
+    impl Dev {
+        fn new(n: u8) -> Dev {
+            Dev {
+                id: Uuid::now_v7(),
+                actor: [n; 16],
+            }
+        }
+        fn caller(&self) -> Caller {
+            Caller {
+                role: Role::Staff,
+                scopes: ["07132".to_owned(), "07135".to_owned()].into(),
+                device_id: self.id,
+                actor: ActorId::from(&self.actor[..]),
+            }
+        }
+    }
+
+    fn db() -> Connection {
+        let conn = Connection::open_in_memory().unwrap();
+        migrate(&conn, crate::schema::SERVER_MIGRATIONS).unwrap();
+        conn
+    }
+
+    fn push(conn: &mut Connection, dev: &Dev, id: Uuid, kind: &str, mut change: automerge::Change) {
+        let tx = conn.transaction().unwrap();
+        let out = sync::push(
+            &tx,
+            &dev.caller(),
+            &[PushRecord {
+                record: id,
+                kind: kind.into(),
+                unit: String::new(),
+                changes: vec![ByteBuf::from(encode_change(&mut change))],
+            }],
+            1_000,
+        )
+        .unwrap();
+        assert!(out.rejected.is_empty(), "{:?}", out.rejected);
+        tx.commit().unwrap();
+    }
+
+    /// Creates a citizen with a notes field of `notes_len` bytes; returns its id.
+    fn create(conn: &mut Connection, dev: &Dev, unit: &str, notes_len: usize) -> Uuid {
+        let mut fields = Fields::new();
+        fields.insert("full_name".into(), "Nguyễn Văn A".into());
+        fields.insert("status".into(), "active".into());
+        fields.insert("notes".into(), Value::Text("x".repeat(notes_len)));
+        let record = Record {
+            id: Uuid::now_v7(),
+            kind: Kind::Citizen,
+            unit: unit.into(),
+            fields,
+        };
+        let (_, change) = RecordDoc::create(&record, &Author::new(&dev.actor, 1)).unwrap();
+        push(conn, dev, record.id, "citizen", change);
+        record.id
+    }
+
+    fn edit(conn: &mut Connection, dev: &Dev, id: Uuid, edits: &[Edit]) {
+        let mut doc = RecordDoc::load(&get_record(conn, id).unwrap().unwrap().doc).unwrap();
+        let change = doc
+            .edit(edits, &Author::new(&dev.actor, 2))
+            .unwrap()
+            .unwrap();
+        push(conn, dev, id, "citizen", change);
+    }
+
+    fn pull(
+        conn: &Connection,
+        dev: &Dev,
+        scopes: &[&str],
+        cursors: &[(&str, u64)],
+        max_bytes: u64,
+    ) -> (SyncReply, PullStats) {
+        let scopes: Vec<String> = scopes.iter().map(|s| s.to_string()).collect();
+        let cursors: BTreeMap<String, u64> =
+            cursors.iter().map(|(s, c)| (s.to_string(), *c)).collect();
+        let mut reply = SyncReply::empty(0);
+        let stats = build_pull(
+            conn,
+            &PullRequest {
+                device_id: dev.id,
+                scopes: &scopes,
+                cursors: &cursors,
+                resync: &[],
+                max_bytes,
+            },
+            &mut reply,
+        )
+        .unwrap();
+        (reply, stats)
+    }
+
+    #[test]
+    fn a_device_new_to_a_record_gets_a_snapshot_and_later_only_the_new_changes() {
+        let mut conn = db();
+        let (a, b) = (Dev::new(1), Dev::new(2));
+        let id = create(&mut conn, &a, "07132", 10);
+        edit(
+            &mut conn,
+            &a,
+            id,
+            &[Edit::Set {
+                field: "notes".into(),
+                value: "y".into(),
+            }],
+        );
+        let (reply, stats) = pull(&conn, &b, &["07132"], &[], MIN_MAX_BYTES);
+        assert_eq!(stats.snapshot_entries, 1);
+        assert_eq!(reply.cursors["07132"], 2);
+        assert!(!reply.more);
+
+        edit(
+            &mut conn,
+            &a,
+            id,
+            &[Edit::Set {
+                field: "notes".into(),
+                value: "z".into(),
+            }],
+        );
+        let (reply, stats) = pull(&conn, &b, &["07132"], &[("07132", 2)], MIN_MAX_BYTES);
+        assert_eq!(stats.changes_entries, 1);
+        assert_eq!(reply.pull[0].changes.len(), 1);
+        assert_eq!(reply.cursors["07132"], 3);
+    }
+
+    #[test]
+    fn the_device_that_wrote_a_change_does_not_get_it_back_but_its_cursor_moves() {
+        let mut conn = db();
+        let a = Dev::new(1);
+        create(&mut conn, &a, "07132", 10);
+        let (reply, _) = pull(&conn, &a, &["07132"], &[], MIN_MAX_BYTES);
+        assert!(reply.pull.is_empty());
+        assert_eq!(reply.cursors["07132"], 1);
+        assert!(!reply.more);
+    }
+
+    #[test]
+    fn entries_stop_at_the_budget_and_the_cursor_stops_before_the_first_unsent_row() {
+        let mut conn = db();
+        let (a, b) = (Dev::new(1), Dev::new(2));
+        for _ in 0..10 {
+            create(&mut conn, &a, "07132", 4_000);
+        }
+        let (reply, _) = pull(&conn, &b, &["07132"], &[], MIN_MAX_BYTES);
+        let size = encode_reply(&reply).len() as u64;
+        assert!(size <= MIN_MAX_BYTES, "{size}");
+        let n = reply.pull.len();
+        assert!((1..10).contains(&n), "{n} entries");
+        assert_eq!(reply.cursors["07132"], n as u64);
+        assert!(reply.more);
+
+        // Following the cursor brings the rest, each reply within budget.
+        let mut cursor = n as u64;
+        let mut total = n;
+        for _ in 0..20 {
+            let (reply, _) = pull(&conn, &b, &["07132"], &[("07132", cursor)], MIN_MAX_BYTES);
+            assert!(encode_reply(&reply).len() as u64 <= MIN_MAX_BYTES);
+            total += reply.pull.len();
+            cursor = reply.cursors.get("07132").copied().unwrap_or(cursor);
+            if !reply.more {
+                break;
+            }
+        }
+        assert_eq!(total, 10);
+        assert_eq!(cursor, 10);
+    }
+
+    #[test]
+    fn a_single_entry_larger_than_the_budget_is_still_sent_alone() {
+        let mut conn = db();
+        let (a, b) = (Dev::new(1), Dev::new(2));
+        create(&mut conn, &a, "07132", 40_000);
+        create(&mut conn, &a, "07132", 10);
+        let (reply, _) = pull(&conn, &b, &["07132"], &[], MIN_MAX_BYTES);
+        assert_eq!(reply.pull.len(), 1, "exactly one oversized entry");
+        assert!(encode_reply(&reply).len() as u64 > MIN_MAX_BYTES);
+        assert_eq!(reply.cursors["07132"], 1);
+        assert!(reply.more);
+    }
+
+    #[test]
+    fn scopes_the_user_lost_are_purged_and_get_no_cursor() {
+        let mut conn = db();
+        let (a, b) = (Dev::new(1), Dev::new(2));
+        create(&mut conn, &a, "07135", 10);
+        let (reply, _) = pull(
+            &conn,
+            &b,
+            &["07132"],
+            &[("07135", 1), ("07132", 0)],
+            MIN_MAX_BYTES,
+        );
+        assert_eq!(reply.purge, vec![Purge::Unit("07135".into())]);
+        assert!(reply.pull.is_empty());
+        assert!(!reply.cursors.contains_key("07135"));
+    }
+
+    #[test]
+    fn of_a_known_record_the_smaller_of_snapshot_and_changes_is_sent() {
+        let mut conn = db();
+        let (a, b) = (Dev::new(1), Dev::new(2));
+        let id = create(&mut conn, &a, "07132", 2_000);
+        let sizes = |conn: &Connection| -> (i64, i64) {
+            let changes: i64 = conn
+                .query_row(
+                    "SELECT sum(length(bytes)) FROM changes WHERE seq > 1",
+                    [],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            let snapshot = RecordDoc::load(&get_record(conn, id).unwrap().unwrap().doc)
+                .unwrap()
+                .save_uncompressed()
+                .len() as i64;
+            (changes, snapshot)
+        };
+        // One small edit of a big record: the change is smaller.
+        let note = |i: usize| {
+            [Edit::Set {
+                field: "notes".into(),
+                value: format!("n{i}").into(),
+            }]
+        };
+        edit(&mut conn, &a, id, &note(0));
+        let (changes, snapshot) = sizes(&conn);
+        assert!(changes < snapshot);
+        let (reply, stats) = pull(&conn, &b, &["07132"], &[("07132", 1)], 1 << 20);
+        assert_eq!((stats.changes_entries, stats.snapshot_entries), (1, 0));
+        assert_eq!(reply.pull[0].changes.len(), 1);
+
+        // Hundreds of edits overwriting each other: the snapshot is smaller, and is chosen.
+        for i in 1..300 {
+            edit(&mut conn, &a, id, &note(i));
+        }
+        let (changes, snapshot) = sizes(&conn);
+        assert!(snapshot < changes, "{snapshot} vs {changes}");
+        let (reply, stats) = pull(&conn, &b, &["07132"], &[("07132", 1)], 1 << 20);
+        assert_eq!((stats.changes_entries, stats.snapshot_entries), (0, 1));
+        assert_eq!(reply.cursors["07132"], 301);
+    }
+
+    #[test]
+    fn resync_ids_are_answered_first_with_snapshots() {
+        let mut conn = db();
+        let (a, b) = (Dev::new(1), Dev::new(2));
+        let first = create(&mut conn, &a, "07132", 10);
+        let hidden = create(&mut conn, &a, "07135", 10);
+        let mut reply = SyncReply::empty(0);
+        let scopes = vec!["07132".to_owned()];
+        let cursors = BTreeMap::from([("07132".to_owned(), 1)]);
+        let resync = [first, hidden, Uuid::now_v7()];
+        let stats = build_pull(
+            &conn,
+            &PullRequest {
+                device_id: b.id,
+                scopes: &scopes,
+                cursors: &cursors,
+                resync: &resync,
+                max_bytes: MIN_MAX_BYTES,
+            },
+            &mut reply,
+        )
+        .unwrap();
+        assert_eq!(stats.snapshot_entries, 1);
+        assert_eq!(reply.pull[0].record, first);
+        assert!(reply.pull[0].snapshot.is_some());
+        assert_eq!(
+            reply.purge,
+            vec![Purge::Record(hidden)],
+            "a record the user may not see"
+        );
+    }
+
+    #[test]
+    fn a_record_that_moved_away_is_purged_from_the_old_scope_and_not_sent() {
+        let mut conn = db();
+        let (a, b) = (Dev::new(1), Dev::new(2));
+        let id = create(&mut conn, &a, "07132", 10);
+        let (reply, _) = pull(&conn, &b, &["07132"], &[], MIN_MAX_BYTES);
+        assert_eq!(reply.pull.len(), 1);
+        edit(
+            &mut conn,
+            &a,
+            id,
+            &[Edit::SetUnit {
+                unit: "07135".into(),
+            }],
+        );
+        let (reply, _) = pull(&conn, &b, &["07132"], &[("07132", 1)], MIN_MAX_BYTES);
+        assert!(reply.pull.is_empty());
+        assert_eq!(reply.purge, vec![Purge::Record(id)]);
+        assert_eq!(reply.cursors["07132"], 3, "the marker row is covered");
+        // A device of the new unit gets it whole.
+        let (reply, stats) = pull(&conn, &b, &["07135"], &[], MIN_MAX_BYTES);
+        assert_eq!(stats.snapshot_entries, 1);
+        assert_eq!(reply.pull[0].unit, "07135");
+    }
+}

@@ -1,0 +1,663 @@
+//! Review tables: items and their links, the per-record index detection reads, and queries
+//! for the queue (filters and counts). Reads take `&Connection`, writes `&Transaction`.
+
+use std::collections::BTreeMap;
+
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use serde::Serialize;
+use sync_core::model::{self, Kind, Record, Value};
+use uuid::Uuid;
+
+use super::{Candidate, Item, ItemStatus, ItemType};
+
+/// One day in milliseconds.
+pub const DAY_MS: i64 = 86_400_000;
+
+const ITEM_COLUMNS: &str = "id, type, status, kind, unit, records, field, candidates, details,
+    created_ms, updated_ms, resolved_by, resolved_ms, resolution";
+
+fn item_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Item> {
+    let ty: String = r.get(1)?;
+    let status: String = r.get(2)?;
+    let records: String = r.get(5)?;
+    let candidates: String = r.get(7)?;
+    let details: String = r.get(8)?;
+    let resolution: Option<String> = r.get(13)?;
+    Ok(Item {
+        id: r.get(0)?,
+        item_type: ItemType::parse(&ty).unwrap_or(ItemType::FieldConflict),
+        status: ItemStatus::parse(&status).unwrap_or(ItemStatus::Open),
+        kind: r.get(3)?,
+        unit: r.get(4)?,
+        records: serde_json::from_str(&records).unwrap_or_default(),
+        field: r.get(6)?,
+        candidates: serde_json::from_str(&candidates).unwrap_or_default(),
+        details: serde_json::from_str(&details).unwrap_or(serde_json::Value::Null),
+        created_ms: r.get(9)?,
+        updated_ms: r.get(10)?,
+        resolved_by: r.get(11)?,
+        resolved_ms: r.get(12)?,
+        resolution: resolution.and_then(|s| serde_json::from_str(&s).ok()),
+    })
+}
+
+/// One item.
+pub fn get_item(conn: &Connection, id: i64) -> rusqlite::Result<Option<Item>> {
+    conn.prepare_cached(&format!(
+        "SELECT {ITEM_COLUMNS} FROM review_items WHERE id = ?1"
+    ))?
+    .query_row([id], item_from_row)
+    .optional()
+}
+
+/// What to list; `None` matches everything.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    /// Only items in this status.
+    pub status: Option<ItemStatus>,
+    /// Only items of this unit.
+    pub unit: Option<String>,
+    /// Only items about this record kind.
+    pub kind: Option<String>,
+    /// Only items of this type.
+    pub item_type: Option<ItemType>,
+    /// Only items opened at least this many days ago.
+    pub older_than_days: Option<u32>,
+    /// Only items opened less than this many days ago.
+    pub newer_than_days: Option<u32>,
+    /// Only items concerning this record.
+    pub record: Option<Uuid>,
+    /// At most this many (default 100, at most 1000).
+    pub limit: Option<u32>,
+    /// Skip this many.
+    pub offset: Option<u32>,
+}
+
+/// Which part of a filter to leave out (to count along one dimension).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Without {
+    Nothing,
+    Status,
+    Unit,
+    Kind,
+    Type,
+}
+
+fn where_clause(f: &Filter, now_ms: i64, without: Without) -> (String, Vec<rusqlite::types::Value>) {
+    use rusqlite::types::Value as V;
+    let mut clauses: Vec<String> = Vec::new();
+    let mut args: Vec<V> = Vec::new();
+    let mut push = |clause: &str, v: V| {
+        args.push(v);
+        clauses.push(clause.replace('?', &format!("?{}", args.len())));
+    };
+    if without != Without::Status
+        && let Some(s) = f.status
+    {
+        push("status = ?", V::Text(s.as_str().into()));
+    }
+    if without != Without::Unit
+        && let Some(u) = &f.unit
+    {
+        push("unit = ?", V::Text(u.clone()));
+    }
+    if without != Without::Kind
+        && let Some(k) = &f.kind
+    {
+        push("kind = ?", V::Text(k.clone()));
+    }
+    if without != Without::Type
+        && let Some(t) = f.item_type
+    {
+        push("type = ?", V::Text(t.as_str().into()));
+    }
+    if let Some(d) = f.older_than_days {
+        push("created_ms <= ?", V::Integer(now_ms - i64::from(d) * DAY_MS));
+    }
+    if let Some(d) = f.newer_than_days {
+        push("created_ms > ?", V::Integer(now_ms - i64::from(d) * DAY_MS));
+    }
+    if let Some(r) = f.record {
+        push(
+            "id IN (SELECT item FROM review_links WHERE record = ?)",
+            V::Text(r.to_string()),
+        );
+    }
+    let sql = if clauses.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", clauses.join(" AND "))
+    };
+    (sql, args)
+}
+
+/// Items matching `f`, oldest first (the queue is worked from the front).
+pub fn list_items(conn: &Connection, f: &Filter, now_ms: i64) -> rusqlite::Result<Vec<Item>> {
+    let (clause, mut args) = where_clause(f, now_ms, Without::Nothing);
+    let limit = f.limit.unwrap_or(100).clamp(1, 1000);
+    let offset = f.offset.unwrap_or(0);
+    args.push(rusqlite::types::Value::Integer(i64::from(limit)));
+    args.push(rusqlite::types::Value::Integer(i64::from(offset)));
+    let n = args.len();
+    let sql = format!(
+        "SELECT {ITEM_COLUMNS} FROM review_items {clause} ORDER BY created_ms, id LIMIT ?{} OFFSET ?{}",
+        n - 1,
+        n
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let items = stmt
+        .query_map(rusqlite::params_from_iter(args), item_from_row)?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(items)
+}
+
+/// Counts for the queue: the total matching the filter, and for each dimension the counts
+/// per value with every *other* filter applied (so a filter panel can show what each choice
+/// would give).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    /// Items matching the whole filter.
+    pub total: u64,
+    /// Per status.
+    pub by_status: BTreeMap<String, u64>,
+    /// Per type.
+    pub by_type: BTreeMap<String, u64>,
+    /// Per record kind.
+    pub by_kind: BTreeMap<String, u64>,
+    /// Per unit.
+    pub by_unit: BTreeMap<String, u64>,
+}
+
+/// Counts of items matching `f`.
+pub fn count_items(conn: &Connection, f: &Filter, now_ms: i64) -> rusqlite::Result<Counts> {
+    let group = |column: &str, without: Without| -> rusqlite::Result<BTreeMap<String, u64>> {
+        let (clause, args) = where_clause(f, now_ms, without);
+        let sql = format!(
+            "SELECT {column}, count(*) FROM review_items {clause} GROUP BY {column}"
+        );
+        let mut stmt = conn.prepare(&sql)?;
+        let rows = stmt
+            .query_map(rusqlite::params_from_iter(args), |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?.max(0) as u64))
+            })?
+            .collect::<Result<BTreeMap<_, _>, _>>()?;
+        Ok(rows)
+    };
+    let (clause, args) = where_clause(f, now_ms, Without::Nothing);
+    let total: i64 = conn.query_row(
+        &format!("SELECT count(*) FROM review_items {clause}"),
+        rusqlite::params_from_iter(args),
+        |r| r.get(0),
+    )?;
+    Ok(Counts {
+        total: total.max(0) as u64,
+        by_status: group("status", Without::Status)?,
+        by_type: group("type", Without::Type)?,
+        by_kind: group("kind", Without::Kind)?,
+        by_unit: group("unit", Without::Unit)?,
+    })
+}
+
+/// What detection found: an item to open or refresh.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Finding {
+    /// What the item is about (at most one open item per key).
+    pub key: String,
+    /// The exact situation (change hashes or record ids); a closed item with the same key
+    /// and signature is not opened again.
+    pub signature: String,
+    /// Type.
+    pub item_type: ItemType,
+    /// Kind of the primary record.
+    pub kind: String,
+    /// Unit of the primary record.
+    pub unit: String,
+    /// Records concerned.
+    pub records: Vec<Uuid>,
+    /// Field path, if any.
+    pub field: Option<String>,
+    /// Competing values.
+    pub candidates: Vec<Candidate>,
+    /// Extra facts.
+    pub details: serde_json::Value,
+}
+
+/// An open item's id and key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenItem {
+    /// Item id.
+    pub id: i64,
+    /// Its key.
+    pub key: String,
+}
+
+/// Open items whose key starts with `prefix`.
+pub fn open_with_prefix(conn: &Connection, prefix: &str) -> rusqlite::Result<Vec<OpenItem>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, key FROM review_items
+         WHERE status = 'open' AND substr(key, 1, length(?1)) = ?1",
+    )?;
+    let rows = stmt
+        .query_map([prefix], |r| {
+            Ok(OpenItem {
+                id: r.get(0)?,
+                key: r.get(1)?,
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
+/// Open items of `types` linked to `record`.
+pub fn open_linked(
+    conn: &Connection,
+    record: Uuid,
+    types: &[ItemType],
+) -> rusqlite::Result<Vec<OpenItem>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT i.id, i.key, i.type FROM review_items i
+         JOIN review_links l ON l.item = i.id
+         WHERE l.record = ?1 AND i.status = 'open'",
+    )?;
+    let rows = stmt
+        .query_map([record.to_string()], |r| {
+            Ok((
+                OpenItem {
+                    id: r.get(0)?,
+                    key: r.get(1)?,
+                },
+                r.get::<_, String>(2)?,
+            ))
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows
+        .into_iter()
+        .filter(|(_, t)| ItemType::parse(t).is_some_and(|t| types.contains(&t)))
+        .map(|(o, _)| o)
+        .collect())
+}
+
+/// Open items linked to `record`, of any type.
+pub fn open_items_of_record(conn: &Connection, record: Uuid) -> rusqlite::Result<Vec<OpenItem>> {
+    open_linked(conn, record, &ItemType::ALL)
+}
+
+/// Reconciles the open items of one family (`existing`) with what detection found now:
+/// items no longer found are closed automatically, found ones are refreshed or opened
+/// (unless a closed item already covers the same key and signature). Returns
+/// (opened, refreshed, closed).
+pub fn reconcile(
+    tx: &Transaction<'_>,
+    existing: &[OpenItem],
+    found: &[Finding],
+    now_ms: i64,
+) -> rusqlite::Result<(usize, usize, usize)> {
+    let (mut opened, mut refreshed, mut closed) = (0, 0, 0);
+    for old in existing {
+        if !found.iter().any(|f| f.key == old.key) {
+            tx.prepare_cached(
+                "UPDATE review_items SET status = 'resolved', resolved_ms = ?2, updated_ms = ?2,
+                 resolution = ?3 WHERE id = ?1 AND status = 'open'",
+            )?
+            .execute(params![
+                old.id,
+                now_ms,
+                serde_json::json!({
+                    "action": "auto",
+                    "reason": "the situation no longer exists in the data",
+                })
+                .to_string()
+            ])?;
+            closed += 1;
+        }
+    }
+    for f in found {
+        let records = serde_json::to_string(&f.records).unwrap_or_else(|_| "[]".into());
+        let candidates = serde_json::to_string(&f.candidates).unwrap_or_else(|_| "[]".into());
+        let details = if f.details.is_null() {
+            "{}".to_owned()
+        } else {
+            f.details.to_string()
+        };
+        let open: Option<(i64, String, String)> = tx
+            .prepare_cached(
+                "SELECT id, signature, candidates FROM review_items WHERE key = ?1 AND status = 'open'",
+            )?
+            .query_row([&f.key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .optional()?;
+        let id = match open {
+            Some((id, signature, old_candidates)) => {
+                if signature == f.signature && old_candidates == candidates {
+                    continue;
+                }
+                tx.prepare_cached(
+                    "UPDATE review_items SET signature = ?2, kind = ?3, unit = ?4, records = ?5,
+                     field = ?6, candidates = ?7, details = ?8, updated_ms = ?9 WHERE id = ?1",
+                )?
+                .execute(params![
+                    id,
+                    f.signature,
+                    f.kind,
+                    f.unit,
+                    records,
+                    f.field,
+                    candidates,
+                    details,
+                    now_ms
+                ])?;
+                tx.execute("DELETE FROM review_links WHERE item = ?1", [id])?;
+                refreshed += 1;
+                id
+            }
+            None => {
+                let settled: bool = tx
+                    .prepare_cached(
+                        "SELECT EXISTS (SELECT 1 FROM review_items
+                         WHERE key = ?1 AND signature = ?2 AND status != 'open')",
+                    )?
+                    .query_row(params![f.key, f.signature], |r| r.get(0))?;
+                if settled {
+                    continue;
+                }
+                tx.prepare_cached(
+                    "INSERT INTO review_items (type, status, key, signature, kind, unit, records,
+                     field, candidates, details, created_ms, updated_ms)
+                     VALUES (?1, 'open', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)",
+                )?
+                .execute(params![
+                    f.item_type.as_str(),
+                    f.key,
+                    f.signature,
+                    f.kind,
+                    f.unit,
+                    records,
+                    f.field,
+                    candidates,
+                    details,
+                    now_ms
+                ])?;
+                opened += 1;
+                tx.last_insert_rowid()
+            }
+        };
+        for r in &f.records {
+            tx.prepare_cached("INSERT OR IGNORE INTO review_links (record, item) VALUES (?1, ?2)")?
+                .execute(params![r.to_string(), id])?;
+        }
+    }
+    Ok((opened, refreshed, closed))
+}
+
+/// Marks an open item resolved or dismissed; returns whether it was still open.
+pub fn close_item(
+    tx: &Transaction<'_>,
+    id: i64,
+    status: ItemStatus,
+    by: &str,
+    resolution: &serde_json::Value,
+    now_ms: i64,
+) -> rusqlite::Result<bool> {
+    let n = tx
+        .prepare_cached(
+            "UPDATE review_items SET status = ?2, resolved_by = ?3, resolved_ms = ?4,
+             updated_ms = ?4, resolution = ?5 WHERE id = ?1 AND status = 'open'",
+        )?
+        .execute(params![
+            id,
+            status.as_str(),
+            by,
+            now_ms,
+            resolution.to_string()
+        ])?;
+    Ok(n == 1)
+}
+
+/// What the index knows about a record.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IndexRow {
+    /// Record id.
+    pub record: Uuid,
+    /// Kind name.
+    pub kind: String,
+    /// Current unit.
+    pub unit: String,
+    /// Status.
+    pub status: Option<String>,
+    /// ID number (citizens).
+    pub id_number: Option<String>,
+    /// Search key of the full name (citizens).
+    pub name_key: Option<String>,
+    /// Date of birth (citizens).
+    pub date_of_birth: Option<String>,
+    /// The citizen a declaration or application is about.
+    pub citizen_id: Option<String>,
+    /// Residence procedure (declarations).
+    pub procedure: Option<String>,
+    /// Address: a declaration's address, a citizen's permanent address.
+    pub address: Option<String>,
+    /// Unit of that address: a declaration's `address_unit`, a citizen's `permanent_unit`.
+    pub address_unit: Option<String>,
+    /// Declaration start.
+    pub from_date: Option<String>,
+    /// Declaration end.
+    pub to_date: Option<String>,
+    /// The record this one was merged into.
+    pub merged_into: Option<String>,
+}
+
+impl IndexRow {
+    /// The index row of a record.
+    pub fn of(record: &Record) -> IndexRow {
+        let t = |f: &str| record.text(f).map(str::to_owned).filter(|s| !s.is_empty());
+        let mut row = IndexRow {
+            record: record.id,
+            kind: record.kind.as_str().to_owned(),
+            unit: record.unit.clone(),
+            status: t("status"),
+            merged_into: t("merged_into"),
+            ..IndexRow::default()
+        };
+        match record.kind {
+            Kind::Citizen => {
+                row.id_number = t("id_number");
+                row.name_key = t("full_name")
+                    .map(|n| model::search_key(&n))
+                    .filter(|k| !k.is_empty());
+                row.date_of_birth = t("date_of_birth");
+                row.address = t("permanent_address");
+                row.address_unit = t("permanent_unit");
+            }
+            Kind::ResidenceDeclaration => {
+                row.citizen_id = t("citizen_id");
+                row.procedure = t("procedure");
+                row.address = t("address");
+                row.address_unit = t("address_unit");
+                row.from_date = t("from_date");
+                row.to_date = t("to_date");
+            }
+            Kind::CccdApplication => {
+                row.citizen_id = t("citizen_id");
+                row.id_number = None;
+            }
+            Kind::Household => {
+                row.address = t("address");
+            }
+        }
+        row
+    }
+}
+
+fn index_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<IndexRow> {
+    let id: String = r.get(0)?;
+    Ok(IndexRow {
+        record: Uuid::parse_str(&id).unwrap_or(Uuid::nil()),
+        kind: r.get(1)?,
+        unit: r.get(2)?,
+        status: r.get(3)?,
+        id_number: r.get(4)?,
+        name_key: r.get(5)?,
+        date_of_birth: r.get(6)?,
+        citizen_id: r.get(7)?,
+        procedure: r.get(8)?,
+        address: r.get(9)?,
+        address_unit: r.get(10)?,
+        from_date: r.get(11)?,
+        to_date: r.get(12)?,
+        merged_into: r.get(13)?,
+    })
+}
+
+const INDEX_COLUMNS: &str = "record, kind, unit, status, id_number, name_key, date_of_birth,
+    citizen_id, procedure, address, address_unit, from_date, to_date, merged_into";
+
+/// Writes a record's index row and (for households) its membership rows.
+pub fn index_record(tx: &Transaction<'_>, record: &Record) -> rusqlite::Result<IndexRow> {
+    let row = IndexRow::of(record);
+    tx.prepare_cached(&format!(
+        "INSERT OR REPLACE INTO review_index ({INDEX_COLUMNS})
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
+    ))?
+    .execute(params![
+        row.record.to_string(),
+        row.kind,
+        row.unit,
+        row.status,
+        row.id_number,
+        row.name_key,
+        row.date_of_birth,
+        row.citizen_id,
+        row.procedure,
+        row.address,
+        row.address_unit,
+        row.from_date,
+        row.to_date,
+        row.merged_into
+    ])?;
+    if record.kind == Kind::Household {
+        let id = record.id.to_string();
+        tx.prepare_cached("DELETE FROM review_members WHERE household = ?1")?
+            .execute([&id])?;
+        if let Some(members) = record.fields.get("members").and_then(Value::as_map) {
+            for (citizen, entry) in members {
+                let rel = entry
+                    .as_map()
+                    .and_then(|m| m.get("relationship"))
+                    .and_then(Value::as_text);
+                tx.prepare_cached(
+                    "INSERT OR REPLACE INTO review_members (household, citizen, relationship)
+                     VALUES (?1, ?2, ?3)",
+                )?
+                .execute(params![id, citizen, rel])?;
+            }
+        }
+    }
+    Ok(row)
+}
+
+/// The index row of a record.
+pub fn index_row(conn: &Connection, record: Uuid) -> rusqlite::Result<Option<IndexRow>> {
+    conn.prepare_cached(&format!(
+        "SELECT {INDEX_COLUMNS} FROM review_index WHERE record = ?1"
+    ))?
+    .query_row([record.to_string()], index_from_row)
+    .optional()
+}
+
+/// Index rows matching a SQL condition on `review_index` with the given arguments.
+pub fn index_where(
+    conn: &Connection,
+    condition: &str,
+    args: &[&dyn rusqlite::ToSql],
+) -> rusqlite::Result<Vec<IndexRow>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {INDEX_COLUMNS} FROM review_index WHERE {condition} ORDER BY record"
+    ))?;
+    let rows = stmt
+        .query_map(args, index_from_row)?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
+/// Households that list `citizen` as a member.
+pub fn households_of(conn: &Connection, citizen: Uuid) -> rusqlite::Result<Vec<Uuid>> {
+    let mut stmt =
+        conn.prepare_cached("SELECT household FROM review_members WHERE citizen = ?1 ORDER BY household")?;
+    let rows = stmt
+        .query_map([citizen.to_string()], |r| r.get::<_, String>(0))?
+        .filter_map(|r| r.ok())
+        .filter_map(|s| Uuid::parse_str(&s).ok())
+        .collect();
+    Ok(rows)
+}
+
+/// Who is behind a change: device id, device name and user, looked up through the change
+/// log (the device that sent the change) and, failing that, the actor registered to a device.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Who {
+    /// Device id.
+    pub device: Option<String>,
+    /// Device name.
+    pub device_name: Option<String>,
+    /// User name.
+    pub user: Option<String>,
+}
+
+/// Resolves the device and user behind a change (hash hex) written by an actor (hex).
+pub fn who(conn: &Connection, change_hex: &str, actor_hex: &str) -> rusqlite::Result<Who> {
+    let mut device: Option<String> = None;
+    if let Ok(hash) = hex::decode(change_hex) {
+        device = conn
+            .prepare_cached("SELECT origin_device FROM changes WHERE hash = ?1")?
+            .query_row([hash], |r| r.get::<_, Option<String>>(0))
+            .optional()?
+            .flatten();
+    }
+    let row = |sql: &str, key: &str| -> rusqlite::Result<Option<(String, String, String)>> {
+        conn.prepare_cached(sql)?
+            .query_row([key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .optional()
+    };
+    let found = match &device {
+        Some(d) => row(
+            "SELECT d.id, d.name, u.username FROM devices d JOIN users u ON u.id = d.user_id
+             WHERE d.id = ?1",
+            d,
+        )?,
+        None => row(
+            "SELECT d.id, d.name, u.username FROM devices d JOIN users u ON u.id = d.user_id
+             WHERE d.actor = ?1",
+            actor_hex,
+        )?,
+    };
+    Ok(match found {
+        Some((id, name, user)) => Who {
+            device: Some(id),
+            device_name: Some(name).filter(|n| !n.is_empty()),
+            user: Some(user),
+        },
+        None => Who {
+            device,
+            ..Who::default()
+        },
+    })
+}
+
+/// Hex actor ids of every admin's server-side review device.
+pub fn review_actor_hexes(conn: &Connection) -> rusqlite::Result<Vec<String>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT d.actor FROM review_actors r JOIN devices d ON d.id = r.device_id",
+    )?;
+    let rows = stmt
+        .query_map([], |r| r.get::<_, String>(0))?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
+/// Fills a candidate's device, device name and user.
+pub fn attribute(conn: &Connection, c: &mut Candidate) -> rusqlite::Result<()> {
+    let w = who(conn, &c.change, &c.actor)?;
+    c.device = w.device;
+    c.device_name = w.device_name;
+    c.user = w.user;
+    Ok(())
+}

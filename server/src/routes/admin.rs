@@ -1,0 +1,367 @@
+//! The admin JSON API under `/v1/admin/` (admin role only). Every account and device change
+//! and every read of a record is written to the audit trail.
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
+use axum::response::IntoResponse;
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use sync_core::doc::{FieldConflict, RecordDoc};
+use sync_core::model::{Finding, Role, Value};
+use uuid::Uuid;
+
+use crate::accounts::{self, AccountError, Device, User};
+use crate::auth::AdminAuth;
+use crate::error::{ApiError, ApiResult};
+use crate::{AppState, audit, feed, now_ms};
+
+/// The routes of this module.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/admin/users", get(list_users).post(add_user))
+        .route("/v1/admin/users/{name}/password", post(set_password))
+        .route("/v1/admin/users/{name}/units", put(set_units))
+        .route("/v1/admin/users/{name}/disable", post(disable))
+        .route("/v1/admin/users/{name}/enable", post(enable))
+        .route("/v1/admin/devices", get(list_devices))
+        .route("/v1/admin/devices/{id}/revoke", post(revoke))
+        .route("/v1/admin/records/{id}", get(record))
+        .route("/v1/admin/records/{id}/doc", get(record_doc))
+}
+
+/// Runs a blocking write that may fail with an [`AccountError`] or a store error.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> ApiResult<T> {
+    tokio::task::spawn_blocking(f).await?
+}
+
+fn entry<'a>(auth: &'a AdminAuth, device: &'a str, action: &'a str) -> audit::Entry<'a> {
+    audit::Entry {
+        user: &auth.0.user,
+        device,
+        action,
+        ..audit::Entry::default()
+    }
+}
+
+async fn list_users(State(state): State<AppState>, _auth: AdminAuth) -> ApiResult<Json<Vec<User>>> {
+    let pool = state.pool.clone();
+    Ok(Json(
+        blocking(move || Ok(pool.read(accounts::list_users)?)).await?,
+    ))
+}
+
+/// Body of `POST /v1/admin/users`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewUser {
+    /// Account name.
+    pub username: String,
+    /// Password; generated and returned when absent.
+    #[serde(default)]
+    pub password: Option<String>,
+    /// Role.
+    pub role: Role,
+    /// Assigned units.
+    #[serde(default)]
+    pub units: Vec<String>,
+}
+
+/// Reply of user creation and password changes.
+#[derive(Debug, Serialize)]
+pub struct UserReply {
+    /// The account.
+    pub user: User,
+    /// The generated password, when one was generated (shown once).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+}
+
+async fn add_user(
+    State(state): State<AppState>,
+    auth: AdminAuth,
+    body: Result<Json<NewUser>, JsonRejection>,
+) -> ApiResult<(StatusCode, Json<UserReply>)> {
+    let Json(req) = body.map_err(super::json_error)?;
+    let pool = state.pool.clone();
+    let reply = blocking(move || {
+        let (password, generated) = match req.password {
+            Some(p) => (p, None),
+            None => {
+                let p = accounts::random_password();
+                (p.clone(), Some(p))
+            }
+        };
+        accounts::check_password(&password)?;
+        let hash = accounts::hash_password(&password)?;
+        let device = auth.0.device_id.to_string();
+        let user = pool.write(|tx| -> Result<User, ApiError> {
+            let user = accounts::add_user(tx, &req.username, &hash, req.role, &req.units, now_ms())?;
+            let mut e = entry(&auth, &device, "user_add");
+            e.details = serde_json::json!({"username": user.username, "role": user.role, "units": user.units});
+            audit::append(tx, now_ms(), &e)?;
+            Ok(user)
+        })?;
+        Ok(UserReply {
+            user,
+            password: generated,
+        })
+    })
+    .await?;
+    Ok((StatusCode::CREATED, Json(reply)))
+}
+
+/// Body of `POST /v1/admin/users/{name}/password`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewPassword {
+    /// The new password; generated and returned when absent.
+    #[serde(default)]
+    pub password: Option<String>,
+}
+
+async fn set_password(
+    State(state): State<AppState>,
+    auth: AdminAuth,
+    Path(name): Path<String>,
+    body: Result<Json<NewPassword>, JsonRejection>,
+) -> ApiResult<Json<UserReply>> {
+    let Json(req) = body.map_err(super::json_error)?;
+    let pool = state.pool.clone();
+    let reply = blocking(move || {
+        let (password, generated) = match req.password {
+            Some(p) => (p, None),
+            None => {
+                let p = accounts::random_password();
+                (p.clone(), Some(p))
+            }
+        };
+        accounts::check_password(&password)?;
+        let hash = accounts::hash_password(&password)?;
+        let device = auth.0.device_id.to_string();
+        let user = pool.write(|tx| -> Result<User, ApiError> {
+            accounts::set_password(tx, &name, &hash)?;
+            let mut e = entry(&auth, &device, "user_passwd");
+            e.details = serde_json::json!({"username": name});
+            audit::append(tx, now_ms(), &e)?;
+            Ok(accounts::get_user(tx, &name)?.ok_or(AccountError::NoSuchUser)?)
+        })?;
+        Ok(UserReply {
+            user,
+            password: generated,
+        })
+    })
+    .await?;
+    Ok(Json(reply))
+}
+
+/// Body of `PUT /v1/admin/users/{name}/units`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Assignment {
+    /// The user's units from now on (replaces the old list).
+    pub units: Vec<String>,
+    /// A new role, if it changes.
+    #[serde(default)]
+    pub role: Option<Role>,
+}
+
+async fn set_units(
+    State(state): State<AppState>,
+    auth: AdminAuth,
+    Path(name): Path<String>,
+    body: Result<Json<Assignment>, JsonRejection>,
+) -> ApiResult<Json<User>> {
+    let Json(req) = body.map_err(super::json_error)?;
+    let pool = state.pool.clone();
+    let user = blocking(move || {
+        let device = auth.0.device_id.to_string();
+        pool.write(|tx| -> Result<User, ApiError> {
+            let user = accounts::set_units(tx, &name, &req.units, req.role)?;
+            let mut e = entry(&auth, &device, "user_assign");
+            e.details =
+                serde_json::json!({"username": name, "units": user.units, "role": user.role});
+            audit::append(tx, now_ms(), &e)?;
+            Ok(user)
+        })
+    })
+    .await?;
+    Ok(Json(user))
+}
+
+async fn set_disabled(
+    state: AppState,
+    auth: AdminAuth,
+    name: String,
+    disabled: bool,
+) -> ApiResult<StatusCode> {
+    let pool = state.pool.clone();
+    blocking(move || {
+        let device = auth.0.device_id.to_string();
+        pool.write(|tx| -> Result<(), ApiError> {
+            accounts::set_disabled(tx, &name, disabled)?;
+            let action = if disabled {
+                "user_disable"
+            } else {
+                "user_enable"
+            };
+            let mut e = entry(&auth, &device, action);
+            e.details = serde_json::json!({"username": name});
+            audit::append(tx, now_ms(), &e)?;
+            Ok(())
+        })
+    })
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn disable(
+    State(state): State<AppState>,
+    auth: AdminAuth,
+    Path(name): Path<String>,
+) -> ApiResult<StatusCode> {
+    set_disabled(state, auth, name, true).await
+}
+
+async fn enable(
+    State(state): State<AppState>,
+    auth: AdminAuth,
+    Path(name): Path<String>,
+) -> ApiResult<StatusCode> {
+    set_disabled(state, auth, name, false).await
+}
+
+/// Query of `GET /v1/admin/devices`.
+#[derive(Debug, Deserialize)]
+pub struct DeviceQuery {
+    /// Only this user's devices.
+    pub user: Option<String>,
+}
+
+async fn list_devices(
+    State(state): State<AppState>,
+    _auth: AdminAuth,
+    Query(q): Query<DeviceQuery>,
+) -> ApiResult<Json<Vec<Device>>> {
+    let pool = state.pool.clone();
+    Ok(Json(
+        blocking(move || Ok(pool.read(|c| accounts::list_devices(c, q.user.as_deref()))?)).await?,
+    ))
+}
+
+fn parse_id(id: &str) -> ApiResult<Uuid> {
+    Uuid::parse_str(id)
+        .map_err(|_| ApiError::bad_request("malformed_request", "the id is not a UUID"))
+}
+
+async fn revoke(
+    State(state): State<AppState>,
+    auth: AdminAuth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Device>> {
+    let id = parse_id(&id)?;
+    let pool = state.pool.clone();
+    let device = blocking(move || {
+        let me = auth.0.device_id.to_string();
+        pool.write(|tx| -> Result<Device, ApiError> {
+            let device = accounts::revoke_device(tx, id)?;
+            let mut e = entry(&auth, &me, "device_revoke");
+            e.details = serde_json::json!({"device": id.to_string(), "user": device.user});
+            audit::append(tx, now_ms(), &e)?;
+            Ok(device)
+        })
+    })
+    .await?;
+    Ok(Json(device))
+}
+
+/// `GET /v1/admin/records/{id}`.
+#[derive(Debug, Serialize)]
+pub struct RecordView {
+    /// Record id.
+    pub id: Uuid,
+    /// Kind.
+    pub kind: String,
+    /// Current unit.
+    pub unit: String,
+    /// The kind fields (winning values).
+    pub fields: std::collections::BTreeMap<String, Value>,
+    /// Current heads, hex.
+    pub heads: Vec<String>,
+    /// Data-quality findings.
+    pub findings: Vec<Finding>,
+    /// Fields holding concurrent values.
+    pub conflicts: Vec<FieldConflict>,
+    /// Last accepted write (ms).
+    pub updated_ms: i64,
+}
+
+/// Loads a record and audits the read in one transaction.
+async fn read_audited(
+    state: &AppState,
+    auth: AdminAuth,
+    id: &str,
+    action: &'static str,
+) -> ApiResult<feed::StoredRecord> {
+    let id = parse_id(id)?;
+    let pool = state.pool.clone();
+    blocking(move || {
+        let me = auth.0.device_id.to_string();
+        pool.write(|tx| -> Result<feed::StoredRecord, ApiError> {
+            let record =
+                feed::get_record(tx, id)?.ok_or_else(|| ApiError::not_found("no such record"))?;
+            let mut e = entry(&auth, &me, action);
+            e.records = vec![id.to_string()];
+            e.details = serde_json::json!({"unit": record.unit});
+            audit::append(tx, now_ms(), &e)?;
+            Ok(record)
+        })
+    })
+    .await
+}
+
+async fn record(
+    State(state): State<AppState>,
+    auth: AdminAuth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<RecordView>> {
+    let stored = read_audited(&state, auth, &id, "record_read").await?;
+    let view = blocking(move || {
+        let doc = RecordDoc::load(&stored.doc).map_err(anyhow::Error::from)?;
+        let record = doc.read().map_err(anyhow::Error::from)?;
+        Ok(RecordView {
+            id: stored.id,
+            kind: stored.kind,
+            unit: stored.unit,
+            fields: record.fields,
+            heads: doc.heads().iter().map(|h| h.to_string()).collect(),
+            findings: serde_json::from_str(&stored.findings).unwrap_or_default(),
+            conflicts: doc.conflicts(),
+            updated_ms: stored.updated_ms,
+        })
+    })
+    .await?;
+    Ok(Json(view))
+}
+
+async fn record_doc(
+    State(state): State<AppState>,
+    auth: AdminAuth,
+    Path(id): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    let stored = read_audited(&state, auth, &id, "record_export").await?;
+    Ok((
+        [
+            (CONTENT_TYPE, "application/octet-stream".to_owned()),
+            (
+                CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{}.automerge\"", stored.id),
+            ),
+        ],
+        stored.doc,
+    ))
+}

@@ -1,0 +1,48 @@
+//! HTTP routes, one module per area, each with its own `router()`.
+
+pub mod admin;
+pub mod auth;
+pub mod ops;
+pub mod sync;
+
+use axum::Router;
+use axum::extract::rejection::JsonRejection;
+use axum::http::StatusCode;
+
+use crate::AppState;
+use crate::error::ApiError;
+
+/// Every route of the server.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .merge(auth::router())
+        .merge(sync::router())
+        .merge(admin::router())
+        .merge(ops::router())
+        .fallback(|| async { ApiError::not_found("no such endpoint") })
+        .with_state(state)
+}
+
+/// Maps a JSON body rejection to a 4xx with a JSON body.
+pub(crate) fn json_error(e: JsonRejection) -> ApiError {
+    match e {
+        JsonRejection::MissingJsonContentType(_) => ApiError::client(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send `Content-Type: application/json`",
+        ),
+        JsonRejection::BytesRejection(_) => ApiError::client(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            "the request body is too large or could not be read",
+        ),
+        other => ApiError::bad_request(
+            "malformed_request",
+            format!("the JSON body is not valid: {}", short(&other.body_text())),
+        ),
+    }
+}
+
+fn short(s: &str) -> String {
+    s.chars().take(160).collect()
+}

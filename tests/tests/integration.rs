@@ -1,0 +1,18 @@
+//! Ferry's integration tests: the real `ferry` binary on `127.0.0.1:0` with a temporary data
+//! directory, real sync-core replicas, and a fault-injecting proxy.
+//!
+//! Run with `cargo test -p ferry-tests`.
+
+mod integration {
+    pub mod faults;
+    pub mod python_bindings;
+    pub mod security;
+    pub mod sync;
+}
+
+use std::path::Path;
+
+/// The `ferry` executable built by this crate.
+pub fn bin() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_ferry"))
+}
