@@ -9,6 +9,11 @@
 
 mod codec;
 
+/// The normative protocol text (`docs/protocol.md`), included so that its Rust example runs
+/// as a doctest.
+#[doc = include_str!("../../../docs/protocol.md")]
+pub mod spec {}
+
 pub use codec::{
     Encoding, ProtocolError, compress, decode_reply, decode_request, decompress, encode_reply,
     encode_request,
