@@ -1,0 +1,589 @@
+//! [`FerryStore`]: the encrypted replica, login and sync.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+use sync_core::doc;
+use sync_core::model::{Kind, Role};
+use sync_core::protocol::{self, RejectCode, SyncReply};
+use sync_core::replica::{Replica, Session, SyncOptions};
+use sync_core::store::StoreError;
+use sync_core::store::tables;
+use uuid::Uuid;
+
+use crate::error::{ApiError, Error};
+use crate::http;
+use crate::types::{
+    Edit, FieldChange, FieldConflict, FieldValue, OutboxStatus, Record, RecordDetails, RecordKind,
+    RecordQuery, RejectedEdit, SaveResult, SessionInfo, SyncProgressEvent, SyncReport,
+    SyncSettings, fields_to_core,
+};
+
+/// Where the session (token, server) lives in the store's `meta` table. The store is
+/// encrypted, so the token is too.
+const META_FFI_SESSION: &str = "ffi.session";
+/// `sync-core`'s meta keys of the device identity (kept across a wipe).
+const META_DEVICE_ID: &str = "device_id";
+const META_ACTOR_ID: &str = "actor_id";
+/// Safety stop for one `sync` call.
+const MAX_ROUND_TRIPS: u32 = 1_000;
+
+/// The login state kept in the encrypted store.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct StoredSession {
+    server_url: String,
+    token: String,
+    expires_at_ms: i64,
+}
+
+/// Follows a sync as it happens. Implement it in the app (for a progress bar) and pass it
+/// to `FerryStore.sync`.
+///
+/// Called on the thread that called `sync`, once per round trip with the server. Return
+/// quickly and do not throw; to stop the sync, use a `CancelToken`.
+#[uniffi::export(foreign)]
+pub trait SyncProgress: Send + Sync {
+    /// One round trip finished and its results are saved.
+    fn on_round_trip(&self, event: SyncProgressEvent);
+}
+
+/// Stops a running `sync` between two round trips. Create one per sync, keep a reference,
+/// and call `cancel()` from any thread (for example when the officer leaves the screen).
+/// Everything received before the cancel is kept.
+#[derive(Debug, Default, uniffi::Object)]
+pub struct CancelToken {
+    cancelled: AtomicBool,
+}
+
+#[uniffi::export]
+impl CancelToken {
+    /// A token that is not cancelled.
+    #[uniffi::constructor]
+    pub fn new() -> Arc<Self> {
+        Arc::new(CancelToken::default())
+    }
+
+    /// Asks the sync to stop after the current round trip. Safe from any thread.
+    pub fn cancel(&self) {
+        self.cancelled.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether `cancel` was called.
+    pub fn is_cancelled(&self) -> bool {
+        self.cancelled.load(Ordering::SeqCst)
+    }
+}
+
+/// The device's encrypted local store of records, with login and sync.
+///
+/// Open one per app process and share it: every method is thread-safe. Every method blocks
+/// on disk (and `login`/`sync` on the network): call them off the UI thread (for example
+/// `Dispatchers.IO` in Kotlin, a background `Task` or queue in Swift).
+///
+/// After the server revokes the device, the local data is destroyed, `isWiped()` returns
+/// true and every other call throws `Wiped` until someone logs in again.
+#[derive(uniffi::Object)]
+pub struct FerryStore {
+    /// The replica; `None` only while a wipe replaces the file.
+    inner: RwLock<Option<Replica>>,
+    path: PathBuf,
+    key: Vec<u8>,
+    wiped: AtomicBool,
+    options: Mutex<SyncOptions>,
+}
+
+impl std::fmt::Debug for FerryStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the key.
+        f.debug_struct("FerryStore")
+            .field("path", &self.path)
+            .field("wiped", &self.is_wiped())
+            .finish_non_exhaustive()
+    }
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+fn parse_id(id: &str) -> Result<Uuid, Error> {
+    Uuid::parse_str(id.trim()).map_err(|_| Error::Argument("the record id is not a UUID"))
+}
+
+#[uniffi::export]
+impl FerryStore {
+    /// Opens the store at `path`, creating it if it does not exist, encrypted with `key`
+    /// (32 bytes: from the platform keystore, or `deriveKeyFromPin`). A new store gets a
+    /// fresh device identity.
+    ///
+    /// Throws `WrongKey` when the key does not open an existing store, `InvalidKey` when it
+    /// is not 32 bytes.
+    #[uniffi::constructor]
+    pub fn open(path: String, key: Vec<u8>) -> Result<Arc<Self>, ApiError> {
+        Ok(Arc::new(Self::open_inner(Path::new(&path), key)?))
+    }
+
+    /// This device's id (a UUID), registered with the server at login.
+    pub fn device_id(&self) -> Result<String, ApiError> {
+        self.read(|r| Ok(r.device_id().to_string()))
+    }
+
+    /// Whether the server revoked this device and its local data was destroyed.
+    pub fn is_wiped(&self) -> bool {
+        self.wiped.load(Ordering::SeqCst)
+    }
+
+    /// Logs in to the server at `server_url` (for example `https://ferry.example.vn`),
+    /// registering this device under the user, and keeps the session in the encrypted
+    /// store. `device_name` is shown to the office (for example the phone model).
+    ///
+    /// Throws `AuthFailed` for wrong credentials, `AccountLocked` after too many failures,
+    /// `LoginRefused` (disabled account, revoked device, …), `Network` when the server cannot
+    /// be reached. Logging in again after a wipe re-enables
+    /// the store if the office allows the device.
+    #[uniffi::method(default(device_name = None))]
+    pub fn login(
+        &self,
+        server_url: String,
+        username: String,
+        password: String,
+        device_name: Option<String>,
+    ) -> Result<SessionInfo, ApiError> {
+        self.login_inner(&server_url, &username, &password, device_name.as_deref())
+            .map_err(ApiError::from)
+    }
+
+    /// The current session, or nothing when not logged in.
+    pub fn session(&self) -> Result<Option<SessionInfo>, ApiError> {
+        self.read(session_info)
+    }
+
+    /// Forgets the session (token, user, units). Local records and pending edits stay.
+    pub fn logout(&self) -> Result<(), ApiError> {
+        self.read(|r| {
+            r.pool().write(|tx| -> Result<_, StoreError> {
+                tx.execute(
+                    "DELETE FROM meta WHERE key IN (?1, 'session')",
+                    [META_FFI_SESSION],
+                )?;
+                Ok(())
+            })?;
+            Ok(())
+        })
+    }
+
+    /// Creates a record of `kind` in admin unit `unit` with `fields` (see `fieldSpecs`).
+    ///
+    /// Throws `Validation` with every structural problem (nothing is saved), or `Forbidden`
+    /// when the officer's role may not create it in that status. Data-quality findings do
+    /// not stop the save: they come back in the result to show as warnings.
+    pub fn create(
+        &self,
+        kind: RecordKind,
+        unit: String,
+        fields: HashMap<String, FieldValue>,
+    ) -> Result<SaveResult, ApiError> {
+        self.read(|r| {
+            Ok(
+                r.create(Kind::from(kind), &unit, fields_to_core(fields), now_ms())?
+                    .into(),
+            )
+        })
+    }
+
+    /// Applies `edits` to a record as one change.
+    ///
+    /// Throws `NotFound`, `Validation` (nothing is saved) or `Forbidden` (a status move or
+    /// a frozen field the officer's role may not change). Findings come back in the result.
+    pub fn update(&self, id: String, edits: Vec<Edit>) -> Result<SaveResult, ApiError> {
+        self.read(|r| {
+            let id = parse_id(&id)?;
+            let edits: Vec<doc::Edit> = edits.into_iter().map(Into::into).collect();
+            Ok(r.update(id, &edits, now_ms())?.into())
+        })
+    }
+
+    /// One record with its findings, conflicts and pending change count; nothing when the
+    /// device has no such record.
+    pub fn get(&self, id: String) -> Result<Option<RecordDetails>, ApiError> {
+        self.read(|r| Ok(r.get(parse_id(&id)?)?.map(Into::into)))
+    }
+
+    /// Records matching every criterion of `query`, most recently changed first. An empty
+    /// query lists the most recent records.
+    pub fn find(&self, query: RecordQuery) -> Result<Vec<Record>, ApiError> {
+        self.read(|r| Ok(r.find(&query.into())?.into_iter().map(Into::into).collect()))
+    }
+
+    /// A search box: digits look up an ID number (or its first digits), anything else a
+    /// name with or without diacritics (`"nguyen"` finds "Nguyễn"). At most `limit` records
+    /// (default 100).
+    #[uniffi::method(default(limit = None))]
+    pub fn search(&self, text: String, limit: Option<u32>) -> Result<Vec<Record>, ApiError> {
+        let text = text.trim().to_owned();
+        let digits = !text.is_empty() && text.chars().all(|c| c.is_ascii_digit());
+        let query = RecordQuery {
+            name: (!digits).then(|| text.clone()),
+            id_number: digits.then_some(text),
+            limit,
+            ..RecordQuery::default()
+        };
+        self.find(query)
+    }
+
+    /// Number of records on the device.
+    pub fn count(&self) -> Result<u64, ApiError> {
+        self.read(|r| Ok(r.count()?))
+    }
+
+    /// Fields of a record that were changed concurrently on different devices, with every
+    /// value. The office resolves them; until then the record shows the first value.
+    pub fn conflicts(&self, id: String) -> Result<Vec<FieldConflict>, ApiError> {
+        self.read(|r| {
+            Ok(r.conflicts(parse_id(&id)?)?
+                .into_iter()
+                .map(Into::into)
+                .collect())
+        })
+    }
+
+    /// Every change of every field of a record: who (device actor), when, from what, to what.
+    pub fn history(&self, id: String) -> Result<Vec<FieldChange>, ApiError> {
+        self.read(|r| {
+            Ok(r.history(parse_id(&id)?)?
+                .into_iter()
+                .map(Into::into)
+                .collect())
+        })
+    }
+
+    /// How many edits wait to be sent, and for how long the oldest has waited. Show it so
+    /// the officer knows to find a signal.
+    pub fn outbox_status(&self) -> Result<OutboxStatus, ApiError> {
+        self.read(|r| {
+            let s = r.outbox_status()?;
+            Ok(OutboxStatus {
+                pending: s.pending,
+                oldest_pending_ms: s.oldest_ms,
+                oldest_age_ms: s.oldest_ms.map(|t| (now_ms() - t).max(0)),
+            })
+        })
+    }
+
+    /// Edits the server refused, newest first, with the reason. Show them until the officer
+    /// dismisses each one.
+    pub fn rejected(&self) -> Result<Vec<RejectedEdit>, ApiError> {
+        self.read(|r| {
+            r.rejected()?
+                .into_iter()
+                .map(RejectedEdit::from_core)
+                .collect()
+        })
+    }
+
+    /// Removes a rejected edit from the list once the officer has seen it. Returns false if
+    /// there was no such entry.
+    pub fn dismiss_rejected(&self, id: i64) -> Result<bool, ApiError> {
+        self.read(|r| Ok(r.dismiss_rejected(id)?))
+    }
+
+    /// Sans-IO sync, step 1: the next request body (CBOR, uncompressed). POST it to
+    /// `<server>/v1/sync` with `Authorization: Bearer <bearerToken()>` and
+    /// `Content-Type: application/cbor` (you may compress it with gzip or zstd and set
+    /// `Content-Encoding`), then pass the reply body (decompressed) to `applySyncReply`.
+    /// Repeat while the report says `more`. A lost reply is harmless: just sync again.
+    pub fn prepare_sync(&self) -> Result<Vec<u8>, ApiError> {
+        self.read(|r| {
+            Ok(protocol::encode_request(
+                &r.prepare_sync(&self.sync_options())?,
+            ))
+        })
+    }
+
+    /// Sans-IO sync, step 2: applies a reply body (CBOR, decompressed) in one transaction
+    /// and reports what it did. When the report says `more`, prepare and send again (the
+    /// server has more, or pending edits did not fit in this request). If the reply orders a wipe, the local data is destroyed and
+    /// the report says `wiped`.
+    pub fn apply_sync_reply(&self, reply: Vec<u8>) -> Result<SyncReport, ApiError> {
+        self.apply_reply_bytes(&reply, 0, 0).map_err(ApiError::from)
+    }
+
+    /// The budgets used for each sync round trip.
+    pub fn sync_settings(&self) -> SyncSettings {
+        SyncSettings::from(&self.sync_options())
+    }
+
+    /// Changes the budgets of later sync round trips (for this open store only).
+    pub fn set_sync_settings(&self, settings: SyncSettings) {
+        *self.options.lock().unwrap_or_else(|p| p.into_inner()) = settings.into();
+    }
+
+    /// The session's bearer token, for apps that send sync requests themselves (sans-IO).
+    /// Keep it in memory only. Throws `NotLoggedIn` without a session.
+    pub fn bearer_token(&self) -> Result<String, ApiError> {
+        self.read(|r| Ok(stored_session(r)?.ok_or(Error::NotLoggedIn)?.token))
+    }
+
+    /// Built-in sync over HTTP with the logged-in server: pushes pending edits and pulls
+    /// news, one round trip after another while the server has more (each round trip is
+    /// saved before the next, so a dropped link loses nothing). Bodies are zstd-compressed.
+    ///
+    /// `progress` hears about every round trip. `cancel` is checked between round trips; a
+    /// cancelled sync returns normally with `cancelled` set. Blocks until done: call it off
+    /// the UI thread.
+    ///
+    /// Throws `NotLoggedIn`, `SessionExpired` (log in again), `Network` (try later; nothing
+    /// is lost) or `Wiped`.
+    pub fn sync(
+        &self,
+        progress: Arc<dyn SyncProgress>,
+        cancel: Arc<CancelToken>,
+    ) -> Result<SyncReport, ApiError> {
+        self.sync_inner(progress.as_ref(), &cancel)
+            .map_err(ApiError::from)
+    }
+}
+
+impl FerryStore {
+    fn sync_options(&self) -> SyncOptions {
+        self.options
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    fn open_inner(path: &Path, key: Vec<u8>) -> Result<FerryStore, Error> {
+        if key.len() != crate::key::KEY_LEN {
+            return Err(StoreError::BadKeyLength(key.len()).into());
+        }
+        let replica = Replica::open(path, Some(&key))?;
+        let wiped = replica.is_wiped()?;
+        Ok(FerryStore {
+            inner: RwLock::new(Some(replica)),
+            path: path.to_owned(),
+            key,
+            wiped: AtomicBool::new(wiped),
+            options: Mutex::new(SyncOptions {
+                app_version: concat!("ferry-mobile-ffi/", env!("CARGO_PKG_VERSION")).into(),
+                ..SyncOptions::default()
+            }),
+        })
+    }
+
+    /// Runs `f` on the replica unless the store is wiped; the one place errors become
+    /// [`ApiError`]s for the exported methods.
+    fn read<T>(&self, f: impl FnOnce(&Replica) -> Result<T, Error>) -> Result<T, ApiError> {
+        self.with_replica(f).map_err(ApiError::from)
+    }
+
+    fn with_replica<T>(&self, f: impl FnOnce(&Replica) -> Result<T, Error>) -> Result<T, Error> {
+        if self.is_wiped() {
+            return Err(Error::Wiped);
+        }
+        let guard = self.inner.read().unwrap_or_else(|p| p.into_inner());
+        let replica = guard.as_ref().ok_or(Error::Wiped)?;
+        f(replica)
+    }
+
+    /// Like [`Self::with_replica`] but also on a wiped store (for login).
+    fn with_any_replica<T>(
+        &self,
+        f: impl FnOnce(&Replica) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        let guard = self.inner.read().unwrap_or_else(|p| p.into_inner());
+        let replica = guard.as_ref().ok_or(Error::Wiped)?;
+        f(replica)
+    }
+
+    fn login_inner(
+        &self,
+        server_url: &str,
+        username: &str,
+        password: &str,
+        device_name: Option<&str>,
+    ) -> Result<SessionInfo, Error> {
+        let base = http::base(server_url)?;
+        let (device_id, actor) =
+            self.with_any_replica(|r| Ok((r.device_id(), hex::encode(r.actor_id()))))?;
+        let reply = http::login(
+            &base,
+            username,
+            password,
+            &device_id.to_string(),
+            &actor,
+            device_name,
+        )?;
+        let role = Role::parse(&reply.role).ok_or(Error::Argument("unknown role from server"))?;
+        let session = Session {
+            user: reply.username(username),
+            role,
+            units: reply.units.clone(),
+        };
+        let stored = StoredSession {
+            server_url: base,
+            token: reply.token.clone(),
+            expires_at_ms: reply.expires_at_ms(),
+        };
+        let json = serde_json::to_string(&stored)?;
+        let info = self.with_any_replica(|r| {
+            r.set_session(&session)?;
+            r.pool().write(|tx| -> Result<_, StoreError> {
+                tables::set_meta(tx, META_FFI_SESSION, &json)
+            })?;
+            session_info(r)?.ok_or(Error::NotLoggedIn)
+        })?;
+        self.wiped.store(false, Ordering::SeqCst);
+        Ok(info)
+    }
+
+    /// Applies one reply (CBOR); destroys the local data on `wipe`. The report's `more` says
+    /// whether to call again: the server has more, it asked for a record's whole history
+    /// (`missing_deps`), or the outbox still holds changes a push budget left behind.
+    fn apply_reply_bytes(
+        &self,
+        bytes: &[u8],
+        sent: u64,
+        received: u64,
+    ) -> Result<SyncReport, Error> {
+        let reply: SyncReply = protocol::decode_reply(bytes)?;
+        let resend = reply
+            .rejected
+            .iter()
+            .any(|r| r.code == RejectCode::MissingDeps);
+        let (applied, pending) = self.with_replica(|r| {
+            let applied = r.apply_reply(&reply, now_ms())?;
+            let pending = if applied.wiped {
+                0
+            } else {
+                r.outbox_status()?.pending
+            };
+            Ok((applied, pending))
+        })?;
+        let mut report = SyncReport {
+            round_trips: 1,
+            pending,
+            bytes_sent: sent,
+            bytes_received: received,
+            ..SyncReport::default()
+        };
+        report.add(&applied);
+        let settled = report.acknowledged + report.rejected > 0;
+        report.more = !applied.wiped && (applied.more || resend || (settled && pending > 0));
+        if applied.wiped {
+            self.destroy_local_data()?;
+        }
+        Ok(report)
+    }
+
+    /// Obeys a remote wipe: closes the database, deletes its files (including WAL and
+    /// shared-memory files, so no old page survives), and recreates an empty store that
+    /// remembers it was wiped, under the same device identity.
+    fn destroy_local_data(&self) -> Result<(), Error> {
+        self.wiped.store(true, Ordering::SeqCst);
+        let mut guard = self.inner.write().unwrap_or_else(|p| p.into_inner());
+        let old = guard.take();
+        let identity = old.as_ref().map(|r| (r.device_id(), r.actor_id()));
+        drop(old);
+        for suffix in ["", "-wal", "-shm", "-journal"] {
+            let mut file = self.path.clone().into_os_string();
+            file.push(suffix);
+            match std::fs::remove_file(&file) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        if let Some((device, actor)) = identity {
+            // Keep the device's identity, so the server still knows (and refuses) it.
+            let fresh = Replica::open(&self.path, Some(&self.key))?;
+            fresh.pool().write(|tx| -> Result<_, StoreError> {
+                tables::set_meta(tx, META_DEVICE_ID, &device.to_string())?;
+                tables::set_meta(tx, META_ACTOR_ID, &hex::encode(actor))
+            })?;
+        }
+        let fresh = Replica::open(&self.path, Some(&self.key))?;
+        let mut wipe = SyncReply::empty(now_ms());
+        wipe.wipe = true;
+        fresh.apply_reply(&wipe, now_ms())?;
+        *guard = Some(fresh);
+        Ok(())
+    }
+
+    fn sync_inner(
+        &self,
+        progress: &dyn SyncProgress,
+        cancel: &CancelToken,
+    ) -> Result<SyncReport, Error> {
+        let session = self
+            .with_replica(stored_session)?
+            .ok_or(Error::NotLoggedIn)?;
+        let opts = self.sync_options();
+        let mut total = SyncReport::default();
+        loop {
+            if cancel.is_cancelled() {
+                total.cancelled = true;
+                return Ok(total);
+            }
+            let request = self.with_replica(|r| Ok(r.prepare_sync(&opts)?))?;
+            let pushed: u64 = request.push.iter().map(|p| p.changes.len() as u64).sum();
+            let exchange = http::sync(
+                &session.server_url,
+                &session.token,
+                &protocol::encode_request(&request),
+            )?;
+            let report =
+                self.apply_reply_bytes(&exchange.reply, exchange.sent, exchange.received)?;
+            total.round_trips += 1;
+            total.acknowledged += report.acknowledged;
+            total.rejected += report.rejected;
+            total.pulled += report.pulled;
+            total.purged += report.purged;
+            total.bytes_sent += report.bytes_sent;
+            total.bytes_received += report.bytes_received;
+            total.pending = report.pending;
+            total.wiped |= report.wiped;
+            total.more = report.more;
+            let more = report.more && total.round_trips < MAX_ROUND_TRIPS;
+            progress.on_round_trip(SyncProgressEvent {
+                round_trip: total.round_trips,
+                pushed,
+                acknowledged: report.acknowledged,
+                rejected: report.rejected,
+                pulled: report.pulled,
+                purged: report.purged,
+                pending: report.pending,
+                bytes_sent: report.bytes_sent,
+                bytes_received: report.bytes_received,
+                more,
+            });
+            if !more {
+                return Ok(total);
+            }
+        }
+    }
+}
+
+fn stored_session(r: &Replica) -> Result<Option<StoredSession>, Error> {
+    let raw = r.pool().read(|c| tables::get_meta(c, META_FFI_SESSION))?;
+    Ok(raw.and_then(|s| serde_json::from_str(&s).ok()))
+}
+
+fn session_info(r: &Replica) -> Result<Option<SessionInfo>, Error> {
+    let (Some(stored), Some(session)) = (stored_session(r)?, r.session()?) else {
+        return Ok(None);
+    };
+    Ok(Some(SessionInfo {
+        server_url: stored.server_url,
+        username: session.user,
+        role: session.role.into(),
+        units: session.units,
+        expires_at_ms: stored.expires_at_ms,
+        device_id: r.device_id().to_string(),
+    }))
+}

@@ -1,0 +1,341 @@
+"""A field day with two phones, through the generated Python bindings (stdlib only).
+
+Run by `cargo test --workspace` (tests/tests/python_field_day.rs), which builds the cdylib,
+generates the bindings, starts a real `ferry` server with two officers and runs:
+
+    PYTHONPATH=<bindings dir> python3 -m unittest -v test_field_day
+
+Environment:
+    FERRY_URL                  the server, e.g. http://127.0.0.1:41234
+    FERRY_OFFICER1, FERRY_PASSWORD1   an officer of unit 07132 (phone A)
+    FERRY_OFFICER2, FERRY_PASSWORD2   another officer of unit 07132 (phone B)
+    FERRY_BIN, FERRY_DATA_DIR  optional: the `ferry` binary and its data dir, to revoke a
+                               device and check the remote wipe
+"""
+
+import os
+import subprocess
+import tempfile
+import threading
+import unittest
+import urllib.request
+
+import mobile_ffi as ffi
+from mobile_ffi import ApiError, Edit, FieldValue, RecordKind, RecordQuery
+
+UNIT = "07132"  # Phường Quảng Yên: the officers' unit
+OTHER_UNIT = "07135"  # Phường Đông Mai: nobody here works there
+
+
+def text(value):
+    return FieldValue.TEXT(value)
+
+
+def citizen(name, id_number, dob, sex):
+    return {
+        "full_name": text(name),
+        "id_number": text(id_number),
+        "date_of_birth": text(dob),
+        "sex": text(sex),
+        "status": text("active"),
+    }
+
+
+class Progress(ffi.SyncProgress):
+    """Collects progress events (called on the syncing thread)."""
+
+    def __init__(self):
+        self.events = []
+        self.lock = threading.Lock()
+
+    def on_round_trip(self, event):
+        with self.lock:
+            self.events.append(event)
+
+
+def env(name):
+    value = os.environ.get(name)
+    if not value:
+        raise unittest.SkipTest(f"{name} is not set: run through cargo test")
+    return value
+
+
+class FieldDay(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.url = env("FERRY_URL")
+        cls.dir = tempfile.TemporaryDirectory()
+        # Phone A derives its key from the officer's PIN; phone B has a keystore key.
+        cls.salt = ffi.new_salt()
+        key_a = ffi.derive_key_from_pin("482913", cls.salt)
+        key_b = os.urandom(32)
+        cls.path_a = os.path.join(cls.dir.name, "phone-a.db")
+        cls.key_a = key_a
+        cls.a = ffi.FerryStore.open(cls.path_a, key_a)
+        cls.b = ffi.FerryStore.open(os.path.join(cls.dir.name, "phone-b.db"), key_b)
+        cls.session_a = cls.a.login(
+            cls.url, env("FERRY_OFFICER1"), env("FERRY_PASSWORD1"), "Phone A"
+        )
+        cls.session_b = cls.b.login(cls.url, env("FERRY_OFFICER2"), env("FERRY_PASSWORD2"))
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.a = cls.b = None
+        cls.dir.cleanup()
+
+    def sync(self, store, progress=None):
+        progress = progress or Progress()
+        report = store.sync(progress, ffi.CancelToken())
+        self.assertFalse(report.wiped)
+        self.assertFalse(report.cancelled)
+        self.assertEqual(len(progress.events), report.round_trips)
+        return report
+
+    def test_field_day(self):
+        a, b = self.a, self.b
+        self.assertEqual(self.session_a.units, [UNIT])
+        self.assertEqual(self.session_a.role, ffi.UserRole.OFFICER)
+        self.assertEqual(a.session().username, os.environ["FERRY_OFFICER1"])
+
+        # Morning, in the office: A registers a citizen and both phones sync.
+        binh = a.create(
+            RecordKind.CITIZEN, UNIT, citizen("Nguyễn Văn Bình", "022090001234", "1990-01-02", "male")
+        )
+        self.assertEqual(binh.findings, [])
+        cid = binh.record.id
+        self.assertEqual(a.outbox_status().pending, 1)
+        progress = Progress()
+        report = self.sync(a, progress)
+        self.assertGreaterEqual(report.acknowledged, 1)
+        self.assertEqual(report.pending, 0)
+        self.assertGreaterEqual(len(progress.events), 1, "progress callbacks arrive during sync")
+        self.assertEqual(progress.events[0].round_trip, 1)
+        self.assertGreaterEqual(progress.events[0].pushed, 1)
+        self.assertGreater(progress.events[0].bytes_sent, 0)
+        self.assertEqual(a.outbox_status().pending, 0)
+        self.assertIsNone(a.outbox_status().oldest_age_ms)
+        report = self.sync(b)
+        self.assertGreaterEqual(report.pulled, 1)
+        self.assertEqual(b.get(cid).record.fields["full_name"], text("Nguyễn Văn Bình"))
+
+        # In the field, no signal: both phones work offline.
+        # Both correct the same citizen's date of birth, differently (a conflict).
+        a.update(cid, [Edit.SET("date_of_birth", text("1990-01-03"))])
+        b.update(cid, [Edit.SET("date_of_birth", text("1990-02-01")),
+                       Edit.SET("phone", text("0912 345 678"))])
+        # A registers a household and a CCCD application; B a new citizen and a declaration.
+        household = a.create(RecordKind.HOUSEHOLD, UNIT, {
+            "address": text("Số 12, khu 3"),
+            "head_id": text(cid),
+            "members": FieldValue.ENTRIES({cid: FieldValue.ENTRIES({"relationship": text("head")})}),
+            "status": text("active"),
+        }).record.id
+        application = a.create(RecordKind.CCCD_APPLICATION, UNIT, {
+            "citizen_id": text(cid),
+            "request_type": text("replacement"),
+            "fee_paid": FieldValue.BOOL(True),
+            "status": text("draft"),
+        })
+        self.assertEqual(application.findings, [])
+        # A typed validation error: nothing is saved.
+        with self.assertRaises(ApiError.Validation) as caught:
+            a.create(RecordKind.CITIZEN, UNIT, {"date_of_birth": text("31/12/1990")})
+        self.assertEqual([(i.field, i.code) for i in caught.exception.issues],
+                         [("date_of_birth", "malformed_date")])
+        lan = b.create(
+            RecordKind.CITIZEN, UNIT,
+            # The ID number's sex digit says male: saved, with a finding to show.
+            citizen("Nguyễn Thị Lan", "022090005678", "1990-07-07", "female"),
+        )
+        self.assertIn("id_number_sex_mismatch", [f.code for f in lan.findings])
+        b.create(RecordKind.RESIDENCE_DECLARATION, UNIT, {
+            "citizen_id": text(lan.record.id),
+            "procedure": text("temporary_registration"),
+            "from_date": text("2025-08-01"),
+            "to_date": text("2026-08-01"),
+            "persons": FieldValue.INT(1),
+            "status": text("draft"),
+        })
+        # A adds B's citizen to the household later, and by mistake registers someone in a
+        # unit the officer does not work in: the server will refuse that.
+        stray = a.create(RecordKind.CITIZEN, OTHER_UNIT,
+                         citizen("Phạm Văn Tư", "022080002222", "1980-04-04", "male")).record.id
+        self.assertEqual(a.outbox_status().pending, 4)
+        self.assertGreaterEqual(a.outbox_status().oldest_age_ms, 0)
+
+        # Back in signal: A, B, then A again, so each sees the other's work.
+        report = self.sync(a)
+        self.assertEqual(report.rejected, 1)
+        self.sync(b)
+        self.sync(a)
+        self.assertEqual(a.outbox_status().pending, 0)
+        self.assertEqual(b.outbox_status().pending, 0)
+
+        # They converge: same content for every shared record.
+        for rid in (cid, household, application.record.id, lan.record.id):
+            ra, rb = a.get(rid), b.get(rid)
+            self.assertIsNotNone(ra, rid)
+            self.assertIsNotNone(rb, rid)
+            self.assertEqual(ra.record, rb.record, rid)
+        self.assertEqual(a.count(), b.count())
+        self.assertEqual(a.get(cid).record.fields["phone"], text("0912 345 678"))
+
+        # The date of birth conflict is visible on both phones, with both values.
+        for store in (a, b):
+            conflicts = {c.field: c for c in store.conflicts(cid)}
+            self.assertIn("date_of_birth", conflicts)
+            values = {v.value.value for v in conflicts["date_of_birth"].values}
+            self.assertEqual(values, {"1990-01-03", "1990-02-01"})
+            winner = conflicts["date_of_birth"].values[0].value
+            self.assertEqual(store.get(cid).record.fields["date_of_birth"], winner)
+            self.assertEqual(store.get(cid).conflicts, store.conflicts(cid))
+        history = a.history(cid)
+        written = {h.to.value for h in history if h.field == "date_of_birth" and h.to}
+        self.assertLessEqual({"1990-01-03", "1990-02-01"}, written)
+
+        # The out-of-scope record came back refused, and is gone from the phone.
+        rejected = a.rejected()
+        self.assertEqual(len(rejected), 1)
+        self.assertEqual(rejected[0].record_id, stray)
+        self.assertEqual(rejected[0].code, ffi.RejectionCode.OUT_OF_SCOPE)
+        self.assertEqual(rejected[0].code_name, "out_of_scope")
+        self.assertTrue(rejected[0].message)
+        self.assertIn("full_name", [e.field for e in rejected[0].edits])
+        self.assertIsNone(a.get(stray))
+        self.assertEqual(b.rejected(), [])
+        self.assertTrue(a.dismiss_rejected(rejected[0].id))
+        self.assertEqual(a.rejected(), [])
+
+        # Search without diacritics finds "Nguyễn …"; by ID number; by kind and status.
+        for store in (a, b):
+            names = sorted(r.fields["full_name"].value for r in store.search("nguyen"))
+            self.assertEqual(names, ["Nguyễn Thị Lan", "Nguyễn Văn Bình"])
+            self.assertEqual([r.id for r in store.search("nguyen van binh")], [cid])
+            self.assertEqual([r.id for r in store.search("022090005678")], [lan.record.id])
+            drafts = store.find(RecordQuery(kind=RecordKind.CCCD_APPLICATION, status="draft",
+                                            unit=UNIT))
+            self.assertEqual([r.id for r in drafts], [application.record.id])
+            self.assertEqual(store.find(RecordQuery(unit=OTHER_UNIT)), [])
+
+    def test_many_records_take_several_round_trips_with_progress(self):
+        a, b = self.a, self.b
+        self.sync(a)
+        self.sync(b)
+        for i in range(40):
+            a.create(RecordKind.CITIZEN, UNIT, {
+                "full_name": text(f"Đỗ Thị Hoa {i}"),
+                "notes": text("ghi chú " * 40),
+                "status": text("active"),
+            })
+        settings = a.sync_settings()
+        settings.max_push_bytes = 4096
+        a.set_sync_settings(settings)
+        progress = Progress()
+        report = self.sync(a, progress)
+        self.assertGreater(report.round_trips, 1)
+        self.assertEqual(report.acknowledged, 40)
+        self.assertEqual(report.pending, 0)
+        self.assertEqual([e.round_trip for e in progress.events],
+                         list(range(1, report.round_trips + 1)))
+        self.assertTrue(all(e.more for e in progress.events[:-1]))
+        self.assertFalse(progress.events[-1].more)
+        self.assertEqual(sum(e.acknowledged for e in progress.events), 40)
+
+        # B pulls them with a small reply budget: several round trips too.
+        settings = b.sync_settings()
+        settings.max_reply_bytes = 16 * 1024
+        b.set_sync_settings(settings)
+        progress = Progress()
+        report = self.sync(b, progress)
+        self.assertGreater(report.round_trips, 1)
+        self.assertGreaterEqual(report.pulled, 40)
+        self.assertEqual(len(b.search("do thi hoa")), 40)
+
+    def test_cancel_stops_between_round_trips(self):
+        for i in range(10):
+            self.a.create(RecordKind.CITIZEN, UNIT, {"full_name": text(f"Hủy {i}"),
+                                                     "status": text("active")})
+        cancel = ffi.CancelToken()
+
+        class CancelAfterFirst(Progress):
+            def on_round_trip(self, event):
+                super().on_round_trip(event)
+                cancel.cancel()
+
+        settings = self.a.sync_settings()
+        settings.max_push_bytes = 1
+        self.a.set_sync_settings(settings)
+        progress = CancelAfterFirst()
+        report = self.a.sync(progress, cancel)
+        self.assertTrue(report.cancelled)
+        self.assertEqual(report.round_trips, 1)
+        self.assertTrue(report.more)
+        self.assertEqual(report.pending, 9)
+        settings.max_push_bytes = 256 * 1024
+        self.a.set_sync_settings(settings)
+        self.assertEqual(self.sync(self.a).pending, 0)
+
+    def test_sans_io_sync_with_the_apps_own_http_client(self):
+        b = self.b
+        b.create(RecordKind.CITIZEN, UNIT, {"full_name": text("Bùi Văn Sáu"),
+                                            "status": text("active")})
+        more = True
+        while more:
+            request = urllib.request.Request(
+                self.url + "/v1/sync",
+                data=b.prepare_sync(),
+                method="POST",
+                headers={
+                    "Authorization": "Bearer " + b.bearer_token(),
+                    "Content-Type": "application/cbor",
+                },
+            )
+            with urllib.request.urlopen(request, timeout=60) as response:
+                report = b.apply_sync_reply(response.read())
+            more = report.more
+        self.assertEqual(b.outbox_status().pending, 0)
+
+    def test_wrong_key_and_pin(self):
+        with self.assertRaises(ApiError.WrongKey):
+            ffi.FerryStore.open(self.path_a, bytes(32))
+        wrong_pin = ffi.derive_key_from_pin("000000", self.salt)
+        with self.assertRaises(ApiError.WrongKey):
+            ffi.FerryStore.open(self.path_a, wrong_pin)
+        with self.assertRaises(ApiError.InvalidKey):
+            ffi.FerryStore.open(self.path_a, b"short")
+        with self.assertRaises(ApiError.AuthFailed):
+            ffi.FerryStore.open(os.path.join(self.dir.name, "x.db"), os.urandom(32)).login(
+                self.url, env("FERRY_OFFICER1"), "not the password")
+
+    def test_wipe(self):
+        ferry, data_dir = os.environ.get("FERRY_BIN"), os.environ.get("FERRY_DATA_DIR")
+        if not (ferry and data_dir):
+            self.skipTest("FERRY_BIN / FERRY_DATA_DIR not set")
+        path = os.path.join(self.dir.name, "phone-c.db")
+        c = ffi.FerryStore.open(path, os.urandom(32))
+        c.login(self.url, env("FERRY_OFFICER2"), env("FERRY_PASSWORD2"), "Phone C")
+        rid = c.create(RecordKind.CITIZEN, UNIT, citizen(
+            "Ngô Thị Bảy", "022190007777", "1990-09-09", "female")).record.id
+        self.sync(c)
+        subprocess.run([ferry, "--data-dir", data_dir, "device", "revoke", c.device_id()],
+                       check=True, capture_output=True)
+        report = c.sync(Progress(), ffi.CancelToken())
+        self.assertTrue(report.wiped)
+        self.assertTrue(c.is_wiped())
+        with self.assertRaises(ApiError.Wiped):
+            c.get(rid)
+        with self.assertRaises(ApiError.Wiped):
+            c.search("ngo")
+        for suffix in ("", "-wal"):
+            if os.path.exists(path + suffix):
+                with open(path + suffix, "rb") as f:
+                    self.assertNotIn("Ngô Thị Bảy".encode(), f.read())
+        # The phone keeps its identity, so the server refuses it from now on.
+        with self.assertRaises(ApiError.LoginRefused) as caught:
+            c.login(self.url, env("FERRY_OFFICER2"), env("FERRY_PASSWORD2"))
+        self.assertEqual(caught.exception.code, "device_revoked")
+        self.assertTrue(c.is_wiped())
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,243 @@
+//! The phone API through its generated Python bindings, against the real `ferry` server:
+//! builds the `mobile-ffi` cdylib if needed, generates the Python bindings, starts `ferry`
+//! with two officers, and runs `mobile-ffi/tests/python/test_field_day.py` (stdlib
+//! `unittest`) as a field day with two phones.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant, SystemTime};
+
+/// The workspace root.
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_owned()
+}
+
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .map(|p| if p.is_absolute() { p } else { root().join(p) })
+        .unwrap_or_else(|| root().join("target"))
+}
+
+fn cargo() -> Command {
+    Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+}
+
+/// Newest modification time of any file under `dirs`.
+fn newest_source(dirs: &[PathBuf]) -> SystemTime {
+    fn walk(dir: &Path, newest: &mut SystemTime) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                walk(&path, newest);
+            } else if let Ok(modified) = entry.metadata().and_then(|m| m.modified()) {
+                *newest = (*newest).max(modified);
+            }
+        }
+    }
+    let mut newest = SystemTime::UNIX_EPOCH;
+    for dir in dirs {
+        walk(dir, &mut newest);
+    }
+    newest
+}
+
+fn modified(path: &Path) -> Option<SystemTime> {
+    std::fs::metadata(path).and_then(|m| m.modified()).ok()
+}
+
+/// Runs `cargo build` for `args` unless `artifact` is newer than every source in `sources`.
+fn ensure_built(artifact: &Path, sources: &[PathBuf], args: &[&str]) {
+    let fresh = modified(artifact).is_some_and(|m| m >= newest_source(sources));
+    if fresh {
+        return;
+    }
+    let status = cargo()
+        .arg("build")
+        .args(args)
+        .current_dir(root())
+        .status()
+        .expect("run cargo build");
+    assert!(status.success(), "cargo build {args:?} failed");
+    assert!(artifact.exists(), "{} was not built", artifact.display());
+}
+
+/// The `mobile-ffi` cdylib, built if missing or older than its sources.
+///
+/// `cargo test --workspace` builds it into `target/debug/deps/` without copying it up to
+/// `target/debug/` (which `cargo build` does), so the newer of the two is used.
+fn cdylib() -> PathBuf {
+    let name = if cfg!(target_os = "macos") {
+        "libmobile_ffi.dylib"
+    } else {
+        "libmobile_ffi.so"
+    };
+    let debug = target_dir().join("debug");
+    let r = root();
+    let sources = [
+        r.join("mobile-ffi/src"),
+        r.join("mobile-ffi/Cargo.toml"),
+        r.join("sync-core/src"),
+        r.join("sync-core/data"),
+        r.join("sync-core/Cargo.toml"),
+    ];
+    let newest = [debug.join("deps").join(name), debug.join(name)]
+        .into_iter()
+        .filter_map(|p| modified(&p).map(|m| (m, p)))
+        .max()
+        .map(|(_, p)| p);
+    match newest {
+        Some(lib) if modified(&lib).is_some_and(|m| m >= newest_source(&sources)) => lib,
+        _ => {
+            let lib = debug.join(name);
+            ensure_built(&lib, &sources, &["-p", "mobile-ffi"]);
+            lib
+        }
+    }
+}
+
+/// Generates the Python bindings of `lib` into `out` and copies the library next to them.
+fn python_bindings(lib: &Path, out: &Path) {
+    let bindgen = target_dir().join("debug").join("uniffi-bindgen");
+    ensure_built(
+        &bindgen,
+        &[root().join("mobile-ffi/uniffi-bindgen")],
+        &["-p", "uniffi-bindgen"],
+    );
+    let output = Command::new(&bindgen)
+        .args([
+            "generate",
+            "--language",
+            "python",
+            "--no-format",
+            "--out-dir",
+        ])
+        .arg(out)
+        .arg(lib)
+        .current_dir(root())
+        .output()
+        .expect("run uniffi-bindgen");
+    assert!(
+        output.status.success(),
+        "uniffi-bindgen failed:\n{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    std::fs::copy(lib, out.join(lib.file_name().unwrap())).expect("copy the cdylib");
+    assert!(out.join("mobile_ffi.py").exists());
+}
+
+/// The `ferry` executable.
+fn ferry_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_ferry"))
+}
+
+fn ferry(data_dir: &Path) -> Command {
+    let mut cmd = Command::new(ferry_bin());
+    cmd.arg("--data-dir")
+        .arg(data_dir)
+        .env("FERRY_ADMIN_PASSWORD", "field-day-admin-pw")
+        .env("FERRY_LOG", "warn");
+    cmd
+}
+
+/// A running server, killed on drop.
+struct Server {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_server(data_dir: &Path) -> Server {
+    let mut child = ferry(data_dir)
+        .args(["--bind", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start ferry");
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(url) = line.strip_prefix("listening on ") {
+                let _ = tx.send(url.trim().to_owned());
+            }
+        }
+    });
+    let url = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("ferry did not print `listening on …`");
+    Server { child, url }
+}
+
+fn add_officer(data_dir: &Path, name: &str, password: &str, unit: &str) {
+    let output = ferry(data_dir)
+        .args(["user", "add", name, "--role", "officer", "--unit", unit])
+        .args(["--password", password])
+        .output()
+        .expect("run ferry user add");
+    assert!(
+        output.status.success(),
+        "ferry user add failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
+fn python_field_day_with_two_phones_against_a_real_server() {
+    let started = Instant::now();
+    let work = tempfile::tempdir().unwrap();
+    let bindings = work.path().join("bindings");
+    std::fs::create_dir_all(&bindings).unwrap();
+    python_bindings(&cdylib(), &bindings);
+
+    let data_dir = work.path().join("server");
+    add_officer(&data_dir, "officer1", "officer1-pw-123", "07132");
+    add_officer(&data_dir, "officer2", "officer2-pw-456", "07132");
+    let server = start_server(&data_dir);
+
+    let tests_dir = root().join("mobile-ffi/tests/python");
+    let output = Command::new(std::env::var_os("PYTHON").unwrap_or_else(|| "python3".into()))
+        .args(["-m", "unittest", "-v", "test_field_day"])
+        .current_dir(&tests_dir)
+        .env("PYTHONPATH", &bindings)
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .env("FERRY_URL", &server.url)
+        .env("FERRY_OFFICER1", "officer1")
+        .env("FERRY_PASSWORD1", "officer1-pw-123")
+        .env("FERRY_OFFICER2", "officer2")
+        .env("FERRY_PASSWORD2", "officer2-pw-456")
+        .env("FERRY_BIN", ferry_bin())
+        .env("FERRY_DATA_DIR", &data_dir)
+        .output()
+        .expect("run python3 (is it installed?)");
+    let report = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    println!("{report}");
+    drop(server);
+    assert!(
+        output.status.success(),
+        "the Python field day failed:\n{report}"
+    );
+    assert!(
+        !report.contains("skipped"),
+        "a Python test was skipped:\n{report}"
+    );
+    eprintln!("python field day took {:?}", started.elapsed());
+}
