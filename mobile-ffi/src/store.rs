@@ -27,8 +27,6 @@ use crate::types::{
 /// encrypted, so the token is too.
 const META_FFI_SESSION: &str = "ffi.session";
 /// `sync-core`'s meta keys of the device identity (kept across a wipe).
-const META_DEVICE_ID: &str = "device_id";
-const META_ACTOR_ID: &str = "actor_id";
 /// Safety stop for one `sync` call.
 const MAX_ROUND_TRIPS: u32 = 1_000;
 
@@ -168,12 +166,10 @@ impl FerryStore {
     pub fn logout(&self) -> Result<(), ApiError> {
         self.read(|r| {
             r.pool().write(|tx| -> Result<_, StoreError> {
-                tx.execute(
-                    "DELETE FROM meta WHERE key IN (?1, 'session')",
-                    [META_FFI_SESSION],
-                )?;
+                tx.execute("DELETE FROM meta WHERE key = ?1", [META_FFI_SESSION])?;
                 Ok(())
             })?;
+            r.clear_session()?;
             Ok(())
         })
     }
@@ -499,15 +495,8 @@ impl FerryStore {
                 Err(e) => return Err(e.into()),
             }
         }
-        if let Some((device, actor)) = identity {
-            // Keep the device's identity, so the server still knows (and refuses) it.
-            let fresh = Replica::open(&self.path, Some(&self.key))?;
-            fresh.pool().write(|tx| -> Result<_, StoreError> {
-                tables::set_meta(tx, META_DEVICE_ID, &device.to_string())?;
-                tables::set_meta(tx, META_ACTOR_ID, &hex::encode(actor))
-            })?;
-        }
-        let fresh = Replica::open(&self.path, Some(&self.key))?;
+        // Keep the device's identity, so the server still knows (and refuses) it.
+        let fresh = Replica::open_as(&self.path, Some(&self.key), identity)?;
         let mut wipe = SyncReply::empty(now_ms());
         wipe.wipe = true;
         fresh.apply_reply(&wipe, now_ms())?;

@@ -143,8 +143,20 @@ impl Replica {
     /// Opens (or creates) the replica store at `path`. A new store gets a fresh device id and
     /// Automerge actor id. With `key` (32 bytes) the store is encrypted with SQLCipher.
     pub fn open(path: &Path, key: Option<&[u8]>) -> Result<Replica, ReplicaError> {
+        Replica::open_as(path, key, None)
+    }
+
+    /// Opens (or creates) a store that must carry the given identity: used to recreate a
+    /// store after a wipe so that the server still recognises (and refuses) the device. A
+    /// store that already has another identity keeps its own.
+    pub fn open_as(
+        path: &Path,
+        key: Option<&[u8]>,
+        identity: Option<(Uuid, [u8; 16])>,
+    ) -> Result<Replica, ReplicaError> {
         let pool = Pool::open(path, key, schema::REPLICA_MIGRATIONS, DEFAULT_READERS)?;
-        let (device_id, actor) = pool.write(|tx| -> Result<_, ReplicaError> { identity(tx) })?;
+        let (device_id, actor) =
+            pool.write(|tx| -> Result<_, ReplicaError> { load_identity(tx, identity) })?;
         Ok(Replica {
             pool,
             device_id,
@@ -174,6 +186,15 @@ impl Replica {
         self.pool.write(|tx| -> Result<_, ReplicaError> {
             tables::set_meta(tx, META_SESSION, &json)?;
             tables::set_meta(tx, META_WIPED, "0")?;
+            Ok(())
+        })
+    }
+
+    /// Forgets the session (after logout). Records and pending edits stay.
+    pub fn clear_session(&self) -> Result<(), ReplicaError> {
+        self.pool.write(|tx| -> Result<_, ReplicaError> {
+            tx.execute("DELETE FROM meta WHERE key = ?1", [META_SESSION])
+                .map_err(StoreError::from)?;
             Ok(())
         })
     }
@@ -219,6 +240,7 @@ impl Replica {
             unit: unit.to_owned(),
             fields,
         };
+        with_default_status(&mut record);
         model::normalise(&mut record);
         let findings = check(&record, now_ms)?;
         if let Some(session) = self.session()? {
@@ -253,6 +275,7 @@ impl Replica {
         let author = self.author(now_ms);
         let mut prepared = Vec::with_capacity(records.len());
         for mut record in records {
+            with_default_status(&mut record);
             model::normalise(&mut record);
             let findings = check(&record, now_ms)?;
             let (doc, mut change) = RecordDoc::create(&record, &author)?;
@@ -623,6 +646,18 @@ fn merged(
     (record.id == entry.record).then_some((doc, record, incomplete))
 }
 
+/// A new record without a status starts in its kind's first status (`active` for citizens
+/// and households, `draft` for applications and declarations).
+fn with_default_status(record: &mut Record) {
+    if !record.fields.contains_key("status") {
+        let status = match record.kind {
+            Kind::Citizen | Kind::Household => "active",
+            Kind::CccdApplication | Kind::ResidenceDeclaration => "draft",
+        };
+        record.fields.insert("status".into(), status.into());
+    }
+}
+
 /// Structural validation with today's date; findings on success.
 fn check(record: &Record, now_ms: i64) -> Result<Vec<Finding>, ReplicaError> {
     model::validate(record, &ValidationContext::new(iso_date(now_ms)))
@@ -715,7 +750,10 @@ pub fn display_name(record: &Record) -> &str {
         .unwrap_or("")
 }
 
-fn identity(tx: &Transaction<'_>) -> Result<(Uuid, [u8; 16]), ReplicaError> {
+fn load_identity(
+    tx: &Transaction<'_>,
+    preset: Option<(Uuid, [u8; 16])>,
+) -> Result<(Uuid, [u8; 16]), ReplicaError> {
     let device = tables::get_meta(tx, META_DEVICE)?.and_then(|s| Uuid::parse_str(&s).ok());
     let actor = tables::get_meta(tx, META_ACTOR)?
         .and_then(|s| hex::decode(s).ok())
@@ -723,8 +761,7 @@ fn identity(tx: &Transaction<'_>) -> Result<(Uuid, [u8; 16]), ReplicaError> {
     if let (Some(device), Some(actor)) = (device, actor) {
         return Ok((device, actor));
     }
-    let device = Uuid::now_v7();
-    let actor = *Uuid::new_v4().as_bytes();
+    let (device, actor) = preset.unwrap_or_else(|| (Uuid::now_v7(), *Uuid::new_v4().as_bytes()));
     tables::set_meta(tx, META_DEVICE, &device.to_string())?;
     tables::set_meta(tx, META_ACTOR, &hex::encode(actor))?;
     Ok((device, actor))
@@ -1103,6 +1140,38 @@ mod tests {
             )
             .unwrap_err();
         assert!(matches!(err, ReplicaError::Forbidden(_)), "{err:?}");
+    }
+
+    #[test]
+    fn a_record_created_without_a_status_starts_in_its_first_status() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = replica(&dir, "a.db");
+        r.set_session(&Session {
+            user: "o".into(),
+            role: Role::Officer,
+            units: vec!["07132".into()],
+        })
+        .unwrap();
+        let app = r
+            .create(Kind::CccdApplication, "07132", Fields::new(), NOW)
+            .unwrap();
+        assert_eq!(app.record.status(), Some("draft"));
+        let person = r
+            .create(Kind::Citizen, "07132", Fields::new(), NOW)
+            .unwrap();
+        assert_eq!(person.record.status(), Some("active"));
+    }
+
+    #[test]
+    fn a_store_recreated_after_a_wipe_keeps_the_device_identity() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = replica(&dir, "a.db");
+        let identity = (first.device_id(), first.actor_id());
+        let again = Replica::open_as(&dir.path().join("b.db"), None, Some(identity)).unwrap();
+        assert_eq!((again.device_id(), again.actor_id()), identity);
+        drop(again);
+        let reopened = Replica::open(&dir.path().join("b.db"), None).unwrap();
+        assert_eq!(reopened.device_id(), identity.0);
     }
 
     #[test]

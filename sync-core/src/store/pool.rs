@@ -116,6 +116,8 @@ fn apply_key(conn: &Connection, key: &[u8]) -> Result<(), StoreError> {
     if key.len() != 32 {
         return Err(StoreError::BadKeyLength(key.len()));
     }
+    // A wrong key makes SQLCipher print to stderr; the typed error is enough.
+    conn.pragma_update(None, "cipher_log_level", "NONE")?;
     // A raw 256-bit key in SQLCipher's blob-literal form skips its own key derivation.
     conn.pragma_update(None, "key", format!("x'{}'", hex::encode(key)))?;
     Ok(())
