@@ -43,6 +43,9 @@ pub enum Command {
     /// Check and search the audit trail.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Work the review queue: conflicts, duplicates and invariant breaks.
+    #[command(subcommand)]
+    Review(crate::cli_review::ReviewCommand),
 }
 
 /// `ferry user …`
@@ -239,6 +242,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::User(cmd) => user(&cli.config, cmd),
         Command::Device(cmd) => device(&cli.config, cmd),
         Command::Audit(cmd) => audit_cmd(&cli.config, cmd),
+        Command::Review(cmd) => crate::cli_review::run(&cli.config, cmd),
     }
 }
 

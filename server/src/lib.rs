@@ -10,10 +10,12 @@ pub mod accounts;
 pub mod audit;
 pub mod auth;
 pub mod cli;
+pub mod cli_review;
 pub mod config;
 pub mod error;
 pub mod feed;
 pub mod metrics;
+pub mod review;
 pub mod routes;
 pub mod schema;
 pub mod sync;
@@ -75,6 +77,13 @@ pub fn open_pool(config: &Config) -> anyhow::Result<Pool> {
 pub fn open_state(config: Config) -> anyhow::Result<(AppState, Option<String>)> {
     let pool = open_pool(&config)?;
     let generated = bootstrap_admin(&pool, config.admin_password.as_deref())?;
+    if let Some((records, stats)) = review::detect::backfill(&pool, now_ms())? {
+        tracing::info!(
+            records,
+            opened = stats.opened,
+            "review queue: indexed existing records"
+        );
+    }
     Ok((
         AppState {
             pool: Arc::new(pool),

@@ -1,7 +1,8 @@
 //! The server's SQLite schema, applied with sync-core's `PRAGMA user_version` migration runner.
 //!
 //! Version 1 holds accounts, devices, tokens, records and the change log; version 2 adds the
-//! hash-chained audit trail. The test below proves that a database created at version 1 and
+//! hash-chained audit trail; version 3 the review queue and console sessions
+//! ([`crate::review::SCHEMA_SQL`]). The test below proves that a database created at version 1 and
 //! upgraded equals a fresh one.
 
 use sync_core::store::schema::Migration;
@@ -90,6 +91,10 @@ CREATE INDEX audit_ts ON audit (ts_ms);
 CREATE INDEX audit_user ON audit (user);
 CREATE INDEX audit_device ON audit (device);
 ",
+    },
+    Migration {
+        version: 3,
+        sql: crate::review::SCHEMA_SQL,
     },
 ];
 

@@ -18,7 +18,8 @@
 //!
 //! An accepted record's new changes go to the change log (with a `moved` marker in the old
 //! unit's feed when the unit changed) and its compacted document replaces the stored one, all
-//! in the caller's transaction.
+//! in the caller's transaction. Records that gained changes then go through review detection
+//! ([`crate::review::detect`]) in the same transaction.
 
 use std::collections::{BTreeSet, HashSet};
 
@@ -74,16 +75,22 @@ pub fn push(
 ) -> anyhow::Result<PushOutcome> {
     let ctx = ValidationContext::new(replica::iso_date(now_ms));
     let mut out = PushOutcome::default();
+    let mut changed = Vec::new();
     for push in records {
         match evaluate(tx, caller, push, &ctx, now_ms)? {
             Verdict::Accept { hashes, logged } => {
                 out.accepted.extend(hashes);
                 out.accepted_records.push(push.record);
                 out.new_changes += logged;
+                if logged > 0 {
+                    changed.push(push.record);
+                }
             }
             Verdict::Reject(r) => out.rejected.push(r),
         }
     }
+    // Review detection over the records that gained changes, in the same transaction.
+    crate::review::detect(tx, &changed, now_ms)?;
     Ok(out)
 }
 

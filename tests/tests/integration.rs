@@ -6,6 +6,7 @@
 mod integration {
     pub mod faults;
     pub mod python_bindings;
+    pub mod review;
     pub mod security;
     pub mod sync;
 }

@@ -39,7 +39,7 @@ use uuid::Uuid;
 
 pub use detect::detect;
 pub use resolve::{Action, ReviewError, resolve};
-pub use store::{Counts, Filter, get_item, list_items, count_items};
+pub use store::{Counts, Filter, count_items, get_item, list_items};
 
 /// The schema of the review queue and the console sessions (server migration 3).
 ///
@@ -228,7 +228,11 @@ pub enum ItemStatus {
 
 impl ItemStatus {
     /// Every status.
-    pub const ALL: [ItemStatus; 3] = [ItemStatus::Open, ItemStatus::Resolved, ItemStatus::Dismissed];
+    pub const ALL: [ItemStatus; 3] = [
+        ItemStatus::Open,
+        ItemStatus::Resolved,
+        ItemStatus::Dismissed,
+    ];
 
     /// The stored and wire name.
     pub fn as_str(self) -> &'static str {

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sync_core::model::{self, Kind, Record, Value};
 use uuid::Uuid;
 
@@ -83,7 +83,11 @@ enum Without {
     Type,
 }
 
-fn where_clause(f: &Filter, now_ms: i64, without: Without) -> (String, Vec<rusqlite::types::Value>) {
+fn where_clause(
+    f: &Filter,
+    now_ms: i64,
+    without: Without,
+) -> (String, Vec<rusqlite::types::Value>) {
     use rusqlite::types::Value as V;
     let mut clauses: Vec<String> = Vec::new();
     let mut args: Vec<V> = Vec::new();
@@ -112,7 +116,10 @@ fn where_clause(f: &Filter, now_ms: i64, without: Without) -> (String, Vec<rusql
         push("type = ?", V::Text(t.as_str().into()));
     }
     if let Some(d) = f.older_than_days {
-        push("created_ms <= ?", V::Integer(now_ms - i64::from(d) * DAY_MS));
+        push(
+            "created_ms <= ?",
+            V::Integer(now_ms - i64::from(d) * DAY_MS),
+        );
     }
     if let Some(d) = f.newer_than_days {
         push("created_ms > ?", V::Integer(now_ms - i64::from(d) * DAY_MS));
@@ -154,7 +161,7 @@ pub fn list_items(conn: &Connection, f: &Filter, now_ms: i64) -> rusqlite::Resul
 /// Counts for the queue: the total matching the filter, and for each dimension the counts
 /// per value with every *other* filter applied (so a filter panel can show what each choice
 /// would give).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Counts {
     /// Items matching the whole filter.
     pub total: u64,
@@ -172,9 +179,7 @@ pub struct Counts {
 pub fn count_items(conn: &Connection, f: &Filter, now_ms: i64) -> rusqlite::Result<Counts> {
     let group = |column: &str, without: Without| -> rusqlite::Result<BTreeMap<String, u64>> {
         let (clause, args) = where_clause(f, now_ms, without);
-        let sql = format!(
-            "SELECT {column}, count(*) FROM review_items {clause} GROUP BY {column}"
-        );
+        let sql = format!("SELECT {column}, count(*) FROM review_items {clause} GROUP BY {column}");
         let mut stmt = conn.prepare(&sql)?;
         let rows = stmt
             .query_map(rusqlite::params_from_iter(args), |r| {
@@ -580,8 +585,9 @@ pub fn index_where(
 
 /// Households that list `citizen` as a member.
 pub fn households_of(conn: &Connection, citizen: Uuid) -> rusqlite::Result<Vec<Uuid>> {
-    let mut stmt =
-        conn.prepare_cached("SELECT household FROM review_members WHERE citizen = ?1 ORDER BY household")?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT household FROM review_members WHERE citizen = ?1 ORDER BY household",
+    )?;
     let rows = stmt
         .query_map([citizen.to_string()], |r| r.get::<_, String>(0))?
         .filter_map(|r| r.ok())

@@ -2,7 +2,9 @@
 
 pub mod admin;
 pub mod auth;
+pub mod console;
 pub mod ops;
+pub mod review_api;
 pub mod sync;
 
 use axum::Router;
@@ -18,6 +20,8 @@ pub fn router(state: AppState) -> Router {
         .merge(auth::router())
         .merge(sync::router())
         .merge(admin::router())
+        .merge(review_api::router())
+        .merge(console::router())
         .merge(ops::router())
         .fallback(|| async { ApiError::not_found("no such endpoint") })
         .with_state(state)

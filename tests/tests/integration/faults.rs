@@ -225,7 +225,7 @@ fn the_server_killed_with_sigkill_mid_push_and_restarted_loses_no_acknowledged_c
     // Let a hundred records land, then pull the plug while a push is on the wire.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     while std::time::Instant::now() < deadline {
-        let acked = a.all_heads().unwrap().len() as u64 - a.pending();
+        let acked = (a.all_heads().unwrap().len() as u64).saturating_sub(a.pending());
         if acked >= 100 && in_flight.load(Ordering::SeqCst) {
             std::thread::sleep(std::time::Duration::from_millis(3));
             break;

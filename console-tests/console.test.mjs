@@ -1,0 +1,151 @@
+// The review console in headless Chromium (Debian's `chromium`, driven by playwright-core).
+//
+// Expects a running `ferry` seeded by `ferry-demo seed` (console-tests/run.sh does both):
+//   FERRY_URL             the server, e.g. http://127.0.0.1:40123
+//   FERRY_ADMIN_PASSWORD  the bootstrap admin's password
+//   CHROMIUM              the browser binary (default /usr/bin/chromium)
+//   SCREENSHOT_DIR        where queue.png and item.png go (default ../docs/screenshots)
+//
+// An admin signs in, opens the queue, filters it, opens the date-of-birth conflict, keeps one
+// of the values, and sees the decision on the item and in the record's field history.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const BASE = (process.env.FERRY_URL || '').replace(/\/$/, '');
+const PASSWORD = process.env.FERRY_ADMIN_PASSWORD || '';
+const SHOTS = process.env.SCREENSHOT_DIR || join(here, '..', 'docs', 'screenshots');
+const CHOSEN = '1985-02-03';
+
+let context;
+let page;
+let profile;
+
+before(async () => {
+  assert.ok(BASE, 'FERRY_URL is required');
+  assert.ok(PASSWORD, 'FERRY_ADMIN_PASSWORD is required');
+  mkdirSync(SHOTS, { recursive: true });
+  profile = mkdtempSync(join(tmpdir(), 'ferry-chromium-'));
+  // A persistent context gives Chromium a fresh --user-data-dir of our own.
+  context = await chromium.launchPersistentContext(profile, {
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--lang=vi-VN',
+    ],
+    viewport: { width: 1366, height: 860 },
+    locale: 'vi-VN',
+  });
+  page = context.pages()[0] || (await context.newPage());
+  page.setDefaultTimeout(15000);
+});
+
+after(async () => {
+  if (context) await context.close();
+  if (profile) rmSync(profile, { recursive: true, force: true });
+});
+
+test('the queue needs a sign-in and refuses a wrong password', async () => {
+  await page.goto(`${BASE}/console/queue`);
+  assert.match(page.url(), /\/console\/login\?next=/);
+  await page.fill('input[name=username]', 'admin');
+  await page.fill('input[name=password]', 'not-the-password');
+  await page.click('button.primary');
+  assert.match(await page.textContent('p.error'), /Sai tên đăng nhập hoặc mật khẩu/);
+});
+
+test('an admin signs in and sees the queue with counts and filters', async () => {
+  await page.fill('input[name=username]', 'admin');
+  await page.fill('input[name=password]', PASSWORD);
+  await Promise.all([page.waitForURL(/\/console\/queue/), page.click('button.primary')]);
+  assert.equal(await page.textContent('h1'), 'Hàng đợi rà soát');
+  const total = Number(await page.textContent('#total'));
+  assert.ok(total >= 4, `expected the seeded items, got ${total}`);
+  const rows = page.locator('table.queue tbody tr');
+  assert.equal(await rows.count(), total);
+  for (const type of ['t-field_conflict', 't-duplicate_id_number', 't-household_head', 't-edit_during_withdrawal']) {
+    assert.ok(await page.locator(`table.queue tbody tr.${type}`).count() >= 1, `${type} in the queue`);
+  }
+  await page.screenshot({ path: join(SHOTS, 'queue.png'), fullPage: true });
+
+  // Filter by item type.
+  await page.selectOption('select[name=type]', 'field_conflict');
+  await Promise.all([page.waitForURL(/type=field_conflict/), page.click('form.filters button.primary')]);
+  assert.equal(await page.locator('table.queue tbody tr').count(), 1);
+  assert.equal(await page.textContent('#total'), '1');
+});
+
+test('the item page shows the values side by side and keeping one resolves the item', async () => {
+  await Promise.all([page.waitForURL(/\/console\/items\/\d+$/), page.click('a.open-item')]);
+  const values = await page.locator('table.side tr.value-row td').allTextContents();
+  assert.equal(values.length, 2, `two competing values: ${values}`);
+  const index = values.findIndex((v) => v.includes(CHOSEN));
+  assert.ok(index >= 0, `one of ${values} is ${CHOSEN}`);
+  const body = await page.textContent('table.side');
+  assert.match(body, /\ban\b/);
+  assert.match(body, /\bbinh\b/);
+  assert.match(body, /Điện thoại A \(an\)/);
+  await page.screenshot({ path: join(SHOTS, 'item.png'), fullPage: true });
+
+  await page.check(`input[name=choice][value="${index}"]`);
+  await Promise.all([page.waitForURL(/\?done=1$/), page.click('#resolve-choose')]);
+  assert.match(await page.textContent('#item-status'), /Đã xử lý/);
+  assert.equal((await page.textContent('#resolved-by')).trim(), 'admin');
+  assert.match(await page.textContent('#chosen'), new RegExp(CHOSEN));
+  assert.equal(await page.locator('#resolve-choose').count(), 0, 'no more actions on a resolved item');
+});
+
+test('the record page shows the chosen value and the decision in the field history', async () => {
+  await Promise.all([page.waitForURL(/\/console\/records\//), page.click('dl.meta a[href^="/console/records/"]')]);
+  const row = page.locator('tr[data-field=date_of_birth]');
+  assert.match(await row.textContent(), new RegExp(CHOSEN));
+  assert.equal(await row.locator('.conflict').count(), 0, 'no conflict left');
+  const history = await page.textContent('table.history');
+  assert.match(history, /admin/);
+  assert.match(history, /1985-03-12/);
+  assert.match(await page.textContent('ul.items'), /Đã xử lý/);
+});
+
+test('English is one click away', async () => {
+  await page.goto(`${BASE}/console/queue`);
+  await Promise.all([page.waitForURL(/lang=en/), page.click('a.lang')]);
+  assert.equal(await page.textContent('h1'), 'Review queue');
+  await page.goto(`${BASE}/console/queue`);
+  assert.equal(await page.textContent('h1'), 'Review queue', 'the choice is remembered');
+  await Promise.all([page.waitForURL(/lang=vi/), page.click('a.lang')]);
+  assert.equal(await page.textContent('h1'), 'Hàng đợi rà soát');
+});
+
+test('a form posted without the session token is refused', async () => {
+  await page.goto(`${BASE}/console/queue?type=duplicate_id_number`);
+  const href = await page.getAttribute('a.open-item', 'href');
+  const id = href.split('/').pop();
+  const refused = await page.request.post(`${BASE}/console/items/${id}/dismiss`, {
+    form: { reason: 'forged', csrf: 'not-the-token' },
+    maxRedirects: 0,
+  });
+  assert.equal(refused.status(), 403);
+  await page.goto(`${BASE}${href}`);
+  assert.match(await page.textContent('#item-status'), /Chờ xử lý/, 'still open');
+});
+
+test('signing out ends the session', async () => {
+  await page.goto(`${BASE}/console/queue`);
+  await Promise.all([page.waitForURL(/\/console\/login/), page.click('header form button')]);
+  await page.goto(`${BASE}/console/queue`);
+  assert.match(page.url(), /\/console\/login/);
+});

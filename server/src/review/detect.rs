@@ -1,0 +1,690 @@
+//! Detection: after an accepted push, look at the records it touched and their relations, and
+//! open, refresh or close review items.
+//!
+//! Detection is incremental. For each touched record it
+//! 1. rewrites the record's [`IndexRow`](super::store::IndexRow) (and household memberships);
+//! 2. re-evaluates the items about that record alone (field and status conflicts, edits
+//!    concurrent with a withdrawal, household heads): family `rec:<id>:…`;
+//! 3. for a citizen, re-evaluates its duplicate pairs (same ID number; same name key, date of
+//!    birth and unit): every open duplicate item linked to it, and every pair it forms now;
+//! 4. re-evaluates the permanent residences of every citizen concerned: the citizen itself,
+//!    the citizen a declaration is about, and the citizens of open residence items linked to
+//!    the record (a declaration that moved to another citizen).
+//!
+//! Within a family, items no longer found are closed automatically, found ones are refreshed
+//! (new competing values) or opened; a situation an admin already resolved or dismissed (same
+//! key and signature) is not opened again.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+use automerge::ChangeHash;
+use rusqlite::{Connection, OptionalExtension, Transaction};
+use sync_core::doc::{self, FieldChange, RecordDoc};
+use sync_core::model::{Kind, Record, Value, field_spec};
+use sync_core::replica::iso_date;
+use uuid::Uuid;
+
+use super::store::{self, Finding, IndexRow};
+use super::{Candidate, ItemType};
+use crate::feed;
+
+/// What one detection pass did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DetectStats {
+    /// Items opened.
+    pub opened: usize,
+    /// Open items refreshed with new values.
+    pub refreshed: usize,
+    /// Open items closed because the situation went away.
+    pub closed: usize,
+}
+
+impl DetectStats {
+    fn add(&mut self, (o, r, c): (usize, usize, usize)) {
+        self.opened += o;
+        self.refreshed += r;
+        self.closed += c;
+    }
+}
+
+const DUPLICATES: [ItemType; 2] = [ItemType::DuplicateIdNumber, ItemType::DuplicateNameDob];
+
+/// Runs detection for `records` (ids of records just written) in the caller's transaction.
+///
+/// A record whose stored document cannot be read is skipped (and logged); storage errors
+/// propagate so the caller's transaction rolls back as a whole.
+pub fn detect(tx: &Transaction<'_>, records: &[Uuid], now_ms: i64) -> anyhow::Result<DetectStats> {
+    let mut stats = DetectStats::default();
+    let mut seen = HashSet::new();
+    let mut loaded: Vec<(RecordDoc, Record)> = Vec::new();
+    for id in records {
+        if !seen.insert(*id) {
+            continue;
+        }
+        let Some(stored) = feed::get_record(tx, *id)? else {
+            continue;
+        };
+        let read = RecordDoc::load(&stored.doc).and_then(|d| {
+            let r = d.read()?;
+            Ok((d, r))
+        });
+        match read {
+            Ok((doc, record)) => {
+                store::index_record(tx, &record)?;
+                loaded.push((doc, record));
+            }
+            Err(e) => {
+                tracing::warn!(record = %id, error = %e, "review: unreadable document skipped")
+            }
+        }
+    }
+    if loaded.is_empty() {
+        return Ok(stats);
+    }
+    let review_actors: HashSet<String> = store::review_actor_hexes(tx)?.into_iter().collect();
+    let today = iso_date(now_ms);
+    let mut citizens: BTreeSet<Uuid> = BTreeSet::new();
+    for (doc, record) in &loaded {
+        let found = record_findings(tx, doc, record, &review_actors)?;
+        let existing = store::open_with_prefix(tx, &format!("rec:{}:", record.id))?;
+        stats.add(store::reconcile(tx, &existing, &found, now_ms)?);
+
+        if record.kind == Kind::Citizen {
+            let found = duplicate_findings(tx, record)?;
+            let existing = store::open_linked(tx, record.id, &DUPLICATES)?;
+            stats.add(store::reconcile(tx, &existing, &found, now_ms)?);
+            citizens.insert(record.id);
+        }
+        if let Some(c) = record
+            .text("citizen_id")
+            .and_then(|s| Uuid::parse_str(s).ok())
+            && record.kind == Kind::ResidenceDeclaration
+        {
+            citizens.insert(c);
+        }
+        for item in store::open_linked(tx, record.id, &[ItemType::TwoPermanentResidences])? {
+            if let Some(c) = item
+                .key
+                .strip_prefix("pr:")
+                .and_then(|s| Uuid::parse_str(s).ok())
+            {
+                citizens.insert(c);
+            }
+        }
+    }
+    for c in citizens {
+        let found = residence_findings(tx, c, &today)?;
+        let existing = store::open_with_prefix(tx, &format!("pr:{c}"))?;
+        stats.add(store::reconcile(tx, &existing, &found, now_ms)?);
+    }
+    Ok(stats)
+}
+
+/// Indexes every stored record and runs detection over all of them, in batches of `batch`
+/// records per transaction (for databases that existed before the review queue, and for
+/// `ferry review scan`).
+pub fn scan_all(
+    pool: &sync_core::store::Pool,
+    batch: usize,
+    now_ms: i64,
+) -> anyhow::Result<(usize, DetectStats)> {
+    let ids: Vec<Uuid> = pool.read(|c| -> rusqlite::Result<Vec<Uuid>> {
+        let mut stmt = c.prepare("SELECT id FROM records ORDER BY id")?;
+        let ids = stmt
+            .query_map([], |r| r.get::<_, String>(0))?
+            .filter_map(|r| r.ok())
+            .filter_map(|s| Uuid::parse_str(&s).ok())
+            .collect();
+        Ok(ids)
+    })?;
+    // Index everything first so that pairs across batches are seen from both sides.
+    for chunk in ids.chunks(batch.max(1)) {
+        pool.write(|tx| -> anyhow::Result<()> {
+            for id in chunk {
+                if let Some(stored) = feed::get_record(tx, *id)?
+                    && let Ok(record) = RecordDoc::load(&stored.doc).and_then(|d| d.read())
+                {
+                    store::index_record(tx, &record)?;
+                }
+            }
+            Ok(())
+        })?;
+    }
+    let mut stats = DetectStats::default();
+    for chunk in ids.chunks(batch.max(1)) {
+        let s = pool.write(|tx| detect(tx, chunk, now_ms))?;
+        stats.opened += s.opened;
+        stats.refreshed += s.refreshed;
+        stats.closed += s.closed;
+    }
+    Ok((ids.len(), stats))
+}
+
+/// Runs [`scan_all`] once for a database whose records predate the review queue (records
+/// exist but none is indexed); `None` when there was nothing to do.
+pub fn backfill(
+    pool: &sync_core::store::Pool,
+    now_ms: i64,
+) -> anyhow::Result<Option<(usize, DetectStats)>> {
+    let needed: bool = pool.read(|c| {
+        c.query_row(
+            "SELECT EXISTS (SELECT 1 FROM records) AND NOT EXISTS (SELECT 1 FROM review_index)",
+            [],
+            |r| r.get(0),
+        )
+    })?;
+    if !needed {
+        return Ok(None);
+    }
+    scan_all(pool, 500, now_ms).map(Some)
+}
+
+fn candidate(value: Value, actor: &str, change: &str, time_ms: i64) -> Candidate {
+    Candidate {
+        value,
+        record: None,
+        winner: false,
+        actor: actor.to_owned(),
+        change: change.to_owned(),
+        time_ms,
+        device: None,
+        device_name: None,
+        user: None,
+        detail: serde_json::Value::Null,
+    }
+}
+
+/// Field and status conflicts, edits concurrent with a withdrawal, household heads.
+fn record_findings(
+    conn: &Connection,
+    doc: &RecordDoc,
+    record: &Record,
+    review_actors: &HashSet<String>,
+) -> rusqlite::Result<Vec<Finding>> {
+    let mut out = Vec::new();
+    let mut status_conflicted = false;
+    for c in doc.conflicts() {
+        let top = c.field.split('.').next().unwrap_or("");
+        if !field_spec(record.kind, top).is_some_and(|s| s.review) {
+            continue;
+        }
+        // Concurrent writes of one and the same value need no decision.
+        if c.values.iter().all(|v| v.value == c.values[0].value) {
+            continue;
+        }
+        let is_status = c.field == "status";
+        status_conflicted |= is_status;
+        let mut candidates = Vec::with_capacity(c.values.len());
+        for (i, v) in c.values.iter().enumerate() {
+            let mut cand = candidate(v.value.clone(), &v.actor, &v.change, v.time_ms);
+            cand.winner = i == 0;
+            store::attribute(conn, &mut cand)?;
+            candidates.push(cand);
+        }
+        let mut signature: Vec<&str> = c.values.iter().map(|v| v.change.as_str()).collect();
+        signature.sort_unstable();
+        out.push(Finding {
+            key: if is_status {
+                format!("rec:{}:status", record.id)
+            } else {
+                format!("rec:{}:field:{}", record.id, c.field)
+            },
+            signature: signature.join(","),
+            item_type: if is_status {
+                ItemType::StatusConflict
+            } else {
+                ItemType::FieldConflict
+            },
+            kind: record.kind.as_str().to_owned(),
+            unit: record.unit.clone(),
+            records: vec![record.id],
+            field: Some(c.field.clone()),
+            candidates,
+            details: serde_json::json!({}),
+        });
+    }
+    let mut history: Option<Vec<FieldChange>> = None;
+    if record.kind == Kind::Household
+        && let Some(f) = household_head(conn, doc, record, &mut history)?
+    {
+        out.push(f);
+    }
+    if !status_conflicted
+        && record.status() == Some("withdrawn")
+        && let Some(f) = edit_during_withdrawal(conn, doc, record, review_actors, &mut history)?
+    {
+        out.push(f);
+    }
+    Ok(out)
+}
+
+fn history<'a>(doc: &RecordDoc, cache: &'a mut Option<Vec<FieldChange>>) -> &'a [FieldChange] {
+    cache.get_or_insert_with(|| doc.history())
+}
+
+/// An active household with members must have exactly one member whose relationship is
+/// `head`.
+fn household_head(
+    conn: &Connection,
+    doc: &RecordDoc,
+    record: &Record,
+    cache: &mut Option<Vec<FieldChange>>,
+) -> rusqlite::Result<Option<Finding>> {
+    let Some(members) = record.fields.get("members").and_then(Value::as_map) else {
+        return Ok(None);
+    };
+    if members.is_empty() || !matches!(record.status(), None | Some("active")) {
+        return Ok(None);
+    }
+    let relationship = |entry: &Value| -> Option<String> {
+        entry
+            .as_map()
+            .and_then(|m| m.get("relationship"))
+            .and_then(Value::as_text)
+            .map(str::to_owned)
+    };
+    let heads: Vec<&String> = members
+        .iter()
+        .filter(|(_, e)| relationship(e).as_deref() == Some("head"))
+        .map(|(k, _)| k)
+        .collect();
+    if heads.len() == 1 {
+        return Ok(None);
+    }
+    let shown: Vec<&String> = if heads.is_empty() {
+        members.keys().collect()
+    } else {
+        heads.clone()
+    };
+    let hist = history(doc, cache);
+    let mut candidates = Vec::new();
+    for cid in &shown {
+        let path = format!("members.{cid}");
+        let last = hist.iter().rev().find(|h| h.field == path);
+        let (actor, change, time) = last
+            .map(|h| (h.actor.as_str(), h.change.as_str(), h.time_ms))
+            .unwrap_or(("", "", 0));
+        let mut cand = candidate(Value::Text((*cid).clone()), actor, change, time);
+        cand.record = Uuid::parse_str(cid).ok();
+        cand.detail = serde_json::json!({"relationship": members.get(*cid).and_then(relationship)});
+        store::attribute(conn, &mut cand)?;
+        candidates.push(cand);
+    }
+    let mut ids: Vec<&str> = shown.iter().map(|s| s.as_str()).collect();
+    ids.sort_unstable();
+    Ok(Some(Finding {
+        key: format!("rec:{}:head", record.id),
+        signature: format!("heads={}:{}", heads.len(), ids.join(",")),
+        item_type: ItemType::HouseholdHead,
+        kind: record.kind.as_str().to_owned(),
+        unit: record.unit.clone(),
+        records: vec![record.id],
+        field: Some("members".into()),
+        candidates,
+        details: serde_json::json!({
+            "heads": heads.len(),
+            "members": members.len(),
+            "head_id": record.text("head_id"),
+        }),
+    }))
+}
+
+/// A record reads `withdrawn`, and a change made concurrently with the withdrawal (neither
+/// saw the other) edited other fields, and no admin has since written a change that saw both.
+fn edit_during_withdrawal(
+    conn: &Connection,
+    doc: &RecordDoc,
+    record: &Record,
+    review_actors: &HashSet<String>,
+    cache: &mut Option<Vec<FieldChange>>,
+) -> rusqlite::Result<Option<Finding>> {
+    let metas = doc.automerge().get_changes_meta(&[]);
+    let index: HashMap<ChangeHash, usize> =
+        metas.iter().enumerate().map(|(i, m)| (m.hash, i)).collect();
+    let deps: Vec<Vec<usize>> = metas
+        .iter()
+        .map(|m| {
+            m.deps
+                .iter()
+                .filter_map(|d| index.get(d).copied())
+                .collect()
+        })
+        .collect();
+    let ancestors = ancestor_sets(&deps);
+    let by_hex: HashMap<String, usize> = metas
+        .iter()
+        .enumerate()
+        .map(|(i, m)| (m.hash.to_string(), i))
+        .collect();
+    let hist = history(doc, cache);
+    let withdrawals: Vec<&FieldChange> = hist
+        .iter()
+        .filter(|h| h.field == "status" && h.to == Some(Value::Text("withdrawn".into())))
+        .collect();
+    let mut candidates: Vec<Candidate> = Vec::new();
+    let mut signature: Vec<String> = Vec::new();
+    let mut seen_edits: BTreeSet<usize> = BTreeSet::new();
+    for w in withdrawals {
+        let Some(&wi) = by_hex.get(&w.change) else {
+            continue;
+        };
+        let previous = w.from.clone().unwrap_or(Value::Text("active".into()));
+        let mut edits: Vec<(usize, BTreeMap<String, Option<Value>>)> = Vec::new();
+        for (ci, meta) in metas.iter().enumerate() {
+            if ci == wi || ancestors[wi].contains(&ci) || ancestors[ci].contains(&wi) {
+                continue;
+            }
+            let hex = meta.hash.to_string();
+            let fields: BTreeMap<String, Option<Value>> = hist
+                .iter()
+                .filter(|h| h.change == hex && h.field != "status")
+                .map(|h| (h.field.clone(), h.to.clone()))
+                .collect();
+            if fields.is_empty() {
+                continue;
+            }
+            let settled = metas.iter().enumerate().any(|(si, s)| {
+                review_actors.contains(&s.actor.to_hex_string())
+                    && ancestors[si].contains(&wi)
+                    && ancestors[si].contains(&ci)
+            });
+            if !settled {
+                edits.push((ci, fields));
+            }
+        }
+        if edits.is_empty() {
+            continue;
+        }
+        let mut cand = candidate(
+            Value::Text("withdrawn".into()),
+            &w.actor,
+            &w.change,
+            w.time_ms,
+        );
+        cand.winner = true;
+        cand.detail = serde_json::json!({"previous_status": previous});
+        store::attribute(conn, &mut cand)?;
+        candidates.push(cand);
+        signature.push(w.change.clone());
+        for (ci, fields) in edits {
+            if !seen_edits.insert(ci) {
+                continue;
+            }
+            let m = &metas[ci];
+            let hex = m.hash.to_string();
+            let mut cand = candidate(
+                previous.clone(),
+                &m.actor.to_hex_string(),
+                &hex,
+                m.timestamp,
+            );
+            cand.detail = serde_json::json!({"fields": fields});
+            store::attribute(conn, &mut cand)?;
+            candidates.push(cand);
+            signature.push(hex);
+        }
+    }
+    if candidates.is_empty() {
+        return Ok(None);
+    }
+    signature.sort();
+    Ok(Some(Finding {
+        key: format!("rec:{}:withdrawal", record.id),
+        signature: signature.join(","),
+        item_type: ItemType::EditDuringWithdrawal,
+        kind: record.kind.as_str().to_owned(),
+        unit: record.unit.clone(),
+        records: vec![record.id],
+        field: Some("status".into()),
+        candidates,
+        details: serde_json::json!({}),
+    }))
+}
+
+/// For each change (by index), the set of its transitive dependencies.
+fn ancestor_sets(deps: &[Vec<usize>]) -> Vec<HashSet<usize>> {
+    let n = deps.len();
+    let mut memo: Vec<Option<HashSet<usize>>> = vec![None; n];
+    for start in 0..n {
+        // Iterative post-order DFS.
+        let mut stack = vec![(start, false)];
+        while let Some((i, expanded)) = stack.pop() {
+            if memo[i].is_some() {
+                continue;
+            }
+            if expanded {
+                let mut set = HashSet::new();
+                for &d in &deps[i] {
+                    set.insert(d);
+                    if let Some(s) = &memo[d] {
+                        set.extend(s.iter().copied());
+                    }
+                }
+                memo[i] = Some(set);
+            } else {
+                stack.push((i, true));
+                for &d in &deps[i] {
+                    if memo[d].is_none() {
+                        stack.push((d, false));
+                    }
+                }
+            }
+        }
+    }
+    memo.into_iter().map(Option::unwrap_or_default).collect()
+}
+
+/// The first (`first`) or latest logged change of a record, as a candidate without a value.
+pub(crate) fn logged_change(
+    conn: &Connection,
+    record: Uuid,
+    first: bool,
+) -> rusqlite::Result<Option<Candidate>> {
+    let sql = if first {
+        "SELECT bytes FROM changes WHERE record = ?1 AND kind = 'change' ORDER BY seq LIMIT 1"
+    } else {
+        "SELECT bytes FROM changes WHERE record = ?1 AND kind = 'change' ORDER BY seq DESC LIMIT 1"
+    };
+    let bytes: Option<Vec<u8>> = conn
+        .prepare_cached(sql)?
+        .query_row([record.to_string()], |r| r.get(0))
+        .optional()?;
+    let Some(change) = bytes.and_then(|b| doc::decode_change(&b).ok()) else {
+        return Ok(None);
+    };
+    let mut cand = candidate(
+        Value::Text(record.to_string()),
+        &change.actor_id().to_hex_string(),
+        &change.hash().to_string(),
+        change.timestamp(),
+    );
+    cand.record = Some(record);
+    store::attribute(conn, &mut cand)?;
+    Ok(Some(cand))
+}
+
+fn is_live(row: &IndexRow) -> bool {
+    !matches!(row.status.as_deref(), Some("merged_into" | "withdrawn"))
+}
+
+/// Pairs of live citizen records for the same person.
+fn duplicate_findings(conn: &Connection, record: &Record) -> rusqlite::Result<Vec<Finding>> {
+    let me = IndexRow::of(record);
+    if !is_live(&me) {
+        return Ok(Vec::new());
+    }
+    let id = record.id.to_string();
+    let live = "kind = 'citizen' AND record != ?1 AND coalesce(status, '') NOT IN ('merged_into', 'withdrawn')";
+    let mut pairs: Vec<(ItemType, IndexRow)> = Vec::new();
+    if let Some(number) = &me.id_number {
+        for other in
+            store::index_where(conn, &format!("id_number = ?2 AND {live}"), &[&id, number])?
+        {
+            pairs.push((ItemType::DuplicateIdNumber, other));
+        }
+    }
+    if let (Some(name), Some(dob)) = (&me.name_key, &me.date_of_birth) {
+        for other in store::index_where(
+            conn,
+            &format!("name_key = ?2 AND date_of_birth = ?3 AND unit = ?4 AND {live}"),
+            &[&id, name, dob, &me.unit],
+        )? {
+            // Two different ID numbers are two people; the same one is the other item type.
+            if me.id_number.is_some() && other.id_number.is_some() {
+                continue;
+            }
+            pairs.push((ItemType::DuplicateNameDob, other));
+        }
+    }
+    let mut out = Vec::new();
+    for (ty, other) in pairs {
+        let (a, b) = if record.id < other.record {
+            (record.id, other.record)
+        } else {
+            (other.record, record.id)
+        };
+        let mut candidates = Vec::new();
+        for r in [a, b] {
+            if let Some(mut c) = logged_change(conn, r, true)? {
+                let row = if r == record.id {
+                    me.clone()
+                } else {
+                    other.clone()
+                };
+                c.detail = serde_json::json!({"unit": row.unit, "status": row.status});
+                candidates.push(c);
+            }
+        }
+        let short = if ty == ItemType::DuplicateIdNumber {
+            "id"
+        } else {
+            "name"
+        };
+        out.push(Finding {
+            key: format!("dup:{short}:{a}:{b}"),
+            signature: format!("{a},{b}"),
+            item_type: ty,
+            kind: Kind::Citizen.as_str().to_owned(),
+            unit: me.unit.clone(),
+            records: vec![a, b],
+            field: Some(
+                if ty == ItemType::DuplicateIdNumber {
+                    "id_number"
+                } else {
+                    "full_name"
+                }
+                .into(),
+            ),
+            candidates,
+            details: serde_json::json!({}),
+        });
+    }
+    Ok(out)
+}
+
+/// Whether an accepted removal ends a registration: it starts on or after the registration
+/// (or either date is unknown).
+fn ends(removal: &IndexRow, registration: &IndexRow) -> bool {
+    match (&removal.from_date, &registration.from_date) {
+        (Some(r), Some(g)) => r >= g,
+        _ => true,
+    }
+}
+
+/// A citizen's active permanent registrations: accepted `permanent_registration`
+/// declarations whose `to_date` is unset or after today and that no accepted `removal`
+/// ended. Two or more is an item; so is one whose unit differs from the citizen's own
+/// `permanent_unit`.
+fn residence_findings(
+    conn: &Connection,
+    citizen: Uuid,
+    today: &str,
+) -> rusqlite::Result<Vec<Finding>> {
+    let c = citizen.to_string();
+    let rows = store::index_where(
+        conn,
+        "citizen_id = ?1 AND kind = 'residence_declaration' AND status = 'accepted'
+         AND procedure IN ('permanent_registration', 'removal')",
+        &[&c],
+    )?;
+    let removals: Vec<&IndexRow> = rows
+        .iter()
+        .filter(|r| r.procedure.as_deref() == Some("removal"))
+        .collect();
+    let active: Vec<&IndexRow> = rows
+        .iter()
+        .filter(|r| r.procedure.as_deref() == Some("permanent_registration"))
+        .filter(|r| r.to_date.as_deref().is_none_or(|t| t > today))
+        .filter(|r| !removals.iter().any(|rem| ends(rem, r)))
+        .collect();
+    let person = store::index_row(conn, citizen)?;
+    let person = person.filter(|p| p.kind == "citizen" && is_live(p));
+    let mismatch = match (active.as_slice(), &person) {
+        ([only], Some(p)) => match (&p.address_unit, &only.address_unit) {
+            (Some(own), Some(registered)) => own != registered,
+            _ => false,
+        },
+        _ => false,
+    };
+    if active.len() < 2 && !mismatch {
+        return Ok(Vec::new());
+    }
+    let mut candidates = Vec::new();
+    let mut records = vec![citizen];
+    let mut ids: Vec<String> = Vec::new();
+    for decl in &active {
+        records.push(decl.record);
+        ids.push(decl.record.to_string());
+        let mut cand = logged_change(conn, decl.record, false)?.unwrap_or_else(|| {
+            let mut c = candidate(Value::Text(decl.record.to_string()), "", "", 0);
+            c.record = Some(decl.record);
+            c
+        });
+        cand.detail = serde_json::json!({
+            "address": decl.address,
+            "address_unit": decl.address_unit,
+            "from_date": decl.from_date,
+            "to_date": decl.to_date,
+        });
+        candidates.push(cand);
+    }
+    if mismatch && let Some(p) = &person {
+        let mut cand = logged_change(conn, citizen, false)?.unwrap_or_else(|| {
+            let mut c = candidate(Value::Text(c.clone()), "", "", 0);
+            c.record = Some(citizen);
+            c
+        });
+        cand.winner = true;
+        cand.detail = serde_json::json!({
+            "address": p.address,
+            "address_unit": p.address_unit,
+        });
+        candidates.push(cand);
+    }
+    ids.sort();
+    let (kind, unit) = match (&person, active.first()) {
+        (Some(p), _) => (p.kind.clone(), p.unit.clone()),
+        (None, Some(d)) => (d.kind.clone(), d.unit.clone()),
+        (None, None) => (Kind::Citizen.as_str().to_owned(), String::new()),
+    };
+    let own_unit = person.as_ref().and_then(|p| p.address_unit.clone());
+    Ok(vec![Finding {
+        key: format!("pr:{citizen}"),
+        signature: if mismatch {
+            format!("{}|{}", ids.join(","), own_unit.clone().unwrap_or_default())
+        } else {
+            ids.join(",")
+        },
+        item_type: ItemType::TwoPermanentResidences,
+        kind,
+        unit,
+        records,
+        field: Some("permanent_unit".into()),
+        candidates,
+        details: serde_json::json!({
+            "reason": if mismatch { "unit_mismatch" } else { "two_registrations" },
+            "active_registrations": active.len(),
+            "today": today,
+        }),
+    }])
+}
