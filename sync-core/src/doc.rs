@@ -354,7 +354,14 @@ impl RecordDoc {
                     continue;
                 }
                 let (from, to) = (before.get(key), after.get(key));
-                if from != to {
+                // A change that settles a conflict by keeping the value devices already show
+                // changes no winner, but it is still a decision worth seeing in history.
+                let settles_conflict = from == to
+                    && from.is_some()
+                    && !key.contains('.')
+                    && self.concurrent_values(key, change.deps()) > 1
+                    && self.concurrent_values(key, &[change.hash()]) == 1;
+                if from != to || settles_conflict {
                     out.push(FieldChange {
                         field: key.clone(),
                         actor: change.actor_id().to_hex_string(),
@@ -367,6 +374,12 @@ impl RecordDoc {
             }
         }
         out
+    }
+
+    fn concurrent_values(&self, key: &str, heads: &[ChangeHash]) -> usize {
+        self.doc
+            .get_all_at(ROOT, key, heads)
+            .map_or(0, |values| values.len())
     }
 
     /// Actor ids (hex) of every change in the document, with the change hash.
@@ -730,6 +743,18 @@ mod tests {
         b.apply_changes(vec![resolution.unwrap()]).unwrap();
         assert!(a.conflicts().is_empty());
         assert!(b.conflicts().is_empty());
+        // The decision shows in history even though the value read did not change.
+        let decision = a
+            .history()
+            .into_iter()
+            .filter(|h| h.field == "sex")
+            .next_back()
+            .unwrap();
+        assert_eq!(
+            decision.actor,
+            ActorId::from(&[9u8; 16][..]).to_hex_string()
+        );
+        assert_eq!(decision.from, decision.to);
     }
 
     #[test]
