@@ -744,12 +744,7 @@ mod tests {
         assert!(a.conflicts().is_empty());
         assert!(b.conflicts().is_empty());
         // The decision shows in history even though the value read did not change.
-        let decision = a
-            .history()
-            .into_iter()
-            .filter(|h| h.field == "sex")
-            .next_back()
-            .unwrap();
+        let decision = a.history().into_iter().rfind(|h| h.field == "sex").unwrap();
         assert_eq!(
             decision.actor,
             ActorId::from(&[9u8; 16][..]).to_hex_string()
