@@ -1,6 +1,6 @@
 // The review console in headless Chromium (Debian's `chromium`, driven by playwright-core).
 //
-// Expects a running `ferry` seeded by `ferry-demo seed` (console-tests/run.sh does both):
+// Expects a running `ferry` seeded by `ferry-demo seed` (tests/console/run.sh does both):
 //   FERRY_URL             the server, e.g. http://127.0.0.1:40123
 //   FERRY_ADMIN_PASSWORD  the bootstrap admin's password
 //   CHROMIUM              the browser binary (default /usr/bin/chromium)

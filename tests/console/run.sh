@@ -10,7 +10,7 @@
 #      choice with no conflict left.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-root="$(dirname "$here")"
+root="$(cd "$here/../.." && pwd)"
 cd "$root"
 
 chromium_bin="${CHROMIUM:-$(command -v chromium || true)}"
