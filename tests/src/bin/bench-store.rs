@@ -357,32 +357,33 @@ fn main() -> anyhow::Result<()> {
         .map(|r| serde_json::to_vec(r).unwrap_or_default())
         .collect();
     let per_rec = |total: usize| format!("{} B", total / n.max(1));
-    let mut enc: Vec<Vec<String>> = Vec::new();
-    enc.push(vec![
-        "JSON lines, zstd-9, one stream (the floor)".into(),
-        per_rec(z(json.as_bytes(), 9)),
-    ]);
-    enc.push(vec![
-        "JSON lines, zstd-9, in replies of the default budget".into(),
-        per_rec(chunked(&json_lines, 9)),
-    ]);
-    enc.push(vec![
-        "uncompressed snapshots, zstd-9, in replies (what Ferry sends, without CBOR framing)"
-            .into(),
-        per_rec(chunked(&uncompressed, 9)),
-    ]);
-    enc.push(vec![
-        "uncompressed snapshots, zstd-19, in replies".into(),
-        per_rec(chunked(&uncompressed, 19)),
-    ]);
-    enc.push(vec![
-        "uncompressed snapshots, zstd-9, one stream".into(),
-        per_rec(z(&uncompressed.concat(), 9)),
-    ]);
-    enc.push(vec![
-        "compressed saves (`save`), zstd-9, in replies".into(),
-        per_rec(chunked(&saved, 9)),
-    ]);
+    let mut enc: Vec<Vec<String>> = vec![
+        vec![
+            "JSON lines, zstd-9, one stream (the floor)".into(),
+            per_rec(z(json.as_bytes(), 9)),
+        ],
+        vec![
+            "JSON lines, zstd-9, in replies of the default budget".into(),
+            per_rec(chunked(&json_lines, 9)),
+        ],
+        vec![
+            "uncompressed snapshots, zstd-9, in replies (what Ferry sends, without CBOR framing)"
+                .into(),
+            per_rec(chunked(&uncompressed, 9)),
+        ],
+        vec![
+            "uncompressed snapshots, zstd-19, in replies".into(),
+            per_rec(chunked(&uncompressed, 19)),
+        ],
+        vec![
+            "uncompressed snapshots, zstd-9, one stream".into(),
+            per_rec(z(&uncompressed.concat(), 9)),
+        ],
+        vec![
+            "compressed saves (`save`), zstd-9, in replies".into(),
+            per_rec(chunked(&saved, 9)),
+        ],
+    ];
     let changes_bytes: Vec<Vec<u8>> = docs_changes
         .iter()
         .map(|(_, c)| c.raw_bytes().to_vec())
