@@ -607,8 +607,18 @@ fn merge_pulled(
     match merged(existing.as_ref(), entry) {
         Some((doc, record, incomplete)) => {
             let findings = findings_of(&record, now_ms);
+            let fresh_snapshot = existing.is_none() && entry.changes.is_empty();
             let updated = existing.map_or(now_ms, |r| r.updated_ms);
-            tables::put_record(tx, &row_for(&doc, &record, &findings, updated))?;
+            let row = match (fresh_snapshot, &entry.snapshot) {
+                // A record new to the device arrives whole: keep the server's bytes instead of
+                // compressing the document again (the bulk of a first download's cost).
+                (true, Some(snapshot)) => RecordRow {
+                    doc: snapshot.to_vec(),
+                    ..index_row(&doc, &record, &findings, updated)
+                },
+                _ => row_for(&doc, &record, &findings, updated),
+            };
+            tables::put_record(tx, &row)?;
             tables::mark_resync(tx, entry.record, incomplete)?;
         }
         // Whatever cannot be applied (unknown parents, undecodable bytes) must not block the
@@ -729,11 +739,19 @@ pub fn row_for(
     updated_ms: i64,
 ) -> RecordRow {
     RecordRow {
+        doc: doc.save(),
+        ..index_row(doc, record, findings, updated_ms)
+    }
+}
+
+/// The store row of a record without its document bytes (the caller fills `doc`).
+fn index_row(doc: &RecordDoc, record: &Record, findings: &[Finding], updated_ms: i64) -> RecordRow {
+    RecordRow {
         id: record.id,
         kind: record.kind.as_str().to_owned(),
         unit: record.unit.clone(),
         status: record.status().map(str::to_owned),
-        doc: doc.save(),
+        doc: Vec::new(),
         heads: doc.heads().iter().flat_map(|h| h.0).collect(),
         name_key: model::search_key(display_name(record)),
         id_number: record.text("id_number").map(str::to_owned),
