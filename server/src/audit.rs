@@ -73,11 +73,8 @@ fn chain_hash(prev: &[u8], canonical: &str) -> Vec<u8> {
 /// Appends one row in the caller's transaction; returns its id.
 pub fn append(tx: &Transaction<'_>, ts_ms: i64, e: &Entry<'_>) -> rusqlite::Result<i64> {
     let last: Option<(i64, Vec<u8>)> = tx
-        .query_row(
-            "SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
+        .prepare_cached("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1")?
+        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
     let (id, prev) = match last {
         Some((id, hash)) => (id + 1, hash),

@@ -10,7 +10,7 @@
 //! [`build_pull`] fills a reply up to a byte budget; the rules are spelled out in
 //! `docs/protocol.md` ("Pull") and restated on the functions below.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde_bytes::ByteBuf;
@@ -188,7 +188,7 @@ struct Candidate {
     record: Uuid,
     /// Sequence numbers of the rows it covers in its scope's window.
     seqs: Vec<u64>,
-    /// Whether the device must get a snapshot (new to the record in this scope).
+    /// Whether the device must get the record whole (new to it in this scope, or resync).
     must_snapshot: bool,
     /// Total bytes of those rows.
     change_bytes: usize,
@@ -212,10 +212,13 @@ struct ScopeWindow {
 ///   came from the requesting device and `moved` markers are skipped (a marker becomes
 ///   `Purge::Record` when the record is no longer in any of the user's units). Rows of a
 ///   record whose current unit is outside the user's units are skipped.
-/// - Remaining rows are grouped by record, in order of their first row. A record is sent as
-///   a snapshot (`save_uncompressed` of the stored document) when the device cannot have it
-///   (no row of it in this scope at or below the cursor, or the latest such row is a `moved`
-///   marker), or when the snapshot is smaller than the changes; otherwise as the changes.
+/// - Remaining rows are grouped by record, in order of their first row. When the device
+///   cannot have the record (no row of it in this scope at or below the cursor, or the latest
+///   such row is a `moved` marker), it gets the record whole: every logged change of the
+///   record (any unit, `seq` order, no markers) when their total size is at most that of the
+///   snapshot (`save_uncompressed` of the stored document) and they are exactly the
+///   document's changes, else the snapshot. Otherwise it gets the snapshot when that is
+///   smaller than the window's changes, else those changes.
 /// - `resync` ids come first, each as a snapshot when the record is in the user's units
 ///   (else `Purge::Record`).
 /// - Entries are added while the encoded reply stays within `max_bytes`; the first entry is
@@ -369,10 +372,12 @@ pub fn build_pull(
     }
     let mut used = encode_reply(&probe).len() + 16;
     let mut entries: Vec<PullEntry> = Vec::new();
+    let mut whole: Vec<bool> = Vec::new();
     for cand in &candidates {
         let entry = materialise(conn, cand, &mut record_info)?;
-        let Some(entry) = entry else {
+        let Some((entry, is_whole)) = entry else {
             // Vanished under us (cannot happen inside one transaction); skip it.
+            whole.push(false);
             entries.push(PullEntry {
                 record: cand.record,
                 kind: String::new(),
@@ -387,6 +392,7 @@ pub fn build_pull(
             break;
         }
         used += size;
+        whole.push(is_whole);
         entries.push(entry);
     }
 
@@ -400,6 +406,7 @@ pub fn build_pull(
             &candidates,
             &windows,
             &entries[..k],
+            &whole[..k],
             resync_left_out,
         );
         if k <= 1 || encode_reply(&out).len() <= budget {
@@ -431,41 +438,53 @@ fn has_seen(conn: &Connection, record: Uuid, scope: &str, cursor: u64) -> rusqli
 
 type InfoFn<'a> = dyn FnMut(Uuid) -> rusqlite::Result<Option<(String, String, usize)>> + 'a;
 
-/// Builds the entry of a candidate: a snapshot or its changes, whichever the rules pick.
+/// Builds the entry of a candidate: a snapshot or changes, whichever the rules pick. The
+/// flag is true when the entry holds the record whole (a snapshot, or every logged change of
+/// a record new to the device), so that it covers every row of the record in every window.
 fn materialise(
     conn: &Connection,
     cand: &Candidate,
     record_info: &mut InfoFn<'_>,
-) -> rusqlite::Result<Option<PullEntry>> {
+) -> rusqlite::Result<Option<(PullEntry, bool)>> {
     let Some((kind, unit, doc_len)) = record_info(cand.record)? else {
         return Ok(None);
     };
-    let snapshot = |conn: &Connection| -> rusqlite::Result<Option<Vec<u8>>> {
+    let load = |conn: &Connection| -> rusqlite::Result<Option<RecordDoc>> {
         let doc: Option<Vec<u8>> = conn
             .prepare_cached("SELECT doc FROM records WHERE id = ?1")?
             .query_row([cand.record.to_string()], |r| r.get(0))
             .optional()?;
-        Ok(doc
-            .and_then(|d| RecordDoc::load(&d).ok())
-            .map(|d| d.save_uncompressed()))
+        Ok(doc.and_then(|d| RecordDoc::load(&d).ok()))
     };
+    let entry = |changes: Vec<ByteBuf>, snapshot: Option<Vec<u8>>| PullEntry {
+        record: cand.record,
+        kind: kind.clone(),
+        unit: unit.clone(),
+        changes,
+        snapshot: snapshot.map(ByteBuf::from),
+    };
+    if cand.must_snapshot
+        && let Some(doc) = load(conn)?
+    {
+        let snapshot = doc.save_uncompressed();
+        // A record new to the device (not a resync answer): its whole history from the log
+        // when that is no bigger than the snapshot and the log holds every change of the
+        // document (else the snapshot).
+        if cand.scope.is_some()
+            && let Some(changes) = whole_history(conn, cand.record, &doc, snapshot.len())?
+        {
+            return Ok(Some((entry(changes, None), true)));
+        }
+        return Ok(Some((entry(Vec::new(), Some(snapshot)), true)));
+    }
     // The compact document is never larger than the uncompressed snapshot, so changes no
     // larger than it always win without loading the document.
-    let snap = if cand.must_snapshot {
-        snapshot(conn)?
-    } else if cand.change_bytes > doc_len {
-        snapshot(conn)?.filter(|s| s.len() < cand.change_bytes)
-    } else {
-        None
-    };
-    if let Some(s) = snap {
-        return Ok(Some(PullEntry {
-            record: cand.record,
-            kind,
-            unit,
-            changes: Vec::new(),
-            snapshot: Some(ByteBuf::from(s)),
-        }));
+    if cand.change_bytes > doc_len
+        && let Some(s) = load(conn)?
+            .map(|d| d.save_uncompressed())
+            .filter(|s| s.len() < cand.change_bytes)
+    {
+        return Ok(Some((entry(Vec::new(), Some(s)), true)));
     }
     let mut changes = Vec::with_capacity(cand.seqs.len());
     let mut stmt = conn.prepare_cached("SELECT bytes FROM changes WHERE seq = ?1")?;
@@ -473,13 +492,46 @@ fn materialise(
         let bytes: Vec<u8> = stmt.query_row([*seq as i64], |r| r.get(0))?;
         changes.push(ByteBuf::from(bytes));
     }
-    Ok(Some(PullEntry {
-        record: cand.record,
-        kind,
-        unit,
-        changes,
-        snapshot: None,
-    }))
+    Ok(Some((entry(changes, None), false)))
+}
+
+/// Every logged change of `record` (any unit, `seq` order, no `moved` markers) when their
+/// total size is at most `limit` bytes and they are exactly the changes of `doc`; else
+/// `None`.
+fn whole_history(
+    conn: &Connection,
+    record: Uuid,
+    doc: &RecordDoc,
+    limit: usize,
+) -> rusqlite::Result<Option<Vec<ByteBuf>>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT hash, bytes FROM changes WHERE record = ?1 AND kind = 'change' ORDER BY seq",
+    )?;
+    let mut rows = stmt.query([record.to_string()])?;
+    let mut hashes: HashSet<[u8; 32]> = HashSet::new();
+    let mut changes = Vec::new();
+    let mut total = 0usize;
+    while let Some(row) = rows.next()? {
+        let hash: Option<Vec<u8>> = row.get(0)?;
+        let bytes: Vec<u8> = row.get(1)?;
+        total += bytes.len();
+        if total > limit {
+            return Ok(None);
+        }
+        let Some(hash) = hash.and_then(|h| <[u8; 32]>::try_from(h.as_slice()).ok()) else {
+            return Ok(None);
+        };
+        hashes.insert(hash);
+        changes.push(ByteBuf::from(bytes));
+    }
+    // The log must hold exactly the document's changes (a document stored without logging
+    // its changes gets a snapshot).
+    let in_doc = doc.change_actors();
+    let complete = !changes.is_empty()
+        && in_doc.len() == hashes.len()
+        && hashes.len() == changes.len()
+        && in_doc.iter().all(|(h, _)| hashes.contains(&h.0));
+    Ok(complete.then_some(changes))
 }
 
 /// Encoded size of one entry inside the `pull` array.
@@ -495,23 +547,27 @@ fn assemble(
     candidates: &[Candidate],
     windows: &[ScopeWindow],
     entries: &[PullEntry],
+    whole: &[bool],
     resync_left_out: bool,
 ) -> PullStats {
     let mut stats = PullStats::default();
     let included = &candidates[..entries.len()];
     let mut covered: Vec<BTreeSet<u64>> = vec![BTreeSet::new(); windows.len()];
     let mut sent_records: BTreeSet<Uuid> = BTreeSet::new();
-    for (cand, entry) in included.iter().zip(entries) {
+    for ((cand, entry), &whole) in included.iter().zip(entries).zip(whole) {
         if let Some(s) = cand.scope {
             covered[s].extend(cand.seqs.iter().copied());
         }
         if entry.kind.is_empty() {
             continue;
         }
+        // A snapshot, or a record's whole history, covers every row of the record in every
+        // scope's window.
+        if whole {
+            sent_records.insert(entry.record);
+        }
         if entry.snapshot.is_some() {
             stats.snapshot_entries += 1;
-            // A snapshot covers every row of its record in every scope's window.
-            sent_records.insert(entry.record);
         } else {
             stats.changes_entries += 1;
         }
@@ -599,12 +655,14 @@ mod tests {
         tx.commit().unwrap();
     }
 
-    /// Creates a citizen with a notes field of `notes_len` bytes; returns its id.
+    /// Creates a citizen with a notes field of `notes_len` bytes (none for 0); returns its id.
     fn create(conn: &mut Connection, dev: &Dev, unit: &str, notes_len: usize) -> Uuid {
         let mut fields = Fields::new();
         fields.insert("full_name".into(), "Nguyễn Văn A".into());
         fields.insert("status".into(), "active".into());
-        fields.insert("notes".into(), Value::Text("x".repeat(notes_len)));
+        if notes_len > 0 {
+            fields.insert("notes".into(), Value::Text("x".repeat(notes_len)));
+        }
         let record = Record {
             id: Uuid::now_v7(),
             kind: Kind::Citizen,
@@ -652,23 +710,28 @@ mod tests {
     }
 
     #[test]
-    fn a_device_new_to_a_record_gets_a_snapshot_and_later_only_the_new_changes() {
+    fn a_device_new_to_a_record_gets_its_whole_history_and_later_only_the_new_changes() {
         let mut conn = db();
         let (a, b) = (Dev::new(1), Dev::new(2));
-        let id = create(&mut conn, &a, "07132", 10);
-        edit(
-            &mut conn,
-            &a,
-            id,
-            &[Edit::Set {
-                field: "notes".into(),
-                value: "y".into(),
-            }],
-        );
+        let id = create(&mut conn, &a, "07132", 0);
         let (reply, stats) = pull(&conn, &b, &["07132"], &[], MIN_MAX_BYTES);
-        assert_eq!(stats.snapshot_entries, 1);
-        assert_eq!(reply.cursors["07132"], 2);
+        assert_eq!((stats.changes_entries, stats.snapshot_entries), (1, 0));
+        assert_eq!(reply.pull[0].changes.len(), 1, "the creating change");
+        assert!(reply.pull[0].snapshot.is_none());
+        assert_eq!(reply.cursors["07132"], 1);
         assert!(!reply.more);
+        // The history rebuilds the stored document.
+        let mut doc = RecordDoc::empty();
+        doc.apply_changes(
+            reply.pull[0]
+                .changes
+                .iter()
+                .map(|b| sync_core::doc::decode_change(b).unwrap())
+                .collect(),
+        )
+        .unwrap();
+        let stored = RecordDoc::load(&get_record(&conn, id).unwrap().unwrap().doc).unwrap();
+        assert_eq!(doc.heads(), stored.heads());
 
         edit(
             &mut conn,
@@ -679,10 +742,10 @@ mod tests {
                 value: "z".into(),
             }],
         );
-        let (reply, stats) = pull(&conn, &b, &["07132"], &[("07132", 2)], MIN_MAX_BYTES);
+        let (reply, stats) = pull(&conn, &b, &["07132"], &[("07132", 1)], MIN_MAX_BYTES);
         assert_eq!(stats.changes_entries, 1);
         assert_eq!(reply.pull[0].changes.len(), 1);
-        assert_eq!(reply.cursors["07132"], 3);
+        assert_eq!(reply.cursors["07132"], 2);
     }
 
     #[test]
@@ -837,7 +900,7 @@ mod tests {
     fn a_record_that_moved_away_is_purged_from_the_old_scope_and_not_sent() {
         let mut conn = db();
         let (a, b) = (Dev::new(1), Dev::new(2));
-        let id = create(&mut conn, &a, "07132", 10);
+        let id = create(&mut conn, &a, "07132", 0);
         let (reply, _) = pull(&conn, &b, &["07132"], &[], MIN_MAX_BYTES);
         assert_eq!(reply.pull.len(), 1);
         edit(
@@ -852,9 +915,78 @@ mod tests {
         assert!(reply.pull.is_empty());
         assert_eq!(reply.purge, vec![Purge::Record(id)]);
         assert_eq!(reply.cursors["07132"], 3, "the marker row is covered");
-        // A device of the new unit gets it whole.
+        // A device of the new unit gets it whole. Its history spans both units' feeds (the
+        // creating change is in 07132's) but, at 2 changes, is bigger than the snapshot.
+        let doc = RecordDoc::load(&get_record(&conn, id).unwrap().unwrap().doc).unwrap();
+        let history = whole_history(&conn, id, &doc, usize::MAX).unwrap().unwrap();
+        assert_eq!(history.len(), 2);
+        let history_len: usize = history.iter().map(|c| c.len()).sum();
+        assert!(history_len > doc.save_uncompressed().len());
         let (reply, stats) = pull(&conn, &b, &["07135"], &[], MIN_MAX_BYTES);
-        assert_eq!(stats.snapshot_entries, 1);
+        assert_eq!((stats.changes_entries, stats.snapshot_entries), (0, 1));
         assert_eq!(reply.pull[0].unit, "07135");
+        // With a limit it fits, the history is taken from every unit.
+        assert!(
+            whole_history(&conn, id, &doc, history_len - 1)
+                .unwrap()
+                .is_none()
+        );
+        assert_eq!(
+            whole_history(&conn, id, &doc, history_len)
+                .unwrap()
+                .unwrap(),
+            history
+        );
+    }
+
+    #[test]
+    fn a_new_record_whose_history_is_bigger_than_its_snapshot_comes_as_a_snapshot() {
+        let mut conn = db();
+        let (a, b) = (Dev::new(1), Dev::new(2));
+        let id = create(&mut conn, &a, "07132", 2_000);
+        for i in 0..300 {
+            edit(
+                &mut conn,
+                &a,
+                id,
+                &[Edit::Set {
+                    field: "notes".into(),
+                    value: format!("n{i}").into(),
+                }],
+            );
+        }
+        let (reply, stats) = pull(&conn, &b, &["07132"], &[], 1 << 20);
+        assert_eq!((stats.changes_entries, stats.snapshot_entries), (0, 1));
+        assert!(reply.pull[0].snapshot.is_some());
+        assert_eq!(reply.cursors["07132"], 301);
+        assert!(!reply.more);
+    }
+
+    #[test]
+    fn a_new_record_whose_log_lacks_a_change_of_its_document_comes_as_a_snapshot() {
+        let mut conn = db();
+        let (a, b) = (Dev::new(1), Dev::new(2));
+        let id = create(&mut conn, &a, "07132", 10);
+        // Store an edited document without logging its change.
+        let stored = get_record(&conn, id).unwrap().unwrap();
+        let mut doc = RecordDoc::load(&stored.doc).unwrap();
+        doc.edit(
+            &[Edit::Set {
+                field: "notes".into(),
+                value: "unlogged".into(),
+            }],
+            &Author::new(&a.actor, 2),
+        )
+        .unwrap()
+        .unwrap();
+        conn.execute(
+            "UPDATE records SET doc = ?1 WHERE id = ?2",
+            params![doc.save(), id.to_string()],
+        )
+        .unwrap();
+        let (reply, stats) = pull(&conn, &b, &["07132"], &[], MIN_MAX_BYTES);
+        assert_eq!((stats.changes_entries, stats.snapshot_entries), (0, 1));
+        assert!(reply.pull[0].snapshot.is_some());
+        assert_eq!(reply.cursors["07132"], 1);
     }
 }

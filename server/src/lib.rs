@@ -68,9 +68,26 @@ pub fn open_pool(config: &Config) -> anyhow::Result<Pool> {
         )
     })?;
     let path = config.db_path();
-    Pool::open(&path, None, schema::SERVER_MIGRATIONS, READERS)
-        .with_context(|| format!("cannot open the database {}", path.display()))
+    let pool = Pool::open(&path, None, schema::SERVER_MIGRATIONS, READERS)
+        .with_context(|| format!("cannot open the database {}", path.display()))?;
+    // The sync path alone runs a few dozen distinct statements (push checks, review
+    // detection, the pull, audit); rusqlite's default cache of 16 would evict and re-parse
+    // them on every exchange.
+    pool.write(|tx| -> anyhow::Result<()> {
+        tx.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        Ok(())
+    })?;
+    for _ in 0..READERS.max(1) {
+        pool.read(|c| -> anyhow::Result<()> {
+            c.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+            Ok(())
+        })?;
+    }
+    Ok(pool)
 }
+
+/// Prepared statements each connection keeps.
+const STATEMENT_CACHE: usize = 256;
 
 /// Opens the state; on first start creates the `admin` account and returns its password
 /// when it was generated (to be printed once).

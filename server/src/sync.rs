@@ -21,7 +21,7 @@
 //! in the caller's transaction. Records that gained changes then go through review detection
 //! ([`crate::review::detect`]) in the same transaction.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use automerge::{ActorId, Change};
 use rusqlite::Transaction;
@@ -60,9 +60,17 @@ pub struct PushOutcome {
     pub new_changes: usize,
 }
 
+/// Most records of one push whose documents are kept for review detection.
+const IN_HAND: usize = 64;
+
 /// The verdict on one record.
 enum Verdict {
-    Accept { hashes: Vec<ByteBuf>, logged: usize },
+    /// Accepted; `stored` is the document as stored and its reading when it gained changes.
+    Accept {
+        hashes: Vec<ByteBuf>,
+        logged: usize,
+        stored: Option<Box<(RecordDoc, Record)>>,
+    },
     Reject(Rejection),
 }
 
@@ -75,22 +83,48 @@ pub fn push(
 ) -> anyhow::Result<PushOutcome> {
     let ctx = ValidationContext::new(replica::iso_date(now_ms));
     let mut out = PushOutcome::default();
-    let mut changed = Vec::new();
+    // Records that gained changes. Up to `IN_HAND` of them, one entry per record (the latest
+    // state), the documents stay in hand so that detection does not load them again; past
+    // that (bulk pushes) they are dropped and detection loads them one by one, which keeps
+    // memory bounded (a document built by applying changes holds far more memory than a
+    // loaded one).
+    let mut changed_ids: Vec<Uuid> = Vec::new();
+    let mut changed: Option<Vec<(RecordDoc, Record)>> = Some(Vec::new());
+    let mut changed_at: HashMap<Uuid, usize> = HashMap::new();
     for push in records {
         match evaluate(tx, caller, push, &ctx, now_ms)? {
-            Verdict::Accept { hashes, logged } => {
+            Verdict::Accept {
+                hashes,
+                logged,
+                stored,
+            } => {
                 out.accepted.extend(hashes);
                 out.accepted_records.push(push.record);
                 out.new_changes += logged;
-                if logged > 0 {
-                    changed.push(push.record);
+                if let Some(stored) = stored {
+                    changed_ids.push(push.record);
+                    if let Some(docs) = changed.as_mut() {
+                        match changed_at.get(&push.record) {
+                            Some(&i) => docs[i] = *stored,
+                            None => {
+                                changed_at.insert(push.record, docs.len());
+                                docs.push(*stored);
+                            }
+                        }
+                        if docs.len() > IN_HAND {
+                            changed = None;
+                        }
+                    }
                 }
             }
             Verdict::Reject(r) => out.rejected.push(r),
         }
     }
     // Review detection over the records that gained changes, in the same transaction.
-    crate::review::detect(tx, &changed, now_ms)?;
+    match &changed {
+        Some(docs) => crate::review::detect::detect_loaded(tx, docs, now_ms)?,
+        None => crate::review::detect(tx, &changed_ids, now_ms)?,
+    };
     Ok(out)
 }
 
@@ -153,7 +187,11 @@ fn evaluate(
         .filter(|c| !base.has_change(&c.hash()) && fresh_hashes.insert(c.hash()))
         .collect();
     if fresh.is_empty() {
-        return Ok(Verdict::Accept { hashes, logged: 0 });
+        return Ok(Verdict::Accept {
+            hashes,
+            logged: 0,
+            stored: None,
+        });
     }
     if fresh.iter().any(|c| c.actor_id() != &caller.actor) {
         return reject(
@@ -253,7 +291,12 @@ fn evaluate(
         feed::append_moved(tx, push.record, &b.unit, caller.device_id, now_ms)?;
     }
     feed::put_record(tx, &replica::row_for(&fork, &after, &findings, now_ms))?;
-    Ok(Verdict::Accept { hashes, logged })
+    let stored = (logged > 0).then(|| Box::new((fork, after)));
+    Ok(Verdict::Accept {
+        hashes,
+        logged,
+        stored,
+    })
 }
 
 /// The role rules between the stored and the pushed state, as the phone applies them

@@ -54,7 +54,6 @@ const DUPLICATES: [ItemType; 2] = [ItemType::DuplicateIdNumber, ItemType::Duplic
 /// A record whose stored document cannot be read is skipped (and logged); storage errors
 /// propagate so the caller's transaction rolls back as a whole.
 pub fn detect(tx: &Transaction<'_>, records: &[Uuid], now_ms: i64) -> anyhow::Result<DetectStats> {
-    let mut stats = DetectStats::default();
     let mut seen = HashSet::new();
     let mut loaded: Vec<(RecordDoc, Record)> = Vec::new();
     for id in records {
@@ -69,14 +68,25 @@ pub fn detect(tx: &Transaction<'_>, records: &[Uuid], now_ms: i64) -> anyhow::Re
             Ok((d, r))
         });
         match read {
-            Ok((doc, record)) => {
-                store::index_record(tx, &record)?;
-                loaded.push((doc, record));
-            }
+            Ok(pair) => loaded.push(pair),
             Err(e) => {
                 tracing::warn!(record = %id, error = %e, "review: unreadable document skipped")
             }
         }
+    }
+    detect_loaded(tx, &loaded, now_ms)
+}
+
+/// [`detect`] over documents the caller already holds: each is the record's stored document
+/// (as just written in `tx`) with its reading, one per record.
+pub fn detect_loaded(
+    tx: &Transaction<'_>,
+    loaded: &[(RecordDoc, Record)],
+    now_ms: i64,
+) -> anyhow::Result<DetectStats> {
+    let mut stats = DetectStats::default();
+    for (_, record) in loaded {
+        store::index_record(tx, record)?;
     }
     if loaded.is_empty() {
         return Ok(stats);
@@ -84,7 +94,7 @@ pub fn detect(tx: &Transaction<'_>, records: &[Uuid], now_ms: i64) -> anyhow::Re
     let review_actors: HashSet<String> = store::review_actor_hexes(tx)?.into_iter().collect();
     let today = iso_date(now_ms);
     let mut citizens: BTreeSet<Uuid> = BTreeSet::new();
-    for (doc, record) in &loaded {
+    for (doc, record) in loaded {
         let found = record_findings(tx, doc, record, &review_actors)?;
         let existing = store::open_with_prefix(tx, &format!("rec:{}:", record.id))?;
         stats.add(store::reconcile(tx, &existing, &found, now_ms)?);

@@ -350,7 +350,8 @@ pub fn reconcile(
                     details,
                     now_ms
                 ])?;
-                tx.execute("DELETE FROM review_links WHERE item = ?1", [id])?;
+                tx.prepare_cached("DELETE FROM review_links WHERE item = ?1")?
+                    .execute([id])?;
                 refreshed += 1;
                 id
             }
