@@ -607,16 +607,19 @@ fn merge_pulled(
     match merged(existing.as_ref(), entry) {
         Some((doc, record, incomplete)) => {
             let findings = findings_of(&record, now_ms);
-            let fresh_snapshot = existing.is_none() && entry.changes.is_empty();
-            let updated = existing.map_or(now_ms, |r| r.updated_ms);
-            let row = match (fresh_snapshot, &entry.snapshot) {
-                // A record new to the device arrives whole: keep the server's bytes instead of
-                // compressing the document again (the bulk of a first download's cost).
-                (true, Some(snapshot)) => RecordRow {
+            let row = match (&existing, &entry.snapshot) {
+                // A record new to the device is stored uncompressed: compressing every document
+                // of a first download would be the bulk of its cost. A snapshot that arrives
+                // alone is kept exactly as received.
+                (None, Some(snapshot)) if entry.changes.is_empty() => RecordRow {
                     doc: snapshot.to_vec(),
-                    ..index_row(&doc, &record, &findings, updated)
+                    ..index_row(&doc, &record, &findings, now_ms)
                 },
-                _ => row_for(&doc, &record, &findings, updated),
+                (None, _) => RecordRow {
+                    doc: doc.save_uncompressed(),
+                    ..index_row(&doc, &record, &findings, now_ms)
+                },
+                (Some(old), _) => row_for(&doc, &record, &findings, old.updated_ms),
             };
             tables::put_record(tx, &row)?;
             tables::mark_resync(tx, entry.record, incomplete)?;
