@@ -448,13 +448,15 @@ impl Replica {
                     if full {
                         continue;
                     }
-                    let Some(row) = self.pool.read(|c| tables::get_record(c, entry.record))? else {
+                    let Some((kind, unit)) =
+                        self.pool.read(|c| tables::kind_and_unit(c, entry.record))?
+                    else {
                         continue;
                     };
                     push.push(PushRecord {
                         record: entry.record,
-                        kind: row.kind,
-                        unit: row.unit,
+                        kind,
+                        unit,
                         changes: Vec::new(),
                     });
                     index.insert(entry.record, push.len() - 1);

@@ -86,6 +86,14 @@ pub fn get_record(conn: &Connection, id: Uuid) -> Result<Option<RecordRow>, Stor
         .optional()?)
 }
 
+/// A record's kind and unit, without loading its document.
+pub fn kind_and_unit(conn: &Connection, id: Uuid) -> Result<Option<(String, String)>, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT kind, unit FROM records WHERE id = ?1")?
+        .query_row([id.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?)
+}
+
 /// Deletes a record and its pending changes (purge, rollback of a refused creation).
 pub fn delete_record(tx: &Transaction<'_>, id: Uuid) -> Result<(), StoreError> {
     tx.execute("DELETE FROM records WHERE id = ?1", [id.to_string()])?;
