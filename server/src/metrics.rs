@@ -1,9 +1,18 @@
-//! Hand-rolled Prometheus counters and a latency histogram, rendered as text format 0.0.4.
+//! The server's Prometheus metrics, kept with `prometheus-client` (typed label sets, one
+//! registry) and rendered in the Prometheus text format 0.0.4 at `GET /metrics`.
+//!
+//! Counter names keep their `_total` suffix on the wire (`prometheus-client` appends it to
+//! the registered name).
 
-use std::fmt::Write;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::fmt;
 use std::time::Duration;
 
+use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
 use sync_core::protocol::RejectCode;
 
 const REJECT_CODES: [RejectCode; 7] = [
@@ -16,153 +25,248 @@ const REJECT_CODES: [RejectCode; 7] = [
     RejectCode::Malformed,
 ];
 
-/// Upper bounds (seconds) of the sync latency histogram buckets.
+/// Upper bounds (seconds) of the sync latency and writer-wait histogram buckets.
 const BUCKETS: [f64; 10] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0];
 
-/// Process-wide counters.
-#[derive(Debug, Default)]
+/// Upper bounds of the group-commit batch size histogram (exchanges per transaction).
+const BATCH_BUCKETS: [f64; 8] = [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0];
+
+/// The `code` label of `ferry_rejections_total`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct Code(RejectCode);
+
+impl EncodeLabelValue for Code {
+    fn encode(&self, encoder: &mut LabelValueEncoder<'_>) -> Result<(), fmt::Error> {
+        fmt::Write::write_str(encoder, self.0.as_str())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct CodeLabel {
+    code: Code,
+}
+
+/// The `result` label of `ferry_logins_total` and `ferry_doc_cache_lookups_total`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Outcome {
+    Ok,
+    Failed,
+    Hit,
+    Miss,
+}
+
+impl EncodeLabelValue for Outcome {
+    fn encode(&self, encoder: &mut LabelValueEncoder<'_>) -> Result<(), fmt::Error> {
+        let s = match self {
+            Outcome::Ok => "ok",
+            Outcome::Failed => "failed",
+            Outcome::Hit => "hit",
+            Outcome::Miss => "miss",
+        };
+        fmt::Write::write_str(encoder, s)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct ResultLabel {
+    result: Outcome,
+}
+
+/// Process-wide metrics.
+#[derive(Debug)]
 pub struct Metrics {
-    sync_requests: AtomicU64,
-    sync_errors: AtomicU64,
-    bytes_in: AtomicU64,
-    bytes_out: AtomicU64,
-    changes_accepted: AtomicU64,
-    records_sent: AtomicU64,
-    rejections: [AtomicU64; 7],
-    logins_ok: AtomicU64,
-    logins_failed: AtomicU64,
-    latency_buckets: [AtomicU64; 10],
-    latency_count: AtomicU64,
-    latency_sum_us: AtomicU64,
+    registry: Registry,
+    sync_requests: Counter,
+    sync_errors: Counter,
+    bytes_in: Counter,
+    bytes_out: Counter,
+    changes_accepted: Counter,
+    records_sent: Counter,
+    rejections: Family<CodeLabel, Counter>,
+    logins: Family<ResultLabel, Counter>,
+    sync_duration: Histogram,
+    writer_wait: Histogram,
+    batch_size: Histogram,
+    cache: Family<ResultLabel, Counter>,
+    cache_bytes: Gauge,
+    review_queue: Gauge,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::default();
+        let histogram = |b: &[f64]| Histogram::new(b.iter().copied());
+        let m = Metrics {
+            registry: Registry::default(),
+            sync_requests: Counter::default(),
+            sync_errors: Counter::default(),
+            bytes_in: Counter::default(),
+            bytes_out: Counter::default(),
+            changes_accepted: Counter::default(),
+            records_sent: Counter::default(),
+            rejections: Family::default(),
+            logins: Family::default(),
+            sync_duration: histogram(&BUCKETS),
+            writer_wait: histogram(&BUCKETS),
+            batch_size: histogram(&BATCH_BUCKETS),
+            cache: Family::default(),
+            cache_bytes: Gauge::default(),
+            review_queue: Gauge::default(),
+        };
+        let r = &mut registry;
+        r.register(
+            "ferry_sync_requests",
+            "Sync exchanges answered with 200",
+            m.sync_requests.clone(),
+        );
+        r.register(
+            "ferry_sync_errors",
+            "Sync requests answered with an error status",
+            m.sync_errors.clone(),
+        );
+        r.register(
+            "ferry_sync_bytes_in",
+            "Sync request body bytes received (as sent, compressed)",
+            m.bytes_in.clone(),
+        );
+        r.register(
+            "ferry_sync_bytes_out",
+            "Sync reply body bytes sent (as sent, compressed)",
+            m.bytes_out.clone(),
+        );
+        r.register(
+            "ferry_changes_accepted",
+            "Changes newly stored in the change log",
+            m.changes_accepted.clone(),
+        );
+        r.register(
+            "ferry_records_sent",
+            "Pull entries sent to devices",
+            m.records_sent.clone(),
+        );
+        r.register(
+            "ferry_rejections",
+            "Record pushes refused, by code",
+            m.rejections.clone(),
+        );
+        r.register(
+            "ferry_logins",
+            "Login attempts, by result",
+            m.logins.clone(),
+        );
+        r.register(
+            "ferry_sync_duration_seconds",
+            "Time to answer a sync exchange",
+            m.sync_duration.clone(),
+        );
+        r.register(
+            "ferry_writer_wait_seconds",
+            "Time a write job waited in the group-commit queue before its batch started",
+            m.writer_wait.clone(),
+        );
+        r.register(
+            "ferry_writer_batch_size",
+            "Write jobs committed together in one group-commit transaction",
+            m.batch_size.clone(),
+        );
+        r.register(
+            "ferry_doc_cache_lookups",
+            "Loaded-document cache lookups, by result (hit or miss)",
+            m.cache.clone(),
+        );
+        r.register(
+            "ferry_doc_cache_bytes",
+            "Estimated bytes held by the loaded-document cache",
+            m.cache_bytes.clone(),
+        );
+        r.register(
+            "ferry_review_queue_records",
+            "Records waiting for review detection (as last seen by the worker)",
+            m.review_queue.clone(),
+        );
+        // Every code and result shows from the start (as 0), so dashboards see the series.
+        for code in REJECT_CODES {
+            drop(m.rejections.get_or_create(&CodeLabel { code: Code(code) }));
+        }
+        for result in [Outcome::Ok, Outcome::Failed] {
+            drop(m.logins.get_or_create(&ResultLabel { result }));
+        }
+        for result in [Outcome::Hit, Outcome::Miss] {
+            drop(m.cache.get_or_create(&ResultLabel { result }));
+        }
+        Metrics { registry, ..m }
+    }
 }
 
 impl Metrics {
     /// Counts a finished sync exchange.
     pub fn sync_done(&self, bytes_in: usize, bytes_out: usize, elapsed: Duration) {
-        self.sync_requests.fetch_add(1, Ordering::Relaxed);
-        self.bytes_in.fetch_add(bytes_in as u64, Ordering::Relaxed);
-        self.bytes_out
-            .fetch_add(bytes_out as u64, Ordering::Relaxed);
-        let secs = elapsed.as_secs_f64();
-        for (i, bound) in BUCKETS.iter().enumerate() {
-            if secs <= *bound {
-                self.latency_buckets[i].fetch_add(1, Ordering::Relaxed);
-            }
-        }
-        self.latency_count.fetch_add(1, Ordering::Relaxed);
-        self.latency_sum_us
-            .fetch_add(elapsed.as_micros() as u64, Ordering::Relaxed);
+        self.sync_requests.inc();
+        self.bytes_in.inc_by(bytes_in as u64);
+        self.bytes_out.inc_by(bytes_out as u64);
+        self.sync_duration.observe(elapsed.as_secs_f64());
     }
 
     /// Counts a sync request answered with an error status.
     pub fn sync_failed(&self, bytes_in: usize) {
-        self.sync_errors.fetch_add(1, Ordering::Relaxed);
-        self.bytes_in.fetch_add(bytes_in as u64, Ordering::Relaxed);
+        self.sync_errors.inc();
+        self.bytes_in.inc_by(bytes_in as u64);
     }
 
     /// Counts newly stored changes.
     pub fn accepted(&self, changes: usize) {
-        self.changes_accepted
-            .fetch_add(changes as u64, Ordering::Relaxed);
+        self.changes_accepted.inc_by(changes as u64);
     }
 
     /// Counts records sent in pull entries.
     pub fn sent(&self, records: usize) {
-        self.records_sent
-            .fetch_add(records as u64, Ordering::Relaxed);
+        self.records_sent.inc_by(records as u64);
     }
 
     /// Counts a rejected record push.
     pub fn rejected(&self, code: RejectCode) {
-        if let Some(i) = REJECT_CODES.iter().position(|c| *c == code) {
-            self.rejections[i].fetch_add(1, Ordering::Relaxed);
-        }
+        self.rejections
+            .get_or_create(&CodeLabel { code: Code(code) })
+            .inc();
     }
 
     /// Counts a login attempt.
     pub fn login(&self, ok: bool) {
-        if ok {
-            self.logins_ok.fetch_add(1, Ordering::Relaxed);
-        } else {
-            self.logins_failed.fetch_add(1, Ordering::Relaxed);
-        }
+        let result = if ok { Outcome::Ok } else { Outcome::Failed };
+        self.logins.get_or_create(&ResultLabel { result }).inc();
     }
 
-    /// The Prometheus text exposition.
+    /// Records how long a write job queued before its batch began.
+    pub fn writer_waited(&self, wait: Duration) {
+        self.writer_wait.observe(wait.as_secs_f64());
+    }
+
+    /// Records the size of one committed group-commit batch.
+    pub fn batch_committed(&self, jobs: usize) {
+        self.batch_size.observe(jobs as f64);
+    }
+
+    /// Counts a document-cache lookup.
+    pub fn cache_lookup(&self, hit: bool) {
+        let result = if hit { Outcome::Hit } else { Outcome::Miss };
+        self.cache.get_or_create(&ResultLabel { result }).inc();
+    }
+
+    /// Sets the document cache's current size.
+    pub fn cache_size(&self, bytes: usize) {
+        self.cache_bytes.set(bytes as i64);
+    }
+
+    /// Sets the review queue's length.
+    pub fn review_queue_len(&self, records: usize) {
+        self.review_queue.set(records as i64);
+    }
+
+    /// The Prometheus text exposition (format 0.0.4).
     pub fn render(&self) -> String {
-        let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
         let mut out = String::new();
-        let mut counter = |name: &str, help: &str, value: u64| {
-            let _ = writeln!(
-                out,
-                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}"
-            );
-        };
-        counter(
-            "ferry_sync_requests_total",
-            "Sync exchanges answered with 200.",
-            get(&self.sync_requests),
-        );
-        counter(
-            "ferry_sync_errors_total",
-            "Sync requests answered with an error status.",
-            get(&self.sync_errors),
-        );
-        counter(
-            "ferry_sync_bytes_in_total",
-            "Sync request body bytes received (as sent, compressed).",
-            get(&self.bytes_in),
-        );
-        counter(
-            "ferry_sync_bytes_out_total",
-            "Sync reply body bytes sent (as sent, compressed).",
-            get(&self.bytes_out),
-        );
-        counter(
-            "ferry_changes_accepted_total",
-            "Changes newly stored in the change log.",
-            get(&self.changes_accepted),
-        );
-        counter(
-            "ferry_records_sent_total",
-            "Pull entries sent to devices.",
-            get(&self.records_sent),
-        );
-        let _ = writeln!(
-            out,
-            "# HELP ferry_rejections_total Record pushes refused, by code.\n# TYPE ferry_rejections_total counter"
-        );
-        for (i, code) in REJECT_CODES.iter().enumerate() {
-            let _ = writeln!(
-                out,
-                "ferry_rejections_total{{code=\"{}\"}} {}",
-                code.as_str(),
-                get(&self.rejections[i])
-            );
-        }
-        let _ = writeln!(
-            out,
-            "# HELP ferry_logins_total Login attempts, by result.\n# TYPE ferry_logins_total counter\nferry_logins_total{{result=\"ok\"}} {}\nferry_logins_total{{result=\"failed\"}} {}",
-            get(&self.logins_ok),
-            get(&self.logins_failed)
-        );
-        let _ = writeln!(
-            out,
-            "# HELP ferry_sync_duration_seconds Time to answer a sync exchange.\n# TYPE ferry_sync_duration_seconds histogram"
-        );
-        for (i, bound) in BUCKETS.iter().enumerate() {
-            let _ = writeln!(
-                out,
-                "ferry_sync_duration_seconds_bucket{{le=\"{bound}\"}} {}",
-                get(&self.latency_buckets[i])
-            );
-        }
-        let count = get(&self.latency_count);
-        let _ = writeln!(
-            out,
-            "ferry_sync_duration_seconds_bucket{{le=\"+Inf\"}} {count}\nferry_sync_duration_seconds_sum {}\nferry_sync_duration_seconds_count {count}",
-            get(&self.latency_sum_us) as f64 / 1e6
-        );
+        // Writing into a String cannot fail.
+        let _ = prometheus_client::encoding::prometheus_text::encode(&mut out, &self.registry);
         out
     }
 }
@@ -182,6 +286,29 @@ mod tests {
         assert!(text.contains("ferry_sync_duration_seconds_bucket{le=\"0.5\"} 2"));
         assert!(text.contains("ferry_sync_duration_seconds_count 2"));
         assert!(text.contains("ferry_rejections_total{code=\"forbidden\"} 1"));
-        assert!(text.contains("ferry_sync_bytes_out_total 40"));
+        assert!(text.contains("ferry_rejections_total{code=\"malformed\"} 0"));
+        assert!(text.contains("ferry_sync_bytes_out_total 40"), "{text}");
+    }
+
+    #[test]
+    fn cache_lookups_and_writer_figures_are_exposed() {
+        let m = Metrics::default();
+        m.cache_lookup(true);
+        m.cache_lookup(true);
+        m.cache_lookup(false);
+        m.batch_committed(5);
+        m.writer_waited(Duration::from_millis(2));
+        let text = m.render();
+        assert!(
+            text.contains("ferry_doc_cache_lookups_total{result=\"hit\"} 2"),
+            "{text}"
+        );
+        assert!(text.contains("ferry_doc_cache_lookups_total{result=\"miss\"} 1"));
+        assert!(
+            text.contains("ferry_writer_batch_size_bucket{le=\"8\"} 1"),
+            "{text}"
+        );
+        assert!(text.contains("ferry_writer_wait_seconds_count 1"));
+        assert!(text.contains("ferry_logins_total{result=\"ok\"} 0"));
     }
 }
