@@ -353,6 +353,12 @@ pub fn run(config: &Config, cmd: ReviewCommand) -> anyhow::Result<ExitCode> {
             print_item(&mut out, &item)?;
         }
         ReviewCommand::Scan { batch } => {
+            // Records a server left queued for detection first (e.g. it was killed between a
+            // commit and its detection), then every record.
+            let (queued, _) = review::queue::drain_all(&pool, now_ms())?;
+            if queued > 0 {
+                writeln!(out, "detected {queued} queued record(s)")?;
+            }
             let (n, stats) = review::detect::scan_all(&pool, batch, now_ms())?;
             writeln!(
                 out,

@@ -102,6 +102,12 @@ pub struct Config {
         global = true
     )]
     pub request_timeout_secs: u64,
+
+    /// Memory for loaded Automerge documents kept between exchanges, in MiB (an estimate of
+    /// their in-memory size; least recently used documents are dropped past it; 0 disables
+    /// the cache).
+    #[arg(long, env = "FERRY_DOC_CACHE_MIB", default_value_t = 64, global = true)]
+    pub doc_cache_mib: u64,
 }
 
 impl Default for Config {
@@ -116,6 +122,7 @@ impl Default for Config {
             lockout_attempts: 5,
             lockout_minutes: 15,
             request_timeout_secs: 60,
+            doc_cache_mib: 64,
         }
     }
 }
@@ -140,6 +147,11 @@ impl Config {
     /// Token lifetime.
     pub fn token_ttl(&self) -> Duration {
         Duration::from_secs(self.token_ttl_hours.saturating_mul(3600))
+    }
+
+    /// The document cache's budget in bytes.
+    pub fn doc_cache_bytes(&self) -> usize {
+        usize::try_from(self.doc_cache_mib.saturating_mul(1024 * 1024)).unwrap_or(usize::MAX)
     }
 
     /// Lockout duration.

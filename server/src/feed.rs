@@ -649,6 +649,7 @@ mod tests {
                 changes: vec![ByteBuf::from(encode_change(&mut change))],
             }],
             1_000,
+            None,
         )
         .unwrap();
         assert!(out.rejected.is_empty(), "{:?}", out.rejected);

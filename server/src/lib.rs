@@ -11,14 +11,18 @@ pub mod audit;
 pub mod auth;
 pub mod cli;
 pub mod cli_review;
+pub mod compress;
 pub mod config;
+pub mod doc_cache;
 pub mod error;
+pub mod exchange;
 pub mod feed;
 pub mod metrics;
 pub mod review;
 pub mod routes;
 pub mod schema;
 pub mod sync;
+pub mod writer;
 
 use std::future::Future;
 use std::io::Write;
@@ -35,13 +39,21 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
 pub use config::Config;
 
+use crate::doc_cache::DocCache;
 use crate::metrics::Metrics;
+use crate::writer::Writer;
 
 /// Shared state of every handler.
 #[derive(Debug, Clone)]
 pub struct AppState {
-    /// The database.
+    /// The database (its readers serve pulls and reads; other writes use its writer).
     pub pool: Arc<Pool>,
+    /// The group-commit writer: every sync exchange's writes go through it.
+    pub writer: Writer,
+    /// Loaded documents kept between exchanges.
+    pub cache: Arc<DocCache>,
+    /// Wakes the review detection worker after a commit that queued records.
+    pub review_wake: Arc<tokio::sync::Notify>,
     /// Configuration.
     pub config: Arc<Config>,
     /// Counters for `/metrics`.
@@ -70,6 +82,10 @@ pub fn open_pool(config: &Config) -> anyhow::Result<Pool> {
     let path = config.db_path();
     let pool = Pool::open(&path, None, schema::SERVER_MIGRATIONS, READERS)
         .with_context(|| format!("cannot open the database {}", path.display()))?;
+    // An acknowledged exchange must survive a power cut, not only a crash of the process:
+    // the writer syncs the WAL on every commit. Group commit keeps that to one fsync per
+    // batch of exchanges.
+    pool.configure_writer(|c| c.pragma_update(None, "synchronous", "FULL"))?;
     // The sync path alone runs a few dozen distinct statements (push checks, review
     // detection, the pull, audit); rusqlite's default cache of 16 would evict and re-parse
     // them on every exchange.
@@ -91,6 +107,9 @@ const STATEMENT_CACHE: usize = 256;
 
 /// Opens the state; on first start creates the `admin` account and returns its password
 /// when it was generated (to be printed once).
+///
+/// Records left in the detection queue by an earlier run (a crash between a commit and its
+/// detection) are detected before this returns.
 pub fn open_state(config: Config) -> anyhow::Result<(AppState, Option<String>)> {
     let pool = open_pool(&config)?;
     let generated = bootstrap_admin(&pool, config.admin_password.as_deref())?;
@@ -101,11 +120,27 @@ pub fn open_state(config: Config) -> anyhow::Result<(AppState, Option<String>)> 
             "review queue: indexed existing records"
         );
     }
+    let (records, stats) = review::queue::drain_all(&pool, now_ms())?;
+    if records > 0 {
+        tracing::info!(
+            records,
+            opened = stats.opened,
+            "review queue: detected records left queued"
+        );
+    }
+    let pool = Arc::new(pool);
+    let metrics = Arc::new(Metrics::default());
+    let writer =
+        Writer::start(pool.clone(), metrics.clone()).context("cannot start the writer thread")?;
+    let cache = Arc::new(DocCache::new(config.doc_cache_bytes(), metrics.clone()));
     Ok((
         AppState {
-            pool: Arc::new(pool),
+            pool,
+            writer,
+            cache,
+            review_wake: Arc::new(tokio::sync::Notify::new()),
             config: Arc::new(config),
-            metrics: Arc::new(Metrics::default()),
+            metrics,
         },
         generated,
     ))
@@ -188,6 +223,13 @@ pub async fn launch(
         writeln!(out, "listening on http://{addr}")?;
         out.flush()?;
     }
+    review::queue::spawn_worker(
+        state.writer.clone(),
+        state.pool.clone(),
+        state.cache.clone(),
+        state.metrics.clone(),
+        state.review_wake.clone(),
+    );
     tracing::info!(%addr, "serving");
     axum::serve(listener, app(state))
         .with_graceful_shutdown(shutdown)

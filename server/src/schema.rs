@@ -96,6 +96,10 @@ CREATE INDEX audit_device ON audit (device);
         version: 3,
         sql: crate::review::SCHEMA_SQL,
     },
+    Migration {
+        version: 4,
+        sql: crate::review::queue::SCHEMA_SQL,
+    },
 ];
 
 #[cfg(test)]

@@ -18,21 +18,24 @@
 //!
 //! An accepted record's new changes go to the change log (with a `moved` marker in the old
 //! unit's feed when the unit changed) and its compacted document replaces the stored one, all
-//! in the caller's transaction. Records that gained changes then go through review detection
-//! ([`crate::review::detect`]) in the same transaction.
+//! in the caller's transaction. Records that gained changes are queued for review detection
+//! in the same transaction; detection runs after the commit ([`crate::review::queue`]).
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashSet};
+use std::sync::Arc;
 
 use automerge::{ActorId, Change};
 use rusqlite::Transaction;
 use serde_bytes::ByteBuf;
 use sync_core::doc::{self, RecordDoc};
-use sync_core::model::{self, Record, Role, ValidationContext};
+use sync_core::model::{self, Finding, Record, Role, ValidationContext};
 use sync_core::protocol::{PushRecord, RejectCode, Rejection};
 use sync_core::replica;
+use sync_core::store::tables::RecordRow;
 use uuid::Uuid;
 
-use crate::feed;
+use crate::doc_cache::DocCache;
+use crate::feed::{self, StoredRecord};
 
 /// Who is pushing.
 #[derive(Debug, Clone)]
@@ -60,72 +63,58 @@ pub struct PushOutcome {
     pub new_changes: usize,
 }
 
-/// Most records of one push whose documents are kept for review detection.
-const IN_HAND: usize = 64;
-
 /// The verdict on one record.
 enum Verdict {
-    /// Accepted; `stored` is the document as stored and its reading when it gained changes.
+    /// Accepted; `gained` is true when the record gained changes.
     Accept {
         hashes: Vec<ByteBuf>,
         logged: usize,
-        stored: Option<Box<(RecordDoc, Record)>>,
+        gained: bool,
     },
     Reject(Rejection),
 }
 
-/// Checks and stores every pushed record in `tx`.
+/// Checks and stores every pushed record in `tx`; records that gained changes are queued
+/// for review detection ([`crate::review::queue`]) in the same transaction.
+///
+/// `cache` (when given) supplies loaded documents and receives the new ones.
 pub fn push(
     tx: &Transaction<'_>,
     caller: &Caller,
     records: &[PushRecord],
     now_ms: i64,
+    cache: Option<&DocCache>,
 ) -> anyhow::Result<PushOutcome> {
     let ctx = ValidationContext::new(replica::iso_date(now_ms));
     let mut out = PushOutcome::default();
-    // Records that gained changes. Up to `IN_HAND` of them, one entry per record (the latest
-    // state), the documents stay in hand so that detection does not load them again; past
-    // that (bulk pushes) they are dropped and detection loads them one by one, which keeps
-    // memory bounded (a document built by applying changes holds far more memory than a
-    // loaded one).
-    let mut changed_ids: Vec<Uuid> = Vec::new();
-    let mut changed: Option<Vec<(RecordDoc, Record)>> = Some(Vec::new());
-    let mut changed_at: HashMap<Uuid, usize> = HashMap::new();
+    let mut changed: Vec<Uuid> = Vec::new();
     for push in records {
-        match evaluate(tx, caller, push, &ctx, now_ms)? {
+        match evaluate(tx, caller, push, &ctx, now_ms, cache)? {
             Verdict::Accept {
                 hashes,
                 logged,
-                stored,
+                gained,
             } => {
                 out.accepted.extend(hashes);
                 out.accepted_records.push(push.record);
                 out.new_changes += logged;
-                if let Some(stored) = stored {
-                    changed_ids.push(push.record);
-                    if let Some(docs) = changed.as_mut() {
-                        match changed_at.get(&push.record) {
-                            Some(&i) => docs[i] = *stored,
-                            None => {
-                                changed_at.insert(push.record, docs.len());
-                                docs.push(*stored);
-                            }
-                        }
-                        if docs.len() > IN_HAND {
-                            changed = None;
-                        }
-                    }
+                if gained {
+                    changed.push(push.record);
                 }
             }
             Verdict::Reject(r) => out.rejected.push(r),
         }
     }
-    // Review detection over the records that gained changes, in the same transaction.
-    match &changed {
-        Some(docs) => crate::review::detect::detect_loaded(tx, docs, now_ms)?,
-        None => crate::review::detect(tx, &changed_ids, now_ms)?,
-    };
+    crate::review::queue::enqueue(tx, &changed, now_ms)?;
     Ok(out)
+}
+
+/// The stored document of a record: from the cache when it holds these heads, else loaded.
+fn load_base(stored: &StoredRecord, cache: Option<&DocCache>) -> anyhow::Result<Arc<RecordDoc>> {
+    Ok(match cache {
+        Some(c) => c.load(stored.id, &stored.heads, &stored.doc)?,
+        None => Arc::new(RecordDoc::load(&stored.doc)?),
+    })
 }
 
 fn evaluate(
@@ -134,11 +123,12 @@ fn evaluate(
     push: &PushRecord,
     ctx: &ValidationContext,
     now_ms: i64,
+    cache: Option<&DocCache>,
 ) -> anyhow::Result<Verdict> {
     let stored = feed::get_record(tx, push.record)?;
     let base = match &stored {
-        Some(s) => RecordDoc::load(&s.doc)?,
-        None => RecordDoc::empty(),
+        Some(s) => load_base(s, cache)?,
+        None => Arc::new(RecordDoc::empty()),
     };
     let visible = stored
         .as_ref()
@@ -190,7 +180,7 @@ fn evaluate(
         return Ok(Verdict::Accept {
             hashes,
             logged: 0,
-            stored: None,
+            gained: false,
         });
     }
     if fresh.iter().any(|c| c.actor_id() != &caller.actor) {
@@ -290,13 +280,34 @@ fn evaluate(
     {
         feed::append_moved(tx, push.record, &b.unit, caller.device_id, now_ms)?;
     }
-    feed::put_record(tx, &replica::row_for(&fork, &after, &findings, now_ms))?;
-    let stored = (logged > 0).then(|| Box::new((fork, after)));
+    let row = stored_row(&fork, &after, &findings, now_ms);
+    feed::put_record(tx, &row)?;
+    if let Some(c) = cache {
+        c.put(push.record, row.heads, Arc::new(fork), row.doc.len());
+    }
     Ok(Verdict::Accept {
         hashes,
         logged,
-        stored,
+        gained: logged > 0,
     })
+}
+
+/// The stored row of an accepted record, as the phone's (`replica::row_for`) but with the
+/// document saved uncompressed: no deflate on every accepted change and no inflate on every
+/// load (measured in `BENCHMARKS.md`; `RecordDoc::load` reads both forms).
+fn stored_row(doc: &RecordDoc, record: &Record, findings: &[Finding], now_ms: i64) -> RecordRow {
+    RecordRow {
+        id: record.id,
+        kind: record.kind.as_str().to_owned(),
+        unit: record.unit.clone(),
+        status: record.status().map(str::to_owned),
+        doc: doc.save_uncompressed(),
+        heads: doc.heads().iter().flat_map(|h| h.0).collect(),
+        name_key: model::search_key(replica::display_name(record)),
+        id_number: record.text("id_number").map(str::to_owned),
+        findings: findings.to_vec(),
+        updated_ms: now_ms,
+    }
 }
 
 /// The role rules between the stored and the pushed state, as the phone applies them

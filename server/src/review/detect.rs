@@ -1,5 +1,6 @@
-//! Detection: after an accepted push, look at the records it touched and their relations, and
-//! open, refresh or close review items.
+//! Detection: after an accepted push is committed, look at the records it touched (taken
+//! from the durable queue, [`super::queue`]) and their relations, and open, refresh or close
+//! review items.
 //!
 //! Detection is incremental. For each touched record it
 //! 1. rewrites the record's [`IndexRow`](super::store::IndexRow) (and household memberships);
@@ -16,6 +17,7 @@
 //! key and signature) is not opened again.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
 
 use automerge::ChangeHash;
 use rusqlite::{Connection, OptionalExtension, Transaction};
@@ -26,6 +28,7 @@ use uuid::Uuid;
 
 use super::store::{self, Finding, IndexRow};
 use super::{Candidate, ItemType};
+use crate::doc_cache::DocCache;
 use crate::feed;
 
 /// What one detection pass did.
@@ -54,8 +57,18 @@ const DUPLICATES: [ItemType; 2] = [ItemType::DuplicateIdNumber, ItemType::Duplic
 /// A record whose stored document cannot be read is skipped (and logged); storage errors
 /// propagate so the caller's transaction rolls back as a whole.
 pub fn detect(tx: &Transaction<'_>, records: &[Uuid], now_ms: i64) -> anyhow::Result<DetectStats> {
+    detect_cached(tx, records, now_ms, None)
+}
+
+/// [`detect`], taking loaded documents from `cache` when it holds them.
+pub fn detect_cached(
+    tx: &Transaction<'_>,
+    records: &[Uuid],
+    now_ms: i64,
+    cache: Option<&DocCache>,
+) -> anyhow::Result<DetectStats> {
     let mut seen = HashSet::new();
-    let mut loaded: Vec<(RecordDoc, Record)> = Vec::new();
+    let mut loaded: Vec<(Arc<RecordDoc>, Record)> = Vec::new();
     for id in records {
         if !seen.insert(*id) {
             continue;
@@ -63,7 +76,11 @@ pub fn detect(tx: &Transaction<'_>, records: &[Uuid], now_ms: i64) -> anyhow::Re
         let Some(stored) = feed::get_record(tx, *id)? else {
             continue;
         };
-        let read = RecordDoc::load(&stored.doc).and_then(|d| {
+        let doc = match cache {
+            Some(c) => c.load(*id, &stored.heads, &stored.doc),
+            None => RecordDoc::load(&stored.doc).map(Arc::new),
+        };
+        let read = doc.and_then(|d| {
             let r = d.read()?;
             Ok((d, r))
         });
@@ -81,7 +98,7 @@ pub fn detect(tx: &Transaction<'_>, records: &[Uuid], now_ms: i64) -> anyhow::Re
 /// (as just written in `tx`) with its reading, one per record.
 pub fn detect_loaded(
     tx: &Transaction<'_>,
-    loaded: &[(RecordDoc, Record)],
+    loaded: &[(Arc<RecordDoc>, Record)],
     now_ms: i64,
 ) -> anyhow::Result<DetectStats> {
     let mut stats = DetectStats::default();

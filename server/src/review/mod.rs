@@ -2,7 +2,9 @@
 //!
 //! Automerge never loses a concurrent value, and no single device sees every record. After
 //! every accepted push the server looks at the records the push touched (and their relations)
-//! and opens **review items** where a human must decide ([`detect`]):
+//! and opens **review items** where a human must decide ([`detect`]). Detection runs after
+//! the push is committed, from a durable queue written in the push's transaction
+//! ([`queue`]); items appear within a fraction of a second:
 //!
 //! | type | when |
 //! |---|---|
@@ -25,6 +27,7 @@
 //! API in `routes::review_api`, the console in `routes::console`, the CLI in `cli_review`.
 
 pub mod detect;
+pub mod queue;
 pub mod resolve;
 pub mod store;
 

@@ -20,9 +20,9 @@ use crate::config::{
     MAX_BODY_BYTES, MAX_DECOMPRESSED_BYTES, MAX_PUSH_CHANGES, MAX_PUSH_RECORDS, MAX_RESYNC,
 };
 use crate::error::{ApiError, ApiResult};
-use crate::feed::{self, PullRequest};
-use crate::sync::{self, Caller};
-use crate::{AppState, accounts, audit, now_ms};
+use crate::exchange::{self, Engine, Syncer};
+use crate::sync::Caller;
+use crate::{AppState, compress, now_ms};
 
 /// The media type of sync bodies.
 pub const CBOR: &str = "application/cbor";
@@ -48,13 +48,11 @@ async fn sync_handler(
     };
     let bytes_in = raw.len();
     match exchange(&state, auth, &headers, raw).await {
-        Ok((reply, encoding)) => {
-            let plain = encode_reply(&reply);
-            let wire = protocol::compress(&plain, encoding);
+        Ok((wire, pulled, encoding)) => {
             state
                 .metrics
                 .sync_done(bytes_in, wire.len(), started.elapsed());
-            state.metrics.sent(reply.pull.len());
+            state.metrics.sent(pulled);
             let mut resp = (StatusCode::OK, wire).into_response();
             let h = resp.headers_mut();
             h.insert(CONTENT_TYPE, HeaderValue::from_static(CBOR));
@@ -130,43 +128,26 @@ fn protocol_error(e: ProtocolError) -> ApiError {
     }
 }
 
-/// Decodes, checks and runs one exchange; returns the reply and its content encoding.
+/// Decodes, checks and runs one exchange; returns the encoded (compressed) reply, the
+/// number of pull entries and the content encoding.
 async fn exchange(
     state: &AppState,
     auth: DeviceAuth,
     headers: &HeaderMap,
     raw: Bytes,
-) -> ApiResult<(SyncReply, Encoding)> {
+) -> ApiResult<(Vec<u8>, usize, Encoding)> {
     let header = |name| {
         headers
             .get(name)
             .and_then(|v: &HeaderValue| v.to_str().ok())
     };
     let reply_encoding = Encoding::negotiate(header(ACCEPT_ENCODING));
+    let engine = Engine::of(state);
     // A revoked device is told to wipe whatever it sent.
     if auth.wipe {
-        let pool = state.pool.clone();
-        let device = auth.device_id;
-        tokio::task::spawn_blocking(move || {
-            pool.write(|tx| -> anyhow::Result<()> {
-                accounts::wiped(tx, device)?;
-                audit::append(
-                    tx,
-                    now_ms(),
-                    &audit::Entry {
-                        user: &auth.user,
-                        device: &device.to_string(),
-                        action: "device_wiped",
-                        ..audit::Entry::default()
-                    },
-                )?;
-                Ok(())
-            })
-        })
-        .await??;
-        let mut reply = SyncReply::empty(now_ms());
-        reply.wipe = true;
-        return Ok((reply, reply_encoding));
+        let reply = exchange::wipe(&engine, &auth.user, auth.device_id).await?;
+        let wire = encode(reply, reply_encoding).await?;
+        return Ok((wire.0, wire.1, reply_encoding));
     }
     let request_encoding = Encoding::parse(header(CONTENT_ENCODING)).map_err(protocol_error)?;
     let req: SyncRequest = tokio::task::spawn_blocking(move || {
@@ -175,7 +156,39 @@ async fn exchange(
     })
     .await?
     .map_err(protocol_error)?;
+    check_limits(&req, &auth)?;
 
+    let max_reply = state.config.max_reply_bytes.max(MIN_MAX_BYTES);
+    let max_bytes = req.max_bytes.clamp(MIN_MAX_BYTES, max_reply);
+    let who = Syncer {
+        user: auth.user.clone(),
+        units: auth.units.clone(),
+        caller: Caller {
+            role: auth.role,
+            scopes: auth.units.iter().cloned().collect::<BTreeSet<_>>(),
+            device_id: auth.device_id,
+            actor: auth.actor.clone(),
+        },
+    };
+    let (reply, entry) = exchange::exchange(&engine, &who, req, max_bytes).await?;
+    tracing::info!(
+        accepted = reply.accepted.len(),
+        rejected = reply.rejected.len(),
+        pulled = reply.pull.len(),
+        more = reply.more,
+        "sync"
+    );
+    // The audit row and the encoding of the reply proceed together; the reply leaves only
+    // once the audit row is committed.
+    let audited = engine.writer.run(move |tx| entry.append(tx, now_ms()));
+    let (audited, wire) = tokio::join!(audited, encode(reply, reply_encoding));
+    audited?;
+    let (wire, pulled) = wire?;
+    Ok((wire, pulled, reply_encoding))
+}
+
+/// Refuses requests over the per-request limits, and a device id other than the token's.
+fn check_limits(req: &SyncRequest, auth: &DeviceAuth) -> ApiResult<()> {
     if req.device_id != auth.device_id {
         return Err(ApiError::forbidden(
             "device_mismatch",
@@ -199,98 +212,15 @@ async fn exchange(
             format!("list at most {MAX_RESYNC} resync ids and 1000 cursors per request"),
         ));
     }
+    Ok(())
+}
 
-    let max_reply = state.config.max_reply_bytes.max(MIN_MAX_BYTES);
-    let max_bytes = req.max_bytes.clamp(MIN_MAX_BYTES, max_reply);
-    let pool = state.pool.clone();
-    let metrics = state.metrics.clone();
-    let reply = tokio::task::spawn_blocking(move || {
-        pool.write(|tx| -> anyhow::Result<SyncReply> {
-            let now = now_ms();
-            let caller = Caller {
-                role: auth.role,
-                scopes: auth.units.iter().cloned().collect::<BTreeSet<_>>(),
-                device_id: auth.device_id,
-                actor: auth.actor.clone(),
-            };
-            let pushed = sync::push(tx, &caller, &req.push, now)?;
-            let mut reply = SyncReply::empty(now);
-            reply.accepted = pushed.accepted;
-            reply.rejected = pushed.rejected;
-            let stats = feed::build_pull(
-                tx,
-                &PullRequest {
-                    device_id: auth.device_id,
-                    scopes: &auth.units,
-                    cursors: &req.cursors,
-                    resync: &req.resync,
-                    max_bytes,
-                },
-                &mut reply,
-            )?;
-            accounts::touch_device(
-                tx,
-                auth.device_id,
-                &serde_json::json!({
-                    "outbox_len": req.status.outbox_len,
-                    "oldest_pending_ms": req.status.oldest_pending_ms,
-                    "app_version": req.status.app_version.chars().take(64).collect::<String>(),
-                }),
-                now,
-            )?;
-            let rejected: Vec<String> = reply
-                .rejected
-                .iter()
-                .map(|r| r.record.to_string())
-                .collect();
-            let accepted: Vec<String> = pushed
-                .accepted_records
-                .iter()
-                .map(ToString::to_string)
-                .collect();
-            let sent: Vec<String> = stats.sent.iter().map(ToString::to_string).collect();
-            let mut records: Vec<String> = accepted
-                .iter()
-                .chain(&rejected)
-                .chain(&sent)
-                .cloned()
-                .collect();
-            records.sort();
-            records.dedup();
-            audit::append(
-                tx,
-                now,
-                &audit::Entry {
-                    user: &auth.user,
-                    device: &auth.device_id.to_string(),
-                    action: "sync",
-                    records,
-                    details: serde_json::json!({
-                        "pushed": accepted,
-                        "new_changes": pushed.new_changes,
-                        "rejected": reply.rejected.iter().map(|r| serde_json::json!({
-                            "record": r.record.to_string(), "code": r.code.as_str()
-                        })).collect::<Vec<_>>(),
-                        "sent": sent,
-                        "purged": reply.purge.len(),
-                        "more": reply.more,
-                    }),
-                },
-            )?;
-            metrics.accepted(pushed.new_changes);
-            for r in &reply.rejected {
-                metrics.rejected(r.code);
-            }
-            Ok(reply)
-        })
+/// Encodes the reply once and compresses it, on the blocking pool (not an async worker).
+/// Returns the body and the number of pull entries.
+async fn encode(reply: SyncReply, encoding: Encoding) -> ApiResult<(Vec<u8>, usize)> {
+    Ok(tokio::task::spawn_blocking(move || {
+        let plain = encode_reply(&reply);
+        (compress::compress(&plain, encoding), reply.pull.len())
     })
-    .await??;
-    tracing::info!(
-        accepted = reply.accepted.len(),
-        rejected = reply.rejected.len(),
-        pulled = reply.pull.len(),
-        more = reply.more,
-        "sync"
-    );
-    Ok((reply, reply_encoding))
+    .await?)
 }

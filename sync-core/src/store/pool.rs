@@ -68,6 +68,16 @@ impl Pool {
         Ok(out)
     }
 
+    /// Runs `f` on the writer connection outside any transaction (for settings SQLite
+    /// refuses inside one, such as `PRAGMA synchronous`).
+    pub fn configure_writer<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+    ) -> Result<T, StoreError> {
+        let conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(f(&conn)?)
+    }
+
     /// Runs `f` on a reader connection (a consistent snapshot for the statement).
     pub fn read<T, E>(&self, f: impl FnOnce(&Connection) -> Result<T, E>) -> Result<T, E> {
         let i = self.next_reader.fetch_add(1, Ordering::Relaxed) % self.readers.len();

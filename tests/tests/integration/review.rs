@@ -44,6 +44,23 @@ fn conflict(a: &Device, b: &Device, name: &str, field: &str, va: &str, vb: &str)
     id
 }
 
+/// Waits (up to 5 s) until the review queue holds at least `n` open items. Detection runs
+/// after the push is committed, from the server's durable queue, so an item appears shortly
+/// after the sync that caused it rather than within it.
+fn detected(server: &Server, n: i64) {
+    let admin = server.admin();
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let total = admin.get("/v1/admin/review").unwrap().json()["counts"]["total"]
+            .as_i64()
+            .unwrap_or(0);
+        if total >= n || std::time::Instant::now() >= deadline {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 #[test]
 fn conflicting_offline_edits_become_an_item_the_admin_resolves_and_both_phones_converge() {
     let server = Server::start(bin());
@@ -59,6 +76,7 @@ fn conflicting_offline_edits_become_an_item_the_admin_resolves_and_both_phones_c
     assert_eq!(a.conflicts(id).unwrap().len(), 1);
     assert_eq!(b.conflicts(id).unwrap().len(), 1);
 
+    detected(&server, 1);
     let admin = server.admin();
     let list = admin.get("/v1/admin/review").unwrap();
     assert_eq!(list.status, 200);
@@ -155,6 +173,7 @@ fn bad_decisions_through_the_api_get_clear_4xx_answers() {
         "Phan Văn Lộc A",
         "Phan Văn Lộc B",
     );
+    detected(&server, 1);
     let admin = server.admin();
     let id = admin.get("/v1/admin/review").unwrap().json()["items"][0]["id"]
         .as_i64()
@@ -226,6 +245,7 @@ fn duplicates_are_merged_from_the_cli_and_a_second_decision_is_refused() {
     a.sync_all();
     b.sync_all();
     a.sync_all();
+    detected(&server, 1);
 
     let out = server.cli(&["review", "list", "--json"]);
     assert!(
@@ -403,6 +423,7 @@ fn the_console_signs_in_with_a_strict_cookie_checks_csrf_and_escapes_what_it_sho
         "<b>Hạnh</b>",
         "Hạnh & \"Co\"",
     );
+    detected(&server, 1);
     let h = Http::new(&server.url());
 
     // Not signed in: sent to the login page, which sets its own form token.

@@ -1,0 +1,192 @@
+//! A bounded LRU cache of loaded Automerge documents, so that the push checks and review
+//! detection of a record written again and again do not load (parse, inflate) its stored
+//! document every time.
+//!
+//! The bound is in bytes: each entry is charged an estimate of its in-memory size
+//! ([`cost`]), and the least recently used entries are dropped while the total is over the
+//! budget. An entry is keyed by record id and remembers the heads of the document it holds;
+//! a lookup passes the heads of the stored row and misses when they differ, so a document
+//! written elsewhere (an admin's resolution, the CLI in another process, a rolled-back batch)
+//! is never served stale.
+
+use std::sync::{Arc, Mutex};
+
+use lru::LruCache;
+use sync_core::doc::RecordDoc;
+use uuid::Uuid;
+
+use crate::metrics::Metrics;
+
+/// In-memory bytes charged per byte of a document's saved form. Measured on generated
+/// records (see `BENCHMARKS.md`, "Memory"): a loaded small record document takes about
+/// this many times its saved size, plus [`COST_BASE`].
+pub const COST_PER_SAVED_BYTE: usize = 12;
+/// Fixed in-memory bytes charged per cached document.
+pub const COST_BASE: usize = 6 * 1024;
+
+/// The estimated in-memory size of a loaded document whose saved form is `saved_len` bytes.
+pub fn cost(saved_len: usize) -> usize {
+    COST_BASE + saved_len.saturating_mul(COST_PER_SAVED_BYTE)
+}
+
+struct Entry {
+    heads: Vec<u8>,
+    doc: Arc<RecordDoc>,
+    cost: usize,
+}
+
+struct Inner {
+    lru: LruCache<Uuid, Entry>,
+    used: usize,
+}
+
+/// The cache (shared by the writer thread and the review worker).
+pub struct DocCache {
+    inner: Mutex<Inner>,
+    budget: usize,
+    metrics: Arc<Metrics>,
+}
+
+impl std::fmt::Debug for DocCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DocCache")
+            .field("budget", &self.budget)
+            .field("used", &self.used())
+            .finish()
+    }
+}
+
+impl DocCache {
+    /// A cache holding at most `budget` estimated bytes (0 disables it).
+    pub fn new(budget: usize, metrics: Arc<Metrics>) -> DocCache {
+        DocCache {
+            inner: Mutex::new(Inner {
+                lru: LruCache::unbounded(),
+                used: 0,
+            }),
+            budget,
+            metrics,
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Estimated bytes held.
+    pub fn used(&self) -> usize {
+        self.lock().used
+    }
+
+    /// The cached document of `id` when it is the one whose heads are `heads`.
+    pub fn get(&self, id: Uuid, heads: &[u8]) -> Option<Arc<RecordDoc>> {
+        let hit = {
+            let mut inner = self.lock();
+            match inner.lru.get(&id) {
+                Some(e) if e.heads == heads => Some(e.doc.clone()),
+                _ => None,
+            }
+        };
+        self.metrics.cache_lookup(hit.is_some());
+        hit
+    }
+
+    /// The document of `id` with `heads`: from the cache, else loaded from `saved` (and
+    /// cached).
+    pub fn load(
+        &self,
+        id: Uuid,
+        heads: &[u8],
+        saved: &[u8],
+    ) -> Result<Arc<RecordDoc>, sync_core::doc::DocError> {
+        if let Some(doc) = self.get(id, heads) {
+            return Ok(doc);
+        }
+        let doc = Arc::new(RecordDoc::load(saved)?);
+        self.put(id, heads.to_vec(), doc.clone(), saved.len());
+        Ok(doc)
+    }
+
+    /// Caches `doc` (whose saved form is `saved_len` bytes) as the document of `id` with
+    /// `heads`, then drops least recently used entries while over the budget.
+    pub fn put(&self, id: Uuid, heads: Vec<u8>, doc: Arc<RecordDoc>, saved_len: usize) {
+        let cost = cost(saved_len);
+        if cost > self.budget {
+            self.remove(id);
+            return;
+        }
+        let used = {
+            let mut inner = self.lock();
+            if let Some(old) = inner.lru.put(id, Entry { heads, doc, cost }) {
+                inner.used -= old.cost;
+            }
+            inner.used += cost;
+            while inner.used > self.budget {
+                match inner.lru.pop_lru() {
+                    Some((_, e)) => inner.used -= e.cost,
+                    None => break,
+                }
+            }
+            inner.used
+        };
+        self.metrics.cache_size(used);
+    }
+
+    /// Forgets `id`.
+    pub fn remove(&self, id: Uuid) {
+        let mut inner = self.lock();
+        if let Some(e) = inner.lru.pop(&id) {
+            inner.used -= e.cost;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc() -> Arc<RecordDoc> {
+        Arc::new(RecordDoc::empty())
+    }
+
+    #[test]
+    fn the_cache_stays_within_its_byte_budget_dropping_the_least_recently_used() {
+        let cache = DocCache::new(3 * cost(100), Arc::new(Metrics::default()));
+        let ids: Vec<Uuid> = (0..4).map(|_| Uuid::now_v7()).collect();
+        for id in &ids[..3] {
+            cache.put(*id, vec![1], doc(), 100);
+        }
+        // Touch the first so that the second is the least recently used.
+        assert!(cache.get(ids[0], &[1]).is_some());
+        cache.put(ids[3], vec![1], doc(), 100);
+        assert!(cache.used() <= 3 * cost(100));
+        assert!(
+            cache.get(ids[1], &[1]).is_none(),
+            "least recently used dropped"
+        );
+        assert!(cache.get(ids[0], &[1]).is_some());
+        assert!(cache.get(ids[3], &[1]).is_some());
+    }
+
+    #[test]
+    fn a_lookup_with_other_heads_misses_and_both_outcomes_are_counted() {
+        let metrics = Arc::new(Metrics::default());
+        let cache = DocCache::new(1 << 20, metrics.clone());
+        let id = Uuid::now_v7();
+        cache.put(id, vec![1, 2], doc(), 10);
+        assert!(cache.get(id, &[9]).is_none(), "stale heads never served");
+        assert!(cache.get(id, &[1, 2]).is_some());
+        let text = metrics.render();
+        assert!(text.contains("ferry_doc_cache_lookups_total{result=\"hit\"} 1"));
+        assert!(text.contains("ferry_doc_cache_lookups_total{result=\"miss\"} 1"));
+    }
+
+    #[test]
+    fn a_zero_budget_caches_nothing() {
+        let cache = DocCache::new(0, Arc::new(Metrics::default()));
+        let id = Uuid::now_v7();
+        cache.put(id, vec![1], doc(), 10);
+        assert_eq!(cache.used(), 0);
+        assert!(cache.get(id, &[1]).is_none());
+    }
+}

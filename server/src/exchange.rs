@@ -1,0 +1,250 @@
+//! One sync exchange as a domain operation, without HTTP: [`exchange`] takes the engine, the
+//! caller and the decoded request and returns the reply and the exchange's audit entry. The
+//! route (`routes::sync`) only decodes, checks limits, writes the audit entry and encodes.
+//!
+//! Life of an exchange (see `docs/ARCHITECTURE.md`, "Life of a sync"):
+//! 1. **push** — a write job on the group-commit writer ([`crate::writer`]): the push checks
+//!    and storage ([`crate::sync::push`]), the record ids to detect queued in the same
+//!    transaction, the device status. The job shares its transaction with other exchanges'
+//!    jobs in its own savepoint; it is answered once the batch is committed (durable).
+//! 2. **pull** — on a reader connection, in a read transaction begun after step 1's commit:
+//!    its snapshot holds the push (and every commit before it), so the pull includes what the
+//!    push made visible, and skips the device's own rows by origin as before.
+//! 3. **detection** — the review worker is woken; it runs outside the exchange.
+//!
+//! The audit entry is written by the caller through the writer before the reply is sent.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use sync_core::protocol::{SyncReply, SyncRequest};
+use sync_core::store::Pool;
+use tokio::sync::Notify;
+use uuid::Uuid;
+
+use crate::doc_cache::DocCache;
+use crate::feed::{self, PullRequest, PullStats};
+use crate::metrics::Metrics;
+use crate::sync::{self, Caller, PushOutcome};
+use crate::writer::Writer;
+use crate::{AppState, accounts, audit};
+
+/// What an exchange runs on.
+#[derive(Debug, Clone)]
+pub struct Engine {
+    /// The group-commit writer.
+    pub writer: Writer,
+    /// Readers for pulls.
+    pub pool: Arc<Pool>,
+    /// Loaded documents.
+    pub cache: Arc<DocCache>,
+    /// Wakes the review worker.
+    pub review_wake: Arc<Notify>,
+    /// Counters.
+    pub metrics: Arc<Metrics>,
+}
+
+impl Engine {
+    /// The engine of the server's state.
+    pub fn of(state: &AppState) -> Engine {
+        Engine {
+            writer: state.writer.clone(),
+            pool: state.pool.clone(),
+            cache: state.cache.clone(),
+            review_wake: state.review_wake.clone(),
+            metrics: state.metrics.clone(),
+        }
+    }
+}
+
+/// Who is syncing.
+#[derive(Debug, Clone)]
+pub struct Syncer {
+    /// The user's name (for the audit trail).
+    pub user: String,
+    /// The units the user may see, in the order the pull walks them.
+    pub units: Vec<String>,
+    /// The push checks' view of the caller.
+    pub caller: Caller,
+}
+
+/// An audit entry to append (owned: it outlives the exchange's transactions).
+#[derive(Debug, Clone)]
+pub struct AuditEntry {
+    /// Who.
+    pub user: String,
+    /// From which device.
+    pub device: String,
+    /// The action (`sync`, `device_wiped`).
+    pub action: &'static str,
+    /// Record ids concerned.
+    pub records: Vec<String>,
+    /// Details.
+    pub details: serde_json::Value,
+}
+
+impl AuditEntry {
+    /// Appends the entry in `tx`.
+    pub fn append(&self, tx: &rusqlite::Transaction<'_>, now_ms: i64) -> anyhow::Result<()> {
+        audit::append(
+            tx,
+            now_ms,
+            &audit::Entry {
+                user: &self.user,
+                device: &self.device,
+                action: self.action,
+                records: self.records.clone(),
+                details: self.details.clone(),
+            },
+        )?;
+        Ok(())
+    }
+}
+
+/// Runs one exchange: push (committed), then pull on a reader snapshot taken after that
+/// commit. `max_bytes` is the reply budget, already clamped.
+pub async fn exchange(
+    engine: &Engine,
+    who: &Syncer,
+    req: SyncRequest,
+    max_bytes: u64,
+) -> anyhow::Result<(SyncReply, AuditEntry)> {
+    let now = crate::now_ms();
+    let req = Arc::new(req);
+    let pushed = {
+        let (caller, req, cache) = (who.caller.clone(), req.clone(), engine.cache.clone());
+        engine
+            .writer
+            .run(move |tx| push_step(tx, &caller, &req, now, &cache))
+            .await?
+    };
+    engine.metrics.accepted(pushed.new_changes);
+    for r in &pushed.rejected {
+        engine.metrics.rejected(r.code);
+    }
+    if pushed.new_changes > 0 {
+        engine.review_wake.notify_one();
+    }
+    let mut reply = SyncReply::empty(now);
+    reply.accepted = pushed.accepted.clone();
+    reply.rejected = pushed.rejected.clone();
+    let (reply, stats) = {
+        let (pool, units, device) = (engine.pool.clone(), who.units.clone(), who.caller.device_id);
+        let req = req.clone();
+        tokio::task::spawn_blocking(move || -> anyhow::Result<(SyncReply, PullStats)> {
+            let stats = pool.read(|c| pull_step(c, device, &units, &req, max_bytes, &mut reply))?;
+            Ok((reply, stats))
+        })
+        .await??
+    };
+    let entry = sync_audit(who, &pushed, &reply, &stats);
+    Ok((reply, entry))
+}
+
+/// Step 1 in the writer's transaction: the push and the device status.
+pub fn push_step(
+    tx: &rusqlite::Transaction<'_>,
+    caller: &Caller,
+    req: &SyncRequest,
+    now: i64,
+    cache: &DocCache,
+) -> anyhow::Result<PushOutcome> {
+    let pushed = sync::push(tx, caller, &req.push, now, Some(cache))?;
+    accounts::touch_device(
+        tx,
+        caller.device_id,
+        &serde_json::json!({
+            "outbox_len": req.status.outbox_len,
+            "oldest_pending_ms": req.status.oldest_pending_ms,
+            "app_version": req.status.app_version.chars().take(64).collect::<String>(),
+        }),
+        now,
+    )?;
+    Ok(pushed)
+}
+
+/// Step 2 on a reader: the pull, inside one read transaction so that every statement sees
+/// the same snapshot (a prefix of the change log: see `docs/ARCHITECTURE.md`).
+pub fn pull_step(
+    conn: &rusqlite::Connection,
+    device_id: Uuid,
+    units: &[String],
+    req: &SyncRequest,
+    max_bytes: u64,
+    reply: &mut SyncReply,
+) -> anyhow::Result<PullStats> {
+    let snapshot = conn.unchecked_transaction()?;
+    let stats = feed::build_pull(
+        &snapshot,
+        &PullRequest {
+            device_id,
+            scopes: units,
+            cursors: &req.cursors,
+            resync: &req.resync,
+            max_bytes,
+        },
+        reply,
+    )?;
+    snapshot.commit()?;
+    Ok(stats)
+}
+
+/// The audit entry of a sync exchange: what was pushed, refused and sent.
+fn sync_audit(
+    who: &Syncer,
+    pushed: &PushOutcome,
+    reply: &SyncReply,
+    stats: &PullStats,
+) -> AuditEntry {
+    let rejected = reply.rejected.iter().map(|r| r.record.to_string());
+    let accepted: Vec<String> = pushed
+        .accepted_records
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    let sent: Vec<String> = stats.sent.iter().map(ToString::to_string).collect();
+    let records: BTreeSet<String> = accepted
+        .iter()
+        .cloned()
+        .chain(rejected)
+        .chain(sent.iter().cloned())
+        .collect();
+    AuditEntry {
+        user: who.user.clone(),
+        device: who.caller.device_id.to_string(),
+        action: "sync",
+        records: records.into_iter().collect(),
+        details: serde_json::json!({
+            "pushed": accepted,
+            "new_changes": pushed.new_changes,
+            "rejected": reply.rejected.iter().map(|r| serde_json::json!({
+                "record": r.record.to_string(), "code": r.code.as_str()
+            })).collect::<Vec<_>>(),
+            "sent": sent,
+            "purged": reply.purge.len(),
+            "more": reply.more,
+        }),
+    }
+}
+
+/// A revoked device's exchange: it is told to wipe; the wipe is recorded.
+pub async fn wipe(engine: &Engine, user: &str, device: Uuid) -> anyhow::Result<SyncReply> {
+    let user = user.to_owned();
+    engine
+        .writer
+        .run(move |tx| -> anyhow::Result<()> {
+            accounts::wiped(tx, device)?;
+            AuditEntry {
+                user,
+                device: device.to_string(),
+                action: "device_wiped",
+                records: Vec::new(),
+                details: serde_json::Value::Null,
+            }
+            .append(tx, crate::now_ms())
+        })
+        .await?;
+    let mut reply = SyncReply::empty(crate::now_ms());
+    reply.wipe = true;
+    Ok(reply)
+}

@@ -1,0 +1,229 @@
+//! The durable detection queue: review detection runs after the push is committed, not
+//! inside the exchange's transaction.
+//!
+//! A push that stores new changes of a record adds the record's id to `review_queue` in the
+//! same transaction ([`enqueue`]), so a crash between the commit and detection loses
+//! nothing: the id is still queued when the server starts again. A background worker
+//! ([`spawn_worker`]) drains the queue in small chunks through the group-commit writer;
+//! each chunk runs detection and deletes its ids in one transaction, so an id leaves the
+//! queue exactly when its detection is committed. `ferry review scan` and startup drain it
+//! with [`drain_all`].
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rusqlite::{Connection, Transaction, params};
+use sync_core::store::Pool;
+use tokio::sync::Notify;
+use uuid::Uuid;
+
+use super::detect::{self, DetectStats};
+use crate::doc_cache::DocCache;
+use crate::metrics::Metrics;
+use crate::writer::Writer;
+
+/// The queue's table (server migration 4).
+pub const SCHEMA_SQL: &str = "
+CREATE TABLE review_queue (
+    record TEXT PRIMARY KEY,
+    queued_ms INTEGER NOT NULL
+) WITHOUT ROWID;
+";
+
+/// Records detected per transaction (keeps each detection job short beside the exchanges
+/// sharing its batch).
+pub const CHUNK: usize = 32;
+
+/// How long the worker sleeps when nobody wakes it (a safety net; pushes wake it).
+const IDLE: Duration = Duration::from_millis(250);
+
+/// Queues `records` for detection, in the caller's transaction.
+pub fn enqueue(tx: &Transaction<'_>, records: &[Uuid], now_ms: i64) -> rusqlite::Result<()> {
+    let mut stmt = tx
+        .prepare_cached("INSERT OR IGNORE INTO review_queue (record, queued_ms) VALUES (?1, ?2)")?;
+    for id in records {
+        stmt.execute(params![id.to_string(), now_ms])?;
+    }
+    Ok(())
+}
+
+/// How many records wait for detection.
+pub fn len(conn: &Connection) -> rusqlite::Result<usize> {
+    conn.query_row("SELECT count(*) FROM review_queue", [], |r| {
+        r.get::<_, i64>(0)
+    })
+    .map(|n| n.max(0) as usize)
+}
+
+/// Runs detection for up to `limit` queued records (oldest first) and removes them from the
+/// queue, in `tx`. Returns how many were taken and what detection did.
+pub fn drain_chunk(
+    tx: &Transaction<'_>,
+    limit: usize,
+    now_ms: i64,
+    cache: Option<&DocCache>,
+) -> anyhow::Result<(usize, DetectStats)> {
+    let ids: Vec<String> = tx
+        .prepare_cached("SELECT record FROM review_queue ORDER BY queued_ms, record LIMIT ?1")?
+        .query_map([limit as i64], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    if ids.is_empty() {
+        return Ok((0, DetectStats::default()));
+    }
+    let records: Vec<Uuid> = ids.iter().filter_map(|s| Uuid::parse_str(s).ok()).collect();
+    let stats = detect::detect_cached(tx, &records, now_ms, cache)?;
+    let mut del = tx.prepare_cached("DELETE FROM review_queue WHERE record = ?1")?;
+    for id in &ids {
+        del.execute([id])?;
+    }
+    Ok((ids.len(), stats))
+}
+
+/// Drains the whole queue with `pool`'s writer (the CLI, and startup before serving).
+pub fn drain_all(pool: &Pool, now_ms: i64) -> anyhow::Result<(usize, DetectStats)> {
+    let mut total = (0, DetectStats::default());
+    loop {
+        let (n, s) = pool.write(|tx| drain_chunk(tx, CHUNK * 8, now_ms, None))?;
+        if n == 0 {
+            return Ok(total);
+        }
+        total.0 += n;
+        total.1.opened += s.opened;
+        total.1.refreshed += s.refreshed;
+        total.1.closed += s.closed;
+    }
+}
+
+/// Starts the background worker; `wake` is notified after every commit that queued records.
+pub fn spawn_worker(
+    writer: Writer,
+    pool: Arc<Pool>,
+    cache: Arc<DocCache>,
+    metrics: Arc<Metrics>,
+    wake: Arc<Notify>,
+) {
+    tokio::spawn(async move {
+        loop {
+            loop {
+                let cache = cache.clone();
+                let taken = writer
+                    .run(move |tx| drain_chunk(tx, CHUNK, crate::now_ms(), Some(&cache)))
+                    .await;
+                match taken {
+                    Ok((0, _)) => break,
+                    Ok(_) => {}
+                    Err(e) => {
+                        // Left queued; tried again after a pause.
+                        tracing::warn!(error = %e, "review detection failed; will retry");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                        break;
+                    }
+                }
+            }
+            let p = pool.clone();
+            if let Ok(Ok(n)) = tokio::task::spawn_blocking(move || p.read(len)).await {
+                metrics.review_queue_len(n);
+            }
+            let _ = tokio::time::timeout(IDLE, wake.notified()).await;
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sync::{self, Caller};
+    use automerge::ActorId;
+    use serde_bytes::ByteBuf;
+    use sync_core::doc::{Author, RecordDoc, encode_change};
+    use sync_core::model::{Fields, Kind, Record, Role};
+    use sync_core::protocol::PushRecord;
+
+    fn numbered_citizen(actor: &[u8; 16]) -> PushRecord {
+        let mut fields = Fields::new();
+        fields.insert("full_name".into(), "Trần Văn Bình".into());
+        fields.insert("status".into(), "active".into());
+        fields.insert("id_number".into(), "001090012345".into());
+        let record = Record {
+            id: Uuid::now_v7(),
+            kind: Kind::Citizen,
+            unit: "07132".into(),
+            fields,
+        };
+        let (_, mut change) = RecordDoc::create(&record, &Author::new(actor, 1)).unwrap();
+        PushRecord {
+            record: record.id,
+            kind: "citizen".into(),
+            unit: String::new(),
+            changes: vec![ByteBuf::from(encode_change(&mut change))],
+        }
+    }
+
+    fn open_items(pool: &Pool) -> u64 {
+        pool.read(|c| super::super::count_items(c, &super::super::Filter::default(), 1))
+            .unwrap()
+            .total
+    }
+
+    #[test]
+    fn records_queued_when_the_server_stopped_are_detected_at_the_next_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = crate::Config {
+            data_dir: dir.path().to_owned(),
+            admin_password: Some("correct horse battery".into()),
+            ..crate::Config::default()
+        };
+        let (state, _) = crate::open_state(config.clone()).unwrap();
+        let actor = [7u8; 16];
+        let caller = Caller {
+            role: Role::Staff,
+            scopes: ["07132".to_owned()].into(),
+            device_id: Uuid::now_v7(),
+            actor: ActorId::from(&actor[..]),
+        };
+        // Two citizens with one ID number, committed; no detection worker runs (as when the
+        // process dies right after the commit).
+        let pushes = [numbered_citizen(&actor), numbered_citizen(&actor)];
+        state
+            .pool
+            .write(|tx| sync::push(tx, &caller, &pushes, crate::now_ms(), None))
+            .unwrap();
+        assert_eq!(state.pool.read(len).unwrap(), 2);
+        assert_eq!(open_items(&state.pool), 0, "nothing detected yet");
+        drop(state);
+
+        let (state, _) = crate::open_state(config).unwrap();
+        assert_eq!(state.pool.read(len).unwrap(), 0, "the queue was drained");
+        assert_eq!(open_items(&state.pool), 1, "the duplicate is found");
+    }
+
+    #[test]
+    fn draining_a_chunk_takes_the_oldest_records_and_leaves_the_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        let pool = crate::open_pool(&crate::Config {
+            data_dir: dir.path().to_owned(),
+            ..crate::Config::default()
+        })
+        .unwrap();
+        let ids: Vec<Uuid> = (0..5).map(|_| Uuid::now_v7()).collect();
+        pool.write(|tx| -> anyhow::Result<()> {
+            for (i, id) in ids.iter().enumerate() {
+                enqueue(tx, &[*id], i as i64)?;
+            }
+            // Queuing a record again keeps its place.
+            enqueue(tx, &[ids[0]], 99)?;
+            Ok(())
+        })
+        .unwrap();
+        let (n, _) = pool.write(|tx| drain_chunk(tx, 3, 100, None)).unwrap();
+        assert_eq!(n, 3);
+        let left: Vec<String> = pool
+            .read(|c| -> rusqlite::Result<Vec<String>> {
+                c.prepare("SELECT record FROM review_queue ORDER BY record")?
+                    .query_map([], |r| r.get(0))?
+                    .collect()
+            })
+            .unwrap();
+        assert_eq!(left, [ids[3].to_string(), ids[4].to_string()]);
+    }
+}
