@@ -310,7 +310,28 @@ pub fn set_password(
         "UPDATE users SET password_hash = ?1, failed_logins = 0, locked_until_ms = 0 WHERE id = ?2",
         params![password_hash, user.id],
     )?;
-    tx.execute("DELETE FROM tokens WHERE user_id = ?1", [user.id])?;
+    tx.execute(
+        "DELETE FROM login_attempts WHERE username = ?1",
+        [&user.username],
+    )?;
+    end_sessions(tx, user.id)?;
+    Ok(())
+}
+
+/// Ends every device token and console session of a user.
+///
+/// Device tokens are marked ended rather than deleted: an ended token no longer
+/// authenticates anything, except that a device with a pending wipe order (revoked before
+/// or after this) is still told to wipe when it presents it (see [`lookup_token`]).
+pub fn end_sessions(tx: &Transaction<'_>, user_id: i64) -> Result<(), AccountError> {
+    tx.execute("UPDATE tokens SET ended = 1 WHERE user_id = ?1", [user_id])?;
+    end_console_sessions(tx, user_id)?;
+    Ok(())
+}
+
+/// Ends every console session of a user (password, role, units or enabled state changed).
+pub fn end_console_sessions(tx: &Transaction<'_>, user_id: i64) -> Result<(), AccountError> {
+    tx.execute("DELETE FROM console_sessions WHERE user_id = ?1", [user_id])?;
     Ok(())
 }
 
@@ -332,10 +353,16 @@ pub fn set_units(
             user.id
         ],
     )?;
-    get_user(tx, username)?.ok_or(AccountError::NoSuchUser)
+    let updated = get_user(tx, username)?.ok_or(AccountError::NoSuchUser)?;
+    // A console session carries what the user could do when it began.
+    if updated.role != user.role || updated.units != user.units {
+        end_console_sessions(tx, user.id)?;
+    }
+    Ok(updated)
 }
 
-/// Disables (ending every session) or re-enables a user.
+/// Disables (ending every session) or re-enables a user. Sessions ended by disabling stay
+/// ended when the user is enabled again.
 pub fn set_disabled(
     tx: &Transaction<'_>,
     username: &str,
@@ -346,41 +373,102 @@ pub fn set_disabled(
         "UPDATE users SET disabled = ?1, failed_logins = 0, locked_until_ms = 0 WHERE id = ?2",
         params![disabled as i64, user.id],
     )?;
-    if disabled {
-        tx.execute("DELETE FROM tokens WHERE user_id = ?1", [user.id])?;
-    }
+    tx.execute(
+        "DELETE FROM login_attempts WHERE username = ?1",
+        [&user.username],
+    )?;
+    end_sessions(tx, user.id)?;
     Ok(())
 }
 
-/// Counts a failed login; returns whether the account is now locked.
-pub fn record_failure(
+/// Whether a login attempt may have its password checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attempt {
+    /// Go ahead; `last` when this attempt used the last one before the lock.
+    Granted {
+        /// This attempt locked the name for the client address (its outcome still counts).
+        last: bool,
+    },
+    /// Refused without checking: locked until this time (ms).
+    Locked {
+        /// When the lock ends.
+        until_ms: i64,
+    },
+}
+
+/// Takes one login attempt for `username` from `address`, *before* the password is checked,
+/// so that parallel guesses cannot all be checked against one count.
+///
+/// Attempts are counted per (name, client address), for names that exist and names that do
+/// not alike (so a lock reveals nothing): `policy.attempts` attempts without a success lock
+/// that pair for `policy.duration_ms`, and other addresses are not affected. A success
+/// ([`attempt_succeeded`]) clears the count. Counts idle for longer than the lock duration
+/// are forgotten.
+pub fn take_attempt(
     tx: &Transaction<'_>,
-    user_id: i64,
+    username: &str,
+    address: &str,
     now_ms: i64,
     policy: LockoutPolicy,
-) -> Result<bool, AccountError> {
-    let failed: i64 = tx.query_row(
-        "UPDATE users SET failed_logins = failed_logins + 1 WHERE id = ?1 RETURNING failed_logins",
-        [user_id],
-        |r| r.get(0),
-    )?;
-    if failed >= i64::from(policy.attempts.max(1)) {
-        tx.execute(
-            "UPDATE users SET failed_logins = 0, locked_until_ms = ?1 WHERE id = ?2",
-            params![now_ms.saturating_add(policy.duration_ms), user_id],
-        )?;
-        return Ok(true);
+) -> Result<Attempt, AccountError> {
+    tx.prepare_cached(
+        "DELETE FROM login_attempts WHERE updated_ms < ?1 AND locked_until_ms <= ?2",
+    )?
+    .execute(params![now_ms.saturating_sub(policy.duration_ms), now_ms])?;
+    let row: Option<(i64, i64)> = tx
+        .prepare_cached(
+            "SELECT failures, locked_until_ms FROM login_attempts
+             WHERE username = ?1 AND address = ?2",
+        )?
+        .query_row(params![username, address], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    let (failures, locked_until) = row.unwrap_or((0, 0));
+    if locked_until > now_ms {
+        return Ok(Attempt::Locked {
+            until_ms: locked_until,
+        });
     }
-    Ok(false)
+    // A lock that ran out starts a fresh count.
+    let failures = if locked_until != 0 { 0 } else { failures } + 1;
+    let last = failures >= i64::from(policy.attempts.max(1));
+    let lock = if last {
+        now_ms.saturating_add(policy.duration_ms)
+    } else {
+        0
+    };
+    tx.prepare_cached(
+        "INSERT INTO login_attempts (username, address, failures, locked_until_ms, updated_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (username, address) DO UPDATE SET
+             failures = excluded.failures, locked_until_ms = excluded.locked_until_ms,
+             updated_ms = excluded.updated_ms",
+    )?
+    .execute(params![username, address, failures, lock, now_ms])?;
+    Ok(Attempt::Granted { last })
 }
 
-/// Clears the failure count after a successful login.
-pub fn record_success(tx: &Transaction<'_>, user_id: i64) -> Result<(), AccountError> {
-    tx.execute(
-        "UPDATE users SET failed_logins = 0, locked_until_ms = 0 WHERE id = ?1",
-        [user_id],
-    )?;
+/// Clears the attempts of `username` from `address` after a successful login.
+pub fn attempt_succeeded(
+    tx: &Transaction<'_>,
+    username: &str,
+    address: &str,
+) -> Result<(), AccountError> {
+    tx.prepare_cached("DELETE FROM login_attempts WHERE username = ?1 AND address = ?2")?
+        .execute(params![username, address])?;
     Ok(())
+}
+
+/// Whether `username` is locked for any client address at `now_ms` (for `ferry user list`).
+pub fn locked_anywhere(
+    conn: &Connection,
+    username: &str,
+    now_ms: i64,
+) -> Result<bool, AccountError> {
+    Ok(conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM login_attempts WHERE username = ?1 AND locked_until_ms > ?2)",
+        params![username, now_ms],
+        |r| r.get(0),
+    )?)
 }
 
 /// Registers (or refreshes) a device for a user at login.
@@ -402,9 +490,13 @@ pub fn register_device(
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .optional()?;
+    // Every actor id ever registered stays with its device: changes it wrote are attributed
+    // by actor, so an id a device gave up (a reinstall) or a revoked device's id is never
+    // handed to another device.
     let actor_owner: Option<String> = tx
         .query_row(
-            "SELECT id FROM devices WHERE actor = ?1",
+            "SELECT device_id FROM actor_ids WHERE actor = ?1
+             UNION ALL SELECT id FROM devices WHERE actor = ?1 LIMIT 1",
             [actor_hex],
             |r| r.get(0),
         )
@@ -413,23 +505,26 @@ pub fn register_device(
         return Err(AccountError::ActorTaken);
     }
     match existing {
-        Some((owner, _)) if owner != user_id => Err(AccountError::DeviceOfAnotherUser),
-        Some((_, revoked)) if revoked != 0 => Err(AccountError::DeviceRevoked),
+        Some((owner, _)) if owner != user_id => return Err(AccountError::DeviceOfAnotherUser),
+        Some((_, revoked)) if revoked != 0 => return Err(AccountError::DeviceRevoked),
         Some(_) => {
             tx.execute(
                 "UPDATE devices SET actor = ?1, name = ?2 WHERE id = ?3",
                 params![actor_hex, name, device_id.to_string()],
             )?;
-            Ok(())
         }
         None => {
             tx.execute(
                 "INSERT INTO devices (id, user_id, actor, name, created_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
                 params![device_id.to_string(), user_id, actor_hex, name, now_ms],
             )?;
-            Ok(())
         }
     }
+    tx.execute(
+        "INSERT OR IGNORE INTO actor_ids (actor, device_id) VALUES (?1, ?2)",
+        params![actor_hex, device_id.to_string()],
+    )?;
+    Ok(())
 }
 
 const DEVICE_SELECT: &str = "SELECT d.id, u.username, d.actor, d.name, d.revoked, d.wipe_pending,
@@ -529,10 +624,17 @@ pub fn issue_token(
         "INSERT INTO tokens (hash, device_id, user_id, created_ms, expires_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![token_hash(&token).to_vec(), device_id.to_string(), user_id, now_ms, expires],
     )?;
-    // Expired tokens are of no use to anyone.
-    tx.execute("DELETE FROM tokens WHERE expires_ms <= ?1", [now_ms])?;
+    // Expired tokens authenticate nothing, but a device may still be told to wipe with one
+    // (a lost phone that comes back months later), so they are kept for a while.
+    tx.execute(
+        "DELETE FROM tokens WHERE expires_ms <= ?1",
+        [now_ms.saturating_sub(WIPE_TOKEN_GRACE_MS)],
+    )?;
     Ok((token, expires))
 }
+
+/// How long after its expiry a token is kept so that its device can still receive a wipe.
+pub const WIPE_TOKEN_GRACE_MS: i64 = 365 * 24 * 3_600_000;
 
 /// Deletes a token (logout).
 pub fn delete_token(tx: &Transaction<'_>, hash: &[u8; 32]) -> Result<(), AccountError> {
@@ -555,13 +657,17 @@ pub struct TokenInfo {
     pub wipe_pending: bool,
     /// Token expiry (ms).
     pub expires_ms: i64,
+    /// The token was ended (password change, disable): it only still carries a wipe order.
+    pub ended: bool,
 }
 
 /// Looks up a token by its hash.
 pub fn lookup_token(conn: &Connection, hash: &[u8; 32]) -> Result<Option<TokenInfo>, AccountError> {
-    let row: Option<(i64, String, String, i64, i64, i64)> = conn
+    type TokenRow = (i64, String, String, i64, i64, i64, i64);
+    let row: Option<TokenRow> = conn
         .prepare_cached(
-            "SELECT t.user_id, t.device_id, d.actor, d.revoked, d.wipe_pending, t.expires_ms
+            "SELECT t.user_id, t.device_id, d.actor, d.revoked, d.wipe_pending, t.expires_ms,
+                    t.ended
              FROM tokens t JOIN devices d ON d.id = t.device_id WHERE t.hash = ?1",
         )?
         .query_row([hash.to_vec()], |r| {
@@ -572,10 +678,11 @@ pub fn lookup_token(conn: &Connection, hash: &[u8; 32]) -> Result<Option<TokenIn
                 r.get(3)?,
                 r.get(4)?,
                 r.get(5)?,
+                r.get(6)?,
             ))
         })
         .optional()?;
-    let Some((user_id, device, actor, revoked, wipe_pending, expires_ms)) = row else {
+    let Some((user_id, device, actor, revoked, wipe_pending, expires_ms, ended)) = row else {
         return Ok(None);
     };
     let user = conn
@@ -590,6 +697,7 @@ pub fn lookup_token(conn: &Connection, hash: &[u8; 32]) -> Result<Option<TokenIn
         revoked: revoked != 0,
         wipe_pending: wipe_pending != 0,
         expires_ms,
+        ended: ended != 0,
     }))
 }
 
@@ -605,35 +713,85 @@ mod tests {
     }
 
     #[test]
-    fn five_failures_lock_the_account_for_the_policy_duration() {
+    fn the_fifth_attempt_locks_the_name_for_that_address_only_and_for_the_policy_duration() {
         let mut conn = db();
         let tx = conn.transaction().unwrap();
-        let user = add_user(&tx, "an", "x", Role::Officer, &["07132".into()], 0).unwrap();
         let policy = LockoutPolicy {
             attempts: 5,
             duration_ms: 1000,
         };
         for i in 0..4 {
-            assert!(!record_failure(&tx, user.id, 100 + i, policy).unwrap());
+            assert_eq!(
+                take_attempt(&tx, "an", "10.0.0.1", 100 + i, policy).unwrap(),
+                Attempt::Granted { last: false }
+            );
         }
-        assert!(record_failure(&tx, user.id, 200, policy).unwrap());
-        let user = get_user(&tx, "an").unwrap().unwrap();
-        assert!(user.is_locked(1199));
-        assert!(!user.is_locked(1200));
-        assert_eq!(user.failed_logins, 0);
+        assert_eq!(
+            take_attempt(&tx, "an", "10.0.0.1", 200, policy).unwrap(),
+            Attempt::Granted { last: true }
+        );
+        assert_eq!(
+            take_attempt(&tx, "an", "10.0.0.1", 1199, policy).unwrap(),
+            Attempt::Locked { until_ms: 1200 }
+        );
+        assert_eq!(
+            take_attempt(&tx, "an", "10.0.0.2", 300, policy).unwrap(),
+            Attempt::Granted { last: false },
+            "another address is not locked out"
+        );
+        assert_eq!(
+            take_attempt(&tx, "an", "10.0.0.1", 1200, policy).unwrap(),
+            Attempt::Granted { last: false },
+            "the lock ends"
+        );
     }
 
     #[test]
-    fn a_success_clears_earlier_failures() {
+    fn a_success_clears_earlier_attempts() {
         let mut conn = db();
         let tx = conn.transaction().unwrap();
-        let user = add_user(&tx, "an", "x", Role::Officer, &[], 0).unwrap();
         let policy = LockoutPolicy::default();
         for _ in 0..4 {
-            record_failure(&tx, user.id, 0, policy).unwrap();
+            take_attempt(&tx, "an", "a", 0, policy).unwrap();
         }
-        record_success(&tx, user.id).unwrap();
-        assert!(!record_failure(&tx, user.id, 0, policy).unwrap());
+        attempt_succeeded(&tx, "an", "a").unwrap();
+        for _ in 0..4 {
+            assert_eq!(
+                take_attempt(&tx, "an", "a", 0, policy).unwrap(),
+                Attempt::Granted { last: false }
+            );
+        }
+    }
+
+    #[test]
+    fn an_actor_id_given_up_by_one_device_is_never_registered_to_another() {
+        let mut conn = db();
+        let tx = conn.transaction().unwrap();
+        let u = add_user(&tx, "an", "x", Role::Officer, &[], 0).unwrap();
+        let v = add_user(&tx, "binh", "x", Role::Officer, &[], 0).unwrap();
+        let (d1, d2) = (Uuid::now_v7(), Uuid::now_v7());
+        register_device(&tx, u.id, d1, "aa", "", 0).unwrap();
+        // The app is reinstalled: the device comes back with a new actor id.
+        register_device(&tx, u.id, d1, "bb", "", 0).unwrap();
+        assert!(matches!(
+            register_device(&tx, v.id, d2, "aa", "", 0),
+            Err(AccountError::ActorTaken)
+        ));
+        // The device itself may go back to its own old id.
+        register_device(&tx, u.id, d1, "aa", "", 0).unwrap();
+    }
+
+    #[test]
+    fn a_password_change_ends_tokens_but_keeps_them_for_a_wipe_order() {
+        let mut conn = db();
+        let tx = conn.transaction().unwrap();
+        let u = add_user(&tx, "an", "x", Role::Officer, &[], 0).unwrap();
+        let d = Uuid::now_v7();
+        register_device(&tx, u.id, d, "aa", "", 0).unwrap();
+        let (token, _) = issue_token(&tx, u.id, d, 0, 1000).unwrap();
+        set_password(&tx, "an", "y").unwrap();
+        let info = lookup_token(&tx, &token_hash(&token)).unwrap().unwrap();
+        assert!(info.ended);
     }
 
     #[test]

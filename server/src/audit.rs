@@ -1,15 +1,26 @@
-//! The append-only, hash-chained audit trail.
+//! The append-only, hash-chained audit trail, keyed with a secret the database does not hold.
 //!
-//! Each row carries the hash of the row before it: `hash = SHA-256(prev_hash || canonical)`,
-//! where `canonical` is the JSON array `[id, ts_ms, user, device, action, records, details]`
-//! with `records` and `details` as their stored JSON text. The first row's `prev_hash` is 32
-//! zero bytes. Editing, inserting or deleting a row breaks the chain at that row (or the one
-//! after it), which [`verify`] reports. Rows are appended inside the caller's transaction, so an
-//! audited action and its audit row commit together.
+//! Each row carries the hash of the row before it: `hash = HMAC-SHA256(key, prev_hash ||
+//! canonical)` (`keyed = 1`), where `canonical` is the JSON array `[id, ts_ms, user, device,
+//! action, records, details]` with `records` and `details` as their stored JSON text, and the
+//! key comes from outside the data directory ([`crate::audit_key`]). The first row's
+//! `prev_hash` is 32 zero bytes. Rows written before the key existed (`keyed = 0`) were
+//! chained with plain `SHA-256(prev_hash || canonical)`; they are verified as such, but only
+//! as a prefix of the chain and only up to the count the first signed checkpoint recorded.
+//!
+//! Editing, inserting or deleting a row breaks the chain at that row (or the one after it);
+//! without the key an edited chain cannot be recomputed; deleting the newest rows (or all)
+//! leaves the chain shorter than the last signed checkpoint. [`verify`] reports each. Rows are
+//! appended inside the caller's transaction, so an audited action and its audit row commit
+//! together.
+
+use std::collections::BTreeMap;
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
+
+use crate::audit_key::{AuditKey, Checkpoint};
 
 /// What to append.
 #[derive(Debug, Clone, Default)]
@@ -19,8 +30,8 @@ pub struct Entry<'a> {
     /// The device id the action came from, or empty.
     pub device: &'a str,
     /// What happened: `login`, `login_failed`, `logout`, `sync`, `record_read`,
-    /// `record_export`, `user_add`, `user_passwd`, `user_assign`, `user_disable`,
-    /// `user_enable`, `device_revoke`, `device_wiped`.
+    /// `record_export`, `review_list`, `review_read`, `user_add`, `user_passwd`,
+    /// `user_assign`, `user_disable`, `user_enable`, `device_revoke`, `device_wiped`.
     pub action: &'a str,
     /// Record ids concerned.
     pub records: Vec<String>,
@@ -63,15 +74,29 @@ fn canonical(
     serde_json::json!([id, ts_ms, user, device, action, records, details]).to_string()
 }
 
-fn chain_hash(prev: &[u8], canonical: &str) -> Vec<u8> {
+/// The legacy (unkeyed) link of rows written before the audit key.
+fn legacy_hash(prev: &[u8], canonical: &str) -> Vec<u8> {
     let mut h = Sha256::new();
     h.update(prev);
     h.update(canonical.as_bytes());
     h.finalize().to_vec()
 }
 
-/// Appends one row in the caller's transaction; returns its id.
+/// Appends one row in the caller's transaction, keyed with the process's audit key
+/// ([`crate::audit_key::install`]); returns its id.
 pub fn append(tx: &Transaction<'_>, ts_ms: i64, e: &Entry<'_>) -> rusqlite::Result<i64> {
+    let files = crate::audit_key::current();
+    append_with(tx, files.as_deref().map(|f| &*f.key), ts_ms, e)
+}
+
+/// Appends one row keyed with `key` (`None` only in tests and before a key exists: a
+/// legacy row).
+pub fn append_with(
+    tx: &Transaction<'_>,
+    key: Option<&AuditKey>,
+    ts_ms: i64,
+    e: &Entry<'_>,
+) -> rusqlite::Result<i64> {
     let last: Option<(i64, Vec<u8>)> = tx
         .prepare_cached("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1")?
         .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
@@ -87,59 +112,120 @@ pub fn append(tx: &Transaction<'_>, ts_ms: i64, e: &Entry<'_>) -> rusqlite::Resu
         e.details.to_string()
     };
     let canon = canonical(id, ts_ms, e.user, e.device, e.action, &records, &details);
-    let hash = chain_hash(&prev, &canon);
+    let hash = match key {
+        Some(k) => k.mac(&[&prev, canon.as_bytes()]),
+        None => legacy_hash(&prev, &canon),
+    };
     tx.prepare_cached(
-        "INSERT INTO audit (id, ts_ms, user, device, action, records, details, prev_hash, hash)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        "INSERT INTO audit (id, ts_ms, user, device, action, records, details, prev_hash, hash,
+                            keyed)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     )?
     .execute(params![
-        id, ts_ms, e.user, e.device, e.action, records, details, prev, hash
+        id,
+        ts_ms,
+        e.user,
+        e.device,
+        e.action,
+        records,
+        details,
+        prev,
+        hash,
+        key.is_some() as i64
     ])?;
     Ok(id)
 }
 
-/// The outcome of [`verify`].
+/// A point of the chain: its length, last hash and how many leading rows are legacy.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Verdict {
-    /// Every row links to the one before; `rows` rows checked.
-    Intact {
-        /// Rows checked.
-        rows: u64,
-    },
-    /// The first row whose link or hash does not match.
-    Broken {
-        /// Its id.
-        id: i64,
-        /// What is wrong.
-        reason: String,
-    },
+pub struct Head {
+    /// Rows (the last row's id).
+    pub rows: i64,
+    /// The last row's hash (32 zero bytes for the empty chain).
+    pub hash: Vec<u8>,
+    /// Leading rows written before the audit key.
+    pub legacy: i64,
 }
 
-/// Walks the chain from the first row.
-pub fn verify(conn: &Connection) -> rusqlite::Result<Verdict> {
+impl Head {
+    /// The empty chain.
+    pub fn genesis() -> Head {
+        Head {
+            rows: 0,
+            hash: vec![0u8; 32],
+            legacy: 0,
+        }
+    }
+}
+
+/// Where and why a chain is broken.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Broken {
+    /// The first row that does not check.
+    pub id: i64,
+    /// What is wrong.
+    pub reason: String,
+}
+
+impl std::fmt::Display for Broken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "row {}: {}", self.id, self.reason)
+    }
+}
+
+/// Checks the rows after `from` (whose last row must still have `from.hash`): ids without
+/// gaps, each row linked to the one before, keyed rows' MACs, legacy rows only as a prefix
+/// of at most `legacy_limit` rows, and the hash at each checkpoint's row. Returns the head.
+pub fn walk(
+    conn: &Connection,
+    key: &AuditKey,
+    from: &Head,
+    legacy_limit: Option<i64>,
+    checkpoints: &[Checkpoint],
+) -> rusqlite::Result<Result<Head, Broken>> {
+    let broken = |id: i64, reason: &str| {
+        Ok(Err(Broken {
+            id,
+            reason: reason.to_owned(),
+        }))
+    };
+    if from.rows > 0 {
+        let at: Option<Vec<u8>> = conn
+            .query_row("SELECT hash FROM audit WHERE id = ?1", [from.rows], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        match at {
+            None => {
+                return broken(
+                    from.rows,
+                    "is missing: the chain was cut below a checkpoint",
+                );
+            }
+            Some(h) if h != from.hash => {
+                return broken(from.rows, "differs from the signed checkpoint");
+            }
+            Some(_) => {}
+        }
+    }
+    let expected: BTreeMap<i64, &Checkpoint> = checkpoints.iter().map(|c| (c.rows, c)).collect();
     let mut stmt = conn.prepare(
-        "SELECT id, ts_ms, user, device, action, records, details, prev_hash, hash
-         FROM audit ORDER BY id",
+        "SELECT id, ts_ms, user, device, action, records, details, prev_hash, hash, keyed
+         FROM audit WHERE id > ?1 ORDER BY id",
     )?;
-    let mut rows = stmt.query([])?;
-    let mut prev = vec![0u8; 32];
-    let mut expected_id = 1i64;
-    let mut count = 0u64;
+    let mut rows = stmt.query([from.rows])?;
+    let mut head = from.clone();
+    let mut keyed_seen = from.rows > from.legacy;
     while let Some(r) = rows.next()? {
         let id: i64 = r.get(0)?;
         let prev_hash: Vec<u8> = r.get(7)?;
         let hash: Vec<u8> = r.get(8)?;
-        if id != expected_id {
-            return Ok(Verdict::Broken {
-                id,
-                reason: format!("row {expected_id} is missing"),
-            });
+        let keyed = r.get::<_, i64>(9)? != 0;
+        if id != head.rows + 1 {
+            return broken(id, &format!("row {} is missing", head.rows + 1));
         }
-        if prev_hash != prev {
-            return Ok(Verdict::Broken {
-                id,
-                reason: "does not link to the row before".into(),
-            });
+        if prev_hash != head.hash {
+            return broken(id, "does not link to the row before");
         }
         let canon = canonical(
             id,
@@ -150,17 +236,85 @@ pub fn verify(conn: &Connection) -> rusqlite::Result<Verdict> {
             &r.get::<_, String>(5)?,
             &r.get::<_, String>(6)?,
         );
-        if chain_hash(&prev, &canon) != hash {
-            return Ok(Verdict::Broken {
-                id,
-                reason: "content does not match its hash".into(),
-            });
+        if keyed {
+            if !key.verify(&[&head.hash, canon.as_bytes()], &hash) {
+                return broken(
+                    id,
+                    "content does not match its keyed hash (edited, forged, or another audit key)",
+                );
+            }
+            keyed_seen = true;
+        } else {
+            if keyed_seen || legacy_limit.is_some_and(|l| id > l) {
+                return broken(id, "unkeyed row written after the audit key was introduced");
+            }
+            if legacy_hash(&head.hash, &canon) != hash {
+                return broken(id, "content does not match its hash");
+            }
+            head.legacy += 1;
         }
-        prev = hash;
-        expected_id += 1;
-        count += 1;
+        if let Some(cp) = expected.get(&id)
+            && hex::encode(&hash) != cp.head
+        {
+            return broken(id, "differs from the signed checkpoint");
+        }
+        head.rows = id;
+        head.hash = hash;
     }
-    Ok(Verdict::Intact { rows: count })
+    Ok(Ok(head))
+}
+
+/// The outcome of [`verify`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Every row checks and the chain is at least as long as every checkpoint.
+    Intact {
+        /// Rows checked.
+        rows: u64,
+        /// Of which written before the audit key (legacy chain).
+        legacy: u64,
+        /// The latest checkpoint's row count, if there is one.
+        checkpoint_rows: Option<i64>,
+    },
+    /// The first row whose link, MAC or checkpoint does not match.
+    Broken(Broken),
+    /// The chain is shorter than a signed checkpoint recorded: newest rows were deleted.
+    Truncated {
+        /// Rows now.
+        rows: u64,
+        /// Rows the checkpoint recorded.
+        checkpoint_rows: i64,
+        /// When that checkpoint was written (ms).
+        checkpoint_ms: i64,
+    },
+}
+
+/// Walks the whole chain with `key` against the signed `checkpoints`.
+pub fn verify(
+    conn: &Connection,
+    key: &AuditKey,
+    checkpoints: &[Checkpoint],
+) -> rusqlite::Result<Verdict> {
+    let legacy_limit = checkpoints.iter().map(|c| c.legacy).min();
+    let head = match walk(conn, key, &Head::genesis(), legacy_limit, checkpoints)? {
+        Ok(h) => h,
+        Err(b) => return Ok(Verdict::Broken(b)),
+    };
+    let latest = crate::audit_key::latest(checkpoints);
+    if let Some(cp) = latest
+        && cp.rows > head.rows
+    {
+        return Ok(Verdict::Truncated {
+            rows: head.rows as u64,
+            checkpoint_rows: cp.rows,
+            checkpoint_ms: cp.ts_ms,
+        });
+    }
+    Ok(Verdict::Intact {
+        rows: head.rows as u64,
+        legacy: head.legacy as u64,
+        checkpoint_rows: latest.map(|c| c.rows),
+    })
 }
 
 /// Filters for [`list`]; `None` matches everything.
@@ -231,16 +385,21 @@ mod tests {
         conn
     }
 
-    fn add(conn: &mut Connection, n: usize) {
+    fn key() -> AuditKey {
+        AuditKey::from_bytes([7u8; 32])
+    }
+
+    fn add_with(conn: &mut Connection, k: Option<&AuditKey>, n: usize) {
         let tx = conn.transaction().unwrap();
         for i in 0..n {
-            append(
+            append_with(
                 &tx,
+                k,
                 1000 + i as i64,
                 &Entry {
                     user: "alice",
                     device: "d1",
-                    action: "sync",
+                    action: if i % 2 == 0 { "sync" } else { "record_read" },
                     records: vec![format!("r{i}")],
                     details: serde_json::json!({"pushed": i}),
                 },
@@ -250,12 +409,35 @@ mod tests {
         tx.commit().unwrap();
     }
 
+    fn add(conn: &mut Connection, n: usize) {
+        add_with(conn, Some(&key()), n);
+    }
+
+    fn head(conn: &Connection) -> Checkpoint {
+        let h = walk(conn, &key(), &Head::genesis(), None, &[])
+            .unwrap()
+            .unwrap();
+        Checkpoint::sign(&key(), &h, 5000)
+    }
+
+    fn intact(v: &Verdict) -> bool {
+        matches!(v, Verdict::Intact { .. })
+    }
+
     #[test]
     fn an_untouched_chain_verifies() {
         let mut conn = db();
-        assert_eq!(verify(&conn).unwrap(), Verdict::Intact { rows: 0 });
+        assert!(intact(&verify(&conn, &key(), &[]).unwrap()));
         add(&mut conn, 5);
-        assert_eq!(verify(&conn).unwrap(), Verdict::Intact { rows: 5 });
+        let cp = head(&conn);
+        assert_eq!(
+            verify(&conn, &key(), &[cp]).unwrap(),
+            Verdict::Intact {
+                rows: 5,
+                legacy: 0,
+                checkpoint_rows: Some(5)
+            }
+        );
     }
 
     #[test]
@@ -265,8 +447,8 @@ mod tests {
         conn.execute("UPDATE audit SET user = 'mallory' WHERE id = 3", [])
             .unwrap();
         assert!(matches!(
-            verify(&conn).unwrap(),
-            Verdict::Broken { id: 3, .. }
+            verify(&conn, &key(), &[]).unwrap(),
+            Verdict::Broken(Broken { id: 3, .. })
         ));
     }
 
@@ -276,36 +458,122 @@ mod tests {
         add(&mut conn, 5);
         conn.execute("DELETE FROM audit WHERE id = 2", []).unwrap();
         assert!(matches!(
-            verify(&conn).unwrap(),
-            Verdict::Broken { id: 3, .. }
+            verify(&conn, &key(), &[]).unwrap(),
+            Verdict::Broken(Broken { id: 3, .. })
         ));
     }
 
     #[test]
-    fn rehashing_an_edited_row_still_breaks_the_next_link() {
+    fn deleting_the_newest_rows_or_every_row_is_reported_against_the_checkpoint() {
+        for delete in ["DELETE FROM audit WHERE id > 3", "DELETE FROM audit"] {
+            let mut conn = db();
+            add(&mut conn, 5);
+            let cp = head(&conn);
+            conn.execute(delete, []).unwrap();
+            assert!(
+                matches!(
+                    verify(&conn, &key(), std::slice::from_ref(&cp)).unwrap(),
+                    Verdict::Truncated {
+                        checkpoint_rows: 5,
+                        ..
+                    }
+                ),
+                "{delete}"
+            );
+        }
+    }
+
+    /// Rewrites the whole chain from its rows as an attacker without the key would.
+    fn recompute_unkeyed(conn: &mut Connection) {
+        let rows = list(conn, &Filter::default()).unwrap();
+        conn.execute("DELETE FROM audit", []).unwrap();
+        let tx = conn.transaction().unwrap();
+        for r in rows {
+            let e = Entry {
+                user: &r.user,
+                device: &r.device,
+                action: &r.action,
+                records: serde_json::from_str(&r.records).unwrap(),
+                details: serde_json::from_str(&r.details).unwrap(),
+            };
+            append_with(&tx, None, r.ts_ms, &e).unwrap();
+        }
+        tx.commit().unwrap();
+    }
+
+    #[test]
+    fn a_chain_edited_and_recomputed_without_the_key_does_not_verify() {
         let mut conn = db();
-        add(&mut conn, 4);
-        // An attacker who recomputes row 2's hash after editing it breaks row 3's link.
-        let prev: Vec<u8> = conn
-            .query_row("SELECT hash FROM audit WHERE id = 1", [], |r| r.get(0))
+        add(&mut conn, 5);
+        let cp = head(&conn);
+        conn.execute("UPDATE audit SET user = 'mallory' WHERE id = 2", [])
             .unwrap();
-        let canon = canonical(
-            2,
-            1001,
-            "mallory",
-            "d1",
-            "sync",
-            "[\"r1\"]",
-            "{\"pushed\":1}",
-        );
-        conn.execute(
-            "UPDATE audit SET user = 'mallory', hash = ?1 WHERE id = 2",
-            [chain_hash(&prev, &canon)],
-        )
-        .unwrap();
+        recompute_unkeyed(&mut conn);
         assert!(matches!(
-            verify(&conn).unwrap(),
-            Verdict::Broken { id: 3, .. }
+            verify(&conn, &key(), std::slice::from_ref(&cp)).unwrap(),
+            Verdict::Broken(Broken { id: 1, .. })
+        ));
+        // Rows marked keyed but hashed without the key fail their MAC.
+        conn.execute("UPDATE audit SET keyed = 1", []).unwrap();
+        assert!(matches!(
+            verify(&conn, &key(), &[]).unwrap(),
+            Verdict::Broken(Broken { id: 1, .. })
+        ));
+    }
+
+    #[test]
+    fn removing_every_record_read_row_and_renumbering_does_not_verify() {
+        let mut conn = db();
+        add(&mut conn, 6);
+        let cp = head(&conn);
+        conn.execute("DELETE FROM audit WHERE action = 'record_read'", [])
+            .unwrap();
+        assert!(!intact(&verify(&conn, &key(), &[]).unwrap()));
+        recompute_unkeyed(&mut conn);
+        assert!(!intact(
+            &verify(&conn, &key(), std::slice::from_ref(&cp)).unwrap()
+        ));
+    }
+
+    #[test]
+    fn a_forged_row_appended_without_the_key_does_not_verify() {
+        let mut conn = db();
+        add(&mut conn, 3);
+        let tx = conn.transaction().unwrap();
+        let wrong = AuditKey::from_bytes([9u8; 32]);
+        append_with(&tx, Some(&wrong), 9, &Entry::default()).unwrap();
+        tx.commit().unwrap();
+        assert!(matches!(
+            verify(&conn, &key(), &[]).unwrap(),
+            Verdict::Broken(Broken { id: 4, .. })
+        ));
+    }
+
+    #[test]
+    fn legacy_rows_verify_as_a_prefix_up_to_the_first_checkpoints_count() {
+        let mut conn = db();
+        add_with(&mut conn, None, 3);
+        let genesis = {
+            let h = walk(&conn, &key(), &Head::genesis(), None, &[])
+                .unwrap()
+                .unwrap();
+            assert_eq!(h.legacy, 3);
+            Checkpoint::sign(&key(), &h, 1)
+        };
+        add(&mut conn, 2);
+        assert_eq!(
+            verify(&conn, &key(), std::slice::from_ref(&genesis)).unwrap(),
+            Verdict::Intact {
+                rows: 5,
+                legacy: 3,
+                checkpoint_rows: Some(3)
+            }
+        );
+        // An unkeyed row after keyed ones is refused.
+        add_with(&mut conn, None, 1);
+        assert!(matches!(
+            verify(&conn, &key(), &[]).unwrap(),
+            Verdict::Broken(Broken { id: 6, .. })
         ));
     }
 

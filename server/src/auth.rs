@@ -2,7 +2,10 @@
 //!
 //! - [`DeviceAuth`]: a valid bearer token of an enabled user on a device that is not revoked.
 //! - [`SyncAuth`]: like [`DeviceAuth`], but also lets through a revoked device that has a wipe
-//!   order waiting, so that `POST /v1/sync` can answer it with `wipe: true`.
+//!   order waiting, so that `POST /v1/sync` can answer it with `wipe: true` — with any token
+//!   ever issued to the device (also one ended by a password change or disable, or expired
+//!   less than [`accounts::WIPE_TOKEN_GRACE_MS`] ago) and whether or not its user is still
+//!   enabled.
 //! - [`AdminAuth`]: a [`DeviceAuth`] whose user is an admin (403 otherwise).
 
 use automerge::ActorId;
@@ -69,16 +72,20 @@ async fn authenticate(
     let Some(info) = info else {
         return Err(ApiError::unauthorized("unknown or expired token"));
     };
+    // A pending wipe order outlives everything else: a token ended by a password change or
+    // a disable, an expired token, a disabled user. The device is told to wipe.
+    let wipe = info.revoked && info.wipe_pending && allow_wipe;
     let now = crate::now_ms();
-    if info.expires_ms <= now {
-        return Err(ApiError::unauthorized("unknown or expired token"));
-    }
-    if info.user.disabled {
-        return Err(ApiError::unauthorized("the account is disabled"));
-    }
-    let wipe = info.revoked;
-    if info.revoked && !(allow_wipe && info.wipe_pending) {
-        return Err(ApiError::unauthorized("the device is revoked"));
+    if !wipe {
+        if info.ended || info.expires_ms <= now {
+            return Err(ApiError::unauthorized("unknown or expired token"));
+        }
+        if info.user.disabled {
+            return Err(ApiError::unauthorized("the account is disabled"));
+        }
+        if info.revoked {
+            return Err(ApiError::unauthorized("the device is revoked"));
+        }
     }
     Ok(DeviceAuth {
         user: info.user.username.clone(),

@@ -241,11 +241,21 @@ fn init_tracing(format: LogFormat) {
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(cli.config).map(|()| ExitCode::SUCCESS),
-        Command::User(cmd) => user(&cli.config, cmd),
-        Command::Device(cmd) => device(&cli.config, cmd),
+        Command::User(cmd) => checkpointed(&cli.config, |c| user(c, cmd)),
+        Command::Device(cmd) => checkpointed(&cli.config, |c| device(c, cmd)),
         Command::Audit(cmd) => audit_cmd(&cli.config, cmd),
-        Command::Review(cmd) => crate::cli_review::run(&cli.config, cmd),
+        Command::Review(cmd) => checkpointed(&cli.config, |c| crate::cli_review::run(c, cmd)),
     }
+}
+
+/// Runs a command that may append audit rows, then writes a signed audit checkpoint.
+fn checkpointed(
+    config: &Config,
+    f: impl FnOnce(&Config) -> anyhow::Result<ExitCode>,
+) -> anyhow::Result<ExitCode> {
+    let code = f(config)?;
+    crate::audit_key::checkpoint_quietly(&open(config)?);
+    Ok(code)
 }
 
 fn serve(config: Config) -> anyhow::Result<()> {
@@ -357,7 +367,9 @@ fn user(config: &Config, cmd: UserCommand) -> anyhow::Result<ExitCode> {
             for u in users {
                 let state = if u.disabled {
                     "disabled"
-                } else if u.is_locked(now) {
+                } else if u.is_locked(now)
+                    || pool.read(|c| accounts::locked_anywhere(c, &u.username, now))?
+                {
                     "locked"
                 } else {
                     "active"
@@ -491,20 +503,61 @@ fn device(config: &Config, cmd: DeviceCommand) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `ferry audit verify`: the whole chain with the audit key, against every signed checkpoint.
+fn verify(pool: &Pool, out: &mut impl Write) -> anyhow::Result<ExitCode> {
+    let files = crate::audit_key::current().context("no audit key is installed")?;
+    let checkpoints = match crate::audit_key::read_checkpoints(&files.checkpoints, &files.key)? {
+        Ok(c) => c,
+        Err(why) => {
+            writeln!(out, "BROKEN: {why} ({})", files.checkpoints.display())?;
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    match pool.read(|c| audit::verify(c, &files.key, &checkpoints))? {
+        audit::Verdict::Intact {
+            rows,
+            legacy,
+            checkpoint_rows,
+        } => {
+            let legacy = if legacy > 0 {
+                format!(" ({legacy} legacy rows from before the audit key)")
+            } else {
+                String::new()
+            };
+            let cp = match checkpoint_rows {
+                Some(n) => format!("; last signed checkpoint at {n} rows"),
+                None => format!(
+                    "; no checkpoints yet in {}: truncation cannot be checked",
+                    files.checkpoints.display()
+                ),
+            };
+            writeln!(out, "OK: {rows} audit rows, chain intact{legacy}{cp}")?;
+            Ok(ExitCode::SUCCESS)
+        }
+        audit::Verdict::Broken(b) => {
+            writeln!(out, "BROKEN at row {}: {}", b.id, b.reason)?;
+            Ok(ExitCode::FAILURE)
+        }
+        audit::Verdict::Truncated {
+            rows,
+            checkpoint_rows,
+            checkpoint_ms,
+        } => {
+            writeln!(
+                out,
+                "TRUNCATED: the chain has {rows} rows but the signed checkpoint of {} recorded {checkpoint_rows}",
+                format_time(checkpoint_ms)
+            )?;
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
 fn audit_cmd(config: &Config, cmd: AuditCommand) -> anyhow::Result<ExitCode> {
     let pool = open(config)?;
     let mut out = std::io::stdout().lock();
     match cmd {
-        AuditCommand::Verify => match pool.read(audit::verify)? {
-            audit::Verdict::Intact { rows } => {
-                writeln!(out, "OK: {rows} audit rows, chain intact")?;
-                Ok(ExitCode::SUCCESS)
-            }
-            audit::Verdict::Broken { id, reason } => {
-                writeln!(out, "BROKEN at row {id}: {reason}")?;
-                Ok(ExitCode::FAILURE)
-            }
-        },
+        AuditCommand::Verify => verify(&pool, &mut out),
         AuditCommand::List {
             user,
             device,

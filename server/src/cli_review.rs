@@ -228,11 +228,14 @@ pub fn run(config: &Config, cmd: ReviewCommand) -> anyhow::Result<ExitCode> {
                 offset: None,
             };
             let now = now_ms();
-            let (items, counts) = pool.read(|c| -> rusqlite::Result<_> {
-                Ok((
-                    review::list_items(c, &f, now)?,
-                    review::count_items(c, &f, now)?,
-                ))
+            // The JSON carries competing values: that listing is audited (`review_list`).
+            let (items, counts) = pool.write(|tx| -> anyhow::Result<_> {
+                let items = review::list_items(tx, &f, now)?;
+                let counts = review::count_items(tx, &f, now)?;
+                if json {
+                    crate::routes::review_api::audit_list(tx, "cli", "cli", "cli", &items)?;
+                }
+                Ok((items, counts))
             })?;
             if json {
                 writeln!(

@@ -108,6 +108,72 @@ pub struct Config {
     /// the cache).
     #[arg(long, env = "FERRY_DOC_CACHE_MIB", default_value_t = 64, global = true)]
     pub doc_cache_mib: u64,
+    /// Login attempts (`/v1/login` and the console sign-in) one client address may make per
+    /// minute (burst and refill); beyond it 429 with `Retry-After`.
+    #[arg(
+        long,
+        env = "FERRY_LOGIN_PER_ADDRESS_PER_MINUTE",
+        default_value_t = 30,
+        global = true
+    )]
+    pub login_per_address_per_minute: u32,
+
+    /// Login attempts one account name may receive per minute, from all addresses together.
+    #[arg(
+        long,
+        env = "FERRY_LOGIN_PER_ACCOUNT_PER_MINUTE",
+        default_value_t = 10,
+        global = true
+    )]
+    pub login_per_account_per_minute: u32,
+
+    /// Take the client address from the last `X-Forwarded-For` entry (only behind a reverse
+    /// proxy that sets it; otherwise clients could choose their address).
+    #[arg(long, env = "FERRY_TRUST_PROXY_HEADERS", global = true)]
+    pub trust_proxy_headers: bool,
+
+    /// The URL clients reach the server at, e.g. `https://ferry.example.vn`. With `https://`
+    /// (or `--behind-tls`) cookies get `Secure` and responses `Strict-Transport-Security`.
+    #[arg(long, env = "FERRY_PUBLIC_URL", global = true)]
+    pub public_url: Option<String>,
+
+    /// The server is reached only through a TLS-terminating proxy (same effect as an
+    /// `https://` public URL).
+    #[arg(long, env = "FERRY_BEHIND_TLS", global = true)]
+    pub behind_tls: bool,
+
+    /// Address of the separate `/metrics` listener (`off` disables it). Keep it private.
+    #[arg(
+        long,
+        env = "FERRY_METRICS_LISTEN",
+        default_value = "127.0.0.1:9898",
+        global = true
+    )]
+    pub metrics_listen: String,
+
+    /// File holding the audit chain's HMAC key (64 hex characters). Default: beside the data
+    /// directory, `<data-dir>.audit-key`, created 0600 on first start. Keep it outside the
+    /// data directory and its backups.
+    #[arg(long, env = "FERRY_AUDIT_KEY_FILE", global = true)]
+    pub audit_key_file: Option<PathBuf>,
+
+    /// The audit key itself (64 hex characters), instead of a key file.
+    #[arg(long, env = "FERRY_AUDIT_KEY", hide_env_values = true, global = true)]
+    pub audit_key: Option<String>,
+
+    /// Append-only file of signed audit checkpoints. Default: `<key file>.checkpoints` with
+    /// a key file, else `<data-dir>.audit-checkpoints`.
+    #[arg(long, env = "FERRY_AUDIT_CHECKPOINT_FILE", global = true)]
+    pub audit_checkpoint_file: Option<PathBuf>,
+
+    /// Seconds between two audit checkpoints (written only when the chain grew).
+    #[arg(
+        long,
+        env = "FERRY_AUDIT_CHECKPOINT_SECS",
+        default_value_t = 60,
+        global = true
+    )]
+    pub audit_checkpoint_secs: u64,
 }
 
 impl Default for Config {
@@ -123,6 +189,16 @@ impl Default for Config {
             lockout_minutes: 15,
             request_timeout_secs: 60,
             doc_cache_mib: 64,
+            login_per_address_per_minute: 30,
+            login_per_account_per_minute: 10,
+            trust_proxy_headers: false,
+            public_url: None,
+            behind_tls: false,
+            metrics_listen: "127.0.0.1:9898".into(),
+            audit_key_file: None,
+            audit_key: None,
+            audit_checkpoint_file: None,
+            audit_checkpoint_secs: 60,
         }
     }
 }
@@ -157,5 +233,39 @@ impl Config {
     /// Lockout duration.
     pub fn lockout(&self) -> Duration {
         Duration::from_secs(self.lockout_minutes.saturating_mul(60))
+    }
+
+    /// Whether clients reach the server over HTTPS (cookies `Secure`, HSTS sent).
+    pub fn served_over_https(&self) -> bool {
+        self.behind_tls
+            || self
+                .public_url
+                .as_deref()
+                .is_some_and(|u| u.trim().to_ascii_lowercase().starts_with("https://"))
+    }
+
+    /// The metrics listener's address, `None` when disabled.
+    pub fn metrics_addr(&self) -> anyhow::Result<Option<SocketAddr>> {
+        let v = self.metrics_listen.trim();
+        if v.is_empty() || v.eq_ignore_ascii_case("off") {
+            return Ok(None);
+        }
+        v.parse()
+            .map(Some)
+            .map_err(|_| anyhow::anyhow!("--metrics-listen `{v}` is not an address or `off`"))
+    }
+
+    /// `<parent of the data dir>/<its name><suffix>`: beside the data directory, not in it.
+    pub fn beside_data_dir(&self, suffix: &str) -> anyhow::Result<PathBuf> {
+        let dir = std::path::absolute(&self.data_dir)?;
+        let (Some(parent), Some(name)) = (dir.parent(), dir.file_name()) else {
+            anyhow::bail!(
+                "the data directory {} has no parent: set FERRY_AUDIT_KEY_FILE",
+                dir.display()
+            );
+        };
+        let mut file = name.to_owned();
+        file.push(suffix);
+        Ok(parent.join(file))
     }
 }

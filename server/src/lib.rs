@@ -8,6 +8,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod audit_key;
 pub mod auth;
 pub mod cli;
 pub mod cli_review;
@@ -17,6 +18,7 @@ pub mod doc_cache;
 pub mod error;
 pub mod exchange;
 pub mod feed;
+pub mod login;
 pub mod metrics;
 pub mod review;
 pub mod routes;
@@ -58,6 +60,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// Counters for `/metrics`.
     pub metrics: Arc<Metrics>,
+    /// Login rate limits, hashing slots and the console form key.
+    pub login: Arc<login::LoginGuard>,
 }
 
 /// Reader connections the server opens.
@@ -71,21 +75,32 @@ pub fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
-/// Opens (creating and migrating) the database under the configured data directory.
+/// Opens (creating and migrating) the database under the configured data directory, and
+/// loads (creating on first use) and installs the audit key.
 pub fn open_pool(config: &Config) -> anyhow::Result<Pool> {
-    std::fs::create_dir_all(&config.data_dir).with_context(|| {
+    create_private_dir(&config.data_dir).with_context(|| {
         format!(
             "cannot create the data directory {}",
             config.data_dir.display()
         )
     })?;
     let path = config.db_path();
+    private_db_files(&path)
+        .with_context(|| format!("cannot create the database {}", path.display()))?;
     let pool = Pool::open(&path, None, schema::SERVER_MIGRATIONS, READERS)
         .with_context(|| format!("cannot open the database {}", path.display()))?;
     // An acknowledged exchange must survive a power cut, not only a crash of the process:
     // the writer syncs the WAL on every commit. Group commit keeps that to one fsync per
     // batch of exchanges.
     pool.configure_writer(|c| c.pragma_update(None, "synchronous", "FULL"))?;
+    let files = audit_key::load(config)?;
+    if files.created {
+        eprintln!(
+            "ferry: created the audit key {} (0600); keep it outside the data directory and its backups",
+            files.key_source
+        );
+    }
+    audit_key::install(files);
     // The sync path alone runs a few dozen distinct statements (push checks, review
     // detection, the pull, audit); rusqlite's default cache of 16 would evict and re-parse
     // them on every exchange.
@@ -102,6 +117,48 @@ pub fn open_pool(config: &Config) -> anyhow::Result<Pool> {
     Ok(pool)
 }
 
+/// Creates the data directory `0700` (owner only) when it does not exist.
+fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
+
+/// Creates the database file `0600` before SQLite opens it (SQLite gives its `-wal` and
+/// `-shm` files the database file's mode), and takes group and other access away from
+/// database files left readable by older versions.
+fn private_db_files(db: &std::path::Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        if !db.exists() {
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(db)?;
+        }
+        for suffix in ["", "-wal", "-shm"] {
+            let mut name = db.as_os_str().to_owned();
+            name.push(suffix);
+            let file = std::path::PathBuf::from(name);
+            if let Ok(meta) = std::fs::metadata(&file)
+                && meta.permissions().mode() & 0o077 != 0
+            {
+                std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))?;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = db;
+    Ok(())
+}
+
 /// Prepared statements each connection keeps.
 const STATEMENT_CACHE: usize = 256;
 
@@ -112,6 +169,14 @@ const STATEMENT_CACHE: usize = 256;
 /// detection) are detected before this returns.
 pub fn open_state(config: Config) -> anyhow::Result<(AppState, Option<String>)> {
     let pool = open_pool(&config)?;
+    if let Some(files) = audit_key::current() {
+        if let Some(warning) = audit_key::startup_warning(&pool, &files)? {
+            tracing::error!(%warning, "audit trail check at start");
+            println!("WARNING: {warning}; run `ferry audit verify`");
+        } else {
+            audit_key::checkpoint_quietly(&pool);
+        }
+    }
     let generated = bootstrap_admin(&pool, config.admin_password.as_deref())?;
     if let Some((records, stats)) = review::detect::backfill(&pool, now_ms())? {
         tracing::info!(
@@ -133,6 +198,7 @@ pub fn open_state(config: Config) -> anyhow::Result<(AppState, Option<String>)> 
     let writer =
         Writer::start(pool.clone(), metrics.clone()).context("cannot start the writer thread")?;
     let cache = Arc::new(DocCache::new(config.doc_cache_bytes(), metrics.clone()));
+    let login = Arc::new(login::LoginGuard::new(&config));
     Ok((
         AppState {
             pool,
@@ -141,6 +207,7 @@ pub fn open_state(config: Config) -> anyhow::Result<(AppState, Option<String>)> 
             review_wake: Arc::new(tokio::sync::Notify::new()),
             config: Arc::new(config),
             metrics,
+            login,
         },
         generated,
     ))
@@ -180,7 +247,13 @@ fn bootstrap_admin(pool: &Pool, password: Option<&str>) -> anyhow::Result<Option
 /// The router with every route and the tracing, timeout and limit layers.
 pub fn app(state: AppState) -> Router {
     let timeout = Duration::from_secs(state.config.request_timeout_secs.max(1));
+    let https = state.config.served_over_https();
     routes::router(state)
+        .layer(axum::middleware::map_response(
+            move |r: axum::response::Response| async move {
+                routes::console::session::https_headers(https, r)
+            },
+        ))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             timeout,
@@ -204,8 +277,22 @@ pub async fn launch(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let db_path = config.db_path();
+    let metrics_addr = config.metrics_addr()?;
     let (state, generated) = tokio::task::spawn_blocking(move || open_state(config)).await??;
     let addr = listener.local_addr()?;
+    let metrics = match metrics_addr {
+        Some(a) => {
+            let l = tokio::net::TcpListener::bind(a)
+                .await
+                .with_context(|| format!("cannot listen for metrics on {a}"))?;
+            let bound = l.local_addr()?;
+            let router = routes::ops::metrics_router(state.clone());
+            tokio::spawn(async move { axum::serve(l, router).await });
+            Some(bound)
+        }
+        None => None,
+    };
+    let checkpoints = tokio::spawn(audit_checkpoints(state.clone()));
     {
         let mut out = std::io::stdout().lock();
         writeln!(
@@ -220,6 +307,18 @@ pub async fn launch(
                 "created user `admin` with password: {password}\n  (shown once; change it with `ferry user passwd admin`)"
             )?;
         }
+        if let Some(files) = audit_key::current() {
+            writeln!(
+                out,
+                "audit key {} (fingerprint {}); checkpoints {}",
+                files.key_source,
+                files.key.fingerprint(),
+                files.checkpoints.display()
+            )?;
+        }
+        if let Some(m) = metrics {
+            writeln!(out, "metrics on http://{m}/metrics")?;
+        }
         writeln!(out, "listening on http://{addr}")?;
         out.flush()?;
     }
@@ -231,9 +330,27 @@ pub async fn launch(
         state.review_wake.clone(),
     );
     tracing::info!(%addr, "serving");
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    let pool = state.pool.clone();
+    axum::serve(
+        listener,
+        app(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await?;
+    checkpoints.abort();
+    tokio::task::spawn_blocking(move || audit_key::checkpoint_quietly(&pool)).await?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Writes a signed audit checkpoint every `--audit-checkpoint-secs` while the chain grows.
+async fn audit_checkpoints(state: AppState) {
+    let every = Duration::from_secs(state.config.audit_checkpoint_secs.max(1));
+    let mut tick = tokio::time::interval(every);
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        let pool = state.pool.clone();
+        let _ = tokio::task::spawn_blocking(move || audit_key::checkpoint_quietly(&pool)).await;
+    }
 }

@@ -48,10 +48,11 @@ pub struct Server {
 }
 
 impl Server {
-    /// Starts the binary at `bin` on a fresh temporary data directory.
+    /// Starts the binary at `bin` on a fresh temporary data directory (`<tmp>/data`, so the
+    /// audit key and checkpoints the server keeps beside it stay inside `<tmp>`).
     pub fn start(bin: &Path) -> Server {
         let tmp = tempfile::tempdir().expect("temp dir");
-        let dir = tmp.path().to_owned();
+        let dir = tmp.path().join("data");
         let mut s = Server::start_in(bin, &dir, &[]);
         s._tmp = Some(tmp);
         s
@@ -78,6 +79,27 @@ impl Server {
     /// The bound address.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// `http://127.0.0.1:PORT` of the separate metrics listener, if it runs.
+    pub fn metrics_url(&self) -> Option<String> {
+        self.banner.iter().find_map(|l| {
+            l.strip_prefix("metrics on ")
+                .and_then(|u| u.strip_suffix("/metrics"))
+                .map(str::to_owned)
+        })
+    }
+
+    /// The audit key file the server keeps beside its data directory.
+    pub fn audit_key_path(&self) -> PathBuf {
+        let mut name = self.data_dir.clone().into_os_string();
+        name.push(".audit-key");
+        PathBuf::from(name)
+    }
+
+    /// The server's process id while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
     }
 
     /// The data directory.
@@ -189,6 +211,12 @@ fn spawn(bin: &Path, data_dir: &Path, env: &[(&str, &str)]) -> (Child, SocketAdd
         .env("FERRY_DATA_DIR", data_dir)
         .env("FERRY_ADMIN_PASSWORD", ADMIN_PASSWORD)
         .env("FERRY_LOG", "info")
+        // Tests run many servers at once and log hundreds of devices in from 127.0.0.1: a
+        // free metrics port each, and login rate limits out of the way (tests of the limits
+        // set their own).
+        .env("FERRY_METRICS_LISTEN", "127.0.0.1:0")
+        .env("FERRY_LOGIN_PER_ADDRESS_PER_MINUTE", "1000000")
+        .env("FERRY_LOGIN_PER_ACCOUNT_PER_MINUTE", "1000000")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::from(log));

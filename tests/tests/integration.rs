@@ -4,6 +4,7 @@
 //! Run with `cargo test -p ferry-tests`.
 
 mod integration {
+    pub mod accounts_hardening;
     pub mod faults;
     pub mod python_bindings;
     pub mod review;

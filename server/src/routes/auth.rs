@@ -1,17 +1,25 @@
 //! `POST /v1/login` and `POST /v1/logout`.
+//!
+//! The password check runs under [`crate::login`]'s bounds: 429 `rate_limited` or
+//! `account_locked` and 503 `busy`, each with `Retry-After`.
+
+use std::time::Duration;
 
 use axum::extract::State;
 use axum::extract::rejection::JsonRejection;
 use axum::http::StatusCode;
+use axum::http::header::RETRY_AFTER;
+use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use sync_core::model::Role;
 use uuid::Uuid;
 
-use crate::accounts::{self, AccountError, LockoutPolicy};
+use crate::accounts::{self, AccountError};
 use crate::auth::DeviceAuth;
 use crate::error::{ApiError, ApiResult};
+use crate::login::{ClientAddr, Credentials, Refusal, Verdict};
 use crate::{AppState, audit, now_ms};
 
 /// The routes of this module.
@@ -53,96 +61,110 @@ pub struct LoginReply {
     pub units: Vec<String>,
 }
 
-enum Outcome {
-    Ok(LoginReply),
-    Locked,
-    BadCredentials,
-    Disabled,
-    Device(AccountError),
+/// Builds a refusal with `Retry-After`.
+fn retry(status: StatusCode, code: &'static str, message: &str, wait: Duration) -> Response {
+    let mut r = ApiError::client(status, code, message).into_response();
+    r.headers_mut().insert(
+        RETRY_AFTER,
+        crate::routes::console::retry_after(wait.max(Duration::from_secs(1))),
+    );
+    r
 }
 
 async fn login(
     State(state): State<AppState>,
+    client: ClientAddr,
     body: Result<Json<LoginRequest>, JsonRejection>,
-) -> ApiResult<Json<LoginReply>> {
-    let Json(req) = body.map_err(super::json_error)?;
+) -> Result<Json<LoginReply>, Response> {
+    let Json(req) = body
+        .map_err(super::json_error)
+        .map_err(IntoResponse::into_response)?;
     let actor = hex::decode(&req.actor_id)
         .ok()
         .filter(|a| a.len() == 16)
         .ok_or_else(|| {
             ApiError::bad_request("malformed_request", "`actor_id` must be 32 hex characters")
+                .into_response()
         })?;
+    let wrong = || ApiError::unauthorized("wrong user name or password").into_response();
     if req.username.len() > 64 || req.password.len() > 1024 {
-        return Err(ApiError::unauthorized("wrong user name or password"));
+        return Err(wrong());
     }
     let device_name: String = req
         .device_name
+        .clone()
         .unwrap_or_default()
         .chars()
         .take(100)
         .collect();
-    let config = state.config.clone();
+    let creds = Credentials {
+        username: req.username.clone(),
+        password: req.password.clone(),
+        client,
+        via: "api",
+        device: req.device_id.to_string(),
+    };
+    let verdict = crate::login::check(&state, creds)
+        .await
+        .map_err(|e| ApiError::Internal(e).into_response())?;
+    state.metrics.login(matches!(verdict, Ok(Verdict::Ok(_))));
+    let user = match verdict {
+        Ok(Verdict::Ok(user)) => user,
+        Ok(Verdict::BadCredentials) => return Err(wrong()),
+        Ok(Verdict::Disabled(_)) => {
+            return Err(
+                ApiError::forbidden("account_disabled", "the account is disabled").into_response(),
+            );
+        }
+        Ok(Verdict::Locked(wait)) => {
+            return Err(retry(
+                StatusCode::TOO_MANY_REQUESTS,
+                "account_locked",
+                "too many failed logins from this address: the account is locked here for a while",
+                wait,
+            ));
+        }
+        Err(Refusal::RateLimited(wait)) => {
+            return Err(retry(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                "too many login attempts: try again later",
+                wait,
+            ));
+        }
+        Err(Refusal::Busy) => {
+            return Err(retry(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "busy",
+                "the server is checking too many logins: try again shortly",
+                Duration::from_secs(1),
+            ));
+        }
+    };
+    let ttl = state.config.token_ttl().as_millis() as i64;
     let pool = state.pool.clone();
-    let outcome = tokio::task::spawn_blocking(move || -> anyhow::Result<Outcome> {
-        let now = now_ms();
-        let user = pool.read(|c| accounts::get_user(c, &req.username))?;
-        let policy = LockoutPolicy {
-            attempts: config.lockout_attempts,
-            duration_ms: config.lockout().as_millis() as i64,
-        };
-        let fail =
-            |action_user: &str, reason: &str, user_id: Option<i64>| -> anyhow::Result<bool> {
-                pool.write(|tx| -> anyhow::Result<bool> {
-                    let locked = match user_id {
-                        Some(id) => accounts::record_failure(tx, id, now, policy)?,
-                        None => false,
-                    };
-                    audit::append(
-                        tx,
-                        now,
-                        &audit::Entry {
-                            user: action_user,
-                            device: &req.device_id.to_string(),
-                            action: "login_failed",
-                            details: serde_json::json!({"reason": reason, "locked": locked}),
-                            ..audit::Entry::default()
-                        },
-                    )?;
-                    Ok(locked)
-                })
-            };
-        let Some(user) = user else {
-            // Same work as for a real user, so names cannot be probed by timing.
-            let _ = accounts::verify_password(accounts::dummy_hash(), &req.password);
-            fail(&req.username, "unknown_user", None)?;
-            return Ok(Outcome::BadCredentials);
-        };
-        if user.is_locked(now) {
-            fail(&user.username, "locked", None)?;
-            return Ok(Outcome::Locked);
-        }
-        if !accounts::verify_password(user.password_hash(), &req.password) {
-            let locked = fail(&user.username, "wrong_password", Some(user.id))?;
-            return Ok(if locked {
-                Outcome::Locked
-            } else {
-                Outcome::BadCredentials
-            });
-        }
-        if user.disabled {
-            fail(&user.username, "disabled", None)?;
-            return Ok(Outcome::Disabled);
-        }
-        let ttl = config.token_ttl().as_millis() as i64;
-        let actor_hex = hex::encode(&actor);
-        let result = pool.write(|tx| -> anyhow::Result<Result<(String, i64), AccountError>> {
+    let reply = tokio::task::spawn_blocking(
+        move || -> anyhow::Result<Result<LoginReply, AccountError>> {
+            let now = now_ms();
+            let actor_hex = hex::encode(&actor);
+            pool.write(|tx| -> anyhow::Result<Result<LoginReply, AccountError>> {
             if let Err(e) =
                 accounts::register_device(tx, user.id, req.device_id, &actor_hex, &device_name, now)
             {
+                audit::append(
+                    tx,
+                    now,
+                    &audit::Entry {
+                        user: &user.username,
+                        device: &req.device_id.to_string(),
+                        action: "login_failed",
+                        details: serde_json::json!({"reason": "device_refused", "via": "api"}),
+                        ..audit::Entry::default()
+                    },
+                )?;
                 return Ok(Err(e));
             }
-            accounts::record_success(tx, user.id)?;
-            let issued = accounts::issue_token(tx, user.id, req.device_id, now, ttl)?;
+            let (token, expires_at) = accounts::issue_token(tx, user.id, req.device_id, now, ttl)?;
             audit::append(
                 tx,
                 now,
@@ -154,51 +176,37 @@ async fn login(
                     ..audit::Entry::default()
                 },
             )?;
-            Ok(Ok(issued))
-        })?;
-        Ok(match result {
-            Ok((token, expires_at)) => Outcome::Ok(LoginReply {
+            Ok(Ok(LoginReply {
                 token,
                 expires_at,
                 user: user.username.clone(),
                 role: user.role,
                 units: user.scopes(),
-            }),
-            Err(e) => {
-                fail(&user.username, "device_refused", None)?;
-                Outcome::Device(e)
-            }
+            }))
         })
-    })
-    .await??;
-    state.metrics.login(matches!(outcome, Outcome::Ok(_)));
-    match outcome {
-        Outcome::Ok(reply) => Ok(Json(reply)),
-        Outcome::BadCredentials => Err(ApiError::unauthorized("wrong user name or password")),
-        Outcome::Locked => Err(ApiError::client(
-            StatusCode::TOO_MANY_REQUESTS,
-            "account_locked",
-            "too many failed logins: the account is locked for a while",
-        )),
-        Outcome::Disabled => Err(ApiError::forbidden(
-            "account_disabled",
-            "the account is disabled",
-        )),
-        Outcome::Device(AccountError::DeviceRevoked) => Err(ApiError::forbidden(
-            "device_revoked",
-            "this device was revoked",
-        )),
-        Outcome::Device(AccountError::DeviceOfAnotherUser) => Err(ApiError::client(
+        },
+    )
+    .await
+    .map_err(|e| ApiError::Internal(e.into()).into_response())?
+    .map_err(|e| ApiError::Internal(e).into_response())?;
+    match reply {
+        Ok(reply) => Ok(Json(reply)),
+        Err(AccountError::DeviceRevoked) => {
+            Err(ApiError::forbidden("device_revoked", "this device was revoked").into_response())
+        }
+        Err(AccountError::DeviceOfAnotherUser) => Err(ApiError::client(
             StatusCode::CONFLICT,
             "device_taken",
             "this device is registered to another user",
-        )),
-        Outcome::Device(AccountError::ActorTaken) => Err(ApiError::client(
+        )
+        .into_response()),
+        Err(AccountError::ActorTaken) => Err(ApiError::client(
             StatusCode::CONFLICT,
             "actor_taken",
-            "this actor id is registered to another device",
-        )),
-        Outcome::Device(e) => Err(ApiError::Internal(e.into())),
+            "this actor id is or was registered to another device",
+        )
+        .into_response()),
+        Err(e) => Err(ApiError::Internal(e.into()).into_response()),
     }
 }
 

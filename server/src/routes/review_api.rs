@@ -120,9 +120,11 @@ pub struct ListReply {
     pub counts: Counts,
 }
 
+/// The list carries competing values (dates of birth, names): it is audited as
+/// `review_list` with the records it showed.
 async fn list(
     State(state): State<AppState>,
-    _auth: AdminAuth,
+    AdminAuth(auth): AdminAuth,
     query: Result<Query<ListQuery>, QueryRejection>,
 ) -> ApiResult<Json<ListReply>> {
     let Query(q) = query.map_err(|e| ApiError::bad_request("malformed_request", e.body_text()))?;
@@ -130,15 +132,54 @@ async fn list(
     let pool = state.pool.clone();
     let reply = tokio::task::spawn_blocking(move || -> anyhow::Result<ListReply> {
         let now = now_ms();
-        Ok(pool.read(|c| -> rusqlite::Result<ListReply> {
-            Ok(ListReply {
-                items: review::list_items(c, &filter, now)?,
-                counts: review::count_items(c, &filter, now)?,
-            })
-        })?)
+        pool.write(|tx| -> anyhow::Result<ListReply> {
+            let reply = ListReply {
+                items: review::list_items(tx, &filter, now)?,
+                counts: review::count_items(tx, &filter, now)?,
+            };
+            audit_list(
+                tx,
+                &auth.user,
+                &auth.device_id.to_string(),
+                "api",
+                &reply.items,
+            )?;
+            Ok(reply)
+        })
     })
     .await??;
     Ok(Json(reply))
+}
+
+/// Audits a listing of review items (`review_list`): the records concerned and item ids.
+pub fn audit_list(
+    tx: &rusqlite::Transaction<'_>,
+    user: &str,
+    device: &str,
+    via: &str,
+    items: &[Item],
+) -> rusqlite::Result<()> {
+    let mut records: Vec<String> = items
+        .iter()
+        .flat_map(|i| i.records.iter().map(Uuid::to_string))
+        .collect();
+    records.sort();
+    records.dedup();
+    audit::append(
+        tx,
+        now_ms(),
+        &audit::Entry {
+            user,
+            device,
+            action: "review_list",
+            records,
+            details: serde_json::json!({
+                "items": items.iter().map(|i| i.id).collect::<Vec<_>>(),
+                "via": via,
+            }),
+        },
+    )?;
+    Ok(())
 }
 
 /// A record as it stands now, shown with an item.

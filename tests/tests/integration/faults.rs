@@ -382,7 +382,14 @@ fn garbage_truncated_oversized_and_wrongly_typed_bodies_get_4xx_and_the_server_s
     assert_eq!(anon.get("/healthz").unwrap().status, 200);
     let report = a.sync().unwrap();
     assert_eq!(report.acknowledged, 1);
-    let metrics = anon.get("/metrics").unwrap();
+    assert_eq!(
+        anon.get("/metrics").unwrap().status,
+        404,
+        "not on the public address"
+    );
+    let metrics = Client::new(&server.metrics_url().expect("metrics listener"))
+        .get("/metrics")
+        .unwrap();
     let text = String::from_utf8_lossy(&metrics.body);
     assert!(text.contains("ferry_sync_errors_total"));
     assert!(

@@ -292,26 +292,26 @@ fn duplicates_are_merged_from_the_cli_and_a_second_decision_is_refused() {
 }
 
 /// A bare HTTP client that keeps headers and does not follow redirects.
-struct Http {
+pub(crate) struct Http {
     base: String,
     agent: ureq::Agent,
 }
 
-struct Reply {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: String,
+pub(crate) struct Reply {
+    pub(crate) status: u16,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) body: String,
 }
 
 impl Reply {
-    fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
     }
 
-    fn cookies(&self) -> Vec<&str> {
+    pub(crate) fn cookies(&self) -> Vec<&str> {
         self.headers
             .iter()
             .filter(|(k, _)| k.eq_ignore_ascii_case("set-cookie"))
@@ -320,7 +320,7 @@ impl Reply {
     }
 
     /// The value of cookie `name` set by this reply.
-    fn cookie(&self, name: &str) -> Option<String> {
+    pub(crate) fn cookie(&self, name: &str) -> Option<String> {
         self.cookies().into_iter().find_map(|c| {
             let first = c.split(';').next()?;
             let (k, v) = first.split_once('=')?;
@@ -329,7 +329,7 @@ impl Reply {
     }
 
     /// The first hidden `csrf` input of the page.
-    fn csrf(&self) -> String {
+    pub(crate) fn csrf(&self) -> String {
         let at = self
             .body
             .find("name=\"csrf\" value=\"")
@@ -360,7 +360,7 @@ fn form_encode(pairs: &[(&str, &str)]) -> String {
 }
 
 impl Http {
-    fn new(base: &str) -> Http {
+    pub(crate) fn new(base: &str) -> Http {
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .max_redirects(0)
@@ -402,11 +402,11 @@ impl Http {
         }
     }
 
-    fn get(&self, path: &str, cookie: &str) -> Reply {
+    pub(crate) fn get(&self, path: &str, cookie: &str) -> Reply {
         self.send("GET", path, cookie, None)
     }
 
-    fn post(&self, path: &str, cookie: &str, form: &[(&str, &str)]) -> Reply {
+    pub(crate) fn post(&self, path: &str, cookie: &str, form: &[(&str, &str)]) -> Reply {
         self.send("POST", path, cookie, Some(form))
     }
 }

@@ -1,8 +1,10 @@
 //! The web console at `/console`: server-rendered HTML for admins to work the review queue.
 //!
-//! - Sign-in with a session cookie (`HttpOnly; SameSite=Strict; Path=/console`); the login
-//!   form carries a token matched against a short-lived cookie, and every form of a session
-//!   carries the session's CSRF token, checked on every POST.
+//! - Sign-in with a session cookie (`HttpOnly; SameSite=Strict; Path=/console`, plus `Secure`
+//!   when served over HTTPS); the login form carries a token signed by the server and matched
+//!   against a short-lived cookie, and every form of a session carries the session's CSRF
+//!   token, checked on every POST. Sessions end on password change, disable, and role or
+//!   unit changes.
 //! - `/console/queue`: filters (status, item type, record kind, unit, age) with counts.
 //! - `/console/items/{id}`: the competing values side by side with officer, device and time;
 //!   choose, enter a new value, merge duplicates, dismiss with a reason.
@@ -21,7 +23,7 @@ use std::collections::{HashMap, HashSet};
 
 use axum::Router;
 use axum::extract::{Form, Path, Query, State};
-use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION, SET_COOKIE};
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION, RETRY_AFTER, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -33,7 +35,7 @@ use uuid::Uuid;
 use self::i18n::Lang;
 use self::pages::Chrome;
 use self::session::{ConsoleUser, LANG_COOKIE, LOGIN_CSRF_COOKIE, SESSION_COOKIE};
-use crate::accounts::{self, LockoutPolicy};
+use crate::login::{ClientAddr, Refusal, Verdict};
 use crate::review::resolve::Resolver;
 use crate::review::store::{self, Who};
 use crate::review::{self, Action, Filter, ItemStatus, ItemType, ReviewError};
@@ -180,13 +182,14 @@ pub struct LoginQuery {
 }
 
 fn login_response(
+    state: &AppState,
     status: StatusCode,
     uri: &Uri,
     lang: Lang,
     next: &str,
     error: Option<&str>,
 ) -> Response {
-    let token = session::random_token();
+    let token = session::login_form_token(state.login.form_key(), now_ms());
     let body = pages::login(lang, &token, next, error);
     let mut r = page(
         status,
@@ -198,15 +201,21 @@ fn login_response(
     );
     r.headers_mut().append(
         SET_COOKIE,
-        session::set_cookie(LOGIN_CSRF_COOKIE, &token, 1800),
+        session::set_cookie(LOGIN_CSRF_COOKIE, &token, session::LOGIN_FORM_TTL_MS / 1000),
     );
     r
 }
 
-async fn login_page(headers: HeaderMap, uri: Uri, Query(q): Query<LoginQuery>) -> Response {
+async fn login_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: Uri,
+    Query(q): Query<LoginQuery>,
+) -> Response {
     let lang = session::lang_of(&headers, uri.query());
     let _ = q.lang;
     login_response(
+        &state,
         StatusCode::OK,
         &uri,
         lang,
@@ -230,94 +239,90 @@ pub struct LoginForm {
     pub next: Option<String>,
 }
 
-enum LoginOutcome {
-    Ok(String),
-    Refused(&'static str, &'static str),
-}
+const WRONG: (&str, &str) = (
+    "Sai tên đăng nhập hoặc mật khẩu.",
+    "Wrong user name or password.",
+);
 
+/// The sign-in: the form token must be one this server signed (and match its cookie), then
+/// the password is checked under [`crate::login`]'s bounds (per address and account rate
+/// limits, attempts counted before hashing, bounded hashing).
 async fn login(
     State(state): State<AppState>,
+    client: ClientAddr,
     headers: HeaderMap,
     uri: Uri,
     Form(f): Form<LoginForm>,
 ) -> Response {
     let lang = session::lang_of(&headers, uri.query());
     let next = safe_next(f.next.as_deref());
+    let now = now_ms();
     let cookie_ok = session::cookie(&headers, LOGIN_CSRF_COOKIE)
-        .is_some_and(|c| session::same_secret(c, &f.csrf));
+        .is_some_and(|c| session::same_secret(c, &f.csrf))
+        && session::login_form_token_ok(state.login.form_key(), &f.csrf, now);
     if !cookie_ok {
         let msg = lang.pick(
             "Phiên đăng nhập đã hết hạn hoặc không hợp lệ. Vui lòng thử lại.",
             "The sign-in form expired or is not valid. Please try again.",
         );
-        return login_response(StatusCode::FORBIDDEN, &uri, lang, &next, Some(msg));
+        return login_response(&state, StatusCode::FORBIDDEN, &uri, lang, &next, Some(msg));
     }
+    let refuse = |status: StatusCode, (vi, en): (&str, &str)| {
+        login_response(&state, status, &uri, lang, &next, Some(lang.pick(vi, en)))
+    };
     if f.username.len() > 64 || f.password.len() > 1024 {
-        return login_response(
-            StatusCode::UNAUTHORIZED,
-            &uri,
-            lang,
-            &next,
-            Some(lang.pick(
-                "Sai tên đăng nhập hoặc mật khẩu.",
-                "Wrong user name or password.",
-            )),
-        );
+        return refuse(StatusCode::UNAUTHORIZED, WRONG);
     }
+    let creds = crate::login::Credentials {
+        username: f.username.clone(),
+        password: f.password.clone(),
+        client,
+        via: "console",
+        device: "console".into(),
+    };
+    let verdict = match crate::login::check(&state, creds).await {
+        Ok(v) => v,
+        Err(e) => return internal(format!("{e:#}")),
+    };
+    let user = match verdict {
+        Ok(Verdict::Ok(user)) if user.role == Role::Admin => user,
+        Ok(Verdict::Ok(_) | Verdict::Disabled(_)) => {
+            return refuse(
+                StatusCode::UNAUTHORIZED,
+                (
+                    "Chỉ tài khoản quản trị đang hoạt động được dùng bảng điều khiển.",
+                    "Only enabled admin accounts may use the console.",
+                ),
+            );
+        }
+        Ok(Verdict::BadCredentials) => return refuse(StatusCode::UNAUTHORIZED, WRONG),
+        Ok(Verdict::Locked(wait)) | Err(Refusal::RateLimited(wait)) => {
+            let mut r = refuse(
+                StatusCode::TOO_MANY_REQUESTS,
+                (
+                    "Đăng nhập sai nhiều lần: hãy thử lại sau ít phút.",
+                    "Too many sign-in attempts: try again in a few minutes.",
+                ),
+            );
+            r.headers_mut().insert(RETRY_AFTER, retry_after(wait));
+            return r;
+        }
+        Err(Refusal::Busy) => {
+            let mut r = refuse(
+                StatusCode::SERVICE_UNAVAILABLE,
+                (
+                    "Máy chủ đang bận, vui lòng thử lại.",
+                    "The server is busy, please try again.",
+                ),
+            );
+            r.headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from_static("1"));
+            return r;
+        }
+    };
     let pool = state.pool.clone();
-    let config = state.config.clone();
-    let outcome = tokio::task::spawn_blocking(move || -> anyhow::Result<LoginOutcome> {
-        let now = now_ms();
-        let policy = LockoutPolicy {
-            attempts: config.lockout_attempts,
-            duration_ms: config.lockout().as_millis() as i64,
-        };
-        let fail = |name: &str, reason: &str, user_id: Option<i64>| -> anyhow::Result<bool> {
-            pool.write(|tx| -> anyhow::Result<bool> {
-                let locked = match user_id {
-                    Some(id) => accounts::record_failure(tx, id, now, policy)?,
-                    None => false,
-                };
-                audit::append(
-                    tx,
-                    now,
-                    &audit::Entry {
-                        user: name,
-                        device: "console",
-                        action: "login_failed",
-                        details: serde_json::json!({"reason": reason, "locked": locked, "via": "console"}),
-                        ..audit::Entry::default()
-                    },
-                )?;
-                Ok(locked)
-            })
-        };
-        let bad = LoginOutcome::Refused("Sai tên đăng nhập hoặc mật khẩu.", "Wrong user name or password.");
-        let Some(user) = pool.read(|c| accounts::get_user(c, &f.username))? else {
-            let _ = accounts::verify_password(accounts::dummy_hash(), &f.password);
-            fail(&f.username, "unknown_user", None)?;
-            return Ok(bad);
-        };
-        if user.is_locked(now) {
-            fail(&user.username, "locked", None)?;
-            return Ok(LoginOutcome::Refused(
-                "Tài khoản tạm khóa do đăng nhập sai nhiều lần.",
-                "The account is locked for a while after repeated failed sign-ins.",
-            ));
-        }
-        if !accounts::verify_password(user.password_hash(), &f.password) {
-            fail(&user.username, "wrong_password", Some(user.id))?;
-            return Ok(bad);
-        }
-        if user.disabled || user.role != Role::Admin {
-            fail(&user.username, if user.disabled { "disabled" } else { "not_admin" }, None)?;
-            return Ok(LoginOutcome::Refused(
-                "Chỉ tài khoản quản trị đang hoạt động được dùng bảng điều khiển.",
-                "Only enabled admin accounts may use the console.",
-            ));
-        }
-        let token = pool.write(|tx| -> anyhow::Result<String> {
-            accounts::record_success(tx, user.id)?;
+    let created = tokio::task::spawn_blocking(move || {
+        pool.write(|tx| -> anyhow::Result<String> {
             let (token, _csrf) = session::create(tx, user.id, now)?;
             audit::append(
                 tx,
@@ -331,12 +336,11 @@ async fn login(
                 },
             )?;
             Ok(token)
-        })?;
-        Ok(LoginOutcome::Ok(token))
+        })
     })
     .await;
-    match outcome {
-        Ok(Ok(LoginOutcome::Ok(token))) => {
+    match created {
+        Ok(Ok(token)) => {
             let mut r = see_other(&next);
             let h = r.headers_mut();
             h.append(
@@ -346,16 +350,15 @@ async fn login(
             h.append(SET_COOKIE, session::set_cookie(LOGIN_CSRF_COOKIE, "", 0));
             r
         }
-        Ok(Ok(LoginOutcome::Refused(vi, en))) => login_response(
-            StatusCode::UNAUTHORIZED,
-            &uri,
-            lang,
-            &next,
-            Some(lang.pick(vi, en)),
-        ),
         Ok(Err(e)) => internal(format!("{e:#}")),
         Err(e) => internal(e),
     }
+}
+
+/// A `Retry-After` value in whole seconds (at least 1).
+pub fn retry_after(wait: std::time::Duration) -> HeaderValue {
+    let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    HeaderValue::from_str(&secs.max(1).to_string()).unwrap_or(HeaderValue::from_static("60"))
 }
 
 /// A form that carries only the CSRF token.

@@ -3,7 +3,7 @@
 //! the extractor that admits only an enabled admin with a live session.
 
 use axum::extract::FromRequestParts;
-use axum::http::header::{COOKIE, LOCATION};
+use axum::http::header::{COOKIE, LOCATION, SET_COOKIE, STRICT_TRANSPORT_SECURITY};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -63,6 +63,69 @@ pub fn set_cookie(name: &str, value: &str, max_age_secs: i64) -> HeaderValue {
         "{name}={value}; Path=/console; HttpOnly; SameSite=Strict; Max-Age={max_age_secs}"
     ))
     .unwrap_or_else(|_| HeaderValue::from_static("invalid=1"))
+}
+
+/// How long a login form's token is accepted.
+pub const LOGIN_FORM_TTL_MS: i64 = 30 * 60_000;
+
+fn login_form_mac(key: &[u8; 32], expires_ms: i64, nonce: &str) -> String {
+    let key = crate::audit_key::AuditKey::from_bytes(*key);
+    hex::encode(key.mac(&[
+        b"ferry-console-login-v1\n",
+        expires_ms.to_string().as_bytes(),
+        b"\n",
+        nonce.as_bytes(),
+    ]))
+}
+
+/// A login form token `<expiry ms>.<nonce>.<HMAC>` signed with the server's form key, so
+/// only tokens this server issued (and not yet expired) are accepted, not any pair of equal
+/// cookie and field values.
+pub fn login_form_token(key: &[u8; 32], now_ms: i64) -> String {
+    let expires = now_ms.saturating_add(LOGIN_FORM_TTL_MS);
+    let nonce = &random_token()[..32];
+    format!("{expires}.{nonce}.{}", login_form_mac(key, expires, nonce))
+}
+
+/// Whether `token` is a live login form token of this server.
+pub fn login_form_token_ok(key: &[u8; 32], token: &str, now_ms: i64) -> bool {
+    let mut parts = token.splitn(3, '.');
+    let (Some(expires), Some(nonce), Some(mac)) = (parts.next(), parts.next(), parts.next()) else {
+        return false;
+    };
+    let Ok(expires_ms) = expires.parse::<i64>() else {
+        return false;
+    };
+    expires_ms > now_ms
+        && expires_ms <= now_ms.saturating_add(LOGIN_FORM_TTL_MS)
+        && same_secret(&login_form_mac(key, expires_ms, nonce), mac)
+}
+
+/// With `https` (the server is configured as served over HTTPS): every cookie gets `Secure`
+/// and the response `Strict-Transport-Security`.
+pub fn https_headers(https: bool, mut r: Response) -> Response {
+    if !https {
+        return r;
+    }
+    let h = r.headers_mut();
+    let cookies: Vec<HeaderValue> = h.get_all(SET_COOKIE).iter().cloned().collect();
+    if !cookies.is_empty() {
+        h.remove(SET_COOKIE);
+        for c in cookies {
+            let secured = c
+                .to_str()
+                .ok()
+                .filter(|v| !v.contains("; Secure"))
+                .and_then(|v| HeaderValue::from_str(&format!("{v}; Secure")).ok())
+                .unwrap_or(c);
+            h.append(SET_COOKIE, secured);
+        }
+    }
+    h.insert(
+        STRICT_TRANSPORT_SECURITY,
+        HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+    );
+    r
 }
 
 /// Creates a session for `user`; returns (token, csrf).
