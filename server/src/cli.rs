@@ -46,6 +46,9 @@ pub enum Command {
     /// Work the review queue: conflicts, duplicates and invariant breaks.
     #[command(subcommand)]
     Review(crate::cli_review::ReviewCommand),
+    /// Bring the database schema up to date (SQLite under --data-dir, or PostgreSQL with
+    /// --database) and print the version before and after.
+    Migrate,
 }
 
 /// `ferry user …`
@@ -245,6 +248,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Device(cmd) => device(&cli.config, cmd),
         Command::Audit(cmd) => audit_cmd(&cli.config, cmd),
         Command::Review(cmd) => crate::cli_review::run(&cli.config, cmd),
+        Command::Migrate => crate::migrate::run(&cli.config),
     }
 }
 

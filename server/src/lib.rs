@@ -15,6 +15,8 @@ pub mod config;
 pub mod error;
 pub mod feed;
 pub mod metrics;
+pub mod migrate;
+pub mod pg_schema;
 pub mod review;
 pub mod routes;
 pub mod schema;
@@ -61,6 +63,7 @@ pub fn now_ms() -> i64 {
 
 /// Opens (creating and migrating) the database under the configured data directory.
 pub fn open_pool(config: &Config) -> anyhow::Result<Pool> {
+    config.require_sqlite()?;
     std::fs::create_dir_all(&config.data_dir).with_context(|| {
         format!(
             "cannot create the data directory {}",

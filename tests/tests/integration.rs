@@ -5,6 +5,7 @@
 
 mod integration {
     pub mod faults;
+    pub mod postgres_schema;
     pub mod python_bindings;
     pub mod review;
     pub mod security;

@@ -1,0 +1,195 @@
+//! `ferry migrate` on PostgreSQL (a throwaway cluster or `FERRY_TEST_DATABASE_URL`, see
+//! `ferry_tests::pg`) and on SQLite, the PostgreSQL schema compared with its frozen
+//! description, and `--database` refused where the PostgreSQL engine does not exist yet.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use ferry_server::pg_schema::PG_MIGRATIONS;
+use ferry_tests::pg::TestDatabase;
+
+use crate::bin;
+
+fn latest() -> i64 {
+    PG_MIGRATIONS.last().map_or(0, |m| m.version)
+}
+
+/// Runs the real `ferry` with `args` and no `FERRY_*` variables from the outside.
+fn ferry(args: &[&str]) -> Output {
+    let mut cmd = Command::new(bin());
+    for (k, _) in std::env::vars() {
+        if k.starts_with("FERRY_") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.args(args).output().expect("run ferry")
+}
+
+fn stdout_of(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "ferry failed ({}):\n{}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn applied_versions(db: &TestDatabase) -> Vec<String> {
+    db.query("SELECT version::text FROM schema_migrations ORDER BY version")
+        .unwrap()
+        .into_iter()
+        .map(|row| row[0].clone().unwrap())
+        .collect()
+}
+
+fn frozen_description_path(version: i64) -> PathBuf {
+    let tests = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = tests.parent().unwrap_or(tests);
+    root.join(format!("server/migrations/postgres/frozen/v{version}.txt"))
+}
+
+#[test]
+fn ferry_migrate_brings_an_empty_postgres_database_to_the_latest_version_once() {
+    let db = TestDatabase::start();
+    let first = stdout_of(&ferry(&["migrate", "--database", db.url()]));
+    assert!(
+        first.contains(&format!(
+            "PostgreSQL database: schema version 0 -> {}",
+            latest()
+        )),
+        "{first}"
+    );
+    let all: Vec<String> = (1..=latest()).map(|v| v.to_string()).collect();
+    assert_eq!(applied_versions(&db), all);
+
+    let again = stdout_of(&ferry(&["migrate", "--database", db.url()]));
+    assert!(
+        again.contains(&format!("schema version {}, up to date", latest())),
+        "{again}"
+    );
+    assert_eq!(applied_versions(&db), all, "a second run applies nothing");
+}
+
+#[test]
+fn the_postgres_schema_ferry_migrate_builds_equals_its_frozen_description() {
+    let db = TestDatabase::start();
+    let out = Command::new(bin())
+        .args(["migrate"])
+        .env("FERRY_DATABASE_URL", db.url())
+        .output()
+        .expect("run ferry");
+    stdout_of(&out);
+    let actual = db.describe_schema().unwrap().join("\n") + "\n";
+    let path = frozen_description_path(latest());
+    let frozen = std::fs::read_to_string(&path).unwrap_or_default();
+    if frozen != actual {
+        let fresh = Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("postgres-schema-v{}.txt", latest()));
+        std::fs::write(&fresh, &actual).unwrap();
+        panic!(
+            "the PostgreSQL schema at version {v} differs from its frozen description {frozen}.\n\
+             A released migration must not change; add a new one. If this version is new and \
+             final, review and freeze it:\n  cp {fresh} server/migrations/postgres/frozen/v{v}.txt",
+            v = latest(),
+            frozen = path.display(),
+            fresh = fresh.display()
+        );
+    }
+}
+
+#[test]
+fn three_ferry_migrate_runs_at_once_on_postgres_apply_each_version_exactly_once() {
+    let db = TestDatabase::start();
+    let children: Vec<_> = (0..3)
+        .map(|_| {
+            let mut cmd = Command::new(bin());
+            cmd.args(["migrate", "--database", db.url()]);
+            cmd.spawn().expect("spawn ferry")
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().expect("ferry");
+        assert!(out.status.success(), "a concurrent migrate failed");
+    }
+    let all: Vec<String> = (1..=latest()).map(|v| v.to_string()).collect();
+    assert_eq!(applied_versions(&db), all);
+    let tables = db
+        .query("SELECT count(*)::text FROM pg_tables WHERE tablename = 'unit_seq'")
+        .unwrap();
+    assert_eq!(tables[0][0].as_deref(), Some("1"));
+}
+
+#[test]
+fn ferry_migrate_on_a_postgres_database_from_newer_code_refuses_it_untouched() {
+    let db = TestDatabase::start();
+    db.execute(
+        "CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, applied_ms BIGINT NOT NULL);
+         INSERT INTO schema_migrations VALUES (99, 0);",
+    )
+    .unwrap();
+    let out = ferry(&["migrate", "--database", db.url()]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("version 99, newer than this ferry knows"),
+        "{err}"
+    );
+    let tables = db
+        .query("SELECT count(*)::text FROM pg_tables WHERE schemaname = current_schema()")
+        .unwrap();
+    assert_eq!(tables[0][0].as_deref(), Some("1"), "nothing was created");
+}
+
+#[test]
+fn ferry_migrate_without_postgres_reports_the_sqlite_versions_of_the_data_dir() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let sqlite_latest = ferry_server::schema::SERVER_MIGRATIONS
+        .last()
+        .map_or(0, |m| m.version);
+    let first = stdout_of(&ferry(&["migrate", "--data-dir", data]));
+    assert!(
+        first.contains(&format!(
+            "SQLite database: schema version 0 -> {sqlite_latest}"
+        )),
+        "{first}"
+    );
+    let again = stdout_of(&ferry(&["migrate", "--data-dir", data]));
+    assert!(
+        again.contains(&format!("schema version {sqlite_latest}, up to date")),
+        "{again}"
+    );
+}
+
+#[test]
+fn ferry_serve_with_a_postgres_url_refuses_to_start_instead_of_using_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    for args in [vec!["serve", "--bind", "127.0.0.1:0"], vec!["user", "list"]] {
+        let mut cmd = Command::new(bin());
+        let out = cmd
+            .args(&args)
+            .env("FERRY_DATA_DIR", &data)
+            .env(
+                "FERRY_DATABASE_URL",
+                "postgres://ferry:secret-pw@127.0.0.1:1/ferry",
+            )
+            .output()
+            .expect("run ferry");
+        assert!(!out.status.success(), "{args:?} must fail");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains(
+                "the PostgreSQL engine is not available in this build yet; use --data-dir"
+            ),
+            "{args:?}: {err}"
+        );
+        assert!(
+            !err.contains("secret-pw"),
+            "the URL's password is not printed"
+        );
+    }
+    assert!(!data.join("ferry.db").exists(), "no SQLite file was made");
+}
