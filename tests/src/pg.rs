@@ -97,6 +97,12 @@ impl TestDatabase {
         Ok(out)
     }
 
+    /// A new connection to this test's database; its connection task runs on the current
+    /// tokio runtime.
+    pub async fn client(&self) -> Result<tokio_postgres::Client, String> {
+        connect(&self.url).await
+    }
+
     /// Runs SQL statements (no results) on this test's database.
     pub fn execute(&self, sql: &str) -> Result<(), String> {
         execute(&self.url, sql)

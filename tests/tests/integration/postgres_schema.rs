@@ -142,6 +142,73 @@ fn ferry_migrate_on_a_postgres_database_from_newer_code_refuses_it_untouched() {
     assert_eq!(tables[0][0].as_deref(), Some("1"), "nothing was created");
 }
 
+/// Takes `n` sequence numbers of `unit` the way a push transaction does; the first of them.
+async fn take_seq(client: &tokio_postgres::Client, unit: &str, n: i64) -> i64 {
+    client
+        .execute(
+            "INSERT INTO unit_seq (unit) VALUES ($1) ON CONFLICT (unit) DO NOTHING",
+            &[&unit],
+        )
+        .await
+        .unwrap();
+    client
+        .query_one(
+            "UPDATE unit_seq SET next = next + $2 WHERE unit = $1 RETURNING next - $2",
+            &[&unit, &n],
+        )
+        .await
+        .unwrap()
+        .get(0)
+}
+
+/// The mechanism `0001_accounts_records_changes.sql` describes for a gap-free change feed,
+/// checked on a real PostgreSQL: a second push to a unit gets its numbers only after the
+/// first push committed, and a push to another unit does not wait.
+#[test]
+fn a_units_sequence_numbers_are_taken_in_commit_order_and_other_units_do_not_wait() {
+    use std::time::Duration;
+    let db = TestDatabase::start();
+    stdout_of(&ferry(&["migrate", "--database", db.url()]));
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let first = db.client().await.unwrap();
+        let second = db.client().await.unwrap();
+        let other = db.client().await.unwrap();
+        first.batch_execute("BEGIN").await.unwrap();
+        assert_eq!(take_seq(&first, "07132", 2).await, 1);
+
+        other.batch_execute("BEGIN").await.unwrap();
+        let other_unit = tokio::time::timeout(Duration::from_secs(5), take_seq(&other, "07135", 1));
+        assert_eq!(other_unit.await.expect("another unit does not wait"), 1);
+        other.batch_execute("COMMIT").await.unwrap();
+
+        second.batch_execute("BEGIN").await.unwrap();
+        let waiting = tokio::spawn(async move {
+            let seq = take_seq(&second, "07132", 1).await;
+            (second, seq)
+        });
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(
+            !waiting.is_finished(),
+            "the second push to 07132 waits for the first"
+        );
+        first
+            .batch_execute(
+                "INSERT INTO changes (seq, record, bytes, unit, received_ms)
+                 VALUES (1, 'r1', '\\x00', '07132', 1), (2, 'r1', '\\x01', '07132', 1);
+                 COMMIT;",
+            )
+            .await
+            .unwrap();
+        let (second, seq) = tokio::time::timeout(Duration::from_secs(5), waiting)
+            .await
+            .expect("the second push continues once the first committed")
+            .unwrap();
+        assert_eq!(seq, 3, "numbers after the committed ones");
+        second.batch_execute("COMMIT").await.unwrap();
+    });
+}
+
 #[test]
 fn ferry_migrate_without_postgres_reports_the_sqlite_versions_of_the_data_dir() {
     let dir = tempfile::tempdir().unwrap();
