@@ -103,6 +103,37 @@ impl TestDatabase {
         connect(&self.url).await
     }
 
+    /// The schema of this test's database as SQL that recreates it (`pg_dump --schema-only`,
+    /// without owners and privileges, and without the psql `\restrict` lines newer pg_dump
+    /// versions add with a random key): the form of a frozen PostgreSQL schema version.
+    pub fn dump_schema(&self) -> Result<String, String> {
+        let pg_dump = find_tool("pg_dump");
+        let out = Command::new(&pg_dump)
+            .args(["--schema-only", "--no-owner", "--no-privileges", "--dbname"])
+            .arg(&self.url)
+            .output()
+            .map_err(|e| format!("cannot run {}: {e}", pg_dump.display()))?;
+        if !out.status.success() {
+            return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+        }
+        Ok(String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter(|l| !l.starts_with('\\'))
+            .map(|l| format!("{l}\n"))
+            .collect())
+    }
+
+    /// Loads SQL written by [`TestDatabase::dump_schema`] (psql's `\` meta-commands, which
+    /// newer pg_dump versions emit, are skipped).
+    pub fn load_dump(&self, sql: &str) -> Result<(), String> {
+        let statements: String = sql
+            .lines()
+            .filter(|l| !l.starts_with('\\'))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        self.execute(&statements)
+    }
+
     /// Runs SQL statements (no results) on this test's database.
     pub fn execute(&self, sql: &str) -> Result<(), String> {
         execute(&self.url, sql)
@@ -237,9 +268,30 @@ fn cluster_url(port: u16, database: &str) -> String {
     format!("postgres://postgres@127.0.0.1:{port}/{database}")
 }
 
-/// The directory holding `initdb` and `postgres`: the newest `/usr/lib/postgresql/*/bin`
-/// (Debian's packages), else the directory of `initdb` on `PATH`.
+/// A PostgreSQL program (`pg_dump`, …): from the directory of [`find_bin_dir`] when it is
+/// there, else from `PATH`.
+fn find_tool(name: &str) -> PathBuf {
+    bin_dir()
+        .map(|d| d.join(name))
+        .filter(|p| p.is_file())
+        .unwrap_or_else(|| PathBuf::from(name))
+}
+
+/// The directory holding `initdb` and `postgres` (see [`bin_dir`]), or a panic saying how to
+/// install PostgreSQL.
 fn find_bin_dir() -> PathBuf {
+    bin_dir().unwrap_or_else(|| {
+        panic!(
+            "PostgreSQL is not installed: no initdb/postgres in /usr/lib/postgresql/*/bin or on \
+             PATH. Install it (Debian/Ubuntu: `apt-get install postgresql`) or point the tests \
+             at a running server with {DATABASE_URL_ENV}=postgres://user@host:port/postgres"
+        )
+    })
+}
+
+/// The newest `/usr/lib/postgresql/*/bin` (Debian's packages), else the directory of `initdb`
+/// on `PATH`.
+fn bin_dir() -> Option<PathBuf> {
     let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
         .into_iter()
         .flatten()
@@ -253,20 +305,13 @@ fn find_bin_dir() -> PathBuf {
         .collect();
     versions.sort();
     if let Some((_, bin)) = versions.pop() {
-        return bin;
+        return Some(bin);
     }
-    let on_path = std::env::var_os("PATH")
+    std::env::var_os("PATH")
         .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
         .unwrap_or_default()
         .into_iter()
-        .find(|dir| dir.join("initdb").is_file() && dir.join("postgres").is_file());
-    on_path.unwrap_or_else(|| {
-        panic!(
-            "PostgreSQL is not installed: no initdb/postgres in /usr/lib/postgresql/*/bin or on \
-             PATH. Install it (Debian/Ubuntu: `apt-get install postgresql`) or point the tests \
-             at a running server with {DATABASE_URL_ENV}=postgres://user@host:port/postgres"
-        )
-    })
+        .find(|dir| dir.join("initdb").is_file() && dir.join("postgres").is_file())
 }
 
 /// The uid and gid to run the cluster as: the `postgres` OS user when we are root (initdb

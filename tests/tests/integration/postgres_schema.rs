@@ -44,10 +44,38 @@ fn applied_versions(db: &TestDatabase) -> Vec<String> {
         .collect()
 }
 
-fn frozen_description_path(version: i64) -> PathBuf {
+/// `server/migrations/postgres/frozen/<name>`.
+fn frozen_path(name: &str) -> PathBuf {
     let tests = Path::new(env!("CARGO_MANIFEST_DIR"));
     let root = tests.parent().unwrap_or(tests);
-    root.join(format!("server/migrations/postgres/frozen/v{version}.txt"))
+    root.join("server/migrations/postgres/frozen").join(name)
+}
+
+/// A database `ferry migrate --database` brought to the latest version.
+fn migrated() -> TestDatabase {
+    let db = TestDatabase::start();
+    stdout_of(&ferry(&["migrate", "--database", db.url()]));
+    db
+}
+
+/// Writes what a freshly migrated database looks like next to the build and panics with
+/// the commands that freeze it.
+fn freeze_hint(db: &TestDatabase, problem: &str) -> ! {
+    let v = latest();
+    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let (txt, sql) = (
+        tmp.join(format!("postgres-schema-v{v}.txt")),
+        tmp.join(format!("postgres-schema-v{v}.sql")),
+    );
+    std::fs::write(&txt, db.describe_schema().unwrap().join("\n") + "\n").unwrap();
+    std::fs::write(&sql, db.dump_schema().unwrap()).unwrap();
+    panic!(
+        "{problem}\nA released migration must not change; add a new one. If version {v} is new \
+         and final, review and freeze it:\n  cp {} server/migrations/postgres/frozen/v{v}.txt\n  \
+         cp {} server/migrations/postgres/frozen/v{v}.sql",
+        txt.display(),
+        sql.display()
+    );
 }
 
 #[test]
@@ -70,33 +98,6 @@ fn ferry_migrate_brings_an_empty_postgres_database_to_the_latest_version_once() 
         "{again}"
     );
     assert_eq!(applied_versions(&db), all, "a second run applies nothing");
-}
-
-#[test]
-fn the_postgres_schema_ferry_migrate_builds_equals_its_frozen_description() {
-    let db = TestDatabase::start();
-    let out = Command::new(bin())
-        .args(["migrate"])
-        .env("FERRY_DATABASE_URL", db.url())
-        .output()
-        .expect("run ferry");
-    stdout_of(&out);
-    let actual = db.describe_schema().unwrap().join("\n") + "\n";
-    let path = frozen_description_path(latest());
-    let frozen = std::fs::read_to_string(&path).unwrap_or_default();
-    if frozen != actual {
-        let fresh = Path::new(env!("CARGO_TARGET_TMPDIR"))
-            .join(format!("postgres-schema-v{}.txt", latest()));
-        std::fs::write(&fresh, &actual).unwrap();
-        panic!(
-            "the PostgreSQL schema at version {v} differs from its frozen description {frozen}.\n\
-             A released migration must not change; add a new one. If this version is new and \
-             final, review and freeze it:\n  cp {fresh} server/migrations/postgres/frozen/v{v}.txt",
-            v = latest(),
-            frozen = path.display(),
-            fresh = fresh.display()
-        );
-    }
 }
 
 #[test]
@@ -140,6 +141,66 @@ fn ferry_migrate_on_a_postgres_database_from_newer_code_refuses_it_untouched() {
         .query("SELECT count(*)::text FROM pg_tables WHERE schemaname = current_schema()")
         .unwrap();
     assert_eq!(tables[0][0].as_deref(), Some("1"), "nothing was created");
+}
+
+#[test]
+fn the_postgres_schema_ferry_migrate_builds_equals_its_frozen_description() {
+    let db = TestDatabase::start();
+    let out = Command::new(bin())
+        .args(["migrate"])
+        .env("FERRY_DATABASE_URL", db.url())
+        .output()
+        .expect("run ferry");
+    stdout_of(&out);
+    let actual = db.describe_schema().unwrap().join("\n") + "\n";
+    let path = frozen_path(&format!("v{}.txt", latest()));
+    let frozen = std::fs::read_to_string(&path).unwrap_or_default();
+    if frozen != actual {
+        freeze_hint(
+            &db,
+            &format!(
+                "the PostgreSQL schema at version {} differs from its frozen description {}",
+                latest(),
+                path.display()
+            ),
+        );
+    }
+}
+
+#[test]
+fn a_postgres_database_at_any_frozen_version_upgrades_to_equal_a_fresh_one() {
+    let fresh = migrated();
+    let expected = fresh.describe_schema().unwrap();
+    let mut versions: Vec<i64> = std::fs::read_dir(frozen_path(""))
+        .unwrap()
+        .filter_map(|e| {
+            let name = e.ok()?.file_name().into_string().ok()?;
+            name.strip_prefix('v')?.strip_suffix(".sql")?.parse().ok()
+        })
+        .collect();
+    versions.sort();
+    if versions.last() != Some(&latest()) {
+        freeze_hint(
+            &fresh,
+            &format!("PostgreSQL schema version {} has no frozen SQL", latest()),
+        );
+    }
+    for v in versions {
+        let sql = std::fs::read_to_string(frozen_path(&format!("v{v}.sql"))).unwrap();
+        let old = TestDatabase::start();
+        old.load_dump(&sql).unwrap();
+        old.execute(&format!(
+            "INSERT INTO schema_migrations SELECT n, 0 FROM generate_series(1, {v}) AS n"
+        ))
+        .unwrap();
+        let out = stdout_of(&ferry(&["migrate", "--database", old.url()]));
+        assert!(out.contains(&format!("schema version {v}")), "{out}");
+        assert_eq!(
+            old.describe_schema().unwrap(),
+            expected,
+            "a PostgreSQL database at frozen version {v} upgraded differs from a fresh one"
+        );
+    }
 }
 
 /// Takes `n` sequence numbers of `unit` the way a push transaction does; the first of them.
