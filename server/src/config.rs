@@ -37,6 +37,17 @@ pub struct Config {
     )]
     pub data_dir: PathBuf,
 
+    /// A PostgreSQL database (`postgres://user:password@host:port/db`) instead of the SQLite
+    /// file under `--data-dir`. Only `ferry migrate` uses it so far; the PostgreSQL engine is
+    /// being built, and every other command refuses it rather than fall back to SQLite.
+    #[arg(
+        long,
+        env = "FERRY_DATABASE_URL",
+        hide_env_values = true,
+        global = true
+    )]
+    pub database: Option<String>,
+
     /// Lifetime of a login token, in hours.
     #[arg(
         long,
@@ -181,6 +192,7 @@ impl Default for Config {
         Config {
             bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
             data_dir: PathBuf::from("./ferry-data"),
+            database: None,
             token_ttl_hours: 720,
             max_reply_bytes: 4 * 1024 * 1024,
             log_format: LogFormat::Text,
@@ -218,6 +230,18 @@ impl Config {
     /// The database file inside the data directory.
     pub fn db_path(&self) -> PathBuf {
         self.data_dir.join("ferry.db")
+    }
+
+    /// Fails unless the database is the SQLite file under `--data-dir`: the PostgreSQL engine
+    /// does not exist yet, and silently using SQLite instead would split a deployment's data.
+    pub fn require_sqlite(&self) -> anyhow::Result<()> {
+        if self.database.is_some() {
+            anyhow::bail!(
+                "the PostgreSQL engine is not available in this build yet; use --data-dir \
+                 (only `ferry migrate` accepts --database / FERRY_DATABASE_URL)"
+            );
+        }
+        Ok(())
     }
 
     /// Token lifetime.

@@ -20,6 +20,8 @@ pub mod exchange;
 pub mod feed;
 pub mod login;
 pub mod metrics;
+pub mod migrate;
+pub mod pg_schema;
 pub mod review;
 pub mod routes;
 pub mod schema;
@@ -78,6 +80,7 @@ pub fn now_ms() -> i64 {
 /// Opens (creating and migrating) the database under the configured data directory, and
 /// loads (creating on first use) and installs the audit key.
 pub fn open_pool(config: &Config) -> anyhow::Result<Pool> {
+    config.require_sqlite()?;
     create_private_dir(&config.data_dir).with_context(|| {
         format!(
             "cannot create the data directory {}",

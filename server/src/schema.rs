@@ -1,96 +1,28 @@
-//! The server's SQLite schema, applied with sync-core's `PRAGMA user_version` migration runner.
+//! The server's SQLite schema, applied with sync-core's `PRAGMA user_version` migration runner
+//! when the server starts and by `ferry migrate`.
 //!
-//! Version 1 holds accounts, devices, tokens, records and the change log; version 2 adds the
-//! hash-chained audit trail; version 3 the review queue and console sessions
-//! ([`crate::review::SCHEMA_SQL`]). The test below proves that a database created at version 1 and
-//! upgraded equals a fresh one.
+//! Each migration is a numbered SQL file in `server/migrations/sqlite/`, embedded at compile
+//! time: version 1 holds accounts, devices, tokens, records and the change log; version 2 adds
+//! the hash-chained audit trail; version 3 the review queue and console sessions (also
+//! [`crate::review::SCHEMA_SQL`]). The PostgreSQL translation is in [`crate::pg_schema`].
+//! `server/migrations/README.md` says how to add a migration and how to freeze a release.
+//!
+//! The tests below are not circular: every released version has a frozen copy of its schema
+//! in `server/migrations/sqlite/frozen/` (what a database in the field holds), and each is
+//! upgraded with the migrations and compared with a fresh database.
 
 use sync_core::store::schema::Migration;
 
-/// Every schema step of the server database, oldest first.
+/// Every schema step of the server database, oldest first. Adding a step: add
+/// `server/migrations/sqlite/NNNN_<what>.sql` and one entry here.
 pub const SERVER_MIGRATIONS: &[Migration] = &[
     Migration {
         version: 1,
-        sql: "
-CREATE TABLE users (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    username TEXT NOT NULL UNIQUE,
-    password_hash TEXT NOT NULL,
-    role TEXT NOT NULL,
-    units TEXT NOT NULL DEFAULT '[]',
-    disabled INTEGER NOT NULL DEFAULT 0,
-    failed_logins INTEGER NOT NULL DEFAULT 0,
-    locked_until_ms INTEGER NOT NULL DEFAULT 0,
-    created_ms INTEGER NOT NULL
-) STRICT;
-CREATE TABLE devices (
-    id TEXT PRIMARY KEY,
-    user_id INTEGER NOT NULL REFERENCES users (id),
-    actor TEXT NOT NULL UNIQUE,
-    name TEXT NOT NULL DEFAULT '',
-    revoked INTEGER NOT NULL DEFAULT 0,
-    wipe_pending INTEGER NOT NULL DEFAULT 0,
-    status TEXT NOT NULL DEFAULT '{}',
-    created_ms INTEGER NOT NULL,
-    last_seen_ms INTEGER NOT NULL DEFAULT 0
-) STRICT;
-CREATE INDEX devices_user ON devices (user_id);
-CREATE TABLE tokens (
-    hash BLOB PRIMARY KEY,
-    device_id TEXT NOT NULL REFERENCES devices (id),
-    user_id INTEGER NOT NULL REFERENCES users (id),
-    created_ms INTEGER NOT NULL,
-    expires_ms INTEGER NOT NULL
-) STRICT;
-CREATE INDEX tokens_device ON tokens (device_id);
-CREATE INDEX tokens_user ON tokens (user_id);
-CREATE TABLE records (
-    id TEXT PRIMARY KEY,
-    kind TEXT NOT NULL,
-    unit TEXT NOT NULL,
-    status TEXT,
-    doc BLOB NOT NULL,
-    heads BLOB NOT NULL,
-    name_key TEXT NOT NULL DEFAULT '',
-    id_number TEXT,
-    findings TEXT NOT NULL DEFAULT '[]',
-    updated_ms INTEGER NOT NULL
-) STRICT;
-CREATE INDEX records_unit ON records (unit);
-CREATE INDEX records_name_key ON records (name_key);
-CREATE INDEX records_id_number ON records (id_number);
-CREATE TABLE changes (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    record TEXT NOT NULL,
-    kind TEXT NOT NULL DEFAULT 'change',
-    hash BLOB UNIQUE,
-    bytes BLOB NOT NULL,
-    unit TEXT NOT NULL,
-    origin_device TEXT,
-    received_ms INTEGER NOT NULL
-) STRICT;
-CREATE INDEX changes_unit_seq ON changes (unit, seq);
-CREATE INDEX changes_record_unit_seq ON changes (record, unit, seq);
-",
+        sql: include_str!("../migrations/sqlite/0001_accounts_records_changes.sql"),
     },
     Migration {
         version: 2,
-        sql: "
-CREATE TABLE audit (
-    id INTEGER PRIMARY KEY,
-    ts_ms INTEGER NOT NULL,
-    user TEXT NOT NULL DEFAULT '',
-    device TEXT NOT NULL DEFAULT '',
-    action TEXT NOT NULL,
-    records TEXT NOT NULL DEFAULT '[]',
-    details TEXT NOT NULL DEFAULT '{}',
-    prev_hash BLOB NOT NULL,
-    hash BLOB NOT NULL
-) STRICT;
-CREATE INDEX audit_ts ON audit (ts_ms);
-CREATE INDEX audit_user ON audit (user);
-CREATE INDEX audit_device ON audit (device);
-",
+        sql: include_str!("../migrations/sqlite/0002_audit.sql"),
     },
     Migration {
         version: 3,
@@ -102,44 +34,117 @@ CREATE INDEX audit_device ON audit (device);
     },
     Migration {
         version: 5,
-        sql: ACCOUNTS_HARDENING_SQL,
+        sql: include_str!("../migrations/sqlite/0005_accounts_hardening.sql"),
     },
 ];
 
-/// Version 5: the keyed audit chain (`audit.keyed`: 0 for rows written before the audit key,
-/// verified as the legacy SHA-256 chain), login attempts counted per account and client
-/// address before the password is checked, tokens that ended but still carry a pending wipe
-/// order (`tokens.ended`), and every actor id ever registered (actor ids are never reused).
-const ACCOUNTS_HARDENING_SQL: &str = "
-ALTER TABLE audit ADD COLUMN keyed INTEGER NOT NULL DEFAULT 0;
-CREATE TABLE login_attempts (
-    username TEXT NOT NULL,
-    address TEXT NOT NULL,
-    failures INTEGER NOT NULL DEFAULT 0,
-    locked_until_ms INTEGER NOT NULL DEFAULT 0,
-    updated_ms INTEGER NOT NULL,
-    PRIMARY KEY (username, address)
-) STRICT, WITHOUT ROWID;
-CREATE INDEX login_attempts_updated ON login_attempts (updated_ms);
-ALTER TABLE tokens ADD COLUMN ended INTEGER NOT NULL DEFAULT 0;
-CREATE TABLE actor_ids (
-    actor TEXT PRIMARY KEY,
-    device_id TEXT NOT NULL REFERENCES devices (id)
-) STRICT, WITHOUT ROWID;
-INSERT INTO actor_ids (actor, device_id) SELECT actor, id FROM devices;
-";
 
 #[cfg(test)]
 mod tests {
+    use std::path::{Path, PathBuf};
+
     use super::*;
-    use rusqlite::Connection;
     use sync_core::store::StoreError;
-    use sync_core::store::schema::{describe, migrate};
+    use sync_core::store::schema::{database_at, database_from_frozen, describe, migrate};
+
+    fn migrations_dir() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/sqlite")
+    }
+
+    fn latest() -> i64 {
+        SERVER_MIGRATIONS.last().map_or(0, |m| m.version)
+    }
+
+    /// The checked-in frozen schema of a released version; a missing one says how to make it.
+    fn frozen(version: i64) -> String {
+        let path = migrations_dir().join(format!("frozen/v{version}.sql"));
+        std::fs::read_to_string(&path).unwrap_or_else(|_| {
+            panic!(
+                "server schema version {version} has no frozen copy ({}). Every version on main \
+                 is released; freeze it once, when its migration is final:\n  \
+                 cargo run -q -p server --example freeze_schema -- {version} \
+                 > server/migrations/sqlite/frozen/v{version}.sql",
+                path.display()
+            )
+        })
+    }
 
     #[test]
-    fn a_server_database_upgraded_from_version_1_equals_a_fresh_one() {
-        let old = Connection::open_in_memory().unwrap();
-        migrate(&old, &SERVER_MIGRATIONS[..1]).unwrap();
+    fn every_migration_file_is_listed_once_in_order_with_its_number_as_version() {
+        let mut files: Vec<(String, String)> = std::fs::read_dir(migrations_dir())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "sql"))
+            .map(|p| {
+                let name = p.file_name().unwrap().to_string_lossy().into_owned();
+                (name, std::fs::read_to_string(&p).unwrap())
+            })
+            .collect();
+        files.sort();
+        let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(
+            files.len(),
+            SERVER_MIGRATIONS.len(),
+            "files {names:?} vs {} entries in SERVER_MIGRATIONS",
+            SERVER_MIGRATIONS.len()
+        );
+        for (i, ((name, sql), m)) in files.iter().zip(SERVER_MIGRATIONS).enumerate() {
+            let number: i64 =
+                name.split('_').next().unwrap().parse().unwrap_or_else(|_| {
+                    panic!("{name}: a migration file is named NNNN_<what>.sql")
+                });
+            assert_eq!(
+                number,
+                i as i64 + 1,
+                "{name}: migrations are numbered 1, 2, 3, …"
+            );
+            assert_eq!(
+                m.version, number,
+                "{name} is listed as version {}",
+                m.version
+            );
+            assert_eq!(
+                m.sql, sql,
+                "entry {} of SERVER_MIGRATIONS is not {name}",
+                m.version
+            );
+        }
+    }
+
+    #[test]
+    fn every_frozen_version_equals_a_database_built_by_the_migrations_up_to_it() {
+        for m in SERVER_MIGRATIONS {
+            let v = m.version;
+            let from_frozen = database_from_frozen(&frozen(v), v).unwrap();
+            let built = database_at(SERVER_MIGRATIONS, v).unwrap();
+            assert_eq!(
+                describe(&from_frozen).unwrap(),
+                describe(&built).unwrap(),
+                "the migrations up to version {v} no longer build the released schema \
+                 frozen/v{v}.sql: a released migration was edited (change the schema with a \
+                 new migration instead)"
+            );
+        }
+    }
+
+    #[test]
+    fn a_database_at_any_released_version_upgrades_to_equal_a_fresh_one() {
+        let fresh = describe(&database_at(SERVER_MIGRATIONS, latest()).unwrap()).unwrap();
+        for m in SERVER_MIGRATIONS {
+            let old = database_from_frozen(&frozen(m.version), m.version).unwrap();
+            migrate(&old, SERVER_MIGRATIONS).unwrap();
+            assert_eq!(
+                describe(&old).unwrap(),
+                fresh,
+                "a database at version {} upgraded differs from a fresh one",
+                m.version
+            );
+        }
+    }
+
+    #[test]
+    fn upgrading_a_version_1_database_keeps_its_data() {
+        let old = database_from_frozen(&frozen(1), 1).unwrap();
         old.execute(
             "INSERT INTO users (username, password_hash, role, created_ms)
              VALUES ('u1', 'x', 'officer', 1)",
@@ -147,23 +152,17 @@ mod tests {
         )
         .unwrap();
         migrate(&old, SERVER_MIGRATIONS).unwrap();
-
-        let fresh = Connection::open_in_memory().unwrap();
-        migrate(&fresh, SERVER_MIGRATIONS).unwrap();
-
-        assert_eq!(describe(&old).unwrap(), describe(&fresh).unwrap());
         let kept: String = old
             .query_row("SELECT role FROM users WHERE username = 'u1'", [], |r| {
                 r.get(0)
             })
             .unwrap();
-        assert_eq!(kept, "officer", "upgrading keeps the data");
+        assert_eq!(kept, "officer");
     }
 
     #[test]
     fn migrating_a_server_database_twice_changes_nothing() {
-        let conn = Connection::open_in_memory().unwrap();
-        migrate(&conn, SERVER_MIGRATIONS).unwrap();
+        let conn = database_at(SERVER_MIGRATIONS, latest()).unwrap();
         let before = describe(&conn).unwrap();
         migrate(&conn, SERVER_MIGRATIONS).unwrap();
         assert_eq!(describe(&conn).unwrap(), before);
@@ -171,7 +170,7 @@ mod tests {
 
     #[test]
     fn a_server_database_from_newer_code_is_refused() {
-        let conn = Connection::open_in_memory().unwrap();
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
         conn.execute_batch("PRAGMA user_version = 99").unwrap();
         assert!(matches!(
             migrate(&conn, SERVER_MIGRATIONS),

@@ -8,6 +8,7 @@
 pub mod bench;
 pub mod r#gen;
 pub mod link;
+pub mod pg;
 pub mod proxy;
 
 use std::io::{BufRead, BufReader};
