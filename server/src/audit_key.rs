@@ -365,3 +365,88 @@ pub fn startup_warning(pool: &Pool, files: &AuditFiles) -> anyhow::Result<Option
     }
     Ok(None)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::Entry;
+
+    fn setup() -> (tempfile::TempDir, Pool, AuditFiles) {
+        let dir = tempfile::tempdir().unwrap();
+        let pool = Pool::open(
+            &dir.path().join("a.db"),
+            None,
+            crate::schema::SERVER_MIGRATIONS,
+            1,
+        )
+        .unwrap();
+        let (key, created) = read_or_create(&dir.path().join("k")).unwrap();
+        assert!(created);
+        let files = AuditFiles {
+            key: Arc::new(key),
+            key_source: "test".into(),
+            checkpoints: dir.path().join("k.checkpoints"),
+            created,
+        };
+        (dir, pool, files)
+    }
+
+    fn add(pool: &Pool, files: &AuditFiles, n: usize) {
+        pool.write(|tx| -> anyhow::Result<()> {
+            for _ in 0..n {
+                audit::append_with(tx, Some(&files.key), 1, &Entry::default())?;
+            }
+            Ok(())
+        })
+        .unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_new_key_file_is_private_and_reads_back_as_the_same_key() {
+        use std::os::unix::fs::PermissionsExt;
+        let (dir, _pool, files) = setup();
+        let path = dir.path().join("k");
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        let (again, created) = read_or_create(&path).unwrap();
+        assert!(!created);
+        assert_eq!(again.fingerprint(), files.key.fingerprint());
+    }
+
+    #[test]
+    fn checkpoints_follow_the_chain_and_refuse_to_bless_a_truncated_one() {
+        let (_dir, pool, files) = setup();
+        add(&pool, &files, 3);
+        assert_eq!(checkpoint(&pool, &files).unwrap(), Written::Yes(3));
+        assert_eq!(checkpoint(&pool, &files).unwrap(), Written::Unchanged);
+        add(&pool, &files, 2);
+        assert_eq!(checkpoint(&pool, &files).unwrap(), Written::Yes(5));
+        pool.write(|tx| -> anyhow::Result<usize> {
+            Ok(tx.execute("DELETE FROM audit WHERE id > 2", [])?)
+        })
+        .unwrap();
+        assert!(matches!(
+            checkpoint(&pool, &files).unwrap(),
+            Written::Refused(_)
+        ));
+        assert!(startup_warning(&pool, &files).unwrap().is_some());
+        let cps = read_checkpoints(&files.checkpoints, &files.key)
+            .unwrap()
+            .unwrap();
+        assert_eq!(cps.iter().map(|c| c.rows).collect::<Vec<_>>(), vec![3, 5]);
+    }
+
+    #[test]
+    fn a_checkpoint_line_not_signed_with_the_key_is_reported() {
+        let (_dir, pool, files) = setup();
+        add(&pool, &files, 1);
+        checkpoint(&pool, &files).unwrap();
+        let other = AuditKey::from_bytes([1u8; 32]);
+        assert!(
+            read_checkpoints(&files.checkpoints, &other)
+                .unwrap()
+                .is_err()
+        );
+    }
+}
