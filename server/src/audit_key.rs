@@ -272,6 +272,43 @@ pub fn read_checkpoints(
     Ok(Ok(out))
 }
 
+/// Bytes read from the end of the checkpoint file by [`read_recent`].
+const RECENT_BYTES: u64 = 64 * 1024;
+
+/// The first checkpoint and those in the file's last 64 KiB: enough to continue the chain
+/// without reading a file that grows by a line a minute. `Err(text)` as [`read_checkpoints`].
+pub fn read_recent(path: &Path, key: &AuditKey) -> anyhow::Result<Result<Vec<Checkpoint>, String>> {
+    use std::io::{BufRead, Read, Seek, SeekFrom};
+    let mut file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Ok(Vec::new())),
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+    };
+    let len = file.metadata()?.len();
+    if len <= RECENT_BYTES {
+        return read_checkpoints(path, key);
+    }
+    let mut first = String::new();
+    std::io::BufReader::new(&mut file).read_line(&mut first)?;
+    file.seek(SeekFrom::Start(len - RECENT_BYTES))?;
+    let mut tail = String::new();
+    file.read_to_string(&mut tail)?;
+    // The first tail line is probably cut: skip it.
+    let lines = std::iter::once(first.as_str()).chain(tail.lines().skip(1));
+    let mut out = Vec::new();
+    for line in lines.filter(|l| !l.trim().is_empty()) {
+        match serde_json::from_str::<Checkpoint>(line) {
+            Ok(cp) if cp.valid(key) => out.push(cp),
+            _ => {
+                return Ok(Err(
+                    "a recent checkpoint line is not signed with this audit key".into(),
+                ));
+            }
+        }
+    }
+    Ok(Ok(out))
+}
+
 /// The checkpoint with the most rows.
 pub fn latest(checkpoints: &[Checkpoint]) -> Option<&Checkpoint> {
     checkpoints.iter().max_by_key(|c| (c.rows, c.ts_ms))
@@ -291,7 +328,7 @@ pub enum Written {
 
 /// Verifies the rows since the last checkpoint and appends a checkpoint of the new head.
 pub fn checkpoint(pool: &Pool, files: &AuditFiles) -> anyhow::Result<Written> {
-    let checkpoints = match read_checkpoints(&files.checkpoints, &files.key)? {
+    let checkpoints = match read_recent(&files.checkpoints, &files.key)? {
         Ok(c) => c,
         Err(why) => return Ok(Written::Refused(why)),
     };
@@ -329,7 +366,7 @@ pub fn checkpoint_quietly(pool: &Pool) {
 /// A warning for the start banner when the chain is shorter than (or differs from) the last
 /// checkpoint.
 pub fn startup_warning(pool: &Pool, files: &AuditFiles) -> anyhow::Result<Option<String>> {
-    let checkpoints = match read_checkpoints(&files.checkpoints, &files.key)? {
+    let checkpoints = match read_recent(&files.checkpoints, &files.key)? {
         Ok(c) => c,
         Err(why) => {
             return Ok(Some(format!(
@@ -435,6 +472,24 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(cps.iter().map(|c| c.rows).collect::<Vec<_>>(), vec![3, 5]);
+    }
+
+    #[test]
+    fn a_long_checkpoint_file_is_continued_from_its_first_and_last_lines() {
+        let (_dir, pool, files) = setup();
+        for _ in 0..400 {
+            add(&pool, &files, 1);
+            checkpoint(&pool, &files).unwrap();
+        }
+        let len = std::fs::metadata(&files.checkpoints).unwrap().len();
+        assert!(len > RECENT_BYTES, "{len}");
+        let recent = read_recent(&files.checkpoints, &files.key)
+            .unwrap()
+            .unwrap();
+        assert_eq!(recent[0].rows, 1);
+        assert_eq!(latest(&recent).unwrap().rows, 400);
+        add(&pool, &files, 1);
+        assert_eq!(checkpoint(&pool, &files).unwrap(), Written::Yes(401));
     }
 
     #[test]
