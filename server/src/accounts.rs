@@ -68,9 +68,10 @@ pub struct User {
     pub units: Vec<String>,
     /// Disabled users cannot log in and their tokens are gone.
     pub disabled: bool,
-    /// Failed logins since the last success or lock.
+    /// Legacy per-account failure counter (schema version 1): lockouts are now counted per
+    /// name and client address in `login_attempts` ([`take_attempt`]); 0 for new databases.
     pub failed_logins: u32,
-    /// Locked until this time (ms since the Unix epoch); 0 when not locked.
+    /// Legacy per-account lock (ms since the Unix epoch); see [`locked_anywhere`].
     pub locked_until_ms: i64,
     /// Created at (ms).
     pub created_ms: i64,

@@ -272,6 +272,43 @@ pub fn read_checkpoints(
     Ok(Ok(out))
 }
 
+/// Bytes read from the end of the checkpoint file by [`read_recent`].
+const RECENT_BYTES: u64 = 64 * 1024;
+
+/// The first checkpoint and those in the file's last 64 KiB: enough to continue the chain
+/// without reading a file that grows by a line a minute. `Err(text)` as [`read_checkpoints`].
+pub fn read_recent(path: &Path, key: &AuditKey) -> anyhow::Result<Result<Vec<Checkpoint>, String>> {
+    use std::io::{BufRead, Read, Seek, SeekFrom};
+    let mut file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Ok(Vec::new())),
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+    };
+    let len = file.metadata()?.len();
+    if len <= RECENT_BYTES {
+        return read_checkpoints(path, key);
+    }
+    let mut first = String::new();
+    std::io::BufReader::new(&mut file).read_line(&mut first)?;
+    file.seek(SeekFrom::Start(len - RECENT_BYTES))?;
+    let mut tail = String::new();
+    file.read_to_string(&mut tail)?;
+    // The first tail line is probably cut: skip it.
+    let lines = std::iter::once(first.as_str()).chain(tail.lines().skip(1));
+    let mut out = Vec::new();
+    for line in lines.filter(|l| !l.trim().is_empty()) {
+        match serde_json::from_str::<Checkpoint>(line) {
+            Ok(cp) if cp.valid(key) => out.push(cp),
+            _ => {
+                return Ok(Err(
+                    "a recent checkpoint line is not signed with this audit key".into(),
+                ));
+            }
+        }
+    }
+    Ok(Ok(out))
+}
+
 /// The checkpoint with the most rows.
 pub fn latest(checkpoints: &[Checkpoint]) -> Option<&Checkpoint> {
     checkpoints.iter().max_by_key(|c| (c.rows, c.ts_ms))
@@ -291,7 +328,7 @@ pub enum Written {
 
 /// Verifies the rows since the last checkpoint and appends a checkpoint of the new head.
 pub fn checkpoint(pool: &Pool, files: &AuditFiles) -> anyhow::Result<Written> {
-    let checkpoints = match read_checkpoints(&files.checkpoints, &files.key)? {
+    let checkpoints = match read_recent(&files.checkpoints, &files.key)? {
         Ok(c) => c,
         Err(why) => return Ok(Written::Refused(why)),
     };
@@ -329,7 +366,7 @@ pub fn checkpoint_quietly(pool: &Pool) {
 /// A warning for the start banner when the chain is shorter than (or differs from) the last
 /// checkpoint.
 pub fn startup_warning(pool: &Pool, files: &AuditFiles) -> anyhow::Result<Option<String>> {
-    let checkpoints = match read_checkpoints(&files.checkpoints, &files.key)? {
+    let checkpoints = match read_recent(&files.checkpoints, &files.key)? {
         Ok(c) => c,
         Err(why) => {
             return Ok(Some(format!(
@@ -364,4 +401,107 @@ pub fn startup_warning(pool: &Pool, files: &AuditFiles) -> anyhow::Result<Option
         )));
     }
     Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::Entry;
+
+    fn setup() -> (tempfile::TempDir, Pool, AuditFiles) {
+        let dir = tempfile::tempdir().unwrap();
+        let pool = Pool::open(
+            &dir.path().join("a.db"),
+            None,
+            crate::schema::SERVER_MIGRATIONS,
+            1,
+        )
+        .unwrap();
+        let (key, created) = read_or_create(&dir.path().join("k")).unwrap();
+        assert!(created);
+        let files = AuditFiles {
+            key: Arc::new(key),
+            key_source: "test".into(),
+            checkpoints: dir.path().join("k.checkpoints"),
+            created,
+        };
+        (dir, pool, files)
+    }
+
+    fn add(pool: &Pool, files: &AuditFiles, n: usize) {
+        pool.write(|tx| -> anyhow::Result<()> {
+            for _ in 0..n {
+                audit::append_with(tx, Some(&files.key), 1, &Entry::default())?;
+            }
+            Ok(())
+        })
+        .unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_new_key_file_is_private_and_reads_back_as_the_same_key() {
+        use std::os::unix::fs::PermissionsExt;
+        let (dir, _pool, files) = setup();
+        let path = dir.path().join("k");
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        let (again, created) = read_or_create(&path).unwrap();
+        assert!(!created);
+        assert_eq!(again.fingerprint(), files.key.fingerprint());
+    }
+
+    #[test]
+    fn checkpoints_follow_the_chain_and_refuse_to_bless_a_truncated_one() {
+        let (_dir, pool, files) = setup();
+        add(&pool, &files, 3);
+        assert_eq!(checkpoint(&pool, &files).unwrap(), Written::Yes(3));
+        assert_eq!(checkpoint(&pool, &files).unwrap(), Written::Unchanged);
+        add(&pool, &files, 2);
+        assert_eq!(checkpoint(&pool, &files).unwrap(), Written::Yes(5));
+        pool.write(|tx| -> anyhow::Result<usize> {
+            Ok(tx.execute("DELETE FROM audit WHERE id > 2", [])?)
+        })
+        .unwrap();
+        assert!(matches!(
+            checkpoint(&pool, &files).unwrap(),
+            Written::Refused(_)
+        ));
+        assert!(startup_warning(&pool, &files).unwrap().is_some());
+        let cps = read_checkpoints(&files.checkpoints, &files.key)
+            .unwrap()
+            .unwrap();
+        assert_eq!(cps.iter().map(|c| c.rows).collect::<Vec<_>>(), vec![3, 5]);
+    }
+
+    #[test]
+    fn a_long_checkpoint_file_is_continued_from_its_first_and_last_lines() {
+        let (_dir, pool, files) = setup();
+        for _ in 0..400 {
+            add(&pool, &files, 1);
+            checkpoint(&pool, &files).unwrap();
+        }
+        let len = std::fs::metadata(&files.checkpoints).unwrap().len();
+        assert!(len > RECENT_BYTES, "{len}");
+        let recent = read_recent(&files.checkpoints, &files.key)
+            .unwrap()
+            .unwrap();
+        assert_eq!(recent[0].rows, 1);
+        assert_eq!(latest(&recent).unwrap().rows, 400);
+        add(&pool, &files, 1);
+        assert_eq!(checkpoint(&pool, &files).unwrap(), Written::Yes(401));
+    }
+
+    #[test]
+    fn a_checkpoint_line_not_signed_with_the_key_is_reported() {
+        let (_dir, pool, files) = setup();
+        add(&pool, &files, 1);
+        checkpoint(&pool, &files).unwrap();
+        let other = AuditKey::from_bytes([1u8; 32]);
+        assert!(
+            read_checkpoints(&files.checkpoints, &other)
+                .unwrap()
+                .is_err()
+        );
+    }
 }

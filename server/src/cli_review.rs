@@ -3,7 +3,8 @@
 //!
 //! Decisions are made in the name of an admin account (`--as`, default `admin`), whose
 //! server-side actor authors the resulting changes exactly as in the console and the API;
-//! every decision and every `show` (it prints personal data) is audited with `"via": "cli"`.
+//! every decision, every `show` and every `list --json` (they print personal data: the list
+//! carries competing values) is audited with `"via": "cli"`.
 
 use std::io::Write;
 use std::process::ExitCode;

@@ -154,13 +154,10 @@ pub struct Config {
     pub behind_tls: bool,
 
     /// Address of the separate `/metrics` listener (`off` disables it). Keep it private.
-    #[arg(
-        long,
-        env = "FERRY_METRICS_LISTEN",
-        default_value = "127.0.0.1:9898",
-        global = true
-    )]
-    pub metrics_listen: String,
+    /// Default `127.0.0.1:9898`; when that default is taken the server starts without
+    /// metrics (and says so), while an address given here must be free.
+    #[arg(long, env = "FERRY_METRICS_LISTEN", global = true)]
+    pub metrics_listen: Option<String>,
 
     /// File holding the audit chain's HMAC key (64 hex characters). Default: beside the data
     /// directory, `<data-dir>.audit-key`, created 0600 on first start. Keep it outside the
@@ -206,7 +203,7 @@ impl Default for Config {
             trust_proxy_headers: false,
             public_url: None,
             behind_tls: false,
-            metrics_listen: "127.0.0.1:9898".into(),
+            metrics_listen: None,
             audit_key_file: None,
             audit_key: None,
             audit_checkpoint_file: None,
@@ -214,6 +211,10 @@ impl Default for Config {
         }
     }
 }
+
+/// Where `/metrics` is served unless `--metrics-listen` says otherwise.
+pub const DEFAULT_METRICS_ADDR: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 9898);
 
 /// Largest request body accepted on the wire (compressed), in bytes.
 pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
@@ -268,14 +269,17 @@ impl Config {
                 .is_some_and(|u| u.trim().to_ascii_lowercase().starts_with("https://"))
     }
 
-    /// The metrics listener's address, `None` when disabled.
-    pub fn metrics_addr(&self) -> anyhow::Result<Option<SocketAddr>> {
-        let v = self.metrics_listen.trim();
+    /// The metrics listener's address and whether it was given explicitly; `None` when
+    /// disabled.
+    pub fn metrics_addr(&self) -> anyhow::Result<Option<(SocketAddr, bool)>> {
+        let Some(v) = self.metrics_listen.as_deref().map(str::trim) else {
+            return Ok(Some((DEFAULT_METRICS_ADDR, false)));
+        };
         if v.is_empty() || v.eq_ignore_ascii_case("off") {
             return Ok(None);
         }
         v.parse()
-            .map(Some)
+            .map(|a| Some((a, true)))
             .map_err(|_| anyhow::anyhow!("--metrics-listen `{v}` is not an address or `off`"))
     }
 
@@ -291,5 +295,53 @@ impl Config {
         let mut file = name.to_owned();
         file.push(suffix);
         Ok(parent.join(file))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metrics_default_to_loopback_and_can_be_turned_off() {
+        let mut c = Config::default();
+        assert_eq!(
+            c.metrics_addr().unwrap(),
+            Some((DEFAULT_METRICS_ADDR, false))
+        );
+        c.metrics_listen = Some("off".into());
+        assert_eq!(c.metrics_addr().unwrap(), None);
+        c.metrics_listen = Some("10.0.0.2:9100".into());
+        assert_eq!(
+            c.metrics_addr().unwrap(),
+            Some(("10.0.0.2:9100".parse().unwrap(), true))
+        );
+        c.metrics_listen = Some("nonsense".into());
+        assert!(c.metrics_addr().is_err());
+    }
+
+    #[test]
+    fn https_is_an_https_public_url_or_behind_tls() {
+        let mut c = Config::default();
+        assert!(!c.served_over_https());
+        c.public_url = Some("http://ferry.example.vn".into());
+        assert!(!c.served_over_https());
+        c.public_url = Some("HTTPS://ferry.example.vn".into());
+        assert!(c.served_over_https());
+        c.public_url = None;
+        c.behind_tls = true;
+        assert!(c.served_over_https());
+    }
+
+    #[test]
+    fn the_audit_key_goes_beside_the_data_dir_not_in_it() {
+        let c = Config {
+            data_dir: PathBuf::from("/srv/ferry/data"),
+            ..Config::default()
+        };
+        assert_eq!(
+            c.beside_data_dir(".audit-key").unwrap(),
+            PathBuf::from("/srv/ferry/data.audit-key")
+        );
     }
 }

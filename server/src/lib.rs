@@ -30,6 +30,7 @@ pub mod writer;
 
 use std::future::Future;
 use std::io::Write;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -283,16 +284,25 @@ pub async fn launch(
     let metrics_addr = config.metrics_addr()?;
     let (state, generated) = tokio::task::spawn_blocking(move || open_state(config)).await??;
     let addr = listener.local_addr()?;
-    let metrics = match metrics_addr {
-        Some(a) => {
-            let l = tokio::net::TcpListener::bind(a)
-                .await
-                .with_context(|| format!("cannot listen for metrics on {a}"))?;
-            let bound = l.local_addr()?;
-            let router = routes::ops::metrics_router(state.clone());
-            tokio::spawn(async move { axum::serve(l, router).await });
-            Some(bound)
-        }
+    // None: disabled; Some(Err(a)): the default address was taken.
+    let metrics: Option<Result<SocketAddr, SocketAddr>> = match metrics_addr {
+        Some((a, explicit)) => Some(match tokio::net::TcpListener::bind(a).await {
+            Ok(l) => {
+                let bound = l.local_addr()?;
+                let router = routes::ops::metrics_router(state.clone());
+                tokio::spawn(async move { axum::serve(l, router).await });
+                Ok(bound)
+            }
+            // An address the operator chose must work; the default may be taken (a second
+            // server on the host): then run without metrics rather than not at all.
+            Err(e) if explicit => {
+                return Err(e).with_context(|| format!("cannot listen for metrics on {a}"));
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, %a, "metrics disabled: the default address is taken");
+                Err(a)
+            }
+        }),
         None => None,
     };
     let checkpoints = tokio::spawn(audit_checkpoints(state.clone()));
@@ -319,8 +329,12 @@ pub async fn launch(
                 files.checkpoints.display()
             )?;
         }
-        if let Some(m) = metrics {
-            writeln!(out, "metrics on http://{m}/metrics")?;
+        match metrics {
+            Some(Ok(m)) => writeln!(out, "metrics on http://{m}/metrics")?,
+            Some(Err(a)) => {
+                writeln!(out, "metrics disabled: {a} is taken (set --metrics-listen)")?;
+            }
+            None => {}
         }
         writeln!(out, "listening on http://{addr}")?;
         out.flush()?;

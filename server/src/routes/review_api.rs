@@ -2,7 +2,8 @@
 //!
 //! - `GET /v1/admin/review?status=open&unit=&kind=&type=&older_than_days=&newer_than_days=&record=&limit=&offset=`
 //!   → `{"items": [Item…], "counts": Counts}` (`status=all` lists every status). The list
-//!   carries no record fields, only ids, units, field names and who/when.
+//!   carries no whole records, but its items' competing values (a date of birth, a name), so
+//!   it is audited as `review_list` with the records and items shown.
 //! - `GET /v1/admin/review/{id}` → `{"item": Item, "records": [RecordSnapshot…]}`: the item
 //!   with the current state of every record it concerns (audited as `review_read`).
 //! - `POST /v1/admin/review/{id}/resolve` with `{"choice": 0}` (keep a competing value) or

@@ -601,6 +601,41 @@ fn the_console_login_form_accepts_only_tokens_the_server_signed() {
 }
 
 #[test]
+fn the_console_sign_in_is_rate_limited_per_address_with_retry_after() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start_in(
+        bin(),
+        &dir.path().join("data"),
+        &[("FERRY_LOGIN_PER_ADDRESS_PER_MINUTE", "2")],
+    );
+    let h = Http::new(&server.url());
+    let attempt = |password: &str| {
+        let token = h
+            .get("/console/login", "")
+            .cookie("ferry_console_login")
+            .unwrap();
+        h.post(
+            "/console/login",
+            &format!("ferry_console_login={token}"),
+            &[
+                ("username", "admin"),
+                ("password", password),
+                ("csrf", &token),
+            ],
+        )
+    };
+    assert_eq!(attempt("wrong-wrong").status, 401);
+    assert_eq!(attempt("wrong-wrong").status, 401);
+    let limited = attempt(ADMIN_PASSWORD);
+    assert_eq!(limited.status, 429);
+    assert!(
+        limited
+            .header("retry-after")
+            .is_some_and(|v| v.parse::<u64>().is_ok_and(|s| s >= 1))
+    );
+}
+
+#[test]
 fn over_https_cookies_are_secure_and_responses_carry_hsts() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start_in(

@@ -144,7 +144,8 @@ fn ferry(data_dir: &Path) -> Command {
     cmd.arg("--data-dir")
         .arg(data_dir)
         .env("FERRY_ADMIN_PASSWORD", "field-day-admin-pw")
-        .env("FERRY_LOG", "warn");
+        .env("FERRY_LOG", "warn")
+        .env("FERRY_METRICS_LISTEN", "127.0.0.1:0");
     cmd
 }
 

@@ -286,7 +286,38 @@ async fn login(
     };
     let user = match verdict {
         Ok(Verdict::Ok(user)) if user.role == Role::Admin => user,
-        Ok(Verdict::Ok(_) | Verdict::Disabled(_)) => {
+        Ok(Verdict::Ok(user)) => {
+            // Right password, but not an admin: refused and audited.
+            let pool = state.pool.clone();
+            let logged = tokio::task::spawn_blocking(move || {
+                pool.write(|tx| {
+                    audit::append(
+                        tx,
+                        now,
+                        &audit::Entry {
+                            user: &user.username,
+                            device: "console",
+                            action: "login_failed",
+                            details: serde_json::json!({"reason": "not_admin", "via": "console"}),
+                            ..audit::Entry::default()
+                        },
+                    )
+                    .map_err(anyhow::Error::from)
+                })
+            })
+            .await;
+            if let Ok(Err(e)) = logged {
+                return internal(format!("{e:#}"));
+            }
+            return refuse(
+                StatusCode::UNAUTHORIZED,
+                (
+                    "Chỉ tài khoản quản trị đang hoạt động được dùng bảng điều khiển.",
+                    "Only enabled admin accounts may use the console.",
+                ),
+            );
+        }
+        Ok(Verdict::Disabled(_)) => {
             return refuse(
                 StatusCode::UNAUTHORIZED,
                 (
