@@ -5,6 +5,7 @@
 
 mod integration {
     pub mod faults;
+    pub mod hostile;
     pub mod python_bindings;
     pub mod review;
     pub mod security;
