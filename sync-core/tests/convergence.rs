@@ -481,7 +481,7 @@ fn run(n: usize, ops: Vec<Op>, page: usize) {
         assert_no_forbidden_value(doc);
         for (hash, _) in doc.change_actors() {
             assert!(
-                !hostile.contains(&hash.0.to_vec()),
+                !hostile.contains(hash.0.as_slice()),
                 "a forbidden change was stored"
             );
         }
