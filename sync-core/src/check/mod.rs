@@ -11,6 +11,7 @@
 //! The server's push path (`server/src/sync.rs`) calls both; the convergence property test
 //! routes its in-memory hub through [`judge`] too, so both decide alike.
 
+pub mod fuzz;
 pub mod limits;
 mod ops;
 mod rules;
