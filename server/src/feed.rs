@@ -227,9 +227,11 @@ struct ScopeWindow {
 ///   document's changes, else the snapshot. Otherwise it gets the snapshot when that is
 ///   smaller than the window's changes, else those changes.
 /// - `resync` ids come first, each as a snapshot when the record is in the user's units
-///   (else `Purge::Record`).
+///   (else nothing, exactly as for an unknown id).
 /// - Entries are added while the encoded reply stays within `max_bytes`; the first entry is
-///   always added, even when it alone exceeds the budget, so every exchange makes progress.
+///   always added, even when it alone exceeds the budget, so every exchange makes progress,
+///   as long as it is at most [`MAX_ENTRY_BYTES`]; a larger one is not sent but answered
+///   with `Purge::Record` (its rows count as covered).
 /// - A scope's new cursor is the highest `seq` such that every row up to it was sent,
 ///   covered by a snapshot, or skipped. `more` is set when rows remain in any scope or
 ///   candidates were left out.
