@@ -218,8 +218,15 @@ pub const DEFAULT_METRICS_ADDR: SocketAddr =
 
 /// Largest request body accepted on the wire (compressed), in bytes.
 pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
-/// Largest request body once decompressed, in bytes.
-pub const MAX_DECOMPRESSED_BYTES: usize = 64 * 1024 * 1024;
+/// Largest request body once decompressed, in bytes: 64 times the reference replica's push
+/// budget (256 KiB), and room for [`sync_core::check::limits::MAX_OPS_PER_PUSH`] operations.
+pub const MAX_DECOMPRESSED_BYTES: usize = 16 * 1024 * 1024;
+/// A sync body above this size (declared or read so far) needs one of
+/// [`LARGE_BODY_PERMITS`] permits to be read, decompressed and handled, so a burst of large
+/// bodies cannot hold more than `LARGE_BODY_PERMITS × MAX_DECOMPRESSED_BYTES` at once.
+pub const LARGE_BODY_BYTES: usize = 1024 * 1024;
+/// Large sync bodies handled at once (one per core of the reference machine).
+pub const LARGE_BODY_PERMITS: usize = 2;
 /// Most records one sync request may push.
 pub const MAX_PUSH_RECORDS: usize = 5_000;
 /// Most changes one sync request may push (over all records).

@@ -14,6 +14,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde_bytes::ByteBuf;
+use sync_core::check::limits;
 use sync_core::doc::RecordDoc;
 use sync_core::protocol::{PullEntry, Purge, SyncReply, encode_reply};
 use sync_core::store::tables::RecordRow;
@@ -25,6 +26,12 @@ pub const ROW_WINDOW: usize = 2_000;
 
 /// Most ids from `resync` answered in one reply.
 pub const RESYNC_WINDOW: usize = 500;
+
+/// Largest pull entry ever sent: a record's document is at most
+/// [`limits::MAX_RECORD_BYTES`] (refused on push beyond), plus room for the entry's framing
+/// and per-change overhead. A larger entry (a record stored before the limits) is not sent:
+/// it is answered with `Purge::Record`.
+pub const MAX_ENTRY_BYTES: usize = limits::MAX_RECORD_BYTES + 64 * 1024;
 
 /// A stored record: the latest compacted document and what is indexed about it.
 #[derive(Debug, Clone)]
@@ -220,9 +227,11 @@ struct ScopeWindow {
 ///   document's changes, else the snapshot. Otherwise it gets the snapshot when that is
 ///   smaller than the window's changes, else those changes.
 /// - `resync` ids come first, each as a snapshot when the record is in the user's units
-///   (else `Purge::Record`).
+///   (else nothing, exactly as for an unknown id).
 /// - Entries are added while the encoded reply stays within `max_bytes`; the first entry is
-///   always added, even when it alone exceeds the budget, so every exchange makes progress.
+///   always added, even when it alone exceeds the budget, so every exchange makes progress,
+///   as long as it is at most [`MAX_ENTRY_BYTES`]; a larger one is not sent but answered
+///   with `Purge::Record` (its rows count as covered).
 /// - A scope's new cursor is the highest `seq` such that every row up to it was sent,
 ///   covered by a snapshot, or skipped. `more` is set when rows remain in any scope or
 ///   candidates were left out.
@@ -281,8 +290,9 @@ pub fn build_pull(
                 must_snapshot: true,
                 change_bytes: 0,
             }),
-            Some(_) => reply.purge.push(Purge::Record(*id)),
-            None => {}
+            // Another unit's record is answered exactly like an unknown id (nothing), so that
+            // `resync` cannot tell whether it exists.
+            _ => {}
         }
     }
 
@@ -390,6 +400,21 @@ pub fn build_pull(
         let size = entry_size(&entry);
         if used + size > budget && !entries.is_empty() {
             break;
+        }
+        if used + size > budget && size > MAX_ENTRY_BYTES {
+            // Only a record stored before the push limits can be this large: it is never
+            // sent (the device is told to drop it) and its rows count as covered.
+            tracing::warn!(record = %cand.record, bytes = size, "record too large to send");
+            reply.purge.push(Purge::Record(cand.record));
+            whole.push(false);
+            entries.push(PullEntry {
+                record: cand.record,
+                kind: String::new(),
+                unit: String::new(),
+                changes: Vec::new(),
+                snapshot: None,
+            });
+            continue;
         }
         used += size;
         whole.push(is_whole);
@@ -795,13 +820,63 @@ mod tests {
     fn a_single_entry_larger_than_the_budget_is_still_sent_alone() {
         let mut conn = db();
         let (a, b) = (Dev::new(1), Dev::new(2));
-        create(&mut conn, &a, "07132", 40_000);
+        let big = create(&mut conn, &a, "07132", 3_900);
+        for i in 0..10u8 {
+            let notes = char::from(b'a' + i).to_string().repeat(3_900);
+            edit(
+                &mut conn,
+                &a,
+                big,
+                &[Edit::Set {
+                    field: "notes".into(),
+                    value: notes.into(),
+                }],
+            );
+        }
         create(&mut conn, &a, "07132", 10);
         let (reply, _) = pull(&conn, &b, &["07132"], &[], MIN_MAX_BYTES);
         assert_eq!(reply.pull.len(), 1, "exactly one oversized entry");
-        assert!(encode_reply(&reply).len() as u64 > MIN_MAX_BYTES);
-        assert_eq!(reply.cursors["07132"], 1);
+        let size = encode_reply(&reply).len();
+        assert!(size as u64 > MIN_MAX_BYTES);
+        assert!(
+            size <= MAX_ENTRY_BYTES,
+            "bounded by the largest entry: {size}"
+        );
+        assert_eq!(reply.cursors["07132"], 11);
         assert!(reply.more);
+    }
+
+    #[test]
+    fn a_record_too_large_for_any_reply_is_purged_instead_of_sent() {
+        let mut conn = db();
+        let (a, b) = (Dev::new(1), Dev::new(2));
+        let id = create(&mut conn, &a, "07132", 10);
+        let small = create(&mut conn, &a, "07132", 10);
+        // Stored before the push limits existed: far larger than any entry may be.
+        let stored = get_record(&conn, id).unwrap().unwrap();
+        let mut doc = RecordDoc::load(&stored.doc).unwrap();
+        doc.edit(
+            &[Edit::Set {
+                field: "notes".into(),
+                value: "x".repeat(2 * MAX_ENTRY_BYTES).into(),
+            }],
+            &Author::new(&a.actor, 2),
+        )
+        .unwrap()
+        .unwrap();
+        conn.execute(
+            "UPDATE records SET doc = ?1 WHERE id = ?2",
+            params![doc.save(), id.to_string()],
+        )
+        .unwrap();
+        let (reply, _) = pull(&conn, &b, &["07132"], &[], MIN_MAX_BYTES);
+        assert!(encode_reply(&reply).len() as u64 <= MIN_MAX_BYTES);
+        assert!(reply.pull.iter().all(|e| e.record != id), "never sent");
+        assert_eq!(reply.purge, vec![Purge::Record(id)]);
+        assert_eq!(reply.pull.len(), 1);
+        assert_eq!(reply.pull[0].record, small);
+        assert_eq!(reply.cursors["07132"], 2, "its rows are covered");
+        assert!(!reply.more);
     }
 
     #[test]
@@ -890,11 +965,11 @@ mod tests {
         assert_eq!(stats.snapshot_entries, 1);
         assert_eq!(reply.pull[0].record, first);
         assert!(reply.pull[0].snapshot.is_some());
-        assert_eq!(
-            reply.purge,
-            vec![Purge::Record(hidden)],
-            "a record the user may not see"
+        assert!(
+            reply.purge.is_empty(),
+            "a record the user may not see is answered like an unknown id"
         );
+        assert_eq!(reply.pull.len(), 1);
     }
 
     #[test]

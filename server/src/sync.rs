@@ -5,16 +5,23 @@
 //! check decides the rejection code):
 //!
 //! 1. every change decodes (`malformed`);
-//! 2. changes the server already holds are fine whoever wrote them (idempotent re-push); every
+//! 2. a stored record is in one of the user's units (`out_of_scope`), checked before the
+//!    idempotent shortcut so a re-push never confirms another unit's record;
+//! 3. changes the server already holds are fine whoever wrote them (idempotent re-push); every
 //!    other change must be authored by the actor registered to this device (`wrong_actor`);
-//! 3. the changes apply to a fork of the stored document (or an empty one for a new record)
-//!    (`malformed`), and no dependency is missing (`missing_deps`);
-//! 4. the result reads as a record (`invalid`) with the pushed id and kind, and a kind that
+//! 4. every operation of the new changes fits the schema and the limits
+//!    ([`sync_core::check::check_changes`]: operation count, objects, depth, value types and
+//!    sizes; `invalid`), before anything is applied;
+//! 5. the changes apply to a fork of the stored document (or an empty one for a new record)
+//!    (`malformed`), no dependency is missing (`missing_deps`), and the result is at most
+//!    [`limits::MAX_RECORD_BYTES`] (`invalid`);
+//! 6. the result reads as a record (`invalid`) with the pushed id and kind, and a kind that
 //!    did not change (`malformed` / `invalid`);
-//! 5. `model::validate` finds no structural error (`invalid`);
-//! 6. the record's unit before (if it existed) and after is one of the user's units
-//!    (`out_of_scope`);
-//! 7. the role rules hold: status moves (`forbidden`) and frozen fields (`frozen_field`).
+//! 7. `model::validate` finds no structural error (`invalid`);
+//! 8. [`sync_core::check::judge`]: the record's unit before and after, and every unit value
+//!    written, is one of the user's units (`out_of_scope`); the role rules hold on the winners
+//!    and on every value the new changes wrote, winning or not: status moves (`forbidden`)
+//!    and frozen fields (`frozen_field`).
 //!
 //! An accepted record's new changes go to the change log (with a `moved` marker in the old
 //! unit's feed when the unit changed) and its compacted document replaces the stored one, all
@@ -27,8 +34,9 @@ use std::sync::Arc;
 use automerge::{ActorId, Change};
 use rusqlite::Transaction;
 use serde_bytes::ByteBuf;
+use sync_core::check::{self, limits};
 use sync_core::doc::{self, RecordDoc};
-use sync_core::model::{self, Finding, Record, Role, ValidationContext};
+use sync_core::model::{self, Finding, Kind, Record, Role, ValidationContext};
 use sync_core::protocol::{PushRecord, RejectCode, Rejection};
 use sync_core::replica;
 use sync_core::store::tables::RecordRow;
@@ -170,7 +178,16 @@ fn evaluate(
         );
     }
 
-    // 2. Known changes are fine; new ones must come from this device's actor.
+    // 2. A stored record outside the caller's units is refused before anything else, so
+    // that a re-push of its stored changes does not confirm it exists.
+    if stored.is_some() && !visible {
+        return reject(
+            RejectCode::OutOfScope,
+            "the record's unit is not one of your units".into(),
+        );
+    }
+
+    // 3. Known changes are fine; new ones must come from this device's actor.
     let mut fresh_hashes = HashSet::new();
     let fresh: Vec<Change> = changes
         .into_iter()
@@ -190,7 +207,19 @@ fn evaluate(
         );
     }
 
-    // 3. Apply on a fork.
+    // 4. Operation by operation, before anything is applied: counts, shape, value sizes.
+    let kind = match &stored {
+        Some(s) => Kind::parse(&s.kind),
+        None => Kind::parse(&push.kind),
+    };
+    let Some(kind) = kind else {
+        return reject(RejectCode::Malformed, "unknown record kind".into());
+    };
+    if let Err(v) = check::check_changes(kind, &base, &fresh) {
+        return reject(v.code, v.message);
+    }
+
+    // 5. Apply on a fork.
     let mut fork = base.fork();
     if fork.apply_changes(fresh).is_err() {
         return reject(
@@ -204,8 +233,14 @@ fn evaluate(
             "some changes depend on changes the server does not have: send the record's whole history".into(),
         );
     }
+    if fork.save_uncompressed().len() > limits::MAX_RECORD_BYTES {
+        return reject(
+            RejectCode::Invalid,
+            format!("the record would exceed {} bytes", limits::MAX_RECORD_BYTES),
+        );
+    }
 
-    // 4. Read.
+    // 6. Read (the shape is checked first, iteratively).
     let after = match fork.read() {
         Ok(r) => r,
         Err(e) => {
@@ -231,7 +266,7 @@ fn evaluate(
         return reject(RejectCode::Invalid, "a record's kind cannot change".into());
     }
 
-    // 5. Structure.
+    // 7. Structure.
     let findings = match model::validate(&after, ctx) {
         Ok(f) => f,
         Err(errors) => {
@@ -244,18 +279,16 @@ fn evaluate(
         }
     };
 
-    // 6. Scope.
-    let unit_ok = |u: &str| caller.scopes.contains(u);
-    if before.as_ref().is_some_and(|b| !unit_ok(&b.unit)) || !unit_ok(&after.unit) {
-        return reject(
-            RejectCode::OutOfScope,
-            "the record's unit is not one of your units".into(),
-        );
-    }
-
-    // 7. Role rules.
-    if let Some((code, message)) = rule_violation(before.as_ref(), &after, caller.role) {
-        return reject(code, message);
+    // 8. Scope, role and frozen fields, on the winners and on every value written.
+    if let Err(v) = check::judge(
+        before.as_ref().map(|b| (&*base, b)),
+        &fork,
+        &after,
+        caller.role,
+        &caller.scopes,
+        ctx,
+    ) {
+        return reject(v.code, v.message);
     }
 
     // Accept: log the new changes in causal order, then store the document.
@@ -310,43 +343,9 @@ fn stored_row(doc: &RecordDoc, record: &Record, findings: &[Finding], now_ms: i6
     }
 }
 
-/// The role rules between the stored and the pushed state, as the phone applies them
-/// (`replica::check_rules`), with the rejection code they map to.
-pub fn rule_violation(
-    before: Option<&Record>,
-    after: &Record,
-    role: Role,
-) -> Option<(RejectCode, String)> {
-    let Some(before) = before else {
-        let status = after.status().unwrap_or("");
-        return (!model::transition_allowed(after.kind, None, status, role)).then(|| {
-            (
-                RejectCode::Forbidden,
-                format!(
-                    "a {} may not create a {} in status `{status}`",
-                    role.as_str(),
-                    after.kind.as_str()
-                ),
-            )
-        });
-    };
-    let err = replica::check_rules(before, after, role).err()?;
-    let (from, to) = (before.status(), after.status().unwrap_or(""));
-    let transition_ok = from == Some(to) || model::transition_allowed(after.kind, from, to, role);
-    let frozen_changed = model::frozen_fields(before.kind, from)
-        .iter()
-        .any(|f| before.fields.get(*f) != after.fields.get(*f));
-    let code = if transition_ok && frozen_changed {
-        RejectCode::FrozenField
-    } else {
-        RejectCode::Forbidden
-    };
-    let message = match err {
-        replica::ReplicaError::Forbidden(m) => m,
-        other => other.to_string(),
-    };
-    Some((code, message))
-}
+/// The role rules between two states of a record (shared with the phone and the convergence
+/// test's hub through sync-core).
+pub use sync_core::check::rule_violation;
 
 #[cfg(test)]
 mod tests {

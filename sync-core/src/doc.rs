@@ -17,6 +17,7 @@ use automerge::{
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::check::limits;
 use crate::model::{self, FieldType, Fields, Kind, Record, SCHEMA_VERSION, Value};
 
 /// Root keys that are not kind fields.
@@ -239,14 +240,70 @@ impl RecordDoc {
     }
 
     /// The record as it reads now (winning values).
+    ///
+    /// The document's shape is checked first, iteratively ([`RecordDoc::check_shape`]):
+    /// Automerge's `hydrate` recurses once per nesting level, so a hostile document nesting
+    /// hundreds of maps would overflow the stack before any error could be returned.
     pub fn read(&self) -> Result<Record, DocError> {
-        let root = self.doc.hydrate(None);
-        record_from_hydrate(&root)
+        record_from_hydrate(&self.hydrate_checked(None)?)
     }
 
     /// The record as it read at `heads`.
     pub fn read_at(&self, heads: &[ChangeHash]) -> Result<Record, DocError> {
-        record_from_hydrate(&self.doc.hydrate(Some(heads)))
+        record_from_hydrate(&self.hydrate_checked(Some(heads))?)
+    }
+
+    /// Hydrates the root map at `heads` (now for `None`) once its shape is known to be
+    /// shallow.
+    fn hydrate_checked(&self, heads: Option<&[ChangeHash]>) -> Result<hydrate::Value, DocError> {
+        self.check_shape(heads)?;
+        Ok(self.doc.hydrate(heads))
+    }
+
+    /// Walks the document at `heads` (now for `None`) with an explicit stack, never
+    /// recursing, and refuses what a record never holds: objects other than maps, nesting
+    /// deeper than [`limits::MAX_DEPTH`], more than [`limits::MAX_OBJECTS`] objects. Every
+    /// concurrent value is looked at, not only the winners.
+    pub fn check_shape(&self, heads: Option<&[ChangeHash]>) -> Result<(), DocError> {
+        let mut stack: Vec<(ObjId, usize)> = vec![(ROOT, 0)];
+        let mut objects = 0usize;
+        while let Some((obj, depth)) = stack.pop() {
+            let keys: Vec<String> = match heads {
+                Some(h) => self.doc.keys_at(&obj, h).collect(),
+                None => self.doc.keys(&obj).collect(),
+            };
+            for key in keys {
+                let all = match heads {
+                    Some(h) => self.doc.get_all_at(&obj, key.as_str(), h)?,
+                    None => self.doc.get_all(&obj, key.as_str())?,
+                };
+                for (value, id) in all {
+                    let automerge::Value::Object(ty) = value else {
+                        continue;
+                    };
+                    if ty != ObjType::Map {
+                        return Err(DocError::Malformed(
+                            "a record holds only maps and scalar values".into(),
+                        ));
+                    }
+                    if depth + 1 > limits::MAX_DEPTH {
+                        return Err(DocError::Malformed(format!(
+                            "objects nest deeper than {} levels",
+                            limits::MAX_DEPTH
+                        )));
+                    }
+                    objects += 1;
+                    if objects > limits::MAX_OBJECTS {
+                        return Err(DocError::Malformed(format!(
+                            "more than {} objects in one record",
+                            limits::MAX_OBJECTS
+                        )));
+                    }
+                    stack.push((id, depth + 1));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Applies `edits` as one change authored by `author`. Writing a value a field already has
@@ -275,6 +332,10 @@ impl RecordDoc {
     /// Every field (and set entry field) that holds concurrent values, with who wrote each.
     pub fn conflicts(&self) -> Vec<FieldConflict> {
         let mut out = Vec::new();
+        // The walk below recurses per level: only on a document of a record's shape.
+        if self.check_shape(None).is_err() {
+            return out;
+        }
         self.collect_conflicts(&ROOT, String::new(), &mut out);
         out
     }
@@ -343,9 +404,13 @@ impl RecordDoc {
     /// The record's history, field by field, in causal order of the changes.
     pub fn history(&self) -> Vec<FieldChange> {
         let mut out = Vec::new();
+        let hydrated = |heads: &[ChangeHash]| {
+            self.hydrate_checked(Some(heads))
+                .unwrap_or_else(|_| hydrate::Value::map())
+        };
         for change in self.doc.get_changes(&[]) {
-            let before = flatten(&self.doc.hydrate(Some(change.deps())));
-            let after = flatten(&self.doc.hydrate(Some(&[change.hash()])));
+            let before = flatten(&hydrated(change.deps()));
+            let after = flatten(&hydrated(&[change.hash()]));
             let mut keys: Vec<&String> = before.keys().chain(after.keys()).collect();
             keys.sort();
             keys.dedup();
@@ -405,8 +470,45 @@ impl RecordDoc {
 }
 
 /// Decodes one change from its wire bytes.
+///
+/// Ferry sends changes uncompressed ([`encode_change`]), but Automerge also reads a
+/// deflate-compressed change chunk, inflating it without a limit: a few KiB could become
+/// gigabytes. A compressed chunk is therefore inflated here first, counting, and refused when
+/// it would exceed [`limits::MAX_CHANGE_BYTES`].
 pub fn decode_change(bytes: &[u8]) -> Result<Change, DocError> {
+    if let Some(deflated) = compressed_chunk_data(bytes) {
+        use std::io::Read;
+        let limit = limits::MAX_CHANGE_BYTES as u64;
+        let mut inflater = flate2::read::DeflateDecoder::new(deflated).take(limit + 1);
+        let inflated =
+            std::io::copy(&mut inflater, &mut std::io::sink()).map_err(|_| DocError::BadChange)?;
+        if inflated > limit {
+            return Err(DocError::BadChange);
+        }
+    }
     Change::try_from(bytes).map_err(|_| DocError::BadChange)
+}
+
+/// The deflated data of a compressed change chunk (magic, 4-byte checksum, chunk type 2,
+/// LEB128 length, data); `None` for any other chunk.
+fn compressed_chunk_data(bytes: &[u8]) -> Option<&[u8]> {
+    const MAGIC: [u8; 4] = [0x85, 0x6f, 0x4a, 0x83];
+    const COMPRESSED: u8 = 2;
+    if bytes.len() < 9 || bytes[..4] != MAGIC || bytes[8] != COMPRESSED {
+        return None;
+    }
+    let mut len: u64 = 0;
+    for (i, b) in bytes[9..].iter().take(10).enumerate() {
+        len |= u64::from(b & 0x7f) << (7 * i);
+        if b & 0x80 == 0 {
+            let start = 9 + i + 1;
+            let end = start
+                .saturating_add(usize::try_from(len).ok()?)
+                .min(bytes.len());
+            return Some(&bytes[start..end]);
+        }
+    }
+    None
 }
 
 /// The wire and storage bytes of a change: Automerge's uncompressed change chunk.
@@ -512,6 +614,12 @@ fn to_hydrate(value: &Value) -> hydrate::Value {
         }
         other => hydrate::Value::Scalar(to_scalar(other)),
     }
+}
+
+/// A scalar as a record value; `None` for types a record never holds (floats, bytes,
+/// counters, timestamps, null).
+pub fn scalar_value(s: &ScalarValue) -> Option<Value> {
+    scalar(s)
 }
 
 fn scalar(s: &ScalarValue) -> Option<Value> {
@@ -812,6 +920,74 @@ mod tests {
         let mut b = RecordDoc::empty();
         b.apply_changes(vec![second]).unwrap();
         assert_eq!(b.missing_deps().len(), 1);
+    }
+
+    /// A household document whose `members` nests `depth` maps, built with Automerge
+    /// directly (no Ferry write path would make it).
+    fn nested_household(depth: usize) -> RecordDoc {
+        let mut doc = Automerge::new();
+        doc.transact(|tx| -> Result<(), AutomergeError> {
+            tx.put(ROOT, "id", Uuid::now_v7().to_string())?;
+            tx.put(ROOT, "kind", "household")?;
+            tx.put(ROOT, "unit", "07132")?;
+            let mut obj = tx.put_object(ROOT, "members", ObjType::Map)?;
+            for _ in 0..depth {
+                obj = tx.put_object(&obj, "m", ObjType::Map)?;
+            }
+            Ok(())
+        })
+        .unwrap();
+        RecordDoc { doc }
+    }
+
+    /// Runs `f` on a thread with the stack of a tokio blocking thread (2 MiB).
+    fn on_small_stack<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+        std::thread::Builder::new()
+            .stack_size(2 << 20)
+            .spawn(f)
+            .unwrap()
+            .join()
+            .unwrap()
+    }
+
+    #[test]
+    fn a_document_nesting_thousands_of_maps_is_refused_without_recursing() {
+        let refused = on_small_stack(|| {
+            let doc = nested_household(5_000);
+            let read = doc.read().map(|_| ()).map_err(|e| e.to_string());
+            let history = doc.history().len();
+            let conflicts = doc.conflicts().len();
+            (read, history, conflicts)
+        });
+        let (read, _, conflicts) = refused;
+        assert!(read.unwrap_err().contains("nest"));
+        assert_eq!(conflicts, 0);
+    }
+
+    #[test]
+    fn a_member_entry_is_as_deep_as_a_record_goes() {
+        assert!(nested_household(1).read().is_ok());
+        assert!(nested_household(2).read().is_err());
+    }
+
+    #[test]
+    fn a_compressed_change_that_inflates_past_the_limit_is_refused_before_decoding() {
+        let mut doc = Automerge::new();
+        doc.transact(|tx| tx.put(ROOT, "notes", "x".repeat(limits::MAX_CHANGE_BYTES + 1)))
+            .unwrap();
+        let mut change = doc.get_last_local_change().unwrap();
+        let wire = change.bytes().into_owned();
+        assert!(wire.len() < 16 * 1024, "deflated to {} bytes", wire.len());
+        assert!(matches!(decode_change(&wire), Err(DocError::BadChange)));
+        // Under the limit a compressed change decodes as before.
+        let mut small = Automerge::new();
+        small
+            .transact(|tx| tx.put(ROOT, "notes", "x".repeat(4000)))
+            .unwrap();
+        let mut change = small.get_last_local_change().unwrap();
+        let wire = change.bytes().into_owned();
+        assert!(compressed_chunk_data(&wire).is_some());
+        assert_eq!(decode_change(&wire).unwrap().hash(), change.hash());
     }
 
     #[test]

@@ -132,6 +132,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod check;
 pub mod doc;
 pub mod model;
 pub mod protocol;

@@ -1,19 +1,27 @@
 //! Property tests: replicas that edit concurrently and exchange in any order, with duplicate
 //! and dropped messages, end identical after a final full exchange, and lose nothing.
 //!
-//! The "server" here is a minimal in-memory change feed speaking protocol v1 (accept every
-//! change whose dependencies are known, pull by cursor, skip the requester's own changes,
-//! snapshot for records new to the device). The real server lives in the `server` crate.
+//! The "server" here is a minimal in-memory change feed speaking protocol v1 (pull by cursor,
+//! skip the requester's own changes, snapshot for records new to the device). It accepts a
+//! record's changes when their dependencies are known and they pass the same checks the real
+//! server (in the `server` crate) makes: `check::check_changes` on the operations and
+//! `check::judge` on the merged record and on every value written, as officers of one unit.
+//!
+//! Histories include hostile pushes: a change built on an older state of an application
+//! (concurrent with what the hub holds) that writes a value an officer may not write
+//! (`status = accepted`, or a unit outside theirs). None of them may ever be stored.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use automerge::ReadDoc;
 use proptest::prelude::*;
 use serde_bytes::ByteBuf;
-use sync_core::doc::{Edit, RecordDoc, decode_change, encode_change};
-use sync_core::model::{Fields, Kind, Value};
+use sync_core::check;
+use sync_core::doc::{Author, Edit, RecordDoc, decode_change, encode_change};
+use sync_core::model::{Fields, Kind, Role, ValidationContext, Value};
 use sync_core::protocol::{
-    PROTOCOL_VERSION, PullEntry, RejectCode, Rejection, SyncReply, SyncRequest, decode_reply,
-    decode_request, encode_reply, encode_request,
+    DeviceStatus, PROTOCOL_VERSION, PullEntry, PushRecord, RejectCode, Rejection, SyncReply,
+    SyncRequest, decode_reply, decode_request, encode_reply, encode_request,
 };
 use sync_core::replica::{Replica, SyncOptions};
 use uuid::Uuid;
@@ -47,17 +55,46 @@ impl Hub {
                 .filter(|c| !doc.has_change(&c.hash()))
                 .cloned()
                 .collect();
+            let hashes: Vec<ByteBuf> = changes
+                .iter()
+                .map(|c| ByteBuf::from(c.hash().0.to_vec()))
+                .collect();
+            let base = doc.fork();
+            let kind_of = Kind::parse(&kind).expect("a known kind");
+            let checked = check::check_changes(kind_of, &base, &fresh);
             doc.apply_changes(fresh.clone()).unwrap();
             if !doc.missing_deps().is_empty() {
                 reply.rejected.push(Rejection {
                     record: push.record,
-                    changes: changes
-                        .iter()
-                        .map(|c| ByteBuf::from(c.hash().0.to_vec()))
-                        .collect(),
+                    changes: hashes,
                     code: RejectCode::MissingDeps,
                     message: "missing dependencies".into(),
                     reset: None,
+                });
+                continue;
+            }
+            // The same rules as the server, through the same functions.
+            let verdict = checked.and_then(|()| {
+                let after = doc
+                    .read()
+                    .map_err(|e| check::Violation::invalid(e.to_string()))?;
+                let before = (!base.is_empty()).then(|| base.read().expect("stored reads"));
+                check::judge(
+                    before.as_ref().map(|b| (&base, b)),
+                    &doc,
+                    &after,
+                    Role::Officer,
+                    &BTreeSet::from([UNIT.to_owned()]),
+                    &ValidationContext::new("2026-11-26"),
+                )
+            });
+            if let Err(v) = verdict {
+                reply.rejected.push(Rejection {
+                    record: push.record,
+                    changes: hashes,
+                    code: v.code,
+                    message: v.message,
+                    reset: (!base.is_empty()).then(|| ByteBuf::from(base.save_uncompressed())),
                 });
                 continue;
             }
@@ -128,8 +165,16 @@ enum Op {
     AddMember(usize, u8),
     /// Replica i removes member m from the household.
     RemoveMember(usize, u8),
-    /// Replica i moves the k-th record's status.
+    /// Replica i moves the k-th citizen's or household's status.
     Status(usize, usize, bool),
+    /// Replica i files a CCCD application (as `submitted`).
+    Apply(usize, u8),
+    /// Replica i withdraws the k-th application it knows that the hub already has.
+    Withdraw(usize, usize),
+    /// Replica i's device pushes, outside its outbox, a change to the k-th application it
+    /// knows that an officer may not make: `accepted`, or a move to another unit; built on
+    /// the application's first state (concurrent with later edits) or on its current one.
+    Forbidden(usize, usize, bool, bool),
     /// Replica i syncs; the request or the reply may be lost or duplicated.
     Sync(usize, Delivery),
 }
@@ -146,13 +191,17 @@ enum Delivery {
 fn op(n: usize) -> impl Strategy<Value = Op> {
     let r = 0..n;
     prop_oneof![
-        (r.clone(), any::<u8>()).prop_map(|(i, s)| Op::Create(i, s)),
-        (r.clone(), 0..8usize, any::<bool>(), any::<u8>())
+        1 => (r.clone(), any::<u8>()).prop_map(|(i, s)| Op::Create(i, s)),
+        1 => (r.clone(), 0..8usize, any::<bool>(), any::<u8>())
             .prop_map(|(i, k, f, v)| Op::SetField(i, k, f, v)),
-        (r.clone(), 0..6u8).prop_map(|(i, m)| Op::AddMember(i, m)),
-        (r.clone(), 0..6u8).prop_map(|(i, m)| Op::RemoveMember(i, m)),
-        (r.clone(), 0..8usize, any::<bool>()).prop_map(|(i, k, w)| Op::Status(i, k, w)),
-        (
+        1 => (r.clone(), 0..6u8).prop_map(|(i, m)| Op::AddMember(i, m)),
+        1 => (r.clone(), 0..6u8).prop_map(|(i, m)| Op::RemoveMember(i, m)),
+        2 => (r.clone(), 0..8usize, any::<bool>()).prop_map(|(i, k, w)| Op::Status(i, k, w)),
+        2 => (r.clone(), any::<u8>()).prop_map(|(i, s)| Op::Apply(i, s)),
+        2 => (r.clone(), 0..8usize).prop_map(|(i, k)| Op::Withdraw(i, k)),
+        2 => (r.clone(), 0..8usize, any::<bool>(), any::<bool>())
+            .prop_map(|(i, k, c, u)| Op::Forbidden(i, k, c, u)),
+        3 => (
             r,
             prop_oneof![
                 4 => Just(Delivery::Normal),
@@ -250,6 +299,7 @@ fn run(n: usize, ops: Vec<Op>, page: usize) {
         while exchange(&mut hub, r, Delivery::Normal, now) {}
     }
     let mut made: BTreeSet<Vec<u8>> = BTreeSet::new();
+    let mut hostile: BTreeSet<Vec<u8>> = BTreeSet::new();
     for op in ops {
         now += 1000;
         match op {
@@ -306,7 +356,12 @@ fn run(n: usize, ops: Vec<Op>, page: usize) {
                     .unwrap();
             }
             Op::Status(i, k, withdraw) => {
-                let known = replicas[i].find(&Default::default()).unwrap();
+                let known: Vec<_> = replicas[i]
+                    .find(&Default::default())
+                    .unwrap()
+                    .into_iter()
+                    .filter(|r| r.kind != Kind::CccdApplication)
+                    .collect();
                 if let Some(rec) = known.get(k % known.len().max(1)) {
                     let status = if withdraw { "withdrawn" } else { "active" };
                     replicas[i]
@@ -323,6 +378,32 @@ fn run(n: usize, ops: Vec<Op>, page: usize) {
             }
             Op::Sync(i, delivery) => {
                 exchange(&mut hub, &replicas[i], delivery, now);
+            }
+            Op::Apply(i, seed) => {
+                replicas[i]
+                    .create(Kind::CccdApplication, UNIT, application(seed), now)
+                    .unwrap();
+            }
+            Op::Withdraw(i, k) => {
+                let apps = synced_applications(&replicas[i]);
+                if let Some(id) = apps.get(k % apps.len().max(1)) {
+                    replicas[i]
+                        .update(
+                            *id,
+                            &[Edit::Set {
+                                field: "status".into(),
+                                value: "withdrawn".into(),
+                            }],
+                            now,
+                        )
+                        .unwrap();
+                }
+            }
+            Op::Forbidden(i, k, concurrent, unit) => {
+                if let Some(hash) = forbidden_push(&mut hub, &replicas[i], k, concurrent, unit, now)
+                {
+                    hostile.insert(hash);
+                }
             }
         }
         for r in &replicas {
@@ -353,9 +434,14 @@ fn run(n: usize, ops: Vec<Op>, page: usize) {
             0,
             "everything was acknowledged"
         );
+        let rejected = r.rejected().unwrap();
         assert!(
-            r.rejected().unwrap().is_empty(),
-            "nothing here may be rejected"
+            rejected.is_empty(),
+            "nothing here may be rejected: {:?}",
+            rejected
+                .iter()
+                .map(|x| (&x.code, &x.message))
+                .collect::<Vec<_>>()
         );
     }
     let contents = |r: &Replica| {
@@ -384,6 +470,21 @@ fn run(n: usize, ops: Vec<Op>, page: usize) {
         for h in &made {
             assert!(hashes.contains(h), "an edit was lost");
         }
+        for h in &hostile {
+            assert!(!hashes.contains(h), "a forbidden change reached a replica");
+        }
+        for rec in contents(r) {
+            assert_no_forbidden_value(&r.document(rec.id).unwrap().unwrap());
+        }
+    }
+    for (_, doc) in hub.docs.values() {
+        assert_no_forbidden_value(doc);
+        for (hash, _) in doc.change_actors() {
+            assert!(
+                !hostile.contains(hash.0.as_slice()),
+                "a forbidden change was stored"
+            );
+        }
     }
     let _ = PROTOCOL_VERSION;
 }
@@ -402,6 +503,109 @@ proptest! {
     }
 }
 
+/// Applications replica `r` knows whose creation the hub has acknowledged. (A record
+/// created and withdrawn before its first push is refused: an officer may not create an
+/// application as `withdrawn`.)
+fn synced_applications(r: &Replica) -> Vec<Uuid> {
+    r.find(&Default::default())
+        .unwrap()
+        .into_iter()
+        .filter(|rec| rec.kind == Kind::CccdApplication)
+        .filter(|rec| r.get(rec.id).unwrap().unwrap().pending_changes == 0)
+        .map(|rec| rec.id)
+        .collect()
+}
+
+fn application(seed: u8) -> Fields {
+    Fields::from([
+        ("full_name".into(), Value::from(format!("Người nộp {seed}"))),
+        ("request_type".into(), Value::from("first_issue")),
+        ("date_of_birth".into(), Value::from("2008-02-01")),
+        ("sex".into(), Value::from("female")),
+        ("status".into(), Value::from("submitted")),
+    ])
+}
+
+/// Pushes, as replica `r`'s device but outside its outbox, a change to the k-th application
+/// it knows that an officer may not make; asserts the hub refuses it and returns its hash.
+fn forbidden_push(
+    hub: &mut Hub,
+    r: &Replica,
+    k: usize,
+    concurrent: bool,
+    unit: bool,
+    now: i64,
+) -> Option<Vec<u8>> {
+    let apps: Vec<_> = r
+        .find(&Default::default())
+        .unwrap()
+        .into_iter()
+        .filter(|rec| rec.kind == Kind::CccdApplication)
+        .collect();
+    let app = apps.get(k % apps.len().max(1))?;
+    let doc = r.document(app.id).unwrap()?;
+    let mut base = doc.fork();
+    if concurrent {
+        let first = doc.changes_since(&[]).first()?.hash();
+        let old = doc.automerge().fork_at(&[first]).ok()?;
+        base = RecordDoc::load(&old.save()).unwrap();
+    }
+    let edit = if unit {
+        Edit::SetUnit {
+            unit: "07135".into(),
+        }
+    } else {
+        Edit::Set {
+            field: "status".into(),
+            value: "accepted".into(),
+        }
+    };
+    // An actor of its own, so the change never collides with the replica's sequence numbers;
+    // the lowest actor id, so that a concurrent change it ties with wins the merge and the
+    // forbidden value is left as a losing concurrent candidate.
+    let actor = [0u8; 16];
+    let mut change = base.edit(&[edit], &Author::new(&actor, now)).unwrap()?;
+    let hash = change.hash().0.to_vec();
+    let req = SyncRequest {
+        v: PROTOCOL_VERSION,
+        device_id: r.device_id(),
+        cursors: BTreeMap::new(),
+        push: vec![PushRecord {
+            record: app.id,
+            kind: "cccd_application".into(),
+            unit: UNIT.into(),
+            changes: vec![ByteBuf::from(encode_change(&mut change))],
+        }],
+        max_bytes: 1 << 20,
+        status: DeviceStatus::default(),
+        resync: vec![],
+    };
+    let reply = hub.handle(&req);
+    assert!(
+        reply.rejected.iter().any(|x| x.record == app.id),
+        "a forbidden change was accepted"
+    );
+    Some(hash)
+}
+
+/// No value an officer may not write is anywhere in the document, winner or not.
+fn assert_no_forbidden_value(doc: &RecordDoc) {
+    let am = doc.automerge();
+    for (key, bad) in [("status", "accepted"), ("unit", "07135")] {
+        for (value, _) in am.get_all(automerge::ROOT, key).unwrap() {
+            let text = match &value {
+                automerge::Value::Scalar(s) => sync_core::doc::scalar_value(s),
+                automerge::Value::Object(_) => None,
+            };
+            assert_ne!(
+                text.as_ref().and_then(Value::as_text),
+                Some(bad),
+                "a forbidden `{key}` is stored as a concurrent value"
+            );
+        }
+    }
+}
+
 fn clamp(op: Op, n: usize) -> Op {
     match op {
         Op::Create(i, s) => Op::Create(i % n, s),
@@ -410,5 +614,8 @@ fn clamp(op: Op, n: usize) -> Op {
         Op::RemoveMember(i, m) => Op::RemoveMember(i % n, m),
         Op::Status(i, k, w) => Op::Status(i % n, k, w),
         Op::Sync(i, d) => Op::Sync(i % n, d),
+        Op::Apply(i, s) => Op::Apply(i % n, s),
+        Op::Forbidden(i, k, c, u) => Op::Forbidden(i % n, k, c, u),
+        Op::Withdraw(i, k) => Op::Withdraw(i % n, k),
     }
 }

@@ -7,6 +7,7 @@
 
 pub mod bench;
 pub mod r#gen;
+pub mod hostile;
 pub mod link;
 pub mod pg;
 pub mod proxy;
@@ -101,6 +102,14 @@ impl Server {
     /// The server's process id while it runs.
     pub fn pid(&self) -> Option<u32> {
         self.child.as_ref().map(Child::id)
+    }
+
+    /// The server process's resident memory (`VmRSS` of `/proc/<pid>/status`), in bytes.
+    pub fn rss_bytes(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()?)).ok()?;
+        let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+        let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+        Some(kib * 1024)
     }
 
     /// The data directory.

@@ -7,6 +7,7 @@ mod integration {
     pub mod accounts_hardening;
     pub mod faults;
     pub mod postgres_schema;
+    pub mod hostile;
     pub mod python_bindings;
     pub mod review;
     pub mod security;

@@ -17,12 +17,16 @@ use sync_core::protocol::{
 
 use crate::auth::{DeviceAuth, SyncAuth};
 use crate::config::{
-    MAX_BODY_BYTES, MAX_DECOMPRESSED_BYTES, MAX_PUSH_CHANGES, MAX_PUSH_RECORDS, MAX_RESYNC,
+    LARGE_BODY_BYTES, LARGE_BODY_PERMITS, MAX_BODY_BYTES, MAX_DECOMPRESSED_BYTES, MAX_PUSH_CHANGES,
+    MAX_PUSH_RECORDS, MAX_RESYNC,
 };
 use crate::error::{ApiError, ApiResult};
 use crate::exchange::{self, Engine, Syncer};
 use crate::sync::Caller;
 use crate::{AppState, compress, now_ms};
+use http_body_util::BodyExt;
+use sync_core::check::{self, limits::MAX_OPS_PER_PUSH};
+use tokio::sync::{Semaphore, SemaphorePermit};
 
 /// The media type of sync bodies.
 pub const CBOR: &str = "application/cbor";
@@ -39,7 +43,8 @@ async fn sync_handler(
     body: Body,
 ) -> Response {
     let started = Instant::now();
-    let raw = match read_body(&headers, body).await {
+    // The permit (taken for large bodies only) is held until the reply is built.
+    let (raw, _permit) = match read_body(&headers, body).await {
         Ok(raw) => raw,
         Err(e) => {
             state.metrics.sync_failed(0);
@@ -69,8 +74,15 @@ async fn sync_handler(
     }
 }
 
-/// Reads the body, refusing more than [`MAX_BODY_BYTES`] with 413.
-async fn read_body(headers: &HeaderMap, body: Body) -> ApiResult<Bytes> {
+/// Large bodies in flight (see [`LARGE_BODY_BYTES`]).
+static LARGE_BODIES: Semaphore = Semaphore::const_new(LARGE_BODY_PERMITS);
+
+/// Reads the body, refusing more than [`MAX_BODY_BYTES`] with 413. A body declared or grown
+/// past [`LARGE_BODY_BYTES`] waits for a large-body permit first, returned with the bytes.
+async fn read_body(
+    headers: &HeaderMap,
+    body: Body,
+) -> ApiResult<(Bytes, Option<SemaphorePermit<'static>>)> {
     let too_large = || {
         ApiError::client(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -78,6 +90,8 @@ async fn read_body(headers: &HeaderMap, body: Body) -> ApiResult<Bytes> {
             format!("a sync body is at most {MAX_BODY_BYTES} bytes"),
         )
     };
+    let unreadable =
+        || ApiError::bad_request("body_unreadable", "the request body could not be read");
     let declared = headers
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
@@ -85,18 +99,27 @@ async fn read_body(headers: &HeaderMap, body: Body) -> ApiResult<Bytes> {
     if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
         return Err(too_large());
     }
-    axum::body::to_bytes(body, MAX_BODY_BYTES)
-        .await
-        .map_err(|e| {
-            let limit = std::error::Error::source(&e)
-                .is_some_and(|s| s.is::<http_body_util::LengthLimitError>())
-                || e.to_string().contains("length limit");
-            if limit {
-                too_large()
-            } else {
-                ApiError::bad_request("body_unreadable", "the request body could not be read")
-            }
-        })
+    let mut permit = None;
+    if declared.is_some_and(|n| n > LARGE_BODY_BYTES as u64) {
+        permit = LARGE_BODIES.acquire().await.ok();
+    }
+    let mut body = body;
+    let mut buf: Vec<u8> = Vec::new();
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|_| unreadable())?;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        let len = buf.len() + data.len();
+        if len > MAX_BODY_BYTES {
+            return Err(too_large());
+        }
+        if permit.is_none() && len > LARGE_BODY_BYTES {
+            permit = LARGE_BODIES.acquire().await.ok();
+        }
+        buf.extend_from_slice(&data);
+    }
+    Ok((Bytes::from(buf), permit))
 }
 
 fn protocol_error(e: ProtocolError) -> ApiError {
@@ -150,13 +173,19 @@ async fn exchange(
         return Ok((wire.0, wire.1, reply_encoding));
     }
     let request_encoding = Encoding::parse(header(CONTENT_ENCODING)).map_err(protocol_error)?;
-    let req: SyncRequest = tokio::task::spawn_blocking(move || {
+    // Decoding, and counting the pushed operations from each change's metadata, happen
+    // here, before the writer is taken: an operation bomb is refused without holding it.
+    let (req, ops): (SyncRequest, usize) = tokio::task::spawn_blocking(move || {
         protocol::decompress(&raw, request_encoding, MAX_DECOMPRESSED_BYTES)
             .and_then(|plain| decode_request(&plain))
+            .map(|req| {
+                let ops = check::count_push_ops(&req.push, MAX_OPS_PER_PUSH);
+                (req, ops)
+            })
     })
     .await?
     .map_err(protocol_error)?;
-    check_limits(&req, &auth)?;
+    check_limits(&req, &auth, ops)?;
 
     let max_reply = state.config.max_reply_bytes.max(MIN_MAX_BYTES);
     let max_bytes = req.max_bytes.clamp(MIN_MAX_BYTES, max_reply);
@@ -187,8 +216,9 @@ async fn exchange(
     Ok((wire, pulled, reply_encoding))
 }
 
-/// Refuses requests over the per-request limits, and a device id other than the token's.
-fn check_limits(req: &SyncRequest, auth: &DeviceAuth) -> ApiResult<()> {
+/// Refuses requests over the per-request limits (`ops`: the pushed operations, counted from
+/// the changes' metadata), and a device id other than the token's.
+fn check_limits(req: &SyncRequest, auth: &DeviceAuth, ops: usize) -> ApiResult<()> {
     if req.device_id != auth.device_id {
         return Err(ApiError::forbidden(
             "device_mismatch",
@@ -203,6 +233,13 @@ fn check_limits(req: &SyncRequest, auth: &DeviceAuth) -> ApiResult<()> {
             format!(
                 "push at most {MAX_PUSH_RECORDS} records and {MAX_PUSH_CHANGES} changes per request"
             ),
+        ));
+    }
+    if ops > MAX_OPS_PER_PUSH {
+        return Err(ApiError::client(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_many_operations",
+            format!("the pushed changes hold at most {MAX_OPS_PER_PUSH} operations per request"),
         ));
     }
     if req.resync.len() > MAX_RESYNC || req.cursors.len() > 1_000 {

@@ -96,7 +96,40 @@ pub struct FieldSpec {
     pub label_vi: &'static str,
     /// English label.
     pub label_en: &'static str,
+    /// Most characters (Unicode scalar values) a text value of this field may hold; every
+    /// value a change writes is held to it (`docs/protocol.md` §5.1).
+    pub max_chars: usize,
 }
+
+impl FieldType {
+    /// The longest text value a field of this type may hold, in characters. Names and short
+    /// codes are small; free text (addresses, reasons) is a paragraph; `notes` has its own
+    /// larger limit ([`NOTES_MAX_CHARS`]).
+    pub const fn max_chars(self) -> usize {
+        match self {
+            FieldType::Text => TEXT_MAX_CHARS,
+            FieldType::Name => NAME_MAX_CHARS,
+            FieldType::Date => 10,
+            FieldType::Enum(_) => 32,
+            FieldType::IdNumber | FieldType::OldIdNumber => 12,
+            FieldType::Uuid => 36,
+            FieldType::Unit => 16,
+            FieldType::Phone => 32,
+            FieldType::Email => 254,
+            // Not text: a text value written to these is refused by type anyway.
+            FieldType::Int | FieldType::Bool | FieldType::Members => 0,
+        }
+    }
+}
+
+/// Most characters of a person's name (and of any other [`FieldType::Name`] field).
+pub const NAME_MAX_CHARS: usize = 200;
+/// Most characters of a free-text field other than `notes` (addresses, reasons, places).
+pub const TEXT_MAX_CHARS: usize = 1_000;
+/// Most characters of a record's `notes`.
+pub const NOTES_MAX_CHARS: usize = 4_000;
+/// Most characters of a household member entry's `relationship_note`.
+pub const RELATIONSHIP_NOTE_MAX_CHARS: usize = 200;
 
 const fn f(
     name: &'static str,
@@ -111,6 +144,7 @@ const fn f(
         review,
         label_vi,
         label_en,
+        max_chars: ty.max_chars(),
     }
 }
 
@@ -119,7 +153,10 @@ use FieldType as T;
 const R: bool = true;
 const N: bool = false;
 
-const NOTES: FieldSpec = f("notes", T::Text, N, "Ghi chú", "Notes");
+const NOTES: FieldSpec = FieldSpec {
+    max_chars: NOTES_MAX_CHARS,
+    ..f("notes", T::Text, N, "Ghi chú", "Notes")
+};
 
 #[rustfmt::skip]
 static CITIZEN: &[FieldSpec] = &[

@@ -25,7 +25,9 @@ pub use validate::{Finding, StructuralError, ValidationContext, validate};
 pub use workflow::{Role, frozen_fields, transition_allowed};
 
 pub use date::Date;
-pub use fields::RELATIONSHIPS;
+pub use fields::{
+    NAME_MAX_CHARS, NOTES_MAX_CHARS, RELATIONSHIP_NOTE_MAX_CHARS, RELATIONSHIPS, TEXT_MAX_CHARS,
+};
 pub use validate::normalise;
 
 use serde::{Deserialize, Serialize};

@@ -108,7 +108,8 @@ pub fn decompress(
             }
             return Ok(bytes.to_vec());
         }
-        Encoding::Gzip => flate2::read::GzDecoder::new(bytes)
+        // Every member of a multi-member gzip stream (RFC 1952 §2.2), not only the first.
+        Encoding::Gzip => flate2::read::MultiGzDecoder::new(bytes)
             .take(limit as u64 + 1)
             .read_to_end(&mut out),
         Encoding::Zstd => match zstd::stream::read::Decoder::new(bytes) {
@@ -230,6 +231,28 @@ mod tests {
         for cut in 0..bytes.len() {
             assert!(decode_request(&bytes[..cut]).is_err(), "cut at {cut}");
         }
+    }
+
+    #[test]
+    fn a_gzip_body_of_several_members_is_read_whole() {
+        let req = request();
+        let plain = encode_request(&req);
+        let (head, tail) = plain.split_at(plain.len() / 2);
+        let mut wire = compress(head, Encoding::Gzip);
+        wire.extend(compress(tail, Encoding::Gzip));
+        let back = decompress(&wire, Encoding::Gzip, 1 << 20).unwrap();
+        assert_eq!(back, plain);
+        assert_eq!(decode_request(&back).unwrap(), req);
+    }
+
+    #[test]
+    fn a_multi_member_gzip_bomb_is_stopped_at_the_limit() {
+        let member = compress(&vec![0u8; 1 << 20], Encoding::Gzip);
+        let wire: Vec<u8> = std::iter::repeat_n(member, 3).flatten().collect();
+        assert!(matches!(
+            decompress(&wire, Encoding::Gzip, 2 << 20),
+            Err(ProtocolError::TooLarge(_))
+        ));
     }
 
     #[test]
