@@ -98,8 +98,9 @@ pub enum ReviewCommand {
         #[arg(long = "as", default_value = "admin")]
         admin: String,
     },
-    /// Index every stored record and run detection over all of them (for a database that
-    /// existed before the review queue).
+    /// Run detection for records a server left queued (e.g. killed between a commit and
+    /// its detection), then index every stored record and run detection over all of them
+    /// (for a database that existed before the review queue).
     Scan {
         /// Records per transaction.
         #[arg(long, default_value_t = 500)]

@@ -3,16 +3,20 @@
 //! route (`routes::sync`) only decodes, checks limits, writes the audit entry and encodes.
 //!
 //! Life of an exchange (see `docs/ARCHITECTURE.md`, "Life of a sync"):
-//! 1. **push** — a write job on the group-commit writer ([`crate::writer`]): the push checks
-//!    and storage ([`crate::sync::push`]), the record ids to detect queued in the same
-//!    transaction, the device status. The job shares its transaction with other exchanges'
+//! 1. **push** — the push checks run on a reader snapshot ([`crate::sync::check_all`]), in
+//!    parallel with other exchanges; then a write job on the group-commit writer
+//!    ([`crate::writer`]) stores the verdicts ([`crate::sync::push_checked`]: a record whose
+//!    stored heads changed since its check is checked again inside the transaction), queues
+//!    the record ids to detect in the same transaction. An exchange without a push skips
+//!    this step. The job shares its transaction with other exchanges'
 //!    jobs in its own savepoint; it is answered once the batch is committed (durable).
 //! 2. **pull** — on a reader connection, in a read transaction begun after step 1's commit:
 //!    its snapshot holds the push (and every commit before it), so the pull includes what the
 //!    push made visible, and skips the device's own rows by origin as before.
 //! 3. **detection** — the review worker is woken; it runs outside the exchange.
 //!
-//! The audit entry is written by the caller through the writer before the reply is sent.
+//! The device status and the audit entry ([`Epilogue`]) are written by the caller through
+//! the writer before the reply is sent.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -25,7 +29,7 @@ use uuid::Uuid;
 use crate::doc_cache::DocCache;
 use crate::feed::{self, PullRequest, PullStats};
 use crate::metrics::Metrics;
-use crate::sync::{self, Caller, PushOutcome};
+use crate::sync::{self, Caller, Checked, PushOutcome};
 use crate::writer::Writer;
 use crate::{AppState, accounts, audit};
 
@@ -108,14 +112,38 @@ pub async fn exchange(
     who: &Syncer,
     req: SyncRequest,
     max_bytes: u64,
-) -> anyhow::Result<(SyncReply, AuditEntry)> {
+) -> anyhow::Result<(SyncReply, Epilogue)> {
     let now = crate::now_ms();
     let req = Arc::new(req);
-    let pushed = {
+    // The checks run first on a reader snapshot, in parallel with other exchanges; the
+    // writer re-checks only records that changed since.
+    let checked = if req.push.is_empty() {
+        Vec::new()
+    } else {
+        let (pool, caller, req, cache) = (
+            engine.pool.clone(),
+            who.caller.clone(),
+            req.clone(),
+            engine.cache.clone(),
+        );
+        tokio::task::spawn_blocking(move || {
+            pool.read(|c| -> anyhow::Result<Vec<Checked>> {
+                let snapshot = c.unchecked_transaction()?;
+                let checked = sync::check_all(&snapshot, &caller, &req.push, now, Some(&cache))?;
+                snapshot.commit()?;
+                Ok(checked)
+            })
+        })
+        .await??
+    };
+    // An exchange without a push writes nothing before its pull.
+    let pushed = if req.push.is_empty() {
+        PushOutcome::default()
+    } else {
         let (caller, req, cache) = (who.caller.clone(), req.clone(), engine.cache.clone());
         engine
             .writer
-            .run(move |tx| push_step(tx, &caller, &req, now, &cache))
+            .run(move |tx| push_step(tx, &caller, &req, checked, now, &cache))
             .await?
     };
     engine.metrics.accepted(pushed.new_changes);
@@ -137,30 +165,48 @@ pub async fn exchange(
         })
         .await??
     };
-    let entry = sync_audit(who, &pushed, &reply, &stats);
-    Ok((reply, entry))
-}
-
-/// Step 1 in the writer's transaction: the push and the device status.
-pub fn push_step(
-    tx: &rusqlite::Transaction<'_>,
-    caller: &Caller,
-    req: &SyncRequest,
-    now: i64,
-    cache: &DocCache,
-) -> anyhow::Result<PushOutcome> {
-    let pushed = sync::push(tx, caller, &req.push, now, Some(cache))?;
-    accounts::touch_device(
-        tx,
-        caller.device_id,
-        &serde_json::json!({
+    let epilogue = Epilogue {
+        device: who.caller.device_id,
+        status: serde_json::json!({
             "outbox_len": req.status.outbox_len,
             "oldest_pending_ms": req.status.oldest_pending_ms,
             "app_version": req.status.app_version.chars().take(64).collect::<String>(),
         }),
-        now,
-    )?;
-    Ok(pushed)
+        audit: sync_audit(who, &pushed, &reply, &stats),
+    };
+    Ok((reply, epilogue))
+}
+
+/// What an exchange writes once its reply is built, in one small writer job committed
+/// before the reply is sent: the device's reported status and the audit entry.
+#[derive(Debug, Clone)]
+pub struct Epilogue {
+    /// The device.
+    pub device: Uuid,
+    /// Its status as reported in the request.
+    pub status: serde_json::Value,
+    /// The exchange's audit entry.
+    pub audit: AuditEntry,
+}
+
+impl Epilogue {
+    /// Writes the status and the audit entry in `tx`.
+    pub fn write(&self, tx: &rusqlite::Transaction<'_>, now_ms: i64) -> anyhow::Result<()> {
+        accounts::touch_device(tx, self.device, &self.status, now_ms)?;
+        self.audit.append(tx, now_ms)
+    }
+}
+
+/// Step 1 in the writer's transaction: the push, with the verdicts checked beforehand.
+pub fn push_step(
+    tx: &rusqlite::Transaction<'_>,
+    caller: &Caller,
+    req: &SyncRequest,
+    checked: Vec<Checked>,
+    now: i64,
+    cache: &DocCache,
+) -> anyhow::Result<PushOutcome> {
+    sync::push_checked(tx, caller, &req.push, checked, now, Some(cache))
 }
 
 /// Step 2 on a reader: the pull, inside one read transaction so that every statement sees

@@ -71,6 +71,14 @@ pub fn get_record(conn: &Connection, id: Uuid) -> rusqlite::Result<Option<Stored
     .optional()
 }
 
+/// The stored heads of a record (concatenated 32-byte hashes), `None` when it does not
+/// exist.
+pub fn get_heads(conn: &Connection, id: Uuid) -> rusqlite::Result<Option<Vec<u8>>> {
+    conn.prepare_cached("SELECT heads FROM records WHERE id = ?1")?
+        .query_row([id.to_string()], |r| r.get(0))
+        .optional()
+}
+
 /// Inserts or replaces a record row (document, heads and search columns).
 pub fn put_record(tx: &Transaction<'_>, row: &RecordRow) -> rusqlite::Result<()> {
     let findings = serde_json::to_string(&row.findings).unwrap_or_else(|_| "[]".into());
@@ -772,6 +780,57 @@ mod tests {
         assert_eq!(stats.changes_entries, 1);
         assert_eq!(reply.pull[0].changes.len(), 1);
         assert_eq!(reply.cursors["07132"], 2);
+    }
+
+    #[test]
+    fn a_push_checked_before_another_write_to_its_record_is_checked_again_and_loses_nothing() {
+        let mut conn = db();
+        let (a, b) = (Dev::new(1), Dev::new(2));
+        let id = create(&mut conn, &a, "07132", 0);
+        // Device a's edit is checked against the stored document (outside the writer)…
+        let mut doc = RecordDoc::load(&get_record(&conn, id).unwrap().unwrap().doc).unwrap();
+        let mut change = doc
+            .edit(
+                &[Edit::Set {
+                    field: "notes".into(),
+                    value: "from a".into(),
+                }],
+                &Author::new(&a.actor, 2),
+            )
+            .unwrap()
+            .unwrap();
+        let pushed = [PushRecord {
+            record: id,
+            kind: "citizen".into(),
+            unit: String::new(),
+            changes: vec![ByteBuf::from(encode_change(&mut change))],
+        }];
+        let checked = sync::check_all(&conn, &a.caller(), &pushed, 1_000, None).unwrap();
+        // …then device b's edit of another field is stored first.
+        edit(
+            &mut conn,
+            &b,
+            id,
+            &[Edit::Set {
+                field: "full_name".into(),
+                value: "Nguyễn Văn B".into(),
+            }],
+        );
+        let tx = conn.transaction().unwrap();
+        let out = sync::push_checked(&tx, &a.caller(), &pushed, checked, 1_000, None).unwrap();
+        tx.commit().unwrap();
+        assert!(out.rejected.is_empty());
+        assert_eq!(out.new_changes, 1);
+        let stored = RecordDoc::load(&get_record(&conn, id).unwrap().unwrap().doc)
+            .unwrap()
+            .read()
+            .unwrap();
+        assert_eq!(stored.text("notes"), Some("from a"));
+        assert_eq!(
+            stored.text("full_name"),
+            Some("Nguyễn Văn B"),
+            "b's edit kept"
+        );
     }
 
     #[test]

@@ -24,15 +24,22 @@
 //!    and frozen fields (`frozen_field`).
 //!
 //! An accepted record's new changes go to the change log (with a `moved` marker in the old
-//! unit's feed when the unit changed) and its compacted document replaces the stored one, all
+//! unit's feed when the unit changed) and its merged document replaces the stored one, all
 //! in the caller's transaction. Records that gained changes are queued for review detection
 //! in the same transaction; detection runs after the commit ([`crate::review::queue`]).
+//!
+//! The checks ([`check_all`]) write nothing, so the server runs them on a reader snapshot
+//! before the write transaction, in parallel across exchanges; inside the transaction
+//! [`push_checked`] stores each verdict whose record still has the heads it was checked
+//! against, and checks the others again there. The outcome is the same as checking
+//! everything inside the transaction: a verdict depends only on the pushed changes, the
+//! caller and the stored document, which the heads identify.
 
 use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;
 
 use automerge::{ActorId, Change};
-use rusqlite::Transaction;
+use rusqlite::{Connection, Transaction};
 use serde_bytes::ByteBuf;
 use sync_core::check::{self, limits};
 use sync_core::doc::{self, RecordDoc};
@@ -71,13 +78,33 @@ pub struct PushOutcome {
     pub new_changes: usize,
 }
 
-/// The verdict on one record.
+/// The verdict of the checks on one record, against the stored state whose heads are
+/// `base_heads` (`None`: the record did not exist). Nothing is written yet.
+pub struct Checked {
+    base_heads: Option<Vec<u8>>,
+    verdict: Verdict,
+}
+
+impl std::fmt::Debug for Checked {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Checked").finish_non_exhaustive()
+    }
+}
+
+/// What the checks decided.
 enum Verdict {
-    /// Accepted; `gained` is true when the record gained changes.
+    /// Every change was already stored.
+    Known {
+        hashes: Vec<ByteBuf>,
+    },
+    /// Accepted with new changes: the changes to log (hash, bytes) in causal order, the old
+    /// unit when it changed, the row to store and the merged document.
     Accept {
         hashes: Vec<ByteBuf>,
-        logged: usize,
-        gained: bool,
+        log: Vec<([u8; 32], Vec<u8>)>,
+        moved_from: Option<String>,
+        row: Box<RecordRow>,
+        doc: Box<RecordDoc>,
     },
     Reject(Rejection),
 }
@@ -93,28 +120,104 @@ pub fn push(
     now_ms: i64,
     cache: Option<&DocCache>,
 ) -> anyhow::Result<PushOutcome> {
+    push_checked(tx, caller, records, Vec::new(), now_ms, cache)
+}
+
+/// Runs the checks of every pushed record on `conn` (a reader snapshot), outside the write
+/// transaction, so that concurrent exchanges' checks use every core; [`push_checked`] then
+/// stores the verdicts whose record did not change in between.
+pub fn check_all(
+    conn: &Connection,
+    caller: &Caller,
+    records: &[PushRecord],
+    now_ms: i64,
+    cache: Option<&DocCache>,
+) -> anyhow::Result<Vec<Checked>> {
+    let ctx = ValidationContext::new(replica::iso_date(now_ms));
+    records
+        .iter()
+        .map(|push| evaluate(conn, caller, push, &ctx, now_ms, cache))
+        .collect()
+}
+
+/// [`push`] with verdicts computed beforehand by [`check_all`] (one per record, in order;
+/// fewer or none is fine). A verdict is used only when the record's stored heads are still
+/// the ones it was checked against; otherwise the record is checked again here, in `tx`.
+pub fn push_checked(
+    tx: &Transaction<'_>,
+    caller: &Caller,
+    records: &[PushRecord],
+    checked: Vec<Checked>,
+    now_ms: i64,
+    cache: Option<&DocCache>,
+) -> anyhow::Result<PushOutcome> {
     let ctx = ValidationContext::new(replica::iso_date(now_ms));
     let mut out = PushOutcome::default();
     let mut changed: Vec<Uuid> = Vec::new();
+    let mut checked = checked.into_iter();
     for push in records {
-        match evaluate(tx, caller, push, &ctx, now_ms, cache)? {
-            Verdict::Accept {
-                hashes,
-                logged,
-                gained,
-            } => {
+        let current = match checked.next() {
+            Some(c) if c.base_heads == feed::get_heads(tx, push.record)? => c,
+            _ => evaluate(tx, caller, push, &ctx, now_ms, cache)?,
+        };
+        match store(tx, caller, push.record, current.verdict, now_ms, cache)? {
+            Stored::Accepted { hashes, logged } => {
                 out.accepted.extend(hashes);
                 out.accepted_records.push(push.record);
                 out.new_changes += logged;
-                if gained {
+                if logged > 0 {
                     changed.push(push.record);
                 }
             }
-            Verdict::Reject(r) => out.rejected.push(r),
+            Stored::Rejected(r) => out.rejected.push(r),
         }
     }
     crate::review::queue::enqueue(tx, &changed, now_ms)?;
     Ok(out)
+}
+
+/// What [`store`] did with a verdict.
+enum Stored {
+    Accepted { hashes: Vec<ByteBuf>, logged: usize },
+    Rejected(Rejection),
+}
+
+/// Writes an accepted verdict: new changes to the log in causal order, a `moved` marker in
+/// the old unit's feed when the unit changed, the record row; the merged document goes to
+/// the cache.
+fn store(
+    tx: &Transaction<'_>,
+    caller: &Caller,
+    record: Uuid,
+    verdict: Verdict,
+    now_ms: i64,
+    cache: Option<&DocCache>,
+) -> anyhow::Result<Stored> {
+    let (hashes, log, moved_from, row, doc) = match verdict {
+        Verdict::Reject(r) => return Ok(Stored::Rejected(r)),
+        Verdict::Known { hashes } => return Ok(Stored::Accepted { hashes, logged: 0 }),
+        Verdict::Accept {
+            hashes,
+            log,
+            moved_from,
+            row,
+            doc,
+        } => (hashes, log, moved_from, row, doc),
+    };
+    let mut logged = 0;
+    for (hash, bytes) in &log {
+        if feed::append_change(tx, record, hash, bytes, &row.unit, caller.device_id, now_ms)? {
+            logged += 1;
+        }
+    }
+    if let Some(old_unit) = &moved_from {
+        feed::append_moved(tx, record, old_unit, caller.device_id, now_ms)?;
+    }
+    feed::put_record(tx, &row)?;
+    if let Some(c) = cache {
+        c.put(record, row.heads.clone(), Arc::from(doc), row.doc.len());
+    }
+    Ok(Stored::Accepted { hashes, logged })
 }
 
 /// The stored document of a record: from the cache when it holds these heads, else loaded.
@@ -125,15 +228,23 @@ fn load_base(stored: &StoredRecord, cache: Option<&DocCache>) -> anyhow::Result<
     })
 }
 
+/// The checks of one record against its stored state (nothing is written).
 fn evaluate(
-    tx: &Transaction<'_>,
+    conn: &Connection,
     caller: &Caller,
     push: &PushRecord,
     ctx: &ValidationContext,
     now_ms: i64,
     cache: Option<&DocCache>,
-) -> anyhow::Result<Verdict> {
-    let stored = feed::get_record(tx, push.record)?;
+) -> anyhow::Result<Checked> {
+    let stored = feed::get_record(conn, push.record)?;
+    let base_heads = stored.as_ref().map(|s| s.heads.clone());
+    let checked = |verdict: Verdict| -> anyhow::Result<Checked> {
+        Ok(Checked {
+            base_heads: base_heads.clone(),
+            verdict,
+        })
+    };
     let base = match &stored {
         Some(s) => load_base(s, cache)?,
         None => Arc::new(RecordDoc::empty()),
@@ -163,7 +274,7 @@ fn evaluate(
             _ if visible => Some(ByteBuf::from(base.save_uncompressed())),
             _ => None,
         };
-        Ok(Verdict::Reject(Rejection {
+        checked(Verdict::Reject(Rejection {
             record: push.record,
             changes: hashes.clone(),
             code,
@@ -194,11 +305,7 @@ fn evaluate(
         .filter(|c| !base.has_change(&c.hash()) && fresh_hashes.insert(c.hash()))
         .collect();
     if fresh.is_empty() {
-        return Ok(Verdict::Accept {
-            hashes,
-            logged: 0,
-            gained: false,
-        });
+        return checked(Verdict::Known { hashes });
     }
     if fresh.iter().any(|c| c.actor_id() != &caller.actor) {
         return reject(
@@ -291,37 +398,23 @@ fn evaluate(
         return reject(v.code, v.message);
     }
 
-    // Accept: log the new changes in causal order, then store the document.
-    let mut logged = 0;
-    for mut change in fork.changes_since(&base.heads()) {
-        let hash = change.hash();
-        let bytes = doc::encode_change(&mut change);
-        if feed::append_change(
-            tx,
-            push.record,
-            &hash.0,
-            &bytes,
-            &after.unit,
-            caller.device_id,
-            now_ms,
-        )? {
-            logged += 1;
-        }
-    }
-    if let Some(b) = &before
-        && b.unit != after.unit
-    {
-        feed::append_moved(tx, push.record, &b.unit, caller.device_id, now_ms)?;
-    }
+    // Accept: the new changes in causal order, then the document to store.
+    let log = fork
+        .changes_since(&base.heads())
+        .into_iter()
+        .map(|mut change| (change.hash().0, doc::encode_change(&mut change)))
+        .collect();
+    let moved_from = before
+        .as_ref()
+        .filter(|b| b.unit != after.unit)
+        .map(|b| b.unit.clone());
     let row = stored_row(&fork, &after, &findings, now_ms);
-    feed::put_record(tx, &row)?;
-    if let Some(c) = cache {
-        c.put(push.record, row.heads, Arc::new(fork), row.doc.len());
-    }
-    Ok(Verdict::Accept {
+    checked(Verdict::Accept {
         hashes,
-        logged,
-        gained: logged > 0,
+        log,
+        moved_from,
+        row: Box::new(row),
+        doc: Box::new(fork),
     })
 }
 

@@ -300,7 +300,8 @@ pub struct RecordView {
     pub updated_ms: i64,
 }
 
-/// Loads a record and audits the read in one transaction.
+/// Loads a record on a reader connection, then audits the read through the group-commit
+/// writer; the record is handed out only once the audit row is committed.
 async fn read_audited(
     state: &AppState,
     auth: AdminAuth,
@@ -309,19 +310,24 @@ async fn read_audited(
 ) -> ApiResult<feed::StoredRecord> {
     let id = parse_id(id)?;
     let pool = state.pool.clone();
-    blocking(move || {
-        let me = auth.0.device_id.to_string();
-        pool.write(|tx| -> Result<feed::StoredRecord, ApiError> {
-            let record =
-                feed::get_record(tx, id)?.ok_or_else(|| ApiError::not_found("no such record"))?;
+    let record = blocking(move || {
+        pool.read(|c| feed::get_record(c, id))?
+            .ok_or_else(|| ApiError::not_found("no such record"))
+    })
+    .await?;
+    let unit = record.unit.clone();
+    state
+        .writer
+        .run(move |tx| {
+            let me = auth.0.device_id.to_string();
             let mut e = entry(&auth, &me, action);
             e.records = vec![id.to_string()];
-            e.details = serde_json::json!({"unit": record.unit});
+            e.details = serde_json::json!({"unit": unit});
             audit::append(tx, now_ms(), &e)?;
-            Ok(record)
+            Ok(())
         })
-    })
-    .await
+        .await?;
+    Ok(record)
 }
 
 async fn record(

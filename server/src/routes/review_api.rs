@@ -232,12 +232,23 @@ async fn show(
     AdminAuth(auth): AdminAuth,
     Path(id): Path<i64>,
 ) -> ApiResult<Json<ItemReply>> {
+    // Read on a reader snapshot, then audit through the group-commit writer; the item is
+    // answered only once the audit row is committed.
     let pool = state.pool.clone();
     let reply = tokio::task::spawn_blocking(move || {
-        pool.write(|tx| -> Result<ItemReply, ApiError> {
-            let item = review::get_item(tx, id)?
+        pool.read(|c| -> Result<ItemReply, ApiError> {
+            let snapshot = c.unchecked_transaction()?;
+            let item = review::get_item(&snapshot, id)?
                 .ok_or_else(|| ApiError::not_found("no such review item"))?;
-            let records = snapshots(tx, &item.records)?;
+            let records = snapshots(&snapshot, &item.records)?;
+            Ok(ItemReply { item, records })
+        })
+    })
+    .await??;
+    let read: Vec<String> = reply.records.iter().map(|r| r.id.to_string()).collect();
+    state
+        .writer
+        .run(move |tx| {
             audit::append(
                 tx,
                 now_ms(),
@@ -245,14 +256,13 @@ async fn show(
                     user: &auth.user,
                     device: &auth.device_id.to_string(),
                     action: "review_read",
-                    records: records.iter().map(|r| r.id.to_string()).collect(),
+                    records: read,
                     details: serde_json::json!({"item": id, "via": "api"}),
                 },
             )?;
-            Ok(ItemReply { item, records })
+            Ok(())
         })
-    })
-    .await??;
+        .await?;
     Ok(Json(reply))
 }
 

@@ -199,7 +199,7 @@ async fn exchange(
             actor: auth.actor.clone(),
         },
     };
-    let (reply, entry) = exchange::exchange(&engine, &who, req, max_bytes).await?;
+    let (reply, epilogue) = exchange::exchange(&engine, &who, req, max_bytes).await?;
     tracing::info!(
         accepted = reply.accepted.len(),
         rejected = reply.rejected.len(),
@@ -209,7 +209,7 @@ async fn exchange(
     );
     // The audit row and the encoding of the reply proceed together; the reply leaves only
     // once the audit row is committed.
-    let audited = engine.writer.run(move |tx| entry.append(tx, now_ms()));
+    let audited = engine.writer.run(move |tx| epilogue.write(tx, now_ms()));
     let (audited, wire) = tokio::join!(audited, encode(reply, reply_encoding));
     audited?;
     let (wire, pulled) = wire?;

@@ -5,7 +5,12 @@
 //! cargo build --release -p ferry-tests --bin ferry --bin bench-sync
 //! target/release/bench-sync [--records 10000,50000] [--profiles unthrottled,2g] [--devices 20]
 //!                           [--seed 1] [--real-limit-secs 240] [--no-baseline] [--smoke]
+//!                           [--only-throughput] [--throughput 1x1,16x1,16x25]
+//!                           [--throughput-apply]
 //! ```
+//!
+//! `FERRY_BIN` names the `ferry` binary to measure (e.g. an older build, for a "before"
+//! column); by default the one beside this program.
 //!
 //! For each record count a fresh `ferry` server (the real binary, a child process with a
 //! temporary data directory) is seeded through its own sync endpoint by an admin device, and
@@ -69,6 +74,8 @@ struct Cfg {
     throughput_changes: usize,
     /// Skip the link scenarios (seed, then throughput and memory only; for profiling).
     only_throughput: bool,
+    /// Throughput devices apply the pulled entries too (`--throughput-apply`).
+    throughput_apply: bool,
 }
 
 /// One measured (or computed) session.
@@ -143,6 +150,42 @@ struct Report {
     throughput: Vec<Vec<String>>,
     best_throughput: f64,
     rss: Vec<(usize, u64)>,
+    /// The server's own figures at the end of each size (`/metrics`: cache, writer).
+    server_figures: Vec<String>,
+    /// (records, devices, changes per request asked, accepted changes/s, p99 latency).
+    rates: Vec<(usize, usize, usize, f64, Duration)>,
+}
+
+/// The `ferry_doc_cache_*` and `ferry_writer_*` summary lines of the server's `/metrics`
+/// (absent from a server that does not export them, e.g. an older build).
+fn server_figures(addr: std::net::SocketAddr, n: usize) -> String {
+    let text = ureq::get(&format!("http://{addr}/metrics"))
+        .call()
+        .ok()
+        .and_then(|mut r| r.body_mut().read_to_string().ok())
+        .unwrap_or_default();
+    let value = |name: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse::<f64>().ok())
+    };
+    let (Some(hit), Some(miss)) = (
+        value("ferry_doc_cache_lookups_total{result=\"hit\"}"),
+        value("ferry_doc_cache_lookups_total{result=\"miss\"}"),
+    ) else {
+        return format!("{n} records: the server exports no cache or writer figures");
+    };
+    let batches = value("ferry_writer_batch_size_count").unwrap_or(0.0);
+    let jobs = value("ferry_writer_batch_size_sum").unwrap_or(0.0);
+    let waits = value("ferry_writer_wait_seconds_count").unwrap_or(0.0);
+    let waited = value("ferry_writer_wait_seconds_sum").unwrap_or(0.0);
+    format!(
+        "{n} records: document cache {hit:.0} hits / {miss:.0} misses ({:.0}% hits), {} held (estimated); \
+         writer: {batches:.0} batches, {:.1} jobs per batch, mean wait {:.1} ms",
+        100.0 * hit / (hit + miss).max(1.0),
+        bytes(value("ferry_doc_cache_bytes").unwrap_or(0.0) as u64),
+        jobs / batches.max(1.0),
+        1e3 * waited / waits.max(1.0),
+    )
 }
 
 fn zstd9(b: &[u8]) -> u64 {
@@ -200,6 +243,7 @@ fn main() -> anyhow::Result<()> {
         },
         throughput_changes: if smoke { 40 } else { 2000 },
         only_throughput: args.flag("--only-throughput"),
+        throughput_apply: args.flag("--throughput-apply"),
     };
     machine();
     let bin = bench::ferry_binary()?;
@@ -890,6 +934,7 @@ fn run_size(cfg: &Cfg, bin: &Path, n: usize, report: &mut Report) -> anyhow::Res
             }
             let c0 = server.cpu();
             let t = Instant::now();
+            let apply_pulls = cfg.throughput_apply;
             let results: Vec<anyhow::Result<(u64, u64, Vec<Duration>)>> = std::thread::scope(|s| {
                 let hs: Vec<_> = devices
                     .iter_mut()
@@ -907,6 +952,15 @@ fn run_size(cfg: &Cfg, bin: &Path, n: usize, report: &mut Report) -> anyhow::Res
                                 let (reply, _, _) = dc.exchange(&req)?;
                                 lat.push(t.elapsed());
                                 requests += 1;
+                                // The server built and sent the whole pull; unless asked,
+                                // the device keeps only its acknowledgements and cursors, so
+                                // that applying the other devices' changes does not take the
+                                // shared cores from the server being measured.
+                                let mut reply = reply;
+                                if !apply_pulls {
+                                    reply.pull.clear();
+                                    reply.purge.clear();
+                                }
                                 acked += rep
                                     .apply_reply(&reply, ferry_tests::now_ms())?
                                     .acknowledged as u64;
@@ -941,6 +995,7 @@ fn run_size(cfg: &Cfg, bin: &Path, n: usize, report: &mut Report) -> anyhow::Res
             };
             let per_s = acked as f64 / wall.as_secs_f64();
             report.best_throughput = report.best_throughput.max(per_s);
+            report.rates.push((n, devs, batch, per_s, pct(0.99)));
             report.throughput.push(vec![
                 n.to_string(),
                 devs.to_string(),
@@ -957,6 +1012,7 @@ fn run_size(cfg: &Cfg, bin: &Path, n: usize, report: &mut Report) -> anyhow::Res
     }
 
     let (rss_end, hwm) = server.memory();
+    report.server_figures.push(server_figures(server.addr(), n));
     report.rss.push((n, rss_seeded));
     report.memory.push(vec![
         n.to_string(),
@@ -1083,6 +1139,11 @@ fn print_report(cfg: &Cfg, r: &Report) {
         &r.memory,
     );
 
+    println!("\n### Server figures (`/metrics` at the end)\n");
+    for line in &r.server_figures {
+        println!("- {line}");
+    }
+
     // Targets.
     println!("\n### Targets (issue 6)\n");
     let find = |s: &str, size: usize, profile: &str| {
@@ -1152,6 +1213,32 @@ fn print_report(cfg: &Cfg, r: &Report) {
         r.best_throughput,
         yes(r.best_throughput >= 5000.0)
     );
+    // Issue 9's throughput targets, per record count.
+    let rate = |n: usize, d: usize, b: usize| {
+        r.rates
+            .iter()
+            .find(|x| x.0 == n && x.1 == d && x.2 == b)
+            .map(|x| (x.3, x.4))
+    };
+    for &n in &cfg.sizes {
+        if let Some((per_s, _)) = rate(n, 16, 25) {
+            println!(
+                "- {n} records, 16 devices × 25 changes: {per_s:.0}/s (target ≥ 5000, aim 10000) → {}",
+                yes(per_s >= 5000.0)
+            );
+        }
+        if let (Some((one, _)), Some((sixteen, p99))) = (rate(n, 1, 1), rate(n, 16, 1)) {
+            println!(
+                "- {n} records, 16 devices × 1 change: {sixteen:.0}/s vs {one:.0}/s with one device (target: no less) → {}",
+                yes(sixteen >= one)
+            );
+            println!(
+                "- {n} records, 16 devices × 1 change: p99 {} (target < 250 ms) → {}",
+                dur(p99),
+                yes(p99 < Duration::from_millis(250))
+            );
+        }
+    }
     if let (Some(first), Some(last)) = (r.rss.first(), r.rss.last())
         && last.0 > first.0
     {
