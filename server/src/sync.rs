@@ -81,7 +81,7 @@ pub fn push(
     records: &[PushRecord],
     now_ms: i64,
 ) -> anyhow::Result<PushOutcome> {
-    let ctx = ValidationContext::new(replica::iso_date(now_ms));
+    let ctx = ValidationContext::new(sync_core::time::local_date(now_ms));
     let mut out = PushOutcome::default();
     // Records that gained changes. Up to `IN_HAND` of them, one entry per record (the latest
     // state), the documents stay in hand so that detection does not load them again; past

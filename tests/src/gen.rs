@@ -32,13 +32,13 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use sync_core::doc::Edit;
-use sync_core::model::{Fields, Kind, Record, UnitLevel, Value, catalog, nfc, search_key};
+use sync_core::model::{Date, Fields, Kind, Record, UnitLevel, Value, catalog, nfc, search_key};
 use uuid::Uuid;
 
 /// The day the generated data describes ("today"): every date is on or before it.
 pub const REFERENCE_DATE: &str = "2026-03-01";
 
-/// [`REFERENCE_DATE`] at 00:00 UTC, ms since the Unix epoch.
+/// [`REFERENCE_DATE`] at 00:00 UTC (07:00 in Vietnam, the same day), ms since the Unix epoch.
 pub const REFERENCE_MS: i64 = 1_772_323_200_000;
 
 /// Default share of records with a data-quality problem.
@@ -185,51 +185,35 @@ fn one<'a>(rng: &mut ChaCha8Rng, items: &[&'a str]) -> &'a str {
 
 // --- dates ------------------------------------------------------------------------------
 
-/// Days since 1970-01-01 of a civil date.
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// A day as days since 1970-01-01.
+/// A calendar day (the model's [`Date`], whose arithmetic is `jiff`'s).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-struct Day(i64);
+struct Day(Date);
+
+/// 1970-01-01, a fallback that generated dates (years 1900–2026) never reach.
+fn epoch() -> Date {
+    Date::new(1970, 1, 1).unwrap_or_else(|| unreachable!("1970-01-01 is a date"))
+}
 
 impl Day {
     fn ymd(y: i32, m: u32, d: u32) -> Day {
-        Day(days_from_civil(i64::from(y), i64::from(m), i64::from(d)))
+        let (m, d) = (u8::try_from(m).unwrap_or(1), u8::try_from(d).unwrap_or(1));
+        Day(Date::new(y, m, d).unwrap_or_else(epoch))
     }
     fn parse(s: &str) -> Day {
-        let y = s[0..4].parse().unwrap_or(1970);
-        let m = s[5..7].parse().unwrap_or(1);
-        let d = s[8..10].parse().unwrap_or(1);
-        Day::ymd(y, m, d)
+        Day(Date::parse(s).unwrap_or_else(epoch))
     }
     fn iso(self) -> String {
-        sync_core::replica::iso_date(self.0 * 86_400_000)
+        self.0.to_string()
     }
     fn year(self) -> i32 {
-        self.iso()[0..4].parse().unwrap_or(1970)
+        self.0.year()
     }
     fn plus(self, days: i64) -> Day {
-        Day(self.0 + days)
+        Day(self.0.add_days(days).unwrap_or(self.0))
     }
     /// Same month and day `years` later (28 Feb for 29 Feb in a common year).
     fn plus_years(self, years: i32) -> Day {
-        let s = self.iso();
-        let (m, d): (u32, u32) = (s[5..7].parse().unwrap_or(1), s[8..10].parse().unwrap_or(1));
-        let y = self.year() + years;
-        let d = if m == 2 && d == 29 && !(y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)) {
-            28
-        } else {
-            d
-        };
-        Day::ymd(y, m, d)
+        Day(self.0.add_years(years).unwrap_or(self.0))
     }
 }
 
@@ -767,15 +751,11 @@ impl Generator {
                 self.rng.gen_range(1..=12),
                 self.rng.gen_range(1..=28),
             );
-            let milestone = [25, 40, 60]
-                .into_iter()
-                .find(|m| p.born.plus_years(*m) > issued);
+            // Never before the 14th birthday; valid until the age Art. 21 gives.
+            let issued = issued.max(p.born.plus_years(14));
             put("previous_card_issued_on", issued.iso().into());
-            if let Some(m) = milestone {
-                put(
-                    "previous_card_expires_on",
-                    p.born.plus_years(m).iso().into(),
-                );
+            if let Some(until) = sync_core::model::rules::card_valid_until(p.born.0, issued.0) {
+                put("previous_card_expires_on", until.to_string().into());
             }
         }
         if let Some(fi) = p.father {
@@ -1183,7 +1163,7 @@ mod tests {
 
     #[test]
     fn the_reference_constants_agree() {
-        assert_eq!(sync_core::replica::iso_date(REFERENCE_MS), REFERENCE_DATE);
+        assert_eq!(sync_core::time::local_date(REFERENCE_MS), REFERENCE_DATE);
         assert_eq!(Day::parse("2024-02-29").plus_years(1).iso(), "2025-02-28");
         assert_eq!(Day::parse("2026-03-01").plus(-1).iso(), "2026-02-28");
     }

@@ -7,6 +7,7 @@ mod integration {
     pub mod faults;
     pub mod python_bindings;
     pub mod review;
+    pub mod schema_contract;
     pub mod security;
     pub mod sync;
 }

@@ -50,6 +50,11 @@ const PROCEDURES: &[&str] = &[
     "removal",
 ];
 const DECLARATION_STATUSES: &[&str] = &["draft", "submitted", "accepted", "rejected", "withdrawn"];
+/// The legal basis of the home a registration is for (Residence Law Art. 20): owned, rented,
+/// borrowed, hosted (ở nhờ), with a relative (Art. 20(2)), or a vessel (Art. 20 ⚠).
+pub const RESIDENCE_BASES: &[&str] = &[
+    "owned", "rented", "borrowed", "hosted", "relative", "vessel",
+];
 
 /// The type of a field's value, which decides how it is validated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,6 +65,12 @@ pub enum FieldType {
     Name,
     /// A calendar date, `YYYY-MM-DD` text.
     Date,
+    /// A date that may be known only to its year or month: `YYYY-MM-DD`, `YYYY-MM` or `YYYY`
+    /// text (see [`PartialDate`](super::PartialDate)). Used for dates of birth from old papers.
+    PartialDate,
+    /// A non-negative decimal quantity: a whole number, or text with up to two decimals and
+    /// a `.` (`"7.5"`), so a floor area of 7.5 m² can be entered.
+    Decimal,
     /// One of a fixed list of text values.
     Enum(&'static [&'static str]),
     /// A 12-digit personal identification number, as text.
@@ -81,6 +92,11 @@ pub enum FieldType {
     /// Household members: a map keyed by citizen UUID, each entry a map with a
     /// `relationship` (one of [`RELATIONSHIPS`]) and an optional `relationship_note` (text).
     Members,
+    /// Earlier ID numbers of a person (a number replaced after a sex redetermination or a
+    /// re-established number, Identification Law Art. 24(1)(c),(e)): a map keyed by the
+    /// earlier number (12 digits, or an old CMND number), each entry a map with an optional
+    /// `replaced_on` (date) and `reason` (text).
+    PreviousIdNumbers,
 }
 
 /// One field of a record kind.
@@ -127,7 +143,7 @@ static CITIZEN: &[FieldSpec] = &[
     f("other_name", T::Name, N, "Tên gọi khác", "Other name"),
     f("id_number", T::IdNumber, R, "Số định danh cá nhân", "Personal ID number"),
     f("old_id_number", T::OldIdNumber, N, "Số CMND cũ", "Old ID card (CMND) number"),
-    f("date_of_birth", T::Date, R, "Ngày, tháng, năm sinh", "Date of birth"),
+    f("date_of_birth", T::PartialDate, R, "Ngày, tháng, năm sinh", "Date of birth"),
     f("sex", T::Enum(SEXES), R, "Giới tính", "Sex"),
     f("place_of_birth", T::Text, N, "Nơi sinh", "Place of birth"),
     f("birth_registration_place", T::Text, N, "Nơi đăng ký khai sinh", "Place of birth registration"),
@@ -160,6 +176,7 @@ static CITIZEN: &[FieldSpec] = &[
     f("merged_into", T::Uuid, R, "Đã gộp vào hồ sơ", "Merged into record"),
     f("status", T::Enum(CITIZEN_STATUSES), R, "Trạng thái", "Status"),
     NOTES,
+    f("previous_id_numbers", T::PreviousIdNumbers, R, "Số định danh cá nhân trước đây", "Earlier ID numbers"),
 ];
 
 #[rustfmt::skip]
@@ -178,7 +195,7 @@ static CCCD_APPLICATION: &[FieldSpec] = &[
     f("reason", T::Text, N, "Lý do", "Reason"),
     f("full_name", T::Name, R, "Họ, chữ đệm và tên khai sinh", "Full name"),
     f("id_number", T::IdNumber, R, "Số định danh cá nhân", "Personal ID number"),
-    f("date_of_birth", T::Date, R, "Ngày, tháng, năm sinh", "Date of birth"),
+    f("date_of_birth", T::PartialDate, R, "Ngày, tháng, năm sinh", "Date of birth"),
     f("sex", T::Enum(SEXES), R, "Giới tính", "Sex"),
     f("filed_on", T::Date, N, "Ngày tiếp nhận", "Filed on"),
     f("appointment_on", T::Date, N, "Ngày hẹn trả", "Appointment on"),
@@ -186,6 +203,11 @@ static CCCD_APPLICATION: &[FieldSpec] = &[
     f("old_card_collected", T::Bool, N, "Đã thu thẻ cũ", "Old card collected"),
     f("status", T::Enum(APPLICATION_STATUSES), R, "Trạng thái", "Status"),
     NOTES,
+    f("no_id_number_reason", T::Text, N, "Lý do chưa có số định danh cá nhân", "Why there is no ID number yet"),
+    f("representative_name", T::Name, R, "Họ, chữ đệm và tên người đại diện hợp pháp", "Legal representative's name"),
+    f("representative_id_number", T::IdNumber, R, "Số định danh cá nhân của người đại diện hợp pháp", "Legal representative's personal ID number"),
+    f("fingerprints_taken", T::Bool, N, "Đã thu vân tay", "Fingerprints taken"),
+    f("iris_taken", T::Bool, N, "Đã thu mống mắt", "Iris taken"),
 ];
 
 #[rustfmt::skip]
@@ -199,10 +221,14 @@ static RESIDENCE_DECLARATION: &[FieldSpec] = &[
     f("reason", T::Text, N, "Lý do", "Reason"),
     f("host_name", T::Name, N, "Họ tên chủ hộ hoặc chủ nhà", "Host's name"),
     f("owner_consent", T::Bool, N, "Có ý kiến đồng ý của chủ sở hữu", "Owner's consent"),
-    f("floor_area_m2", T::Int, N, "Diện tích sàn (m²)", "Floor area (m²)"),
+    f("floor_area_m2", T::Decimal, N, "Diện tích sàn (m²)", "Floor area (m²)"),
     f("persons", T::Int, N, "Số người", "Number of persons"),
     f("status", T::Enum(DECLARATION_STATUSES), R, "Trạng thái", "Status"),
     NOTES,
+    f("residence_basis", T::Enum(RESIDENCE_BASES), N, "Hình thức chỗ ở hợp pháp", "Legal basis of the home"),
+    f("filed_on", T::Date, N, "Ngày tiếp nhận hồ sơ", "Filed on"),
+    f("registration_id", T::Uuid, R, "Đăng ký được gia hạn hoặc xóa", "Registration acted on"),
+    f("registration_expires_on", T::Date, N, "Ngày hết hạn tạm trú đang có", "Expiry of the registration extended"),
 ];
 
 /// Every field of a kind, in form order (`status` and `notes` last).
@@ -312,7 +338,7 @@ mod tests {
             Some(FieldType::Enum(RELATIONSHIPS))
         );
         assert_eq!(ty("phone"), Some(FieldType::Phone));
-        assert_eq!(fields_of(Kind::Citizen).len(), 37);
+        assert_eq!(fields_of(Kind::Citizen).len(), 38);
     }
 
     #[test]

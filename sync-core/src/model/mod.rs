@@ -12,6 +12,8 @@
 mod date;
 mod fields;
 mod id_number;
+pub mod rules;
+pub mod schema;
 mod text;
 mod units;
 mod validate;
@@ -19,14 +21,17 @@ mod workflow;
 
 pub use fields::{FieldSpec, FieldType, field_spec, fields_of};
 pub use id_number::{IdNumber, IdNumberError, province_name};
-pub use text::{nfc, search_key};
+pub use text::{
+    canonical_tones, clean_name, exact_key, nfc, query_tokens, search_key, search_tokens,
+    tokens_match,
+};
 pub use units::{Catalog, Unit, UnitLevel, catalog};
 pub use validate::{Finding, StructuralError, ValidationContext, validate};
 pub use workflow::{Role, frozen_fields, transition_allowed};
 
-pub use date::Date;
-pub use fields::RELATIONSHIPS;
-pub use validate::normalise;
+pub use date::{Date, PartialDate};
+pub use fields::{RELATIONSHIPS, RESIDENCE_BASES};
+pub use validate::{normalise, normalise_value};
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
