@@ -598,6 +598,8 @@ pub enum FieldKind {
     /// A date that may be known only to the year or month: `YYYY-MM-DD`, `YYYY-MM` or
     /// `YYYY` (dates of birth from old papers).
     PartialDate,
+    /// A Vietnam-time date and time to the minute, `YYYY-MM-DDTHH:MM`.
+    LocalDateTime,
     /// A non-negative quantity: `FieldValue.Int`, or text with up to two decimals (`"7.5"`).
     Decimal,
     /// One of a fixed list of values.
@@ -636,6 +638,7 @@ impl From<FieldType> for FieldKind {
             FieldType::Name => FieldKind::Name,
             FieldType::Date => FieldKind::Date,
             FieldType::PartialDate => FieldKind::PartialDate,
+            FieldType::LocalDateTime => FieldKind::LocalDateTime,
             FieldType::Decimal => FieldKind::Decimal,
             FieldType::Enum(v) => FieldKind::Choice {
                 values: v.iter().map(|s| (*s).to_owned()).collect(),

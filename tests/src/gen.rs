@@ -907,7 +907,15 @@ impl Generator {
             ("stay_notice", 15.0),
             ("extension", 12.0),
             ("temporary_absence", 10.0),
-            ("removal", 8.0),
+            // Typed procedures (issue 11): removals split by registration, separations,
+            // adjustments after the 2025 reorganisation, boat dwellers' declarations; a few
+            // legacy untyped `removal` records still arrive from old exports.
+            ("permanent_removal", 5.0),
+            ("temporary_removal", 3.0),
+            ("household_separation", 2.0),
+            ("adjustment", 4.0),
+            ("residence_information", 1.0),
+            ("removal", 1.0),
         ];
         let procedure = *pick(&mut self.rng, &procedures);
         let procedure = if p.lodger {
@@ -972,6 +980,61 @@ impl Generator {
         ) {
             put("host_name", head.full_name.clone().into());
         }
+        let ground = match procedure {
+            "permanent_removal" => Some(one(
+                &mut self.rng,
+                &[
+                    "perm_b_emigrated",
+                    "perm_d_absent_12_months",
+                    "perm_f_rental_or_hosting_ended",
+                ],
+            )),
+            "temporary_removal" => Some(one(
+                &mut self.rng,
+                &["temp_rental_or_hosting_ended", "temp_absent_6_months"],
+            )),
+            _ => None,
+        };
+        if let Some(g) = ground {
+            put("ground", g.into());
+        }
+        match procedure {
+            "household_separation" => put("head_consent", true.into()),
+            "adjustment" => put(
+                "adjustment_type",
+                if home.address_unit == home.unit {
+                    "civil_status"
+                } else {
+                    "address_renamed"
+                }
+                .into(),
+            ),
+            "residence_information" => {
+                put("residence_basis", "vessel".into());
+                put(
+                    "vessel_registration_number",
+                    format!("QN-9{:04}-TS", self.rng.gen_range(0..10_000)).into(),
+                );
+            }
+            "stay_notice" => {
+                // Arrived in the evening, notified the same evening (Art. 30: before 23:00).
+                let hour = self.rng.gen_range(14..22);
+                put(
+                    "arrival_time",
+                    format!("{}T{hour:02}:10", from.iso()).into(),
+                );
+                put(
+                    "notified_time",
+                    format!("{}T{:02}:40", from.iso(), hour).into(),
+                );
+            }
+            _ => {}
+        }
+        // Filed on the first day; due by the legal limit in working days.
+        put("filed_on", from.iso().into());
+        if let Some(due) = sync_core::model::working_days::due_on(procedure, from.0) {
+            put("due_on", due.to_string().into());
+        }
         if procedure == "temporary_registration" {
             put("owner_consent", true.into());
             put("floor_area_m2", Value::Int(self.rng.gen_range(20..=150)));
@@ -984,7 +1047,14 @@ impl Generator {
             ("rejected", 3.0),
             ("withdrawn", 2.0),
         ];
-        f.insert("status".into(), (*pick(&mut self.rng, &statuses)).into());
+        let status = *pick(&mut self.rng, &statuses);
+        if status == "rejected" {
+            f.insert(
+                "refusal_reason".into(),
+                "Hồ sơ chưa đủ giấy tờ chứng minh chỗ ở hợp pháp".into(),
+            );
+        }
+        f.insert("status".into(), status.into());
         let id = self.uuid();
         if too_long {
             self.problems.push((id, Problem::TemporaryStayTooLong));
@@ -1385,6 +1455,49 @@ mod tests {
         {
             let findings = validate(r, &ctx()).expect("valid");
             assert!(!findings.iter().any(|f| f.code == "first_issue_under_14"));
+        }
+    }
+
+    #[test]
+    fn the_typed_procedures_come_in_plausible_shares_and_legacy_removals_are_rare() {
+        let data = generate(29, 10_000);
+        let decls: Vec<&Record> = data
+            .records
+            .iter()
+            .filter(|r| r.kind == Kind::ResidenceDeclaration)
+            .collect();
+        let share = |p: &str| {
+            decls
+                .iter()
+                .filter(|r| r.text("procedure") == Some(p))
+                .count() as f64
+                / decls.len() as f64
+        };
+        for (p, lo, hi) in [
+            ("permanent_removal", 0.02, 0.09),
+            ("temporary_removal", 0.01, 0.06),
+            ("household_separation", 0.005, 0.04),
+            ("adjustment", 0.015, 0.07),
+            ("residence_information", 0.002, 0.025),
+            ("removal", 0.002, 0.025),
+        ] {
+            assert!((lo..hi).contains(&share(p)), "{p}: {}", share(p));
+        }
+        for r in &decls {
+            let findings = validate(r, &ctx()).expect("valid");
+            let codes: Vec<&str> = findings.iter().map(|f| f.code.as_str()).collect();
+            assert!(
+                !codes.iter().any(|c| matches!(
+                    *c,
+                    "head_consent_missing"
+                        | "vessel_number_missing"
+                        | "ground_not_of_procedure"
+                        | "refusal_reason_missing"
+                        | "stay_notice_late"
+                        | "due_after_legal_limit"
+                )),
+                "{codes:?}"
+            );
         }
     }
 

@@ -18,6 +18,7 @@ mod text;
 mod units;
 mod validate;
 mod workflow;
+pub mod working_days;
 
 pub use fields::{FieldSpec, FieldType, field_spec, fields_of};
 pub use id_number::{IdNumber, IdNumberError, province_name};

@@ -48,6 +48,7 @@ pub(crate) fn check(
         Kind::CccdApplication => {
             id_number_facts(record, today, out);
             under_14_and_biometrics(record, today, out);
+            dossier_dates(record, out);
             if let (Some(filed), Some(appt)) =
                 (date(record, "filed_on"), date(record, "appointment_on"))
                 && appt < filed
@@ -63,6 +64,8 @@ pub(crate) fn check(
             stay_length(record, out);
             floor_area(record, out);
             extension_window(record, out);
+            dossier_dates(record, out);
+            procedure_particulars(record, out);
         }
         Kind::Household => head_id_agrees(record, out),
     }
@@ -537,4 +540,163 @@ pub fn deceased_vs_records(citizen: &Record, related: &[Record]) -> Vec<Finding>
         }
     }
     out
+}
+
+// --- procedures (Residence Law Arts. 19, 24–31; seed App. 2) -------------------------------
+
+/// The procedure a declaration is, and its ground, reading records from before procedures
+/// were typed: `removal` was always a removal of the **permanent** registration (the only
+/// removal the first model knew), so it reads as `permanent_removal` with ground `unknown`.
+pub fn effective_procedure(record: &Record) -> (&str, &str) {
+    let procedure = record.text("procedure").unwrap_or("");
+    let ground = record.text("ground").unwrap_or("unknown");
+    match procedure {
+        "removal" => ("permanent_removal", ground),
+        other => (other, ground),
+    }
+}
+
+/// The procedure or request type whose legal time limit applies to `record`.
+fn timed_procedure(record: &Record) -> Option<&str> {
+    match record.kind {
+        Kind::ResidenceDeclaration => Some(effective_procedure(record).0),
+        Kind::CccdApplication => record.text("request_type"),
+        _ => None,
+    }
+}
+
+/// Filing, due and decision dates: the decision comes after filing and by the legal time
+/// limit in working days (⚠ limits and holidays are data, see `working_days`); a refusal
+/// states its reason (forms CC03, CT06).
+fn dossier_dates(record: &Record, out: &mut Vec<Finding>) {
+    let filed = date(record, "filed_on");
+    let decided = date(record, "decided_on");
+    let legal_due = filed
+        .zip(timed_procedure(record))
+        .and_then(|(f, p)| super::working_days::due_on(p, f));
+    if let (Some(f), Some(d)) = (filed, decided)
+        && d < f
+    {
+        out.push(finding(
+            "decided_before_filing",
+            "decided_on",
+            "the decision date is before the filing date",
+        ));
+    }
+    let due = date(record, "due_on").or(legal_due);
+    if let (Some(due), Some(d)) = (due, decided)
+        && d > due
+    {
+        out.push(finding(
+            "decided_after_due",
+            "decided_on",
+            "the dossier was decided after its due date (legal time limit in working days)",
+        ));
+    }
+    if let (Some(given), Some(legal)) = (date(record, "due_on"), legal_due)
+        && given > legal
+    {
+        out.push(finding(
+            "due_after_legal_limit",
+            "due_on",
+            "the due date is later than the procedure's legal time limit in working days allows (unconfirmed limits)",
+        ));
+    }
+    if record.status() == Some("rejected") && record.text("refusal_reason").is_none() {
+        out.push(finding(
+            "refusal_reason_missing",
+            "refusal_reason",
+            "a refusal states its reason to the citizen (forms CC03, CT06)",
+        ));
+    }
+}
+
+/// Consents and particulars each procedure needs.
+fn procedure_particulars(record: &Record, out: &mut Vec<Finding>) {
+    let (procedure, ground) = effective_procedure(record);
+    let yes = |f: &str| record.fields.get(f) == Some(&Value::Bool(true));
+    if procedure == "household_separation" && !yes("head_consent") {
+        out.push(finding(
+            "head_consent_missing",
+            "head_consent",
+            "a household separation needs the household head's consent (Residence Law Art. 25, unconfirmed)",
+        ));
+    }
+    if procedure == "temporary_absence"
+        && matches!(
+            ground,
+            "absence_a_accused_or_on_bail" | "absence_b_probation_or_similar"
+        )
+        && !yes("supervisor_consent")
+    {
+        out.push(finding(
+            "supervisor_consent_missing",
+            "supervisor_consent",
+            "a temporary absence under Art. 31(1)(a)(b) needs the supervising body's written consent (Residence Law Art. 31)",
+        ));
+    }
+    if record.text("residence_basis") == Some("vessel")
+        && record.text("vessel_registration_number").is_none()
+    {
+        out.push(finding(
+            "vessel_number_missing",
+            "vessel_registration_number",
+            "a residence on a vessel is registered at the vessel's registration or mooring place and names its registration number (Residence Law Arts. 15, 20)",
+        ));
+    }
+    if procedure == "adjustment" && record.text("adjustment_type").is_none() {
+        out.push(finding(
+            "adjustment_type_missing",
+            "adjustment_type",
+            "an adjustment names what is adjusted: change of head, civil-status data or renamed address (Residence Law Art. 26)",
+        ));
+    }
+    let ground_family = ground.split('_').next().unwrap_or("");
+    let expected = match procedure {
+        "permanent_removal" => Some("perm"),
+        "temporary_removal" => Some("temp"),
+        "temporary_absence" => Some("absence"),
+        _ => None,
+    };
+    if let Some(family) = expected
+        && ground != "unknown"
+        && ground_family != family
+    {
+        out.push(finding(
+            "ground_not_of_procedure",
+            "ground",
+            "the legal ground belongs to another procedure (Art. 24(1) for permanent removal, Art. 29 for temporary removal, Art. 31(1) for temporary absence)",
+        ));
+    }
+    stay_notice_time(record, out);
+}
+
+/// Residence Law Art. 30(4) [S2 2.001159]: the host notifies before 23:00 on the arrival day,
+/// or before 08:00 the next day when the guest arrives after 23:00.
+fn stay_notice_time(record: &Record, out: &mut Vec<Finding>) {
+    use super::validate::local_date_time;
+    if record.text("procedure") != Some("stay_notice") {
+        return;
+    }
+    let (Some((arrival_day, arrival_min)), Some((notified_day, notified_min))) = (
+        record.text("arrival_time").and_then(local_date_time),
+        record.text("notified_time").and_then(local_date_time),
+    ) else {
+        return;
+    };
+    let (deadline_day, deadline_min) = if arrival_min < 23 * 60 {
+        (Some(arrival_day), 23 * 60)
+    } else {
+        (arrival_day.add_days(1), 8 * 60)
+    };
+    let Some(deadline_day) = deadline_day else {
+        return;
+    };
+    if (notified_day, notified_min) > (deadline_day, deadline_min) {
+        out.push(finding(
+            "stay_notice_late",
+            "notified_time",
+            "a stay is notified before 23:00 on the arrival day, or before 08:00 the next day for an arrival after 23:00 (Residence Law Art. 30)",
+        ));
+    }
 }

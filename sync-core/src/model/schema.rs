@@ -39,6 +39,7 @@ fn type_name(ty: FieldType) -> &'static str {
         FieldType::Name => "name",
         FieldType::Date => "date",
         FieldType::PartialDate => "partial date",
+        FieldType::LocalDateTime => "local time",
         FieldType::Decimal => "decimal",
         FieldType::Enum(_) => "enum",
         FieldType::IdNumber => "ID number",
@@ -70,6 +71,7 @@ fn rule(ty: FieldType) -> String {
         FieldType::Name => "as text, plus: at least one visible character; no control or bidirectional formatting characters at all".into(),
         FieldType::Date => "`YYYY-MM-DD`, a real day, years 0001–9999".into(),
         FieldType::PartialDate => "`YYYY-MM-DD`, or `YYYY-MM` / `YYYY` when only the month / year is known (a finding `date_of_birth_partial` is reported)".into(),
+        FieldType::LocalDateTime => "`YYYY-MM-DDTHH:MM`, Vietnam time (Asia/Ho_Chi_Minh), 24-hour clock".into(),
         FieldType::Decimal => "an int ≥ 0, or a str of digits with up to two decimals after `.` (`\"7.5\"`)".into(),
         FieldType::Enum(values) => format!("one of {}", code_list(values)),
         FieldType::IdNumber => "exactly 12 ASCII digits".into(),
@@ -154,6 +156,7 @@ Validation has two outcomes (`docs/protocol.md` §5): a **structural error** ref
         FieldType::Name,
         FieldType::Date,
         FieldType::PartialDate,
+        FieldType::LocalDateTime,
         FieldType::Decimal,
         FieldType::Enum(&[]),
         FieldType::IdNumber,
@@ -267,6 +270,7 @@ fn field_schema(ty: FieldType) -> Json {
         FieldType::Name => json!({"type": "string", "minLength": 1}),
         FieldType::Date => string(DATE_PATTERN),
         FieldType::PartialDate => string(PARTIAL_DATE_PATTERN),
+        FieldType::LocalDateTime => string("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}$"),
         FieldType::Decimal => json!({"oneOf": [
             {"type": "integer", "minimum": 0},
             {"type": "string", "pattern": DECIMAL_PATTERN}

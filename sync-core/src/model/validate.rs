@@ -346,6 +346,15 @@ fn check_text(
                 errors.push(err(name, "invalid_decimal", DECIMAL_MESSAGE.into()));
             }
         }
+        FieldType::LocalDateTime => {
+            if local_date_time(s).is_none() {
+                errors.push(err(
+                    name,
+                    "malformed_date",
+                    "a local time is YYYY-MM-DDTHH:MM (Vietnam time, 24-hour clock)".into(),
+                ));
+            }
+        }
         FieldType::PartialDate => {
             if PartialDate::parse(s).is_none() {
                 errors.push(err(
@@ -572,6 +581,22 @@ fn check_previous_ids(ids: &BTreeMap<String, Value>, errors: &mut Vec<Structural
 
 fn date_field(record: &Record, name: &str) -> Option<Date> {
     record.text(name).and_then(Date::parse)
+}
+
+/// `YYYY-MM-DDTHH:MM` (Vietnam time): the day and the minutes since midnight.
+pub(crate) fn local_date_time(s: &str) -> Option<(Date, u32)> {
+    let b = s.as_bytes();
+    if b.len() != 16 || b[10] != b'T' || b[13] != b':' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<u32> {
+        b[r].iter().try_fold(0u32, |a, &c| {
+            c.is_ascii_digit().then(|| a * 10 + u32::from(c - b'0'))
+        })
+    };
+    let (h, m) = (num(11..13)?, num(14..16)?);
+    (h < 24 && m < 60).then_some(())?;
+    Some((Date::parse(&s[..10])?, h * 60 + m))
 }
 
 /// A date that may be partial (a date of birth known only to year or month).
