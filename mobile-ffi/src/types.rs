@@ -595,6 +595,13 @@ pub enum FieldKind {
     Name,
     /// A date, `YYYY-MM-DD`.
     Date,
+    /// A date that may be known only to the year or month: `YYYY-MM-DD`, `YYYY-MM` or
+    /// `YYYY` (dates of birth from old papers).
+    PartialDate,
+    /// A Vietnam-time date and time to the minute, `YYYY-MM-DDTHH:MM`.
+    LocalDateTime,
+    /// A non-negative quantity: `FieldValue.Int`, or text with up to two decimals (`"7.5"`).
+    Decimal,
     /// One of a fixed list of values.
     Choice {
         /// The allowed values.
@@ -619,6 +626,9 @@ pub enum FieldKind {
     /// Household members: `Entries` keyed by citizen id, each entry with `relationship` and
     /// optionally `relationship_note`.
     Members,
+    /// Earlier ID numbers: `Entries` keyed by the earlier number, each entry with optional
+    /// `replaced_on` (date) and `reason`.
+    PreviousIdNumbers,
 }
 
 impl From<FieldType> for FieldKind {
@@ -627,6 +637,9 @@ impl From<FieldType> for FieldKind {
             FieldType::Text => FieldKind::Text,
             FieldType::Name => FieldKind::Name,
             FieldType::Date => FieldKind::Date,
+            FieldType::PartialDate => FieldKind::PartialDate,
+            FieldType::LocalDateTime => FieldKind::LocalDateTime,
+            FieldType::Decimal => FieldKind::Decimal,
             FieldType::Enum(v) => FieldKind::Choice {
                 values: v.iter().map(|s| (*s).to_owned()).collect(),
             },
@@ -639,6 +652,7 @@ impl From<FieldType> for FieldKind {
             FieldType::Phone => FieldKind::Phone,
             FieldType::Email => FieldKind::Email,
             FieldType::Members => FieldKind::Members,
+            FieldType::PreviousIdNumbers => FieldKind::PreviousIdNumbers,
         }
     }
 }

@@ -10,7 +10,6 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use sync_core::model::Role;
-use sync_core::replica::iso_date;
 use sync_core::store::Pool;
 use uuid::Uuid;
 
@@ -49,6 +48,13 @@ pub enum Command {
     /// Bring the database schema up to date (SQLite under --data-dir, or PostgreSQL with
     /// --database) and print the version before and after.
     Migrate,
+    /// Print the record schema: JSON Schema (as served at `GET /v1/schema`), or with
+    /// `--markdown` the text of `docs/schema.md`.
+    Schema {
+        /// Print `docs/schema.md` instead of the JSON Schema.
+        #[arg(long)]
+        markdown: bool,
+    },
 }
 
 /// `ferry user …`
@@ -155,61 +161,15 @@ fn parse_role(s: &str) -> Result<Role, String> {
     Role::parse(s).ok_or_else(|| format!("`{s}` is not a role (officer, staff, admin)"))
 }
 
-/// Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// Parses `YYYY-MM-DD`, `YYYY-MM-DDTHH:MM[:SS]Z` (UTC) or an integer of ms.
+/// Parses a time given on the command line: ms, `YYYY-MM-DD` (start of that day in Vietnam),
+/// `YYYY-MM-DDTHH:MM[:SS]` (Vietnam time) or RFC 3339 with `Z` or an offset.
 pub fn parse_time(s: &str) -> Result<i64, String> {
-    if let Ok(ms) = s.parse::<i64>() {
-        return Ok(ms);
-    }
-    let bad = || format!("`{s}` is not YYYY-MM-DD, YYYY-MM-DDTHH:MM:SSZ or ms");
-    let (date, time) = match s.split_once('T') {
-        Some((d, t)) => (d, Some(t.trim_end_matches('Z'))),
-        None => (s, None),
-    };
-    let mut parts = date.split('-').map(|p| p.parse::<i64>());
-    let (Some(Ok(y)), Some(Ok(m)), Some(Ok(d)), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err(bad());
-    };
-    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
-        return Err(bad());
-    }
-    let mut secs = days_from_civil(y, m, d) * 86_400;
-    if let Some(t) = time {
-        let nums: Vec<i64> = t
-            .split(':')
-            .map(|p| p.parse::<i64>().map_err(|_| bad()))
-            .collect::<Result<_, _>>()?;
-        match nums.as_slice() {
-            [h, mi] => secs += h * 3600 + mi * 60,
-            [h, mi, se] => secs += h * 3600 + mi * 60 + se,
-            _ => return Err(bad()),
-        }
-    }
-    Ok(secs * 1000)
+    sync_core::time::parse_time(s)
 }
 
-/// `YYYY-MM-DDTHH:MM:SSZ` of a time in ms.
+/// `YYYY-MM-DDTHH:MM:SS+07:00`: a time in ms as shown to people, in Vietnam's time.
 pub fn format_time(ms: i64) -> String {
-    let secs = ms.div_euclid(1000).rem_euclid(86_400);
-    format!(
-        "{}T{:02}:{:02}:{:02}Z",
-        iso_date(ms),
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60
-    )
+    sync_core::time::local_date_time(ms)
 }
 
 /// The `ferry` binary: parses the command line and runs it.
@@ -249,6 +209,14 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Audit(cmd) => audit_cmd(&cli.config, cmd),
         Command::Review(cmd) => checkpointed(&cli.config, |c| crate::cli_review::run(c, cmd)),
         Command::Migrate => crate::migrate::run(&cli.config),
+        Command::Schema { markdown } => {
+            if markdown {
+                print!("{}", sync_core::model::schema::markdown());
+            } else {
+                println!("{:#}", sync_core::model::schema::json_schema());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 
@@ -613,15 +581,27 @@ mod tests {
 
     #[test]
     fn times_parse_in_every_documented_form() {
-        assert_eq!(parse_time("1970-01-02").unwrap(), 86_400_000);
-        assert_eq!(parse_time("2026-01-01").unwrap(), 1_767_225_600_000);
+        // A day is the start of that day in Vietnam: UTC+7 today, UTC+8 in 1970 (Saigon
+        // time until 1975), which the zone database knows and a fixed offset would not.
+        assert_eq!(
+            parse_time("1970-01-02").unwrap(),
+            86_400_000 - 8 * 3_600_000
+        );
+        assert_eq!(
+            parse_time("2026-01-01").unwrap(),
+            1_767_225_600_000 - 7 * 3_600_000
+        );
         assert_eq!(
             parse_time("2026-01-01T01:02:03Z").unwrap(),
             1_767_229_323_000
         );
+        assert_eq!(
+            parse_time("2026-01-01T08:02:03").unwrap(),
+            1_767_229_323_000
+        );
         assert_eq!(parse_time("12345").unwrap(), 12345);
         assert!(parse_time("yesterday").is_err());
-        assert_eq!(format_time(1_767_229_323_000), "2026-01-01T01:02:03Z");
+        assert_eq!(format_time(1_767_229_323_000), "2026-01-01T08:02:03+07:00");
     }
 
     #[test]

@@ -72,10 +72,7 @@ const READERS: usize = 4;
 
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
+    sync_core::time::now_ms()
 }
 
 /// Opens (creating and migrating) the database under the configured data directory, and

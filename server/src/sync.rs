@@ -133,7 +133,7 @@ pub fn check_all(
     now_ms: i64,
     cache: Option<&DocCache>,
 ) -> anyhow::Result<Vec<Checked>> {
-    let ctx = ValidationContext::new(replica::iso_date(now_ms));
+    let ctx = ValidationContext::new(sync_core::time::local_date(now_ms));
     records
         .iter()
         .map(|push| evaluate(conn, caller, push, &ctx, now_ms, cache))
@@ -151,7 +151,7 @@ pub fn push_checked(
     now_ms: i64,
     cache: Option<&DocCache>,
 ) -> anyhow::Result<PushOutcome> {
-    let ctx = ValidationContext::new(replica::iso_date(now_ms));
+    let ctx = ValidationContext::new(sync_core::time::local_date(now_ms));
     let mut out = PushOutcome::default();
     let mut changed: Vec<Uuid> = Vec::new();
     let mut checked = checked.into_iter();

@@ -389,7 +389,7 @@ impl RecordDoc {
             Some(m) => ConflictValue {
                 value: Value::Text(String::new()),
                 actor: m.actor.to_hex_string(),
-                time_ms: m.timestamp,
+                time_ms: crate::time::change_time_ms(m.timestamp),
                 change: m.hash.to_string(),
             },
             None => ConflictValue {
@@ -430,7 +430,7 @@ impl RecordDoc {
                     out.push(FieldChange {
                         field: key.clone(),
                         actor: change.actor_id().to_hex_string(),
-                        time_ms: change.timestamp(),
+                        time_ms: crate::time::change_time_ms(change.timestamp()),
                         change: change.hash().to_string(),
                         from: from.cloned(),
                         to: to.cloned(),
@@ -664,6 +664,16 @@ fn record_from_hydrate(root: &hydrate::Value) -> Result<Record, DocError> {
     let kind =
         Kind::parse(&kind_name).ok_or_else(|| DocError::Malformed("unknown record kind".into()))?;
     let unit = text("unit")?;
+    let schema = match map.get("schema") {
+        Some(hydrate::Value::Scalar(ScalarValue::Int(i))) => Some(*i),
+        Some(hydrate::Value::Scalar(ScalarValue::Uint(u))) => i64::try_from(*u).ok(),
+        _ => None,
+    };
+    if schema != Some(SCHEMA_VERSION) {
+        return Err(DocError::Malformed(format!(
+            "`schema` must be the integer {SCHEMA_VERSION}"
+        )));
+    }
     let mut fields = Fields::new();
     for (key, v) in map.iter() {
         if ROOT_KEYS.contains(&key.as_str()) {

@@ -138,3 +138,4 @@ pub mod model;
 pub mod protocol;
 pub mod replica;
 pub mod store;
+pub mod time;

@@ -20,9 +20,7 @@ use serde_bytes::ByteBuf;
 use uuid::Uuid;
 
 use crate::doc::{self, Author, DocError, Edit, FieldChange, FieldConflict, RecordDoc};
-use crate::model::{
-    self, Fields, Finding, Kind, Record, Role, StructuralError, ValidationContext, Value,
-};
+use crate::model::{self, Fields, Finding, Kind, Record, Role, StructuralError, ValidationContext};
 use crate::protocol::{
     DeviceStatus, PROTOCOL_VERSION, Purge, PushRecord, RejectCode, SyncReply, SyncRequest,
 };
@@ -309,7 +307,10 @@ impl Replica {
             .ok_or(ReplicaError::NotFound)?;
         let mut doc = RecordDoc::load(&row.doc)?;
         let before = doc.read()?;
-        let edits: Vec<Edit> = edits.iter().map(normalise_edit).collect();
+        let edits: Vec<Edit> = edits
+            .iter()
+            .map(|e| normalise_edit(before.kind, e))
+            .collect();
         let mut trial = doc.fork();
         let change = trial.edit(&edits, &self.author(now_ms))?;
         let after = trial.read()?;
@@ -675,13 +676,20 @@ fn with_default_status(record: &mut Record) {
 
 /// Structural validation with today's date; findings on success.
 fn check(record: &Record, now_ms: i64) -> Result<Vec<Finding>, ReplicaError> {
-    model::validate(record, &ValidationContext::new(iso_date(now_ms)))
-        .map_err(ReplicaError::Invalid)
+    model::validate(
+        record,
+        &ValidationContext::new(crate::time::local_date(now_ms)),
+    )
+    .map_err(ReplicaError::Invalid)
 }
 
 /// Findings of a record that came from elsewhere (never refused locally).
 pub(crate) fn findings_of(record: &Record, now_ms: i64) -> Vec<Finding> {
-    model::validate(record, &ValidationContext::new(iso_date(now_ms))).unwrap_or_default()
+    model::validate(
+        record,
+        &ValidationContext::new(crate::time::local_date(now_ms)),
+    )
+    .unwrap_or_default()
 }
 
 /// Role rules between two states of a record: status moves and frozen fields.
@@ -707,27 +715,18 @@ pub fn check_rules(before: &Record, after: &Record, role: Role) -> Result<(), Re
     Ok(())
 }
 
-fn normalise_edit(edit: &Edit) -> Edit {
-    fn value(v: &Value) -> Value {
-        match v {
-            Value::Text(s) => Value::Text(model::nfc(s.trim())),
-            Value::Map(m) => Value::Map(m.iter().map(|(k, v)| (k.clone(), value(v))).collect()),
-            other => other.clone(),
-        }
-    }
+/// Normalises an edit's value as [`model::normalise`] would the whole record (names cleaned,
+/// ID-number separators dropped, NFC).
+fn normalise_edit(kind: Kind, edit: &Edit) -> Edit {
     match edit {
-        Edit::Set { field, value: v } => Edit::Set {
+        Edit::Set { field, value } => Edit::Set {
             field: field.clone(),
-            value: value(v),
+            value: model::normalise_value(kind, field, value),
         },
-        Edit::PutEntry {
-            field,
-            key,
-            value: v,
-        } => Edit::PutEntry {
+        Edit::PutEntry { field, key, value } => Edit::PutEntry {
             field: field.clone(),
             key: key.clone(),
-            value: value(v),
+            value: model::normalise_value(kind, field, value),
         },
         Edit::SetUnit { unit } => Edit::SetUnit {
             unit: unit.trim().to_owned(),
@@ -790,24 +789,10 @@ fn load_identity(
     Ok((device, actor))
 }
 
-/// `YYYY-MM-DD` (UTC) of a Unix time in milliseconds.
-pub fn iso_date(ms: i64) -> String {
-    // Civil-from-days (Howard Hinnant's algorithm).
-    let z = ms.div_euclid(86_400_000) + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Value;
     use crate::protocol::{PullEntry, Rejection};
 
     const NOW: i64 = 1_767_225_600_000;
@@ -1145,6 +1130,7 @@ mod tests {
                 Fields::from([
                     ("citizen_id".into(), Value::from(citizen.to_string())),
                     ("request_type".into(), Value::from("replacement")),
+                    ("id_number".into(), Value::from("022085001234")),
                     ("status".into(), Value::from("submitted")),
                 ]),
                 NOW,
@@ -1238,12 +1224,5 @@ mod tests {
         assert_eq!(r.count().unwrap(), 0);
         assert_eq!(r.import(vec![rec("A"), rec("B")], NOW).unwrap().len(), 2);
         assert_eq!(r.outbox_status().unwrap().pending, 2);
-    }
-
-    #[test]
-    fn iso_dates_are_computed_in_utc() {
-        assert_eq!(iso_date(0), "1970-01-01");
-        assert_eq!(iso_date(1_767_225_600_000), "2026-01-01");
-        assert_eq!(iso_date(951_782_400_000), "2000-02-29");
     }
 }

@@ -32,13 +32,13 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use sync_core::doc::Edit;
-use sync_core::model::{Fields, Kind, Record, UnitLevel, Value, catalog, nfc, search_key};
+use sync_core::model::{Date, Fields, Kind, Record, UnitLevel, Value, catalog, nfc, search_key};
 use uuid::Uuid;
 
 /// The day the generated data describes ("today"): every date is on or before it.
 pub const REFERENCE_DATE: &str = "2026-03-01";
 
-/// [`REFERENCE_DATE`] at 00:00 UTC, ms since the Unix epoch.
+/// [`REFERENCE_DATE`] at 00:00 UTC (07:00 in Vietnam, the same day), ms since the Unix epoch.
 pub const REFERENCE_MS: i64 = 1_772_323_200_000;
 
 /// Default share of records with a data-quality problem.
@@ -185,51 +185,35 @@ fn one<'a>(rng: &mut ChaCha8Rng, items: &[&'a str]) -> &'a str {
 
 // --- dates ------------------------------------------------------------------------------
 
-/// Days since 1970-01-01 of a civil date.
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// A day as days since 1970-01-01.
+/// A calendar day (the model's [`Date`], whose arithmetic is `jiff`'s).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-struct Day(i64);
+struct Day(Date);
+
+/// 1970-01-01, a fallback that generated dates (years 1900–2026) never reach.
+fn epoch() -> Date {
+    Date::new(1970, 1, 1).unwrap_or_else(|| unreachable!("1970-01-01 is a date"))
+}
 
 impl Day {
     fn ymd(y: i32, m: u32, d: u32) -> Day {
-        Day(days_from_civil(i64::from(y), i64::from(m), i64::from(d)))
+        let (m, d) = (u8::try_from(m).unwrap_or(1), u8::try_from(d).unwrap_or(1));
+        Day(Date::new(y, m, d).unwrap_or_else(epoch))
     }
     fn parse(s: &str) -> Day {
-        let y = s[0..4].parse().unwrap_or(1970);
-        let m = s[5..7].parse().unwrap_or(1);
-        let d = s[8..10].parse().unwrap_or(1);
-        Day::ymd(y, m, d)
+        Day(Date::parse(s).unwrap_or_else(epoch))
     }
     fn iso(self) -> String {
-        sync_core::replica::iso_date(self.0 * 86_400_000)
+        self.0.to_string()
     }
     fn year(self) -> i32 {
-        self.iso()[0..4].parse().unwrap_or(1970)
+        self.0.year()
     }
     fn plus(self, days: i64) -> Day {
-        Day(self.0 + days)
+        Day(self.0.add_days(days).unwrap_or(self.0))
     }
     /// Same month and day `years` later (28 Feb for 29 Feb in a common year).
     fn plus_years(self, years: i32) -> Day {
-        let s = self.iso();
-        let (m, d): (u32, u32) = (s[5..7].parse().unwrap_or(1), s[8..10].parse().unwrap_or(1));
-        let y = self.year() + years;
-        let d = if m == 2 && d == 29 && !(y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)) {
-            28
-        } else {
-            d
-        };
-        Day::ymd(y, m, d)
+        Day(self.0.add_years(years).unwrap_or(self.0))
     }
 }
 
@@ -767,15 +751,11 @@ impl Generator {
                 self.rng.gen_range(1..=12),
                 self.rng.gen_range(1..=28),
             );
-            let milestone = [25, 40, 60]
-                .into_iter()
-                .find(|m| p.born.plus_years(*m) > issued);
+            // Never before the 14th birthday; valid until the age Art. 21 gives.
+            let issued = issued.max(p.born.plus_years(14));
             put("previous_card_issued_on", issued.iso().into());
-            if let Some(m) = milestone {
-                put(
-                    "previous_card_expires_on",
-                    p.born.plus_years(m).iso().into(),
-                );
+            if let Some(until) = sync_core::model::rules::card_valid_until(p.born.0, issued.0) {
+                put("previous_card_expires_on", until.to_string().into());
             }
         }
         if let Some(fi) = p.father {
@@ -927,7 +907,15 @@ impl Generator {
             ("stay_notice", 15.0),
             ("extension", 12.0),
             ("temporary_absence", 10.0),
-            ("removal", 8.0),
+            // Typed procedures (issue 11): removals split by registration, separations,
+            // adjustments after the 2025 reorganisation, boat dwellers' declarations; a few
+            // legacy untyped `removal` records still arrive from old exports.
+            ("permanent_removal", 5.0),
+            ("temporary_removal", 3.0),
+            ("household_separation", 2.0),
+            ("adjustment", 4.0),
+            ("residence_information", 1.0),
+            ("removal", 1.0),
         ];
         let procedure = *pick(&mut self.rng, &procedures);
         let procedure = if p.lodger {
@@ -992,6 +980,61 @@ impl Generator {
         ) {
             put("host_name", head.full_name.clone().into());
         }
+        let ground = match procedure {
+            "permanent_removal" => Some(one(
+                &mut self.rng,
+                &[
+                    "perm_b_emigrated",
+                    "perm_d_absent_12_months",
+                    "perm_f_rental_or_hosting_ended",
+                ],
+            )),
+            "temporary_removal" => Some(one(
+                &mut self.rng,
+                &["temp_rental_or_hosting_ended", "temp_absent_6_months"],
+            )),
+            _ => None,
+        };
+        if let Some(g) = ground {
+            put("ground", g.into());
+        }
+        match procedure {
+            "household_separation" => put("head_consent", true.into()),
+            "adjustment" => put(
+                "adjustment_type",
+                if home.address_unit == home.unit {
+                    "civil_status"
+                } else {
+                    "address_renamed"
+                }
+                .into(),
+            ),
+            "residence_information" => {
+                put("residence_basis", "vessel".into());
+                put(
+                    "vessel_registration_number",
+                    format!("QN-9{:04}-TS", self.rng.gen_range(0..10_000)).into(),
+                );
+            }
+            "stay_notice" => {
+                // Arrived in the evening, notified the same evening (Art. 30: before 23:00).
+                let hour = self.rng.gen_range(14..22);
+                put(
+                    "arrival_time",
+                    format!("{}T{hour:02}:10", from.iso()).into(),
+                );
+                put(
+                    "notified_time",
+                    format!("{}T{:02}:40", from.iso(), hour).into(),
+                );
+            }
+            _ => {}
+        }
+        // Filed on the first day; due by the legal limit in working days.
+        put("filed_on", from.iso().into());
+        if let Some(due) = sync_core::model::working_days::due_on(procedure, from.0) {
+            put("due_on", due.to_string().into());
+        }
         if procedure == "temporary_registration" {
             put("owner_consent", true.into());
             put("floor_area_m2", Value::Int(self.rng.gen_range(20..=150)));
@@ -1004,7 +1047,14 @@ impl Generator {
             ("rejected", 3.0),
             ("withdrawn", 2.0),
         ];
-        f.insert("status".into(), (*pick(&mut self.rng, &statuses)).into());
+        let status = *pick(&mut self.rng, &statuses);
+        if status == "rejected" {
+            f.insert(
+                "refusal_reason".into(),
+                "Hồ sơ chưa đủ giấy tờ chứng minh chỗ ở hợp pháp".into(),
+            );
+        }
+        f.insert("status".into(), status.into());
         let id = self.uuid();
         if too_long {
             self.problems.push((id, Problem::TemporaryStayTooLong));
@@ -1183,7 +1233,7 @@ mod tests {
 
     #[test]
     fn the_reference_constants_agree() {
-        assert_eq!(sync_core::replica::iso_date(REFERENCE_MS), REFERENCE_DATE);
+        assert_eq!(sync_core::time::local_date(REFERENCE_MS), REFERENCE_DATE);
         assert_eq!(Day::parse("2024-02-29").plus_years(1).iso(), "2025-02-28");
         assert_eq!(Day::parse("2026-03-01").plus(-1).iso(), "2026-02-28");
     }
@@ -1405,6 +1455,49 @@ mod tests {
         {
             let findings = validate(r, &ctx()).expect("valid");
             assert!(!findings.iter().any(|f| f.code == "first_issue_under_14"));
+        }
+    }
+
+    #[test]
+    fn the_typed_procedures_come_in_plausible_shares_and_legacy_removals_are_rare() {
+        let data = generate(29, 10_000);
+        let decls: Vec<&Record> = data
+            .records
+            .iter()
+            .filter(|r| r.kind == Kind::ResidenceDeclaration)
+            .collect();
+        let share = |p: &str| {
+            decls
+                .iter()
+                .filter(|r| r.text("procedure") == Some(p))
+                .count() as f64
+                / decls.len() as f64
+        };
+        for (p, lo, hi) in [
+            ("permanent_removal", 0.02, 0.09),
+            ("temporary_removal", 0.01, 0.06),
+            ("household_separation", 0.005, 0.04),
+            ("adjustment", 0.015, 0.07),
+            ("residence_information", 0.002, 0.025),
+            ("removal", 0.002, 0.025),
+        ] {
+            assert!((lo..hi).contains(&share(p)), "{p}: {}", share(p));
+        }
+        for r in &decls {
+            let findings = validate(r, &ctx()).expect("valid");
+            let codes: Vec<&str> = findings.iter().map(|f| f.code.as_str()).collect();
+            assert!(
+                !codes.iter().any(|c| matches!(
+                    *c,
+                    "head_consent_missing"
+                        | "vessel_number_missing"
+                        | "ground_not_of_procedure"
+                        | "refusal_reason_missing"
+                        | "stay_notice_late"
+                        | "due_after_legal_limit"
+                )),
+                "{codes:?}"
+            );
         }
     }
 

@@ -580,6 +580,8 @@ pub fn application(name: &str, status: &str) -> Fields {
     f.insert("request_type".into(), "first_issue".into());
     f.insert("date_of_birth".into(), "2008-02-01".into());
     f.insert("sex".into(), "female".into());
+    // Accepted applications carry the ID number (seed plan 2.1(2)).
+    f.insert("id_number".into(), "022308001234".into());
     f.insert("status".into(), status.into());
     f
 }

@@ -10,6 +10,7 @@ mod integration {
     pub mod hostile;
     pub mod python_bindings;
     pub mod review;
+    pub mod schema_contract;
     pub mod security;
     pub mod sync;
 }

@@ -23,7 +23,7 @@ use automerge::ChangeHash;
 use rusqlite::{Connection, OptionalExtension, Transaction};
 use sync_core::doc::{self, FieldChange, RecordDoc};
 use sync_core::model::{Kind, Record, Value, field_spec};
-use sync_core::replica::iso_date;
+use sync_core::time::local_date;
 use uuid::Uuid;
 
 use super::store::{self, Finding, IndexRow};
@@ -109,7 +109,7 @@ pub fn detect_loaded(
         return Ok(stats);
     }
     let review_actors: HashSet<String> = store::review_actor_hexes(tx)?.into_iter().collect();
-    let today = iso_date(now_ms);
+    let today = local_date(now_ms);
     let mut citizens: BTreeSet<Uuid> = BTreeSet::new();
     for (doc, record) in loaded {
         let found = record_findings(tx, doc, record, &review_actors)?;
@@ -443,7 +443,7 @@ fn edit_during_withdrawal(
                 previous.clone(),
                 &m.actor.to_hex_string(),
                 &hex,
-                m.timestamp,
+                sync_core::time::change_time_ms(m.timestamp),
             );
             cand.detail = serde_json::json!({"fields": fields});
             store::attribute(conn, &mut cand)?;
@@ -523,7 +523,7 @@ pub(crate) fn logged_change(
         Value::Text(record.to_string()),
         &change.actor_id().to_hex_string(),
         &change.hash().to_string(),
-        change.timestamp(),
+        sync_core::time::change_time_ms(change.timestamp()),
     );
     cand.record = Some(record);
     store::attribute(conn, &mut cand)?;

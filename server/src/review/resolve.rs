@@ -19,8 +19,9 @@ use rusqlite::{OptionalExtension, Transaction, params};
 use serde::{Deserialize, Serialize};
 use sync_core::doc::{self, Author, Edit, RecordDoc};
 use sync_core::model::{self, Kind, Record, Role, ValidationContext, Value};
-use sync_core::replica::{self, iso_date};
+use sync_core::replica;
 use sync_core::store::StoreError;
+use sync_core::time::local_date;
 use uuid::Uuid;
 
 use super::store::{self, IndexRow};
@@ -415,7 +416,7 @@ fn decide(
                 .get(*choice)
                 .and_then(|c| c.record)
                 .ok_or_else(|| invalid(format!("choice {choice} is not one of the residences")))?;
-            let today = iso_date(now_ms);
+            let today = local_date(now_ms);
             let citizen = primary;
             let mut plan: Plan = Vec::new();
             for c in &item.candidates {
@@ -669,7 +670,7 @@ pub fn apply_admin_edits(
         return Ok(None);
     };
     let after = doc.read().map_err(anyhow::Error::from)?;
-    let ctx = ValidationContext::new(iso_date(now_ms));
+    let ctx = ValidationContext::new(local_date(now_ms));
     let findings = model::validate(&after, &ctx).map_err(|errors| {
         invalid(format!(
             "the result would be invalid: {}",

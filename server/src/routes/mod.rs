@@ -5,6 +5,7 @@ pub mod auth;
 pub mod console;
 pub mod ops;
 pub mod review_api;
+pub mod schema_api;
 pub mod sync;
 
 use axum::Router;
@@ -23,6 +24,7 @@ pub fn router(state: AppState) -> Router {
         .merge(review_api::router())
         .merge(console::router())
         .merge(ops::router())
+        .merge(schema_api::router())
         .fallback(|| async { ApiError::not_found("no such endpoint") })
         .with_state(state)
 }

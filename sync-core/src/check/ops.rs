@@ -13,16 +13,19 @@ use automerge::{Change, ObjType, ReadDoc, ScalarValue};
 use super::Violation;
 use super::limits::{MAX_DEPTH, MAX_KEY_CHARS, MAX_NEW_OBJECTS, MAX_OPS_PER_CHANGE};
 use crate::doc::RecordDoc;
-use crate::model::{self, FieldType, Kind, RELATIONSHIP_NOTE_MAX_CHARS, RELATIONSHIPS};
+use crate::model::{
+    self, FieldType, Kind, RELATIONSHIP_NOTE_MAX_CHARS, RELATIONSHIPS, TEXT_MAX_CHARS,
+};
 
 /// Where an object sits in a record's shape.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Level {
     /// The root map: `id`, `kind`, `schema`, `unit` and the kind fields.
     Root,
-    /// A set field (`members`): a map of entries keyed by stable id.
+    /// A set field (`members`, `previous_id_numbers`): a map of entries keyed by stable id.
     Set,
-    /// One entry of a set: `relationship` and `relationship_note`.
+    /// One entry of a set: `relationship` and `relationship_note`, or `replaced_on` and
+    /// `reason`.
     Entry,
 }
 
@@ -220,10 +223,16 @@ fn check_op(kind: Kind, level: Level, op: &automerge::legacy::Op) -> Result<(), 
                     )));
                 };
                 match (spec.ty, put) {
-                    (FieldType::Members, None) if make => Ok(()),
+                    (FieldType::Members | FieldType::PreviousIdNumbers, None) if make => Ok(()),
                     (FieldType::Int, Some(ScalarValue::Int(_) | ScalarValue::Uint(_))) => Ok(()),
                     (FieldType::Bool, Some(ScalarValue::Boolean(_))) => Ok(()),
-                    (FieldType::Int | FieldType::Bool | FieldType::Members, _) => {
+                    (
+                        FieldType::Int
+                        | FieldType::Bool
+                        | FieldType::Members
+                        | FieldType::PreviousIdNumbers,
+                        _,
+                    ) => {
                         Err(wrong_type(key))
                     }
                     (_, Some(ScalarValue::Str(s))) => text_within(key, s, spec.max_chars),
@@ -250,9 +259,14 @@ fn check_op(kind: Kind, level: Level, op: &automerge::legacy::Op) -> Result<(), 
             let max = match key {
                 "relationship" => RELATIONSHIPS.iter().map(|r| r.len()).max().unwrap_or(0),
                 "relationship_note" => RELATIONSHIP_NOTE_MAX_CHARS,
+                // Entries of `previous_id_numbers`; which set an entry belongs to is checked
+                // by `model::validate` once the document reads.
+                "replaced_on" => 10,
+                "reason" => TEXT_MAX_CHARS,
                 _ => {
                     return Err(Violation::invalid(
-                        "a member entry has only relationship and relationship_note",
+                        "a set entry has only relationship and relationship_note (members) \
+                         or replaced_on and reason (previous_id_numbers)",
                     ));
                 }
             };

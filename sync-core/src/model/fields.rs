@@ -30,7 +30,21 @@ const BLOOD_TYPES: &[&str] = &["A", "B", "AB", "O", "unknown"];
 const MARITAL_STATUSES: &[&str] = &["single", "married", "divorced", "widowed", "unknown"];
 const CITIZEN_STATUSES: &[&str] = &["active", "deceased", "withdrawn", "merged_into"];
 const HOUSEHOLD_STATUSES: &[&str] = &["active", "withdrawn", "merged_into"];
-const REQUEST_TYPES: &[&str] = &["first_issue", "replacement", "reissue"];
+/// `cmnd_confirmation`: confirming an old 9-digit CMND number for a card holder (seed plan
+/// App. 2 #1, procedure 1.000466).
+const REQUEST_TYPES: &[&str] = &["first_issue", "replacement", "reissue", "cmnd_confirmation"];
+/// Grounds of an exchange (Identification Law Art. 24(1) a–g) and a reissue (Art. 24(2)).
+pub const CARD_GROUNDS: &[&str] = &[
+    "exchange_age",
+    "exchange_name_or_birth_date_changed",
+    "exchange_identity_features_or_sex_changed",
+    "exchange_printing_error",
+    "exchange_unit_reorganisation",
+    "exchange_id_number_reestablished",
+    "exchange_on_request",
+    "reissue_lost_or_damaged",
+    "reissue_nationality_regained",
+];
 const APPLICATION_STATUSES: &[&str] = &[
     "draft",
     "collected",
@@ -48,8 +62,44 @@ const PROCEDURES: &[&str] = &[
     "temporary_absence",
     "stay_notice",
     "removal",
+    "permanent_removal",
+    "temporary_removal",
+    "household_separation",
+    "adjustment",
+    "residence_information",
 ];
+/// Grounds of a removal or temporary absence: Residence Law Art. 24(1) a–i (permanent
+/// removal), Art. 29 (temporary removal, ⚠ list), Art. 31(1) a–d (temporary absence), and
+/// `unknown` (records from before grounds were recorded).
+pub const RESIDENCE_GROUNDS: &[&str] = &[
+    "perm_a_dead_or_missing",
+    "perm_b_emigrated",
+    "perm_c_cancelled",
+    "perm_d_absent_12_months",
+    "perm_e_lost_nationality",
+    "perm_f_rental_or_hosting_ended",
+    "perm_g_owner_changed",
+    "perm_h_owner_consent_withdrawn",
+    "perm_i_home_demolished_or_vessel_deregistered",
+    "temp_dead_or_missing",
+    "temp_absent_6_months",
+    "temp_registered_permanently_there",
+    "temp_rental_or_hosting_ended",
+    "temp_other",
+    "absence_a_accused_or_on_bail",
+    "absence_b_probation_or_similar",
+    "absence_c_military_age_3_months",
+    "absence_d_12_months",
+    "unknown",
+];
+/// Sub-types of an adjustment of residence information (Residence Law Art. 26 ⚠).
+pub const ADJUSTMENT_TYPES: &[&str] = &["change_of_head", "civil_status", "address_renamed"];
 const DECLARATION_STATUSES: &[&str] = &["draft", "submitted", "accepted", "rejected", "withdrawn"];
+/// The legal basis of the home a registration is for (Residence Law Art. 20): owned, rented,
+/// borrowed, hosted (ở nhờ), with a relative (Art. 20(2)), or a vessel (Art. 20 ⚠).
+pub const RESIDENCE_BASES: &[&str] = &[
+    "owned", "rented", "borrowed", "hosted", "relative", "vessel",
+];
 
 /// The type of a field's value, which decides how it is validated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,6 +110,15 @@ pub enum FieldType {
     Name,
     /// A calendar date, `YYYY-MM-DD` text.
     Date,
+    /// A date that may be known only to its year or month: `YYYY-MM-DD`, `YYYY-MM` or `YYYY`
+    /// text (see [`PartialDate`](super::PartialDate)). Used for dates of birth from old papers.
+    PartialDate,
+    /// A local (Vietnam) date and time to the minute, `YYYY-MM-DDTHH:MM` text: a guest's
+    /// arrival, when the stay notice was given.
+    LocalDateTime,
+    /// A non-negative decimal quantity: a whole number, or text with up to two decimals and
+    /// a `.` (`"7.5"`), so a floor area of 7.5 m² can be entered.
+    Decimal,
     /// One of a fixed list of text values.
     Enum(&'static [&'static str]),
     /// A 12-digit personal identification number, as text.
@@ -81,6 +140,11 @@ pub enum FieldType {
     /// Household members: a map keyed by citizen UUID, each entry a map with a
     /// `relationship` (one of [`RELATIONSHIPS`]) and an optional `relationship_note` (text).
     Members,
+    /// Earlier ID numbers of a person (a number replaced after a sex redetermination or a
+    /// re-established number, Identification Law Art. 24(1)(c),(e)): a map keyed by the
+    /// earlier number (12 digits, or an old CMND number), each entry a map with an optional
+    /// `replaced_on` (date) and `reason` (text).
+    PreviousIdNumbers,
 }
 
 /// One field of a record kind.
@@ -109,7 +173,9 @@ impl FieldType {
         match self {
             FieldType::Text => TEXT_MAX_CHARS,
             FieldType::Name => NAME_MAX_CHARS,
-            FieldType::Date => 10,
+            FieldType::Date | FieldType::PartialDate => 10,
+            FieldType::LocalDateTime => 16,
+            FieldType::Decimal => 16,
             FieldType::Enum(_) => 32,
             FieldType::IdNumber | FieldType::OldIdNumber => 12,
             FieldType::Uuid => 36,
@@ -117,7 +183,9 @@ impl FieldType {
             FieldType::Phone => 32,
             FieldType::Email => 254,
             // Not text: a text value written to these is refused by type anyway.
-            FieldType::Int | FieldType::Bool | FieldType::Members => 0,
+            FieldType::Int | FieldType::Bool | FieldType::Members | FieldType::PreviousIdNumbers => {
+                0
+            }
         }
     }
 }
@@ -164,7 +232,7 @@ static CITIZEN: &[FieldSpec] = &[
     f("other_name", T::Name, N, "Tên gọi khác", "Other name"),
     f("id_number", T::IdNumber, R, "Số định danh cá nhân", "Personal ID number"),
     f("old_id_number", T::OldIdNumber, N, "Số CMND cũ", "Old ID card (CMND) number"),
-    f("date_of_birth", T::Date, R, "Ngày, tháng, năm sinh", "Date of birth"),
+    f("date_of_birth", T::PartialDate, R, "Ngày, tháng, năm sinh", "Date of birth"),
     f("sex", T::Enum(SEXES), R, "Giới tính", "Sex"),
     f("place_of_birth", T::Text, N, "Nơi sinh", "Place of birth"),
     f("birth_registration_place", T::Text, N, "Nơi đăng ký khai sinh", "Place of birth registration"),
@@ -197,6 +265,7 @@ static CITIZEN: &[FieldSpec] = &[
     f("merged_into", T::Uuid, R, "Đã gộp vào hồ sơ", "Merged into record"),
     f("status", T::Enum(CITIZEN_STATUSES), R, "Trạng thái", "Status"),
     NOTES,
+    f("previous_id_numbers", T::PreviousIdNumbers, R, "Số định danh cá nhân trước đây", "Earlier ID numbers"),
 ];
 
 #[rustfmt::skip]
@@ -215,7 +284,7 @@ static CCCD_APPLICATION: &[FieldSpec] = &[
     f("reason", T::Text, N, "Lý do", "Reason"),
     f("full_name", T::Name, R, "Họ, chữ đệm và tên khai sinh", "Full name"),
     f("id_number", T::IdNumber, R, "Số định danh cá nhân", "Personal ID number"),
-    f("date_of_birth", T::Date, R, "Ngày, tháng, năm sinh", "Date of birth"),
+    f("date_of_birth", T::PartialDate, R, "Ngày, tháng, năm sinh", "Date of birth"),
     f("sex", T::Enum(SEXES), R, "Giới tính", "Sex"),
     f("filed_on", T::Date, N, "Ngày tiếp nhận", "Filed on"),
     f("appointment_on", T::Date, N, "Ngày hẹn trả", "Appointment on"),
@@ -223,6 +292,15 @@ static CCCD_APPLICATION: &[FieldSpec] = &[
     f("old_card_collected", T::Bool, N, "Đã thu thẻ cũ", "Old card collected"),
     f("status", T::Enum(APPLICATION_STATUSES), R, "Trạng thái", "Status"),
     NOTES,
+    f("no_id_number_reason", T::Text, N, "Lý do chưa có số định danh cá nhân", "Why there is no ID number yet"),
+    f("representative_name", T::Name, R, "Họ, chữ đệm và tên người đại diện hợp pháp", "Legal representative's name"),
+    f("representative_id_number", T::IdNumber, R, "Số định danh cá nhân của người đại diện hợp pháp", "Legal representative's personal ID number"),
+    f("fingerprints_taken", T::Bool, N, "Đã thu vân tay", "Fingerprints taken"),
+    f("iris_taken", T::Bool, N, "Đã thu mống mắt", "Iris taken"),
+    f("ground", T::Enum(CARD_GROUNDS), R, "Căn cứ cấp đổi, cấp lại", "Ground of exchange or reissue"),
+    f("due_on", T::Date, N, "Ngày hẹn trả kết quả theo luật", "Due on"),
+    f("decided_on", T::Date, N, "Ngày giải quyết", "Decided on"),
+    f("refusal_reason", T::Text, N, "Lý do từ chối", "Refusal reason"),
 ];
 
 #[rustfmt::skip]
@@ -236,10 +314,28 @@ static RESIDENCE_DECLARATION: &[FieldSpec] = &[
     f("reason", T::Text, N, "Lý do", "Reason"),
     f("host_name", T::Name, N, "Họ tên chủ hộ hoặc chủ nhà", "Host's name"),
     f("owner_consent", T::Bool, N, "Có ý kiến đồng ý của chủ sở hữu", "Owner's consent"),
-    f("floor_area_m2", T::Int, N, "Diện tích sàn (m²)", "Floor area (m²)"),
+    f("floor_area_m2", T::Decimal, N, "Diện tích sàn (m²)", "Floor area (m²)"),
     f("persons", T::Int, N, "Số người", "Number of persons"),
     f("status", T::Enum(DECLARATION_STATUSES), R, "Trạng thái", "Status"),
     NOTES,
+    f("residence_basis", T::Enum(RESIDENCE_BASES), N, "Hình thức chỗ ở hợp pháp", "Legal basis of the home"),
+    f("filed_on", T::Date, N, "Ngày tiếp nhận hồ sơ", "Filed on"),
+    f("registration_id", T::Uuid, R, "Đăng ký được gia hạn hoặc xóa", "Registration acted on"),
+    f("registration_expires_on", T::Date, N, "Ngày hết hạn tạm trú đang có", "Expiry of the registration extended"),
+    f("ground", T::Enum(RESIDENCE_GROUNDS), R, "Căn cứ (lý do theo luật)", "Legal ground"),
+    f("adjustment_type", T::Enum(ADJUSTMENT_TYPES), R, "Nội dung điều chỉnh", "Adjustment type"),
+    f("vessel_registration_number", T::Text, R, "Số đăng ký phương tiện", "Vessel registration number"),
+    f("due_on", T::Date, N, "Ngày hẹn trả kết quả", "Due on"),
+    f("decided_on", T::Date, N, "Ngày giải quyết", "Decided on"),
+    f("refusal_reason", T::Text, N, "Lý do từ chối", "Refusal reason"),
+    f("head_consent", T::Bool, N, "Có ý kiến đồng ý của chủ hộ", "Household head's consent"),
+    f("guardian_consent", T::Bool, N, "Có ý kiến đồng ý của cha, mẹ hoặc người giám hộ", "Parent or guardian's consent"),
+    f("supervisor_consent", T::Bool, N, "Có văn bản đồng ý của cơ quan quản lý", "Supervising body's consent"),
+    f("moving_members", T::Members, R, "Thành viên cùng chuyển đến", "Members moving together"),
+    f("guest_name", T::Name, R, "Họ tên người lưu trú", "Guest's name"),
+    f("guest_id_number", T::Text, R, "Số định danh hoặc hộ chiếu của người lưu trú", "Guest's ID or passport number"),
+    f("arrival_time", T::LocalDateTime, N, "Thời điểm đến (giờ Việt Nam)", "Arrival time (Vietnam time)"),
+    f("notified_time", T::LocalDateTime, N, "Thời điểm thông báo lưu trú (giờ Việt Nam)", "Stay notified at (Vietnam time)"),
 ];
 
 /// Every field of a kind, in form order (`status` and `notes` last).
@@ -349,7 +445,7 @@ mod tests {
             Some(FieldType::Enum(RELATIONSHIPS))
         );
         assert_eq!(ty("phone"), Some(FieldType::Phone));
-        assert_eq!(fields_of(Kind::Citizen).len(), 37);
+        assert_eq!(fields_of(Kind::Citizen).len(), 38);
     }
 
     #[test]

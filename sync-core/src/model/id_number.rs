@@ -32,6 +32,11 @@ pub fn province_name(code: &str) -> Option<&'static str> {
     PROVINCES.get(code).copied()
 }
 
+/// Every province name of the code table (pre-2025 provinces).
+pub(crate) fn province_names() -> impl Iterator<Item = &'static str> {
+    PROVINCES.values().copied()
+}
+
 /// Why a text is not a personal identification number. Messages never contain the digits.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum IdNumberError {

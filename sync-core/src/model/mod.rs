@@ -12,23 +12,30 @@
 mod date;
 mod fields;
 mod id_number;
+pub mod rules;
+pub mod schema;
 mod text;
 mod units;
 mod validate;
 mod workflow;
+pub mod working_days;
 
 pub use fields::{FieldSpec, FieldType, field_spec, fields_of};
 pub use id_number::{IdNumber, IdNumberError, province_name};
-pub use text::{nfc, search_key};
+pub use text::{
+    canonical_tones, clean_name, exact_key, nfc, query_tokens, search_key, search_tokens,
+    tokens_match,
+};
 pub use units::{Catalog, Unit, UnitLevel, catalog};
 pub use validate::{Finding, StructuralError, ValidationContext, validate};
 pub use workflow::{Role, frozen_fields, transition_allowed};
 
-pub use date::Date;
+pub use date::{Date, PartialDate};
 pub use fields::{
-    NAME_MAX_CHARS, NOTES_MAX_CHARS, RELATIONSHIP_NOTE_MAX_CHARS, RELATIONSHIPS, TEXT_MAX_CHARS,
+    NAME_MAX_CHARS, NOTES_MAX_CHARS, RELATIONSHIP_NOTE_MAX_CHARS, RELATIONSHIPS, RESIDENCE_BASES,
+    TEXT_MAX_CHARS,
 };
-pub use validate::normalise;
+pub use validate::{normalise, normalise_value};
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

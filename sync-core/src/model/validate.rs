@@ -4,10 +4,10 @@
 //! change. Messages never contain personal data: no names, addresses or ID digits (except the
 //! meaning of the single century/sex digit, which is not identifying).
 
-use super::date::Date;
+use super::date::{Date, PartialDate};
 use super::fields::{FieldSpec, FieldType, RELATIONSHIPS, field_spec};
 use super::id_number::{IdNumber, century_of_digit, is_old_id_number, sex_of_digit};
-use super::text::{is_nfc, nfc};
+use super::text::{clean_name, is_forbidden_control, is_forbidden_in_name, is_nfc, nfc};
 use super::units::catalog;
 use super::{Kind, Record, Value};
 use serde::{Deserialize, Serialize};
@@ -40,7 +40,11 @@ pub struct StructuralError {
     /// A stable machine-readable code: `unknown_field`, `wrong_type`, `malformed_date`,
     /// `malformed_uuid`, `invalid_enum_value`, `invalid_id_number`, `invalid_old_id_number`,
     /// `unknown_unit`, `unit_not_current`, `not_nfc`, `invalid_phone`, `invalid_email`,
-    /// `missing_relationship`.
+    /// `missing_relationship`, `control_character` (NUL, other control characters, or a
+    /// bidirectional override/isolate in text; any control character in a name),
+    /// `empty_name` (a name that is empty or only spaces), `invalid_decimal`, `id_number_required` (an accepted,
+    /// issued or returned card application with neither `id_number` nor
+    /// `no_id_number_reason`).
     pub code: &'static str,
     /// A human-readable explanation without personal data.
     pub message: String,
@@ -59,7 +63,7 @@ impl std::error::Error for StructuralError {}
 pub struct Finding {
     /// A stable machine-readable code: `id_number_sex_mismatch`, `id_number_century_mismatch`,
     /// `id_number_year_mismatch`, `unknown_province_code`, `temporary_stay_too_long`,
-    /// `stay_ends_before_start`, `first_issue_under_14`, `household_head_count`,
+    /// `stay_ends_before_start`, `household_head_count`,
     /// `old_unit_code`, `date_in_future`.
     pub code: String,
     /// The field the finding is about.
@@ -79,22 +83,56 @@ impl Finding {
 }
 
 /// Normalises a record in place before validation: every text value (including inside maps)
-/// is trimmed and put in NFC. Map keys are left alone (they are UUIDs).
+/// is trimmed and put in NFC; names lose invisible characters and repeated spaces
+/// ([`clean_name`](super::clean_name)); ID numbers typed with spaces, dots or dashes as read
+/// off a printout (`022 085 001234`, `022.085.001.234`) become their digits. Map keys are
+/// left alone (they are UUIDs or ID numbers).
 pub fn normalise(record: &mut Record) {
-    fn walk(v: &mut Value) {
-        match v {
-            Value::Text(s) => {
-                let t = nfc(s.trim());
-                if *s != t {
-                    *s = t;
-                }
-            }
-            Value::Map(m) => m.values_mut().for_each(walk),
-            Value::Int(_) | Value::Bool(_) => {}
+    record.unit = record.unit.trim().to_owned();
+    let kind = record.kind;
+    for (name, value) in record.fields.iter_mut() {
+        let v = normalise_value(kind, name, value);
+        if *value != v {
+            *value = v;
         }
     }
-    record.unit = record.unit.trim().to_owned();
-    record.fields.values_mut().for_each(walk);
+}
+
+/// The normalised form of one field's value (what [`normalise`] does to it): for edits
+/// written through the typed API one field at a time.
+pub fn normalise_value(kind: Kind, field: &str, value: &Value) -> Value {
+    let ty = field_spec(kind, field).map(|s| s.ty);
+    match (ty, value) {
+        (Some(FieldType::Name), Value::Text(s)) => Value::Text(clean_name(s)),
+        (Some(FieldType::IdNumber | FieldType::OldIdNumber), Value::Text(s)) => {
+            Value::Text(id_digits(s))
+        }
+        (Some(FieldType::PreviousIdNumbers), Value::Map(m)) => {
+            Value::Map(m.iter().map(|(k, v)| (id_digits(k), plain(v))).collect())
+        }
+        _ => plain(value),
+    }
+}
+
+/// Trimmed NFC text, recursively.
+fn plain(v: &Value) -> Value {
+    match v {
+        Value::Text(s) => Value::Text(nfc(s.trim())),
+        Value::Map(m) => Value::Map(m.iter().map(|(k, v)| (k.clone(), plain(v))).collect()),
+        other => other.clone(),
+    }
+}
+
+/// An ID number without the spaces, dots and dashes people type between digit groups. Text
+/// that is not digits and separators is only trimmed, so validation still names the problem.
+pub(crate) fn id_digits(s: &str) -> String {
+    let s = nfc(s.trim());
+    let separator = |c: char| c.is_whitespace() || matches!(c, '.' | '-' | '\u{2010}'..='\u{2015}');
+    if s.chars().all(|c| c.is_ascii_digit() || separator(c)) {
+        s.chars().filter(char::is_ascii_digit).collect()
+    } else {
+        s
+    }
 }
 
 /// Validates a record of any kind.
@@ -133,6 +171,22 @@ pub fn validate(
         return Err(errors);
     }
 
+    if record.kind == Kind::CccdApplication
+        && matches!(
+            record.status(),
+            Some("accepted" | "card_issued" | "returned")
+        )
+        && record.text("id_number").is_none()
+        && record.text("no_id_number_reason").is_none()
+    {
+        // Seed 2.1(2): every result is stored with the personal ID number.
+        return Err(vec![err(
+            "id_number",
+            "id_number_required",
+            "an application is accepted only with the applicant's ID number, or a reason in no_id_number_reason why there is none yet".into(),
+        )]);
+    }
+
     let today = Date::parse(&ctx.today);
     match record.kind {
         Kind::Citizen => {
@@ -142,11 +196,11 @@ pub fn validate(
         Kind::CccdApplication => {
             id_number_agrees(record, &mut findings);
             born_in_future(record, today, &mut findings);
-            first_issue_age(record, today, &mut findings);
         }
         Kind::ResidenceDeclaration => stay_period(record, &mut findings),
         Kind::Household => head_count(record, &mut findings),
     }
+    super::rules::check(record, ctx, today, &mut findings);
     Ok(findings)
 }
 
@@ -167,8 +221,36 @@ fn type_name(v: &Value) -> &'static str {
     }
 }
 
+const DECIMAL_MESSAGE: &str =
+    "a quantity is a whole number, or text with digits and up to two decimals after a '.' (7.5)";
+
+/// A decimal quantity in hundredths (`"7.5"` → 750), from text with at most two decimals.
+pub(crate) fn decimal(s: &str) -> Option<u64> {
+    let (whole, frac) = s.split_once('.').unwrap_or((s, ""));
+    let digits = |t: &str| t.bytes().all(|b| b.is_ascii_digit());
+    if whole.is_empty() || whole.len() > 12 || frac.len() > 2 || !digits(whole) || !digits(frac) {
+        return None;
+    }
+    if s.contains('.') && frac.is_empty() {
+        return None;
+    }
+    let cents = format!("{frac:0<2}");
+    Some(whole.parse::<u64>().ok()? * 100 + cents.parse::<u64>().ok()?)
+}
+
+/// A decimal field's value in hundredths, whether stored as a number or as text.
+pub(crate) fn decimal_field(record: &Record, name: &str) -> Option<u64> {
+    match record.fields.get(name)? {
+        Value::Int(i) => u64::try_from(*i).ok()?.checked_mul(100),
+        Value::Text(s) => decimal(s),
+        _ => None,
+    }
+}
+
 fn expects(ty: FieldType) -> &'static str {
     match ty {
+        FieldType::Decimal => "a number or decimal text",
+        FieldType::PreviousIdNumbers => "a map",
         FieldType::Int => "a number",
         FieldType::Bool => "a yes/no value",
         FieldType::Members => "a map",
@@ -203,15 +285,29 @@ fn check_field(
     };
     match (spec.ty, value) {
         (FieldType::Int, Value::Int(_)) | (FieldType::Bool, Value::Bool(_)) => {}
+        (FieldType::Decimal, Value::Int(i)) => {
+            if *i < 0 {
+                errors.push(err(name, "invalid_decimal", DECIMAL_MESSAGE.into()));
+            }
+        }
         (FieldType::Int | FieldType::Bool, _) => wrong_type(errors),
         (FieldType::Members, Value::Map(m)) => check_members(m, errors),
-        (FieldType::Members, _) => wrong_type(errors),
+        (FieldType::PreviousIdNumbers, Value::Map(m)) => check_previous_ids(m, errors),
+        (FieldType::Members | FieldType::PreviousIdNumbers, _) => wrong_type(errors),
         (ty, Value::Text(s)) => {
             if !is_nfc(s) {
                 errors.push(err(
                     name,
                     "not_nfc",
                     "text must be in Unicode NFC (normalise before validating)".into(),
+                ));
+                return;
+            }
+            if s.chars().any(is_forbidden_control) {
+                errors.push(err(
+                    name,
+                    "control_character",
+                    "text may not hold control characters (NUL included) or bidirectional overrides".into(),
                 ));
                 return;
             }
@@ -229,7 +325,45 @@ fn check_text(
     findings: &mut Vec<Finding>,
 ) {
     match ty {
-        FieldType::Text | FieldType::Name => {}
+        FieldType::Text => {}
+        FieldType::Name => {
+            if s.chars().any(is_forbidden_in_name) {
+                errors.push(err(
+                    name,
+                    "control_character",
+                    "a name may not hold control or bidirectional formatting characters".into(),
+                ));
+            } else if s.trim().is_empty() || clean_name(s).is_empty() {
+                errors.push(err(
+                    name,
+                    "empty_name",
+                    "a name has at least one visible character; clear the field instead".into(),
+                ));
+            }
+        }
+        FieldType::Decimal => {
+            if decimal(s).is_none() {
+                errors.push(err(name, "invalid_decimal", DECIMAL_MESSAGE.into()));
+            }
+        }
+        FieldType::LocalDateTime => {
+            if local_date_time(s).is_none() {
+                errors.push(err(
+                    name,
+                    "malformed_date",
+                    "a local time is YYYY-MM-DDTHH:MM (Vietnam time, 24-hour clock)".into(),
+                ));
+            }
+        }
+        FieldType::PartialDate => {
+            if PartialDate::parse(s).is_none() {
+                errors.push(err(
+                    name,
+                    "malformed_date",
+                    "a date of birth is YYYY-MM-DD, or YYYY-MM or YYYY when only the month or year is known".into(),
+                ));
+            }
+        }
         FieldType::Date => {
             if Date::parse(s).is_none() {
                 errors.push(err(
@@ -328,7 +462,7 @@ fn check_text(
             }
         }
         // Handled by the caller: these never arrive as text.
-        FieldType::Int | FieldType::Bool | FieldType::Members => {}
+        FieldType::Int | FieldType::Bool | FieldType::Members | FieldType::PreviousIdNumbers => {}
     }
 }
 
@@ -393,8 +527,81 @@ fn check_members(members: &BTreeMap<String, Value>, errors: &mut Vec<StructuralE
     }
 }
 
+fn check_previous_ids(ids: &BTreeMap<String, Value>, errors: &mut Vec<StructuralError>) {
+    for (key, entry) in ids {
+        let path = format!("previous_id_numbers.{key}");
+        if IdNumber::parse(key).is_err() && !is_old_id_number(key) {
+            errors.push(err(
+                &path,
+                "invalid_id_number",
+                "keys are earlier ID numbers: 12 digits, or an old CMND number of 9 or 12 digits"
+                    .into(),
+            ));
+        }
+        let Value::Map(entry) = entry else {
+            errors.push(err(
+                &path,
+                "wrong_type",
+                format!("an entry expects a map; got {}", type_name(entry)),
+            ));
+            continue;
+        };
+        for (k, v) in entry {
+            let sub = format!("{path}.{k}");
+            let ty = match k.as_str() {
+                "replaced_on" => FieldType::Date,
+                "reason" => FieldType::Text,
+                _ => {
+                    errors.push(err(
+                        &sub,
+                        "unknown_field",
+                        "an earlier ID number has only replaced_on and reason".into(),
+                    ));
+                    continue;
+                }
+            };
+            match v {
+                Value::Text(s) if is_nfc(s) && !s.chars().any(is_forbidden_control) => {
+                    check_text(&sub, ty, s, errors, &mut Vec::new());
+                }
+                Value::Text(_) => errors.push(err(
+                    &sub,
+                    "not_nfc",
+                    "text must be NFC without control characters".into(),
+                )),
+                other => errors.push(err(
+                    &sub,
+                    "wrong_type",
+                    format!("this field expects text; got {}", type_name(other)),
+                )),
+            }
+        }
+    }
+}
+
 fn date_field(record: &Record, name: &str) -> Option<Date> {
     record.text(name).and_then(Date::parse)
+}
+
+/// `YYYY-MM-DDTHH:MM` (Vietnam time): the day and the minutes since midnight.
+pub(crate) fn local_date_time(s: &str) -> Option<(Date, u32)> {
+    let b = s.as_bytes();
+    if b.len() != 16 || b[10] != b'T' || b[13] != b':' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<u32> {
+        b[r].iter().try_fold(0u32, |a, &c| {
+            c.is_ascii_digit().then(|| a * 10 + u32::from(c - b'0'))
+        })
+    };
+    let (h, m) = (num(11..13)?, num(14..16)?);
+    (h < 24 && m < 60).then_some(())?;
+    Some((Date::parse(&s[..10])?, h * 60 + m))
+}
+
+/// A date that may be partial (a date of birth known only to year or month).
+pub(crate) fn partial_date(record: &Record, name: &str) -> Option<PartialDate> {
+    record.text(name).and_then(PartialDate::parse)
 }
 
 /// Digits 4–6 of `id_number` against `sex` and `date_of_birth`.
@@ -419,7 +626,7 @@ fn id_number_agrees(record: &Record, findings: &mut Vec<Finding>) {
             ),
         ));
     }
-    if let Some(born) = date_field(record, "date_of_birth") {
+    if let Some(born) = partial_date(record, "date_of_birth") {
         let century = born.year() - born.year().rem_euclid(100);
         if century != century_of_digit(digit) {
             findings.push(Finding::new(
@@ -442,30 +649,14 @@ fn id_number_agrees(record: &Record, findings: &mut Vec<Finding>) {
 }
 
 fn born_in_future(record: &Record, today: Option<Date>, findings: &mut Vec<Finding>) {
-    if let (Some(born), Some(today)) = (date_field(record, "date_of_birth"), today)
-        && born > today
+    // A partial date is in the future only if even its earliest possible day is.
+    if let (Some(born), Some(today)) = (partial_date(record, "date_of_birth"), today)
+        && born.earliest() > today
     {
         findings.push(Finding::new(
             "date_in_future",
             "date_of_birth",
             "the date of birth is after today".into(),
-        ));
-    }
-}
-
-fn first_issue_age(record: &Record, today: Option<Date>, findings: &mut Vec<Finding>) {
-    if record.text("request_type") != Some("first_issue") {
-        return;
-    }
-    let on = date_field(record, "filed_on").or(today);
-    if let (Some(born), Some(on)) = (date_field(record, "date_of_birth"), on)
-        && born.age_on(on) < 14
-    {
-        findings.push(Finding::new(
-            "first_issue_under_14",
-            "date_of_birth",
-            "a first issue is mandatory from age 14; the applicant is under 14 on the filing date"
-                .into(),
         ));
     }
 }
@@ -868,8 +1059,9 @@ mod tests {
     }
 
     #[test]
-    fn a_first_issue_for_a_thirteen_year_old_is_a_finding_but_fourteen_is_fine() {
-        let app = |filed: Option<&str>| {
+    fn a_first_issue_for_a_twelve_year_old_is_lawful_with_a_representative_and_no_finding() {
+        // REVIEW §2: first_issue, DOB 2012-03-11, filed 2026-03-10 (Identification Law Art. 19).
+        let app = |filed: Option<&str>, representative: bool| {
             let mut f = vec![
                 ("request_type", Value::from("first_issue")),
                 ("date_of_birth", "2012-03-11".into()),
@@ -878,17 +1070,28 @@ mod tests {
             if let Some(d) = filed {
                 f.push(("filed_on", d.into()));
             }
+            if representative {
+                f.push(("representative_name", "Nguyễn Văn Bố".into()));
+                f.push(("representative_id_number", "022080001234".into()));
+            }
             record(Kind::CccdApplication, &f)
         };
-        // Today (2026-03-10) the applicant is 13; on 2026-03-11 they turn 14.
-        assert_eq!(codes(&app(None)), ["first_issue_under_14"]);
-        assert_eq!(codes(&app(Some("2026-03-10"))), ["first_issue_under_14"]);
-        assert_eq!(codes(&app(Some("2026-03-11"))), Vec::<String>::new());
+        assert_eq!(codes(&app(Some("2026-03-10"), true)), Vec::<String>::new());
+        assert_eq!(codes(&app(None, true)), Vec::<String>::new());
+        // Without the representative the application is incomplete, not unlawful.
+        assert_eq!(
+            codes(&app(Some("2026-03-10"), false)),
+            ["representative_missing"]
+        );
+        // From the 14th birthday the applicant files alone.
+        assert_eq!(codes(&app(Some("2026-03-11"), false)), Vec::<String>::new());
         let replacement = record(
             Kind::CccdApplication,
             &[
                 ("request_type", "replacement".into()),
                 ("date_of_birth", "2015-01-01".into()),
+                ("representative_name", "Nguyễn Văn Bố".into()),
+                ("representative_id_number", "022080001234".into()),
             ],
         );
         assert_eq!(codes(&replacement), Vec::<String>::new());
@@ -981,7 +1184,7 @@ mod tests {
         let r = record(
             Kind::ResidenceDeclaration,
             &[
-                ("floor_area_m2", "40".into()),
+                ("floor_area_m2", Value::Bool(true)),
                 ("owner_consent", "yes".into()),
                 ("persons", Value::Int(3)),
             ],
@@ -993,7 +1196,11 @@ mod tests {
                 ("owner_consent".to_owned(), "wrong_type")
             ]
         );
-        assert!(errors(&r)[0].message.contains("expects a number; got text"));
+        assert!(
+            errors(&r)[0]
+                .message
+                .contains("expects a number or decimal text; got a yes/no value")
+        );
     }
 
     #[test]

@@ -60,22 +60,60 @@ impl Encoding {
         }
     }
 
-    /// Picks the best encoding a client accepts from an `Accept-Encoding` header.
+    /// Picks the best encoding a client accepts from an `Accept-Encoding` header, honouring
+    /// q-values (RFC 9110 §12.5.3): the coding with the highest q wins, `q=0` means "not
+    /// acceptable", `*` stands for every coding not named, names are case-insensitive, and
+    /// on equal q the server prefers zstd, then gzip, then identity. Identity, when not named,
+    /// is acceptable but ranks below any named coding. A malformed q counts as 1.
     pub fn negotiate(accept: Option<&str>) -> Encoding {
-        let accept = accept.unwrap_or("");
-        let has = |name: &str| {
-            accept
-                .split(',')
-                .any(|part| part.split(';').next().map(str::trim) == Some(name))
-        };
-        if has("zstd") {
-            Encoding::Zstd
-        } else if has("gzip") {
-            Encoding::Gzip
-        } else {
-            Encoding::Identity
+        // q in thousandths, so it compares exactly.
+        let mut named: Vec<(String, u16)> = Vec::new();
+        for part in accept.unwrap_or("").split(',') {
+            let mut pieces = part.split(';');
+            let name = pieces.next().unwrap_or("").trim().to_ascii_lowercase();
+            if name.is_empty() {
+                continue;
+            }
+            let q = pieces
+                .filter_map(|p| p.split_once('='))
+                .find(|(k, _)| k.trim().eq_ignore_ascii_case("q"))
+                .map_or(1000, |(_, v)| parse_q(v.trim()));
+            named.push((name, q));
         }
+        let q_of = |name: &str| -> Option<u16> {
+            named
+                .iter()
+                .find(|(n, _)| n == name)
+                .or_else(|| named.iter().find(|(n, _)| n == "*"))
+                .map(|(_, q)| *q)
+        };
+        let candidates = [
+            (Encoding::Zstd, q_of("zstd").unwrap_or(0)),
+            (Encoding::Gzip, q_of("gzip").unwrap_or(0)),
+            // Identity, unless named (or `*`), is acceptable at the lowest rank.
+            (Encoding::Identity, q_of("identity").unwrap_or(1)),
+        ];
+        candidates
+            .into_iter()
+            .filter(|(_, q)| *q > 0)
+            // Stable on ties, and the list is in server preference order.
+            .fold(None::<(Encoding, u16)>, |best, c| match best {
+                Some(b) if b.1 >= c.1 => Some(b),
+                _ => Some(c),
+            })
+            .map_or(Encoding::Identity, |(e, _)| e)
     }
+}
+
+/// A q-value (`0`, `0.5`, `1.000`) in thousandths; malformed values count as 1.
+fn parse_q(v: &str) -> u16 {
+    let (whole, frac) = v.split_once('.').unwrap_or((v, ""));
+    let digits = |t: &str| t.bytes().all(|b| b.is_ascii_digit());
+    if !matches!(whole, "0" | "1") || frac.len() > 3 || !digits(frac) {
+        return 1000;
+    }
+    let frac: u16 = format!("{frac:0<3}").parse().unwrap_or(0);
+    if whole == "1" { 1000 } else { frac }
 }
 
 /// Compresses a body.
@@ -170,6 +208,24 @@ pub fn decode_reply(bytes: &[u8]) -> Result<SyncReply, ProtocolError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn accept_encoding_q_values_are_honoured() {
+        let n = |h: &str| Encoding::negotiate(Some(h));
+        assert_eq!(n("zstd, gzip"), Encoding::Zstd);
+        assert_eq!(n("zstd;q=0, gzip"), Encoding::Gzip);
+        assert_eq!(n("zstd;q=0.1, gzip;q=0.8"), Encoding::Gzip);
+        assert_eq!(n("gzip;q=0.5, zstd;q=0.5"), Encoding::Zstd);
+        assert_eq!(n("GZIP"), Encoding::Gzip);
+        assert_eq!(n("*"), Encoding::Zstd);
+        assert_eq!(n("*;q=0.2, zstd;q=0"), Encoding::Gzip);
+        assert_eq!(n("identity, zstd;q=0.5"), Encoding::Identity);
+        assert_eq!(n("gzip;q=0, zstd;q=0"), Encoding::Identity);
+        assert_eq!(n("br"), Encoding::Identity);
+        assert_eq!(Encoding::negotiate(None), Encoding::Identity);
+        assert_eq!(n("gzip; q=0.9 , zstd ; q=1.0"), Encoding::Zstd);
+        assert_eq!(n("zstd;q=abc"), Encoding::Zstd);
+    }
     use crate::protocol::{DeviceStatus, PullEntry, PushRecord, SyncReply};
     use proptest::prelude::*;
     use serde_bytes::ByteBuf;
@@ -273,9 +329,10 @@ mod tests {
             Encoding::parse(Some("br")),
             Err(ProtocolError::UnknownEncoding(e)) if e == "br"
         ));
+        // The client prefers gzip (q=1) to zstd (q=0.9): honoured.
         assert_eq!(
             Encoding::negotiate(Some("gzip, zstd;q=0.9")),
-            Encoding::Zstd
+            Encoding::Gzip
         );
         assert_eq!(Encoding::negotiate(None), Encoding::Identity);
     }

@@ -34,6 +34,15 @@ pub const DEFAULT_MAX_BYTES: u64 = 512 * 1024;
 /// The smallest reply budget a server honours; smaller requests are raised to it.
 pub const MIN_MAX_BYTES: u64 = 16 * 1024;
 
+/// Reads an optional list where `null` means the same as absent: empty (protocol §4.2).
+fn null_as_empty<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Ok(Option::<Vec<T>>::deserialize(d)?.unwrap_or_default())
+}
+
 /// A 32-byte Automerge change hash.
 pub type Hash = ByteBuf;
 
@@ -54,8 +63,9 @@ pub struct SyncRequest {
     /// Health of the device, for the office to see.
     pub status: DeviceStatus,
     /// Records the device cannot apply changes to (dependencies missing locally): the server
-    /// answers each with a full snapshot.
-    #[serde(default)]
+    /// answers each with a full snapshot. Optional: absent and `null` both mean none
+    /// (§4.2).
+    #[serde(default, deserialize_with = "null_as_empty")]
     pub resync: Vec<Uuid>,
 }
 

@@ -249,7 +249,7 @@ fn main() -> anyhow::Result<()> {
     let mut parts: Vec<Vec<String>> = Vec::new();
     let per = |t: Duration| format!("{:.1} µs", t.as_secs_f64() * 1e6 / n.max(1) as f64);
     let author = Author::new(&[7u8; 16], now);
-    let ctx = sync_core::model::ValidationContext::new(sync_core::replica::iso_date(now));
+    let ctx = sync_core::model::ValidationContext::new(sync_core::time::local_date(now));
     let (_, t) = timed(|| {
         for r in &records {
             let _ = sync_core::model::validate(r, &ctx);

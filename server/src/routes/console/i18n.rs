@@ -184,14 +184,13 @@ pub fn unit_label(code: &str) -> String {
     }
 }
 
-/// Vietnam time (UTC+7) of a Unix time in ms: `2026-01-01 07:00`.
+/// Vietnam time (Asia/Ho_Chi_Minh) of a Unix time in ms: `2026-01-01 07:00`.
 pub fn time(ms: i64) -> String {
     if ms <= 0 {
         return "—".into();
     }
-    let local = ms + 7 * 3_600_000;
-    let t = crate::cli::format_time(local);
-    // `YYYY-MM-DDTHH:MM:SSZ` → `YYYY-MM-DD HH:MM`
+    let t = sync_core::time::local_date_time(ms);
+    // `YYYY-MM-DDTHH:MM:SS+07:00` → `YYYY-MM-DD HH:MM`
     format!("{} {}", &t[..10], &t[11..16])
 }
 

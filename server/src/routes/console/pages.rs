@@ -793,7 +793,9 @@ fn new_value_input(l: Lang, it: &Item) -> Option<String> {
             s
         }
         FieldType::Date => "<input type=\"date\" name=\"value\" required>".into(),
-        FieldType::Int | FieldType::Bool | FieldType::Members => return None,
+        FieldType::Int | FieldType::Bool | FieldType::Members | FieldType::PreviousIdNumbers => {
+            return None;
+        }
         _ => "<input name=\"value\" required maxlength=\"200\">".into(),
     })
 }

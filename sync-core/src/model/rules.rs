@@ -1,0 +1,702 @@
+//! The domain's legal rules, as data-quality findings.
+//!
+//! Each rule cites the article (Residence Law 68/2020/QH14, Identification Law 26/2023/QH15)
+//! or the seed plan line it comes from. A rule the law makes a condition of a decision is still
+//! a *finding* here: the officer must be able to record what the paper says, and the police
+//! decide. Points our legal review could not confirm (⚠ in `shared/domain/REVIEW.md`) are
+//! findings only, never refusals.
+//!
+//! [`check`] runs the single-record rules inside [`validate`](super::validate). Rules that
+//! need another record (an application against its citizen, a household against its members'
+//! records, a deceased citizen against their registrations) are public functions taking the
+//! related records, for the server's detection to call.
+
+use super::date::{Date, PartialDate};
+use super::id_number::IdNumber;
+use super::text::search_key;
+use super::units::catalog;
+use super::validate::{ValidationContext, decimal_field, partial_date};
+use super::{Finding, Kind, Record, Value, province_name};
+
+fn finding(code: &str, field: &str, message: &str) -> Finding {
+    Finding {
+        code: code.to_owned(),
+        field: field.to_owned(),
+        message: message.to_owned(),
+    }
+}
+
+fn date(record: &Record, name: &str) -> Option<Date> {
+    record.text(name).and_then(Date::parse)
+}
+
+/// Every single-record rule for `record`; `today` is the context's date when valid.
+pub(crate) fn check(
+    record: &Record,
+    _ctx: &ValidationContext,
+    today: Option<Date>,
+    out: &mut Vec<Finding>,
+) {
+    match record.kind {
+        Kind::Citizen => {
+            id_number_facts(record, today, out);
+            citizen_dates(record, out);
+            death_status(record, out);
+            temporary_inside_permanent_commune(record, out);
+            card_validity(record, out);
+        }
+        Kind::CccdApplication => {
+            id_number_facts(record, today, out);
+            under_14_and_biometrics(record, today, out);
+            dossier_dates(record, out);
+            if let (Some(filed), Some(appt)) =
+                (date(record, "filed_on"), date(record, "appointment_on"))
+                && appt < filed
+            {
+                out.push(finding(
+                    "appointment_before_filing",
+                    "appointment_on",
+                    "the appointment date is before the filing date",
+                ));
+            }
+        }
+        Kind::ResidenceDeclaration => {
+            stay_length(record, out);
+            floor_area(record, out);
+            extension_window(record, out);
+            dossier_dates(record, out);
+            procedure_particulars(record, out);
+        }
+        Kind::Household => head_id_agrees(record, out),
+    }
+    if partial_date(record, "date_of_birth").is_some_and(|d| d.exact().is_none()) {
+        out.push(finding(
+            "date_of_birth_partial",
+            "date_of_birth",
+            "the date of birth is known only to the year or month; the national population database may need the full date (unconfirmed)",
+        ));
+    }
+}
+
+// --- identity ----------------------------------------------------------------------------
+
+/// Digits 1–3 against the place of birth registration; digit 4 against today when there is
+/// no date of birth; the number against the parents' numbers.
+fn id_number_facts(record: &Record, today: Option<Date>, out: &mut Vec<Finding>) {
+    let Some(id) = record
+        .text("id_number")
+        .and_then(|s| IdNumber::parse(s).ok())
+    else {
+        return;
+    };
+    if let Some(place) = record.text("birth_registration_place")
+        && let Some(own) = province_name(id.province_code())
+        && let Some(named) = province_named_in(place)
+        && search_key(named) != search_key(own)
+    {
+        out.push(finding(
+            "birth_registration_province_mismatch",
+            "id_number",
+            "digits 1–3 of the ID number are the province of birth registration, and the place of birth registration names another province",
+        ));
+    }
+    let implied_year = id.implied_century_start() + i32::from(id.birth_year_last_two());
+    if record.text("date_of_birth").is_none()
+        && let Some(today) = today
+        && implied_year > today.year()
+    {
+        out.push(finding(
+            "id_number_birth_year_impossible",
+            "id_number",
+            "digits 4–6 of the ID number imply a birth year after this year",
+        ));
+    }
+    for parent in ["father_id_number", "mother_id_number"] {
+        let Some(pid) = record.text(parent).and_then(|s| IdNumber::parse(s).ok()) else {
+            continue;
+        };
+        if pid == id {
+            out.push(finding(
+                "id_number_same_as_parent",
+                parent,
+                "a parent's ID number equals the person's own; each person has their own number (Identification Law Art. 12)",
+            ));
+            continue;
+        }
+        let parent_year = pid.implied_century_start() + i32::from(pid.birth_year_last_two());
+        let own_year =
+            partial_date(record, "date_of_birth").map_or(implied_year, PartialDate::year);
+        if parent_year > own_year {
+            out.push(finding(
+                "parent_born_after_child",
+                parent,
+                "digits 4–6 of the parent's ID number imply a birth year after the person's",
+            ));
+        }
+    }
+}
+
+/// The province (pre-2025 name, as in the code table) a free-text place names, if exactly
+/// one does. "Phường Hồng Gai, Quảng Ninh" → "Quảng Ninh".
+fn province_named_in(place: &str) -> Option<&'static str> {
+    let key = format!(" {} ", search_key(place).replace([',', '.', '-', '/'], " "));
+    let key = key.split_whitespace().collect::<Vec<_>>().join(" ");
+    let key = format!(" {key} ");
+    let mut found: Vec<&'static str> = super::id_number::province_names()
+        .filter(|name| key.contains(&format!(" {} ", search_key(name))))
+        .collect();
+    found.sort_unstable();
+    found.dedup();
+    // "Hà Nam" inside "Hà Nam Định"? Province names do not nest, but keep to one match.
+    (found.len() == 1).then(|| found[0])
+}
+
+// --- citizen -----------------------------------------------------------------------------
+
+fn citizen_dates(record: &Record, out: &mut Vec<Finding>) {
+    let Some(born) = partial_date(record, "date_of_birth") else {
+        return;
+    };
+    if date(record, "date_of_death").is_some_and(|d| d < born.earliest()) {
+        out.push(finding(
+            "death_before_birth",
+            "date_of_death",
+            "the date of death is before the date of birth",
+        ));
+    }
+    if date(record, "previous_card_issued_on").is_some_and(|d| d < born.earliest()) {
+        out.push(finding(
+            "card_issued_before_birth",
+            "previous_card_issued_on",
+            "the previous card's issue date is before the date of birth",
+        ));
+    }
+}
+
+/// `status = deceased` and `date_of_death` go together; a deceased person's permanent
+/// registration is removed (Art. 24(1)(a)) and they no longer head a household (seed 2.1(1)
+/// "sống", App. 2 #12).
+fn death_status(record: &Record, out: &mut Vec<Finding>) {
+    let deceased = record.status() == Some("deceased");
+    let has_date = record.text("date_of_death").is_some();
+    if deceased != has_date {
+        out.push(finding(
+            "death_status_mismatch",
+            "date_of_death",
+            if deceased {
+                "the person is recorded as deceased without a date of death"
+            } else {
+                "a date of death is recorded but the status is not deceased"
+            },
+        ));
+    }
+    if deceased && record.text("relationship_to_head") == Some("head") {
+        out.push(finding(
+            "deceased_household_head",
+            "relationship_to_head",
+            "a deceased person is still recorded as household head; the household needs a new head (Residence Law Art. 26)",
+        ));
+    }
+}
+
+/// Art. 27(1): a temporary registration is for a place outside the commune-level unit of
+/// permanent residence. Units are compared after normalising old codes, so an old unit merged
+/// into the same ward counts as the same commune.
+fn temporary_inside_permanent_commune(record: &Record, out: &mut Vec<Finding>) {
+    if let (Some(p), Some(t)) = (record.text("permanent_unit"), record.text("temporary_unit"))
+        && same_commune(p, t)
+    {
+        out.push(finding(
+            "temporary_in_permanent_commune",
+            "temporary_unit",
+            "the temporary residence is in the commune or ward of permanent residence (Residence Law Art. 27(1))",
+        ));
+    }
+}
+
+/// Whether two unit codes (of any period) are the same current commune: both normalise to
+/// exactly one current unit and it is the same one. A split unit (two candidates) is not
+/// decided here.
+pub fn same_commune(a: &str, b: &str) -> bool {
+    let cat = catalog();
+    let (na, nb) = (cat.normalise(a), cat.normalise(b));
+    match (na.as_slice(), nb.as_slice()) {
+        ([x], [y]) => x.code == y.code,
+        _ => a == b,
+    }
+}
+
+/// The card-validity ages of Identification Law Art. 21: a card is exchanged at 14, 25, 40
+/// and 60.
+pub const EXCHANGE_AGES: [i32; 4] = [14, 25, 40, 60];
+
+/// Until when a card issued on `issued` to someone born `born` is valid (Identification Law
+/// Art. 21): until the next exchange age, except that a card issued within the two years
+/// before 25, 40 or 60 stays valid until the following age; `None` means valid for life
+/// (issued at 58 or later ⚠).
+pub fn card_valid_until(born: Date, issued: Date) -> Option<Date> {
+    let mut ages = EXCHANGE_AGES.iter().copied().peekable();
+    while let Some(age) = ages.next() {
+        let birthday = born.add_years(age)?;
+        if birthday <= issued {
+            continue;
+        }
+        let grace_starts = birthday.add_years(-2)?;
+        if age != 14 && issued >= grace_starts {
+            return ages.peek().and_then(|next| born.add_years(*next));
+        }
+        return Some(birthday);
+    }
+    None
+}
+
+fn card_validity(record: &Record, out: &mut Vec<Finding>) {
+    let (Some(born), Some(issued)) = (
+        partial_date(record, "date_of_birth").and_then(PartialDate::exact),
+        date(record, "previous_card_issued_on"),
+    ) else {
+        return;
+    };
+    let expires = date(record, "previous_card_expires_on");
+    let expected = card_valid_until(born, issued);
+    if issued < born {
+        return;
+    }
+    match (expected, expires) {
+        (Some(e), Some(x)) if e != x => out.push(finding(
+            "card_expiry_mismatch",
+            "previous_card_expires_on",
+            "the expiry date differs from the one Identification Law Art. 21 gives for this issue date (ages 14/25/40/60, with two years' grace before 25/40/60)",
+        )),
+        (None, Some(_)) => out.push(finding(
+            "card_expiry_mismatch",
+            "previous_card_expires_on",
+            "a card issued at or after 58 is valid for life (Identification Law Art. 21, unconfirmed) but an expiry date is recorded",
+        )),
+        _ => {}
+    }
+}
+
+// --- card applications -------------------------------------------------------------------
+
+/// Identification Law Art. 19: a first card under 14 is lawful on request, through the legal
+/// representative; under 6 no biometrics are taken, and the iris is taken from 6.
+fn under_14_and_biometrics(record: &Record, today: Option<Date>, out: &mut Vec<Finding>) {
+    let Some(born) = partial_date(record, "date_of_birth") else {
+        return;
+    };
+    let Some(on) = date(record, "filed_on").or(today) else {
+        return;
+    };
+    // Counted from the latest possible birth day, so a partial date never makes someone older.
+    let age = born.latest().age_on(on);
+    let has_representative = record.text("representative_name").is_some()
+        && record.text("representative_id_number").is_some();
+    if age < 14 && !has_representative {
+        out.push(finding(
+            "representative_missing",
+            "representative_name",
+            "an applicant under 14 applies through a legal representative; give the representative's name and ID number (Identification Law Art. 19)",
+        ));
+    }
+    let taken = |f: &str| record.fields.get(f) == Some(&Value::Bool(true));
+    if age < 6 && (taken("fingerprints_taken") || taken("iris_taken")) {
+        out.push(finding(
+            "biometrics_under_6",
+            if taken("iris_taken") {
+                "iris_taken"
+            } else {
+                "fingerprints_taken"
+            },
+            "no fingerprints or iris are taken from a child under 6 (Identification Law Art. 19, Circular 17/2024)",
+        ));
+    }
+}
+
+/// An application against its citizen: the identity fields must agree ("đúng", seed 2.1(1)).
+pub fn application_vs_citizen(application: &Record, citizen: &Record) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for field in ["id_number", "full_name", "date_of_birth", "sex"] {
+        let (a, c) = (application.text(field), citizen.text(field));
+        let differs = match (a, c) {
+            (Some(a), Some(c)) if field == "full_name" => {
+                super::text::exact_key(a) != super::text::exact_key(c)
+            }
+            (Some(a), Some(c)) => a != c,
+            _ => false,
+        };
+        if differs {
+            out.push(finding(
+                "application_disagrees_with_citizen",
+                field,
+                "this field of the application differs from the citizen record it belongs to",
+            ));
+        }
+    }
+    out
+}
+
+// --- residence ---------------------------------------------------------------------------
+
+/// Residence Law Art. 2(6) and 27(1): a stay of under 30 days is a stay (lưu trú, notified by
+/// the host), one of 30 days or more a temporary registration.
+fn stay_length(record: &Record, out: &mut Vec<Finding>) {
+    let (Some(from), Some(to)) = (date(record, "from_date"), date(record, "to_date")) else {
+        return;
+    };
+    let days = from.days_until(to);
+    if days < 0 {
+        return;
+    }
+    match record.text("procedure") {
+        Some("temporary_registration") if days < 30 => out.push(finding(
+            "stay_under_30_days",
+            "to_date",
+            "a stay of under 30 days needs a stay notice by the host, not a temporary registration (Residence Law Art. 2(6), 27(1))",
+        )),
+        Some("stay_notice") if days >= 30 => out.push(finding(
+            "stay_notice_30_days_or_more",
+            "to_date",
+            "a stay of 30 days or more needs a temporary registration, not a stay notice (Residence Law Art. 27(1))",
+        )),
+        _ => {}
+    }
+}
+
+/// Residence Law Art. 20(3): a permanent registration in a rented, borrowed or hosted home
+/// needs at least 8 m² of floor per person (⚠ the floor figure is the provincial minimum,
+/// which may not be below 8 m²).
+fn floor_area(record: &Record, out: &mut Vec<Finding>) {
+    if record.text("procedure") != Some("permanent_registration") {
+        return;
+    }
+    let not_own = match record.text("residence_basis") {
+        Some(basis) => matches!(basis, "rented" | "borrowed" | "hosted"),
+        None => record.fields.contains_key("owner_consent"),
+    };
+    let (Some(area), Some(Value::Int(persons))) = (
+        decimal_field(record, "floor_area_m2"),
+        record.fields.get("persons"),
+    ) else {
+        return;
+    };
+    let Ok(persons) = u64::try_from(*persons) else {
+        return;
+    };
+    if not_own && persons > 0 && area < 800 * persons {
+        out.push(finding(
+            "floor_area_per_person_below_8",
+            "floor_area_m2",
+            "a rented, borrowed or hosted home needs at least 8 m² of floor per person for a permanent registration (Residence Law Art. 20(3))",
+        ));
+    }
+}
+
+/// Residence Law Art. 28(3): an extension is filed within the 15 days before the temporary
+/// registration expires.
+fn extension_window(record: &Record, out: &mut Vec<Finding>) {
+    if record.text("procedure") != Some("extension") {
+        return;
+    }
+    let (Some(filed), Some(expires)) = (
+        date(record, "filed_on"),
+        date(record, "registration_expires_on"),
+    ) else {
+        return;
+    };
+    let days_left = filed.days_until(expires);
+    if days_left < 0 {
+        out.push(finding(
+            "extension_after_expiry",
+            "filed_on",
+            "the extension was filed after the temporary registration expired; a new temporary registration is needed (Residence Law Art. 28(3))",
+        ));
+    } else if days_left > 15 {
+        out.push(finding(
+            "extension_too_early",
+            "filed_on",
+            "an extension is filed within the 15 days before the temporary registration expires (Residence Law Art. 28(3))",
+        ));
+    }
+}
+
+// --- households --------------------------------------------------------------------------
+
+fn members(record: &Record) -> Vec<(&str, Option<&str>)> {
+    record
+        .fields
+        .get("members")
+        .and_then(Value::as_map)
+        .map(|m| {
+            m.iter()
+                .map(|(k, e)| {
+                    let rel = e
+                        .as_map()
+                        .and_then(|e| e.get("relationship"))
+                        .and_then(Value::as_text);
+                    (k.as_str(), rel)
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// `head_id` names the member whose relationship is `head`.
+fn head_id_agrees(record: &Record, out: &mut Vec<Finding>) {
+    if matches!(record.status(), Some("withdrawn" | "merged_into")) {
+        return;
+    }
+    let Some(head_id) = record.text("head_id") else {
+        return;
+    };
+    let members = members(record);
+    let heads: Vec<&str> = members
+        .iter()
+        .filter(|(_, r)| *r == Some("head"))
+        .map(|(k, _)| *k)
+        .collect();
+    if !heads.is_empty() && !heads.contains(&head_id) {
+        out.push(finding(
+            "head_id_disagrees_with_members",
+            "head_id",
+            "head_id names someone other than the member whose relationship is head",
+        ));
+    }
+}
+
+/// A household against its members' citizen records: a minor head while an adult member
+/// exists (Residence Law Art. 10: the head has full civil capacity), and a deceased head.
+pub fn household_vs_members(household: &Record, citizens: &[Record], today: Date) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let head_id = household.text("head_id");
+    let head = citizens
+        .iter()
+        .find(|c| Some(c.id.to_string().as_str()) == head_id);
+    let adult = |c: &Record| {
+        partial_date(c, "date_of_birth").is_some_and(|b| b.latest().age_on(today) >= 18)
+    };
+    let minor = |c: &Record| {
+        partial_date(c, "date_of_birth").is_some_and(|b| b.earliest().age_on(today) < 18)
+    };
+    if let Some(head) = head {
+        let others_adult = citizens
+            .iter()
+            .any(|c| c.id != head.id && adult(c) && c.status() != Some("deceased"));
+        if minor(head) && others_adult {
+            out.push(finding(
+                "minor_head_with_adult_member",
+                "head_id",
+                "the household head is under 18 while an adult member exists; the head has full civil capacity (Residence Law Art. 10)",
+            ));
+        }
+        if head.status() == Some("deceased") {
+            out.push(finding(
+                "deceased_household_head",
+                "head_id",
+                "the household head is deceased; the household needs a new head (Residence Law Art. 26)",
+            ));
+        }
+    }
+    out
+}
+
+/// A deceased citizen against records that should have ended with the death: an accepted
+/// permanent or temporary registration not removed, and an open card application (seed
+/// 2.1(1) "sống", App. 2 #12). `related` are the citizen's declarations and applications.
+pub fn deceased_vs_records(citizen: &Record, related: &[Record]) -> Vec<Finding> {
+    let mut out = Vec::new();
+    if citizen.status() != Some("deceased") {
+        return out;
+    }
+    let of_citizen = |r: &&Record| r.text("citizen_id") == Some(citizen.id.to_string().as_str());
+    let removed = related.iter().filter(of_citizen).any(|r| {
+        r.kind == Kind::ResidenceDeclaration
+            && r.status() == Some("accepted")
+            && matches!(r.text("procedure"), Some("removal" | "permanent_removal"))
+    });
+    for r in related.iter().filter(of_citizen) {
+        let open_application = r.kind == Kind::CccdApplication
+            && matches!(
+                r.status(),
+                Some("draft" | "collected" | "submitted" | "accepted")
+            );
+        let active_registration = r.kind == Kind::ResidenceDeclaration
+            && r.status() == Some("accepted")
+            && r.text("procedure") == Some("permanent_registration")
+            && !removed;
+        if open_application {
+            out.push(finding(
+                "deceased_with_open_application",
+                "status",
+                "a deceased person has an open card application",
+            ));
+        }
+        if active_registration {
+            out.push(finding(
+                "deceased_still_registered",
+                "status",
+                "a deceased person still has a permanent registration; remove it (Residence Law Art. 24(1)(a))",
+            ));
+        }
+    }
+    out
+}
+
+// --- procedures (Residence Law Arts. 19, 24–31; seed App. 2) -------------------------------
+
+/// The procedure a declaration is, and its ground, reading records from before procedures
+/// were typed: `removal` was always a removal of the **permanent** registration (the only
+/// removal the first model knew), so it reads as `permanent_removal` with ground `unknown`.
+pub fn effective_procedure(record: &Record) -> (&str, &str) {
+    let procedure = record.text("procedure").unwrap_or("");
+    let ground = record.text("ground").unwrap_or("unknown");
+    match procedure {
+        "removal" => ("permanent_removal", ground),
+        other => (other, ground),
+    }
+}
+
+/// The procedure or request type whose legal time limit applies to `record`.
+fn timed_procedure(record: &Record) -> Option<&str> {
+    match record.kind {
+        Kind::ResidenceDeclaration => Some(effective_procedure(record).0),
+        Kind::CccdApplication => record.text("request_type"),
+        _ => None,
+    }
+}
+
+/// Filing, due and decision dates: the decision comes after filing and by the legal time
+/// limit in working days (⚠ limits and holidays are data, see `working_days`); a refusal
+/// states its reason (forms CC03, CT06).
+fn dossier_dates(record: &Record, out: &mut Vec<Finding>) {
+    let filed = date(record, "filed_on");
+    let decided = date(record, "decided_on");
+    let legal_due = filed
+        .zip(timed_procedure(record))
+        .and_then(|(f, p)| super::working_days::due_on(p, f));
+    if let (Some(f), Some(d)) = (filed, decided)
+        && d < f
+    {
+        out.push(finding(
+            "decided_before_filing",
+            "decided_on",
+            "the decision date is before the filing date",
+        ));
+    }
+    let due = date(record, "due_on").or(legal_due);
+    if let (Some(due), Some(d)) = (due, decided)
+        && d > due
+    {
+        out.push(finding(
+            "decided_after_due",
+            "decided_on",
+            "the dossier was decided after its due date (legal time limit in working days)",
+        ));
+    }
+    if let (Some(given), Some(legal)) = (date(record, "due_on"), legal_due)
+        && given > legal
+    {
+        out.push(finding(
+            "due_after_legal_limit",
+            "due_on",
+            "the due date is later than the procedure's legal time limit in working days allows (unconfirmed limits)",
+        ));
+    }
+    if record.status() == Some("rejected") && record.text("refusal_reason").is_none() {
+        out.push(finding(
+            "refusal_reason_missing",
+            "refusal_reason",
+            "a refusal states its reason to the citizen (forms CC03, CT06)",
+        ));
+    }
+}
+
+/// Consents and particulars each procedure needs.
+fn procedure_particulars(record: &Record, out: &mut Vec<Finding>) {
+    let (procedure, ground) = effective_procedure(record);
+    let yes = |f: &str| record.fields.get(f) == Some(&Value::Bool(true));
+    if procedure == "household_separation" && !yes("head_consent") {
+        out.push(finding(
+            "head_consent_missing",
+            "head_consent",
+            "a household separation needs the household head's consent (Residence Law Art. 25, unconfirmed)",
+        ));
+    }
+    if procedure == "temporary_absence"
+        && matches!(
+            ground,
+            "absence_a_accused_or_on_bail" | "absence_b_probation_or_similar"
+        )
+        && !yes("supervisor_consent")
+    {
+        out.push(finding(
+            "supervisor_consent_missing",
+            "supervisor_consent",
+            "a temporary absence under Art. 31(1)(a)(b) needs the supervising body's written consent (Residence Law Art. 31)",
+        ));
+    }
+    if record.text("residence_basis") == Some("vessel")
+        && record.text("vessel_registration_number").is_none()
+    {
+        out.push(finding(
+            "vessel_number_missing",
+            "vessel_registration_number",
+            "a residence on a vessel is registered at the vessel's registration or mooring place and names its registration number (Residence Law Arts. 15, 20)",
+        ));
+    }
+    if procedure == "adjustment" && record.text("adjustment_type").is_none() {
+        out.push(finding(
+            "adjustment_type_missing",
+            "adjustment_type",
+            "an adjustment names what is adjusted: change of head, civil-status data or renamed address (Residence Law Art. 26)",
+        ));
+    }
+    let ground_family = ground.split('_').next().unwrap_or("");
+    let expected = match procedure {
+        "permanent_removal" => Some("perm"),
+        "temporary_removal" => Some("temp"),
+        "temporary_absence" => Some("absence"),
+        _ => None,
+    };
+    if let Some(family) = expected
+        && ground != "unknown"
+        && ground_family != family
+    {
+        out.push(finding(
+            "ground_not_of_procedure",
+            "ground",
+            "the legal ground belongs to another procedure (Art. 24(1) for permanent removal, Art. 29 for temporary removal, Art. 31(1) for temporary absence)",
+        ));
+    }
+    stay_notice_time(record, out);
+}
+
+/// Residence Law Art. 30(4) [S2 2.001159]: the host notifies before 23:00 on the arrival day,
+/// or before 08:00 the next day when the guest arrives after 23:00.
+fn stay_notice_time(record: &Record, out: &mut Vec<Finding>) {
+    use super::validate::local_date_time;
+    if record.text("procedure") != Some("stay_notice") {
+        return;
+    }
+    let (Some((arrival_day, arrival_min)), Some((notified_day, notified_min))) = (
+        record.text("arrival_time").and_then(local_date_time),
+        record.text("notified_time").and_then(local_date_time),
+    ) else {
+        return;
+    };
+    let (deadline_day, deadline_min) = if arrival_min < 23 * 60 {
+        (Some(arrival_day), 23 * 60)
+    } else {
+        (arrival_day.add_days(1), 8 * 60)
+    };
+    let Some(deadline_day) = deadline_day else {
+        return;
+    };
+    if (notified_day, notified_min) > (deadline_day, deadline_min) {
+        out.push(finding(
+            "stay_notice_late",
+            "notified_time",
+            "a stay is notified before 23:00 on the arrival day, or before 08:00 the next day for an arrival after 23:00 (Residence Law Art. 30)",
+        ));
+    }
+}

@@ -1,0 +1,543 @@
+//! The legal rules of `sync_core::model::rules` and the examples of the domain review
+//! (`shared/domain/REVIEW.md` §2, the false-accept and false-finding table, and §7), each as a
+//! test with the law's or the review's own values. "Today" is 2026-03-10, as in the review.
+
+use sync_core::model::{self, Date, Fields, Kind, Record, ValidationContext, Value, rules};
+use uuid::Uuid;
+
+fn record(kind: Kind, pairs: &[(&str, Value)]) -> Record {
+    let fields: Fields = pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), v.clone()))
+        .collect();
+    let mut r = Record {
+        id: Uuid::now_v7(),
+        kind,
+        unit: "07132".into(),
+        fields,
+    };
+    model::normalise(&mut r);
+    r
+}
+
+fn codes(kind: Kind, pairs: &[(&str, Value)]) -> Vec<String> {
+    let r = record(kind, pairs);
+    match model::validate(&r, &ValidationContext::new("2026-03-10")) {
+        Ok(f) => f.into_iter().map(|f| f.code).collect(),
+        Err(e) => panic!("refused: {e:?}"),
+    }
+}
+
+fn d(s: &str) -> Date {
+    Date::parse(s).unwrap()
+}
+
+// --- REVIEW §2 -----------------------------------------------------------------------------
+
+#[test]
+fn id_022485001234_for_a_man_with_no_date_of_birth_is_a_birth_year_impossible_finding() {
+    let found = codes(
+        Kind::Citizen,
+        &[("id_number", "022485001234".into()), ("sex", "male".into())],
+    );
+    assert_eq!(found, ["id_number_birth_year_impossible"]);
+}
+
+#[test]
+fn id_022299001234_with_no_date_of_birth_implies_2099_and_is_a_finding() {
+    let found = codes(Kind::Citizen, &[("id_number", "022299001234".into())]);
+    assert_eq!(found, ["id_number_birth_year_impossible"]);
+}
+
+#[test]
+fn id_022385001234_for_a_woman_born_1985_is_still_a_century_finding() {
+    let found = codes(
+        Kind::Citizen,
+        &[
+            ("id_number", "022385001234".into()),
+            ("sex", "female".into()),
+            ("date_of_birth", "1985-04-02".into()),
+        ],
+    );
+    assert_eq!(found, ["id_number_century_mismatch"]);
+}
+
+#[test]
+fn id_022101001234_for_a_woman_born_2001_is_still_a_century_finding() {
+    let found = codes(
+        Kind::Citizen,
+        &[
+            ("id_number", "022101001234".into()),
+            ("sex", "female".into()),
+            ("date_of_birth", "2001-05-05".into()),
+        ],
+    );
+    assert_eq!(found, ["id_number_century_mismatch"]);
+}
+
+#[test]
+fn id_022085001234_registered_in_hai_phong_disagrees_with_quang_ninh_in_digits_1_to_3() {
+    let found = codes(
+        Kind::Citizen,
+        &[
+            ("id_number", "022085001234".into()),
+            (
+                "birth_registration_place",
+                "UBND phường Lê Chân, TP Hải Phòng".into(),
+            ),
+        ],
+    );
+    assert_eq!(found, ["birth_registration_province_mismatch"]);
+    // The right province, or a place that names no province, is no finding.
+    let found = codes(
+        Kind::Citizen,
+        &[
+            ("id_number", "022085001234".into()),
+            (
+                "birth_registration_place",
+                "UBND xã Liên Hòa, Quảng Ninh".into(),
+            ),
+        ],
+    );
+    assert!(found.is_empty(), "{found:?}");
+    let found = codes(
+        Kind::Citizen,
+        &[
+            ("id_number", "022085001234".into()),
+            ("birth_registration_place", "UBND xã Liên Hòa".into()),
+        ],
+    );
+    assert!(found.is_empty(), "{found:?}");
+}
+
+#[test]
+fn id_003085001234_is_an_unknown_province_code_finding() {
+    let found = codes(Kind::Citizen, &[("id_number", "003085001234".into())]);
+    assert_eq!(found, ["unknown_province_code"]);
+}
+
+#[test]
+fn id_022_085_001234_with_spaces_as_read_off_a_printout_is_saved_not_refused() {
+    let r = record(Kind::Citizen, &[("id_number", "022 085 001234".into())]);
+    assert_eq!(r.text("id_number"), Some("022085001234"));
+    assert!(model::validate(&r, &ValidationContext::new("2026-03-10")).is_ok());
+}
+
+#[test]
+fn an_application_numbered_022185001234_for_a_citizen_numbered_022185009999_is_a_finding() {
+    let citizen = record(
+        Kind::Citizen,
+        &[
+            ("id_number", "022185009999".into()),
+            ("full_name", "Trần Thị Hoà".into()),
+        ],
+    );
+    let app = record(
+        Kind::CccdApplication,
+        &[
+            ("citizen_id", citizen.id.to_string().into()),
+            ("id_number", "022185001234".into()),
+            ("full_name", "Trần Thị Hòa".into()),
+        ],
+    );
+    let found = rules::application_vs_citizen(&app, &citizen);
+    let fields: Vec<_> = found.iter().map(|f| f.field.as_str()).collect();
+    // The name differs only in tone-mark placement: the same name.
+    assert_eq!(fields, ["id_number"]);
+    assert_eq!(found[0].code, "application_disagrees_with_citizen");
+}
+
+#[test]
+fn a_citizen_whose_id_number_equals_the_fathers_is_a_finding() {
+    let found = codes(
+        Kind::Citizen,
+        &[
+            ("id_number", "022085001234".into()),
+            ("father_id_number", "022085001234".into()),
+        ],
+    );
+    assert_eq!(found, ["id_number_same_as_parent"]);
+}
+
+#[test]
+fn a_citizen_whose_sex_was_redetermined_keeps_the_earlier_number() {
+    let earlier = Value::Map([("022085001234".to_owned(), Value::Map(Default::default()))].into());
+    let r = record(
+        Kind::Citizen,
+        &[
+            ("id_number", "022185001234".into()),
+            ("sex", "female".into()),
+            ("date_of_birth", "1985-01-01".into()),
+            ("previous_id_numbers", earlier),
+        ],
+    );
+    assert_eq!(
+        model::validate(&r, &ValidationContext::new("2026-03-10")).unwrap(),
+        Vec::new()
+    );
+    let tokens = model::search_tokens("", &["022085001234"]);
+    assert!(model::tokens_match(
+        &model::query_tokens("022 085"),
+        &tokens
+    ));
+}
+
+#[test]
+fn a_first_issue_for_a_child_born_2012_03_11_filed_2026_03_10_with_a_parent_as_representative_has_no_finding()
+ {
+    let found = codes(
+        Kind::CccdApplication,
+        &[
+            ("request_type", "first_issue".into()),
+            ("date_of_birth", "2012-03-11".into()),
+            ("filed_on", "2026-03-10".into()),
+            ("representative_name", "Nguyễn Văn Bình".into()),
+            ("representative_id_number", "022080001234".into()),
+        ],
+    );
+    assert!(found.is_empty(), "{found:?}");
+}
+
+#[test]
+fn a_child_born_2012_02_29_is_14_on_2026_02_28_and_files_alone() {
+    let found = codes(
+        Kind::CccdApplication,
+        &[
+            ("request_type", "first_issue".into()),
+            ("date_of_birth", "2012-02-29".into()),
+            ("filed_on", "2026-02-28".into()),
+        ],
+    );
+    assert!(found.is_empty(), "{found:?}");
+}
+
+#[test]
+fn a_card_issued_2024_03_01_to_someone_born_2001_01_10_is_valid_until_40_not_25() {
+    assert_eq!(
+        rules::card_valid_until(d("2001-01-10"), d("2024-03-01")),
+        Some(d("2041-01-10"))
+    );
+    let found = codes(
+        Kind::Citizen,
+        &[
+            ("date_of_birth", "2001-01-10".into()),
+            ("previous_card_issued_on", "2024-03-01".into()),
+            ("previous_card_expires_on", "2026-01-10".into()),
+        ],
+    );
+    assert_eq!(found, ["card_expiry_mismatch"]);
+    let found = codes(
+        Kind::Citizen,
+        &[
+            ("date_of_birth", "2001-01-10".into()),
+            ("previous_card_issued_on", "2024-03-01".into()),
+            ("previous_card_expires_on", "2041-01-10".into()),
+        ],
+    );
+    assert!(found.is_empty(), "{found:?}");
+}
+
+#[test]
+fn a_card_of_someone_born_1950_06_01_issued_after_58_has_no_expiry_and_an_expiry_date_is_a_finding()
+{
+    assert_eq!(
+        rules::card_valid_until(d("1950-06-01"), d("2021-04-01")),
+        None
+    );
+    let found = codes(
+        Kind::Citizen,
+        &[
+            ("date_of_birth", "1950-06-01".into()),
+            ("previous_card_issued_on", "2021-04-01".into()),
+            ("previous_card_expires_on", "2030-06-01".into()),
+        ],
+    );
+    assert_eq!(found, ["card_expiry_mismatch"]);
+}
+
+#[test]
+fn cards_are_exchanged_at_14_25_40_and_60() {
+    let born = d("1990-05-17");
+    assert_eq!(
+        rules::card_valid_until(born, d("2000-01-01")),
+        Some(d("2004-05-17"))
+    );
+    assert_eq!(
+        rules::card_valid_until(born, d("2010-01-01")),
+        Some(d("2015-05-17"))
+    );
+    assert_eq!(
+        rules::card_valid_until(born, d("2016-01-01")),
+        Some(d("2030-05-17"))
+    );
+    // Issued 2028-06-01, within two years of 40 (2030-05-17): valid until 60.
+    assert_eq!(
+        rules::card_valid_until(born, d("2028-06-01")),
+        Some(d("2050-05-17"))
+    );
+}
+
+// --- residence -----------------------------------------------------------------------------
+
+#[test]
+fn a_permanent_registration_in_a_rented_home_of_7_5_m2_per_person_is_a_finding_and_8_is_fine() {
+    let reg = |area: Value, persons: i64| {
+        codes(
+            Kind::ResidenceDeclaration,
+            &[
+                ("procedure", "permanent_registration".into()),
+                ("residence_basis", "rented".into()),
+                ("floor_area_m2", area),
+                ("persons", Value::Int(persons)),
+            ],
+        )
+    };
+    assert_eq!(reg("30".into(), 4), ["floor_area_per_person_below_8"]);
+    assert_eq!(reg("31.99".into(), 4), ["floor_area_per_person_below_8"]);
+    assert!(reg("32".into(), 4).is_empty());
+    assert!(reg(Value::Int(32), 4).is_empty());
+    assert!(reg("7.5".into(), 1).len() == 1);
+    // An owned home has no per-person minimum.
+    let own = codes(
+        Kind::ResidenceDeclaration,
+        &[
+            ("procedure", "permanent_registration".into()),
+            ("residence_basis", "owned".into()),
+            ("floor_area_m2", "12.5".into()),
+            ("persons", Value::Int(4)),
+        ],
+    );
+    assert!(own.is_empty(), "{own:?}");
+}
+
+#[test]
+fn a_floor_area_is_a_decimal_with_at_most_two_places() {
+    for bad in ["7,5", "7.", ".5", "7.555", "-3", "bảy"] {
+        let r = record(Kind::ResidenceDeclaration, &[("floor_area_m2", bad.into())]);
+        let errs = model::validate(&r, &ValidationContext::new("2026-03-10")).unwrap_err();
+        assert_eq!(errs[0].code, "invalid_decimal", "{bad}");
+    }
+}
+
+#[test]
+fn an_extension_filed_within_the_15_days_before_expiry_is_fine_earlier_or_later_is_a_finding() {
+    let ext = |filed: &str| {
+        codes(
+            Kind::ResidenceDeclaration,
+            &[
+                ("procedure", "extension".into()),
+                ("filed_on", filed.into()),
+                ("registration_expires_on", "2026-04-30".into()),
+            ],
+        )
+    };
+    assert!(ext("2026-04-15").is_empty());
+    assert!(ext("2026-04-30").is_empty());
+    assert_eq!(ext("2026-04-14"), ["extension_too_early"]);
+    assert_eq!(ext("2026-05-01"), ["extension_after_expiry"]);
+}
+
+#[test]
+fn a_temporary_registration_for_20_days_should_be_a_stay_notice() {
+    let found = codes(
+        Kind::ResidenceDeclaration,
+        &[
+            ("procedure", "temporary_registration".into()),
+            ("from_date", "2026-03-01".into()),
+            ("to_date", "2026-03-21".into()),
+        ],
+    );
+    assert_eq!(found, ["stay_under_30_days"]);
+    let found = codes(
+        Kind::ResidenceDeclaration,
+        &[
+            ("procedure", "stay_notice".into()),
+            ("from_date", "2026-03-01".into()),
+            ("to_date", "2026-04-15".into()),
+        ],
+    );
+    assert_eq!(found, ["stay_notice_30_days_or_more"]);
+}
+
+#[test]
+fn a_temporary_residence_in_old_cong_hoa_with_permanent_residence_in_old_song_khoai_is_inside_one_ward()
+ {
+    // Both merged into Hiệp Hòa (07147) on 2025-07-01 (REVIEW §3).
+    let found = codes(
+        Kind::Citizen,
+        &[
+            ("permanent_unit", "07144".into()),
+            ("temporary_unit", "07150".into()),
+        ],
+    );
+    assert!(
+        found.contains(&"temporary_in_permanent_commune".to_owned()),
+        "{found:?}"
+    );
+    // A migrant worker from Thanh Hóa registered in Phong Cốc is outside.
+    assert!(!rules::same_commune("07183", "07132"));
+    let found = codes(
+        Kind::Citizen,
+        &[
+            ("permanent_unit", "07132".into()),
+            ("temporary_unit", "07183".into()),
+        ],
+    );
+    assert!(found.is_empty(), "{found:?}");
+}
+
+// --- deceased, households, dates (REVIEW §7) -------------------------------------------------
+
+#[test]
+fn a_deceased_citizen_without_a_date_of_death_or_still_head_is_a_finding() {
+    let found = codes(
+        Kind::Citizen,
+        &[
+            ("status", "deceased".into()),
+            ("relationship_to_head", "head".into()),
+        ],
+    );
+    assert_eq!(found, ["death_status_mismatch", "deceased_household_head"]);
+    let found = codes(Kind::Citizen, &[("date_of_death", "2025-01-01".into())]);
+    assert_eq!(found, ["death_status_mismatch"]);
+}
+
+#[test]
+fn a_deceased_citizen_with_an_active_permanent_registration_or_an_open_application_is_a_finding() {
+    let citizen = record(
+        Kind::Citizen,
+        &[
+            ("status", "deceased".into()),
+            ("date_of_death", "2026-01-05".into()),
+        ],
+    );
+    let cid = citizen.id.to_string();
+    let reg = record(
+        Kind::ResidenceDeclaration,
+        &[
+            ("citizen_id", cid.clone().into()),
+            ("procedure", "permanent_registration".into()),
+            ("status", "accepted".into()),
+        ],
+    );
+    let app = record(
+        Kind::CccdApplication,
+        &[
+            ("citizen_id", cid.clone().into()),
+            ("status", "submitted".into()),
+        ],
+    );
+    let codes: Vec<_> = rules::deceased_vs_records(&citizen, &[reg.clone(), app])
+        .into_iter()
+        .map(|f| f.code)
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            "deceased_still_registered",
+            "deceased_with_open_application"
+        ]
+    );
+    let removal = record(
+        Kind::ResidenceDeclaration,
+        &[
+            ("citizen_id", cid.into()),
+            ("procedure", "removal".into()),
+            ("status", "accepted".into()),
+        ],
+    );
+    assert!(rules::deceased_vs_records(&citizen, &[reg, removal]).is_empty());
+}
+
+#[test]
+fn head_id_a_with_members_a_spouse_and_b_head_is_a_finding() {
+    const A: &str = "0190f5a0-0000-7000-8000-00000000000a";
+    const B: &str = "0190f5a0-0000-7000-8000-00000000000b";
+    let rel = |r: &str| Value::Map([("relationship".to_owned(), Value::from(r))].into());
+    let members = Value::Map([(A.to_owned(), rel("spouse")), (B.to_owned(), rel("head"))].into());
+    let found = codes(
+        Kind::Household,
+        &[("head_id", A.into()), ("members", members.clone())],
+    );
+    assert_eq!(found, ["head_id_disagrees_with_members"]);
+    let found = codes(
+        Kind::Household,
+        &[("head_id", B.into()), ("members", members)],
+    );
+    assert!(found.is_empty(), "{found:?}");
+}
+
+#[test]
+fn a_16_year_old_head_while_his_25_year_old_sister_lives_there_is_a_finding() {
+    let head = record(Kind::Citizen, &[("date_of_birth", "2010-01-01".into())]);
+    let sister = record(Kind::Citizen, &[("date_of_birth", "2001-01-01".into())]);
+    let household = record(Kind::Household, &[("head_id", head.id.to_string().into())]);
+    let codes: Vec<_> =
+        rules::household_vs_members(&household, &[head.clone(), sister], d("2026-03-10"))
+            .into_iter()
+            .map(|f| f.code)
+            .collect();
+    assert_eq!(codes, ["minor_head_with_adult_member"]);
+    let brother = record(Kind::Citizen, &[("date_of_birth", "2012-01-01".into())]);
+    assert!(rules::household_vs_members(&household, &[head, brother], d("2026-03-10")).is_empty());
+}
+
+#[test]
+fn a_death_before_birth_or_a_card_issued_before_birth_is_a_finding() {
+    let found = codes(
+        Kind::Citizen,
+        &[
+            ("status", "deceased".into()),
+            ("date_of_birth", "1990-05-17".into()),
+            ("date_of_death", "1989-01-01".into()),
+            ("previous_card_issued_on", "1980-01-01".into()),
+        ],
+    );
+    assert_eq!(found, ["death_before_birth", "card_issued_before_birth"]);
+}
+
+#[test]
+fn a_father_whose_id_number_says_born_1995_for_a_child_born_1990_is_a_finding() {
+    let found = codes(
+        Kind::Citizen,
+        &[
+            ("date_of_birth", "1990-05-17".into()),
+            ("id_number", "022090001234".into()),
+            ("sex", "male".into()),
+            ("father_id_number", "022095004321".into()),
+        ],
+    );
+    assert_eq!(found, ["parent_born_after_child"]);
+}
+
+#[test]
+fn an_appointment_before_the_filing_date_is_a_finding() {
+    let found = codes(
+        Kind::CccdApplication,
+        &[
+            ("filed_on", "2026-03-10".into()),
+            ("appointment_on", "2026-03-01".into()),
+        ],
+    );
+    assert_eq!(found, ["appointment_before_filing"]);
+}
+
+#[test]
+fn fingerprints_of_a_5_year_old_are_a_finding_and_iris_from_6_is_fine() {
+    let app = |dob: &str, iris: bool| {
+        codes(
+            Kind::CccdApplication,
+            &[
+                ("request_type", "first_issue".into()),
+                ("date_of_birth", dob.into()),
+                ("filed_on", "2026-03-10".into()),
+                ("representative_name", "Nguyễn Thị Mẹ".into()),
+                ("representative_id_number", "022190001234".into()),
+                ("fingerprints_taken", true.into()),
+                ("iris_taken", iris.into()),
+            ],
+        )
+    };
+    assert_eq!(app("2021-01-01", false), ["biometrics_under_6"]);
+    assert!(app("2020-01-01", true).is_empty());
+}
