@@ -12,6 +12,7 @@ pub mod auth;
 pub mod cli;
 pub mod cli_review;
 pub mod config;
+pub mod directory;
 pub mod error;
 pub mod feed;
 pub mod metrics;

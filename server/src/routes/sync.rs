@@ -228,6 +228,7 @@ async fn exchange(
                 },
                 &mut reply,
             )?;
+            crate::directory::annotate(tx, &auth.units, &req.cursors, auth.device_id, &mut reply)?;
             accounts::touch_device(
                 tx,
                 auth.device_id,
