@@ -95,6 +95,11 @@ class Proxy:
                     pass
 
     def close(self):
+        # shutdown stops the listener even while `serve` is blocked in accept().
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
         self.sock.close()
 
 
