@@ -5,7 +5,9 @@
 #   2. builds the mobile-ffi cdylib and the `ferry` server, generates the Kotlin bindings and
 #      compiles them to a jar;
 #   3. starts a real `ferry` on a free port with a fresh data dir and an officer;
-#   4. runs mobile-ffi/tests/kotlin/FieldTest.kts against it (with -ea).
+#   4. runs mobile-ffi/tests/kotlin/FieldTest.kts against it (with -ea);
+#   5. compiles the example program mobile-ffi/examples/kotlin/FieldApp.kt and runs it against
+#      the same server.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -85,6 +87,21 @@ FERRY_WORK_DIR="$work/phone" \
 grep -v 'ERROR CORE' "$work/kotlin.out" || true
 if [ "$status" != 0 ] || ! grep -q "KOTLIN FIELD TEST OK" "$work/kotlin.out"; then
   say "FAILED (exit $status)" >&2
+  exit 1
+fi
+say "FieldTest.kts passed"
+
+# 5. The example program, compiled to a runnable jar.
+say "compiling and running examples/kotlin/FieldApp.kt"
+app_jar="$out/field-app.jar"
+"$kotlinc" -nowarn "$root/mobile-ffi/examples/kotlin/FieldApp.kt" -cp "$jar:$jna" \
+  -include-runtime -d "$app_jar"
+status=0
+java -ea "-Djna.library.path=$target_dir/debug" -cp "$app_jar:$jar:$jna" FieldAppKt \
+  "$url" kofficer kofficer-pw-123 "$work/app" >"$work/app.out" 2>&1 || status=$?
+grep -v 'ERROR CORE' "$work/app.out" || true
+if [ "$status" != 0 ] || ! grep -q "FIELD APP OK" "$work/app.out"; then
+  say "the example FAILED (exit $status)" >&2
   exit 1
 fi
 say "passed"

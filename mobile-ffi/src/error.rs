@@ -62,6 +62,9 @@ pub(crate) enum Error {
     /// No session: log in first.
     #[error("not logged in")]
     NotLoggedIn,
+    /// Signed out, and personal data stays locked (see `ApiError::SignedOut`).
+    #[error("signed out")]
+    SignedOut,
     /// The device was wiped.
     #[error("wiped")]
     Wiped,
@@ -78,6 +81,19 @@ pub enum ApiError {
     /// automatically, it may hold edits that were not synced yet.
     #[error("the key does not open this store")]
     WrongKey,
+    /// The file is not an encrypted Ferry store, or it is damaged: no key or PIN will open
+    /// it (`reason` says which: an unencrypted database, or a truncated or blank file). Do not ask for the PIN again; tell the officer to contact
+    /// the office (the edits that were not synced are in that file: keep it for them).
+    #[error("the store file cannot be opened: {reason}")]
+    CorruptStore {
+        /// What is wrong with the file (no personal data).
+        reason: String,
+    },
+    /// The officer signed out and this store's setting keeps personal data locked until
+    /// someone signs in again or enters the PIN (`unlockWithPin`); see
+    /// `setSignedOutAccess`.
+    #[error("signed out: sign in or enter the PIN to see records")]
+    SignedOut,
     /// The key is unusable: a store key has exactly 32 bytes; a PIN must not be empty and a
     /// salt needs at least 8 bytes.
     #[error("unusable key material: {reason}")]
@@ -204,6 +220,7 @@ impl From<Error> for ApiError {
                 reason: reason.into(),
             },
             Error::NotLoggedIn => ApiError::NotLoggedIn,
+            Error::SignedOut => ApiError::SignedOut,
         }
     }
 }
@@ -211,6 +228,12 @@ impl From<Error> for ApiError {
 fn store_error(e: StoreError) -> ApiError {
     match e {
         StoreError::WrongKey | StoreError::NotADatabase => ApiError::WrongKey,
+        StoreError::Foreign => ApiError::CorruptStore {
+            reason: "the file is an unencrypted database, not a Ferry store".into(),
+        },
+        StoreError::Damaged(why) => ApiError::CorruptStore {
+            reason: format!("the file is damaged: {why}"),
+        },
         StoreError::BadKeyLength(n) => ApiError::InvalidKey {
             reason: format!("a store key has 32 bytes, got {n}"),
         },

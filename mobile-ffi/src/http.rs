@@ -129,6 +129,19 @@ fn error_code(body: &[u8]) -> String {
         .unwrap_or_else(|| "refused".into())
 }
 
+/// `POST /v1/logout`: ends the token on the server. A token the server no longer knows
+/// (401) counts as ended.
+pub(crate) fn logout(base: &str, token: &str) -> Result<(), Error> {
+    let resp = agent()
+        .post(format!("{base}/v1/logout"))
+        .header("Authorization", format!("Bearer {token}"))
+        .send_empty()?;
+    match resp.status().as_u16() {
+        200..=299 | 401 => Ok(()),
+        other => Err(Error::Status(other)),
+    }
+}
+
 /// One exchange's bytes on the wire.
 #[derive(Debug)]
 pub(crate) struct Exchange {

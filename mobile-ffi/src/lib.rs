@@ -14,9 +14,12 @@
 //!
 //! Every call blocks (disk and, for `login`/`sync`, network): call them off the UI thread.
 
+mod account;
 mod error;
 mod http;
 mod key;
+mod redact;
+mod search;
 mod store;
 mod types;
 
@@ -29,3 +32,5 @@ uniffi::setup_scaffolding!();
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_phone;

@@ -1,6 +1,6 @@
 //! [`FerryStore`]: the encrypted replica, login and sync.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
@@ -9,32 +9,40 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 use sync_core::doc;
 use sync_core::model::{Kind, Role};
-use sync_core::protocol::{self, RejectCode, SyncReply};
-use sync_core::replica::{Replica, Session, SyncOptions};
+use sync_core::protocol::{self, SyncReply};
+use sync_core::replica::{Next, Replica, Session, SyncOptions};
 use sync_core::store::StoreError;
 use sync_core::store::tables;
 use uuid::Uuid;
 
 use crate::error::{ApiError, Error};
 use crate::http;
+use crate::search;
 use crate::types::{
-    Edit, FieldChange, FieldConflict, FieldValue, OutboxStatus, Record, RecordDetails, RecordKind,
-    RecordQuery, RejectedEdit, SaveResult, SessionInfo, SyncProgressEvent, SyncReport,
-    SyncSettings, fields_to_core,
+    Author, Authors, Edit, FieldChange, FieldConflict, FieldValue, OutboxStatus, Record,
+    RecordDetails, RecordKind, RecordPage, RecordQuery, RejectedEdit, SaveResult, SessionInfo,
+    SignedOutAccess, SyncProgressEvent, SyncReport, SyncSettings, fields_to_core,
 };
 
 /// Where the session (token, server) lives in the store's `meta` table. The store is
 /// encrypted, so the token is too.
-const META_FFI_SESSION: &str = "ffi.session";
-/// `sync-core`'s meta keys of the device identity (kept across a wipe).
+pub(crate) const META_FFI_SESSION: &str = "ffi.session";
+/// The sync settings (`SyncSettings` as JSON), so they survive a restart.
+pub(crate) const META_FFI_SETTINGS: &str = "ffi.sync_settings";
+/// The signed-out access setting (`SignedOutAccess` as JSON).
+pub(crate) const META_FFI_SIGNED_OUT_ACCESS: &str = "ffi.signed_out_access";
+/// Present while the store is signed out (after `logout`, until the next login).
+pub(crate) const META_FFI_SIGNED_OUT: &str = "ffi.signed_out";
+/// Tokens a logout could not end on the server (offline): ended at the next contact.
+pub(crate) const META_FFI_PENDING_LOGOUT: &str = "ffi.pending_logout";
 /// Safety stop for one `sync` call.
 const MAX_ROUND_TRIPS: u32 = 1_000;
 
 /// The login state kept in the encrypted store.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct StoredSession {
-    server_url: String,
-    token: String,
+pub(crate) struct StoredSession {
+    pub(crate) server_url: String,
+    pub(crate) token: String,
     expires_at_ms: i64,
 }
 
@@ -92,6 +100,8 @@ pub struct FerryStore {
     key: Vec<u8>,
     wiped: AtomicBool,
     options: Mutex<SyncOptions>,
+    /// The PIN was entered for this open store (`openWithPin`/`unlockWithPin`).
+    pin_entered: AtomicBool,
 }
 
 impl std::fmt::Debug for FerryStore {
@@ -125,6 +135,44 @@ impl FerryStore {
     #[uniffi::constructor]
     pub fn open(path: String, key: Vec<u8>) -> Result<Arc<Self>, ApiError> {
         Ok(Arc::new(Self::open_inner(Path::new(&path), key)?))
+    }
+
+    /// Opens the store with the key derived from the officer's PIN (`deriveKeyFromPin`), and
+    /// remembers that the PIN was entered: a signed-out store then shows records (see
+    /// `setSignedOutAccess`). Throws what `open` throws.
+    #[uniffi::constructor]
+    pub fn open_with_pin(path: String, pin: String, salt: Vec<u8>) -> Result<Arc<Self>, ApiError> {
+        let key = crate::key::derive(&pin, &salt)?;
+        let store = Self::open_inner(Path::new(&path), key)?;
+        store.pin_entered.store(true, Ordering::SeqCst);
+        Ok(Arc::new(store))
+    }
+
+    /// Checks the officer's PIN against this store's key; when it matches, records become
+    /// readable while signed out (until the store is closed). Returns whether it matched.
+    pub fn unlock_with_pin(&self, pin: String, salt: Vec<u8>) -> Result<bool, ApiError> {
+        let key = crate::key::derive(&pin, &salt)?;
+        let ok = key.len() == self.key.len()
+            && key
+                .iter()
+                .zip(&self.key)
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0;
+        if ok {
+            self.pin_entered.store(true, Ordering::SeqCst);
+        }
+        Ok(ok)
+    }
+
+    /// Starts over on this phone: closes the store, deletes its files, and creates an empty
+    /// one with a **new device identity** (device id and actor id), keeping the key and the
+    /// sync settings. Use it after a wipe (`isWiped()`, or `LoginRefused("device_revoked")`)
+    /// or to hand the phone to someone else; then log in. Edits that were not synced are
+    /// lost: check `outboxStatus()` first. Returns the new device id.
+    ///
+    /// The office sees a new device at the next login; the revoked id is never reused.
+    pub fn reset_device(&self) -> Result<String, ApiError> {
+        self.reset_inner().map_err(ApiError::from)
     }
 
     /// This device's id (a UUID), registered with the server at login.
@@ -162,15 +210,34 @@ impl FerryStore {
         self.read(session_info)
     }
 
-    /// Forgets the session (token, user, units). Local records and pending edits stay.
-    pub fn logout(&self) -> Result<(), ApiError> {
+    /// Signs out: ends the session's token on the server (`POST /v1/logout`) and forgets
+    /// it here. Returns true when the server ended the token now; false when it could not
+    /// be reached, in which case the token is ended at the next contact (the next `login`).
+    /// Local records and pending edits stay; new edits are still checked against the last
+    /// user's role. Whether records stay readable is `signedOutAccess()`.
+    pub fn logout(&self) -> Result<bool, ApiError> {
+        crate::account::logout(self).map_err(ApiError::from)
+    }
+
+    /// Whether records stay readable after a logout (kept in the store).
+    pub fn signed_out_access(&self) -> Result<SignedOutAccess, ApiError> {
+        self.read(|r| crate::account::load_json(r, META_FFI_SIGNED_OUT_ACCESS))
+            .map(Option::unwrap_or_default)
+    }
+
+    /// Chooses whether records stay readable after a logout (kept in the store). The
+    /// default, `RequireSignIn`, keeps personal data locked until someone signs in or enters
+    /// the PIN.
+    pub fn set_signed_out_access(&self, access: SignedOutAccess) -> Result<(), ApiError> {
+        self.read(|r| crate::account::save_json(r, META_FFI_SIGNED_OUT_ACCESS, &access))
+    }
+
+    /// True after `logout()` until the next `login`.
+    pub fn is_signed_out(&self) -> Result<bool, ApiError> {
         self.read(|r| {
-            r.pool().write(|tx| -> Result<_, StoreError> {
-                tx.execute("DELETE FROM meta WHERE key = ?1", [META_FFI_SESSION])?;
-                Ok(())
-            })?;
-            r.clear_session()?;
-            Ok(())
+            Ok(r.pool()
+                .read(|c| tables::get_meta(c, META_FFI_SIGNED_OUT))?
+                .is_some())
         })
     }
 
@@ -208,29 +275,49 @@ impl FerryStore {
     /// One record with its findings, conflicts and pending change count; nothing when the
     /// device has no such record.
     pub fn get(&self, id: String) -> Result<Option<RecordDetails>, ApiError> {
-        self.read(|r| Ok(r.get(parse_id(&id)?)?.map(Into::into)))
+        self.read_personal(|r| {
+            let Some(view) = r.get(parse_id(&id)?)? else {
+                return Ok(None);
+            };
+            let actors = view
+                .conflicts
+                .iter()
+                .flat_map(|c| c.values.iter().map(|v| &v.actor));
+            let authors = authors(r, actors)?;
+            Ok(Some(RecordDetails::from_core(view, &authors)))
+        })
     }
 
     /// Records matching every criterion of `query`, most recently changed first. An empty
-    /// query lists the most recent records.
+    /// query lists the most recent records. Use `findPage` for the total and paging.
     pub fn find(&self, query: RecordQuery) -> Result<Vec<Record>, ApiError> {
-        self.read(|r| Ok(r.find(&query.into())?.into_iter().map(Into::into).collect()))
+        self.find_page(query).map(|p| p.records)
     }
 
-    /// A search box: digits look up an ID number (or its first digits), anything else a
-    /// name with or without diacritics (`"nguyen"` finds "Nguyễn"). At most `limit` records
-    /// (default 100).
-    #[uniffi::method(default(limit = None))]
-    pub fn search(&self, text: String, limit: Option<u32>) -> Result<Vec<Record>, ApiError> {
-        let text = text.trim().to_owned();
-        let digits = !text.is_empty() && text.chars().all(|c| c.is_ascii_digit());
-        let query = RecordQuery {
-            name: (!digits).then(|| text.clone()),
-            id_number: digits.then_some(text),
-            limit,
-            ..RecordQuery::default()
-        };
-        self.find(query)
+    /// Like `find`, with the number of all matching records and the next page's offset.
+    pub fn find_page(&self, query: RecordQuery) -> Result<RecordPage, ApiError> {
+        self.read_personal(|r| search::page(r, query.into()))
+    }
+
+    /// A search box, one page at a time: text that looks like an ID number (digits, also
+    /// typed with spaces, dots or dashes: `"022 090 001 234"`) looks up the ID number or
+    /// its first digits; anything else a name with or without diacritics (`"nguyen"` finds
+    /// "Nguyễn"). `kind` keeps one kind of record (a person search: `CITIZEN`). Pages hold
+    /// `limit` records (default 100) from `offset` (default 0); the page says how many
+    /// match in all and where the next page starts.
+    #[uniffi::method(default(kind = None, offset = None, limit = None))]
+    pub fn search(
+        &self,
+        text: String,
+        kind: Option<RecordKind>,
+        offset: Option<u32>,
+        limit: Option<u32>,
+    ) -> Result<RecordPage, ApiError> {
+        let mut query = search::query_for(&text);
+        query.kind = kind;
+        query.offset = offset;
+        query.limit = limit;
+        self.find_page(query)
     }
 
     /// Number of records on the device.
@@ -240,32 +327,39 @@ impl FerryStore {
 
     /// Fields of a record that were changed concurrently on different devices, with every
     /// value. The office resolves them; until then the record shows the first value.
+    /// Each value names its author (officer and device, from the directory the server
+    /// sends) and says whether it is this device's own.
     pub fn conflicts(&self, id: String) -> Result<Vec<FieldConflict>, ApiError> {
-        self.read(|r| {
-            Ok(r.conflicts(parse_id(&id)?)?
-                .into_iter()
-                .map(Into::into)
-                .collect())
+        self.read_personal(|r| {
+            let conflicts = r.conflicts(parse_id(&id)?)?;
+            let authors = authors(
+                r,
+                conflicts
+                    .iter()
+                    .flat_map(|c| c.values.iter().map(|v| &v.actor)),
+            )?;
+            Ok(conflicts.into_iter().map(|c| authors.conflict(c)).collect())
         })
     }
 
-    /// Every change of every field of a record: who (device actor), when, from what, to what.
+    /// Every change of every field of a record: who (actor id, and the officer and device
+    /// behind it), when, from what, to what.
     pub fn history(&self, id: String) -> Result<Vec<FieldChange>, ApiError> {
-        self.read(|r| {
-            Ok(r.history(parse_id(&id)?)?
-                .into_iter()
-                .map(Into::into)
-                .collect())
+        self.read_personal(|r| {
+            let history = r.history(parse_id(&id)?)?;
+            let authors = authors(r, history.iter().map(|h| &h.actor))?;
+            Ok(history.into_iter().map(|h| authors.change(h)).collect())
         })
     }
 
-    /// How many edits wait to be sent, and for how long the oldest has waited. Show it so
-    /// the officer knows to find a signal.
+    /// How many records have edits waiting to be sent (and how many changes), and for how
+    /// long the oldest has waited. Show it so the officer knows to find a signal.
     pub fn outbox_status(&self) -> Result<OutboxStatus, ApiError> {
         self.read(|r| {
             let s = r.outbox_status()?;
             Ok(OutboxStatus {
-                pending: s.pending,
+                pending_records: s.records,
+                pending_changes: s.pending,
                 oldest_pending_ms: s.oldest_ms,
                 oldest_age_ms: s.oldest_ms.map(|t| (now_ms() - t).max(0)),
             })
@@ -275,10 +369,14 @@ impl FerryStore {
     /// Edits the server refused, newest first, with the reason. Show them until the officer
     /// dismisses each one.
     pub fn rejected(&self) -> Result<Vec<RejectedEdit>, ApiError> {
-        self.read(|r| {
-            r.rejected()?
-                .into_iter()
-                .map(RejectedEdit::from_core)
+        self.read_personal(|r| {
+            let list = r.rejected()?;
+            let authors = authors(
+                r,
+                list.iter().flat_map(|e| e.edits.iter().map(|c| &c.actor)),
+            )?;
+            list.into_iter()
+                .map(|e| RejectedEdit::from_core(e, &authors))
                 .collect()
         })
     }
@@ -304,20 +402,26 @@ impl FerryStore {
 
     /// Sans-IO sync, step 2: applies a reply body (CBOR, decompressed) in one transaction
     /// and reports what it did. When the report says `more`, prepare and send again (the
-    /// server has more, or pending edits did not fit in this request). If the reply orders a wipe, the local data is destroyed and
-    /// the report says `wiped`.
+    /// server has more, it asked for a record's whole history, or pending edits did not fit
+    /// in this request): the same rule `sync` follows. If the reply orders a wipe, the local
+    /// data is destroyed and the report says `wiped`.
     pub fn apply_sync_reply(&self, reply: Vec<u8>) -> Result<SyncReport, ApiError> {
-        self.apply_reply_bytes(&reply, 0, 0).map_err(ApiError::from)
+        self.apply_reply_bytes(&reply, 0, 0)
+            .map(|(report, _)| report)
+            .map_err(ApiError::from)
     }
 
-    /// The budgets used for each sync round trip.
+    /// The budgets used for each sync round trip (as last set, also before a restart).
     pub fn sync_settings(&self) -> SyncSettings {
         SyncSettings::from(&self.sync_options())
     }
 
-    /// Changes the budgets of later sync round trips (for this open store only).
-    pub fn set_sync_settings(&self, settings: SyncSettings) {
+    /// Changes the budgets (and the app version reported) of later sync round trips. Kept
+    /// in the store, so they survive a restart.
+    pub fn set_sync_settings(&self, settings: SyncSettings) -> Result<(), ApiError> {
+        self.read(|r| crate::account::save_json(r, META_FFI_SETTINGS, &settings))?;
         *self.options.lock().unwrap_or_else(|p| p.into_inner()) = settings.into();
+        Ok(())
     }
 
     /// The session's bearer token, for apps that send sync requests themselves (sans-IO).
@@ -360,25 +464,48 @@ impl FerryStore {
         }
         let replica = Replica::open(path, Some(&key))?;
         let wiped = replica.is_wiped()?;
+        let options = match crate::account::load_json::<SyncSettings>(&replica, META_FFI_SETTINGS)?
+        {
+            Some(saved) => saved.into(),
+            None => default_options(),
+        };
         Ok(FerryStore {
             inner: RwLock::new(Some(replica)),
             path: path.to_owned(),
             key,
             wiped: AtomicBool::new(wiped),
-            options: Mutex::new(SyncOptions {
-                app_version: concat!("ferry-mobile-ffi/", env!("CARGO_PKG_VERSION")).into(),
-                ..SyncOptions::default()
-            }),
+            options: Mutex::new(options),
+            pin_entered: AtomicBool::new(false),
+        })
+    }
+
+    /// Like [`Self::read`] for calls that return personal data: refused while signed out
+    /// unless the setting allows it or the PIN was entered.
+    fn read_personal<T>(
+        &self,
+        f: impl FnOnce(&Replica) -> Result<T, Error>,
+    ) -> Result<T, ApiError> {
+        self.read(|r| {
+            if !self.pin_entered.load(Ordering::SeqCst) && crate::account::locked_out(r)? {
+                return Err(Error::SignedOut);
+            }
+            f(r)
         })
     }
 
     /// Runs `f` on the replica unless the store is wiped; the one place errors become
     /// [`ApiError`]s for the exported methods.
-    fn read<T>(&self, f: impl FnOnce(&Replica) -> Result<T, Error>) -> Result<T, ApiError> {
+    pub(crate) fn read<T>(
+        &self,
+        f: impl FnOnce(&Replica) -> Result<T, Error>,
+    ) -> Result<T, ApiError> {
         self.with_replica(f).map_err(ApiError::from)
     }
 
-    fn with_replica<T>(&self, f: impl FnOnce(&Replica) -> Result<T, Error>) -> Result<T, Error> {
+    pub(crate) fn with_replica<T>(
+        &self,
+        f: impl FnOnce(&Replica) -> Result<T, Error>,
+    ) -> Result<T, Error> {
         if self.is_wiped() {
             return Err(Error::Wiped);
         }
@@ -405,6 +532,8 @@ impl FerryStore {
         device_name: Option<&str>,
     ) -> Result<SessionInfo, Error> {
         let base = http::base(server_url)?;
+        // Tokens an offline logout left alive end now, before a new one is issued.
+        self.with_any_replica(crate::account::end_pending_logouts)?;
         let (device_id, actor) =
             self.with_any_replica(|r| Ok((r.device_id(), hex::encode(r.actor_id()))))?;
         let reply = http::login(
@@ -430,7 +559,9 @@ impl FerryStore {
         let info = self.with_any_replica(|r| {
             r.set_session(&session)?;
             r.pool().write(|tx| -> Result<_, StoreError> {
-                tables::set_meta(tx, META_FFI_SESSION, &json)
+                tables::set_meta(tx, META_FFI_SESSION, &json)?;
+                tx.execute("DELETE FROM meta WHERE key = ?1", [META_FFI_SIGNED_OUT])?;
+                Ok(())
             })?;
             session_info(r)?.ok_or(Error::NotLoggedIn)
         })?;
@@ -438,43 +569,35 @@ impl FerryStore {
         Ok(info)
     }
 
-    /// Applies one reply (CBOR); destroys the local data on `wipe`. The report's `more` says
-    /// whether to call again: the server has more, it asked for a record's whole history
-    /// (`missing_deps`), or the outbox still holds changes a push budget left behind.
+    /// Applies one reply (CBOR); destroys the local data on `wipe`. The report's `more` is
+    /// sync-core's shared "sync again?" rule ([`sync_core::replica::Next`]).
     fn apply_reply_bytes(
         &self,
         bytes: &[u8],
         sent: u64,
         received: u64,
-    ) -> Result<SyncReport, Error> {
+    ) -> Result<(SyncReport, Vec<Uuid>), Error> {
         let reply: SyncReply = protocol::decode_reply(bytes)?;
-        let resend = reply
-            .rejected
-            .iter()
-            .any(|r| r.code == RejectCode::MissingDeps);
-        let (applied, pending) = self.with_replica(|r| {
-            let applied = r.apply_reply(&reply, now_ms())?;
-            let pending = if applied.wiped {
-                0
-            } else {
-                r.outbox_status()?.pending
-            };
-            Ok((applied, pending))
-        })?;
-        let mut report = SyncReport {
-            round_trips: 1,
-            pending,
-            bytes_sent: sent,
-            bytes_received: received,
-            ..SyncReport::default()
-        };
-        report.add(&applied);
-        let settled = report.acknowledged + report.rejected > 0;
-        report.more = !applied.wiped && (applied.more || resend || (settled && pending > 0));
-        if applied.wiped {
+        let applied = self.with_replica(|r| Ok(r.apply_reply(&reply, now_ms())?))?;
+        let report = SyncReport::of(&applied, sent, received);
+        if applied.next == Next::Wiped {
             self.destroy_local_data()?;
         }
-        Ok(report)
+        Ok((report, applied.pulled_ids))
+    }
+
+    /// Replaces the store with an empty one under a new identity (see `reset_device`).
+    fn reset_inner(&self) -> Result<String, Error> {
+        let settings = SyncSettings::from(&self.sync_options());
+        let mut guard = self.inner.write().unwrap_or_else(|p| p.into_inner());
+        drop(guard.take());
+        delete_files(&self.path)?;
+        let fresh = Replica::open(&self.path, Some(&self.key))?;
+        crate::account::save_json(&fresh, META_FFI_SETTINGS, &settings)?;
+        let id = fresh.device_id().to_string();
+        *guard = Some(fresh);
+        self.wiped.store(false, Ordering::SeqCst);
+        Ok(id)
     }
 
     /// Obeys a remote wipe: closes the database, deletes its files (including WAL and
@@ -486,15 +609,7 @@ impl FerryStore {
         let old = guard.take();
         let identity = old.as_ref().map(|r| (r.device_id(), r.actor_id()));
         drop(old);
-        for suffix in ["", "-wal", "-shm", "-journal"] {
-            let mut file = self.path.clone().into_os_string();
-            file.push(suffix);
-            match std::fs::remove_file(&file) {
-                Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(e.into()),
-            }
-        }
+        delete_files(&self.path)?;
         // Keep the device's identity, so the server still knows (and refuses) it.
         let fresh = Replica::open_as(&self.path, Some(&self.key), identity)?;
         let mut wipe = SyncReply::empty(now_ms());
@@ -514,6 +629,7 @@ impl FerryStore {
             .ok_or(Error::NotLoggedIn)?;
         let opts = self.sync_options();
         let mut total = SyncReport::default();
+        let mut pulled: HashSet<Uuid> = HashSet::new();
         loop {
             if cancel.is_cancelled() {
                 total.cancelled = true;
@@ -526,16 +642,20 @@ impl FerryStore {
                 &session.token,
                 &protocol::encode_request(&request),
             )?;
-            let report =
+            let (report, ids) =
                 self.apply_reply_bytes(&exchange.reply, exchange.sent, exchange.received)?;
+            pulled.extend(ids);
             total.round_trips += 1;
             total.acknowledged += report.acknowledged;
             total.rejected += report.rejected;
-            total.pulled += report.pulled;
+            total.pulled = pulled.len() as u64;
             total.purged += report.purged;
             total.bytes_sent += report.bytes_sent;
             total.bytes_received += report.bytes_received;
-            total.pending = report.pending;
+            total.pending_records = report.pending_records;
+            total.pending_changes = report.pending_changes;
+            total.remaining_records = report.remaining_records;
+            total.remaining_bytes = report.remaining_bytes;
             total.wiped |= report.wiped;
             total.more = report.more;
             let more = report.more && total.round_trips < MAX_ROUND_TRIPS;
@@ -545,8 +665,12 @@ impl FerryStore {
                 acknowledged: report.acknowledged,
                 rejected: report.rejected,
                 pulled: report.pulled,
+                pulled_total: total.pulled,
                 purged: report.purged,
-                pending: report.pending,
+                pending_records: report.pending_records,
+                pending_changes: report.pending_changes,
+                remaining_records: report.remaining_records,
+                remaining_bytes: report.remaining_bytes,
                 bytes_sent: report.bytes_sent,
                 bytes_received: report.bytes_received,
                 more,
@@ -558,7 +682,59 @@ impl FerryStore {
     }
 }
 
-fn stored_session(r: &Replica) -> Result<Option<StoredSession>, Error> {
+fn default_options() -> SyncOptions {
+    SyncOptions {
+        app_version: concat!("ferry-mobile-ffi/", env!("CARGO_PKG_VERSION")).into(),
+        ..SyncOptions::default()
+    }
+}
+
+/// Deletes the database and its WAL, shared-memory and journal files (no old page survives).
+fn delete_files(path: &Path) -> Result<(), Error> {
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let mut file = path.to_owned().into_os_string();
+        file.push(suffix);
+        match std::fs::remove_file(&file) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
+}
+
+/// The names behind the given actor ids: the directory's, and this device's own.
+fn authors<'a>(r: &Replica, actors: impl Iterator<Item = &'a String>) -> Result<Authors, Error> {
+    let wanted: Vec<Vec<u8>> = actors
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .filter_map(|a| hex::decode(a).ok())
+        .collect();
+    let names = r
+        .actor_names(&wanted)?
+        .into_iter()
+        .map(|(actor, n)| {
+            (
+                hex::encode(actor),
+                Author {
+                    user: n.user,
+                    device_name: n.device_name,
+                },
+            )
+        })
+        .collect();
+    let own = r.session()?.map(|s| Author {
+        user: s.user,
+        device_name: String::new(),
+    });
+    Ok(Authors {
+        own_actor: hex::encode(r.actor_id()),
+        own,
+        names,
+    })
+}
+
+pub(crate) fn stored_session(r: &Replica) -> Result<Option<StoredSession>, Error> {
     let raw = r.pool().read(|c| tables::get_meta(c, META_FFI_SESSION))?;
     Ok(raw.and_then(|s| serde_json::from_str(&s).ok()))
 }

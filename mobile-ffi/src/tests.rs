@@ -15,17 +15,22 @@ use crate::{
     SyncProgressEvent,
 };
 
-const KEY: [u8; 32] = [0x5a; 32];
-const UNIT: &str = "07132";
+pub(crate) const KEY: [u8; 32] = [0x5a; 32];
+pub(crate) const UNIT: &str = "07132";
 /// A distinctive name and an ID number that agrees with it (Quảng Ninh, female, 1990).
 const NAME: &str = "Vũ Thị Quỳnh Hương";
 const ID_NUMBER: &str = "022190012345";
 
-fn text(s: &str) -> FieldValue {
+pub(crate) fn text(s: &str) -> FieldValue {
     FieldValue::Text { value: s.into() }
 }
 
-fn citizen(name: &str, id_number: &str, dob: &str, sex: &str) -> HashMap<String, FieldValue> {
+pub(crate) fn citizen(
+    name: &str,
+    id_number: &str,
+    dob: &str,
+    sex: &str,
+) -> HashMap<String, FieldValue> {
     HashMap::from([
         ("full_name".into(), text(name)),
         ("id_number".into(), text(id_number)),
@@ -35,7 +40,7 @@ fn citizen(name: &str, id_number: &str, dob: &str, sex: &str) -> HashMap<String,
     ])
 }
 
-fn open(dir: &Path) -> Arc<FerryStore> {
+pub(crate) fn open(dir: &Path) -> Arc<FerryStore> {
     FerryStore::open(dir.join("ferry.db").to_string_lossy().into(), KEY.to_vec()).unwrap()
 }
 
@@ -152,11 +157,15 @@ fn create_update_get_find_conflicts_history() {
         .unwrap();
 
     // Search with and without diacritics, by ID number prefix, by unit/status/kind.
-    let found = store.search("nguyen".into(), None).unwrap();
-    assert_eq!(found.len(), 1);
-    assert_eq!(found[0].id, a.record.id);
-    assert_eq!(store.search("NGUYỄN văn".into(), None).unwrap().len(), 1);
-    assert_eq!(store.search("022185".into(), None).unwrap().len(), 1);
+    let found = store.search("nguyen".into(), None, None, None).unwrap();
+    assert_eq!(found.total, 1);
+    assert_eq!(found.records[0].id, a.record.id);
+    let search = |t: &str| store.search(t.into(), None, None, None).unwrap().records;
+    assert_eq!(search("NGUYỄN văn").len(), 1);
+    assert_eq!(search("022185").len(), 1);
+    // An ID number typed in groups is still an ID number, not a name.
+    assert_eq!(search("022 185 004 321").len(), 1);
+    assert_eq!(search("022.185.004.321").len(), 1);
     let q = RecordQuery {
         unit: Some(UNIT.into()),
         status: Some("active".into()),
@@ -249,7 +258,8 @@ fn create_update_get_find_conflicts_history() {
         ApiError::InvalidArgument { .. }
     ));
     let status = store.outbox_status().unwrap();
-    assert_eq!(status.pending, 3);
+    assert_eq!(status.pending_changes, 3);
+    assert_eq!(status.pending_records, 2, "two records, one edited twice");
     assert!(status.oldest_age_ms.unwrap() >= 0);
 }
 
@@ -371,9 +381,9 @@ fn sans_io_prepare_and_apply() {
         .apply_sync_reply(protocol::encode_reply(&reply))
         .unwrap();
     assert_eq!(report.acknowledged, 1);
-    assert_eq!(report.pending, 0);
+    assert_eq!(report.pending_changes, 0);
     assert!(!report.more);
-    assert_eq!(store.outbox_status().unwrap().pending, 0);
+    assert_eq!(store.outbox_status().unwrap().pending_changes, 0);
     let next = protocol::decode_request(&store.prepare_sync().unwrap()).unwrap();
     assert!(next.push.is_empty());
     assert_eq!(next.cursors.get(UNIT), Some(&7));
@@ -563,7 +573,7 @@ fn built_in_sync_loops_while_more_reports_progress_and_can_be_cancelled() {
     let report = store.sync(recorder.clone(), CancelToken::new()).unwrap();
     assert_eq!(report.round_trips, 3);
     assert_eq!(report.acknowledged, 1);
-    assert_eq!(report.pending, 0);
+    assert_eq!(report.pending_changes, 0);
     assert!(!report.more && !report.cancelled && !report.wiped);
     let events = recorder.0.lock().unwrap().clone();
     assert_eq!(events.len(), 3);

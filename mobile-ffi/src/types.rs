@@ -58,7 +58,8 @@ impl RecordKind {
 
 /// The value of one field. A field that is not set is simply absent from the map (there is
 /// no null). Dates are `Text` in `YYYY-MM-DD` form.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
+#[derive(Clone, PartialEq, Eq, uniffi::Enum)]
+#[uniffi::export(Debug, Display)]
 pub enum FieldValue {
     /// Text (stored in Unicode NFC; leading and trailing spaces are trimmed on save).
     Text {
@@ -118,7 +119,8 @@ fn fields_from_core(fields: BTreeMap<String, Value>) -> HashMap<String, FieldVal
 }
 
 /// A record as stored on the device (the merged, winning value of every field).
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+#[derive(Clone, PartialEq, Eq, uniffi::Record)]
+#[uniffi::export(Debug, Display)]
 pub struct Record {
     /// The record's id (a UUIDv7, lowercase and hyphenated).
     pub id: String,
@@ -188,7 +190,8 @@ impl From<model::StructuralError> for ValidationIssue {
 }
 
 /// The result of a create or an update.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+#[derive(Clone, PartialEq, Eq, uniffi::Record)]
+#[uniffi::export(Debug, Display)]
 pub struct SaveResult {
     /// The record as saved.
     pub record: Record,
@@ -209,7 +212,8 @@ impl From<sync_core::replica::Saved> for SaveResult {
 }
 
 /// A record with everything the device knows about it.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+#[derive(Clone, PartialEq, Eq, uniffi::Record)]
+#[uniffi::export(Debug, Display)]
 pub struct RecordDetails {
     /// The record (winning values).
     pub record: Record,
@@ -221,19 +225,24 @@ pub struct RecordDetails {
     pub pending_changes: u64,
 }
 
-impl From<sync_core::replica::RecordView> for RecordDetails {
-    fn from(v: sync_core::replica::RecordView) -> Self {
+impl RecordDetails {
+    pub(crate) fn from_core(v: sync_core::replica::RecordView, authors: &Authors) -> Self {
         RecordDetails {
             record: v.record.into(),
             findings: v.findings.into_iter().map(Into::into).collect(),
-            conflicts: v.conflicts.into_iter().map(Into::into).collect(),
+            conflicts: v
+                .conflicts
+                .into_iter()
+                .map(|c| authors.conflict(c))
+                .collect(),
             pending_changes: v.pending_changes,
         }
     }
 }
 
 /// One edit of a record. Several edits passed to `update` become one change.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
+#[derive(Clone, PartialEq, Eq, uniffi::Enum)]
+#[uniffi::export(Debug, Display)]
 pub enum Edit {
     /// Set a field. An `Entries` value is merged entry by entry into the existing set.
     Set {
@@ -290,13 +299,28 @@ impl From<Edit> for doc::Edit {
     }
 }
 
-/// One of several values written concurrently to a field.
+/// Who wrote a value: the account and the device behind an actor id, from the directory
+/// the server sends with every sync.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct Author {
+    /// The account's name (the officer or office user).
+    pub user: String,
+    /// The device's name as given at login (may be empty).
+    pub device_name: String,
+}
+
+/// One of several values written concurrently to a field.
+#[derive(Clone, PartialEq, Eq, uniffi::Record)]
+#[uniffi::export(Debug, Display)]
 pub struct ConflictValue {
     /// The value this writer chose.
     pub value: FieldValue,
     /// The writing device's actor id (hex).
     pub actor: String,
+    /// Who wrote it; absent when the directory does not know the actor yet (sync again).
+    pub author: Option<Author>,
+    /// True when this device wrote it (the officer's own value).
+    pub own: bool,
     /// When it was written, in milliseconds since the Unix epoch (that device's clock).
     pub time_ms: i64,
     /// The change that wrote it (hex hash).
@@ -306,7 +330,8 @@ pub struct ConflictValue {
 /// A field holding several values written concurrently on different devices. The first
 /// value is the one the record shows; the office resolves the conflict, and the resolution
 /// syncs back to every device.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+#[derive(Clone, PartialEq, Eq, uniffi::Record)]
+#[uniffi::export(Debug, Display)]
 pub struct FieldConflict {
     /// The field (`date_of_birth`, or `members.<id>.relationship` inside a set).
     pub field: String,
@@ -314,31 +339,74 @@ pub struct FieldConflict {
     pub values: Vec<ConflictValue>,
 }
 
-impl From<doc::FieldConflict> for FieldConflict {
-    fn from(c: doc::FieldConflict) -> Self {
+/// The names behind actor ids, for one answer: the directory's entries and this device.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Authors {
+    /// This device's actor id (hex).
+    pub own_actor: String,
+    /// Who this device acts for (the session's user, or none).
+    pub own: Option<Author>,
+    /// Directory entries by hex actor id.
+    pub names: HashMap<String, Author>,
+}
+
+impl Authors {
+    /// The author of `actor` and whether it is this device.
+    pub fn who(&self, actor: &str) -> (Option<Author>, bool) {
+        if actor == self.own_actor {
+            return (self.own.clone(), true);
+        }
+        (self.names.get(actor).cloned(), false)
+    }
+
+    pub fn conflict(&self, c: doc::FieldConflict) -> FieldConflict {
         FieldConflict {
             field: c.field,
             values: c
                 .values
                 .into_iter()
-                .map(|v| ConflictValue {
-                    value: v.value.into(),
-                    actor: v.actor,
-                    time_ms: v.time_ms,
-                    change: v.change,
+                .map(|v| {
+                    let (author, own) = self.who(&v.actor);
+                    ConflictValue {
+                        value: v.value.into(),
+                        actor: v.actor,
+                        author,
+                        own,
+                        time_ms: v.time_ms,
+                        change: v.change,
+                    }
                 })
                 .collect(),
+        }
+    }
+
+    pub fn change(&self, c: doc::FieldChange) -> FieldChange {
+        let (author, own) = self.who(&c.actor);
+        FieldChange {
+            field: c.field,
+            actor: c.actor,
+            author,
+            own,
+            time_ms: c.time_ms,
+            change: c.change,
+            from: c.from.map(Into::into),
+            to: c.to.map(Into::into),
         }
     }
 }
 
 /// One change of one field in a record's history.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+#[derive(Clone, PartialEq, Eq, uniffi::Record)]
+#[uniffi::export(Debug, Display)]
 pub struct FieldChange {
     /// The field (`unit` for a move between units).
     pub field: String,
     /// The device's actor id (hex) that made the change.
     pub actor: String,
+    /// Who made it; absent when the directory does not know the actor yet.
+    pub author: Option<Author>,
+    /// True when this device made it.
+    pub own: bool,
     /// When, in milliseconds since the Unix epoch (that device's clock).
     pub time_ms: i64,
     /// The change (hex hash).
@@ -349,21 +417,9 @@ pub struct FieldChange {
     pub to: Option<FieldValue>,
 }
 
-impl From<doc::FieldChange> for FieldChange {
-    fn from(c: doc::FieldChange) -> Self {
-        FieldChange {
-            field: c.field,
-            actor: c.actor,
-            time_ms: c.time_ms,
-            change: c.change,
-            from: c.from.map(Into::into),
-            to: c.to.map(Into::into),
-        }
-    }
-}
-
 /// How to look records up. Every given criterion must match; leave the others out.
-#[derive(Debug, Clone, Default, PartialEq, Eq, uniffi::Record)]
+#[derive(Clone, Default, PartialEq, Eq, uniffi::Record)]
+#[uniffi::export(Debug, Display)]
 pub struct RecordQuery {
     /// Part of a name (or a household's address), with or without diacritics:
     /// `"nguyen van"` finds "Nguyễn Văn An".
@@ -384,6 +440,23 @@ pub struct RecordQuery {
     /// At most this many records (default 100), most recently changed first.
     #[uniffi(default)]
     pub limit: Option<u32>,
+    /// Skip this many matching records first (for the next page; default 0).
+    #[uniffi(default)]
+    pub offset: Option<u32>,
+}
+
+/// One page of matching records, with the total so the app can draw "21–40 of 865".
+#[derive(Clone, PartialEq, Eq, uniffi::Record)]
+#[uniffi::export(Debug, Display)]
+pub struct RecordPage {
+    /// The records of this page, most recently changed first.
+    pub records: Vec<Record>,
+    /// How many records match in all.
+    pub total: u64,
+    /// The offset this page starts at.
+    pub offset: u32,
+    /// The offset of the next page; absent on the last page.
+    pub next_offset: Option<u32>,
 }
 
 impl From<RecordQuery> for tables::RecordQuery {
@@ -395,6 +468,7 @@ impl From<RecordQuery> for tables::RecordQuery {
             status: q.status,
             kind: q.kind.map(|k| Kind::from(k).as_str().to_owned()),
             limit: q.limit,
+            offset: q.offset,
         }
     }
 }
@@ -402,8 +476,11 @@ impl From<RecordQuery> for tables::RecordQuery {
 /// Local edits waiting to be sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Record)]
 pub struct OutboxStatus {
-    /// Changes not yet acknowledged by the server.
-    pub pending: u64,
+    /// Records with edits not yet acknowledged by the server (show this number: 40
+    /// autosaves of one note are one record).
+    pub pending_records: u64,
+    /// Changes not yet acknowledged (every save is one).
+    pub pending_changes: u64,
     /// When the oldest pending edit was made (ms since the Unix epoch); absent when empty.
     pub oldest_pending_ms: Option<i64>,
     /// How long the oldest pending edit has waited, in milliseconds; absent when empty.
@@ -449,7 +526,8 @@ impl RejectionCode {
 /// Edits the server refused. The record was reset to the server's state (or removed, if the
 /// officer may not see it); the refused edits are listed here so nothing is silently lost.
 /// Show the list to the officer until they dismiss each entry.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+#[derive(Clone, PartialEq, Eq, uniffi::Record)]
+#[uniffi::export(Debug, Display)]
 pub struct RejectedEdit {
     /// Id of this entry, for `dismissRejected`.
     pub id: i64,
@@ -470,7 +548,7 @@ pub struct RejectedEdit {
 }
 
 impl RejectedEdit {
-    pub(crate) fn from_core(r: tables::RejectedEdit) -> Result<Self, Error> {
+    pub(crate) fn from_core(r: tables::RejectedEdit, authors: &Authors) -> Result<Self, Error> {
         Ok(RejectedEdit {
             id: r.id,
             record_id: r.record.to_string(),
@@ -478,7 +556,7 @@ impl RejectedEdit {
             code: RejectionCode::parse(&r.code),
             code_name: r.code,
             message: r.message,
-            edits: r.edits.into_iter().map(Into::into).collect(),
+            edits: r.edits.into_iter().map(|c| authors.change(c)).collect(),
             rejected_ms: r.rejected_ms,
         })
     }
@@ -533,12 +611,22 @@ pub struct SyncProgressEvent {
     pub acknowledged: u64,
     /// Records whose edits were refused (see `rejected`).
     pub rejected: u64,
-    /// Records that received new data.
+    /// Records that received new data in this round trip (each record once).
     pub pulled: u64,
+    /// Records that received new data since the sync started (each record once).
+    pub pulled_total: u64,
     /// Records dropped because they left the officer's units.
     pub purged: u64,
-    /// Local changes still waiting after this round trip.
-    pub pending: u64,
+    /// Records with edits still waiting after this round trip.
+    pub pending_records: u64,
+    /// Changes still waiting after this round trip.
+    pub pending_changes: u64,
+    /// The server's estimate of records still to come; absent from older servers. With
+    /// `pulledTotal`, this draws a progress bar: `pulledTotal / (pulledTotal + remaining)`.
+    pub remaining_records: Option<u64>,
+    /// The server's estimate of bytes still to come (uncompressed); absent from older
+    /// servers.
+    pub remaining_bytes: Option<u64>,
     /// Bytes sent (compressed body).
     pub bytes_sent: u64,
     /// Bytes received (compressed body).
@@ -556,12 +644,19 @@ pub struct SyncReport {
     pub acknowledged: u64,
     /// Records whose edits were refused (see `rejected`).
     pub rejected: u64,
-    /// Records that received new data.
+    /// Records that received new data (each record once).
     pub pulled: u64,
     /// Records dropped because they left the officer's units.
     pub purged: u64,
-    /// Local changes still waiting (for example edits made during the sync).
-    pub pending: u64,
+    /// Records with edits still waiting (for example edits made during the sync).
+    pub pending_records: u64,
+    /// Changes still waiting.
+    pub pending_changes: u64,
+    /// The server's estimate of records still to come (0 when done; absent from older
+    /// servers).
+    pub remaining_records: Option<u64>,
+    /// The server's estimate of bytes still to come (absent from older servers).
+    pub remaining_bytes: Option<u64>,
     /// Bytes sent over the network (compressed bodies).
     pub bytes_sent: u64,
     /// Bytes received over the network (compressed bodies).
@@ -576,13 +671,24 @@ pub struct SyncReport {
 }
 
 impl SyncReport {
-    pub(crate) fn add(&mut self, r: &sync_core::replica::ApplyReport) {
-        self.acknowledged += r.acknowledged as u64;
-        self.rejected += r.rejected as u64;
-        self.pulled += r.pulled as u64;
-        self.purged += r.purged as u64;
-        self.more = r.more;
-        self.wiped |= r.wiped;
+    /// The report of one applied reply; `more` follows the shared "sync again?" rule.
+    pub(crate) fn of(r: &sync_core::replica::ApplyReport, sent: u64, received: u64) -> Self {
+        SyncReport {
+            round_trips: 1,
+            acknowledged: r.acknowledged as u64,
+            rejected: r.rejected as u64,
+            pulled: r.pulled as u64,
+            purged: r.purged as u64,
+            pending_records: r.outbox.records,
+            pending_changes: r.outbox.pending,
+            remaining_records: r.remaining.map(|x| x.records),
+            remaining_bytes: r.remaining.map(|x| x.bytes),
+            bytes_sent: sent,
+            bytes_received: received,
+            more: r.sync_again(),
+            cancelled: false,
+            wiped: r.wiped,
+        }
     }
 }
 
@@ -696,8 +802,9 @@ pub fn search_key(text: String) -> String {
 }
 
 /// Budgets for each sync round trip. The defaults suit a 2G link; lower them on very poor
-/// links so every round trip finishes (and is saved) before the link drops.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+/// links so every round trip finishes (and is saved) before the link drops. Kept in the
+/// store: they survive a restart.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record, serde::Serialize, serde::Deserialize)]
 pub struct SyncSettings {
     /// Most bytes of local changes pushed per round trip (a record's changes always travel
     /// together, so at least one record is sent). Default 256 KiB.
@@ -729,4 +836,20 @@ impl From<SyncSettings> for sync_core::replica::SyncOptions {
             app_version: s.app_version,
         }
     }
+}
+
+/// Whether records stay readable after `logout()`.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, uniffi::Enum, serde::Serialize, serde::Deserialize,
+)]
+pub enum SignedOutAccess {
+    /// The default: after a logout, reading records (`get`, `find`, `search`, `conflicts`,
+    /// `history`, `rejected`) throws `SignedOut` until someone logs in again or the PIN is
+    /// entered (`openWithPin` or `unlockWithPin`). Saving new edits still works, under the
+    /// last user's role rules.
+    #[default]
+    RequireSignIn,
+    /// Records stay readable by whoever opens the store (for single-user phones whose store
+    /// key already sits behind the screen lock).
+    Readable,
 }

@@ -621,6 +621,11 @@ pub fn issue_token(
     rand::rngs::OsRng.fill(&mut raw);
     let token = hex::encode(raw);
     let expires = now_ms.saturating_add(ttl_ms);
+    // One session per device: a new login ends the device's earlier tokens.
+    tx.execute(
+        "DELETE FROM tokens WHERE device_id = ?1",
+        [device_id.to_string()],
+    )?;
     tx.execute(
         "INSERT INTO tokens (hash, device_id, user_id, created_ms, expires_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![token_hash(&token).to_vec(), device_id.to_string(), user_id, now_ms, expires],

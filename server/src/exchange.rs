@@ -209,8 +209,9 @@ pub fn push_step(
     sync::push_checked(tx, caller, &req.push, checked, now, Some(cache))
 }
 
-/// Step 2 on a reader: the pull, inside one read transaction so that every statement sees
-/// the same snapshot (a prefix of the change log: see `docs/ARCHITECTURE.md`).
+/// Step 2 on a reader: the pull and its annotations (units, what remains, the actor
+/// directory: [`crate::directory`]), inside one read transaction so that every statement
+/// sees the same snapshot (a prefix of the change log: see `docs/ARCHITECTURE.md`).
 pub fn pull_step(
     conn: &rusqlite::Connection,
     device_id: Uuid,
@@ -231,6 +232,7 @@ pub fn pull_step(
         },
         reply,
     )?;
+    crate::directory::annotate(&snapshot, units, &req.cursors, device_id, reply)?;
     snapshot.commit()?;
     Ok(stats)
 }

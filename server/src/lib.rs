@@ -15,6 +15,7 @@ pub mod cli_review;
 pub mod compress;
 pub mod config;
 pub mod doc_cache;
+pub mod directory;
 pub mod error;
 pub mod exchange;
 pub mod feed;

@@ -22,7 +22,8 @@ use uuid::Uuid;
 use crate::doc::{self, Author, DocError, Edit, FieldChange, FieldConflict, RecordDoc};
 use crate::model::{self, Fields, Finding, Kind, Record, Role, StructuralError, ValidationContext};
 use crate::protocol::{
-    DeviceStatus, PROTOCOL_VERSION, Purge, PushRecord, RejectCode, SyncReply, SyncRequest,
+    DeviceStatus, PROTOCOL_VERSION, Purge, PushRecord, RejectCode, Remaining, SyncReply,
+    SyncRequest,
 };
 use crate::store::tables::{self, OutboxStatus, RecordQuery, RecordRow, RejectedEdit};
 use crate::store::{DEFAULT_READERS, Pool, StoreError, schema};
@@ -107,6 +108,22 @@ impl Default for SyncOptions {
     }
 }
 
+/// What the client does after applying a reply: the one "sync again?" rule
+/// (`docs/protocol.md` §7), so that every client loop agrees.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Next {
+    /// Send another request now: the server has more (`more`), it asked for a record's
+    /// whole history (`missing_deps`), or the push budget left changes in the outbox while
+    /// this exchange settled some (so the link works and the rest will go too).
+    Again,
+    /// Nothing is waiting that another exchange right now would move. Changes still in the
+    /// outbox (edits made during the exchange, or nothing was settled) go next time.
+    #[default]
+    Done,
+    /// The server ordered a wipe: stop; the local data is gone.
+    Wiped,
+}
+
 /// What applying a reply did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ApplyReport {
@@ -114,20 +131,55 @@ pub struct ApplyReport {
     pub acknowledged: usize,
     /// Records whose push was refused (and reset).
     pub rejected: usize,
-    /// Records that received changes or snapshots.
+    /// Distinct records that received changes or snapshots.
     pub pulled: usize,
+    /// Their ids (so a loop can count records, not entries, across exchanges).
+    pub pulled_ids: Vec<Uuid>,
     /// Records dropped because they left the device's scope.
     pub purged: usize,
-    /// The server has more: sync again.
+    /// The server has more (its `more` flag).
     pub more: bool,
     /// The device was wiped.
     pub wiped: bool,
+    /// The server's estimate of what is still to come (absent from older servers).
+    pub remaining: Option<Remaining>,
+    /// The outbox after this reply.
+    pub outbox: OutboxStatus,
+    /// Whether to sync again: the shared rule.
+    pub next: Next,
+}
+
+impl ApplyReport {
+    /// Whether the loop should send another request now (`next == Again`).
+    pub fn sync_again(&self) -> bool {
+        self.next == Next::Again
+    }
+}
+
+/// The "sync again?" rule of `docs/protocol.md` §7.
+pub fn next_step(
+    wiped: bool,
+    more: bool,
+    history_requested: bool,
+    settled: usize,
+    pending_after: u64,
+) -> Next {
+    if wiped {
+        Next::Wiped
+    } else if more || history_requested || (settled > 0 && pending_after > 0) {
+        Next::Again
+    } else {
+        Next::Done
+    }
 }
 
 const META_DEVICE: &str = "device_id";
 const META_ACTOR: &str = "actor_id";
 const META_SESSION: &str = "session";
 const META_WIPED: &str = "wiped";
+/// The role of the last session, kept after logout so the signed-out store still refuses
+/// what that role may not do.
+const META_LAST_ROLE: &str = "last_role";
 
 /// A device's replica over its SQLite store.
 #[derive(Debug)]
@@ -183,12 +235,24 @@ impl Replica {
             serde_json::to_string(session).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         self.pool.write(|tx| -> Result<_, ReplicaError> {
             tables::set_meta(tx, META_SESSION, &json)?;
+            tables::set_meta(tx, META_LAST_ROLE, session.role.as_str())?;
             tables::set_meta(tx, META_WIPED, "0")?;
             Ok(())
         })
     }
 
-    /// Forgets the session (after logout). Records and pending edits stay.
+    /// The role whose rules local writes are checked against: the session's, or after a
+    /// logout the last session's. `None` on a store that was never logged in.
+    pub fn known_role(&self) -> Result<Option<Role>, ReplicaError> {
+        if let Some(session) = self.session()? {
+            return Ok(Some(session.role));
+        }
+        let last = self.pool.read(|c| tables::get_meta(c, META_LAST_ROLE))?;
+        Ok(last.as_deref().and_then(Role::parse))
+    }
+
+    /// Forgets the session (after logout). Records and pending edits stay, and so does the
+    /// session's role, for [`Self::known_role`].
     pub fn clear_session(&self) -> Result<(), ReplicaError> {
         self.pool.write(|tx| -> Result<_, ReplicaError> {
             tx.execute("DELETE FROM meta WHERE key = ?1", [META_SESSION])
@@ -241,12 +305,12 @@ impl Replica {
         with_default_status(&mut record);
         model::normalise(&mut record);
         let findings = check(&record, now_ms)?;
-        if let Some(session) = self.session()? {
+        if let Some(role) = self.known_role()? {
             let status = record.status().unwrap_or("");
-            if !model::transition_allowed(kind, None, status, session.role) {
+            if !model::transition_allowed(kind, None, status, role) {
                 return Err(ReplicaError::Forbidden(format!(
                     "a {} may not create a {} in status `{status}`",
-                    session.role.as_str(),
+                    role.as_str(),
                     kind.as_str()
                 )));
             }
@@ -315,8 +379,8 @@ impl Replica {
         let change = trial.edit(&edits, &self.author(now_ms))?;
         let after = trial.read()?;
         let findings = check(&after, now_ms)?;
-        if let Some(session) = self.session()? {
-            check_rules(&before, &after, session.role)?;
+        if let Some(role) = self.known_role()? {
+            check_rules(&before, &after, role)?;
         }
         let Some(mut change) = change else {
             return Ok(Saved {
@@ -488,6 +552,7 @@ impl Replica {
     }
 
     /// Applies a reply in one transaction; cursors advance only if everything applied.
+    /// The report's [`ApplyReport::next`] says whether to sync again.
     pub fn apply_reply(&self, reply: &SyncReply, now_ms: i64) -> Result<ApplyReport, ReplicaError> {
         if reply.wipe {
             self.pool.write(|tx| -> Result<_, ReplicaError> {
@@ -500,14 +565,17 @@ impl Replica {
             })?;
             return Ok(ApplyReport {
                 wiped: true,
+                next: Next::Wiped,
                 ..ApplyReport::default()
             });
         }
         self.pool.write(|tx| -> Result<_, ReplicaError> {
             let mut report = ApplyReport {
                 more: reply.more,
+                remaining: reply.remaining,
                 ..ApplyReport::default()
             };
+            let mut history_requested = false;
             for hash in &reply.accepted {
                 tables::acknowledge(tx, hash)?;
                 report.acknowledged += 1;
@@ -515,15 +583,20 @@ impl Replica {
             for rejection in &reply.rejected {
                 if rejection.code == RejectCode::MissingDeps {
                     requeue_history(tx, rejection.record, now_ms)?;
+                    history_requested = true;
                 } else {
                     self.roll_back(tx, rejection, now_ms)?;
                     report.rejected += 1;
                 }
             }
+            let mut pulled = HashSet::new();
             for entry in &reply.pull {
                 merge_pulled(tx, entry, now_ms)?;
-                report.pulled += 1;
+                if pulled.insert(entry.record) {
+                    report.pulled_ids.push(entry.record);
+                }
             }
+            report.pulled = pulled.len();
             for purge in &reply.purge {
                 match purge {
                     Purge::Record(id) => {
@@ -536,8 +609,29 @@ impl Replica {
             for (scope, seq) in &reply.cursors {
                 tables::set_cursor(tx, scope, *seq)?;
             }
+            apply_directory(tx, reply, report.purged + report.rejected > 0)?;
+            if let Some(units) = &reply.units {
+                refresh_units(tx, units)?;
+            }
+            report.outbox = tables::outbox_status(tx)?;
+            report.next = next_step(
+                false,
+                reply.more,
+                history_requested,
+                report.acknowledged + report.rejected,
+                report.outbox.pending,
+            );
             Ok(report)
         })
+    }
+
+    /// Who wrote each actor's changes, from the directory the server sent (hex actor id →
+    /// name). The device's own actor is not in it: compare with [`Self::actor_id`].
+    pub fn actor_names(
+        &self,
+        actors: &[Vec<u8>],
+    ) -> Result<std::collections::HashMap<Vec<u8>, tables::ActorName>, ReplicaError> {
+        Ok(self.pool.read(|c| tables::actor_names(c, actors))?)
     }
 
     /// Resets a refused record to the server's state and files what was refused.
@@ -582,11 +676,45 @@ impl Replica {
                 let record = doc.read()?;
                 let findings = findings_of(&record, now_ms);
                 tables::put_record(tx, &row_for(&doc, &record, &findings, row.updated_ms))?;
+                note_actors(tx, &doc, rejection.record)?;
             }
             None => tables::delete_record(tx, rejection.record)?,
         }
         Ok(())
     }
+}
+
+/// Stores the reply's actor directory; after purges, forgets actors no record mentions.
+fn apply_directory(
+    tx: &Transaction<'_>,
+    reply: &SyncReply,
+    dropped: bool,
+) -> Result<(), ReplicaError> {
+    for a in &reply.actors {
+        tables::put_actor(tx, a.actor.as_ref(), &a.user, &a.device_name)?;
+    }
+    if dropped || !reply.actors.is_empty() {
+        tables::forget_unused_actors(tx)?;
+    }
+    Ok(())
+}
+
+/// Replaces the session's units with the server's current list (the office may have
+/// reassigned the user; the data of lost units is purged by the same reply).
+fn refresh_units(tx: &Transaction<'_>, units: &[String]) -> Result<(), ReplicaError> {
+    let Some(raw) = tables::get_meta(tx, META_SESSION)? else {
+        return Ok(());
+    };
+    let Ok(mut session) = serde_json::from_str::<Session>(&raw) else {
+        return Ok(());
+    };
+    if session.units != units {
+        session.units = units.to_vec();
+        let json =
+            serde_json::to_string(&session).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        tables::set_meta(tx, META_SESSION, &json)?;
+    }
+    Ok(())
 }
 
 /// Re-queues every change of a record so the server gets its whole history.
@@ -626,12 +754,23 @@ fn merge_pulled(
             };
             tables::put_record(tx, &row)?;
             tables::mark_resync(tx, entry.record, incomplete)?;
+            note_actors(tx, &doc, entry.record)?;
         }
         // Whatever cannot be applied (unknown parents, undecodable bytes) must not block the
         // rest of the reply or the cursor: ask the server for a full snapshot next time.
         None => tables::mark_resync(tx, entry.record, true)?,
     }
     Ok(())
+}
+
+/// Remembers which actors wrote `record`, for the directory's clean-up.
+fn note_actors(tx: &Transaction<'_>, doc: &RecordDoc, record: Uuid) -> Result<(), StoreError> {
+    let actors: HashSet<Vec<u8>> = doc
+        .change_actors()
+        .into_iter()
+        .map(|(_, a)| a.to_bytes().to_vec())
+        .collect();
+    tables::note_record_actors(tx, record, actors.iter().map(Vec::as_slice))
 }
 
 /// The record's document after merging a pull entry, and whether changes are still missing;

@@ -569,9 +569,8 @@ impl FerryClient {
             t.acknowledged += report.acknowledged as u64;
             t.pulled += report.pulled as u64;
             t.rejected += report.rejected as u64;
-            let pending = replica.outbox_status()?.pending;
-            let stuck = report.acknowledged == 0 && report.rejected == 0;
-            if report.wiped || (!report.more && (pending == 0 || stuck)) {
+            // sync-core's shared "sync again?" rule (docs/protocol.md §7).
+            if !report.sync_again() {
                 return Ok(t);
             }
         }

@@ -463,23 +463,18 @@ impl Client {
             .map_err(|e| SyncError::Replica(e.to_string()))
     }
 
-    /// Syncs until the server has nothing more and the outbox is empty (or nothing moves),
-    /// at most `max_rounds` exchanges; returns the number of exchanges.
+    /// Syncs while sync-core's rule says to sync again ([`ApplyReport::sync_again`]), at
+    /// most `max_rounds` exchanges; returns the number of exchanges.
+    ///
+    /// [`ApplyReport::sync_again`]: sync_core::replica::ApplyReport::sync_again
     pub fn sync_until_done(
         &self,
         replica: &Replica,
         max_rounds: usize,
     ) -> Result<usize, SyncError> {
         for round in 1..=max_rounds {
-            let report = self.sync_once(replica)?;
-            let pending = replica
-                .outbox_status()
-                .map_err(|e| SyncError::Replica(e.to_string()))?
-                .pending;
-            if report.wiped
-                || (!report.more
-                    && (pending == 0 || report.acknowledged == 0 && report.rejected == 0))
-            {
+            // sync-core's shared "sync again?" rule (docs/protocol.md §7).
+            if !self.sync_once(replica)?.sync_again() {
                 return Ok(round);
             }
         }

@@ -53,7 +53,8 @@ FerryStore.open(dbPath, key).use { store ->
     assert(saved.findings.isEmpty()) { "findings ${saved.findings}" }
     val id = saved.record.id
     store.update(id, listOf(Edit.Set("phone", text("0987 654 321"))))
-    assert(store.outboxStatus().pending == 2UL)
+    assert(store.outboxStatus().pendingChanges == 2UL)
+    assert(store.outboxStatus().pendingRecords == 1UL)
 
     // A typed validation error.
     try {
@@ -67,16 +68,29 @@ FerryStore.open(dbPath, key).use { store ->
     val progress = CountingProgress()
     val report = store.sync(progress, CancelToken())
     assert(report.acknowledged == 2UL) { "report $report" }
-    assert(report.pending == 0UL) { "report $report" }
+    assert(report.pendingChanges == 0UL) { "report $report" }
+    assert(report.remainingRecords == 0UL) { "report $report" }
     assert(!report.wiped && !report.cancelled)
     assert(progress.events.isNotEmpty()) { "no progress callback" }
     assert(progress.events.first().pushed == 2UL)
-    assert(store.outboxStatus().pending == 0UL)
+    assert(store.outboxStatus().pendingChanges == 0UL)
 
     val found = store.search("nguyen van kotlin")
-    assert(found.map { it.id } == listOf(id)) { "search gave $found" }
+    assert(found.records.map { it.id } == listOf(id)) { "search gave $found" }
+    assert(found.total == 1UL && found.nextOffset == null)
+    assert(store.search("022 090 003 333", RecordKind.CITIZEN).total == 1UL)
+    // Printing never shows personal data.
+    val printed = "$saved ${found} ${store.history(id)}"
+    assert(!printed.contains("Kotlin") && !printed.contains("022090003333")) { printed }
+    // Names with history entries: all this phone's own.
+    assert(store.history(id).all { it.own && it.author?.user == env("FERRY_USER") })
+    // Settings are kept in the store.
+    store.setSyncSettings(store.syncSettings().copy(appVersion = "kotlin-test/1"))
     assert(store.find(RecordQuery(idNumber = "022090")).size == 1)
     println("synced ${report.roundTrips} round trip(s), ${report.bytesSent} bytes sent")
+    // Logout ends the token on the server.
+    assert(store.logout())
+    assert(store.isSignedOut())
 }
 
 // Mapped errors: a wrong key, and a wrong password.
@@ -101,8 +115,33 @@ try {
 }
 
 // The store opens again with the PIN-derived key and still holds the record.
-FerryStore.open(dbPath, deriveKeyFromPin("482913", salt)).use { store ->
+FerryStore.openWithPin(dbPath, "482913", salt).use { store ->
     assert(store.count() == 1UL)
-    assert(store.search("nguyen").single().fields["phone"] == text("0987 654 321"))
+    assert(store.search("nguyen").records.single().fields["phone"] == text("0987 654 321"))
+    assert(store.syncSettings().appVersion == "kotlin-test/1")
+    // A foreign file is not a wrong PIN.
+    val junk = File(work, "junk.db").apply { writeBytes(ByteArray(5000)) }
+    try {
+        FerryStore.open(junk.path, key)
+        error("a blank file opened")
+    } catch (e: ApiException.CorruptStore) {
+    }
+    // Starting over: a new identity in one call.
+    val old = store.deviceId()
+    assert(store.resetDevice() != old)
+    assert(store.count() == 0UL)
+}
+// Signed out and opened without the PIN: personal data stays locked.
+FerryStore.open(File(work, "locked.db").path, key).use { store ->
+    store.create(RecordKind.CITIZEN, "07132", mapOf("full_name" to text("Khoá"), "status" to text("active")))
+    store.login(url, env("FERRY_USER"), env("FERRY_PASSWORD"), "Kotlin test phone 2")
+    store.logout()
+}
+FerryStore.open(File(work, "locked.db").path, key).use { store ->
+    try {
+        store.search("khoa")
+        error("a signed-out store showed records")
+    } catch (e: ApiException.SignedOut) {
+    }
 }
 println("KOTLIN FIELD TEST OK")

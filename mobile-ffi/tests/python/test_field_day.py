@@ -14,10 +14,12 @@ Environment:
 """
 
 import os
+import socket
 import subprocess
 import tempfile
 import threading
 import unittest
+import urllib.error
 import urllib.request
 
 import mobile_ffi as ffi
@@ -53,6 +55,54 @@ class Progress(ffi.SyncProgress):
             self.events.append(event)
 
 
+class Proxy:
+    """A TCP relay to the server, to make it unreachable on demand (`close`)."""
+
+    def __init__(self, target):
+        host, port = target.split("//")[1].split(":")
+        self.target = (host, int(port))
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.url = "http://127.0.0.1:%d" % self.sock.getsockname()[1]
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def serve(self):
+        while True:
+            try:
+                client, _ = self.sock.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(self.target)
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self.pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def pump(src, dst):
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    break
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def close(self):
+        # shutdown stops the listener even while `serve` is blocked in accept().
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.sock.close()
+
+
 def env(name):
     value = os.environ.get(name)
     if not value:
@@ -70,9 +120,11 @@ class FieldDay(unittest.TestCase):
         key_a = ffi.derive_key_from_pin("482913", cls.salt)
         key_b = os.urandom(32)
         cls.path_a = os.path.join(cls.dir.name, "phone-a.db")
+        cls.path_b = os.path.join(cls.dir.name, "phone-b.db")
         cls.key_a = key_a
+        cls.key_b = key_b
         cls.a = ffi.FerryStore.open(cls.path_a, key_a)
-        cls.b = ffi.FerryStore.open(os.path.join(cls.dir.name, "phone-b.db"), key_b)
+        cls.b = ffi.FerryStore.open(cls.path_b, key_b)
         cls.session_a = cls.a.login(
             cls.url, env("FERRY_OFFICER1"), env("FERRY_PASSWORD1"), "Phone A"
         )
@@ -103,16 +155,16 @@ class FieldDay(unittest.TestCase):
         )
         self.assertEqual(binh.findings, [])
         cid = binh.record.id
-        self.assertEqual(a.outbox_status().pending, 1)
+        self.assertEqual(a.outbox_status().pending_records, 1)
         progress = Progress()
         report = self.sync(a, progress)
         self.assertGreaterEqual(report.acknowledged, 1)
-        self.assertEqual(report.pending, 0)
+        self.assertEqual(report.pending_changes, 0)
         self.assertGreaterEqual(len(progress.events), 1, "progress callbacks arrive during sync")
         self.assertEqual(progress.events[0].round_trip, 1)
         self.assertGreaterEqual(progress.events[0].pushed, 1)
         self.assertGreater(progress.events[0].bytes_sent, 0)
-        self.assertEqual(a.outbox_status().pending, 0)
+        self.assertEqual(a.outbox_status().pending_changes, 0)
         self.assertIsNone(a.outbox_status().oldest_age_ms)
         report = self.sync(b)
         self.assertGreaterEqual(report.pulled, 1)
@@ -160,7 +212,14 @@ class FieldDay(unittest.TestCase):
         # unit the officer does not work in: the server will refuse that.
         stray = a.create(RecordKind.CITIZEN, OTHER_UNIT,
                          citizen("Phạm Văn Tư", "022080002222", "1980-04-04", "male")).record.id
-        self.assertEqual(a.outbox_status().pending, 4)
+        self.assertEqual(a.outbox_status().pending_records, 4)
+        # Three autosaves of one note: still one more record waiting, three more changes.
+        before = a.outbox_status()
+        for n in range(3):
+            a.update(household, [Edit.SET("notes", text("ghi chú " + str(n)))])
+        after = a.outbox_status()
+        self.assertEqual(after.pending_records, before.pending_records)
+        self.assertEqual(after.pending_changes, before.pending_changes + 3)
         self.assertGreaterEqual(a.outbox_status().oldest_age_ms, 0)
 
         # Back in signal: A, B, then A again, so each sees the other's work.
@@ -168,8 +227,8 @@ class FieldDay(unittest.TestCase):
         self.assertEqual(report.rejected, 1)
         self.sync(b)
         self.sync(a)
-        self.assertEqual(a.outbox_status().pending, 0)
-        self.assertEqual(b.outbox_status().pending, 0)
+        self.assertEqual(a.outbox_status().pending_changes, 0)
+        self.assertEqual(b.outbox_status().pending_changes, 0)
 
         # They converge: same content for every shared record.
         for rid in (cid, household, application.record.id, lan.record.id):
@@ -186,12 +245,22 @@ class FieldDay(unittest.TestCase):
             self.assertIn("date_of_birth", conflicts)
             values = {v.value.value for v in conflicts["date_of_birth"].values}
             self.assertEqual(values, {"1990-01-03", "1990-02-01"})
+            # Each value names its author, and the phone's own value is marked.
+            by_user = {v.author.user: v for v in conflicts["date_of_birth"].values}
+            self.assertEqual(by_user[env("FERRY_OFFICER1")].value.value, "1990-01-03")
+            self.assertEqual(by_user[env("FERRY_OFFICER2")].value.value, "1990-02-01")
+            mine = [v for v in conflicts["date_of_birth"].values if v.own]
+            self.assertEqual(len(mine), 1)
+            self.assertEqual(mine[0].author.user, store.session().username)
             winner = conflicts["date_of_birth"].values[0].value
             self.assertEqual(store.get(cid).record.fields["date_of_birth"], winner)
             self.assertEqual(store.get(cid).conflicts, store.conflicts(cid))
         history = a.history(cid)
         written = {h.to.value for h in history if h.field == "date_of_birth" and h.to}
         self.assertLessEqual({"1990-01-03", "1990-02-01"}, written)
+        b_edit = [h for h in history if h.field == "phone"][0]
+        self.assertFalse(b_edit.own)
+        self.assertEqual(b_edit.author.user, env("FERRY_OFFICER2"))
 
         # The out-of-scope record came back refused, and is gone from the phone.
         rejected = a.rejected()
@@ -208,10 +277,16 @@ class FieldDay(unittest.TestCase):
 
         # Search without diacritics finds "Nguyễn …"; by ID number; by kind and status.
         for store in (a, b):
-            names = sorted(r.fields["full_name"].value for r in store.search("nguyen"))
+            people = store.search("nguyen", kind=RecordKind.CITIZEN).records
+            names = sorted(r.fields["full_name"].value for r in people)
             self.assertEqual(names, ["Nguyễn Thị Lan", "Nguyễn Văn Bình"])
-            self.assertEqual([r.id for r in store.search("nguyen van binh")], [cid])
-            self.assertEqual([r.id for r in store.search("022090005678")], [lan.record.id])
+            self.assertEqual([r.id for r in store.search("nguyen van binh").records], [cid])
+            self.assertEqual([r.id for r in store.search("022090005678").records], [lan.record.id])
+            # An ID number typed in groups, with spaces or dots, is still an ID number.
+            self.assertEqual([r.id for r in store.search("022 090 005 678").records],
+                             [lan.record.id])
+            self.assertEqual([r.id for r in store.search("022.090.005.678").records],
+                             [lan.record.id])
             drafts = store.find(RecordQuery(kind=RecordKind.CCCD_APPLICATION, status="draft",
                                             unit=UNIT))
             self.assertEqual([r.id for r in drafts], [application.record.id])
@@ -234,7 +309,7 @@ class FieldDay(unittest.TestCase):
         report = self.sync(a, progress)
         self.assertGreater(report.round_trips, 1)
         self.assertEqual(report.acknowledged, 40)
-        self.assertEqual(report.pending, 0)
+        self.assertEqual(report.pending_changes, 0)
         self.assertEqual([e.round_trip for e in progress.events],
                          list(range(1, report.round_trips + 1)))
         self.assertTrue(all(e.more for e in progress.events[:-1]))
@@ -248,8 +323,21 @@ class FieldDay(unittest.TestCase):
         progress = Progress()
         report = self.sync(b, progress)
         self.assertGreater(report.round_trips, 1)
-        self.assertGreaterEqual(report.pulled, 40)
-        self.assertEqual(len(b.search("do thi hoa")), 40)
+        # Records, not entries: each of the 40 counts once.
+        self.assertEqual(report.pulled, 40)
+        self.assertEqual(progress.events[-1].pulled_total, 40)
+        # Each round trip but the last says what the server still has for B.
+        self.assertTrue(all(e.remaining_records is not None for e in progress.events))
+        self.assertGreater(progress.events[0].remaining_records, 0)
+        self.assertGreater(progress.events[0].remaining_bytes, 0)
+        self.assertEqual(progress.events[-1].remaining_records, 0)
+        for e in progress.events[:-1]:
+            self.assertLessEqual(e.pulled_total + e.remaining_records, 45)
+        self.assertEqual(b.search("do thi hoa").total, 40)
+        # The settings were saved in the store: a restart keeps them.
+        reopened = ffi.FerryStore.open(self.path_b, self.key_b)
+        self.assertEqual(reopened.sync_settings().max_reply_bytes, 16 * 1024)
+        reopened = None
 
     def test_cancel_stops_between_round_trips(self):
         for i in range(10):
@@ -270,10 +358,10 @@ class FieldDay(unittest.TestCase):
         self.assertTrue(report.cancelled)
         self.assertEqual(report.round_trips, 1)
         self.assertTrue(report.more)
-        self.assertEqual(report.pending, 9)
+        self.assertEqual(report.pending_records, 9)
         settings.max_push_bytes = 256 * 1024
         self.a.set_sync_settings(settings)
-        self.assertEqual(self.sync(self.a).pending, 0)
+        self.assertEqual(self.sync(self.a).pending_changes, 0)
 
     def test_sans_io_sync_with_the_apps_own_http_client(self):
         b = self.b
@@ -293,7 +381,7 @@ class FieldDay(unittest.TestCase):
             with urllib.request.urlopen(request, timeout=60) as response:
                 report = b.apply_sync_reply(response.read())
             more = report.more
-        self.assertEqual(b.outbox_status().pending, 0)
+        self.assertEqual(b.outbox_status().pending_changes, 0)
 
     def test_wrong_key_and_pin(self):
         with self.assertRaises(ApiError.WrongKey):
@@ -306,35 +394,104 @@ class FieldDay(unittest.TestCase):
         with self.assertRaises(ApiError.AuthFailed):
             ffi.FerryStore.open(os.path.join(self.dir.name, "x.db"), os.urandom(32)).login(
                 self.url, env("FERRY_OFFICER1"), "not the password")
+        # A file that is not an encrypted store is not a PIN problem.
+        junk = os.path.join(self.dir.name, "junk.db")
+        with open(junk, "wb") as f:
+            f.write(b"\0" * 5000)
+        with self.assertRaises(ApiError.CorruptStore):
+            ffi.FerryStore.open(junk, self.key_a)
+        # A wrong PIN writes nothing: the files are byte-for-byte the same afterwards.
+        before = [open(self.path_a + s, "rb").read() if os.path.exists(self.path_a + s) else b""
+                  for s in ("", "-wal")]
+        with self.assertRaises(ApiError.WrongKey):
+            ffi.FerryStore.open(self.path_a, ffi.derive_key_from_pin("111111", self.salt))
+        after = [open(self.path_a + s, "rb").read() if os.path.exists(self.path_a + s) else b""
+                 for s in ("", "-wal")]
+        self.assertTrue(before == after)
 
-    def test_wipe(self):
+    def test_printed_objects_hold_no_personal_data(self):
+        saved = self.a.create(RecordKind.CITIZEN, UNIT, citizen(
+            "Hoàng Thị Mười", "022190009999", "1990-10-10", "female"))
+        page = self.a.search("hoang thi muoi")
+        printed = " ".join([repr(saved), str(saved), repr(page), str(page),
+                            repr(saved.record.fields["full_name"]),
+                            repr(self.a.history(saved.record.id))])
+        for secret in ("Mười", "Muoi", "022190009999", "1990-10-10"):
+            self.assertNotIn(secret, printed)
+        self.assertIn(saved.record.id, printed)
+
+    def test_sign_out_ends_the_token_and_locks_personal_data(self):
+        path = os.path.join(self.dir.name, "phone-d.db")
+        salt = ffi.new_salt()
+        d = ffi.FerryStore.open_with_pin(path, "135790", salt)
+        d.login(self.url, env("FERRY_OFFICER3"), env("FERRY_PASSWORD3"), "Phone D")
+        token = d.bearer_token()
+        rid = d.create(RecordKind.CITIZEN, UNIT, citizen(
+            "Đinh Văn Tám", "022090008888", "1990-08-08", "male")).record.id
+        app = d.create(RecordKind.CCCD_APPLICATION, UNIT, {
+            "citizen_id": text(rid), "request_type": text("replacement"),
+            "status": text("submitted")}).record.id
+        # A new login on the same phone ends the earlier token.
+        d.login(self.url, env("FERRY_OFFICER3"), env("FERRY_PASSWORD3"), "Phone D")
+        self.assertEqual(self.raw_sync_status(token, d), 401)
+        token = d.bearer_token()
+        self.assertEqual(self.raw_sync_status(token, d), 200)
+        # Logout reaches the server: the token is dead there too.
+        self.assertTrue(d.logout())
+        self.assertTrue(d.is_signed_out())
+        self.assertEqual(self.raw_sync_status(token, d), 401)
+        # Signed out, the last role's rules still hold: an officer may not accept.
+        with self.assertRaises(ApiError.Forbidden):
+            d.update(app, [Edit.SET("status", text("accepted"))])
+        # Opened with the PIN, records stay readable; with the key alone they do not.
+        self.assertIsNotNone(d.get(rid))
+        d = None
+        e = ffi.FerryStore.open(path, ffi.derive_key_from_pin("135790", salt))
+        with self.assertRaises(ApiError.SignedOut):
+            e.get(rid)
+        with self.assertRaises(ApiError.SignedOut):
+            e.search("dinh")
+        self.assertTrue(e.unlock_with_pin("135790", salt))
+        self.assertIsNotNone(e.get(rid))
+        e.set_signed_out_access(ffi.SignedOutAccess.READABLE)
+        self.assertEqual(e.signed_out_access(), ffi.SignedOutAccess.READABLE)
+        # Offline logout: the token is ended at the next contact (the next login).
+        e.login(self.url, env("FERRY_OFFICER3"), env("FERRY_PASSWORD3"), "Phone D")
+        token = e.bearer_token()
+        f_path = os.path.join(self.dir.name, "phone-f.db")
+        f = ffi.FerryStore.open(f_path, os.urandom(32))
+        proxy = Proxy(self.url)
+        f.login(proxy.url, env("FERRY_OFFICER3"), env("FERRY_PASSWORD3"), "Phone F")
+        f_token = f.bearer_token()
+        proxy.close()  # the link drops
+        self.assertFalse(f.logout(), "offline: not ended yet")
+        self.assertEqual(self.raw_sync_status(f_token, f), 200, "still alive on the server")
+        f.login(self.url, env("FERRY_OFFICER3"), env("FERRY_PASSWORD3"), "Phone F")
+        self.assertEqual(self.raw_sync_status(f_token, f), 401)
+
+    def test_units_follow_the_office(self):
         ferry, data_dir = os.environ.get("FERRY_BIN"), os.environ.get("FERRY_DATA_DIR")
         if not (ferry and data_dir):
             self.skipTest("FERRY_BIN / FERRY_DATA_DIR not set")
-        path = os.path.join(self.dir.name, "phone-c.db")
-        c = ffi.FerryStore.open(path, os.urandom(32))
-        c.login(self.url, env("FERRY_OFFICER2"), env("FERRY_PASSWORD2"), "Phone C")
-        rid = c.create(RecordKind.CITIZEN, UNIT, citizen(
-            "Ngô Thị Bảy", "022190007777", "1990-09-09", "female")).record.id
-        self.sync(c)
-        subprocess.run([ferry, "--data-dir", data_dir, "device", "revoke", c.device_id()],
-                       check=True, capture_output=True)
-        report = c.sync(Progress(), ffi.CancelToken())
-        self.assertTrue(report.wiped)
-        self.assertTrue(c.is_wiped())
-        with self.assertRaises(ApiError.Wiped):
-            c.get(rid)
-        with self.assertRaises(ApiError.Wiped):
-            c.search("ngo")
-        for suffix in ("", "-wal"):
-            if os.path.exists(path + suffix):
-                with open(path + suffix, "rb") as f:
-                    self.assertNotIn("Ngô Thị Bảy".encode(), f.read())
-        # The phone keeps its identity, so the server refuses it from now on.
-        with self.assertRaises(ApiError.LoginRefused) as caught:
-            c.login(self.url, env("FERRY_OFFICER2"), env("FERRY_PASSWORD2"))
-        self.assertEqual(caught.exception.code, "device_revoked")
-        self.assertTrue(c.is_wiped())
+        g = ffi.FerryStore.open(os.path.join(self.dir.name, "phone-g.db"), os.urandom(32))
+        g.login(self.url, env("FERRY_OFFICER4"), env("FERRY_PASSWORD4"), "Phone G")
+        self.assertEqual(g.session().units, [UNIT])
+        subprocess.run([ferry, "--data-dir", data_dir, "user", "assign", env("FERRY_OFFICER4"),
+                        "--unit", OTHER_UNIT], check=True, capture_output=True)
+        self.sync(g)
+        self.assertEqual(g.session().units, [OTHER_UNIT])
+
+    def raw_sync_status(self, token, store):
+        request = urllib.request.Request(
+            self.url + "/v1/sync", data=store.prepare_sync(), method="POST",
+            headers={"Authorization": "Bearer " + token, "Content-Type": "application/cbor"})
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                store.apply_sync_reply(response.read())
+                return response.status
+        except urllib.error.HTTPError as e:
+            return e.code
+
 
 
 if __name__ == "__main__":

@@ -114,6 +114,40 @@ pub struct SyncReply {
     pub wipe: bool,
     /// The server's clock, ms since the Unix epoch.
     pub server_time_ms: i64,
+    /// The caller's units (scopes) as of this exchange, so a device learns of a reassignment
+    /// without logging in again. Added after v1 shipped: absent from older servers (and
+    /// then `None`), ignored by older clients.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub units: Option<Vec<String>>,
+    /// The server's estimate of what is still waiting for the device after this reply.
+    /// Absent from older servers; absent (or zero) when `more` is false.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remaining: Option<Remaining>,
+    /// Who wrote the records in `pull`: the account and device behind each actor id that
+    /// authored a change of those records. Absent from older servers.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub actors: Vec<ActorInfo>,
+}
+
+/// What a pull still has to deliver after one reply (an estimate: records whose changes
+/// came from the requesting device, or that a snapshot will cover, are counted as logged).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Remaining {
+    /// Records with changes after the new cursors, in the caller's scopes.
+    pub records: u64,
+    /// Bytes of those changes (before compression).
+    pub bytes: u64,
+}
+
+/// One entry of the actor directory: who an Automerge actor id stands for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActorInfo {
+    /// The actor id (16 bytes).
+    pub actor: ByteBuf,
+    /// The account's name (the officer or office user).
+    pub user: String,
+    /// The device's name, as given at login (may be empty).
+    pub device_name: String,
 }
 
 impl SyncReply {
@@ -129,6 +163,9 @@ impl SyncReply {
             purge: Vec::new(),
             wipe: false,
             server_time_ms,
+            units: None,
+            remaining: None,
+            actors: Vec::new(),
         }
     }
 }

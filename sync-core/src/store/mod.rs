@@ -24,6 +24,14 @@ pub enum StoreError {
     /// The file is not a database (or is encrypted and no key was given).
     #[error("the file is not a database, or it is encrypted and no key was given")]
     NotADatabase,
+    /// The file is a database, but not an encrypted one (a plain SQLite file, for example
+    /// another app's or an unencrypted copy): it is not this store, and no key will open it.
+    #[error("the file is an unencrypted SQLite database, not an encrypted store")]
+    Foreign,
+    /// The file cannot be an encrypted store: its size or content is impossible for one
+    /// (truncated, zero-filled). A wrong key cannot cause this.
+    #[error("the file is damaged: {0}")]
+    Damaged(&'static str),
     /// A key of the wrong length.
     #[error("an encryption key has 32 bytes; got {0}")]
     BadKeyLength(usize),

@@ -36,6 +36,11 @@ impl Pool {
         migrations: &[Migration],
         readers: usize,
     ) -> Result<Pool, StoreError> {
+        // The key is tried on a read-only connection first, so that a wrong key never
+        // writes to the files (no WAL checkpoint on close, no journal-mode change).
+        if key.is_some() && path.exists() {
+            drop(open_connection(path, key, true)?);
+        }
         let writer = open_connection(path, key, false)?;
         super::schema::migrate(&writer, migrations)?;
         let readers = (0..readers.max(1))
@@ -99,6 +104,14 @@ fn open_connection(
             | OpenFlags::SQLITE_OPEN_NO_MUTEX
     };
     let conn = Connection::open_with_flags(path, flags)?;
+    if read_only {
+        // A read-only connection is the last one open on a crashed store's WAL when a key is
+        // tried: closing it must not checkpoint.
+        conn.set_db_config(
+            rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
+            true,
+        )?;
+    }
     if let Some(key) = key {
         apply_key(&conn, key)?;
     }
@@ -108,7 +121,7 @@ fn open_connection(
         r.get::<_, i64>(0)
     }) {
         return Err(match e.sqlite_error_code() {
-            Some(rusqlite::ErrorCode::NotADatabase) if key.is_some() => StoreError::WrongKey,
+            Some(rusqlite::ErrorCode::NotADatabase) if key.is_some() => classify_unreadable(path),
             Some(rusqlite::ErrorCode::NotADatabase) => StoreError::NotADatabase,
             _ => StoreError::Sqlite(e),
         });
@@ -119,6 +132,30 @@ fn open_connection(
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     Ok(conn)
+}
+
+/// Why an encrypted store did not open: a wrong key, unless the file shows it cannot be an
+/// encrypted store at all. An SQLCipher file is whole 4 KiB pages of ciphertext (its first
+/// 16 bytes a random salt); a plain SQLite file starts with the SQLite header.
+fn classify_unreadable(path: &Path) -> StoreError {
+    use std::io::Read;
+    const PAGE: u64 = 4096;
+    let Ok(mut file) = std::fs::File::open(path) else {
+        return StoreError::WrongKey;
+    };
+    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let mut first = vec![0u8; PAGE as usize];
+    let read = file.read(&mut first).unwrap_or(0);
+    if first.starts_with(b"SQLite format 3\0") {
+        return StoreError::Foreign;
+    }
+    if len < PAGE || len % PAGE != 0 || read < PAGE as usize {
+        return StoreError::Damaged("its size is not a whole number of pages");
+    }
+    if first[..16].iter().all(|b| *b == first[0]) {
+        return StoreError::Damaged("its first page is blank");
+    }
+    StoreError::WrongKey
 }
 
 #[cfg(feature = "sqlcipher")]

@@ -89,6 +89,24 @@ CREATE INDEX records_id_number ON records (id_number);
 CREATE INDEX records_kind_status ON records (kind, status);
 ",
     },
+    Migration {
+        version: 3,
+        // The actor directory (who wrote what) and which actors appear in which record, so
+        // that names leave with the last record that needs them.
+        sql: "
+CREATE TABLE actors (
+    actor BLOB PRIMARY KEY,
+    user TEXT NOT NULL,
+    device_name TEXT NOT NULL
+) STRICT;
+CREATE TABLE record_actors (
+    record TEXT NOT NULL,
+    actor BLOB NOT NULL,
+    PRIMARY KEY (record, actor)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX record_actors_actor ON record_actors (actor);
+",
+    },
 ];
 
 /// The schema as SQLite describes it, one normalised line per fact, for comparing two

@@ -97,6 +97,10 @@ pub fn kind_and_unit(conn: &Connection, id: Uuid) -> Result<Option<(String, Stri
 /// Deletes a record and its pending changes (purge, rollback of a refused creation).
 pub fn delete_record(tx: &Transaction<'_>, id: Uuid) -> Result<(), StoreError> {
     tx.execute("DELETE FROM records WHERE id = ?1", [id.to_string()])?;
+    tx.execute(
+        "DELETE FROM record_actors WHERE record = ?1",
+        [id.to_string()],
+    )?;
     tx.execute("DELETE FROM outbox WHERE record = ?1", [id.to_string()])?;
     tx.execute("DELETE FROM resync WHERE record = ?1", [id.to_string()])?;
     Ok(())
@@ -106,6 +110,10 @@ pub fn delete_record(tx: &Transaction<'_>, id: Uuid) -> Result<(), StoreError> {
 pub fn delete_unit(tx: &Transaction<'_>, unit: &str) -> Result<usize, StoreError> {
     tx.execute(
         "DELETE FROM outbox WHERE record IN (SELECT id FROM records WHERE unit = ?1)",
+        [unit],
+    )?;
+    tx.execute(
+        "DELETE FROM record_actors WHERE record IN (SELECT id FROM records WHERE unit = ?1)",
         [unit],
     )?;
     let n = tx.execute("DELETE FROM records WHERE unit = ?1", [unit])?;
@@ -150,11 +158,13 @@ pub struct RecordQuery {
     pub kind: Option<String>,
     /// At most this many rows (default 100).
     pub limit: Option<u32>,
+    /// Rows to skip first (paging; default 0).
+    pub offset: Option<u32>,
 }
 
-/// Records matching every given criterion, most recently written first.
-pub fn find_records(conn: &Connection, q: &RecordQuery) -> Result<Vec<RecordRow>, StoreError> {
-    let mut sql = format!("SELECT {RECORD_COLUMNS} FROM records WHERE 1 = 1");
+/// The `WHERE` clause of a query and its arguments.
+fn query_filter(q: &RecordQuery) -> (String, Vec<String>) {
+    let mut sql = String::from(" WHERE 1 = 1");
     let mut args: Vec<String> = Vec::new();
     if let Some(name) = &q.name {
         let key = crate::model::search_key(name);
@@ -166,8 +176,12 @@ pub fn find_records(conn: &Connection, q: &RecordQuery) -> Result<Vec<RecordRow>
         sql += &format!(" AND name_key LIKE ?{} ESCAPE '\\'", args.len());
     }
     if let Some(id) = &q.id_number {
-        args.push(format!("{}%", id.trim()));
-        sql += &format!(" AND id_number LIKE ?{}", args.len());
+        // A prefix range instead of LIKE, so the `id_number` index serves it.
+        let prefix = id.trim().to_owned();
+        args.push(prefix.clone());
+        sql += &format!(" AND id_number >= ?{}", args.len());
+        args.push(format!("{prefix}\u{10FFFF}"));
+        sql += &format!(" AND id_number < ?{}", args.len());
     }
     for (col, val) in [("unit", &q.unit), ("status", &q.status), ("kind", &q.kind)] {
         if let Some(v) = val {
@@ -175,15 +189,33 @@ pub fn find_records(conn: &Connection, q: &RecordQuery) -> Result<Vec<RecordRow>
             sql += &format!(" AND {col} = ?{}", args.len());
         }
     }
-    sql += &format!(
-        " ORDER BY updated_ms DESC, id LIMIT {}",
-        q.limit.unwrap_or(100)
+    (sql, args)
+}
+
+/// Records matching every given criterion, most recently written first, from `offset` on.
+pub fn find_records(conn: &Connection, q: &RecordQuery) -> Result<Vec<RecordRow>, StoreError> {
+    let (filter, args) = query_filter(q);
+    let sql = format!(
+        "SELECT {RECORD_COLUMNS} FROM records{filter} ORDER BY updated_ms DESC, id LIMIT {} OFFSET {}",
+        q.limit.unwrap_or(100),
+        q.offset.unwrap_or(0)
     );
     let mut stmt = conn.prepare(&sql)?;
     let rows = stmt
         .query_map(rusqlite::params_from_iter(args.iter()), record_from_row)?
         .collect::<Result<Vec<_>, _>>()?;
     Ok(rows)
+}
+
+/// How many records match the query (ignoring `limit` and `offset`).
+pub fn count_matching(conn: &Connection, q: &RecordQuery) -> Result<u64, StoreError> {
+    let (filter, args) = query_filter(q);
+    let n: i64 = conn.query_row(
+        &format!("SELECT count(*) FROM records{filter}"),
+        rusqlite::params_from_iter(args.iter()),
+        |r| r.get(0),
+    )?;
+    Ok(n.max(0) as u64)
 }
 
 /// Number of records.
@@ -256,22 +288,28 @@ pub fn drop_pending(tx: &Transaction<'_>, record: Uuid) -> Result<(), StoreError
 /// Outbox size and the time of its oldest edit.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OutboxStatus {
-    /// Pending changes.
+    /// Pending changes (every save is one).
     pub pending: u64,
+    /// Records with at least one pending change.
+    #[serde(default)]
+    pub records: u64,
     /// When the oldest pending edit was made (ms since the Unix epoch).
     pub oldest_ms: Option<i64>,
 }
 
 /// The outbox status.
 pub fn outbox_status(conn: &Connection) -> Result<OutboxStatus, StoreError> {
-    Ok(
-        conn.query_row("SELECT count(*), min(created_ms) FROM outbox", [], |r| {
+    Ok(conn.query_row(
+        "SELECT count(*), count(DISTINCT record), min(created_ms) FROM outbox",
+        [],
+        |r| {
             Ok(OutboxStatus {
                 pending: r.get::<_, i64>(0)? as u64,
-                oldest_ms: r.get(1)?,
+                records: r.get::<_, i64>(1)? as u64,
+                oldest_ms: r.get(2)?,
             })
-        })?,
-    )
+        },
+    )?)
 }
 
 /// All cursors.
@@ -377,7 +415,78 @@ pub fn set_meta(tx: &Transaction<'_>, key: &str, value: &str) -> Result<(), Stor
 /// Empties every table (remote wipe), keeping the schema.
 pub fn wipe_all(tx: &Transaction<'_>) -> Result<(), StoreError> {
     tx.execute_batch(
-        "DELETE FROM outbox; DELETE FROM records; DELETE FROM cursors; DELETE FROM rejected; DELETE FROM resync; DELETE FROM meta;",
+        "DELETE FROM outbox; DELETE FROM records; DELETE FROM cursors; DELETE FROM rejected;
+         DELETE FROM resync; DELETE FROM meta; DELETE FROM actors; DELETE FROM record_actors;",
     )?;
     Ok(())
+}
+
+/// Who an actor id stands for (the actor directory).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActorName {
+    /// The account's name.
+    pub user: String,
+    /// The device's name (may be empty).
+    pub device_name: String,
+}
+
+/// Adds or refreshes one directory entry.
+pub fn put_actor(
+    tx: &Transaction<'_>,
+    actor: &[u8],
+    user: &str,
+    device_name: &str,
+) -> Result<(), StoreError> {
+    tx.prepare_cached(
+        "INSERT INTO actors (actor, user, device_name) VALUES (?1, ?2, ?3)
+         ON CONFLICT (actor) DO UPDATE SET user = ?2, device_name = ?3",
+    )?
+    .execute(params![actor, user, device_name])?;
+    Ok(())
+}
+
+/// Notes that `actors` wrote changes of `record`.
+pub fn note_record_actors<'a>(
+    tx: &Transaction<'_>,
+    record: Uuid,
+    actors: impl IntoIterator<Item = &'a [u8]>,
+) -> Result<(), StoreError> {
+    let mut stmt =
+        tx.prepare_cached("INSERT OR IGNORE INTO record_actors (record, actor) VALUES (?1, ?2)")?;
+    let id = record.to_string();
+    for actor in actors {
+        stmt.execute(params![id, actor])?;
+    }
+    Ok(())
+}
+
+/// Drops directory entries of actors that no record on the device mentions any more.
+pub fn forget_unused_actors(tx: &Transaction<'_>) -> Result<usize, StoreError> {
+    Ok(tx.execute(
+        "DELETE FROM actors WHERE actor NOT IN (SELECT actor FROM record_actors)",
+        [],
+    )?)
+}
+
+/// The directory entries of the given actors (those the device knows).
+pub fn actor_names(
+    conn: &Connection,
+    actors: &[Vec<u8>],
+) -> Result<std::collections::HashMap<Vec<u8>, ActorName>, StoreError> {
+    let mut stmt = conn.prepare_cached("SELECT user, device_name FROM actors WHERE actor = ?1")?;
+    let mut out = std::collections::HashMap::new();
+    for actor in actors {
+        if let Some(name) = stmt
+            .query_row([actor], |r| {
+                Ok(ActorName {
+                    user: r.get(0)?,
+                    device_name: r.get(1)?,
+                })
+            })
+            .optional()?
+        {
+            out.insert(actor.clone(), name);
+        }
+    }
+    Ok(out)
 }

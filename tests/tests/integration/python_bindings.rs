@@ -208,6 +208,8 @@ fn python_field_day_with_two_phones_against_a_real_server() {
     let data_dir = work.path().join("server");
     add_officer(&data_dir, "officer1", "officer1-pw-123", "07132");
     add_officer(&data_dir, "officer2", "officer2-pw-456", "07132");
+    add_officer(&data_dir, "officer3", "officer3-pw-789", "07132");
+    add_officer(&data_dir, "officer4", "officer4-pw-012", "07132");
     let server = start_server(&data_dir);
 
     let tests_dir = root().join("mobile-ffi/tests/python");
@@ -221,6 +223,10 @@ fn python_field_day_with_two_phones_against_a_real_server() {
         .env("FERRY_PASSWORD1", "officer1-pw-123")
         .env("FERRY_OFFICER2", "officer2")
         .env("FERRY_PASSWORD2", "officer2-pw-456")
+        .env("FERRY_OFFICER3", "officer3")
+        .env("FERRY_PASSWORD3", "officer3-pw-789")
+        .env("FERRY_OFFICER4", "officer4")
+        .env("FERRY_PASSWORD4", "officer4-pw-012")
         .env("FERRY_BIN", ferry_bin())
         .env("FERRY_DATA_DIR", &data_dir)
         .output()

@@ -1,0 +1,225 @@
+//! What a sync reply tells the device besides records: the caller's current units, an
+//! estimate of what is still to come, and the actor directory (who wrote the records it
+//! receives). All three are additive reply fields (`docs/protocol.md` §4.2, `SyncReply`).
+//!
+//! [`annotate`] runs inside the exchange's transaction after the pull was built, so the
+//! three describe exactly the state the reply's cursors point at.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use rusqlite::{Connection, params};
+use serde_bytes::ByteBuf;
+use sync_core::protocol::{ActorInfo, Remaining, SyncReply};
+use uuid::Uuid;
+
+/// Fills `units`, `remaining` and `actors` of a reply whose pull is built.
+///
+/// - `units`: the caller's scopes now.
+/// - `remaining`: per scope, the distinct records and the bytes of the logged changes after
+///   the reply's cursor (the request's cursor when the reply does not move it), not counting
+///   rows the device itself sent. Zero when `more` is false (nothing else is waiting).
+/// - `actors`: every account/device behind a logged change of a record in `pull`, by the
+///   device that pushed the change (its registered actor id).
+pub fn annotate(
+    conn: &Connection,
+    scopes: &[String],
+    request_cursors: &BTreeMap<String, u64>,
+    device_id: Uuid,
+    reply: &mut SyncReply,
+) -> rusqlite::Result<()> {
+    reply.units = Some(scopes.to_vec());
+    reply.remaining = Some(if reply.more {
+        remaining(conn, scopes, request_cursors, device_id, &reply.cursors)?
+    } else {
+        Remaining::default()
+    });
+    reply.actors = actors_of(conn, reply.pull.iter().map(|e| e.record))?;
+    Ok(())
+}
+
+fn remaining(
+    conn: &Connection,
+    scopes: &[String],
+    request_cursors: &BTreeMap<String, u64>,
+    device_id: Uuid,
+    reply_cursors: &BTreeMap<String, u64>,
+) -> rusqlite::Result<Remaining> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT count(DISTINCT record), coalesce(sum(length(bytes)), 0) FROM changes
+         WHERE unit = ?1 AND seq > ?2 AND kind = 'change' AND origin_device IS NOT ?3",
+    )?;
+    let device = device_id.to_string();
+    let mut total = Remaining::default();
+    for scope in scopes {
+        let cursor = reply_cursors
+            .get(scope)
+            .or_else(|| request_cursors.get(scope))
+            .copied()
+            .unwrap_or(0);
+        let (records, bytes): (i64, i64) = stmt
+            .query_row(params![scope, cursor as i64, device], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?;
+        total.records += records.max(0) as u64;
+        total.bytes += bytes.max(0) as u64;
+    }
+    Ok(total)
+}
+
+/// The directory entries of every device that logged a change of one of `records`.
+fn actors_of(
+    conn: &Connection,
+    records: impl Iterator<Item = Uuid>,
+) -> rusqlite::Result<Vec<ActorInfo>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT DISTINCT origin_device FROM changes WHERE record = ?1 AND kind = 'change'",
+    )?;
+    let mut devices: BTreeSet<String> = BTreeSet::new();
+    for record in records {
+        let rows = stmt.query_map([record.to_string()], |r| r.get::<_, Option<String>>(0))?;
+        for device in rows {
+            devices.extend(device?);
+        }
+    }
+    let mut who = conn.prepare_cached(
+        "SELECT d.actor, u.username, d.name FROM devices d JOIN users u ON u.id = d.user_id
+         WHERE d.id = ?1",
+    )?;
+    let mut out = Vec::with_capacity(devices.len());
+    for device in devices {
+        let row = who.query_row([&device], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        });
+        let (actor, user, device_name) = match row {
+            Ok(v) => v,
+            Err(rusqlite::Error::QueryReturnedNoRows) => continue,
+            Err(e) => return Err(e),
+        };
+        let Ok(actor) = hex::decode(&actor) else {
+            continue;
+        };
+        out.push(ActorInfo {
+            actor: ByteBuf::from(actor),
+            user,
+            device_name,
+        });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rusqlite::Connection;
+    use sync_core::protocol::PullEntry;
+    use sync_core::store::schema::migrate;
+
+    const D1: &str = "00000000-0000-7000-8000-000000000001";
+    const D2: &str = "00000000-0000-7000-8000-000000000002";
+
+    fn db() -> Connection {
+        let conn = Connection::open_in_memory().unwrap();
+        migrate(&conn, crate::schema::SERVER_MIGRATIONS).unwrap();
+        conn.execute_batch(
+            "INSERT INTO users (id, username, password_hash, role, created_ms)
+               VALUES (1, 'lan', 'x', 'officer', 0), (2, 'minh', 'x', 'officer', 0);
+             INSERT INTO devices (id, user_id, actor, name, created_ms) VALUES
+               ('00000000-0000-7000-8000-000000000001', 1,
+                '01010101010101010101010101010101', 'Phone A', 0),
+               ('00000000-0000-7000-8000-000000000002', 2,
+                '02020202020202020202020202020202', 'Phone B', 0);",
+        )
+        .unwrap();
+        conn
+    }
+
+    fn log(conn: &Connection, record: Uuid, device: &str, unit: &str, len: usize) {
+        conn.execute(
+            "INSERT INTO changes (record, kind, hash, bytes, unit, origin_device, received_ms)
+             VALUES (?1, 'change', randomblob(32), zeroblob(?2), ?3, ?4, 0)",
+            params![record.to_string(), len as i64, unit, device],
+        )
+        .unwrap();
+    }
+
+    fn entry(record: Uuid) -> PullEntry {
+        PullEntry {
+            record,
+            kind: "citizen".into(),
+            unit: "07132".into(),
+            changes: vec![],
+            snapshot: None,
+        }
+    }
+
+    #[test]
+    fn the_reply_names_every_writer_of_the_records_it_carries() {
+        let conn = db();
+        let r = Uuid::now_v7();
+        log(&conn, r, D1, "07132", 10);
+        log(&conn, r, D2, "07132", 10);
+        log(&conn, Uuid::now_v7(), D2, "07132", 10);
+        let mut reply = SyncReply::empty(0);
+        reply.pull.push(entry(r));
+        annotate(
+            &conn,
+            &["07132".into()],
+            &BTreeMap::new(),
+            Uuid::nil(),
+            &mut reply,
+        )
+        .unwrap();
+        let names: Vec<(&str, &str)> = reply
+            .actors
+            .iter()
+            .map(|a| (a.user.as_str(), a.device_name.as_str()))
+            .collect();
+        assert_eq!(names, [("lan", "Phone A"), ("minh", "Phone B")]);
+        assert_eq!(reply.actors[0].actor.as_ref(), &[1u8; 16]);
+        assert_eq!(reply.units, Some(vec!["07132".to_string()]));
+    }
+
+    #[test]
+    fn remaining_counts_records_and_bytes_after_the_new_cursor_without_own_rows() {
+        let conn = db();
+        let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
+        log(&conn, a, D1, "07132", 100); // seq 1: sent in this reply
+        log(&conn, b, D1, "07132", 30); // seq 2
+        log(&conn, b, D1, "07132", 20); // seq 3
+        log(&conn, a, D2, "07132", 1000); // seq 4: the caller's own
+        let mut reply = SyncReply::empty(0);
+        reply.more = true;
+        reply.cursors.insert("07132".into(), 1);
+        annotate(
+            &conn,
+            &["07132".into()],
+            &BTreeMap::new(),
+            Uuid::parse_str(D2).unwrap(),
+            &mut reply,
+        )
+        .unwrap();
+        // After seq 1: b's two rows; the caller's own row of `a` does not count.
+        assert_eq!(
+            reply.remaining,
+            Some(Remaining {
+                records: 1,
+                bytes: 50
+            })
+        );
+        let mut reply = SyncReply::empty(0);
+        reply.more = false;
+        annotate(
+            &conn,
+            &["07132".into()],
+            &BTreeMap::new(),
+            Uuid::nil(),
+            &mut reply,
+        )
+        .unwrap();
+        assert_eq!(reply.remaining, Some(Remaining::default()));
+    }
+}
