@@ -486,7 +486,11 @@ pub fn decode_change(bytes: &[u8]) -> Result<Change, DocError> {
             return Err(DocError::BadChange);
         }
     }
-    Change::try_from(bytes).map_err(|_| DocError::BadChange)
+    // Automerge 0.12 can panic on some malformed chunks (an `unwrap` in `types.rs`, found by
+    // the `request` fuzz target): a panic is a refusal like any other decoding error.
+    std::panic::catch_unwind(|| Change::try_from(bytes))
+        .map_err(|_| DocError::BadChange)?
+        .map_err(|_| DocError::BadChange)
 }
 
 /// The deflated data of a compressed change chunk (magic, 4-byte checksum, chunk type 2,
