@@ -224,7 +224,11 @@ impl RecordDoc {
     /// Applies changes. Changes whose dependencies are unknown are held back by Automerge and
     /// reported by [`RecordDoc::missing_deps`]. Applying a known change again is a no-op.
     pub fn apply_changes(&mut self, changes: Vec<Change>) -> Result<(), DocError> {
-        self.doc.apply_changes(changes)?;
+        // Automerge 0.12 can panic applying a crafted change (`op_set2/change/batch.rs`,
+        // found by the `push` fuzz target): that is a refusal, and callers drop the document.
+        let doc = &mut self.doc;
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| doc.apply_changes(changes)))
+            .map_err(|_| DocError::Malformed("the changes could not be applied".into()))??;
         Ok(())
     }
 
@@ -486,7 +490,11 @@ pub fn decode_change(bytes: &[u8]) -> Result<Change, DocError> {
             return Err(DocError::BadChange);
         }
     }
-    Change::try_from(bytes).map_err(|_| DocError::BadChange)
+    // Automerge 0.12 can panic on some malformed chunks (an `unwrap` in `types.rs`, found by
+    // the `request` fuzz target): a panic is a refusal like any other decoding error.
+    std::panic::catch_unwind(|| Change::try_from(bytes))
+        .map_err(|_| DocError::BadChange)?
+        .map_err(|_| DocError::BadChange)
 }
 
 /// The deflated data of a compressed change chunk (magic, 4-byte checksum, chunk type 2,
