@@ -74,6 +74,7 @@ fn a_signed_out_store_refuses_an_officers_accept_at_once_and_hides_records() {
             UNIT.into(),
             [
                 ("citizen_id".to_string(), text(&person.record.id)),
+                ("id_number".to_string(), text("022190012345")),
                 ("request_type".to_string(), text("replacement")),
                 ("status".to_string(), text("submitted")),
             ]

@@ -947,6 +947,7 @@ mod tests {
         doc.transact(|tx| -> Result<(), AutomergeError> {
             tx.put(ROOT, "id", Uuid::now_v7().to_string())?;
             tx.put(ROOT, "kind", "household")?;
+            tx.put(ROOT, "schema", ScalarValue::Int(SCHEMA_VERSION))?;
             tx.put(ROOT, "unit", "07132")?;
             let mut obj = tx.put_object(ROOT, "members", ObjType::Map)?;
             for _ in 0..depth {

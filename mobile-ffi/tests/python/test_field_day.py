@@ -429,8 +429,8 @@ class FieldDay(unittest.TestCase):
         rid = d.create(RecordKind.CITIZEN, UNIT, citizen(
             "Đinh Văn Tám", "022090008888", "1990-08-08", "male")).record.id
         app = d.create(RecordKind.CCCD_APPLICATION, UNIT, {
-            "citizen_id": text(rid), "request_type": text("replacement"),
-            "status": text("submitted")}).record.id
+            "citizen_id": text(rid), "id_number": text("022090008888"),
+            "request_type": text("replacement"), "status": text("submitted")}).record.id
         # A new login on the same phone ends the earlier token.
         d.login(self.url, env("FERRY_OFFICER3"), env("FERRY_PASSWORD3"), "Phone D")
         self.assertEqual(self.raw_sync_status(token, d), 401)
