@@ -38,7 +38,6 @@ pub const SERVER_MIGRATIONS: &[Migration] = &[
     },
 ];
 
-
 #[cfg(test)]
 mod tests {
     use std::path::{Path, PathBuf};

@@ -6,8 +6,8 @@
 mod integration {
     pub mod accounts_hardening;
     pub mod faults;
-    pub mod postgres_schema;
     pub mod hostile;
+    pub mod postgres_schema;
     pub mod python_bindings;
     pub mod review;
     pub mod schema_contract;

@@ -23,7 +23,8 @@ use crate::metrics::Metrics;
 use crate::writer::Writer;
 
 /// The queue's table (server migration 4).
-pub const SCHEMA_SQL: &str = include_str!("../../migrations/sqlite/0004_review_detection_queue.sql");
+pub const SCHEMA_SQL: &str =
+    include_str!("../../migrations/sqlite/0004_review_detection_queue.sql");
 
 /// Records detected per transaction (keeps each detection job short beside the exchanges
 /// sharing its batch).

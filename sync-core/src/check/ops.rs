@@ -232,9 +232,7 @@ fn check_op(kind: Kind, level: Level, op: &automerge::legacy::Op) -> Result<(), 
                         | FieldType::Members
                         | FieldType::PreviousIdNumbers,
                         _,
-                    ) => {
-                        Err(wrong_type(key))
-                    }
+                    ) => Err(wrong_type(key)),
                     (_, Some(ScalarValue::Str(s))) => text_within(key, s, spec.max_chars),
                     _ => Err(wrong_type(key)),
                 }

@@ -183,9 +183,10 @@ impl FieldType {
             FieldType::Phone => 32,
             FieldType::Email => 254,
             // Not text: a text value written to these is refused by type anyway.
-            FieldType::Int | FieldType::Bool | FieldType::Members | FieldType::PreviousIdNumbers => {
-                0
-            }
+            FieldType::Int
+            | FieldType::Bool
+            | FieldType::Members
+            | FieldType::PreviousIdNumbers => 0,
         }
     }
 }
