@@ -226,6 +226,10 @@ fn check_op(kind: Kind, level: Level, op: &automerge::legacy::Op) -> Result<(), 
                     (FieldType::Members | FieldType::PreviousIdNumbers, None) if make => Ok(()),
                     (FieldType::Int, Some(ScalarValue::Int(_) | ScalarValue::Uint(_))) => Ok(()),
                     (FieldType::Bool, Some(ScalarValue::Boolean(_))) => Ok(()),
+                    // A decimal is a whole number or text such as "7.5" (`FieldType::Decimal`).
+                    (FieldType::Decimal, Some(ScalarValue::Int(_) | ScalarValue::Uint(_))) => {
+                        Ok(())
+                    }
                     (
                         FieldType::Int
                         | FieldType::Bool
@@ -305,6 +309,27 @@ mod tests {
 
     fn author() -> Author {
         Author::new(&[3; 16], 1)
+    }
+
+    #[test]
+    fn a_floor_area_in_whole_or_decimal_square_metres_passes_the_operation_checks() {
+        for area in [Value::Int(25), Value::Text("7.5".into())] {
+            let mut fields = Fields::new();
+            fields.insert("procedure".into(), "temporary_registration".into());
+            fields.insert("floor_area_m2".into(), area);
+            let (_, create) = RecordDoc::create(
+                &Record {
+                    id: Uuid::now_v7(),
+                    kind: Kind::ResidenceDeclaration,
+                    unit: "07132".into(),
+                    fields,
+                },
+                &author(),
+            )
+            .unwrap();
+            let empty = RecordDoc::empty();
+            assert!(check_changes(Kind::ResidenceDeclaration, &empty, &[create]).is_ok());
+        }
     }
 
     fn household() -> (RecordDoc, Change) {
