@@ -340,7 +340,9 @@ fn evaluate(
             "some changes depend on changes the server does not have: send the record's whole history".into(),
         );
     }
-    if fork.save_uncompressed().len() > limits::MAX_RECORD_BYTES {
+    // Saved once: the size check and the stored row use the same bytes.
+    let saved = fork.save_uncompressed();
+    if saved.len() > limits::MAX_RECORD_BYTES {
         return reject(
             RejectCode::Invalid,
             format!("the record would exceed {} bytes", limits::MAX_RECORD_BYTES),
@@ -408,7 +410,7 @@ fn evaluate(
         .as_ref()
         .filter(|b| b.unit != after.unit)
         .map(|b| b.unit.clone());
-    let row = stored_row(&fork, &after, &findings, now_ms);
+    let row = stored_row(&fork, saved, &after, &findings, now_ms);
     checked(Verdict::Accept {
         hashes,
         log,
@@ -420,14 +422,21 @@ fn evaluate(
 
 /// The stored row of an accepted record, as the phone's (`replica::row_for`) but with the
 /// document saved uncompressed: no deflate on every accepted change and no inflate on every
-/// load (measured in `BENCHMARKS.md`; `RecordDoc::load` reads both forms).
-fn stored_row(doc: &RecordDoc, record: &Record, findings: &[Finding], now_ms: i64) -> RecordRow {
+/// load (measured in `BENCHMARKS.md`; `RecordDoc::load` reads both forms). `saved` is
+/// `doc.save_uncompressed()`, already made for the size check.
+fn stored_row(
+    doc: &RecordDoc,
+    saved: Vec<u8>,
+    record: &Record,
+    findings: &[Finding],
+    now_ms: i64,
+) -> RecordRow {
     RecordRow {
         id: record.id,
         kind: record.kind.as_str().to_owned(),
         unit: record.unit.clone(),
         status: record.status().map(str::to_owned),
-        doc: doc.save_uncompressed(),
+        doc: saved,
         heads: doc.heads().iter().flat_map(|h| h.0).collect(),
         name_key: model::search_key(replica::display_name(record)),
         id_number: record.text("id_number").map(str::to_owned),
