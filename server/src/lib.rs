@@ -14,6 +14,7 @@ pub mod cli;
 pub mod cli_review;
 pub mod compress;
 pub mod config;
+pub mod db;
 pub mod directory;
 pub mod doc_cache;
 pub mod error;
