@@ -223,7 +223,8 @@ pub fn resolve(
                 "via": who.via,
             }),
         },
-    )?;
+    )
+    .map_err(anyhow::Error::from)?;
     store::get_item(tx, id)?.ok_or(ReviewError::NotFound)
 }
 
