@@ -104,7 +104,15 @@ pub fn append_with(
     e: &Entry<'_>,
 ) -> Result<i64, DbError> {
     if tx.dialect() == Dialect::Postgres {
-        tx.query("SELECT id FROM audit_lock WHERE id = 1 FOR UPDATE", &[])?;
+        const LOCK: &str = "SELECT id FROM audit_lock WHERE id = 1 FOR UPDATE";
+        if tx.query(LOCK, &[])?.is_empty() {
+            // A database restored from a schema-only dump lacks the row: make it, once.
+            tx.execute(
+                "INSERT INTO audit_lock (id) VALUES (1) ON CONFLICT (id) DO NOTHING",
+                &[],
+            )?;
+            tx.query(LOCK, &[])?;
+        }
     }
     let last = tx.query_opt("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1", &[])?;
     let (id, prev) = match last {
