@@ -188,24 +188,30 @@ fn print_item(out: &mut impl Write, item: &Item) -> std::io::Result<()> {
 
 /// Runs a `ferry review` command.
 pub fn run(config: &Config, cmd: ReviewCommand) -> anyhow::Result<ExitCode> {
-    // SQLite for now; the PostgreSQL form comes with the engine's store opening (lib.rs).
-    let store = crate::db::Store::Sqlite(std::sync::Arc::new(crate::open_pool(config)?));
+    // Either engine: the SQLite file under --data-dir or the PostgreSQL database.
+    let store = crate::open_store(config)?;
     let mut out = std::io::stdout().lock();
     let decide = |id: i64, action: Action, admin: &str| -> anyhow::Result<Item> {
-        let item = store.write(|tx| {
-            review::resolve(
-                tx,
-                id,
-                &action,
-                &Resolver {
-                    admin,
-                    via: "cli",
-                    device: "cli",
-                },
-                now_ms(),
-            )
-        })?;
-        Ok(item)
+        // As the HTTP route: SERIALIZABLE on PostgreSQL, run again after a lost race.
+        crate::writer::retrying(|| {
+            store.write_serializable(|tx| {
+                review::resolve(
+                    tx,
+                    id,
+                    &action,
+                    &Resolver {
+                        admin,
+                        via: "cli",
+                        device: "cli",
+                    },
+                    now_ms(),
+                )
+                .map_err(|e| match e {
+                    review::ReviewError::Internal(e) => e,
+                    refused => anyhow::Error::new(refused),
+                })
+            })
+        })
     };
     match cmd {
         ReviewCommand::List {

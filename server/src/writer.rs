@@ -126,15 +126,53 @@ impl Writer {
         T: Send + 'static,
         F: FnMut(&dyn Sql) -> anyhow::Result<T> + Send + 'static,
     {
+        self.run_at(false, f).await
+    }
+
+    /// [`Writer::run`] at SERIALIZABLE isolation on PostgreSQL (review detection and
+    /// decisions: [`crate::db::postgres::PgStore::write_serializable`]); the same as
+    /// [`Writer::run`] on SQLite.
+    pub async fn run_serializable<T, F>(&self, f: F) -> anyhow::Result<T>
+    where
+        T: Send + 'static,
+        F: FnMut(&dyn Sql) -> anyhow::Result<T> + Send + 'static,
+    {
+        self.run_at(true, f).await
+    }
+
+    async fn run_at<T, F>(&self, serializable: bool, f: F) -> anyhow::Result<T>
+    where
+        T: Send + 'static,
+        F: FnMut(&dyn Sql) -> anyhow::Result<T> + Send + 'static,
+    {
         match &self.engine {
             Engine::Sqlite(jobs) => run_sqlite(jobs, f).await,
             Engine::Postgres(pg, metrics) => {
                 let (pg, metrics) = (pg.clone(), metrics.clone());
                 let queued = Instant::now();
-                tokio::task::spawn_blocking(move || run_postgres(&pg, &metrics, queued, f))
-                    .await
-                    .map_err(|e| anyhow!("a write job panicked: {e}"))?
+                tokio::task::spawn_blocking(move || {
+                    run_postgres(&pg, &metrics, queued, serializable, f)
+                })
+                .await
+                .map_err(|e| anyhow!("a write job panicked: {e}"))?
             }
+        }
+    }
+}
+
+/// Runs `attempt` until it succeeds, fails for good, or lost [`PG_ATTEMPTS`] races
+/// ([`is_retryable`]), pausing a little longer after each lost race so the winner commits.
+/// For write transactions outside the writer (startup, the CLI) on either engine.
+pub fn retrying<T>(mut attempt: impl FnMut() -> anyhow::Result<T>) -> anyhow::Result<T> {
+    let mut n = 1;
+    loop {
+        match attempt() {
+            Err(e) if n < PG_ATTEMPTS && is_retryable(&e) => {
+                tracing::debug!(error = %e, attempt = n, "transaction lost a race; running it again");
+                n += 1;
+                std::thread::sleep(std::time::Duration::from_millis((n as u64 * 3).min(50)));
+            }
+            other => return other,
         }
     }
 }
@@ -178,27 +216,19 @@ fn run_postgres<T>(
     pg: &PgStore,
     metrics: &Metrics,
     queued: Instant,
+    serializable: bool,
     mut f: impl FnMut(&dyn Sql) -> anyhow::Result<T>,
 ) -> anyhow::Result<T> {
     metrics.writer_waited(queued.elapsed());
-    let mut attempt = 1;
-    loop {
-        match pg.write(|tx| f(tx)) {
-            Ok(v) => {
-                metrics.batch_committed(1);
-                return Ok(v);
-            }
-            Err(e) if attempt < PG_ATTEMPTS && is_retryable(&e) => {
-                tracing::debug!(error = %e, attempt, "write job lost a race; running it again");
-                attempt += 1;
-                // A short, growing pause lets the winner commit.
-                std::thread::sleep(std::time::Duration::from_millis(
-                    (attempt as u64 * 3).min(50),
-                ));
-            }
-            Err(e) => return Err(e),
+    let v = retrying(|| {
+        if serializable {
+            pg.write_serializable(&mut f)
+        } else {
+            pg.write(&mut f)
         }
-    }
+    })?;
+    metrics.batch_committed(1);
+    Ok(v)
 }
 
 fn panic_text(panic: &Box<dyn Any + Send>) -> String {

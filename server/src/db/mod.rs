@@ -209,6 +209,19 @@ impl Store {
         }
     }
 
+    /// [`Store::write`] at SERIALIZABLE isolation on PostgreSQL (see
+    /// [`postgres::PgStore::write_serializable`]); the same as [`Store::write`] on SQLite,
+    /// whose one writer is serial already.
+    pub fn write_serializable<T, E: From<DbError>>(
+        &self,
+        f: impl FnOnce(&dyn Sql) -> Result<T, E>,
+    ) -> Result<T, E> {
+        match self {
+            Store::Sqlite(_) => self.write(f),
+            Store::Postgres(pg) => pg.write_serializable(f),
+        }
+    }
+
     /// Runs `f` in one write transaction, committed when `f` returns `Ok` (on SQLite the
     /// pool's single writer; the sync path batches its writes through
     /// [`crate::writer`] instead).

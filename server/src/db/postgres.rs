@@ -143,6 +143,18 @@ impl PgStore {
         self.transaction("BEGIN ISOLATION LEVEL READ COMMITTED", f)
     }
 
+    /// [`PgStore::write`] at SERIALIZABLE isolation: for read-check-write steps whose rows
+    /// no lock covers because another transaction may be inserting them (review detection:
+    /// two nodes indexing the two records of one duplicate at once would each miss the
+    /// other's uncommitted row). PostgreSQL aborts one of two such transactions with a
+    /// serialization failure ([`DbError::is_retryable`]); run it again.
+    pub fn write_serializable<T, E: From<DbError>>(
+        &self,
+        f: impl FnOnce(&dyn Sql) -> Result<T, E>,
+    ) -> Result<T, E> {
+        self.transaction("BEGIN ISOLATION LEVEL SERIALIZABLE", f)
+    }
+
     fn transaction<T, E: From<DbError>>(
         &self,
         begin: &str,

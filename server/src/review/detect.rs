@@ -12,6 +12,12 @@
 //!    the citizen a declaration is about, and the citizens of open residence items linked to
 //!    the record (a declaration that moved to another citizen).
 //!
+//! On PostgreSQL (several nodes) detection runs at SERIALIZABLE isolation: two nodes
+//! detecting the two records of one duplicate at once would otherwise each index its record
+//! without seeing the other's uncommitted index row, and neither would open the item.
+//! PostgreSQL aborts one of them, which runs again and finds the pair; the partial unique
+//! index on open keys keeps it at one item when both see it.
+//!
 //! Within a family, items no longer found are closed automatically, found ones are refreshed
 //! (new competing values) or opened; a situation an admin already resolved or dismissed (same
 //! key and signature) is not opened again.
@@ -160,20 +166,23 @@ pub fn scan_all(store: &Store, batch: usize, now_ms: i64) -> anyhow::Result<(usi
     })?;
     // Index everything first so that pairs across batches are seen from both sides.
     for chunk in ids.chunks(batch.max(1)) {
-        store.write(|tx| -> anyhow::Result<()> {
-            for id in chunk {
-                if let Some(stored) = feed::get_record(tx, *id)?
-                    && let Ok(record) = RecordDoc::load(&stored.doc).and_then(|d| d.read())
-                {
-                    store::index_record(tx, &record)?;
+        crate::writer::retrying(|| {
+            store.write_serializable(|tx| -> anyhow::Result<()> {
+                for id in chunk {
+                    if let Some(stored) = feed::get_record(tx, *id)?
+                        && let Ok(record) = RecordDoc::load(&stored.doc).and_then(|d| d.read())
+                    {
+                        store::index_record(tx, &record)?;
+                    }
                 }
-            }
-            Ok(())
+                Ok(())
+            })
         })?;
     }
     let mut stats = DetectStats::default();
     for chunk in ids.chunks(batch.max(1)) {
-        let s = store.write(|tx| detect(tx, chunk, now_ms))?;
+        let s =
+            crate::writer::retrying(|| store.write_serializable(|tx| detect(tx, chunk, now_ms)))?;
         stats.opened += s.opened;
         stats.refreshed += s.refreshed;
         stats.closed += s.closed;

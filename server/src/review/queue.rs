@@ -89,7 +89,9 @@ pub fn drain_chunk(
 pub fn drain_all(store: &Store, now_ms: i64) -> anyhow::Result<(usize, DetectStats)> {
     let mut total = (0, DetectStats::default());
     loop {
-        let (n, s) = store.write(|tx| drain_chunk(tx, CHUNK * 8, now_ms, None))?;
+        let (n, s) = crate::writer::retrying(|| {
+            store.write_serializable(|tx| drain_chunk(tx, CHUNK * 8, now_ms, None))
+        })?;
         if n == 0 {
             return Ok(total);
         }
@@ -113,7 +115,11 @@ pub fn spawn_worker(
             loop {
                 let cache = cache.clone();
                 let taken = writer
-                    .run(move |tx| drain_chunk(tx, CHUNK, crate::now_ms(), Some(&cache)))
+                    // SERIALIZABLE on PostgreSQL: detection on two nodes must not each miss
+                    // the other's uncommitted index row (module `detect`).
+                    .run_serializable(move |tx| {
+                        drain_chunk(tx, CHUNK, crate::now_ms(), Some(&cache))
+                    })
                     .await;
                 match taken {
                     Ok((0, _)) => break,

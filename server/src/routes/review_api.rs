@@ -300,7 +300,8 @@ async fn apply(state: AppState, auth: AdminAuth, id: i64, action: Action) -> Api
     // and is answered as itself (409, 400…).
     let item = state
         .writer
-        .run(move |tx| {
+        // SERIALIZABLE on PostgreSQL: a decision re-runs detection (`review::detect`).
+        .run_serializable(move |tx| {
             review::resolve(
                 tx,
                 id,
