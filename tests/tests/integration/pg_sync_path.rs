@@ -385,3 +385,81 @@ async fn detect_and_decide_on_two_nodes(nodes: &Nodes) {
         .unwrap();
     assert_eq!(dismissals, PAIRS as i64);
 }
+
+#[test]
+fn two_nodes_merging_edits_of_one_record_at_once_keep_both() {
+    let nodes = nodes(3);
+    runtime().block_on(concurrent_edits(&nodes));
+}
+
+async fn concurrent_edits(nodes: &Nodes) {
+    const RECORDS: usize = 10;
+    let creator = Device::new();
+    let (lan, minh) = (Device::new(), Device::new());
+    let mut expected = Vec::new();
+    let mut edits = Vec::new();
+    for i in 0..RECORDS {
+        let push = creator.citizen(&format!("Lê Thị {i}"), None);
+        let (id, created) = (push.record, push.changes[0].clone());
+        let caller = creator.caller();
+        nodes.writers[0]
+            .run(move |tx| sync::push(tx, &caller, &[push.clone()], now_ms(), None))
+            .await
+            .unwrap();
+        // Both devices edit the created state: concurrent changes of one record.
+        for (dev, field, value) in [
+            (&lan, "full_name", "Lê Thị Lan"),
+            (&minh, "notes", "ghi chú"),
+        ] {
+            let mut doc = RecordDoc::empty();
+            doc.apply_changes(vec![sync_core::doc::decode_change(&created).unwrap()])
+                .unwrap();
+            let mut change = doc
+                .edit(
+                    &[sync_core::doc::Edit::Set {
+                        field: field.into(),
+                        value: value.into(),
+                    }],
+                    &Author::new(&dev.actor, now_ms()),
+                )
+                .unwrap()
+                .expect("an edit");
+            expected.push((id, change.hash()));
+            edits.push((
+                dev.caller(),
+                PushRecord {
+                    record: id,
+                    kind: "citizen".into(),
+                    unit: String::new(),
+                    changes: vec![ByteBuf::from(encode_change(&mut change))],
+                },
+            ));
+        }
+    }
+    let mut jobs = Vec::new();
+    for (i, (caller, push)) in edits.into_iter().enumerate() {
+        // Lan's edits through node B, Minh's through node C.
+        let writer = nodes.writers[1 + i % 2].clone();
+        jobs.push(tokio::spawn(async move {
+            writer
+                .run(move |tx| sync::push(tx, &caller, &[push.clone()], now_ms(), None))
+                .await
+        }));
+    }
+    for j in jobs {
+        let out = j.await.unwrap().expect("push");
+        assert!(out.rejected.is_empty(), "{:?}", out.rejected);
+        assert_eq!(out.new_changes, 1);
+    }
+    for (id, hash) in expected {
+        let stored = nodes.stores[0]
+            .read(|c| ferry_server::feed::get_record(c, id))
+            .unwrap()
+            .unwrap();
+        let doc = RecordDoc::load(&stored.doc).unwrap();
+        assert!(
+            doc.has_change(&hash),
+            "record {id}: a concurrent edit was lost from the stored document"
+        );
+    }
+}
