@@ -403,7 +403,7 @@ async fn concurrent_edits(nodes: &Nodes) {
         let (id, created) = (push.record, push.changes[0].clone());
         let caller = creator.caller();
         nodes.writers[0]
-            .run(move |tx| sync::push(tx, &caller, &[push.clone()], now_ms(), None))
+            .run(move |tx| sync::push(tx, &caller, std::slice::from_ref(&push), now_ms(), None))
             .await
             .unwrap();
         // Both devices edit the created state: concurrent changes of one record.
@@ -442,7 +442,7 @@ async fn concurrent_edits(nodes: &Nodes) {
         let writer = nodes.writers[1 + i % 2].clone();
         jobs.push(tokio::spawn(async move {
             writer
-                .run(move |tx| sync::push(tx, &caller, &[push.clone()], now_ms(), None))
+                .run(move |tx| sync::push(tx, &caller, std::slice::from_ref(&push), now_ms(), None))
                 .await
         }));
     }
