@@ -21,6 +21,7 @@ pub mod session;
 
 use std::collections::{HashMap, HashSet};
 
+use askama::Template;
 use axum::Router;
 use axum::extract::{Form, Path, Query, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION, RETRY_AFTER, SET_COOKIE};
@@ -129,23 +130,72 @@ fn remember_lang(r: &mut Response, uri: &Uri, lang: Lang) {
     }
 }
 
-fn page(
+/// The layout's data for this request.
+fn chrome(uri: &Uri, lang: Lang, user: Option<&ConsoleUser>, title: &str) -> Chrome {
+    let l = lang;
+    let nav = match user.map(|u| u.user.role) {
+        None => Vec::new(),
+        Some(_) => vec![
+            (
+                "/console/queue".to_owned(),
+                l.pick("Hàng đợi", "Queue").to_owned(),
+            ),
+            (
+                "/console/queue?status=resolved".to_owned(),
+                l.pick("Đã xử lý", "Resolved").to_owned(),
+            ),
+        ],
+    };
+    Chrome {
+        lang,
+        user: user.map(|u| pages::ChromeUser {
+            name: u.user.username.clone(),
+            csrf: u.csrf.clone(),
+        }),
+        nav,
+        home: "/console/queue".into(),
+        toggle: toggle_href(uri, lang),
+        title: title.to_owned(),
+    }
+}
+
+/// Renders a page template (built on this request's [`Chrome`]) with the console's headers.
+fn page<T: Template>(
     status: StatusCode,
     uri: &Uri,
     lang: Lang,
     user: Option<&ConsoleUser>,
     title: &str,
-    body: &str,
+    build: impl FnOnce(Chrome) -> T,
 ) -> Response {
-    let chrome = Chrome {
-        lang,
-        user,
-        toggle: toggle_href(uri, lang),
-        title: title.to_owned(),
+    let body = match build(chrome(uri, lang, user, title)).render() {
+        Ok(b) => b,
+        Err(e) => return internal(e),
     };
-    let mut r = html(status, pages::layout(&chrome, body));
+    let mut r = html(status, body);
     remember_lang(&mut r, uri, lang);
     r
+}
+
+/// A small page with a heading and a sentence (errors, refusals).
+fn message(
+    status: StatusCode,
+    uri: &Uri,
+    user: &ConsoleUser,
+    title: &str,
+    (hvi, hen): (&str, &str),
+    (tvi, ten): (&str, &str),
+) -> Response {
+    let l = user.lang;
+    page(status, uri, l, Some(user), title, |chrome| pages::MessagePage {
+        chrome,
+        heading: l.pick(hvi, hen).to_owned(),
+        text: l.pick(tvi, ten).to_owned(),
+        back: (
+            "/console/queue".to_owned(),
+            l.pick("Về hàng đợi", "Back to the queue").to_owned(),
+        ),
+    })
 }
 
 fn internal(e: impl std::fmt::Display) -> Response {
@@ -190,14 +240,18 @@ fn login_response(
     error: Option<&str>,
 ) -> Response {
     let token = session::login_form_token(state.login.form_key(), now_ms());
-    let body = pages::login(lang, &token, next, error);
     let mut r = page(
         status,
         uri,
         lang,
         None,
         lang.pick("Đăng nhập", "Sign in"),
-        &body,
+        |chrome| pages::LoginPage {
+            chrome,
+            csrf: token.clone(),
+            next: next.to_owned(),
+            error: error.map(str::to_owned),
+        },
     );
     r.headers_mut().append(
         SET_COOKIE,
@@ -258,7 +312,7 @@ async fn login(
     let next = safe_next(f.next.as_deref());
     let now = now_ms();
     let cookie_ok = session::cookie(&headers, LOGIN_CSRF_COOKIE)
-        .is_some_and(|c| session::same_secret(c, &f.csrf))
+        .is_some_and(|c| session::same_secret(&c, &f.csrf))
         && session::login_form_token_ok(state.login.form_key(), &f.csrf, now);
     if !cookie_ok {
         let msg = lang.pick(
@@ -401,20 +455,15 @@ pub struct CsrfForm {
 }
 
 fn csrf_refused(uri: &Uri, user: &ConsoleUser) -> Response {
-    let l = user.lang;
-    page(
+    message(
         StatusCode::FORBIDDEN,
         uri,
-        l,
-        Some(user),
+        user,
         "403",
-        &pages::message(
-            l,
-            l.pick("Yêu cầu bị từ chối", "Request refused"),
-            l.pick(
-                "Biểu mẫu không hợp lệ hoặc đã cũ (mã CSRF không khớp). Hãy tải lại trang và thử lại.",
-                "The form is not valid or is stale (CSRF token mismatch). Reload the page and try again.",
-            ),
+        ("Yêu cầu bị từ chối", "Request refused"),
+        (
+            "Biểu mẫu không hợp lệ hoặc đã cũ (mã CSRF không khớp). Hãy tải lại trang và thử lại.",
+            "The form is not valid or is stale (CSRF token mismatch). Reload the page and try again.",
         ),
     )
 }
@@ -538,7 +587,7 @@ async fn queue(
         Ok(Err(e)) => return internal(e),
         Err(e) => return internal(e),
     };
-    let body = pages::queue(&pages::QueueView {
+    let view = pages::QueueView {
         lang: l,
         status: &status,
         unit: &unit,
@@ -548,14 +597,14 @@ async fn queue(
         counts: &counts,
         items: &items,
         now_ms: now,
-    });
+    };
     page(
         StatusCode::OK,
         &uri,
         l,
         Some(&user),
         l.pick("Hàng đợi rà soát", "Review queue"),
-        &body,
+        |chrome| pages::queue(chrome, &view),
     )
 }
 
@@ -627,33 +676,30 @@ async fn render_item(
         Ok(Err(e)) => return internal(format!("{e:#}")),
         Err(e) => return internal(e),
     };
-    let body = pages::item(&pages::ItemView {
+    let view = pages::ItemView {
         lang: l,
         item: &item,
         records: &records,
         csrf: &user.csrf,
         now_ms: now_ms(),
         notice,
-    });
+    };
     let title = format!("{} #{}", l.pick("Mục", "Item"), item.id);
-    page(status, uri, l, Some(user), &title, &body)
+    page(status, uri, l, Some(user), &title, |chrome| {
+        pages::item(chrome, &view)
+    })
 }
 
 fn not_found(uri: &Uri, user: &ConsoleUser) -> Response {
-    let l = user.lang;
-    page(
+    message(
         StatusCode::NOT_FOUND,
         uri,
-        l,
-        Some(user),
+        user,
         "404",
-        &pages::message(
-            l,
-            l.pick("Không tìm thấy", "Not found"),
-            l.pick(
-                "Không có mục hoặc hồ sơ này.",
-                "There is no such item or record.",
-            ),
+        ("Không tìm thấy", "Not found"),
+        (
+            "Không có mục hoặc hồ sơ này.",
+            "There is no such item or record.",
         ),
     )
 }
@@ -1005,7 +1051,7 @@ async fn record_page(
         Ok(Err(e)) => return internal(format!("{e:#}")),
         Err(e) => return internal(e),
     };
-    let body = pages::record(&pages::RecordView {
+    let view = pages::RecordView {
         lang: l,
         record: &record,
         conflicts: &conflicts,
@@ -1013,12 +1059,13 @@ async fn record_page(
         who: &who,
         items: &items,
         merged_from: &merged_from,
-        now_ms: now_ms(),
-    });
+    };
     let title = format!(
         "{} {}",
         i18n::kind_label(l, record.kind.as_str()),
         i18n::short_id(&id.to_string())
     );
-    page(StatusCode::OK, &uri, l, Some(&user), &title, &body)
+    page(StatusCode::OK, &uri, l, Some(&user), &title, |chrome| {
+        pages::record(chrome, &view)
+    })
 }

@@ -3,7 +3,8 @@
 //! the extractor that admits only an enabled admin with a live session.
 
 use axum::extract::FromRequestParts;
-use axum::http::header::{COOKIE, LOCATION, SET_COOKIE, STRICT_TRANSPORT_SECURITY};
+use axum::http::header::{LOCATION, SET_COOKIE, STRICT_TRANSPORT_SECURITY};
+use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -36,33 +37,28 @@ fn hash(token: &str) -> Vec<u8> {
     Sha256::digest(token.as_bytes()).to_vec()
 }
 
-/// Compares two secrets in time independent of where they differ.
+/// Compares two secrets in time independent of where they differ (`subtle`).
 pub fn same_secret(a: &str, b: &str) -> bool {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    use subtle::ConstantTimeEq;
+    a.as_bytes().ct_eq(b.as_bytes()).into()
 }
 
-/// A cookie's value from the request headers.
-pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.trim())
+/// A cookie's value from the request headers (axum-extra's cookie jar).
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    CookieJar::from_headers(headers)
+        .get(name)
+        .map(|c| c.value().trim().to_owned())
 }
 
 /// A `Set-Cookie` value for the console (path `/console`, `HttpOnly`, `SameSite=Strict`).
 pub fn set_cookie(name: &str, value: &str, max_age_secs: i64) -> HeaderValue {
-    HeaderValue::from_str(&format!(
-        "{name}={value}; Path=/console; HttpOnly; SameSite=Strict; Max-Age={max_age_secs}"
-    ))
-    .unwrap_or_else(|_| HeaderValue::from_static("invalid=1"))
+    let c = Cookie::build((name.to_owned(), value.to_owned()))
+        .path("/console")
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .max_age(cookie::time::Duration::seconds(max_age_secs))
+        .build();
+    HeaderValue::from_str(&c.to_string()).unwrap_or_else(|_| HeaderValue::from_static("invalid=1"))
 }
 
 /// How long a login form's token is accepted.
@@ -189,7 +185,7 @@ pub fn lang_of(parts_headers: &HeaderMap, query: Option<&str>) -> Lang {
             .and_then(|(_, v)| Lang::parse(v))
     });
     from_query
-        .or_else(|| cookie(parts_headers, LANG_COOKIE).and_then(Lang::parse))
+        .or_else(|| cookie(parts_headers, LANG_COOKIE).and_then(|c| Lang::parse(&c)))
         .unwrap_or(Lang::Vi)
 }
 
@@ -245,7 +241,7 @@ impl FromRequestParts<AppState> for ConsoleUser {
             "/console/queue".into()
         };
         let lang = lang_of(&parts.headers, parts.uri.query());
-        let Some(token) = cookie(&parts.headers, SESSION_COOKIE).map(str::to_owned) else {
+        let Some(token) = cookie(&parts.headers, SESSION_COOKIE) else {
             return Err(to_login(&next));
         };
         let pool = state.pool.clone();
