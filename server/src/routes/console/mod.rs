@@ -48,8 +48,8 @@ pub const CSS: &str = include_str!("../../../assets/console.css");
 /// The routes of this module.
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/console", get(|| async { see_other("/console/queue") }))
-        .route("/console/", get(|| async { see_other("/console/queue") }))
+        .route("/console", get(start))
+        .route("/console/", get(start))
         .route("/console/assets/console.css", get(css))
         .route("/console/login", get(login_page).post(login))
         .route("/console/logout", post(logout))
@@ -59,6 +59,11 @@ pub fn router() -> Router<AppState> {
         .route("/console/items/{id}/merge", post(merge_form))
         .route("/console/items/{id}/dismiss", post(dismiss_form))
         .route("/console/records/{id}", get(record_page))
+}
+
+/// `/console`: the start page of the signed-in role.
+async fn start(user: ConsoleUser) -> Response {
+    see_other(home_of(Some(user.user.role)))
 }
 
 fn see_other(to: &str) -> Response {
@@ -133,18 +138,16 @@ fn remember_lang(r: &mut Response, uri: &Uri, lang: Lang) {
 /// The layout's data for this request.
 fn chrome(uri: &Uri, lang: Lang, user: Option<&ConsoleUser>, title: &str) -> Chrome {
     let l = lang;
-    let nav = match user.map(|u| u.user.role) {
+    let link = |href: &str, vi: &str, en: &str| (href.to_owned(), l.pick(vi, en).to_owned());
+    let role = user.map(|u| u.user.role);
+    let nav = match role {
         None => Vec::new(),
-        Some(_) => vec![
-            (
-                "/console/queue".to_owned(),
-                l.pick("Hàng đợi", "Queue").to_owned(),
-            ),
-            (
-                "/console/queue?status=resolved".to_owned(),
-                l.pick("Đã xử lý", "Resolved").to_owned(),
-            ),
+        Some(Role::Admin) => vec![
+            link("/console/queue", "Hàng đợi", "Queue"),
+            link("/console/queue?status=resolved", "Đã xử lý", "Resolved"),
+            link("/console/reports", "Báo cáo", "Reports"),
         ],
+        Some(_) => vec![link("/console/reports", "Báo cáo", "Reports")],
     };
     Chrome {
         lang,
@@ -153,10 +156,36 @@ fn chrome(uri: &Uri, lang: Lang, user: Option<&ConsoleUser>, title: &str) -> Chr
             csrf: u.csrf.clone(),
         }),
         nav,
-        home: "/console/queue".into(),
+        home: home_of(role).into(),
         toggle: toggle_href(uri, lang),
         title: title.to_owned(),
     }
+}
+
+/// Where the brand and "back" links lead: the queue for admins, the reports for leaders.
+fn home_of(role: Option<Role>) -> &'static str {
+    match role {
+        Some(Role::Leader) => "/console/reports",
+        _ => "/console/queue",
+    }
+}
+
+/// `Some(403 page)` unless `user` is an admin: the queue, items and records show names and
+/// ID numbers, which leaders never see.
+fn admin_only(uri: &Uri, user: &ConsoleUser) -> Option<Response> {
+    (user.user.role != Role::Admin).then(|| {
+        message(
+            StatusCode::FORBIDDEN,
+            uri,
+            user,
+            "403",
+            ("Không có quyền", "Not allowed"),
+            (
+                "Trang này có họ tên và số định danh: chỉ quản trị viên được xem. Lãnh đạo xem các báo cáo tổng hợp.",
+                "This page shows names and ID numbers: admins only. Leaders see the aggregated reports.",
+            ),
+        )
+    })
 }
 
 /// Renders a page template (built on this request's [`Chrome`]) with the console's headers.
@@ -191,10 +220,16 @@ fn message(
         chrome,
         heading: l.pick(hvi, hen).to_owned(),
         text: l.pick(tvi, ten).to_owned(),
-        back: (
-            "/console/queue".to_owned(),
-            l.pick("Về hàng đợi", "Back to the queue").to_owned(),
-        ),
+        back: match user.user.role {
+            Role::Leader => (
+                "/console/reports".to_owned(),
+                l.pick("Về báo cáo", "Back to the reports").to_owned(),
+            ),
+            _ => (
+                "/console/queue".to_owned(),
+                l.pick("Về hàng đợi", "Back to the queue").to_owned(),
+            ),
+        },
     })
 }
 
@@ -293,6 +328,11 @@ pub struct LoginForm {
     pub next: Option<String>,
 }
 
+const CONSOLE_ONLY: (&str, &str) = (
+    "Chỉ tài khoản quản trị hoặc lãnh đạo đang hoạt động được dùng bảng điều khiển.",
+    "Only enabled admin and leader accounts may use the console.",
+);
+
 const WRONG: (&str, &str) = (
     "Sai tên đăng nhập hoặc mật khẩu.",
     "Wrong user name or password.",
@@ -339,9 +379,9 @@ async fn login(
         Err(e) => return internal(format!("{e:#}")),
     };
     let user = match verdict {
-        Ok(Verdict::Ok(user)) if user.role == Role::Admin => user,
+        Ok(Verdict::Ok(user)) if session::console_role(user.role) => user,
         Ok(Verdict::Ok(user)) => {
-            // Right password, but not an admin: refused and audited.
+            // Right password, but neither an admin nor a leader: refused and audited.
             let pool = state.pool.clone();
             let logged = tokio::task::spawn_blocking(move || {
                 pool.write(|tx| {
@@ -365,19 +405,13 @@ async fn login(
             }
             return refuse(
                 StatusCode::UNAUTHORIZED,
-                (
-                    "Chỉ tài khoản quản trị đang hoạt động được dùng bảng điều khiển.",
-                    "Only enabled admin accounts may use the console.",
-                ),
+                CONSOLE_ONLY,
             );
         }
         Ok(Verdict::Disabled(_)) => {
             return refuse(
                 StatusCode::UNAUTHORIZED,
-                (
-                    "Chỉ tài khoản quản trị đang hoạt động được dùng bảng điều khiển.",
-                    "Only enabled admin accounts may use the console.",
-                ),
+                CONSOLE_ONLY,
             );
         }
         Ok(Verdict::BadCredentials) => return refuse(StatusCode::UNAUTHORIZED, WRONG),
@@ -404,6 +438,12 @@ async fn login(
                 .insert(RETRY_AFTER, HeaderValue::from_static("1"));
             return r;
         }
+    };
+    // A leader has no queue: the default landing page is the reports.
+    let next = if user.role == Role::Leader && next == "/console/queue" {
+        "/console/reports".to_owned()
+    } else {
+        next
     };
     let pool = state.pool.clone();
     let created = tokio::task::spawn_blocking(move || {
@@ -532,6 +572,9 @@ async fn queue(
     uri: Uri,
     q: Result<Query<QueueQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
+    if let Some(r) = admin_only(&uri, &user) {
+        return r;
+    }
     let q = q.map(|Query(q)| q).unwrap_or_default();
     let l = user.lang;
     let status = q
@@ -715,6 +758,9 @@ async fn item_page(
     Path(id): Path<String>,
     Query(q): Query<ItemQuery>,
 ) -> Response {
+    if let Some(r) = admin_only(&uri, &user) {
+        return r;
+    }
     let Some(id) = parse_item_id(&id) else {
         return not_found(&uri, &user);
     };
@@ -779,6 +825,9 @@ async fn decide(
     csrf: &str,
     action: Result<Action, (&'static str, &'static str)>,
 ) -> Response {
+    if let Some(r) = admin_only(&uri, &user) {
+        return r;
+    }
     let Some(id) = parse_item_id(&id) else {
         return not_found(&uri, &user);
     };
@@ -1035,6 +1084,9 @@ async fn record_page(
     uri: Uri,
     Path(id): Path<String>,
 ) -> Response {
+    if let Some(r) = admin_only(&uri, &user) {
+        return r;
+    }
     let Ok(id) = Uuid::parse_str(&id) else {
         return not_found(&uri, &user);
     };

@@ -1,6 +1,6 @@
 //! Console sessions: a random token in an `HttpOnly; SameSite=Strict` cookie (stored only as
 //! its SHA-256), a per-session CSRF token that every form carries and every POST checks, and
-//! the extractor that admits only an enabled admin with a live session.
+//! the extractor that admits only an enabled admin or leader with a live session.
 
 use axum::extract::FromRequestParts;
 use axum::http::header::{LOCATION, SET_COOKIE, STRICT_TRANSPORT_SECURITY};
@@ -189,7 +189,12 @@ pub fn lang_of(parts_headers: &HeaderMap, query: Option<&str>) -> Lang {
         .unwrap_or(Lang::Vi)
 }
 
-/// An admin signed in to the console.
+/// Whether a role may sign in to the console: admins (everything) and leaders (reports).
+pub fn console_role(role: Role) -> bool {
+    matches!(role, Role::Admin | Role::Leader)
+}
+
+/// An admin or a leader signed in to the console.
 #[derive(Debug, Clone)]
 pub struct ConsoleUser {
     /// The account.
@@ -254,7 +259,7 @@ impl FromRequestParts<AppState> for ConsoleUser {
                 StatusCode::INTERNAL_SERVER_ERROR.into_response()
             })?;
         match found {
-            Some((user, csrf, token_hash)) if user.role == Role::Admin && !user.disabled => {
+            Some((user, csrf, token_hash)) if console_role(user.role) && !user.disabled => {
                 Ok(ConsoleUser {
                     user,
                     csrf,
