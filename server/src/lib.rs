@@ -14,6 +14,7 @@ pub mod cli;
 pub mod cli_review;
 pub mod compress;
 pub mod config;
+pub mod db;
 pub mod directory;
 pub mod doc_cache;
 pub mod error;
@@ -53,7 +54,10 @@ use crate::writer::Writer;
 /// Shared state of every handler.
 #[derive(Debug, Clone)]
 pub struct AppState {
-    /// The database (its readers serve pulls and reads; other writes use its writer).
+    /// The database through the storage seam ([`db::Store`]); code moves onto it from
+    /// `pool`, which goes away once nothing uses it.
+    pub store: db::Store,
+    /// The SQLite database (its readers serve pulls and reads; other writes use its writer).
     pub pool: Arc<Pool>,
     /// The group-commit writer: every sync exchange's writes go through it.
     pub writer: Writer,
@@ -204,6 +208,7 @@ pub fn open_state(config: Config) -> anyhow::Result<(AppState, Option<String>)> 
     let login = Arc::new(login::LoginGuard::new(&config));
     Ok((
         AppState {
+            store: db::Store::Sqlite(pool.clone()),
             pool,
             writer,
             cache,
