@@ -34,6 +34,11 @@ pub const PG_MIGRATIONS: &[Migration] = &[
         version: 3,
         sql: include_str!("../migrations/postgres/0003_review_queue.sql"),
     },
+    // Versions 4–6 are other branches' (assigned by the lead); this one takes 7.
+    Migration {
+        version: 7,
+        sql: include_str!("../migrations/postgres/0007_reports.sql"),
+    },
 ];
 
 /// The table recording which migrations were applied (the SQLite side uses `user_version`).

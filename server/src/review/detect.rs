@@ -104,6 +104,7 @@ pub fn detect_loaded(
     let mut stats = DetectStats::default();
     for (_, record) in loaded {
         store::index_record(tx, record)?;
+        crate::reports::index::index_record(tx, record, now_ms)?;
     }
     if loaded.is_empty() {
         return Ok(stats);
@@ -172,6 +173,7 @@ pub fn scan_all(
                     && let Ok(record) = RecordDoc::load(&stored.doc).and_then(|d| d.read())
                 {
                     store::index_record(tx, &record)?;
+                    crate::reports::index::index_record(tx, &record, now_ms)?;
                 }
             }
             Ok(())
@@ -193,12 +195,14 @@ pub fn backfill(
     pool: &sync_core::store::Pool,
     now_ms: i64,
 ) -> anyhow::Result<Option<(usize, DetectStats)>> {
-    let needed: bool = pool.read(|c| {
-        c.query_row(
+    let needed: bool = pool.read(|c| -> anyhow::Result<bool> {
+        let review: bool = c.query_row(
             "SELECT EXISTS (SELECT 1 FROM records) AND NOT EXISTS (SELECT 1 FROM review_index)",
             [],
             |r| r.get(0),
-        )
+        )?;
+        // A database from before schema version 7 has no report index yet.
+        Ok(review || crate::reports::index::needs_backfill(c)?)
     })?;
     if !needed {
         return Ok(None);
