@@ -9,6 +9,7 @@ mod integration {
     pub mod faults;
     pub mod hostile;
     pub mod postgres_schema;
+    pub mod reports;
     pub mod python_bindings;
     pub mod review;
     pub mod schema_contract;

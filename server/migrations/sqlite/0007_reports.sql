@@ -5,7 +5,8 @@
 -- application's request type or the declaration's (effective) procedure; `outcome` folds the
 -- status into in_progress / granted / refused / withdrawn; `period_on` is the day a report
 -- counts the dossier in: `filed_on` when the dossier has one, else the Vietnam day the server
--- first indexed it (device clocks are not trusted). `decision_days` is decided_on − filed_on
+-- first indexed it (device clocks are not trusted). `due_on` is the recorded due day, else
+-- the procedure's legal time limit in working days from `filed_on`. `decision_days` is decided_on − filed_on
 -- in days, computed in Rust (no engine-specific date functions).
 CREATE TABLE report_dossiers (
     record TEXT PRIMARY KEY,

@@ -4,6 +4,7 @@
 //! reports count rows and never load documents. Portable SQL through the storage seam.
 
 use sync_core::model::rules::effective_procedure;
+use sync_core::model::working_days;
 use sync_core::model::{Date, Finding, Kind, Record};
 use sync_core::time::local_date;
 
@@ -47,6 +48,11 @@ pub fn index_record(tx: &dyn Sql, record: &Record, now_ms: i64) -> Result<(), Db
             .map(|(f, d)| f.days_until(d))
             .filter(|d| *d >= 0);
         let filed_s = filed.map(|d| d.to_string());
+        // The recorded due day, else the procedure's legal time limit in working days.
+        let procedure = procedure_of(record);
+        let due = date(record, "due_on").or_else(|| {
+            filed.and_then(|f| working_days::due_on(&procedure, f))
+        });
         let period_on = filed_s.clone().unwrap_or_else(|| local_date(now_ms));
         tx.execute(
             "INSERT INTO report_dossiers (record, kind, procedure, unit, status, outcome,
@@ -63,13 +69,13 @@ pub fn index_record(tx: &dyn Sql, record: &Record, now_ms: i64) -> Result<(), Db
             &[
                 &id,
                 &kind,
-                &procedure_of(record),
+                &procedure,
                 &unit,
                 &status,
                 &outcome(record.kind, status),
                 &period_on,
                 &filed_s,
-                &date(record, "due_on").map(|d| d.to_string()),
+                &due.map(|d| d.to_string()),
                 &decided.map(|d| d.to_string()),
                 &days,
                 &now_ms,

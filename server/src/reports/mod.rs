@@ -50,10 +50,14 @@ pub enum QueryError {
     OutOfScope(String),
 }
 
-/// The units a user's reports may cover: its scopes, and for a leader assigned a district
-/// (or province) every current unit under it.
+/// The units a user's reports may cover: its scopes (admins: every unit of the catalog,
+/// including those ended by the 2025 reorganisation, whose records still exist), and for a
+/// leader assigned a district (or province) every current unit under it.
 pub fn report_units(role: Role, scopes: &[String]) -> Vec<String> {
     let mut out: Vec<String> = scopes.to_vec();
+    if role == Role::Admin {
+        out.extend(catalog().units().iter().map(|u| u.code.clone()));
+    }
     if role == Role::Leader {
         for u in catalog().current_units() {
             if u.parent_code.as_ref().is_some_and(|p| scopes.contains(p)) {
@@ -107,10 +111,19 @@ pub fn resolve(
     Ok((period, units))
 }
 
+/// The name of a unit: the current one, else the last it had (units ended in 2025 keep
+/// their records).
+fn name_of(code: &str) -> Option<String> {
+    catalog()
+        .current(code)
+        .or_else(|| catalog().units().iter().rev().find(|u| u.code == code))
+        .map(|u| u.name.clone())
+}
+
 /// `07132 Phường Quảng Yên`.
 pub fn unit_name(code: &str) -> String {
-    match catalog().current(code) {
-        Some(u) => format!("{code} {}", u.name),
+    match name_of(code) {
+        Some(n) => format!("{code} {n}"),
         None => code.to_owned(),
     }
 }
@@ -174,7 +187,7 @@ pub const PROGRESS_HEADERS: [&str; 11] = [
 /// What the progress report's figures mean (printed under the table and in the files).
 pub const PROGRESS_NOTES: [&str; 3] = [
     "Hồ sơ được tính vào kỳ theo ngày tiếp nhận; hồ sơ chưa có ngày tiếp nhận được tính theo ngày máy chủ nhận hồ sơ lần đầu.",
-    "Quá hạn: chưa giải quyết mà đã qua ngày hẹn trả kết quả theo luật, hoặc giải quyết sau ngày đó.",
+    "Quá hạn: chưa giải quyết mà đã qua ngày hẹn trả kết quả (ngày ghi trên hồ sơ, hoặc thời hạn luật định tính theo ngày làm việc kể từ ngày tiếp nhận), hoặc giải quyết sau ngày đó.",
     "Tỷ lệ xử lý số: số hồ sơ đã giải quyết có cả ngày tiếp nhận và ngày giải quyết ghi trên hệ thống, trên tổng số hồ sơ đã giải quyết.",
 ];
 
@@ -267,10 +280,7 @@ impl ProgressReport {
                 .iter()
                 .map(|u| UnitName {
                     code: u.clone(),
-                    name: catalog()
-                        .current(u)
-                        .map(|x| x.name.clone())
-                        .unwrap_or_default(),
+                    name: name_of(u).unwrap_or_default(),
                 })
                 .collect(),
             generated_ms: now_ms,

@@ -1,6 +1,7 @@
 //! The progress report: applications and declarations by unit × procedure, counted in the
 //! period by `period_on` (the filing day, else the day the server first saw the dossier):
-//! received, in progress, granted, refused, withdrawn, overdue against `due_on`, the median
+//! received, in progress, granted, refused, withdrawn, overdue against `due_on` (else the
+//! legal time limit in working days from filing), the median
 //! days from filing to decision, and the share processed fully digitally (decided dossiers
 //! whose filing and decision days are both recorded in Ferry). From `report_dossiers` only.
 

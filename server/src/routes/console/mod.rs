@@ -17,6 +17,7 @@
 
 pub mod i18n;
 pub mod pages;
+pub mod reports;
 pub mod session;
 
 use std::collections::{HashMap, HashSet};
@@ -59,6 +60,30 @@ pub fn router() -> Router<AppState> {
         .route("/console/items/{id}/merge", post(merge_form))
         .route("/console/items/{id}/dismiss", post(dismiss_form))
         .route("/console/records/{id}", get(record_page))
+        .route("/console/reports", get(reports::index))
+        .route("/console/reports/progress", get(reports::progress))
+        .route("/console/reports/progress.csv", get(progress_csv))
+        .route("/console/reports/progress.xlsx", get(progress_xlsx))
+}
+
+async fn progress_csv(
+    State(state): State<AppState>,
+    user: ConsoleUser,
+    uri: Uri,
+    q: Result<Query<crate::reports::ReportQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let q = q.map(|Query(q)| q).unwrap_or_default();
+    reports::progress_download(state, user, uri, q, crate::routes::reports::Format::Csv).await
+}
+
+async fn progress_xlsx(
+    State(state): State<AppState>,
+    user: ConsoleUser,
+    uri: Uri,
+    q: Result<Query<crate::reports::ReportQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let q = q.map(|Query(q)| q).unwrap_or_default();
+    reports::progress_download(state, user, uri, q, crate::routes::reports::Format::Xlsx).await
 }
 
 /// `/console`: the start page of the signed-in role.
