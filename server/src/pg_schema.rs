@@ -34,7 +34,15 @@ pub const PG_MIGRATIONS: &[Migration] = &[
         version: 3,
         sql: include_str!("../migrations/postgres/0003_review_queue.sql"),
     },
-    // Versions 4–6 are other branches' (assigned by the lead); this one takes 7.
+    Migration {
+        version: 4,
+        sql: include_str!("../migrations/postgres/0004_review_detection_queue.sql"),
+    },
+    Migration {
+        version: 5,
+        sql: include_str!("../migrations/postgres/0005_accounts_hardening.sql"),
+    },
+    // Version 6 is another branch's (assigned by the lead); this one takes 7.
     Migration {
         version: 7,
         sql: include_str!("../migrations/postgres/0007_reports.sql"),

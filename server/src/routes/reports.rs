@@ -97,12 +97,11 @@ pub async fn load_progress(
     let allowed = report_units(asker.role, &asker.scopes);
     let (period, units) = reports::resolve(q, &allowed, today).map_err(query_error)?;
     let store = state.store.clone();
-    let pool = state.pool.clone();
     let asker = asker.clone();
     tokio::task::spawn_blocking(move || -> anyhow::Result<(ProgressReport, Table)> {
         let figures = store.read(|sql| progress(sql, &units, period, today, TREND_PERIODS))?;
         let table = reports::progress_table(&figures, &units, &period, now);
-        pool.write(|tx| {
+        store.write(|tx| {
             audit::append(
                 tx,
                 now,
