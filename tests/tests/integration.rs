@@ -9,8 +9,8 @@ mod integration {
     pub mod faults;
     pub mod hostile;
     pub mod postgres_schema;
-    pub mod reports;
     pub mod python_bindings;
+    pub mod reports;
     pub mod review;
     pub mod schema_contract;
     pub mod security;

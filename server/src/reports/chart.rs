@@ -107,12 +107,7 @@ fn value_ticks(max: f64) -> (Vec<Tick>, f64) {
 
 impl Chart {
     /// Stacked vertical bars: one bar per `bars` label, one segment per series.
-    pub fn stacked(
-        id: &str,
-        title: &str,
-        series: &[String],
-        bars: &[(String, Vec<u64>)],
-    ) -> Chart {
+    pub fn stacked(id: &str, title: &str, series: &[String], bars: &[(String, Vec<u64>)]) -> Chart {
         let max = bars
             .iter()
             .map(|(_, v)| v.iter().sum::<u64>())
@@ -311,11 +306,17 @@ mod tests {
             "progress",
             "Hồ sơ <theo> trạng thái",
             &["Đã tiếp nhận".into(), "Từ chối".into()],
-            &[("Cấp mới".into(), vec![3, 1]), ("Cấp đổi".into(), vec![0, 2])],
+            &[
+                ("Cấp mới".into(), vec![3, 1]),
+                ("Cấp đổi".into(), vec![0, 2]),
+            ],
         )
         .render()
         .unwrap();
-        assert!(c.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""), "{c}");
+        assert!(
+            c.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""),
+            "{c}"
+        );
         assert!(c.contains("Hồ sơ &lt;theo&gt; trạng thái"));
         // Three non-zero segments, each with its value in the tooltip.
         assert_eq!(c.matches("<rect x=").count() - 2 - 1, 3, "{c}");

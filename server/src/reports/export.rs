@@ -174,10 +174,22 @@ mod tests {
             units: vec!["07132 Phường Quảng Yên".into()],
             period: "Tháng 11/2026".into(),
             generated: "2026-12-01 09:30".into(),
-            headers: vec!["Đơn vị".into(), "Tiếp nhận".into(), "Số ngày (trung vị)".into()],
+            headers: vec![
+                "Đơn vị".into(),
+                "Tiếp nhận".into(),
+                "Số ngày (trung vị)".into(),
+            ],
             rows: vec![
-                vec![Cell::Text("=1+1, \"x\"".into()), Cell::Int(12), Cell::Num(3.5)],
-                vec![Cell::Text("Phường Hà An".into()), Cell::Int(-1), Cell::Empty],
+                vec![
+                    Cell::Text("=1+1, \"x\"".into()),
+                    Cell::Int(12),
+                    Cell::Num(3.5),
+                ],
+                vec![
+                    Cell::Text("Phường Hà An".into()),
+                    Cell::Int(-1),
+                    Cell::Empty,
+                ],
             ],
             notes: vec!["Ghi chú".into()],
         }
@@ -208,6 +220,9 @@ mod tests {
         assert_eq!(at(XLSX_HEADER_ROW, 1), Data::String("Tiếp nhận".into()));
         assert_eq!(at(XLSX_HEADER_ROW + 1, 1), Data::Float(12.0));
         assert_eq!(at(XLSX_HEADER_ROW + 1, 2), Data::Float(3.5));
-        assert_eq!(at(XLSX_HEADER_ROW + 2, 0), Data::String("Phường Hà An".into()));
+        assert_eq!(
+            at(XLSX_HEADER_ROW + 2, 0),
+            Data::String("Phường Hà An".into())
+        );
     }
 }

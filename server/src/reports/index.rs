@@ -39,7 +39,10 @@ pub fn index_record(tx: &dyn Sql, record: &Record, now_ms: i64) -> Result<(), Db
     let id = record.id.to_string();
     let kind = record.kind.as_str();
     let unit = record.unit.as_str();
-    if matches!(record.kind, Kind::CccdApplication | Kind::ResidenceDeclaration) {
+    if matches!(
+        record.kind,
+        Kind::CccdApplication | Kind::ResidenceDeclaration
+    ) {
         let status = record.text("status").unwrap_or("draft");
         let filed = date(record, "filed_on");
         let decided = date(record, "decided_on");
@@ -50,9 +53,8 @@ pub fn index_record(tx: &dyn Sql, record: &Record, now_ms: i64) -> Result<(), Db
         let filed_s = filed.map(|d| d.to_string());
         // The recorded due day, else the procedure's legal time limit in working days.
         let procedure = procedure_of(record);
-        let due = date(record, "due_on").or_else(|| {
-            filed.and_then(|f| working_days::due_on(&procedure, f))
-        });
+        let due = date(record, "due_on")
+            .or_else(|| filed.and_then(|f| working_days::due_on(&procedure, f)));
         let period_on = filed_s.clone().unwrap_or_else(|| local_date(now_ms));
         tx.execute(
             "INSERT INTO report_dossiers (record, kind, procedure, unit, status, outcome,

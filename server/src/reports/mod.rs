@@ -199,7 +199,11 @@ fn progress_cells(r: &ProgressRow, total: bool) -> Vec<Cell> {
         } else {
             unit_name(&r.unit)
         }),
-        Cell::Text(if total { String::new() } else { kind_vi(&r.kind).into() }),
+        Cell::Text(if total {
+            String::new()
+        } else {
+            kind_vi(&r.kind).into()
+        }),
         Cell::Text(if total {
             String::new()
         } else {

@@ -74,7 +74,10 @@ fn first_of_month(year: i32, month: u8) -> Option<Date> {
 /// The first day of the month `months` after (year, month).
 fn month_plus(year: i32, month: u8, months: i32) -> Option<Date> {
     let idx = year * 12 + i32::from(month) - 1 + months;
-    first_of_month(idx.div_euclid(12), u8::try_from(idx.rem_euclid(12) + 1).ok()?)
+    first_of_month(
+        idx.div_euclid(12),
+        u8::try_from(idx.rem_euclid(12) + 1).ok()?,
+    )
 }
 
 /// A period of `months` months starting at (year, month).
@@ -103,11 +106,7 @@ impl Period {
             PeriodKind::Year => months(kind, y, 1, 12),
             PeriodKind::Range => {
                 let to = to.unwrap_or(on);
-                (on <= to && on.days_until(to) <= 3660).then_some(Period {
-                    kind,
-                    from: on,
-                    to,
-                })
+                (on <= to && on.days_until(to) <= 3660).then_some(Period { kind, from: on, to })
             }
         }
     }
@@ -189,11 +188,9 @@ impl Period {
             PeriodKind::Week | PeriodKind::Range => format!("{:02}/{:02}", f.day(), f.month()),
             PeriodKind::Month => format!("{:02}/{}", f.month(), f.year()),
             PeriodKind::Quarter => format!("Q{}/{}", (f.month() - 1) / 3 + 1, f.year() % 100),
-            PeriodKind::Half => format!(
-                "H{}/{}",
-                if f.month() == 1 { 1 } else { 2 },
-                f.year() % 100
-            ),
+            PeriodKind::Half => {
+                format!("H{}/{}", if f.month() == 1 { 1 } else { 2 }, f.year() % 100)
+            }
             PeriodKind::Year => f.year().to_string(),
         }
     }
@@ -232,7 +229,9 @@ mod tests {
         assert_eq!((y.from, y.to), (d("2026-01-01"), d("2026-12-31")));
         let r = Period::containing(PeriodKind::Range, d("2026-11-01"), Some(d("2026-11-15")));
         assert_eq!(r.unwrap().label_vi(), "01/11/2026–15/11/2026");
-        assert!(Period::containing(PeriodKind::Range, d("2026-11-15"), Some(d("2026-11-01"))).is_none());
+        assert!(
+            Period::containing(PeriodKind::Range, d("2026-11-15"), Some(d("2026-11-01"))).is_none()
+        );
     }
 
     #[test]

@@ -119,7 +119,11 @@ pub fn progress(
             trend: Vec::new(),
         });
     }
-    let (from, to, today) = (period.from.to_string(), period.to.to_string(), today.to_string());
+    let (from, to, today) = (
+        period.from.to_string(),
+        period.to.to_string(),
+        today.to_string(),
+    );
     let mut params: Vec<&dyn ToValue> = vec![&from, &to, &today];
     params.extend(units.iter().map(|u| u as &dyn ToValue));
     let in_units = placeholders(4, units.len());

@@ -74,12 +74,13 @@ pub fn query_error(e: QueryError) -> ApiError {
     match e {
         QueryError::BadPeriod(p) => ApiError::bad_request(
             "bad_period",
-            format!("`{p}` is not a period (period=week|month|quarter|half|year|range, on=YYYY-MM-DD, to=YYYY-MM-DD)"),
+            format!(
+                "`{p}` is not a period (period=week|month|quarter|half|year|range, on=YYYY-MM-DD, to=YYYY-MM-DD)"
+            ),
         ),
-        QueryError::OutOfScope(u) => ApiError::forbidden(
-            "unit_out_of_scope",
-            format!("unit {u} is not one of yours"),
-        ),
+        QueryError::OutOfScope(u) => {
+            ApiError::forbidden("unit_out_of_scope", format!("unit {u} is not one of yours"))
+        }
     }
 }
 

@@ -212,8 +212,18 @@ mod tests {
     #[test]
     fn a_leader_moves_no_record_anywhere() {
         for kind in Kind::ALL {
-            for to in ["draft", "collected", "submitted", "accepted", "active", "withdrawn"] {
-                assert!(!transition_allowed(kind, None, to, Role::Leader), "{kind:?} {to}");
+            for to in [
+                "draft",
+                "collected",
+                "submitted",
+                "accepted",
+                "active",
+                "withdrawn",
+            ] {
+                assert!(
+                    !transition_allowed(kind, None, to, Role::Leader),
+                    "{kind:?} {to}"
+                );
                 assert!(
                     !transition_allowed(kind, Some("draft"), to, Role::Leader) || to == "draft"
                 );

@@ -60,12 +60,47 @@ fn seed(server: &Server) {
     server.add_user("thu", "staff", &[WARD, OTHER]);
     server.add_user("chutich", "leader", &[WARD]);
     let staff = Device::login(&server.url(), "thu");
-    dossier(&staff, WARD, "submitted", "2026-10-05", Some("2026-10-12"), None);
+    dossier(
+        &staff,
+        WARD,
+        "submitted",
+        "2026-10-05",
+        Some("2026-10-12"),
+        None,
+    );
     dossier(&staff, WARD, "submitted", "2026-10-20", None, None);
-    dossier(&staff, WARD, "card_issued", "2026-10-01", Some("2026-10-08"), Some("2026-10-06"));
-    dossier(&staff, WARD, "card_issued", "2026-10-02", Some("2026-10-09"), Some("2026-10-12"));
-    dossier(&staff, WARD, "rejected", "2026-10-10", None, Some("2026-10-11"));
-    dossier(&staff, WARD, "card_issued", "2026-09-20", None, Some("2026-09-25"));
+    dossier(
+        &staff,
+        WARD,
+        "card_issued",
+        "2026-10-01",
+        Some("2026-10-08"),
+        Some("2026-10-06"),
+    );
+    dossier(
+        &staff,
+        WARD,
+        "card_issued",
+        "2026-10-02",
+        Some("2026-10-09"),
+        Some("2026-10-12"),
+    );
+    dossier(
+        &staff,
+        WARD,
+        "rejected",
+        "2026-10-10",
+        None,
+        Some("2026-10-11"),
+    );
+    dossier(
+        &staff,
+        WARD,
+        "card_issued",
+        "2026-09-20",
+        None,
+        Some("2026-09-25"),
+    );
     dossier(&staff, OTHER, "submitted", "2026-10-15", None, None);
     staff.sync_all();
 }
@@ -77,7 +112,9 @@ fn indexed(device: &Device, n: i64) -> serde_json::Value {
     loop {
         let r = device
             .client
-            .get(&format!("/v1/reports/progress?period=year&on=2026-06-01&units={WARD},{OTHER}"))
+            .get(&format!(
+                "/v1/reports/progress?period=year&on=2026-06-01&units={WARD},{OTHER}"
+            ))
             .unwrap();
         let got = r.json()["total"]["received"].as_i64().unwrap_or(-1);
         if got >= n || Instant::now() >= deadline {
@@ -95,22 +132,38 @@ fn a_leader_reads_the_hand_counted_progress_of_its_ward_as_json_csv_and_xlsx() {
     assert_eq!(indexed(&staff_view, 7)["total"]["received"], 7);
 
     let leader = Device::login_with(&server.url(), "chutich", PASSWORD).expect("leader login");
-    let r = leader.client.get(&format!("/v1/reports/progress?{OCTOBER}")).unwrap();
+    let r = leader
+        .client
+        .get(&format!("/v1/reports/progress?{OCTOBER}"))
+        .unwrap();
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
     let j = r.json();
     assert_eq!(j["period"]["from"], "2026-10-01");
     assert_eq!(j["period"]["to"], "2026-10-31");
     assert_eq!(j["period_label"], "Tháng 10/2026");
-    assert_eq!(j["units"], serde_json::json!([{"code": WARD, "name": "Phường Quảng Yên"}]));
+    assert_eq!(
+        j["units"],
+        serde_json::json!([{"code": WARD, "name": "Phường Quảng Yên"}])
+    );
     let t = &j["total"];
     assert_eq!(
-        (t["received"].as_i64(), t["in_progress"].as_i64(), t["granted"].as_i64()),
+        (
+            t["received"].as_i64(),
+            t["in_progress"].as_i64(),
+            t["granted"].as_i64()
+        ),
         (Some(5), Some(2), Some(2))
     );
-    assert_eq!((t["refused"].as_i64(), t["withdrawn"].as_i64()), (Some(1), Some(0)));
+    assert_eq!(
+        (t["refused"].as_i64(), t["withdrawn"].as_i64()),
+        (Some(1), Some(0))
+    );
     assert_eq!(t["overdue"], 3);
     assert_eq!(t["median_days"], 5.0);
-    assert_eq!((t["decided"].as_i64(), t["digital"].as_i64()), (Some(3), Some(3)));
+    assert_eq!(
+        (t["decided"].as_i64(), t["digital"].as_i64()),
+        (Some(3), Some(3))
+    );
     assert_eq!(t["digital_share"], 100.0);
     let rows = j["rows"].as_array().unwrap();
     assert_eq!(rows.len(), 1, "one unit × procedure: {rows:?}");
@@ -119,32 +172,59 @@ fn a_leader_reads_the_hand_counted_progress_of_its_ward_as_json_csv_and_xlsx() {
     // The trend: six months up to October, September has the one granted in September.
     let trend = j["trend"].as_array().unwrap();
     assert_eq!(trend.len(), 6);
-    let sept = trend.iter().find(|p| p["period"]["from"] == "2026-09-01").unwrap();
+    let sept = trend
+        .iter()
+        .find(|p| p["period"]["from"] == "2026-09-01")
+        .unwrap();
     assert_eq!(sept["received"], 1);
     assert_eq!(trend.last().unwrap()["received"], 5);
     // Nothing about people in the answer.
     let text = String::from_utf8_lossy(&r.body);
-    assert!(!text.contains("Trần Thị Hoa") && !text.contains("022308001234"), "{text}");
+    assert!(
+        !text.contains("Trần Thị Hoa") && !text.contains("022308001234"),
+        "{text}"
+    );
 
     // Another ward is not the leader's.
-    let other = leader.client.get(&format!("/v1/reports/progress?{OCTOBER}&units={OTHER}")).unwrap();
+    let other = leader
+        .client
+        .get(&format!("/v1/reports/progress?{OCTOBER}&units={OTHER}"))
+        .unwrap();
     assert_eq!(other.status, 403);
     assert_eq!(other.json()["error"], "unit_out_of_scope");
-    let bad = leader.client.get("/v1/reports/progress?period=fortnight").unwrap();
+    let bad = leader
+        .client
+        .get("/v1/reports/progress?period=fortnight")
+        .unwrap();
     assert_eq!(bad.status, 400);
 
     // CSV: BOM, heading lines, the total row.
-    let csv = leader.client.get(&format!("/v1/reports/progress?{OCTOBER}&format=csv")).unwrap();
+    let csv = leader
+        .client
+        .get(&format!("/v1/reports/progress?{OCTOBER}&format=csv"))
+        .unwrap();
     assert_eq!(csv.status, 200);
     let text = String::from_utf8(csv.body.clone()).unwrap();
-    assert!(text.starts_with("\u{feff}Báo cáo tiến độ giải quyết hồ sơ"), "{text}");
+    assert!(
+        text.starts_with("\u{feff}Báo cáo tiến độ giải quyết hồ sơ"),
+        "{text}"
+    );
     assert!(text.contains("Đơn vị,07132 Phường Quảng Yên\r\n"), "{text}");
-    assert!(text.contains("Kỳ báo cáo,Tháng 10/2026 (01/10/2026 – 31/10/2026)\r\n"), "{text}");
+    assert!(
+        text.contains("Kỳ báo cáo,Tháng 10/2026 (01/10/2026 – 31/10/2026)\r\n"),
+        "{text}"
+    );
     assert!(text.contains("Thời điểm lập (giờ Việt Nam),"), "{text}");
-    assert!(text.contains("\r\nTổng cộng,,,5,2,2,1,0,3,5.0,100.0\r\n"), "{text}");
+    assert!(
+        text.contains("\r\nTổng cộng,,,5,2,2,1,0,3,5.0,100.0\r\n"),
+        "{text}"
+    );
 
     // XLSX, read back: the same figures as the JSON.
-    let xlsx = leader.client.get(&format!("/v1/reports/progress?{OCTOBER}&format=xlsx")).unwrap();
+    let xlsx = leader
+        .client
+        .get(&format!("/v1/reports/progress?{OCTOBER}&format=xlsx"))
+        .unwrap();
     assert_eq!(xlsx.status, 200);
     let mut wb: Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(xlsx.body)).unwrap();
     let sheet = wb.sheet_names()[0].clone();
@@ -162,7 +242,10 @@ fn a_leader_reads_the_hand_counted_progress_of_its_ward_as_json_csv_and_xlsx() {
         })
         .collect();
     assert_eq!(numbers, [5.0, 2.0, 2.0, 1.0, 0.0, 3.0, 5.0, 100.0]);
-    let header = range.rows().find(|r| r.first() == Some(&Data::String("Đơn vị".into())) && r.len() > 3).unwrap();
+    let header = range
+        .rows()
+        .find(|r| r.first() == Some(&Data::String("Đơn vị".into())) && r.len() > 3)
+        .unwrap();
     assert_eq!(header[8], Data::String("Quá hạn".into()));
 
     // Every view and download is in the audit trail.
@@ -187,21 +270,44 @@ fn a_leader_cannot_sync_a_device_nor_open_the_queue_but_sees_the_report_page_wit
     let session = console_session(&h, "chutich", PASSWORD);
     let start = h.get("/console", &session);
     assert_eq!(start.header("location"), Some("/console/reports"));
-    for page in ["/console/queue", "/console/items/1", "/console/records/01a2318e-32f9-723a-91b0-0135bda12707"] {
+    for page in [
+        "/console/queue",
+        "/console/items/1",
+        "/console/records/01a2318e-32f9-723a-91b0-0135bda12707",
+    ] {
         let r = h.get(page, &session);
         assert_eq!(r.status, 403, "{page}: {}", r.body);
     }
     let r = h.get(&format!("/console/reports/progress?{OCTOBER}"), &session);
     assert_eq!(r.status, 200, "{}", r.body);
-    assert!(r.body.contains("<svg xmlns=\"http://www.w3.org/2000/svg\""), "{}", r.body);
+    assert!(
+        r.body.contains("<svg xmlns=\"http://www.w3.org/2000/svg\""),
+        "{}",
+        r.body
+    );
     assert!(r.body.contains("id=\"chart-trend\"") && r.body.contains("id=\"chart-status\""));
-    assert!(r.body.contains("<td>Tổng cộng</td><td></td><td></td><td class=\"num\">5</td>"), "{}", r.body);
+    assert!(
+        r.body
+            .contains("<td>Tổng cộng</td><td></td><td></td><td class=\"num\">5</td>"),
+        "{}",
+        r.body
+    );
     assert!(!r.body.contains("Trần Thị Hoa"));
-    let other = h.get(&format!("/console/reports/progress?{OCTOBER}&units={OTHER}"), &session);
+    let other = h.get(
+        &format!("/console/reports/progress?{OCTOBER}&units={OTHER}"),
+        &session,
+    );
     assert_eq!(other.status, 403);
-    let csv = h.get(&format!("/console/reports/progress.csv?{OCTOBER}"), &session);
+    let csv = h.get(
+        &format!("/console/reports/progress.csv?{OCTOBER}"),
+        &session,
+    );
     assert_eq!(csv.status, 200);
-    assert!(csv.body.contains("Tổng cộng,,,5,2,2,1,0,3,5.0,100.0"), "{}", csv.body);
+    assert!(
+        csv.body.contains("Tổng cộng,,,5,2,2,1,0,3,5.0,100.0"),
+        "{}",
+        csv.body
+    );
     assert_eq!(
         csv.header("content-disposition"),
         Some("attachment; filename=\"bao-cao-tien-do-2026-10-01-2026-10-31.csv\"")

@@ -241,20 +241,22 @@ fn message(
     (tvi, ten): (&str, &str),
 ) -> Response {
     let l = user.lang;
-    page(status, uri, l, Some(user), title, |chrome| pages::MessagePage {
-        chrome,
-        heading: l.pick(hvi, hen).to_owned(),
-        text: l.pick(tvi, ten).to_owned(),
-        back: match user.user.role {
-            Role::Leader => (
-                "/console/reports".to_owned(),
-                l.pick("Về báo cáo", "Back to the reports").to_owned(),
-            ),
-            _ => (
-                "/console/queue".to_owned(),
-                l.pick("Về hàng đợi", "Back to the queue").to_owned(),
-            ),
-        },
+    page(status, uri, l, Some(user), title, |chrome| {
+        pages::MessagePage {
+            chrome,
+            heading: l.pick(hvi, hen).to_owned(),
+            text: l.pick(tvi, ten).to_owned(),
+            back: match user.user.role {
+                Role::Leader => (
+                    "/console/reports".to_owned(),
+                    l.pick("Về báo cáo", "Back to the reports").to_owned(),
+                ),
+                _ => (
+                    "/console/queue".to_owned(),
+                    l.pick("Về hàng đợi", "Back to the queue").to_owned(),
+                ),
+            },
+        }
     })
 }
 
@@ -428,16 +430,10 @@ async fn login(
             if let Ok(Err(e)) = logged {
                 return internal(format!("{e:#}"));
             }
-            return refuse(
-                StatusCode::UNAUTHORIZED,
-                CONSOLE_ONLY,
-            );
+            return refuse(StatusCode::UNAUTHORIZED, CONSOLE_ONLY);
         }
         Ok(Verdict::Disabled(_)) => {
-            return refuse(
-                StatusCode::UNAUTHORIZED,
-                CONSOLE_ONLY,
-            );
+            return refuse(StatusCode::UNAUTHORIZED, CONSOLE_ONLY);
         }
         Ok(Verdict::BadCredentials) => return refuse(StatusCode::UNAUTHORIZED, WRONG),
         Ok(Verdict::Locked(wait)) | Err(Refusal::RateLimited(wait)) => {

@@ -453,10 +453,12 @@ fn record_link(lang: Lang, id: Uuid, records: &HashMap<Uuid, Record>) -> Frag {
                 .push(code(&full, short));
         }
         None => {
-            f.push(code(&full, short)).push(Piece::Text(" ".into())).push(Piece::Muted(format!(
-                "({})",
-                lang.pick("không có trên máy chủ", "not on the server")
-            )));
+            f.push(code(&full, short))
+                .push(Piece::Text(" ".into()))
+                .push(Piece::Muted(format!(
+                    "({})",
+                    lang.pick("không có trên máy chủ", "not on the server")
+                )));
         }
     }
     f
@@ -466,10 +468,7 @@ fn who_cells(lang: Lang, c: &Candidate) -> [Frag; 4] {
     let unknown = || Frag::muted(lang.pick("không rõ", "unknown"));
     let device = match (&c.device_name, &c.device) {
         (Some(n), Some(d)) => Frag {
-            pieces: vec![
-                Piece::Text(format!("{n} ")),
-                code(d, short_id(d)),
-            ],
+            pieces: vec![Piece::Text(format!("{n} ")), code(d, short_id(d))],
         },
         (None, Some(d)) => Frag {
             pieces: vec![code(d, short_id(d))],
@@ -607,10 +606,7 @@ pub fn item(chrome: Chrome, v: &ItemView<'_>) -> ItemPage {
         type_label: type_label(l, it.item_type),
         status: it.status.as_str(),
         status_label: status_label(l, it.status),
-        notice: v
-            .notice
-            .as_ref()
-            .map(|(c, t)| ((*c).to_owned(), t.clone())),
+        notice: v.notice.as_ref().map(|(c, t)| ((*c).to_owned(), t.clone())),
         meta: m,
         explain: explain(l, it),
         side,
@@ -711,29 +707,31 @@ fn values_side(v: &ItemView<'_>, open: bool) -> Side {
             l.pick("Việc đã làm", "What happened"),
             it.candidates
                 .iter()
-                .map(|c| match c.detail.get("fields").and_then(|f| f.as_object()) {
-                    Some(fields) => {
-                        let list: Vec<String> = fields
-                            .iter()
-                            .map(|(f, val)| {
-                                let shown = serde_json::from_value::<Value>(val.clone())
-                                    .map(|x| value_text(l, &x))
-                                    .unwrap_or_else(|_| "—".into());
-                                format!("{}: {}", field_label(l, &it.kind, f), shown)
-                            })
-                            .collect();
-                        Frag {
-                            pieces: vec![
-                                Piece::Text(
-                                    l.pick("Sửa đồng thời:", "Edited concurrently:").into(),
-                                ),
-                                Piece::Br,
-                                Piece::Text(list.join("; ")),
-                            ],
+                .map(
+                    |c| match c.detail.get("fields").and_then(|f| f.as_object()) {
+                        Some(fields) => {
+                            let list: Vec<String> = fields
+                                .iter()
+                                .map(|(f, val)| {
+                                    let shown = serde_json::from_value::<Value>(val.clone())
+                                        .map(|x| value_text(l, &x))
+                                        .unwrap_or_else(|_| "—".into());
+                                    format!("{}: {}", field_label(l, &it.kind, f), shown)
+                                })
+                                .collect();
+                            Frag {
+                                pieces: vec![
+                                    Piece::Text(
+                                        l.pick("Sửa đồng thời:", "Edited concurrently:").into(),
+                                    ),
+                                    Piece::Br,
+                                    Piece::Text(list.join("; ")),
+                                ],
+                            }
                         }
-                    }
-                    None => Frag::text(l.pick("Rút hồ sơ", "Withdrew the record")),
-                })
+                        None => Frag::text(l.pick("Rút hồ sơ", "Withdrew the record")),
+                    },
+                )
                 .collect(),
         )),
         _ => {}
@@ -748,7 +746,10 @@ fn values_side(v: &ItemView<'_>, open: bool) -> Side {
     for (i, label) in labels.iter().enumerate() {
         rows.push(side_row(
             label,
-            cells.iter_mut().map(|c| std::mem::take(&mut c[i])).collect(),
+            cells
+                .iter_mut()
+                .map(|c| std::mem::take(&mut c[i]))
+                .collect(),
         ));
     }
     if it.item_type != ItemType::TwoPermanentResidences && it.item_type != ItemType::HouseholdHead {
@@ -845,7 +846,10 @@ fn duplicate_side(v: &ItemView<'_>, open: bool) -> Side {
     let mut rows = vec![side_row(
         l.pick("Đơn vị", "Unit"),
         recs.iter()
-            .map(|r| r.map(|r| Frag::text(unit_label(&r.unit))).unwrap_or_default())
+            .map(|r| {
+                r.map(|r| Frag::text(unit_label(&r.unit)))
+                    .unwrap_or_default()
+            })
             .collect(),
     )];
     for spec in fields_of(kind) {
@@ -876,18 +880,20 @@ fn duplicate_side(v: &ItemView<'_>, open: bool) -> Side {
     rows.push(side_row(
         l.pick("Tạo bởi", "Created by"),
         ids.iter()
-            .map(|id| match it.candidates.iter().find(|c| c.record == Some(*id)) {
-                Some(c) => {
-                    let [user, device, when, _] = who_cells(l, c);
-                    let mut f = user;
-                    f.push(Piece::Text(" · ".into()))
-                        .append(device)
-                        .push(Piece::Br)
-                        .append(when);
-                    f
-                }
-                None => Frag::text("—"),
-            })
+            .map(
+                |id| match it.candidates.iter().find(|c| c.record == Some(*id)) {
+                    Some(c) => {
+                        let [user, device, when, _] = who_cells(l, c);
+                        let mut f = user;
+                        f.push(Piece::Text(" · ".into()))
+                            .append(device)
+                            .push(Piece::Br)
+                            .append(when);
+                        f
+                    }
+                    None => Frag::text("—"),
+                },
+            )
             .collect(),
     ));
     Side {
@@ -896,7 +902,10 @@ fn duplicate_side(v: &ItemView<'_>, open: bool) -> Side {
             .to_owned(),
         class: "side compare",
         corner: l.pick("Trường", "Field").to_owned(),
-        columns: ids.iter().map(|id| record_link(l, *id, v.records)).collect(),
+        columns: ids
+            .iter()
+            .map(|id| record_link(l, *id, v.records))
+            .collect(),
         rows,
         choose: open.then(|| Choose {
             label: l.pick("Giữ hồ sơ", "Keep").to_owned(),
@@ -950,7 +959,10 @@ fn outcome(v: &ItemView<'_>) -> Vec<Meta> {
         "auto" => l.pick("tự đóng", "closed itself"),
         other => other,
     };
-    m.push(meta(l.pick("Cách xử lý", "Decision"), Frag::text(action_label)));
+    m.push(meta(
+        l.pick("Cách xử lý", "Decision"),
+        Frag::text(action_label),
+    ));
     if let Some(chosen) = res.get("chosen").filter(|c| !c.is_null()) {
         let shown = match chosen.get("survivor").and_then(|s| s.as_str()) {
             Some(id) => Frag {
@@ -1297,7 +1309,10 @@ mod tests {
         assert!(!page.contains("<script>"), "{page}");
         assert!(page.contains("&lt;script&gt;"), "{page}");
         assert!(page.contains("a &amp; &#34;b&#34;") || page.contains("a &amp; &quot;b&quot;"));
-        assert!(!page.contains("<b>admin</b>") && !page.contains("\"><x>"), "{page}");
+        assert!(
+            !page.contains("<b>admin</b>") && !page.contains("\"><x>"),
+            "{page}"
+        );
         let frag = Frag {
             pieces: vec![
                 link("/x?a=1&b=\"2\"".into(), "<i>"),

@@ -16,9 +16,7 @@ use crate::AppState;
 use crate::error::ApiError;
 use crate::reports::chart::Chart;
 use crate::reports::export::Table;
-use crate::reports::{
-    OUTCOMES, ReportQuery, procedure_vi, report_units, unit_name,
-};
+use crate::reports::{OUTCOMES, ReportQuery, procedure_vi, report_units, unit_name};
 use crate::routes::reports::{Asker, Format, download, load_progress};
 
 /// The reports index.
@@ -71,11 +69,26 @@ pub async fn index(user: ConsoleUser, uri: Uri) -> Response {
                 "hồ sơ cấp thẻ căn cước và cư trú theo đơn vị, thủ tục và kết quả; quá hạn; số ngày giải quyết; tỷ lệ xử lý số; biểu đồ; tải Excel/CSV",
             )],
             missing: vec![
-                ("Chất lượng dữ liệu (đúng, đủ, sạch, sống)", "các phát hiện đã được lập chỉ mục theo loại và đơn vị (bảng report_findings) nhưng chưa có trang báo cáo"),
-                ("Cán bộ", "số hồ sơ tạo, sửa, bị từ chối theo cán bộ: chưa có"),
-                ("Kiểm tra sử dụng dữ liệu", "đọc, xuất, tải về thiết bị theo người dùng từ nhật ký: chưa có"),
-                ("Độ phủ", "công dân từ 14 tuổi chưa có hồ sơ cấp thẻ, thẻ đến hạn đổi, tạm trú sắp hết hạn: chưa có; mô hình chưa có trường kích hoạt VNeID"),
-                ("Tình trạng đồng bộ thiết bị", "chưa có: thiết bị chưa báo độ dài hàng đợi gửi"),
+                (
+                    "Chất lượng dữ liệu (đúng, đủ, sạch, sống)",
+                    "các phát hiện đã được lập chỉ mục theo loại và đơn vị (bảng report_findings) nhưng chưa có trang báo cáo",
+                ),
+                (
+                    "Cán bộ",
+                    "số hồ sơ tạo, sửa, bị từ chối theo cán bộ: chưa có",
+                ),
+                (
+                    "Kiểm tra sử dụng dữ liệu",
+                    "đọc, xuất, tải về thiết bị theo người dùng từ nhật ký: chưa có",
+                ),
+                (
+                    "Độ phủ",
+                    "công dân từ 14 tuổi chưa có hồ sơ cấp thẻ, thẻ đến hạn đổi, tạm trú sắp hết hạn: chưa có; mô hình chưa có trường kích hoạt VNeID",
+                ),
+                (
+                    "Tình trạng đồng bộ thiết bị",
+                    "chưa có: thiết bị chưa báo độ dài hàng đợi gửi",
+                ),
             ],
         },
     )
@@ -153,7 +166,8 @@ pub async fn progress(
         e[2] += r.refused;
         e[3] += r.withdrawn;
     }
-    let outcome_names: Vec<&'static str> = OUTCOMES.iter().map(|(_, vi, en)| l.pick(vi, en)).collect();
+    let outcome_names: Vec<&'static str> =
+        OUTCOMES.iter().map(|(_, vi, en)| l.pick(vi, en)).collect();
     let status_rows: Vec<(String, Vec<i64>)> = by_procedure
         .into_iter()
         .map(|(k, v)| (k, v.to_vec()))
@@ -165,7 +179,10 @@ pub async fn progress(
     let series: Vec<String> = outcome_names.iter().map(|s| (*s).to_owned()).collect();
     let status_chart = Chart::stacked(
         "status",
-        l.pick("Hồ sơ theo thủ tục và kết quả", "Dossiers by procedure and outcome"),
+        l.pick(
+            "Hồ sơ theo thủ tục và kết quả",
+            "Dossiers by procedure and outcome",
+        ),
         &series,
         &bars,
     );
@@ -193,7 +210,10 @@ pub async fn progress(
         .collect();
     let trend_chart = Chart::lines(
         "trend",
-        l.pick("Xu hướng tiếp nhận theo đơn vị", "Dossiers received per unit"),
+        l.pick(
+            "Xu hướng tiếp nhận theo đơn vị",
+            "Dossiers received per unit",
+        ),
         &trend_periods,
         &series,
     );
@@ -203,30 +223,32 @@ pub async fn progress(
     };
     let allowed = report_units(user.user.role, &user.user.scopes());
     let title = l.pick("Báo cáo tiến độ", "Progress report").to_owned();
-    page(StatusCode::OK, &uri, l, Some(&user), &title, |chrome| ProgressPage {
-        chrome,
-        periods: vec![
-            ("week", l.pick("Tuần", "Week")),
-            ("month", l.pick("Tháng", "Month")),
-            ("quarter", l.pick("Quý", "Quarter")),
-            ("half", l.pick("6 tháng", "Half-year")),
-            ("year", l.pick("Năm", "Year")),
-            ("range", l.pick("Khoảng ngày", "Date range")),
-        ],
-        period_kind: report.period.kind.as_str(),
-        on: q.on.clone().unwrap_or_default(),
-        to: q.to.clone().unwrap_or_default(),
-        unit: q.units.clone().unwrap_or_default(),
-        unit_options: allowed.iter().map(|u| (u.clone(), unit_name(u))).collect(),
-        query: download_query(&uri),
-        status_chart,
-        outcome_names,
-        status_rows,
-        trend_chart,
-        trend_periods,
-        trend_rows,
-        trend_cut,
-        table,
+    page(StatusCode::OK, &uri, l, Some(&user), &title, |chrome| {
+        ProgressPage {
+            chrome,
+            periods: vec![
+                ("week", l.pick("Tuần", "Week")),
+                ("month", l.pick("Tháng", "Month")),
+                ("quarter", l.pick("Quý", "Quarter")),
+                ("half", l.pick("6 tháng", "Half-year")),
+                ("year", l.pick("Năm", "Year")),
+                ("range", l.pick("Khoảng ngày", "Date range")),
+            ],
+            period_kind: report.period.kind.as_str(),
+            on: q.on.clone().unwrap_or_default(),
+            to: q.to.clone().unwrap_or_default(),
+            unit: q.units.clone().unwrap_or_default(),
+            unit_options: allowed.iter().map(|u| (u.clone(), unit_name(u))).collect(),
+            query: download_query(&uri),
+            status_chart,
+            outcome_names,
+            status_rows,
+            trend_chart,
+            trend_periods,
+            trend_rows,
+            trend_cut,
+            table,
+        }
     })
 }
 

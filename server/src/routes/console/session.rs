@@ -4,18 +4,18 @@
 
 use axum::extract::FromRequestParts;
 use axum::http::header::{LOCATION, SET_COOKIE, STRICT_TRANSPORT_SECURITY};
-use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use sync_core::model::Role;
 
 use super::i18n::Lang;
 use crate::AppState;
-use crate::db::{DbError, Sql};
 use crate::accounts::{self, User};
+use crate::db::{DbError, Sql};
 
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "ferry_console";
