@@ -1307,8 +1307,9 @@ mod tests {
         .render()
         .unwrap();
         assert!(!page.contains("<script>"), "{page}");
-        assert!(page.contains("&lt;script&gt;"), "{page}");
-        assert!(page.contains("a &amp; &#34;b&#34;") || page.contains("a &amp; &quot;b&quot;"));
+        // askama writes numeric character references.
+        assert!(page.contains("<h1>&#60;script&#62;alert(&#39;x&#39;)&#60;/script&#62;</h1>"), "{page}");
+        assert!(page.contains("<p>a &#38; &#34;b&#34;</p>"), "{page}");
         assert!(
             !page.contains("<b>admin</b>") && !page.contains("\"><x>"),
             "{page}"
@@ -1322,8 +1323,10 @@ mod tests {
         }
         .render()
         .unwrap();
-        assert!(frag.starts_with("<a href=\"/x?a=1&amp;b="), "{frag}");
-        assert!(frag.contains("&lt;i&gt;</a><br><code title=\"&lt;t&gt;\">&lt;c&gt;</code>"));
+        assert_eq!(
+            frag,
+            "<a href=\"/x?a=1&#38;b=&#34;2&#34;\">&#60;i&#62;</a><br><code title=\"&#60;t&#62;\">&#60;c&#62;</code>"
+        );
         assert_eq!(
             url_encode("/console/items/3?x=1&y"),
             "/console/items/3%3Fx%3D1%26y"
