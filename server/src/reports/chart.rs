@@ -317,7 +317,10 @@ mod tests {
             c.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""),
             "{c}"
         );
-        assert!(c.contains("<title id=\"progress-title\">Hồ sơ &#60;theo&#62; trạng thái</title>"), "{c}");
+        assert!(
+            c.contains("<title id=\"progress-title\">Hồ sơ &#60;theo&#62; trạng thái</title>"),
+            "{c}"
+        );
         // Three non-zero segments, each with its value in the tooltip.
         assert_eq!(c.matches("<rect x=").count() - 2 - 1, 3, "{c}");
         assert!(c.contains("<title>Cấp mới · Đã tiếp nhận: 3</title>"));

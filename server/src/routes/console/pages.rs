@@ -1308,7 +1308,10 @@ mod tests {
         .unwrap();
         assert!(!page.contains("<script>"), "{page}");
         // askama writes numeric character references.
-        assert!(page.contains("<h1>&#60;script&#62;alert(&#39;x&#39;)&#60;/script&#62;</h1>"), "{page}");
+        assert!(
+            page.contains("<h1>&#60;script&#62;alert(&#39;x&#39;)&#60;/script&#62;</h1>"),
+            "{page}"
+        );
         assert!(page.contains("<p>a &#38; &#34;b&#34;</p>"), "{page}");
         assert!(
             !page.contains("<b>admin</b>") && !page.contains("\"><x>"),
