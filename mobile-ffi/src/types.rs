@@ -565,6 +565,8 @@ impl RejectedEdit {
 /// A user's role.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
 pub enum UserRole {
+    /// Leader: reads reports in the console; the server refuses to sync its devices.
+    Leader,
     /// Ward/commune officer working in the field.
     Officer,
     /// Office staff: accept, reject and issue.
@@ -576,6 +578,7 @@ pub enum UserRole {
 impl From<Role> for UserRole {
     fn from(r: Role) -> Self {
         match r {
+            Role::Leader => UserRole::Leader,
             Role::Officer => UserRole::Officer,
             Role::Staff => UserRole::Staff,
             Role::Admin => UserRole::Admin,

@@ -40,7 +40,8 @@ pub struct DeviceAuth {
     pub wipe: bool,
 }
 
-/// [`DeviceAuth`] that also admits a revoked device with a pending wipe order.
+/// [`DeviceAuth`] that also admits a revoked device with a pending wipe order, and refuses
+/// leaders (`403 leader_cannot_sync`: a leader reads reports and holds no records).
 #[derive(Debug, Clone)]
 pub struct SyncAuth(pub DeviceAuth);
 
@@ -117,7 +118,14 @@ impl FromRequestParts<AppState> for SyncAuth {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        authenticate(parts, state, true).await.map(SyncAuth)
+        let auth = authenticate(parts, state, true).await?;
+        if auth.role == Role::Leader && !auth.wipe {
+            return Err(ApiError::forbidden(
+                "leader_cannot_sync",
+                "the leader role reads aggregated reports (console, /v1/reports); it holds no records and cannot sync a device",
+            ));
+        }
+        Ok(SyncAuth(auth))
     }
 }
 

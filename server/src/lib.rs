@@ -24,6 +24,7 @@ pub mod login;
 pub mod metrics;
 pub mod migrate;
 pub mod pg_schema;
+pub mod reports;
 pub mod review;
 pub mod routes;
 pub mod schema;

@@ -42,6 +42,11 @@ pub const PG_MIGRATIONS: &[Migration] = &[
         version: 5,
         sql: include_str!("../migrations/postgres/0005_accounts_hardening.sql"),
     },
+    // Version 6 is another branch's (assigned by the lead); this one takes 7.
+    Migration {
+        version: 7,
+        sql: include_str!("../migrations/postgres/0007_reports.sql"),
+    },
 ];
 
 /// The table recording which migrations were applied (the SQLite side uses `user_version`).

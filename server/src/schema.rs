@@ -36,6 +36,11 @@ pub const SERVER_MIGRATIONS: &[Migration] = &[
         version: 5,
         sql: include_str!("../migrations/sqlite/0005_accounts_hardening.sql"),
     },
+    // Version 6 is another branch's (assigned by the lead); this one takes 7.
+    Migration {
+        version: 7,
+        sql: include_str!("../migrations/sqlite/0007_reports.sql"),
+    },
 ];
 
 #[cfg(test)]

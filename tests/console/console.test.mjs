@@ -143,6 +143,44 @@ test('a form posted without the session token is refused', async () => {
   assert.match(await page.textContent('#item-status'), /Chờ xử lý/, 'still open');
 });
 
+test('the progress report shows a chart beside its numbers and downloads as XLSX', async () => {
+  await page.goto(`${BASE}/console/reports/progress`);
+  assert.match(await page.textContent('h1'), /Báo cáo tiến độ giải quyết hồ sơ/);
+  // The demo's residence declaration (no filing day: counted on the day the server saw it).
+  const total = page.locator('#progress-table tbody tr:last-child td');
+  assert.equal(await total.nth(0).textContent(), 'Tổng cộng');
+  assert.ok(Number(await total.nth(3).textContent()) >= 1, 'at least the demo declaration');
+  assert.ok((await page.locator('#chart-status svg rect title').count()) >= 1, 'a bar segment per outcome');
+  assert.ok((await page.locator('#chart-trend svg polyline').count()) >= 1, 'a trend line per unit');
+  assert.ok((await page.locator('#trend-figures tbody tr').count()) >= 1, 'the trend numbers beside the chart');
+  const href = await page.getAttribute('#download-xlsx', 'href');
+  const xlsx = await page.request.get(`${BASE}${href}`);
+  assert.equal(xlsx.status(), 200);
+  assert.match(xlsx.headers()['content-type'], /spreadsheetml/);
+  assert.equal((await xlsx.body()).subarray(0, 2).toString(), 'PK', 'an XLSX file is a zip');
+  await page.screenshot({ path: join(SHOTS, 'report-progress.png'), fullPage: true });
+});
+
+test('a leader lands on the reports and is refused the queue', async () => {
+  // Sign the admin out and the leader (added by run.sh) in on the same page.
+  await page.goto(`${BASE}/console/queue`);
+  await Promise.all([page.waitForURL(/\/console\/login/), page.click('header form button')]);
+  await page.fill('input[name=username]', 'chutich');
+  await page.fill('input[name=password]', process.env.FERRY_LEADER_PASSWORD);
+  await Promise.all([page.waitForURL(/\/console\/reports/), page.click('button.primary')]);
+  await page.goto(`${BASE}/console/reports/progress`);
+  assert.match(await page.textContent('dl.report-meta'), /07132/);
+  assert.equal(await page.locator('#chart-trend svg').count(), 1);
+  const queue = await page.request.get(`${BASE}/console/queue`, { maxRedirects: 0 });
+  assert.equal(queue.status(), 403);
+  await page.screenshot({ path: join(SHOTS, 'report-leader.png'), fullPage: true });
+  // Back to the admin for the last test.
+  await Promise.all([page.waitForURL(/\/console\/login/), page.click('header form button')]);
+  await page.fill('input[name=username]', 'admin');
+  await page.fill('input[name=password]', PASSWORD);
+  await Promise.all([page.waitForURL(/\/console\/queue/), page.click('button.primary')]);
+});
+
 test('signing out ends the session', async () => {
   await page.goto(`${BASE}/console/queue`);
   await Promise.all([page.waitForURL(/\/console\/login/), page.click('header form button')]);

@@ -3,9 +3,11 @@
 #   1. builds `ferry` and `ferry-demo` (crate ferry-tests) and installs playwright-core;
 #   2. starts `ferry` on a free port with a fresh data directory;
 #   3. seeds the review queue with `ferry-demo seed` (two phones, conflicting offline edits);
-#   4. runs console.test.mjs in headless Chromium (Debian `chromium`): sign in, queue,
-#      resolve the date-of-birth conflict, see it on the record page; screenshots of the
-#      queue and the item page go to docs/screenshots/ (override with SCREENSHOT_DIR);
+#   4. adds a ward leader (`ferry user add chutich --role leader --unit 07132`);
+#      runs console.test.mjs in headless Chromium (Debian `chromium`): sign in, queue,
+#      resolve the date-of-birth conflict, see it on the record page, the progress report
+#      with its charts and XLSX download, the leader's view; screenshots of the queue, the
+#      item page and the reports go to docs/screenshots/ (override with SCREENSHOT_DIR);
 #   5. syncs both phones again (`ferry-demo sync --check`): both must show the admin's
 #      choice with no conflict left.
 set -euo pipefail
@@ -54,8 +56,13 @@ fi
 echo "console-tests: ferry at $url"
 
 "$bin/ferry-demo" seed --server "$url" --dir "$work/phones" --admin-password "$password"
+# A ward leader (reports only) for the report pages.
+leader_password="leader-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
+FERRY_DATA_DIR="$work/data" FERRY_LOG=warn "$bin/ferry" user add chutich --role leader \
+  --unit 07132 --password "$leader_password" >/dev/null
 
 (cd "$here" && FERRY_URL="$url" FERRY_ADMIN_PASSWORD="$password" CHROMIUM="$chromium_bin" \
+  FERRY_LEADER_PASSWORD="$leader_password" \
   SCREENSHOT_DIR="${SCREENSHOT_DIR:-$root/docs/screenshots}" \
   node --test --test-reporter=spec console.test.mjs)
 

@@ -11,6 +11,7 @@ mod integration {
     pub mod pg_sync_path;
     pub mod postgres_schema;
     pub mod python_bindings;
+    pub mod reports;
     pub mod review;
     pub mod schema_contract;
     pub mod security;

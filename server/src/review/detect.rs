@@ -110,6 +110,7 @@ pub fn detect_loaded(
     let mut stats = DetectStats::default();
     for (_, record) in loaded {
         store::index_record(tx, record)?;
+        crate::reports::index::index_record(tx, record, now_ms)?;
     }
     if loaded.is_empty() {
         return Ok(stats);
@@ -173,6 +174,7 @@ pub fn scan_all(store: &Store, batch: usize, now_ms: i64) -> anyhow::Result<(usi
                         && let Ok(record) = RecordDoc::load(&stored.doc).and_then(|d| d.read())
                     {
                         store::index_record(tx, &record)?;
+                        crate::reports::index::index_record(tx, &record, now_ms)?;
                     }
                 }
                 Ok(())
@@ -191,13 +193,16 @@ pub fn scan_all(store: &Store, batch: usize, now_ms: i64) -> anyhow::Result<(usi
 }
 
 /// Runs [`scan_all`] once for a database whose records predate the review queue (records
-/// exist but none is indexed); `None` when there was nothing to do.
+/// exist but none is indexed) or the report index (schema version 7); `None` when there was
+/// nothing to do.
 pub fn backfill(store: &Store, now_ms: i64) -> anyhow::Result<Option<(usize, DetectStats)>> {
-    let needed: bool = store.read(|c| {
-        c.query_value(
+    let needed: bool = store.read(|c| -> anyhow::Result<bool> {
+        let review: bool = c.query_value(
             "SELECT EXISTS (SELECT 1 FROM records) AND NOT EXISTS (SELECT 1 FROM review_index)",
             &[],
-        )
+        )?;
+        // A database from before schema version 7 has no report index yet.
+        Ok(review || crate::reports::index::needs_backfill(c)?)
     })?;
     if !needed {
         return Ok(None);

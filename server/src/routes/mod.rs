@@ -4,6 +4,7 @@ pub mod admin;
 pub mod auth;
 pub mod console;
 pub mod ops;
+pub mod reports;
 pub mod review_api;
 pub mod schema_api;
 pub mod sync;
@@ -24,6 +25,7 @@ pub fn router(state: AppState) -> Router {
         .merge(review_api::router())
         .merge(console::router())
         .merge(ops::router())
+        .merge(reports::router())
         .merge(schema_api::router())
         .fallback(|| async { ApiError::not_found("no such endpoint") })
         .with_state(state)

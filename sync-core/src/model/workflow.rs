@@ -16,10 +16,15 @@ use super::Kind;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// A user's role. Each role may do everything the previous one may.
+/// A user's role. From `Officer` on, each role may do everything the previous one may;
+/// `Leader` stands outside that chain: it writes nothing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
+    /// Ward chairman, ward police chief, the Project 06 working group: reads the aggregated
+    /// reports of its units (console and `/v1/reports/…`), never names, ID numbers or lists;
+    /// cannot sync a device and may make no status transition.
+    Leader,
     /// Ward/commune police officer working in the field, often offline.
     Officer,
     /// Office staff: accept, reject and issue.
@@ -29,9 +34,13 @@ pub enum Role {
 }
 
 impl Role {
-    /// The wire name: `officer`, `staff` or `admin`.
+    /// Every role, in order.
+    pub const ALL: [Role; 4] = [Role::Leader, Role::Officer, Role::Staff, Role::Admin];
+
+    /// The wire name: `leader`, `officer`, `staff` or `admin`.
     pub fn as_str(self) -> &'static str {
         match self {
+            Role::Leader => "leader",
             Role::Officer => "officer",
             Role::Staff => "staff",
             Role::Admin => "admin",
@@ -40,13 +49,16 @@ impl Role {
 
     /// Parses a wire name; `None` when unknown.
     pub fn parse(s: &str) -> Option<Role> {
-        [Role::Officer, Role::Staff, Role::Admin]
-            .into_iter()
-            .find(|r| r.as_str() == s)
+        Role::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+
+    /// Whether this role may edit records at all (every role but `Leader`).
+    pub fn writes(self) -> bool {
+        self != Role::Leader
     }
 
     fn is_office(self) -> bool {
-        self >= Role::Staff
+        matches!(self, Role::Staff | Role::Admin)
     }
 }
 
@@ -88,6 +100,9 @@ fn step(status: &str) -> Option<usize> {
 pub fn transition_allowed(kind: Kind, from: Option<&str>, to: &str, role: Role) -> bool {
     if from == Some(to) {
         return true;
+    }
+    if !role.writes() {
+        return false;
     }
     match kind {
         Kind::CccdApplication => application(from, to, role),
@@ -195,8 +210,31 @@ mod tests {
     const NOBODY: [Role; 0] = [];
 
     #[test]
+    fn a_leader_moves_no_record_anywhere() {
+        for kind in Kind::ALL {
+            for to in [
+                "draft",
+                "collected",
+                "submitted",
+                "accepted",
+                "active",
+                "withdrawn",
+            ] {
+                assert!(
+                    !transition_allowed(kind, None, to, Role::Leader),
+                    "{kind:?} {to}"
+                );
+                assert!(
+                    !transition_allowed(kind, Some("draft"), to, Role::Leader) || to == "draft"
+                );
+            }
+        }
+        assert!(!Role::Leader.writes() && Role::Officer.writes());
+    }
+
+    #[test]
     fn roles_round_trip_through_their_names_and_serde() {
-        for r in ROLES {
+        for r in Role::ALL {
             assert_eq!(Role::parse(r.as_str()), Some(r));
             assert_eq!(serde_json::to_string(&r).ok(), Some(format!("\"{r}\"")));
         }

@@ -547,7 +547,7 @@ fn listing_the_review_queue_is_audited_over_the_api_and_as_json_on_the_cli() {
 // ---- console sessions and cookies ----
 
 /// Signs `user` in to the console; returns the session cookie header.
-fn console_session(h: &Http, user: &str, password: &str) -> String {
+pub(crate) fn console_session(h: &Http, user: &str, password: &str) -> String {
     let page = h.get("/console/login", "");
     let token = page.cookie("ferry_console_login").unwrap();
     let r = h.post(

@@ -17,10 +17,12 @@
 
 pub mod i18n;
 pub mod pages;
+pub mod reports;
 pub mod session;
 
 use std::collections::{HashMap, HashSet};
 
+use askama::Template;
 use axum::Router;
 use axum::extract::{Form, Path, Query, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION, RETRY_AFTER, SET_COOKIE};
@@ -47,8 +49,8 @@ pub const CSS: &str = include_str!("../../../assets/console.css");
 /// The routes of this module.
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/console", get(|| async { see_other("/console/queue") }))
-        .route("/console/", get(|| async { see_other("/console/queue") }))
+        .route("/console", get(start))
+        .route("/console/", get(start))
         .route("/console/assets/console.css", get(css))
         .route("/console/login", get(login_page).post(login))
         .route("/console/logout", post(logout))
@@ -58,6 +60,35 @@ pub fn router() -> Router<AppState> {
         .route("/console/items/{id}/merge", post(merge_form))
         .route("/console/items/{id}/dismiss", post(dismiss_form))
         .route("/console/records/{id}", get(record_page))
+        .route("/console/reports", get(reports::index))
+        .route("/console/reports/progress", get(reports::progress))
+        .route("/console/reports/progress.csv", get(progress_csv))
+        .route("/console/reports/progress.xlsx", get(progress_xlsx))
+}
+
+async fn progress_csv(
+    State(state): State<AppState>,
+    user: ConsoleUser,
+    uri: Uri,
+    q: Result<Query<crate::reports::ReportQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let q = q.map(|Query(q)| q).unwrap_or_default();
+    reports::progress_download(state, user, uri, q, crate::routes::reports::Format::Csv).await
+}
+
+async fn progress_xlsx(
+    State(state): State<AppState>,
+    user: ConsoleUser,
+    uri: Uri,
+    q: Result<Query<crate::reports::ReportQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let q = q.map(|Query(q)| q).unwrap_or_default();
+    reports::progress_download(state, user, uri, q, crate::routes::reports::Format::Xlsx).await
+}
+
+/// `/console`: the start page of the signed-in role.
+async fn start(user: ConsoleUser) -> Response {
+    see_other(home_of(Some(user.user.role)))
 }
 
 fn see_other(to: &str) -> Response {
@@ -129,23 +160,104 @@ fn remember_lang(r: &mut Response, uri: &Uri, lang: Lang) {
     }
 }
 
-fn page(
+/// The layout's data for this request.
+fn chrome(uri: &Uri, lang: Lang, user: Option<&ConsoleUser>, title: &str) -> Chrome {
+    let l = lang;
+    let link = |href: &str, vi: &str, en: &str| (href.to_owned(), l.pick(vi, en).to_owned());
+    let role = user.map(|u| u.user.role);
+    let nav = match role {
+        None => Vec::new(),
+        Some(Role::Admin) => vec![
+            link("/console/queue", "Hàng đợi", "Queue"),
+            link("/console/queue?status=resolved", "Đã xử lý", "Resolved"),
+            link("/console/reports", "Báo cáo", "Reports"),
+        ],
+        Some(_) => vec![link("/console/reports", "Báo cáo", "Reports")],
+    };
+    Chrome {
+        lang,
+        user: user.map(|u| pages::ChromeUser {
+            name: u.user.username.clone(),
+            csrf: u.csrf.clone(),
+        }),
+        nav,
+        home: home_of(role).into(),
+        toggle: toggle_href(uri, lang),
+        title: title.to_owned(),
+    }
+}
+
+/// Where the brand and "back" links lead: the queue for admins, the reports for leaders.
+fn home_of(role: Option<Role>) -> &'static str {
+    match role {
+        Some(Role::Leader) => "/console/reports",
+        _ => "/console/queue",
+    }
+}
+
+/// `Some(403 page)` unless `user` is an admin: the queue, items and records show names and
+/// ID numbers, which leaders never see.
+fn admin_only(uri: &Uri, user: &ConsoleUser) -> Option<Response> {
+    (user.user.role != Role::Admin).then(|| {
+        message(
+            StatusCode::FORBIDDEN,
+            uri,
+            user,
+            "403",
+            ("Không có quyền", "Not allowed"),
+            (
+                "Trang này có họ tên và số định danh: chỉ quản trị viên được xem. Lãnh đạo xem các báo cáo tổng hợp.",
+                "This page shows names and ID numbers: admins only. Leaders see the aggregated reports.",
+            ),
+        )
+    })
+}
+
+/// Renders a page template (built on this request's [`Chrome`]) with the console's headers.
+fn page<T: Template>(
     status: StatusCode,
     uri: &Uri,
     lang: Lang,
     user: Option<&ConsoleUser>,
     title: &str,
-    body: &str,
+    build: impl FnOnce(Chrome) -> T,
 ) -> Response {
-    let chrome = Chrome {
-        lang,
-        user,
-        toggle: toggle_href(uri, lang),
-        title: title.to_owned(),
+    let body = match build(chrome(uri, lang, user, title)).render() {
+        Ok(b) => b,
+        Err(e) => return internal(e),
     };
-    let mut r = html(status, pages::layout(&chrome, body));
+    let mut r = html(status, body);
     remember_lang(&mut r, uri, lang);
     r
+}
+
+/// A small page with a heading and a sentence (errors, refusals).
+fn message(
+    status: StatusCode,
+    uri: &Uri,
+    user: &ConsoleUser,
+    title: &str,
+    (hvi, hen): (&str, &str),
+    (tvi, ten): (&str, &str),
+) -> Response {
+    let l = user.lang;
+    page(status, uri, l, Some(user), title, |chrome| {
+        pages::MessagePage {
+            chrome,
+            heading: l.pick(hvi, hen).to_owned(),
+            text: l.pick(tvi, ten).to_owned(),
+            back: match user.user.role {
+                Role::Leader => (
+                    "/console/reports".to_owned(),
+                    l.pick("Về báo cáo", "Back to the reports").to_owned(),
+                ),
+                _ => (
+                    "/console/queue".to_owned(),
+                    l.pick("Về hàng đợi", "Back to the queue").to_owned(),
+                ),
+            },
+        }
+    })
 }
 
 fn internal(e: impl std::fmt::Display) -> Response {
@@ -190,14 +302,18 @@ fn login_response(
     error: Option<&str>,
 ) -> Response {
     let token = session::login_form_token(state.login.form_key(), now_ms());
-    let body = pages::login(lang, &token, next, error);
     let mut r = page(
         status,
         uri,
         lang,
         None,
         lang.pick("Đăng nhập", "Sign in"),
-        &body,
+        |chrome| pages::LoginPage {
+            chrome,
+            csrf: token.clone(),
+            next: next.to_owned(),
+            error: error.map(str::to_owned),
+        },
     );
     r.headers_mut().append(
         SET_COOKIE,
@@ -239,6 +355,11 @@ pub struct LoginForm {
     pub next: Option<String>,
 }
 
+const CONSOLE_ONLY: (&str, &str) = (
+    "Chỉ tài khoản quản trị hoặc lãnh đạo đang hoạt động được dùng bảng điều khiển.",
+    "Only enabled admin and leader accounts may use the console.",
+);
+
 const WRONG: (&str, &str) = (
     "Sai tên đăng nhập hoặc mật khẩu.",
     "Wrong user name or password.",
@@ -258,7 +379,7 @@ async fn login(
     let next = safe_next(f.next.as_deref());
     let now = now_ms();
     let cookie_ok = session::cookie(&headers, LOGIN_CSRF_COOKIE)
-        .is_some_and(|c| session::same_secret(c, &f.csrf))
+        .is_some_and(|c| session::same_secret(&c, &f.csrf))
         && session::login_form_token_ok(state.login.form_key(), &f.csrf, now);
     if !cookie_ok {
         let msg = lang.pick(
@@ -285,9 +406,9 @@ async fn login(
         Err(e) => return internal(format!("{e:#}")),
     };
     let user = match verdict {
-        Ok(Verdict::Ok(user)) if user.role == Role::Admin => user,
+        Ok(Verdict::Ok(user)) if session::console_role(user.role) => user,
         Ok(Verdict::Ok(user)) => {
-            // Right password, but not an admin: refused and audited.
+            // Right password, but neither an admin nor a leader: refused and audited.
             let store = state.store.clone();
             let logged = tokio::task::spawn_blocking(move || {
                 store.write(|tx| {
@@ -309,22 +430,10 @@ async fn login(
             if let Ok(Err(e)) = logged {
                 return internal(format!("{e:#}"));
             }
-            return refuse(
-                StatusCode::UNAUTHORIZED,
-                (
-                    "Chỉ tài khoản quản trị đang hoạt động được dùng bảng điều khiển.",
-                    "Only enabled admin accounts may use the console.",
-                ),
-            );
+            return refuse(StatusCode::UNAUTHORIZED, CONSOLE_ONLY);
         }
         Ok(Verdict::Disabled(_)) => {
-            return refuse(
-                StatusCode::UNAUTHORIZED,
-                (
-                    "Chỉ tài khoản quản trị đang hoạt động được dùng bảng điều khiển.",
-                    "Only enabled admin accounts may use the console.",
-                ),
-            );
+            return refuse(StatusCode::UNAUTHORIZED, CONSOLE_ONLY);
         }
         Ok(Verdict::BadCredentials) => return refuse(StatusCode::UNAUTHORIZED, WRONG),
         Ok(Verdict::Locked(wait)) | Err(Refusal::RateLimited(wait)) => {
@@ -350,6 +459,12 @@ async fn login(
                 .insert(RETRY_AFTER, HeaderValue::from_static("1"));
             return r;
         }
+    };
+    // A leader has no queue: the default landing page is the reports.
+    let next = if user.role == Role::Leader && next == "/console/queue" {
+        "/console/reports".to_owned()
+    } else {
+        next
     };
     let store = state.store.clone();
     let created = tokio::task::spawn_blocking(move || {
@@ -401,20 +516,15 @@ pub struct CsrfForm {
 }
 
 fn csrf_refused(uri: &Uri, user: &ConsoleUser) -> Response {
-    let l = user.lang;
-    page(
+    message(
         StatusCode::FORBIDDEN,
         uri,
-        l,
-        Some(user),
+        user,
         "403",
-        &pages::message(
-            l,
-            l.pick("Yêu cầu bị từ chối", "Request refused"),
-            l.pick(
-                "Biểu mẫu không hợp lệ hoặc đã cũ (mã CSRF không khớp). Hãy tải lại trang và thử lại.",
-                "The form is not valid or is stale (CSRF token mismatch). Reload the page and try again.",
-            ),
+        ("Yêu cầu bị từ chối", "Request refused"),
+        (
+            "Biểu mẫu không hợp lệ hoặc đã cũ (mã CSRF không khớp). Hãy tải lại trang và thử lại.",
+            "The form is not valid or is stale (CSRF token mismatch). Reload the page and try again.",
         ),
     )
 }
@@ -483,6 +593,9 @@ async fn queue(
     uri: Uri,
     q: Result<Query<QueueQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
+    if let Some(r) = admin_only(&uri, &user) {
+        return r;
+    }
     let q = q.map(|Query(q)| q).unwrap_or_default();
     let l = user.lang;
     let status = q
@@ -538,7 +651,7 @@ async fn queue(
         Ok(Err(e)) => return internal(e),
         Err(e) => return internal(e),
     };
-    let body = pages::queue(&pages::QueueView {
+    let view = pages::QueueView {
         lang: l,
         status: &status,
         unit: &unit,
@@ -548,14 +661,14 @@ async fn queue(
         counts: &counts,
         items: &items,
         now_ms: now,
-    });
+    };
     page(
         StatusCode::OK,
         &uri,
         l,
         Some(&user),
         l.pick("Hàng đợi rà soát", "Review queue"),
-        &body,
+        |chrome| pages::queue(chrome, &view),
     )
 }
 
@@ -627,33 +740,30 @@ async fn render_item(
         Ok(Err(e)) => return internal(format!("{e:#}")),
         Err(e) => return internal(e),
     };
-    let body = pages::item(&pages::ItemView {
+    let view = pages::ItemView {
         lang: l,
         item: &item,
         records: &records,
         csrf: &user.csrf,
         now_ms: now_ms(),
         notice,
-    });
+    };
     let title = format!("{} #{}", l.pick("Mục", "Item"), item.id);
-    page(status, uri, l, Some(user), &title, &body)
+    page(status, uri, l, Some(user), &title, |chrome| {
+        pages::item(chrome, &view)
+    })
 }
 
 fn not_found(uri: &Uri, user: &ConsoleUser) -> Response {
-    let l = user.lang;
-    page(
+    message(
         StatusCode::NOT_FOUND,
         uri,
-        l,
-        Some(user),
+        user,
         "404",
-        &pages::message(
-            l,
-            l.pick("Không tìm thấy", "Not found"),
-            l.pick(
-                "Không có mục hoặc hồ sơ này.",
-                "There is no such item or record.",
-            ),
+        ("Không tìm thấy", "Not found"),
+        (
+            "Không có mục hoặc hồ sơ này.",
+            "There is no such item or record.",
         ),
     )
 }
@@ -669,6 +779,9 @@ async fn item_page(
     Path(id): Path<String>,
     Query(q): Query<ItemQuery>,
 ) -> Response {
+    if let Some(r) = admin_only(&uri, &user) {
+        return r;
+    }
     let Some(id) = parse_item_id(&id) else {
         return not_found(&uri, &user);
     };
@@ -733,6 +846,9 @@ async fn decide(
     csrf: &str,
     action: Result<Action, (&'static str, &'static str)>,
 ) -> Response {
+    if let Some(r) = admin_only(&uri, &user) {
+        return r;
+    }
     let Some(id) = parse_item_id(&id) else {
         return not_found(&uri, &user);
     };
@@ -989,6 +1105,9 @@ async fn record_page(
     uri: Uri,
     Path(id): Path<String>,
 ) -> Response {
+    if let Some(r) = admin_only(&uri, &user) {
+        return r;
+    }
     let Ok(id) = Uuid::parse_str(&id) else {
         return not_found(&uri, &user);
     };
@@ -1005,7 +1124,7 @@ async fn record_page(
         Ok(Err(e)) => return internal(format!("{e:#}")),
         Err(e) => return internal(e),
     };
-    let body = pages::record(&pages::RecordView {
+    let view = pages::RecordView {
         lang: l,
         record: &record,
         conflicts: &conflicts,
@@ -1013,12 +1132,13 @@ async fn record_page(
         who: &who,
         items: &items,
         merged_from: &merged_from,
-        now_ms: now_ms(),
-    });
+    };
     let title = format!(
         "{} {}",
         i18n::kind_label(l, record.kind.as_str()),
         i18n::short_id(&id.to_string())
     );
-    page(StatusCode::OK, &uri, l, Some(&user), &title, &body)
+    page(StatusCode::OK, &uri, l, Some(&user), &title, |chrome| {
+        pages::record(chrome, &view)
+    })
 }

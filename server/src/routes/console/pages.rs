@@ -1,37 +1,24 @@
-//! Server-rendered HTML of the console. No JavaScript: forms post back, radios outside a form
-//! join it through the `form` attribute. Every piece of data goes through [`esc`].
+//! Server-rendered HTML of the console, on askama templates (`server/templates/console/`,
+//! one layout `base.html`). Escaping is on for every value the templates print; the only
+//! values printed with `|safe` are [`Frag`]s, which are themselves askama templates whose
+//! pieces are escaped. No JavaScript: forms post back, radios outside a form join it through
+//! the `form` attribute.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 
+use askama::Template;
 use sync_core::doc::{FieldChange, FieldConflict};
 use sync_core::model::{FieldType, Kind, Record, Value, field_spec, fields_of};
 use sync_core::replica::display_name;
 use uuid::Uuid;
 
 use super::i18n::{
-    self, Lang, age, field_label, kind_label, short_id, status_label, time, type_label, unit_label,
+    Lang, age, field_label, kind_label, short_id, status_label, time, type_label, unit_label,
     value_text,
 };
-use super::session::ConsoleUser;
 use crate::review::store::{Counts, Filter, Who};
 use crate::review::{Candidate, Item, ItemStatus, ItemType};
-
-/// Escapes text for HTML content and attribute values.
-pub fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 /// Percent-encodes a query value.
 pub fn url_encode(s: &str) -> String {
@@ -49,93 +36,144 @@ pub fn url_encode(s: &str) -> String {
     out
 }
 
-/// The page frame around every view.
-#[derive(Debug)]
-pub struct Chrome<'a> {
+/// One piece of a small inline fragment (a link with its short id, a value with its officer).
+#[derive(Debug, Clone)]
+pub enum Piece {
+    /// Plain text.
+    Text(String),
+    /// Greyed-out text.
+    Muted(String),
+    /// A value (`<span class="value">`).
+    Value(String),
+    /// `<code title=…>`.
+    Code {
+        /// The full text (tooltip).
+        title: String,
+        /// What is shown.
+        text: String,
+    },
+    /// A link.
+    Link {
+        /// Target.
+        href: String,
+        /// Text.
+        text: String,
+    },
+    /// A line break.
+    Br,
+}
+
+/// An inline HTML fragment made of escaped [`Piece`]s.
+#[derive(Debug, Clone, Default, Template)]
+#[template(path = "console/frag.html")]
+pub struct Frag {
+    /// The pieces, in order.
+    pub pieces: Vec<Piece>,
+}
+
+impl Frag {
+    /// A fragment of plain text.
+    pub fn text(s: impl Into<String>) -> Frag {
+        Frag {
+            pieces: vec![Piece::Text(s.into())],
+        }
+    }
+
+    fn muted(s: impl Into<String>) -> Frag {
+        Frag {
+            pieces: vec![Piece::Muted(s.into())],
+        }
+    }
+
+    fn push(&mut self, p: Piece) -> &mut Self {
+        self.pieces.push(p);
+        self
+    }
+
+    fn append(&mut self, other: Frag) -> &mut Self {
+        self.pieces.extend(other.pieces);
+        self
+    }
+
+    /// Fragments joined by `sep` pieces.
+    fn join(parts: Vec<Frag>, sep: &[Piece]) -> Frag {
+        let mut out = Frag::default();
+        for (i, p) in parts.into_iter().enumerate() {
+            if i > 0 {
+                out.pieces.extend(sep.iter().cloned());
+            }
+            out.append(p);
+        }
+        out
+    }
+}
+
+fn code(full: &str, shown: String) -> Piece {
+    Piece::Code {
+        title: full.to_owned(),
+        text: shown,
+    }
+}
+
+fn link(href: String, text: impl Into<String>) -> Piece {
+    Piece::Link {
+        href,
+        text: text.into(),
+    }
+}
+
+/// The signed-in user as the layout shows it.
+#[derive(Debug, Clone)]
+pub struct ChromeUser {
+    /// User name.
+    pub name: String,
+    /// The session's CSRF token (for the sign-out form).
+    pub csrf: String,
+}
+
+/// The page frame around every view (the layout's data).
+#[derive(Debug, Clone)]
+pub struct Chrome {
     /// Language.
     pub lang: Lang,
-    /// The signed-in admin (none on the login page).
-    pub user: Option<&'a ConsoleUser>,
+    /// The signed-in user (none on the login page).
+    pub user: Option<ChromeUser>,
+    /// The navigation links (href, label) for this user.
+    pub nav: Vec<(String, String)>,
+    /// Where the brand links to.
+    pub home: String,
     /// Link that shows this page in the other language.
     pub toggle: String,
     /// Page title.
     pub title: String,
 }
 
-/// A whole HTML document.
-pub fn layout(c: &Chrome<'_>, body: &str) -> String {
-    let l = c.lang;
-    let mut h = String::with_capacity(body.len() + 2048);
-    let _ = write!(
-        h,
-        "<!doctype html>\n<html lang=\"{lang}\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{title} · Ferry</title><link rel=\"stylesheet\" href=\"/console/assets/console.css\"></head>\
-         <body><header class=\"top\"><a class=\"brand\" href=\"/console/queue\">Ferry</a>\
-         <span class=\"tagline\">{tagline}</span>",
-        lang = l.code(),
-        title = esc(&c.title),
-        tagline = l.pick("Rà soát dữ liệu dân cư", "Population data review"),
-    );
-    if c.user.is_some() {
-        let _ = write!(
-            h,
-            "<nav><a href=\"/console/queue\">{q}</a><a href=\"/console/queue?status=resolved\">{r}</a></nav>",
-            q = l.pick("Hàng đợi", "Queue"),
-            r = l.pick("Đã xử lý", "Resolved"),
-        );
-    }
-    let _ = write!(
-        h,
-        "<div class=\"right\"><a class=\"lang\" href=\"{href}\" hreflang=\"{code}\">{label}</a>",
-        href = esc(&c.toggle),
-        code = l.other().code(),
-        label = l.pick("English", "Tiếng Việt"),
-    );
-    if let Some(u) = c.user {
-        let _ = write!(
-            h,
-            "<span class=\"who\">{name}</span><form class=\"inline\" method=\"post\" action=\"/console/logout\">\
-             <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\"><button class=\"link\">{out}</button></form>",
-            name = esc(&u.user.username),
-            csrf = esc(&u.csrf),
-            out = l.pick("Đăng xuất", "Sign out"),
-        );
-    }
-    let _ = writeln!(h, "</div></header><main>{body}</main></body></html>");
-    h
+/// A small page for errors (not found, refused).
+#[derive(Debug, Template)]
+#[template(path = "console/message.html")]
+pub struct MessagePage {
+    /// The frame.
+    pub chrome: Chrome,
+    /// Heading.
+    pub heading: String,
+    /// Text.
+    pub text: String,
+    /// The way back (href, label).
+    pub back: (String, String),
 }
 
 /// The login form.
-pub fn login(lang: Lang, csrf: &str, next: &str, error: Option<&str>) -> String {
-    let mut b = String::new();
-    let _ = write!(
-        b,
-        "<section class=\"login\"><h1>{h}</h1>",
-        h = lang.pick("Đăng nhập bảng điều khiển", "Sign in to the console")
-    );
-    if let Some(e) = error {
-        let _ = write!(b, "<p class=\"error\" role=\"alert\">{}</p>", esc(e));
-    }
-    let _ = write!(
-        b,
-        "<form method=\"post\" action=\"/console/login\">\
-         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\"><input type=\"hidden\" name=\"next\" value=\"{next}\">\
-         <label>{u}<input name=\"username\" autocomplete=\"username\" required autofocus></label>\
-         <label>{p}<input name=\"password\" type=\"password\" autocomplete=\"current-password\" required></label>\
-         <button class=\"primary\">{go}</button></form>\
-         <p class=\"hint\">{hint}</p></section>",
-        csrf = esc(csrf),
-        next = esc(next),
-        u = lang.pick("Tên đăng nhập", "User name"),
-        p = lang.pick("Mật khẩu", "Password"),
-        go = lang.pick("Đăng nhập", "Sign in"),
-        hint = lang.pick(
-            "Chỉ tài khoản quản trị (admin). Mọi thao tác được ghi nhật ký.",
-            "Admin accounts only. Every action is recorded in the audit trail."
-        ),
-    );
-    b
+#[derive(Debug, Template)]
+#[template(path = "console/login.html")]
+pub struct LoginPage {
+    /// The frame.
+    pub chrome: Chrome,
+    /// The login form's token.
+    pub csrf: String,
+    /// Where to go after sign-in.
+    pub next: String,
+    /// The refusal to show.
+    pub error: Option<String>,
 }
 
 /// The age buckets of the queue filter: (value, Vietnamese, English).
@@ -184,210 +222,201 @@ pub struct QueueView<'a> {
     pub now_ms: i64,
 }
 
-fn option(value: &str, label: &str, count: Option<u64>, selected: bool) -> String {
-    format!(
-        "<option value=\"{v}\"{sel}>{l}{c}</option>",
-        v = esc(value),
-        sel = if selected { " selected" } else { "" },
-        l = esc(label),
-        c = count.map(|n| format!(" ({n})")).unwrap_or_default(),
-    )
+/// An `<option>` of a filter.
+#[derive(Debug)]
+pub struct Opt {
+    value: String,
+    label: String,
+    count: Option<u64>,
+    selected: bool,
+}
+
+fn opt(value: &str, label: &str, count: Option<u64>, selected: bool) -> Opt {
+    Opt {
+        value: value.to_owned(),
+        label: label.to_owned(),
+        count,
+        selected,
+    }
+}
+
+/// A count per item type above the queue.
+#[derive(Debug)]
+pub struct Chip {
+    class: &'static str,
+    code: &'static str,
+    label: &'static str,
+    n: u64,
+}
+
+/// A row of the queue table.
+#[derive(Debug)]
+pub struct QueueRow {
+    ty: &'static str,
+    id: i64,
+    type_label: &'static str,
+    kind: String,
+    unit: String,
+    field: String,
+    n: usize,
+    officers: String,
+    opened: String,
+    age: String,
+    status: &'static str,
+}
+
+/// The queue page.
+#[derive(Debug, Template)]
+#[template(path = "console/queue.html")]
+pub struct QueuePage {
+    /// The frame.
+    pub chrome: Chrome,
+    heading: &'static str,
+    total: u64,
+    status: String,
+    selects: Vec<(&'static str, &'static str, Vec<Opt>)>,
+    chips: Vec<Chip>,
+    rows: Vec<QueueRow>,
 }
 
 /// The queue with its filters and counts.
-pub fn queue(v: &QueueView<'_>) -> String {
+pub fn queue(chrome: Chrome, v: &QueueView<'_>) -> QueuePage {
     let l = v.lang;
-    let mut b = String::new();
     let heading = match v.status {
         "resolved" => l.pick("Mục đã xử lý", "Resolved items"),
         "dismissed" => l.pick("Mục đã bỏ qua", "Dismissed items"),
         "all" => l.pick("Tất cả mục rà soát", "All review items"),
         _ => l.pick("Hàng đợi rà soát", "Review queue"),
     };
-    let _ = write!(
-        b,
-        "<div class=\"titlebar\"><h1>{heading}</h1><p class=\"total\"><strong id=\"total\">{n}</strong> {items}</p></div>",
-        n = v.counts.total,
-        items = l.pick("mục", "items"),
-    );
-
-    // Filters.
-    let _ = write!(
-        b,
-        "<form class=\"filters\" method=\"get\" action=\"/console/queue\">"
-    );
-    let _ = write!(
-        b,
-        "<label>{}<select name=\"status\">",
-        l.pick("Trạng thái", "Status")
-    );
-    for (value, s) in [
+    let all = l.pick("Tất cả", "All");
+    let statuses = [
         ("open", Some(ItemStatus::Open)),
         ("resolved", Some(ItemStatus::Resolved)),
         ("dismissed", Some(ItemStatus::Dismissed)),
         ("all", None),
-    ] {
-        let label = match s {
-            Some(s) => status_label(l, s).to_owned(),
-            None => l.pick("Tất cả", "All").to_owned(),
-        };
+    ]
+    .into_iter()
+    .map(|(value, s)| {
+        let label = s.map(|s| status_label(l, s)).unwrap_or(all);
         let count = s.map(|s| v.counts.by_status.get(s.as_str()).copied().unwrap_or(0));
-        b.push_str(&option(value, &label, count, v.status == value));
-    }
-    let _ = write!(
-        b,
-        "</select></label><label>{}<select name=\"type\">",
-        l.pick("Loại vấn đề", "Item type")
-    );
-    b.push_str(&option(
-        "",
-        l.pick("Tất cả", "All"),
-        None,
-        v.item_type.is_empty(),
-    ));
-    for t in ItemType::ALL {
+        opt(value, label, count, v.status == value)
+    })
+    .collect();
+    let mut types = vec![opt("", all, None, v.item_type.is_empty())];
+    types.extend(ItemType::ALL.into_iter().map(|t| {
         let count = v.counts.by_type.get(t.as_str()).copied().unwrap_or(0);
-        b.push_str(&option(
+        opt(
             t.as_str(),
             type_label(l, t),
             Some(count),
             v.item_type == t.as_str(),
-        ));
-    }
-    let _ = write!(
-        b,
-        "</select></label><label>{}<select name=\"kind\">",
-        l.pick("Loại hồ sơ", "Record kind")
-    );
-    b.push_str(&option(
-        "",
-        l.pick("Tất cả", "All"),
-        None,
-        v.kind.is_empty(),
-    ));
-    for k in Kind::ALL {
+        )
+    }));
+    let mut kinds = vec![opt("", all, None, v.kind.is_empty())];
+    kinds.extend(Kind::ALL.into_iter().map(|k| {
         let count = v.counts.by_kind.get(k.as_str()).copied().unwrap_or(0);
-        b.push_str(&option(
+        opt(
             k.as_str(),
             &kind_label(l, k.as_str()),
             Some(count),
             v.kind == k.as_str(),
-        ));
-    }
-    let _ = write!(
-        b,
-        "</select></label><label>{}<select name=\"unit\">",
-        l.pick("Đơn vị", "Unit")
-    );
-    b.push_str(&option(
-        "",
-        l.pick("Tất cả", "All"),
-        None,
-        v.unit.is_empty(),
-    ));
-    let mut units: Vec<(&String, &u64)> = v.counts.by_unit.iter().collect();
+        )
+    }));
+    let mut units = vec![opt("", all, None, v.unit.is_empty())];
     if !v.unit.is_empty() && !v.counts.by_unit.contains_key(v.unit) {
-        b.push_str(&option(v.unit, &unit_label(v.unit), Some(0), true));
+        units.push(opt(v.unit, &unit_label(v.unit), Some(0), true));
     }
-    units.sort();
-    for (code, n) in units {
-        b.push_str(&option(code, &unit_label(code), Some(*n), v.unit == code));
-    }
-    let _ = write!(
-        b,
-        "</select></label><label>{}<select name=\"age\">",
-        l.pick("Thời gian chờ", "Age")
+    let mut by_unit: Vec<(&String, &u64)> = v.counts.by_unit.iter().collect();
+    by_unit.sort();
+    units.extend(
+        by_unit
+            .into_iter()
+            .map(|(code, n)| opt(code, &unit_label(code), Some(*n), v.unit == code)),
     );
-    for (value, vi, en) in AGES {
-        b.push_str(&option(value, l.pick(vi, en), None, v.age == value));
+    let ages = AGES
+        .iter()
+        .map(|(value, vi, en)| opt(value, l.pick(vi, en), None, v.age == *value))
+        .collect();
+    let chips = ItemType::ALL
+        .into_iter()
+        .map(|t| {
+            let n = v.counts.by_type.get(t.as_str()).copied().unwrap_or(0);
+            let class = if v.item_type == t.as_str() {
+                "chip on"
+            } else if n == 0 {
+                "chip zero"
+            } else {
+                "chip"
+            };
+            Chip {
+                class,
+                code: t.as_str(),
+                label: type_label(l, t),
+                n,
+            }
+        })
+        .collect();
+    let rows = v
+        .items
+        .iter()
+        .map(|item| {
+            let mut officers: Vec<&str> = item
+                .candidates
+                .iter()
+                .filter_map(|c| c.user.as_deref())
+                .collect();
+            officers.sort_unstable();
+            officers.dedup();
+            QueueRow {
+                ty: item.item_type.as_str(),
+                id: item.id,
+                type_label: type_label(l, item.item_type),
+                kind: kind_label(l, &item.kind),
+                unit: unit_label(&item.unit),
+                field: item
+                    .field
+                    .as_deref()
+                    .map(|f| field_label(l, &item.kind, f))
+                    .unwrap_or_default(),
+                n: item.candidates.len(),
+                officers: officers.join(", "),
+                opened: time(item.created_ms),
+                age: age(l, v.now_ms, item.created_ms),
+                status: status_label(l, item.status),
+            }
+        })
+        .collect();
+    QueuePage {
+        chrome,
+        heading,
+        total: v.counts.total,
+        status: v.status.to_owned(),
+        selects: vec![
+            ("status", l.pick("Trạng thái", "Status"), statuses),
+            ("type", l.pick("Loại vấn đề", "Item type"), types),
+            ("kind", l.pick("Loại hồ sơ", "Record kind"), kinds),
+            ("unit", l.pick("Đơn vị", "Unit"), units),
+            ("age", l.pick("Thời gian chờ", "Age"), ages),
+        ],
+        chips,
+        rows,
     }
-    let _ = write!(
-        b,
-        "</select></label><button class=\"primary\">{f}</button><a class=\"button\" href=\"/console/queue\">{c}</a></form>",
-        f = l.pick("Lọc", "Filter"),
-        c = l.pick("Xóa lọc", "Clear"),
-    );
+}
 
-    // Counts per type as chips.
-    let _ = write!(
-        b,
-        "<ul class=\"chips\" aria-label=\"{}\">",
-        l.pick("Số mục theo loại", "Items per type")
-    );
-    for t in ItemType::ALL {
-        let n = v.counts.by_type.get(t.as_str()).copied().unwrap_or(0);
-        let cls = if v.item_type == t.as_str() {
-            "chip on"
-        } else if n == 0 {
-            "chip zero"
-        } else {
-            "chip"
-        };
-        let _ = write!(
-            b,
-            "<li><a class=\"{cls}\" href=\"/console/queue?status={s}&amp;type={t}\">{label} <b>{n}</b></a></li>",
-            s = esc(v.status),
-            t = t.as_str(),
-            label = type_label(l, t),
-        );
-    }
-    b.push_str("</ul>");
+/// A `<dt>`/`<dd>` pair of a definition list.
+#[derive(Debug)]
+pub struct Meta {
+    label: String,
+    id: Option<&'static str>,
+    value: Frag,
+}
 
-    if v.items.is_empty() {
-        let _ = write!(
-            b,
-            "<p class=\"empty\">{}</p>",
-            l.pick(
-                "Không có mục nào khớp bộ lọc.",
-                "No item matches the filter."
-            )
-        );
-        return b;
+fn meta(label: &str, value: Frag) -> Meta {
+    Meta {
+        label: label.to_owned(),
+        id: None,
+        value,
     }
-    let _ = write!(
-        b,
-        "<table class=\"queue\"><thead><tr><th>#</th><th>{t}</th><th>{k}</th><th>{u}</th><th>{f}</th><th>{who}</th><th>{age}</th><th>{st}</th><th></th></tr></thead><tbody>",
-        t = l.pick("Loại vấn đề", "Type"),
-        k = l.pick("Hồ sơ", "Record"),
-        u = l.pick("Đơn vị", "Unit"),
-        f = l.pick("Trường", "Field"),
-        who = l.pick("Giá trị · cán bộ", "Values · officers"),
-        age = l.pick("Chờ", "Age"),
-        st = l.pick("Trạng thái", "Status"),
-    );
-    for item in v.items {
-        let mut officers: Vec<&str> = item
-            .candidates
-            .iter()
-            .filter_map(|c| c.user.as_deref())
-            .collect();
-        officers.sort_unstable();
-        officers.dedup();
-        let field = item
-            .field
-            .as_deref()
-            .map(|f| field_label(l, &item.kind, f))
-            .unwrap_or_default();
-        let _ = write!(
-            b,
-            "<tr class=\"t-{ty}\"><td class=\"num\">{id}</td><td><span class=\"tag t-{ty}\">{tl}</span></td><td>{kind}</td><td>{unit}</td><td>{field}</td>\
-             <td>{n} · {officers}</td><td title=\"{opened}\">{age}</td><td>{status}</td><td><a class=\"open-item\" href=\"/console/items/{id}\">{see}</a></td></tr>",
-            ty = item.item_type.as_str(),
-            id = item.id,
-            tl = type_label(l, item.item_type),
-            kind = esc(&kind_label(l, &item.kind)),
-            unit = esc(&unit_label(&item.unit)),
-            field = esc(&field),
-            n = item.candidates.len(),
-            officers = esc(&officers.join(", ")),
-            opened = esc(&time(item.created_ms)),
-            age = esc(&age(l, v.now_ms, item.created_ms)),
-            status = status_label(l, item.status),
-            see = l.pick("Xem", "Open"),
-        );
-    }
-    b.push_str("</tbody></table>");
-    b
 }
 
 /// What the item page shows.
@@ -407,148 +436,184 @@ pub struct ItemView<'a> {
     pub notice: Option<(&'a str, String)>,
 }
 
-fn record_link(lang: Lang, id: Uuid, records: &HashMap<Uuid, Record>) -> String {
+fn record_link(lang: Lang, id: Uuid, records: &HashMap<Uuid, Record>) -> Frag {
+    let full = id.to_string();
+    let short = short_id(&full);
+    let mut f = Frag::default();
     match records.get(&id) {
         Some(r) => {
             let name = display_name(r);
-            format!(
-                "<a href=\"/console/records/{id}\">{kind}: {name}</a> <code title=\"{id}\">{short}</code>",
-                kind = esc(&kind_label(lang, r.kind.as_str())),
-                name = esc(if name.is_empty() { "—" } else { name }),
-                short = esc(&short_id(&id.to_string())),
-            )
+            let text = format!(
+                "{}: {}",
+                kind_label(lang, r.kind.as_str()),
+                if name.is_empty() { "—" } else { name }
+            );
+            f.push(link(format!("/console/records/{id}"), text))
+                .push(Piece::Text(" ".into()))
+                .push(code(&full, short));
         }
-        None => format!(
-            "<code title=\"{id}\">{short}</code> <span class=\"muted\">({missing})</span>",
-            short = esc(&short_id(&id.to_string())),
-            missing = lang.pick("không có trên máy chủ", "not on the server"),
-        ),
+        None => {
+            f.push(code(&full, short))
+                .push(Piece::Text(" ".into()))
+                .push(Piece::Muted(format!(
+                    "({})",
+                    lang.pick("không có trên máy chủ", "not on the server")
+                )));
+        }
     }
+    f
 }
 
-fn who_cells(lang: Lang, c: &Candidate) -> [String; 4] {
+fn who_cells(lang: Lang, c: &Candidate) -> [Frag; 4] {
+    let unknown = || Frag::muted(lang.pick("không rõ", "unknown"));
     let device = match (&c.device_name, &c.device) {
-        (Some(n), Some(d)) => format!(
-            "{} <code title=\"{}\">{}</code>",
-            esc(n),
-            esc(d),
-            esc(&short_id(d))
-        ),
-        (None, Some(d)) => format!("<code title=\"{}\">{}</code>", esc(d), esc(&short_id(d))),
-        _ => format!(
-            "<span class=\"muted\">{}</span>",
-            lang.pick("không rõ", "unknown")
-        ),
+        (Some(n), Some(d)) => Frag {
+            pieces: vec![Piece::Text(format!("{n} ")), code(d, short_id(d))],
+        },
+        (None, Some(d)) => Frag {
+            pieces: vec![code(d, short_id(d))],
+        },
+        _ => unknown(),
     };
     [
-        c.user.as_deref().map(esc).unwrap_or_else(|| {
-            format!(
-                "<span class=\"muted\">{}</span>",
-                lang.pick("không rõ", "unknown")
-            )
-        }),
+        c.user.as_deref().map(Frag::text).unwrap_or_else(unknown),
         device,
-        esc(&time(c.time_ms)),
-        format!(
-            "<code title=\"{}\">{}</code>",
-            esc(&c.change),
-            esc(&c.change.chars().take(10).collect::<String>())
-        ),
+        Frag::text(time(c.time_ms)),
+        Frag {
+            pieces: vec![code(&c.change, c.change.chars().take(10).collect())],
+        },
     ]
 }
 
-fn candidate_value(
-    lang: Lang,
-    item: &Item,
-    c: &Candidate,
-    records: &HashMap<Uuid, Record>,
-) -> String {
+fn candidate_value(lang: Lang, c: &Candidate, records: &HashMap<Uuid, Record>) -> Frag {
     if let Some(r) = c.record {
         return record_link(lang, r, records);
     }
-    let text = value_text(lang, &c.value);
-    let _ = item;
-    format!("<span class=\"value\">{}</span>", esc(&text))
+    Frag {
+        pieces: vec![Piece::Value(value_text(lang, &c.value))],
+    }
+}
+
+/// The input for a new value.
+#[derive(Debug)]
+pub enum NewInput {
+    /// A choice among codes (value, label).
+    Select(Vec<(String, String)>),
+    /// A date picker.
+    Date,
+    /// Free text.
+    Text,
+}
+
+/// The radios that pick one column of the side-by-side table.
+#[derive(Debug)]
+pub struct Choose {
+    label: String,
+    name: &'static str,
+    form: &'static str,
+    options: Vec<(String, String)>,
+}
+
+/// A row of the side-by-side table.
+#[derive(Debug)]
+pub struct SideRow {
+    class: &'static str,
+    label: String,
+    cells: Vec<Frag>,
+}
+
+fn side_row(label: &str, cells: Vec<Frag>) -> SideRow {
+    SideRow {
+        class: "",
+        label: label.to_owned(),
+        cells,
+    }
+}
+
+/// The values (or the two records) side by side, with the forms that decide.
+#[derive(Debug, Default)]
+pub struct Side {
+    heading: String,
+    class: &'static str,
+    corner: String,
+    columns: Vec<Frag>,
+    rows: Vec<SideRow>,
+    choose: Option<Choose>,
+    resolve: Option<String>,
+    new_value: Option<NewInput>,
+    merge: bool,
+}
+
+/// The item page.
+#[derive(Debug, Template)]
+#[template(path = "console/item.html")]
+pub struct ItemPage {
+    /// The frame.
+    pub chrome: Chrome,
+    id: i64,
+    ty: &'static str,
+    type_label: &'static str,
+    status: &'static str,
+    status_label: &'static str,
+    notice: Option<(String, String)>,
+    meta: Vec<Meta>,
+    explain: &'static str,
+    side: Side,
+    open: bool,
+    csrf: String,
+    outcome: Vec<Meta>,
 }
 
 /// The item page: the competing values side by side and the actions.
-pub fn item(v: &ItemView<'_>) -> String {
+pub fn item(chrome: Chrome, v: &ItemView<'_>) -> ItemPage {
     let l = v.lang;
     let it = v.item;
-    let mut b = String::new();
-    let _ = write!(
-        b,
-        "<p class=\"crumbs\"><a href=\"/console/queue\">{q}</a> › #{id}</p>\
-         <div class=\"titlebar\"><h1><span class=\"tag t-{ty}\">{tl}</span> {h} #{id}</h1><span class=\"status s-{st}\" id=\"item-status\">{sl}</span></div>",
-        q = l.pick("Hàng đợi", "Queue"),
-        id = it.id,
-        ty = it.item_type.as_str(),
-        tl = type_label(l, it.item_type),
-        h = l.pick("Mục", "Item"),
-        st = it.status.as_str(),
-        sl = status_label(l, it.status),
+    let records = Frag::join(
+        it.records
+            .iter()
+            .map(|r| record_link(l, *r, v.records))
+            .collect(),
+        &[Piece::Br],
     );
-    if let Some((class, text)) = &v.notice {
-        let _ = write!(
-            b,
-            "<p class=\"notice {}\" role=\"status\">{}</p>",
-            esc(class),
-            esc(text)
-        );
-    }
-    let _ = write!(
-        b,
-        "<dl class=\"meta\"><dt>{}</dt><dd><ul class=\"plain\">",
-        l.pick("Hồ sơ liên quan", "Records")
-    );
-    for r in &it.records {
-        let _ = write!(b, "<li>{}</li>", record_link(l, *r, v.records));
-    }
-    let _ = write!(
-        b,
-        "</ul></dd><dt>{u}</dt><dd>{unit}</dd>",
-        u = l.pick("Đơn vị", "Unit"),
-        unit = esc(&unit_label(&it.unit)),
-    );
+    let mut m = vec![
+        meta(l.pick("Hồ sơ liên quan", "Records"), records),
+        meta(l.pick("Đơn vị", "Unit"), Frag::text(unit_label(&it.unit))),
+    ];
     if let Some(f) = &it.field {
-        let _ = write!(
-            b,
-            "<dt>{}</dt><dd>{}</dd>",
+        m.push(meta(
             l.pick("Trường", "Field"),
-            esc(&field_label(l, &it.kind, f))
-        );
+            Frag::text(field_label(l, &it.kind, f)),
+        ));
     }
-    let _ = write!(
-        b,
-        "<dt>{o}</dt><dd>{t} ({a})</dd></dl>",
-        o = l.pick("Mở lúc", "Opened"),
-        t = esc(&time(it.created_ms)),
-        a = esc(&age(l, v.now_ms, it.created_ms)),
-    );
-    let _ = write!(b, "<p class=\"explain\">{}</p>", esc(explain(l, it)));
-
+    m.push(meta(
+        l.pick("Mở lúc", "Opened"),
+        Frag::text(format!(
+            "{} ({})",
+            time(it.created_ms),
+            age(l, v.now_ms, it.created_ms)
+        )),
+    ));
     let open = it.status == ItemStatus::Open;
-    if it.item_type.is_duplicate() {
-        duplicate_section(&mut b, v, open);
+    let side = if it.item_type.is_duplicate() {
+        duplicate_side(v, open)
     } else {
-        values_section(&mut b, v, open);
+        values_side(v, open)
+    };
+    ItemPage {
+        chrome,
+        id: it.id,
+        ty: it.item_type.as_str(),
+        type_label: type_label(l, it.item_type),
+        status: it.status.as_str(),
+        status_label: status_label(l, it.status),
+        notice: v.notice.as_ref().map(|(c, t)| ((*c).to_owned(), t.clone())),
+        meta: m,
+        explain: explain(l, it),
+        side,
+        open,
+        csrf: v.csrf.to_owned(),
+        outcome: if open { Vec::new() } else { outcome(v) },
     }
-    if open {
-        let _ = write!(
-            b,
-            "<section class=\"action dismiss\"><h2>{h}</h2><form method=\"post\" action=\"/console/items/{id}/dismiss\">\
-             <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\"><label>{r}<textarea name=\"reason\" required maxlength=\"1000\" rows=\"2\"></textarea></label>\
-             <button>{go}</button></form></section>",
-            h = l.pick("Bỏ qua mục này", "Dismiss this item"),
-            id = it.id,
-            csrf = esc(v.csrf),
-            r = l.pick("Lý do (bắt buộc)", "Reason (required)"),
-            go = l.pick("Bỏ qua", "Dismiss"),
-        );
-    } else {
-        resolution_section(&mut b, v);
-    }
-    b
 }
 
 fn explain(l: Lang, it: &Item) -> &'static str {
@@ -584,7 +649,7 @@ fn explain(l: Lang, it: &Item) -> &'static str {
     }
 }
 
-fn values_section(b: &mut String, v: &ItemView<'_>, open: bool) {
+fn values_side(v: &ItemView<'_>, open: bool) -> Side {
     let l = v.lang;
     let it = v.item;
     let heading = match it.item_type {
@@ -592,176 +657,154 @@ fn values_section(b: &mut String, v: &ItemView<'_>, open: bool) {
         ItemType::TwoPermanentResidences => l.pick("Nơi thường trú", "Permanent residences"),
         _ => l.pick("Các giá trị cạnh tranh", "Competing values"),
     };
-    let _ = write!(
-        b,
-        "<section class=\"values\"><h2>{heading}</h2><div class=\"scroll\"><table class=\"side\"><thead><tr><th></th>"
-    );
-    for (i, _) in it.candidates.iter().enumerate() {
-        let _ = write!(b, "<th>{} {}</th>", l.pick("Phương án", "Option"), i + 1);
-    }
-    b.push_str("</tr></thead><tbody>");
-    // The value row.
-    let _ = write!(
-        b,
-        "<tr class=\"value-row\"><th>{}</th>",
-        l.pick("Giá trị", "Value")
-    );
-    for c in &it.candidates {
-        let _ = write!(b, "<td>{}</td>", candidate_value(l, it, c, v.records));
-    }
-    b.push_str("</tr>");
-    // Extra rows per type.
+    let option = |i: usize| format!("{} {}", l.pick("Phương án", "Option"), i + 1);
+    let mut rows = vec![SideRow {
+        class: "value-row",
+        label: l.pick("Giá trị", "Value").to_owned(),
+        cells: it
+            .candidates
+            .iter()
+            .map(|c| candidate_value(l, c, v.records))
+            .collect(),
+    }];
     match it.item_type {
-        ItemType::HouseholdHead => {
-            let _ = write!(
-                b,
-                "<tr><th>{}</th>",
-                l.pick("Quan hệ hiện tại", "Current relationship")
-            );
-            for c in &it.candidates {
-                let rel = c
-                    .detail
-                    .get("relationship")
-                    .and_then(|r| r.as_str())
-                    .unwrap_or("—");
-                let _ = write!(
-                    b,
-                    "<td>{}</td>",
-                    esc(&value_text(l, &Value::Text(rel.into())))
-                );
-            }
-            b.push_str("</tr>");
-        }
+        ItemType::HouseholdHead => rows.push(side_row(
+            l.pick("Quan hệ hiện tại", "Current relationship"),
+            it.candidates
+                .iter()
+                .map(|c| {
+                    let rel = c
+                        .detail
+                        .get("relationship")
+                        .and_then(|r| r.as_str())
+                        .unwrap_or("—");
+                    Frag::text(value_text(l, &Value::Text(rel.into())))
+                })
+                .collect(),
+        )),
         ItemType::TwoPermanentResidences => {
             for (key, vi, en) in [
                 ("address", "Địa chỉ", "Address"),
                 ("address_unit", "Đơn vị", "Unit"),
                 ("from_date", "Từ ngày", "From"),
             ] {
-                let _ = write!(b, "<tr><th>{}</th>", l.pick(vi, en));
-                for c in &it.candidates {
-                    let s = c.detail.get(key).and_then(|x| x.as_str()).unwrap_or("—");
-                    let s = if key == "address_unit" {
-                        unit_label(s)
-                    } else {
-                        s.to_owned()
-                    };
-                    let _ = write!(b, "<td>{}</td>", esc(&s));
-                }
-                b.push_str("</tr>");
-            }
-        }
-        ItemType::EditDuringWithdrawal => {
-            let _ = write!(b, "<tr><th>{}</th>", l.pick("Việc đã làm", "What happened"));
-            for c in &it.candidates {
-                if let Some(fields) = c.detail.get("fields").and_then(|f| f.as_object()) {
-                    let list: Vec<String> = fields
-                        .iter()
-                        .map(|(f, val)| {
-                            let shown = serde_json::from_value::<Value>(val.clone())
-                                .map(|x| value_text(l, &x))
-                                .unwrap_or_else(|_| "—".into());
-                            format!("{}: {}", field_label(l, &it.kind, f), shown)
+                let cells = it
+                    .candidates
+                    .iter()
+                    .map(|c| {
+                        let s = c.detail.get(key).and_then(|x| x.as_str()).unwrap_or("—");
+                        Frag::text(if key == "address_unit" {
+                            unit_label(s)
+                        } else {
+                            s.to_owned()
                         })
-                        .collect();
-                    let _ = write!(
-                        b,
-                        "<td>{}<br>{}</td>",
-                        l.pick("Sửa đồng thời:", "Edited concurrently:"),
-                        esc(&list.join("; "))
-                    );
-                } else {
-                    let _ = write!(b, "<td>{}</td>", l.pick("Rút hồ sơ", "Withdrew the record"));
-                }
+                    })
+                    .collect();
+                rows.push(side_row(l.pick(vi, en), cells));
             }
-            b.push_str("</tr>");
         }
+        ItemType::EditDuringWithdrawal => rows.push(side_row(
+            l.pick("Việc đã làm", "What happened"),
+            it.candidates
+                .iter()
+                .map(
+                    |c| match c.detail.get("fields").and_then(|f| f.as_object()) {
+                        Some(fields) => {
+                            let list: Vec<String> = fields
+                                .iter()
+                                .map(|(f, val)| {
+                                    let shown = serde_json::from_value::<Value>(val.clone())
+                                        .map(|x| value_text(l, &x))
+                                        .unwrap_or_else(|_| "—".into());
+                                    format!("{}: {}", field_label(l, &it.kind, f), shown)
+                                })
+                                .collect();
+                            Frag {
+                                pieces: vec![
+                                    Piece::Text(
+                                        l.pick("Sửa đồng thời:", "Edited concurrently:").into(),
+                                    ),
+                                    Piece::Br,
+                                    Piece::Text(list.join("; ")),
+                                ],
+                            }
+                        }
+                        None => Frag::text(l.pick("Rút hồ sơ", "Withdrew the record")),
+                    },
+                )
+                .collect(),
+        )),
         _ => {}
     }
-    let rows = [
+    let labels = [
         l.pick("Cán bộ", "Officer"),
         l.pick("Thiết bị", "Device"),
         l.pick("Thời điểm (giờ VN)", "When (Vietnam time)"),
         l.pick("Mã thay đổi", "Change"),
     ];
-    let cells: Vec<[String; 4]> = it.candidates.iter().map(|c| who_cells(l, c)).collect();
-    for (i, label) in rows.iter().enumerate() {
-        let _ = write!(b, "<tr><th>{label}</th>");
-        for c in &cells {
-            let _ = write!(b, "<td>{}</td>", c[i]);
-        }
-        b.push_str("</tr>");
+    let mut cells: Vec<[Frag; 4]> = it.candidates.iter().map(|c| who_cells(l, c)).collect();
+    for (i, label) in labels.iter().enumerate() {
+        rows.push(side_row(
+            label,
+            cells
+                .iter_mut()
+                .map(|c| std::mem::take(&mut c[i]))
+                .collect(),
+        ));
     }
     if it.item_type != ItemType::TwoPermanentResidences && it.item_type != ItemType::HouseholdHead {
-        let _ = write!(
-            b,
-            "<tr><th>{}</th>",
-            l.pick("Thiết bị đang hiển thị", "Shown on devices")
-        );
-        for c in &it.candidates {
-            let _ = write!(b, "<td>{}</td>", if c.winner { "✓" } else { "" });
-        }
-        b.push_str("</tr>");
+        rows.push(side_row(
+            l.pick("Thiết bị đang hiển thị", "Shown on devices"),
+            it.candidates
+                .iter()
+                .map(|c| Frag::text(if c.winner { "✓" } else { "" }))
+                .collect(),
+        ));
     }
+    let mut side = Side {
+        heading: heading.to_owned(),
+        class: "side",
+        columns: (0..it.candidates.len())
+            .map(|i| Frag::text(option(i)))
+            .collect(),
+        rows,
+        ..Side::default()
+    };
     if open {
-        let _ = write!(
-            b,
-            "<tr class=\"choose\"><th>{}</th>",
-            l.pick("Chọn", "Choose")
-        );
-        for (i, _) in it.candidates.iter().enumerate() {
-            let _ = write!(
-                b,
-                "<td><label class=\"radio\"><input type=\"radio\" name=\"choice\" value=\"{i}\" form=\"resolve-form\" required> {} {}</label></td>",
-                l.pick("Phương án", "Option"),
-                i + 1
-            );
-        }
-        b.push_str("</tr>");
-    }
-    b.push_str("</tbody></table></div>");
-    if open {
-        let go = match it.item_type {
-            ItemType::HouseholdHead => l.pick("Chọn làm chủ hộ", "Make head of household"),
-            ItemType::TwoPermanentResidences => {
-                l.pick("Giữ nơi thường trú đã chọn", "Keep the chosen residence")
+        side.choose = Some(Choose {
+            label: l.pick("Chọn", "Choose").to_owned(),
+            name: "choice",
+            form: "resolve-form",
+            options: (0..it.candidates.len())
+                .map(|i| (i.to_string(), option(i)))
+                .collect(),
+        });
+        side.resolve = Some(
+            match it.item_type {
+                ItemType::HouseholdHead => l.pick("Chọn làm chủ hộ", "Make head of household"),
+                ItemType::TwoPermanentResidences => {
+                    l.pick("Giữ nơi thường trú đã chọn", "Keep the chosen residence")
+                }
+                ItemType::EditDuringWithdrawal => {
+                    l.pick("Áp dụng phương án đã chọn", "Apply the chosen option")
+                }
+                _ => l.pick("Giữ giá trị đã chọn", "Keep the chosen value"),
             }
-            ItemType::EditDuringWithdrawal => {
-                l.pick("Áp dụng phương án đã chọn", "Apply the chosen option")
-            }
-            _ => l.pick("Giữ giá trị đã chọn", "Keep the chosen value"),
-        };
-        let _ = write!(
-            b,
-            "<form id=\"resolve-form\" class=\"action\" method=\"post\" action=\"/console/items/{id}/resolve\">\
-             <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\"><input type=\"hidden\" name=\"mode\" value=\"choose\">\
-             <button class=\"primary\" id=\"resolve-choose\">{go}</button></form>",
-            id = it.id,
-            csrf = esc(v.csrf),
+            .to_owned(),
         );
         if matches!(
             it.item_type,
             ItemType::FieldConflict | ItemType::StatusConflict
-        ) && let Some(input) = new_value_input(l, it)
-        {
-            let _ = write!(
-                b,
-                "<form class=\"action new-value\" method=\"post\" action=\"/console/items/{id}/resolve\">\
-                 <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\"><input type=\"hidden\" name=\"mode\" value=\"new\">\
-                 <label>{h}{input}</label><button>{go}</button></form>",
-                id = it.id,
-                csrf = esc(v.csrf),
-                h = l.pick("Hoặc nhập giá trị mới", "Or enter a new value"),
-                go = l.pick("Ghi giá trị mới", "Write the new value"),
-            );
+        ) {
+            side.new_value = new_value_input(l, it);
         }
     }
-    b.push_str("</section>");
+    side
 }
 
 /// The input for a new value: a select for enumerated fields, a date picker for dates, text
 /// otherwise; `None` for values that are maps (a whole member entry).
-fn new_value_input(l: Lang, it: &Item) -> Option<String> {
+fn new_value_input(l: Lang, it: &Item) -> Option<NewInput> {
     let field = it.field.as_deref()?;
     if it
         .candidates
@@ -780,51 +823,35 @@ fn new_value_input(l: Lang, it: &Item) -> Option<String> {
         field_spec(kind, top)?.ty
     };
     Some(match ty {
-        FieldType::Enum(values) => {
-            let mut s = String::from("<select name=\"value\" required>");
-            for v in values {
-                let _ = write!(
-                    s,
-                    "<option value=\"{v}\">{}</option>",
-                    esc(&value_text(l, &Value::Text((*v).into())))
-                );
-            }
-            s.push_str("</select>");
-            s
-        }
-        FieldType::Date => "<input type=\"date\" name=\"value\" required>".into(),
+        FieldType::Enum(values) => NewInput::Select(
+            values
+                .iter()
+                .map(|v| ((*v).to_owned(), value_text(l, &Value::Text((*v).into()))))
+                .collect(),
+        ),
+        FieldType::Date => NewInput::Date,
         FieldType::Int | FieldType::Bool | FieldType::Members | FieldType::PreviousIdNumbers => {
             return None;
         }
-        _ => "<input name=\"value\" required maxlength=\"200\">".into(),
+        _ => NewInput::Text,
     })
 }
 
-fn duplicate_section(b: &mut String, v: &ItemView<'_>, open: bool) {
+fn duplicate_side(v: &ItemView<'_>, open: bool) -> Side {
     let l = v.lang;
     let it = v.item;
     let ids: Vec<Uuid> = it.records.clone();
-    let _ = write!(
-        b,
-        "<section class=\"values\"><h2>{}</h2><div class=\"scroll\"><table class=\"side compare\"><thead><tr><th>{}</th>",
-        l.pick("So sánh hai hồ sơ", "The two records side by side"),
-        l.pick("Trường", "Field"),
-    );
-    for id in &ids {
-        let _ = write!(b, "<th>{}</th>", record_link(l, *id, v.records));
-    }
-    b.push_str("</tr></thead><tbody>");
     let recs: Vec<Option<&Record>> = ids.iter().map(|id| v.records.get(id)).collect();
     let kind = Kind::parse(&it.kind).unwrap_or(Kind::Citizen);
-    let _ = write!(b, "<tr><th>{}</th>", l.pick("Đơn vị", "Unit"));
-    for r in &recs {
-        let _ = write!(
-            b,
-            "<td>{}</td>",
-            r.map(|r| esc(&unit_label(&r.unit))).unwrap_or_default()
-        );
-    }
-    b.push_str("</tr>");
+    let mut rows = vec![side_row(
+        l.pick("Đơn vị", "Unit"),
+        recs.iter()
+            .map(|r| {
+                r.map(|r| Frag::text(unit_label(&r.unit)))
+                    .unwrap_or_default()
+            })
+            .collect(),
+    )];
     for spec in fields_of(kind) {
         let vals: Vec<Option<&Value>> = recs
             .iter()
@@ -834,169 +861,158 @@ fn duplicate_section(b: &mut String, v: &ItemView<'_>, open: bool) {
             continue;
         }
         let differ = vals.windows(2).any(|w| w[0] != w[1]);
-        let _ = write!(
-            b,
-            "<tr{cls}><th>{label}</th>",
-            cls = if differ { " class=\"diff\"" } else { "" },
-            label = esc(match l {
+        rows.push(SideRow {
+            class: if differ { "diff" } else { "" },
+            label: match l {
                 Lang::Vi => spec.label_vi,
                 Lang::En => spec.label_en,
-            }),
-        );
-        for val in vals {
-            let _ = write!(
-                b,
-                "<td>{}</td>",
-                val.map(|x| esc(&value_text(l, x)))
-                    .unwrap_or_else(|| "<span class=\"muted\">—</span>".into())
-            );
-        }
-        b.push_str("</tr>");
-    }
-    let _ = write!(b, "<tr><th>{}</th>", l.pick("Tạo bởi", "Created by"));
-    for id in &ids {
-        let c = it.candidates.iter().find(|c| c.record == Some(*id));
-        let cell = match c {
-            Some(c) => {
-                let [user, device, when, _] = who_cells(l, c);
-                format!("{user} · {device}<br>{when}")
             }
-            None => "—".into(),
-        };
-        let _ = write!(b, "<td>{cell}</td>");
+            .to_owned(),
+            cells: vals
+                .into_iter()
+                .map(|val| {
+                    val.map(|x| Frag::text(value_text(l, x)))
+                        .unwrap_or_else(|| Frag::muted("—"))
+                })
+                .collect(),
+        });
     }
-    b.push_str("</tr>");
-    if open {
-        let _ = write!(
-            b,
-            "<tr class=\"choose\"><th>{}</th>",
-            l.pick("Giữ hồ sơ", "Keep")
-        );
-        for id in &ids {
-            let _ = write!(
-                b,
-                "<td><label class=\"radio\"><input type=\"radio\" name=\"survivor\" value=\"{id}\" form=\"merge-form\" required> {}</label></td>",
-                l.pick("Giữ hồ sơ này", "Keep this record")
-            );
-        }
-        b.push_str("</tr>");
+    rows.push(side_row(
+        l.pick("Tạo bởi", "Created by"),
+        ids.iter()
+            .map(
+                |id| match it.candidates.iter().find(|c| c.record == Some(*id)) {
+                    Some(c) => {
+                        let [user, device, when, _] = who_cells(l, c);
+                        let mut f = user;
+                        f.push(Piece::Text(" · ".into()))
+                            .append(device)
+                            .push(Piece::Br)
+                            .append(when);
+                        f
+                    }
+                    None => Frag::text("—"),
+                },
+            )
+            .collect(),
+    ));
+    Side {
+        heading: l
+            .pick("So sánh hai hồ sơ", "The two records side by side")
+            .to_owned(),
+        class: "side compare",
+        corner: l.pick("Trường", "Field").to_owned(),
+        columns: ids
+            .iter()
+            .map(|id| record_link(l, *id, v.records))
+            .collect(),
+        rows,
+        choose: open.then(|| Choose {
+            label: l.pick("Giữ hồ sơ", "Keep").to_owned(),
+            name: "survivor",
+            form: "merge-form",
+            options: ids
+                .iter()
+                .map(|id| {
+                    (
+                        id.to_string(),
+                        l.pick("Giữ hồ sơ này", "Keep this record").to_owned(),
+                    )
+                })
+                .collect(),
+        }),
+        merge: open,
+        ..Side::default()
     }
-    b.push_str("</tbody></table></div>");
-    if open {
-        let _ = write!(
-            b,
-            "<form id=\"merge-form\" class=\"action\" method=\"post\" action=\"/console/items/{id}/merge\">\
-             <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\"><button class=\"primary\" id=\"merge\">{go}</button>\
-             <span class=\"hint\">{hint}</span></form>",
-            id = it.id,
-            csrf = esc(v.csrf),
-            go = l.pick("Gộp hai hồ sơ", "Merge the two records"),
-            hint = l.pick(
-                "Hồ sơ được giữ nhận các trường nó còn thiếu; thành viên hộ và khai báo chuyển sang hồ sơ được giữ.",
-                "The kept record takes the fields it lacks; household memberships and declarations move to it."
-            ),
-        );
-    }
-    b.push_str("</section>");
 }
 
-fn resolution_section(b: &mut String, v: &ItemView<'_>) {
+fn outcome(v: &ItemView<'_>) -> Vec<Meta> {
     let l = v.lang;
     let it = v.item;
-    let _ = write!(
-        b,
-        "<section class=\"resolution\"><h2>{}</h2><dl class=\"meta\">",
-        l.pick("Kết quả", "Outcome")
-    );
-    let by = it.resolved_by.as_deref().map(esc).unwrap_or_else(|| {
+    let by = it.resolved_by.clone().unwrap_or_else(|| {
         l.pick(
             "tự động (tình huống không còn)",
             "automatically (the situation went away)",
         )
         .to_owned()
     });
-    let _ = write!(
-        b,
-        "<dt>{w}</dt><dd id=\"resolved-by\">{by}</dd><dt>{t}</dt><dd>{time}</dd>",
-        w = l.pick("Người xử lý", "Resolved by"),
-        t = l.pick("Lúc", "At"),
-        time = esc(&time(it.resolved_ms.unwrap_or(0))),
-    );
-    if let Some(res) = &it.resolution {
-        let action = res.get("action").and_then(|a| a.as_str()).unwrap_or("");
-        let action_label = match action {
-            "choose" => l.pick("chọn một giá trị", "chose a value"),
-            "new_value" => l.pick("nhập giá trị mới", "entered a new value"),
-            "merge" => l.pick("gộp hồ sơ", "merged the records"),
-            "dismiss" => l.pick("bỏ qua", "dismissed"),
-            "auto" => l.pick("tự đóng", "closed itself"),
-            other => other,
+    let mut m = vec![
+        Meta {
+            label: l.pick("Người xử lý", "Resolved by").to_owned(),
+            id: Some("resolved-by"),
+            value: Frag::text(by),
+        },
+        meta(
+            l.pick("Lúc", "At"),
+            Frag::text(time(it.resolved_ms.unwrap_or(0))),
+        ),
+    ];
+    let Some(res) = &it.resolution else {
+        return m;
+    };
+    let action = res.get("action").and_then(|a| a.as_str()).unwrap_or("");
+    let action_label = match action {
+        "choose" => l.pick("chọn một giá trị", "chose a value"),
+        "new_value" => l.pick("nhập giá trị mới", "entered a new value"),
+        "merge" => l.pick("gộp hồ sơ", "merged the records"),
+        "dismiss" => l.pick("bỏ qua", "dismissed"),
+        "auto" => l.pick("tự đóng", "closed itself"),
+        other => other,
+    };
+    m.push(meta(
+        l.pick("Cách xử lý", "Decision"),
+        Frag::text(action_label),
+    ));
+    if let Some(chosen) = res.get("chosen").filter(|c| !c.is_null()) {
+        let shown = match chosen.get("survivor").and_then(|s| s.as_str()) {
+            Some(id) => Frag {
+                pieces: vec![
+                    Piece::Text(format!("{} ", l.pick("giữ hồ sơ", "kept record"))),
+                    link(format!("/console/records/{id}"), short_id(id)),
+                ],
+            },
+            None => Frag::text(json_text(l, chosen)),
         };
-        let _ = write!(
-            b,
-            "<dt>{}</dt><dd>{}</dd>",
-            l.pick("Cách xử lý", "Decision"),
-            esc(action_label)
-        );
-        if let Some(chosen) = res.get("chosen").filter(|c| !c.is_null()) {
-            let shown = match chosen.get("survivor").and_then(|s| s.as_str()) {
-                Some(id) => format!(
-                    "{} <a href=\"/console/records/{id}\">{}</a>",
-                    l.pick("giữ hồ sơ", "kept record"),
-                    esc(&short_id(id)),
-                    id = esc(id)
-                ),
-                None => esc(&json_text(l, chosen)),
-            };
-            let _ = write!(
-                b,
-                "<dt>{}</dt><dd id=\"chosen\">{shown}</dd>",
-                l.pick("Giá trị được chọn", "Chosen")
-            );
-        }
-        if let Some(lost) = res.get("lost").filter(|c| !c.is_null()) {
-            let _ = write!(
-                b,
-                "<dt>{}</dt><dd>{}</dd>",
-                l.pick("Giá trị bị thay thế", "Values that lost"),
-                lost_html(l, lost)
-            );
-        }
-        if let Some(reason) = res.get("reason").and_then(|r| r.as_str()) {
-            let _ = write!(
-                b,
-                "<dt>{}</dt><dd>{}</dd>",
-                l.pick("Lý do", "Reason"),
-                esc(reason)
-            );
-        }
-        if let Some(changes) = res
-            .get("changes")
-            .and_then(|c| c.as_array())
-            .filter(|c| !c.is_empty())
-        {
-            let list: Vec<String> = changes
-                .iter()
-                .map(|c| {
-                    let rec = c.get("record").and_then(|r| r.as_str()).unwrap_or("");
-                    let h = c.get("change").and_then(|r| r.as_str()).unwrap_or("");
-                    format!(
-                        "<a href=\"/console/records/{}\">{}</a> <code>{}</code>",
-                        esc(rec),
-                        esc(&short_id(rec)),
-                        esc(&h.chars().take(10).collect::<String>())
-                    )
-                })
-                .collect();
-            let _ = write!(
-                b,
-                "<dt>{}</dt><dd>{}</dd>",
-                l.pick("Thay đổi đã ghi", "Changes written"),
-                list.join("<br>")
-            );
-        }
+        m.push(Meta {
+            label: l.pick("Giá trị được chọn", "Chosen").to_owned(),
+            id: Some("chosen"),
+            value: shown,
+        });
     }
-    b.push_str("</dl></section>");
+    if let Some(lost) = res.get("lost").filter(|c| !c.is_null()) {
+        m.push(meta(
+            l.pick("Giá trị bị thay thế", "Values that lost"),
+            lost_frag(l, lost),
+        ));
+    }
+    if let Some(reason) = res.get("reason").and_then(|r| r.as_str()) {
+        m.push(meta(l.pick("Lý do", "Reason"), Frag::text(reason)));
+    }
+    if let Some(changes) = res
+        .get("changes")
+        .and_then(|c| c.as_array())
+        .filter(|c| !c.is_empty())
+    {
+        let list = changes
+            .iter()
+            .map(|c| {
+                let rec = c.get("record").and_then(|r| r.as_str()).unwrap_or("");
+                let h = c.get("change").and_then(|r| r.as_str()).unwrap_or("");
+                Frag {
+                    pieces: vec![
+                        link(format!("/console/records/{rec}"), short_id(rec)),
+                        Piece::Text(" ".into()),
+                        code(h, h.chars().take(10).collect()),
+                    ],
+                }
+            })
+            .collect();
+        m.push(meta(
+            l.pick("Thay đổi đã ghi", "Changes written"),
+            Frag::join(list, &[Piece::Br]),
+        ));
+    }
+    m
 }
 
 fn json_text(l: Lang, v: &serde_json::Value) -> String {
@@ -1006,19 +1022,19 @@ fn json_text(l: Lang, v: &serde_json::Value) -> String {
     }
 }
 
-fn lost_html(l: Lang, lost: &serde_json::Value) -> String {
+fn lost_frag(l: Lang, lost: &serde_json::Value) -> Frag {
     let entries: Vec<&serde_json::Value> = match lost {
         serde_json::Value::Array(a) => a.iter().collect(),
         serde_json::Value::Object(o) => match o.get("values").and_then(|v| v.as_array()) {
             Some(a) => a.iter().collect(),
-            None => return merge_lost_html(l, o),
+            None => return merge_lost_frag(l, o),
         },
-        _ => return esc(&lost.to_string()),
+        _ => return Frag::text(lost.to_string()),
     };
     if entries.is_empty() {
-        return "—".into();
+        return Frag::text("—");
     }
-    entries
+    let parts = entries
         .iter()
         .map(|e| {
             let value = e.get("value").map(|v| json_text(l, v)).unwrap_or_default();
@@ -1028,28 +1044,28 @@ fn lost_html(l: Lang, lost: &serde_json::Value) -> String {
                 .and_then(|t| t.as_i64())
                 .map(time)
                 .unwrap_or_default();
-            format!(
-                "{} <span class=\"muted\">({} · {})</span>",
-                esc(&value),
-                esc(user),
-                esc(&when)
-            )
+            Frag {
+                pieces: vec![
+                    Piece::Text(format!("{value} ")),
+                    Piece::Muted(format!("({user} · {when})")),
+                ],
+            }
         })
-        .collect::<Vec<_>>()
-        .join("<br>")
+        .collect();
+    Frag::join(parts, &[Piece::Br])
 }
 
 /// What a merge replaced: the merged record, its values that differed from the survivor's,
 /// and how many memberships and references moved.
-fn merge_lost_html(l: Lang, o: &serde_json::Map<String, serde_json::Value>) -> String {
+fn merge_lost_frag(l: Lang, o: &serde_json::Map<String, serde_json::Value>) -> Frag {
     let mut parts = Vec::new();
     if let Some(id) = o.get("merged").and_then(|m| m.as_str()) {
-        parts.push(format!(
-            "{} <a href=\"/console/records/{id}\">{}</a>",
-            l.pick("hồ sơ đã gộp", "merged record"),
-            esc(&short_id(id)),
-            id = esc(id)
-        ));
+        parts.push(Frag {
+            pieces: vec![
+                Piece::Text(format!("{} ", l.pick("hồ sơ đã gộp", "merged record"))),
+                link(format!("/console/records/{id}"), short_id(id)),
+            ],
+        });
     }
     if let Some(d) = o
         .get("differing_values")
@@ -1058,19 +1074,13 @@ fn merge_lost_html(l: Lang, o: &serde_json::Map<String, serde_json::Value>) -> S
     {
         let list: Vec<String> = d
             .iter()
-            .map(|(k, v)| {
-                format!(
-                    "{}: {}",
-                    esc(&field_label(l, "citizen", k)),
-                    esc(&json_text(l, v))
-                )
-            })
+            .map(|(k, v)| format!("{}: {}", field_label(l, "citizen", k), json_text(l, v)))
             .collect();
-        parts.push(format!(
+        parts.push(Frag::text(format!(
             "{} {}",
             l.pick("giá trị khác không được giữ:", "differing values not kept:"),
             list.join("; ")
-        ));
+        )));
     }
     for (key, vi, en) in [
         (
@@ -1090,10 +1100,10 @@ fn merge_lost_html(l: Lang, o: &serde_json::Map<String, serde_json::Value>) -> S
             .map(Vec::len)
             .filter(|n| *n > 0)
         {
-            parts.push(format!("{n} {}", l.pick(vi, en)));
+            parts.push(Frag::text(format!("{n} {}", l.pick(vi, en))));
         }
     }
-    parts.join("<br>")
+    Frag::join(parts, &[Piece::Br])
 }
 
 /// What the record page shows.
@@ -1113,192 +1123,212 @@ pub struct RecordView<'a> {
     pub items: &'a [Item],
     /// Records merged into this one.
     pub merged_from: &'a [Uuid],
-    /// Now (ms).
-    pub now_ms: i64,
+}
+
+/// A review item in the record page's list.
+#[derive(Debug)]
+pub struct ItemLine {
+    id: i64,
+    ty: &'static str,
+    type_label: &'static str,
+    status: &'static str,
+    status_label: &'static str,
+    by: Option<(String, String)>,
+}
+
+/// A current field.
+#[derive(Debug)]
+pub struct FieldLine {
+    name: &'static str,
+    label: &'static str,
+    value: String,
+    conflict: Option<String>,
+}
+
+/// A row of the field history.
+#[derive(Debug)]
+pub struct HistoryLine {
+    time: String,
+    field: String,
+    from: Option<String>,
+    to: Option<String>,
+    user: String,
+    device: String,
+}
+
+/// The record page.
+#[derive(Debug, Template)]
+#[template(path = "console/record.html")]
+pub struct RecordPage {
+    /// The frame.
+    pub chrome: Chrome,
+    kind: String,
+    name: String,
+    meta: Vec<Meta>,
+    items: Vec<ItemLine>,
+    fields: Vec<FieldLine>,
+    history: Vec<HistoryLine>,
 }
 
 /// The record page: fields (with conflicts) and their history.
-pub fn record(v: &RecordView<'_>) -> String {
+pub fn record(chrome: Chrome, v: &RecordView<'_>) -> RecordPage {
     let l = v.lang;
     let r = v.record;
     let kind = r.kind.as_str();
-    let mut b = String::new();
     let name = display_name(r);
-    let _ = write!(
-        b,
-        "<p class=\"crumbs\"><a href=\"/console/queue\">{q}</a> › {k}</p><div class=\"titlebar\"><h1>{k}: {name}</h1></div>\
-         <dl class=\"meta\"><dt>{id}</dt><dd><code>{rid}</code></dd><dt>{u}</dt><dd>{unit}</dd>",
-        q = l.pick("Hàng đợi", "Queue"),
-        k = esc(&kind_label(l, kind)),
-        name = esc(if name.is_empty() { "—" } else { name }),
-        id = l.pick("Mã hồ sơ", "Record id"),
-        rid = r.id,
-        u = l.pick("Đơn vị quản lý", "Unit"),
-        unit = esc(&unit_label(&r.unit)),
-    );
-    if let Some(m) = r.text("merged_into") {
-        let _ = write!(
-            b,
-            "<dt>{}</dt><dd><a href=\"/console/records/{}\">{}</a></dd>",
+    let rid = r.id.to_string();
+    let mut m = vec![
+        meta(
+            l.pick("Mã hồ sơ", "Record id"),
+            Frag {
+                pieces: vec![code(&rid, rid.clone())],
+            },
+        ),
+        meta(
+            l.pick("Đơn vị quản lý", "Unit"),
+            Frag::text(unit_label(&r.unit)),
+        ),
+    ];
+    if let Some(target) = r.text("merged_into") {
+        m.push(meta(
             l.pick("Đã gộp vào", "Merged into"),
-            esc(m),
-            esc(&short_id(m))
-        );
+            Frag {
+                pieces: vec![link(format!("/console/records/{target}"), short_id(target))],
+            },
+        ));
     }
     if !v.merged_from.is_empty() {
-        let links: Vec<String> = v
+        let links = v
             .merged_from
             .iter()
-            .map(|id| {
-                format!(
-                    "<a href=\"/console/records/{id}\">{}</a>",
-                    esc(&short_id(&id.to_string()))
-                )
+            .map(|id| Frag {
+                pieces: vec![link(
+                    format!("/console/records/{id}"),
+                    short_id(&id.to_string()),
+                )],
             })
             .collect();
-        let _ = write!(
-            b,
-            "<dt>{}</dt><dd>{}</dd>",
+        m.push(meta(
             l.pick("Hồ sơ đã gộp vào đây", "Merged from"),
-            links.join(", ")
-        );
+            Frag::join(links, &[Piece::Text(", ".into())]),
+        ));
     }
-    b.push_str("</dl>");
-
-    // Open and past items.
-    if !v.items.is_empty() {
-        let _ = write!(
-            b,
-            "<section><h2>{}</h2><ul class=\"items\">",
-            l.pick("Mục rà soát", "Review items")
-        );
-        for it in v.items {
-            let _ = write!(
-                b,
-                "<li><a href=\"/console/items/{id}\">#{id}</a> <span class=\"tag t-{ty}\">{tl}</span> <span class=\"status s-{st}\">{sl}</span>{by}</li>",
-                id = it.id,
-                ty = it.item_type.as_str(),
-                tl = type_label(l, it.item_type),
-                st = it.status.as_str(),
-                sl = status_label(l, it.status),
-                by = it
-                    .resolved_by
-                    .as_deref()
-                    .map(|u| format!(
-                        " — {} {} · {}",
-                        l.pick("bởi", "by"),
-                        esc(u),
-                        esc(&time(it.resolved_ms.unwrap_or(0)))
-                    ))
-                    .unwrap_or_default(),
-            );
-        }
-        b.push_str("</ul></section>");
-    }
-
-    // Fields.
+    let items = v
+        .items
+        .iter()
+        .map(|it| ItemLine {
+            id: it.id,
+            ty: it.item_type.as_str(),
+            type_label: type_label(l, it.item_type),
+            status: it.status.as_str(),
+            status_label: status_label(l, it.status),
+            by: it
+                .resolved_by
+                .clone()
+                .map(|u| (u, time(it.resolved_ms.unwrap_or(0)))),
+        })
+        .collect();
     let conflicts: BTreeMap<&str, &FieldConflict> =
         v.conflicts.iter().map(|c| (c.field.as_str(), c)).collect();
-    let _ = write!(
-        b,
-        "<section><h2>{}</h2><table class=\"fields\"><tbody>",
-        l.pick("Thông tin hiện tại", "Current fields")
-    );
-    for spec in fields_of(r.kind) {
-        let Some(val) = r.fields.get(spec.name) else {
-            continue;
-        };
-        let label = match l {
-            Lang::Vi => spec.label_vi,
-            Lang::En => spec.label_en,
-        };
-        let conflict = conflicts
-            .iter()
-            .filter(|(f, _)| **f == spec.name || f.starts_with(&format!("{}.", spec.name)))
-            .map(|(_, c)| *c)
-            .collect::<Vec<_>>();
-        let mut cell = esc(&value_text(l, val));
-        if !conflict.is_empty() {
-            let all: Vec<String> = conflict
+    let fields = fields_of(r.kind)
+        .iter()
+        .filter_map(|spec| {
+            let val = r.fields.get(spec.name)?;
+            let prefix = format!("{}.", spec.name);
+            let all: Vec<String> = conflicts
                 .iter()
-                .flat_map(|c| c.values.iter().map(|x| esc(&value_text(l, &x.value))))
+                .filter(|(f, _)| **f == spec.name || f.starts_with(&prefix))
+                .flat_map(|(_, c)| c.values.iter().map(|x| value_text(l, &x.value)))
                 .collect();
-            let _ = write!(
-                cell,
-                " <span class=\"conflict\">{}: {}</span>",
-                l.pick("xung đột", "conflict"),
-                all.join(" | ")
-            );
-        }
-        let _ = write!(
-            b,
-            "<tr data-field=\"{name}\"><th>{label}</th><td>{cell}</td></tr>",
-            name = spec.name,
-            label = esc(label)
-        );
+            Some(FieldLine {
+                name: spec.name,
+                label: match l {
+                    Lang::Vi => spec.label_vi,
+                    Lang::En => spec.label_en,
+                },
+                value: value_text(l, val),
+                conflict: (!all.is_empty()).then(|| all.join(" | ")),
+            })
+        })
+        .collect();
+    let history = v
+        .history
+        .iter()
+        .rev()
+        .map(|h| {
+            let who = v.who.get(&h.change).cloned().unwrap_or_default();
+            HistoryLine {
+                time: time(h.time_ms),
+                field: field_label(l, kind, &h.field),
+                from: h.from.as_ref().map(|x| value_text(l, x)),
+                to: h.to.as_ref().map(|x| value_text(l, x)),
+                user: who.user.unwrap_or_else(|| "—".into()),
+                device: who.device_name.or(who.device).unwrap_or_else(|| "—".into()),
+            }
+        })
+        .collect();
+    RecordPage {
+        chrome,
+        kind: kind_label(l, kind),
+        name: if name.is_empty() { "—" } else { name }.to_owned(),
+        meta: m,
+        items,
+        fields,
+        history,
     }
-    b.push_str("</tbody></table></section>");
-
-    // History, newest first.
-    let _ = write!(
-        b,
-        "<section><h2>{h}</h2><div class=\"scroll\"><table class=\"history\"><thead><tr><th>{t}</th><th>{f}</th><th>{from}</th><th>{to}</th><th>{o}</th><th>{d}</th></tr></thead><tbody>",
-        h = l.pick("Lịch sử thay đổi", "Field history"),
-        t = l.pick("Thời điểm (giờ VN)", "When (Vietnam time)"),
-        f = l.pick("Trường", "Field"),
-        from = l.pick("Giá trị cũ", "From"),
-        to = l.pick("Giá trị mới", "To"),
-        o = l.pick("Cán bộ", "Officer"),
-        d = l.pick("Thiết bị", "Device"),
-    );
-    for h in v.history.iter().rev() {
-        let who = v.who.get(&h.change).cloned().unwrap_or_default();
-        let show = |x: &Option<Value>| {
-            x.as_ref()
-                .map(|x| esc(&value_text(l, x)))
-                .unwrap_or_else(|| "<span class=\"muted\">—</span>".into())
-        };
-        let _ = write!(
-            b,
-            "<tr><td>{t}</td><td>{f}</td><td>{from}</td><td>{to}</td><td>{user}</td><td>{device}</td></tr>",
-            t = esc(&time(h.time_ms)),
-            f = esc(&field_label(l, kind, &h.field)),
-            from = show(&h.from),
-            to = show(&h.to),
-            user = who.user.as_deref().map(esc).unwrap_or_else(|| "—".into()),
-            device = who
-                .device_name
-                .as_deref()
-                .or(who.device.as_deref())
-                .map(esc)
-                .unwrap_or_else(|| "—".into()),
-        );
-    }
-    b.push_str("</tbody></table></div></section>");
-    let _ = v.now_ms;
-    let _ = i18n::short_id;
-    b
-}
-
-/// A small page for errors (not found, refused).
-pub fn message(lang: Lang, heading: &str, text: &str) -> String {
-    format!(
-        "<section class=\"message\"><h1>{}</h1><p>{}</p><p><a href=\"/console/queue\">{}</a></p></section>",
-        esc(heading),
-        esc(text),
-        lang.pick("Về hàng đợi", "Back to the queue")
-    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn chrome() -> Chrome {
+        Chrome {
+            lang: Lang::En,
+            user: Some(ChromeUser {
+                name: "<b>admin</b>".into(),
+                csrf: "\"><x>".into(),
+            }),
+            nav: vec![("/console/queue".into(), "Queue".into())],
+            home: "/console/queue".into(),
+            toggle: "/console/queue?lang=vi".into(),
+            title: "<title>".into(),
+        }
+    }
+
     #[test]
-    fn escaping_covers_markup_and_quotes() {
+    fn templates_escape_every_value() {
+        let page = MessagePage {
+            chrome: chrome(),
+            heading: "<script>alert('x')</script>".into(),
+            text: "a & \"b\"".into(),
+            back: ("/console/queue".into(), "Back".into()),
+        }
+        .render()
+        .unwrap();
+        assert!(!page.contains("<script>"), "{page}");
+        // askama writes numeric character references.
+        assert!(
+            page.contains("<h1>&#60;script&#62;alert(&#39;x&#39;)&#60;/script&#62;</h1>"),
+            "{page}"
+        );
+        assert!(page.contains("<p>a &#38; &#34;b&#34;</p>"), "{page}");
+        assert!(
+            !page.contains("<b>admin</b>") && !page.contains("\"><x>"),
+            "{page}"
+        );
+        let frag = Frag {
+            pieces: vec![
+                link("/x?a=1&b=\"2\"".into(), "<i>"),
+                Piece::Br,
+                code("<t>", "<c>".into()),
+            ],
+        }
+        .render()
+        .unwrap();
         assert_eq!(
-            esc("<script>alert('x')</script> & \"y\""),
-            "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;y&quot;"
+            frag,
+            "<a href=\"/x?a=1&#38;b=&#34;2&#34;\">&#60;i&#62;</a><br><code title=\"&#60;t&#62;\">&#60;c&#62;</code>"
         );
         assert_eq!(
             url_encode("/console/items/3?x=1&y"),

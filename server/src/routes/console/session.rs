@@ -1,20 +1,21 @@
 //! Console sessions: a random token in an `HttpOnly; SameSite=Strict` cookie (stored only as
 //! its SHA-256), a per-session CSRF token that every form carries and every POST checks, and
-//! the extractor that admits only an enabled admin with a live session.
+//! the extractor that admits only an enabled admin or leader with a live session.
 
 use axum::extract::FromRequestParts;
-use axum::http::header::{COOKIE, LOCATION, SET_COOKIE, STRICT_TRANSPORT_SECURITY};
+use axum::http::header::{LOCATION, SET_COOKIE, STRICT_TRANSPORT_SECURITY};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use sync_core::model::Role;
 
 use super::i18n::Lang;
 use crate::AppState;
-use crate::db::{DbError, Sql};
 use crate::accounts::{self, User};
+use crate::db::{DbError, Sql};
 
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "ferry_console";
@@ -36,33 +37,28 @@ fn hash(token: &str) -> Vec<u8> {
     Sha256::digest(token.as_bytes()).to_vec()
 }
 
-/// Compares two secrets in time independent of where they differ.
+/// Compares two secrets in time independent of where they differ (`subtle`).
 pub fn same_secret(a: &str, b: &str) -> bool {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    use subtle::ConstantTimeEq;
+    a.as_bytes().ct_eq(b.as_bytes()).into()
 }
 
-/// A cookie's value from the request headers.
-pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.trim())
+/// A cookie's value from the request headers (axum-extra's cookie jar).
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    CookieJar::from_headers(headers)
+        .get(name)
+        .map(|c| c.value().trim().to_owned())
 }
 
 /// A `Set-Cookie` value for the console (path `/console`, `HttpOnly`, `SameSite=Strict`).
 pub fn set_cookie(name: &str, value: &str, max_age_secs: i64) -> HeaderValue {
-    HeaderValue::from_str(&format!(
-        "{name}={value}; Path=/console; HttpOnly; SameSite=Strict; Max-Age={max_age_secs}"
-    ))
-    .unwrap_or_else(|_| HeaderValue::from_static("invalid=1"))
+    let c = Cookie::build((name.to_owned(), value.to_owned()))
+        .path("/console")
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .max_age(cookie::time::Duration::seconds(max_age_secs))
+        .build();
+    HeaderValue::from_str(&c.to_string()).unwrap_or_else(|_| HeaderValue::from_static("invalid=1"))
 }
 
 /// How long a login form's token is accepted.
@@ -190,11 +186,16 @@ pub fn lang_of(parts_headers: &HeaderMap, query: Option<&str>) -> Lang {
             .and_then(|(_, v)| Lang::parse(v))
     });
     from_query
-        .or_else(|| cookie(parts_headers, LANG_COOKIE).and_then(Lang::parse))
+        .or_else(|| cookie(parts_headers, LANG_COOKIE).and_then(|c| Lang::parse(&c)))
         .unwrap_or(Lang::Vi)
 }
 
-/// An admin signed in to the console.
+/// Whether a role may sign in to the console: admins (everything) and leaders (reports).
+pub fn console_role(role: Role) -> bool {
+    matches!(role, Role::Admin | Role::Leader)
+}
+
+/// An admin or a leader signed in to the console.
 #[derive(Debug, Clone)]
 pub struct ConsoleUser {
     /// The account.
@@ -246,7 +247,7 @@ impl FromRequestParts<AppState> for ConsoleUser {
             "/console/queue".into()
         };
         let lang = lang_of(&parts.headers, parts.uri.query());
-        let Some(token) = cookie(&parts.headers, SESSION_COOKIE).map(str::to_owned) else {
+        let Some(token) = cookie(&parts.headers, SESSION_COOKIE) else {
             return Err(to_login(&next));
         };
         let store = state.store.clone();
@@ -259,7 +260,7 @@ impl FromRequestParts<AppState> for ConsoleUser {
                 StatusCode::INTERNAL_SERVER_ERROR.into_response()
             })?;
         match found {
-            Some((user, csrf, token_hash)) if user.role == Role::Admin && !user.disabled => {
+            Some((user, csrf, token_hash)) if console_role(user.role) && !user.disabled => {
                 Ok(ConsoleUser {
                     user,
                     csrf,

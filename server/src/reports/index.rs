@@ -1,0 +1,132 @@
+//! The report index (schema version 7): one `report_dossiers` row per CCCD application and
+//! residence declaration and one `report_findings` row per finding a record carries, written
+//! next to the review index whenever a stored record is indexed (`review::detect`), so the
+//! reports count rows and never load documents. Portable SQL through the storage seam.
+
+use sync_core::model::rules::effective_procedure;
+use sync_core::model::working_days;
+use sync_core::model::{Date, Finding, Kind, Record};
+use sync_core::time::local_date;
+
+use crate::db::{DbError, Sql};
+
+/// What a dossier's status amounts to for the reports.
+pub fn outcome(kind: Kind, status: &str) -> &'static str {
+    match (kind, status) {
+        (_, "rejected") => "refused",
+        (_, "withdrawn") => "withdrawn",
+        (Kind::CccdApplication, "card_issued" | "returned") => "granted",
+        (Kind::ResidenceDeclaration, "accepted") => "granted",
+        _ => "in_progress",
+    }
+}
+
+/// The procedure a dossier is counted under: an application's request type, a
+/// declaration's (effective) procedure.
+pub fn procedure_of(record: &Record) -> String {
+    match record.kind {
+        Kind::CccdApplication => record.text("request_type").unwrap_or("").to_owned(),
+        _ => effective_procedure(record).0.to_owned(),
+    }
+}
+
+fn date(record: &Record, field: &str) -> Option<Date> {
+    record.text(field).and_then(Date::parse)
+}
+
+/// Writes the report rows of one record (as just stored in `tx`).
+pub fn index_record(tx: &dyn Sql, record: &Record, now_ms: i64) -> Result<(), DbError> {
+    let id = record.id.to_string();
+    let kind = record.kind.as_str();
+    let unit = record.unit.as_str();
+    if matches!(
+        record.kind,
+        Kind::CccdApplication | Kind::ResidenceDeclaration
+    ) {
+        let status = record.text("status").unwrap_or("draft");
+        let filed = date(record, "filed_on");
+        let decided = date(record, "decided_on");
+        let days = filed
+            .zip(decided)
+            .map(|(f, d)| f.days_until(d))
+            .filter(|d| *d >= 0);
+        let filed_s = filed.map(|d| d.to_string());
+        // The recorded due day, else the procedure's legal time limit in working days.
+        let procedure = procedure_of(record);
+        let due = date(record, "due_on")
+            .or_else(|| filed.and_then(|f| working_days::due_on(&procedure, f)));
+        let period_on = filed_s.clone().unwrap_or_else(|| local_date(now_ms));
+        tx.execute(
+            "INSERT INTO report_dossiers (record, kind, procedure, unit, status, outcome,
+                 period_on, filed_on, due_on, decided_on, decision_days, first_seen_ms, updated_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12)
+             ON CONFLICT (record) DO UPDATE SET
+                 kind = excluded.kind, procedure = excluded.procedure, unit = excluded.unit,
+                 status = excluded.status, outcome = excluded.outcome,
+                 period_on = CASE WHEN excluded.filed_on IS NOT NULL THEN excluded.filed_on
+                                  ELSE report_dossiers.period_on END,
+                 filed_on = excluded.filed_on, due_on = excluded.due_on,
+                 decided_on = excluded.decided_on, decision_days = excluded.decision_days,
+                 updated_ms = excluded.updated_ms",
+            &[
+                &id,
+                &kind,
+                &procedure,
+                &unit,
+                &status,
+                &outcome(record.kind, status),
+                &period_on,
+                &filed_s,
+                &due.map(|d| d.to_string()),
+                &decided.map(|d| d.to_string()),
+                &days,
+                &now_ms,
+            ],
+        )?;
+    }
+    // The findings as stored with the record (`records.findings`, JSON).
+    let stored: Option<String> = tx
+        .query_opt("SELECT findings FROM records WHERE id = ?1", &[&id])?
+        .map(|r| r.get(0))
+        .transpose()?;
+    let mut codes: Vec<String> = stored
+        .and_then(|s| serde_json::from_str::<Vec<Finding>>(&s).ok())
+        .unwrap_or_default()
+        .into_iter()
+        .map(|f| f.code)
+        .collect();
+    codes.sort();
+    codes.dedup();
+    let had: Vec<String> = tx
+        .query("SELECT code FROM report_findings WHERE record = ?1", &[&id])?
+        .into_iter()
+        .map(|r| r.get(0))
+        .collect::<Result<_, _>>()?;
+    for gone in had.iter().filter(|c| !codes.contains(c)) {
+        tx.execute(
+            "DELETE FROM report_findings WHERE record = ?1 AND code = ?2",
+            &[&id, gone],
+        )?;
+    }
+    let today = local_date(now_ms);
+    for code in &codes {
+        tx.execute(
+            "INSERT INTO report_findings (record, code, kind, unit, first_seen_on)
+             VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (record, code) DO UPDATE SET kind = excluded.kind, unit = excluded.unit",
+            &[&id, code, &kind, &unit, &today],
+        )?;
+    }
+    Ok(())
+}
+
+/// Whether records exist that the report index has not seen (a database that predates
+/// schema version 7): then the caller re-indexes every record once.
+pub fn needs_backfill(sql: &dyn Sql) -> Result<bool, DbError> {
+    let missing: i64 = sql.query_value(
+        "SELECT COUNT(*) FROM records r WHERE r.kind IN ('cccd_application', 'residence_declaration')
+           AND NOT EXISTS (SELECT 1 FROM report_dossiers d WHERE d.record = r.id)",
+        &[],
+    )?;
+    Ok(missing > 0)
+}
