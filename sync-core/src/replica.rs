@@ -1007,6 +1007,51 @@ mod tests {
     }
 
     #[test]
+    fn name_search_matches_the_start_of_words_in_order_not_any_substring() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = replica(&dir, "a.db");
+        for name in [
+            "Nguyễn Văn An",
+            "Trần Thị Lan",
+            "Lê Minh Tuấn",
+            "Phạm Thị Thanh Hoà",
+            "Vũ Thị Ánh",
+            "Đặng-Hữu Đức",
+        ] {
+            r.create(Kind::Citizen, "07132", citizen_fields(name), NOW)
+                .unwrap();
+        }
+        let names = |q: &str| -> Vec<String> {
+            let mut v: Vec<String> = r
+                .find(&RecordQuery {
+                    name: Some(q.into()),
+                    ..Default::default()
+                })
+                .unwrap()
+                .iter()
+                .map(|rec| rec.text("full_name").unwrap().to_owned())
+                .collect();
+            v.sort();
+            v
+        };
+        assert_eq!(names("an"), ["Nguyễn Văn An", "Vũ Thị Ánh"]);
+        assert_eq!(names("Ánh"), ["Vũ Thị Ánh"]);
+        assert_eq!(names("ng v a"), ["Nguyễn Văn An"]);
+        assert_eq!(names("nguyễn văn"), ["Nguyễn Văn An"]);
+        assert!(names("van nguyen").is_empty(), "words in order");
+        assert!(names("uan").is_empty(), "not inside a word");
+        assert_eq!(names("hòa"), ["Phạm Thị Thanh Hoà"]);
+        assert_eq!(names("thi"), ["Phạm Thị Thanh Hoà", "Trần Thị Lan", "Vũ Thị Ánh"]);
+        assert_eq!(names("huu duc"), ["Đặng-Hữu Đức"]);
+        assert_eq!(names("dang"), ["Đặng-Hữu Đức"]);
+        let page = RecordQuery {
+            name: Some("thi".into()),
+            ..Default::default()
+        };
+        assert_eq!(r.pool().read(|c| tables::count_matching(c, &page)).unwrap(), 3);
+    }
+
+    #[test]
     fn search_finds_names_with_and_without_diacritics() {
         let dir = tempfile::tempdir().unwrap();
         let r = replica(&dir, "a.db");
