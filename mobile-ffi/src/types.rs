@@ -565,9 +565,12 @@ impl RejectedEdit {
 /// A user's role.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
 pub enum UserRole {
-    /// Ward/commune officer working in the field.
+    /// Commune or ward People's Committee staff: collect and clean population data, file
+    /// dossiers; decide nothing.
+    CommuneStaff,
+    /// Ward/commune police officer working in the field; may also record a card handed back.
     Officer,
-    /// Office staff: accept, reject and issue.
+    /// Police office staff: accept, reject and issue.
     Staff,
     /// Administrator.
     Admin,
@@ -576,6 +579,7 @@ pub enum UserRole {
 impl From<Role> for UserRole {
     fn from(r: Role) -> Self {
         match r {
+            Role::CommuneStaff => UserRole::CommuneStaff,
             Role::Officer => UserRole::Officer,
             Role::Staff => UserRole::Staff,
             Role::Admin => UserRole::Admin,

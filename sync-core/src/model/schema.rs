@@ -237,7 +237,7 @@ fn kind_section(s: &mut String, n: usize, kind: Kind) {
             if from == Some(*to) {
                 continue;
             }
-            let who = [Role::Officer, Role::Staff, Role::Admin]
+            let who = Role::ALL
                 .into_iter()
                 .find(|r| transition_allowed(kind, from, to, *r));
             if let Some(r) = who {
@@ -249,6 +249,11 @@ fn kind_section(s: &mut String, n: usize, kind: Kind) {
                 );
             }
         }
+    }
+    if kind == Kind::Citizen {
+        s.push_str(
+            "\nUndoing a death (`deceased → active`) also needs a new `status_reason` in the same change.\n",
+        );
     }
 }
 

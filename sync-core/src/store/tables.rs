@@ -176,7 +176,10 @@ fn word_prefix_patterns(name: &str) -> Option<(String, String)> {
     let tokens = crate::model::query_tokens(name);
     let (first, rest) = tokens.split_first()?;
     let tail: String = rest.iter().map(|t| format!("{BOUNDARY}{t}*")).collect();
-    Some((format!("{first}*{tail}"), format!("*{BOUNDARY}{first}*{tail}")))
+    Some((
+        format!("{first}*{tail}"),
+        format!("*{BOUNDARY}{first}*{tail}"),
+    ))
 }
 
 /// The `WHERE` clause of a query and its arguments.
