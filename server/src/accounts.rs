@@ -49,6 +49,9 @@ pub enum AccountError {
     /// Storage failed.
     #[error(transparent)]
     Sqlite(#[from] rusqlite::Error),
+    /// Storage failed (through the storage seam).
+    #[error(transparent)]
+    Db(#[from] crate::db::DbError),
     /// Hashing failed.
     #[error("password hashing failed")]
     Hash,
@@ -246,14 +249,31 @@ fn user_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
     })
 }
 
+fn user_from_seam_row(r: &crate::db::Row) -> Result<User, crate::db::DbError> {
+    let role: String = r.get(2)?;
+    let units: String = r.get(3)?;
+    Ok(User {
+        id: r.get(0)?,
+        username: r.get(1)?,
+        role: Role::parse(&role).unwrap_or(Role::Officer),
+        units: serde_json::from_str(&units).unwrap_or_default(),
+        disabled: r.get::<bool>(4)?,
+        failed_logins: r.get::<i64>(5)?.max(0) as u32,
+        locked_until_ms: r.get(6)?,
+        created_ms: r.get(7)?,
+        password_hash: r.get(8)?,
+    })
+}
+
 /// The user with this name.
-pub fn get_user(conn: &Connection, username: &str) -> Result<Option<User>, AccountError> {
+pub fn get_user(conn: &dyn crate::db::Sql, username: &str) -> Result<Option<User>, AccountError> {
     Ok(conn
-        .prepare_cached(&format!(
-            "SELECT {USER_COLUMNS} FROM users WHERE username = ?1"
-        ))?
-        .query_row([username], user_from_row)
-        .optional()?)
+        .query_opt(
+            &format!("SELECT {USER_COLUMNS} FROM users WHERE username = ?1"),
+            &[&username],
+        )?
+        .map(|r| user_from_seam_row(&r))
+        .transpose()?)
 }
 
 /// Every user, by name.
@@ -477,53 +497,53 @@ pub fn locked_anywhere(
 /// A device belongs to one user; an actor id to one device; a revoked device stays revoked.
 /// A device of the same user may come back with a new actor id (a reinstalled app).
 pub fn register_device(
-    tx: &Transaction<'_>,
+    tx: &dyn crate::db::Sql,
     user_id: i64,
     device_id: Uuid,
     actor_hex: &str,
     name: &str,
     now_ms: i64,
 ) -> Result<(), AccountError> {
-    let existing: Option<(i64, i64)> = tx
-        .query_row(
+    let existing: Option<(i64, bool)> = tx
+        .query_opt(
             "SELECT user_id, revoked FROM devices WHERE id = ?1",
-            [device_id.to_string()],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()?;
+            &[&device_id],
+        )?
+        .map(|r| -> Result<_, crate::db::DbError> { Ok((r.get(0)?, r.get(1)?)) })
+        .transpose()?;
     // Every actor id ever registered stays with its device: changes it wrote are attributed
     // by actor, so an id a device gave up (a reinstall) or a revoked device's id is never
     // handed to another device.
     let actor_owner: Option<String> = tx
-        .query_row(
+        .query_opt(
             "SELECT device_id FROM actor_ids WHERE actor = ?1
              UNION ALL SELECT id FROM devices WHERE actor = ?1 LIMIT 1",
-            [actor_hex],
-            |r| r.get(0),
-        )
-        .optional()?;
+            &[&actor_hex],
+        )?
+        .map(|r| r.get(0))
+        .transpose()?;
     if actor_owner.is_some_and(|d| d != device_id.to_string()) {
         return Err(AccountError::ActorTaken);
     }
     match existing {
         Some((owner, _)) if owner != user_id => return Err(AccountError::DeviceOfAnotherUser),
-        Some((_, revoked)) if revoked != 0 => return Err(AccountError::DeviceRevoked),
+        Some((_, true)) => return Err(AccountError::DeviceRevoked),
         Some(_) => {
             tx.execute(
                 "UPDATE devices SET actor = ?1, name = ?2 WHERE id = ?3",
-                params![actor_hex, name, device_id.to_string()],
+                &[&actor_hex, &name, &device_id],
             )?;
         }
         None => {
             tx.execute(
                 "INSERT INTO devices (id, user_id, actor, name, created_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![device_id.to_string(), user_id, actor_hex, name, now_ms],
+                &[&device_id, &user_id, &actor_hex, &name, &now_ms],
             )?;
         }
     }
     tx.execute(
-        "INSERT OR IGNORE INTO actor_ids (actor, device_id) VALUES (?1, ?2)",
-        params![actor_hex, device_id.to_string()],
+        "INSERT INTO actor_ids (actor, device_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+        &[&actor_hex, &device_id],
     )?;
     Ok(())
 }
@@ -583,24 +603,26 @@ pub fn revoke_device(tx: &Transaction<'_>, id: Uuid) -> Result<Device, AccountEr
 }
 
 /// Records that a revoked device received its wipe order: its tokens die.
-pub fn wiped(tx: &Transaction<'_>, id: Uuid) -> Result<(), AccountError> {
+pub fn wiped(tx: &dyn crate::db::Sql, id: Uuid) -> Result<(), AccountError> {
     tx.execute(
-        "UPDATE devices SET wipe_pending = 0 WHERE id = ?1",
-        [id.to_string()],
+        "UPDATE devices SET wipe_pending = ?1 WHERE id = ?2",
+        &[&false, &id],
     )?;
-    tx.execute("DELETE FROM tokens WHERE device_id = ?1", [id.to_string()])?;
+    tx.execute("DELETE FROM tokens WHERE device_id = ?1", &[&id])?;
     Ok(())
 }
 
 /// Stores what a device reported about itself on sync.
 pub fn touch_device(
-    tx: &Transaction<'_>,
+    tx: &dyn crate::db::Sql,
     id: Uuid,
     status: &serde_json::Value,
     now_ms: i64,
 ) -> Result<(), AccountError> {
-    tx.prepare_cached("UPDATE devices SET status = ?1, last_seen_ms = ?2 WHERE id = ?3")?
-        .execute(params![status.to_string(), now_ms, id.to_string()])?;
+    tx.execute(
+        "UPDATE devices SET status = ?1, last_seen_ms = ?2 WHERE id = ?3",
+        &[&status.to_string(), &now_ms, &id],
+    )?;
     Ok(())
 }
 

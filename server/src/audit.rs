@@ -16,11 +16,12 @@
 
 use std::collections::BTreeMap;
 
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::audit_key::{AuditKey, Checkpoint};
+use crate::db::{DbError, Sql};
 
 /// What to append.
 #[derive(Debug, Clone, Default)]
@@ -84,7 +85,7 @@ fn legacy_hash(prev: &[u8], canonical: &str) -> Vec<u8> {
 
 /// Appends one row in the caller's transaction, keyed with the process's audit key
 /// ([`crate::audit_key::install`]); returns its id.
-pub fn append(tx: &Transaction<'_>, ts_ms: i64, e: &Entry<'_>) -> rusqlite::Result<i64> {
+pub fn append(tx: &dyn Sql, ts_ms: i64, e: &Entry<'_>) -> Result<i64, DbError> {
     let files = crate::audit_key::current();
     append_with(tx, files.as_deref().map(|f| &*f.key), ts_ms, e)
 }
@@ -92,15 +93,15 @@ pub fn append(tx: &Transaction<'_>, ts_ms: i64, e: &Entry<'_>) -> rusqlite::Resu
 /// Appends one row keyed with `key` (`None` only in tests and before a key exists: a
 /// legacy row).
 pub fn append_with(
-    tx: &Transaction<'_>,
+    tx: &dyn Sql,
     key: Option<&AuditKey>,
     ts_ms: i64,
     e: &Entry<'_>,
-) -> rusqlite::Result<i64> {
+) -> Result<i64, DbError> {
     let last: Option<(i64, Vec<u8>)> = tx
-        .prepare_cached("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1")?
-        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()?;
+        .query_opt("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1", &[])?
+        .map(|mut r| -> Result<_, DbError> { Ok((r.get(0)?, r.take(1)?)) })
+        .transpose()?;
     let (id, prev) = match last {
         Some((id, hash)) => (id + 1, hash),
         None => (1, vec![0u8; 32]),
@@ -116,23 +117,24 @@ pub fn append_with(
         Some(k) => k.mac(&[&prev, canon.as_bytes()]),
         None => legacy_hash(&prev, &canon),
     };
-    tx.prepare_cached(
-        "INSERT INTO audit (id, ts_ms, user, device, action, records, details, prev_hash, hash,
-                            keyed)
+    // `user` is quoted: a reserved word on PostgreSQL.
+    tx.execute(
+        "INSERT INTO audit (id, ts_ms, \"user\", device, action, records, details, prev_hash,
+                            hash, keyed)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-    )?
-    .execute(params![
-        id,
-        ts_ms,
-        e.user,
-        e.device,
-        e.action,
-        records,
-        details,
-        prev,
-        hash,
-        key.is_some() as i64
-    ])?;
+        &[
+            &id,
+            &ts_ms,
+            &e.user,
+            &e.device,
+            &e.action,
+            &records,
+            &details,
+            &prev,
+            &hash,
+            &key.is_some(),
+        ],
+    )?;
     Ok(id)
 }
 

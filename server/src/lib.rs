@@ -14,6 +14,7 @@ pub mod cli;
 pub mod cli_review;
 pub mod compress;
 pub mod config;
+pub mod db;
 pub mod directory;
 pub mod doc_cache;
 pub mod error;
@@ -52,7 +53,10 @@ use crate::writer::Writer;
 /// Shared state of every handler.
 #[derive(Debug, Clone)]
 pub struct AppState {
-    /// The database (its readers serve pulls and reads; other writes use its writer).
+    /// The database through the storage seam ([`db::Store`]); code moves onto it from
+    /// `pool`, which goes away once nothing uses it.
+    pub store: db::Store,
+    /// The SQLite database (its readers serve pulls and reads; other writes use its writer).
     pub pool: Arc<Pool>,
     /// The group-commit writer: every sync exchange's writes go through it.
     pub writer: Writer,
@@ -180,14 +184,16 @@ pub fn open_state(config: Config) -> anyhow::Result<(AppState, Option<String>)> 
         }
     }
     let generated = bootstrap_admin(&pool, config.admin_password.as_deref())?;
-    if let Some((records, stats)) = review::detect::backfill(&pool, now_ms())? {
+    let pool = Arc::new(pool);
+    let store = db::Store::Sqlite(pool.clone());
+    if let Some((records, stats)) = review::detect::backfill(&store, now_ms())? {
         tracing::info!(
             records,
             opened = stats.opened,
             "review queue: indexed existing records"
         );
     }
-    let (records, stats) = review::queue::drain_all(&pool, now_ms())?;
+    let (records, stats) = review::queue::drain_all(&store, now_ms())?;
     if records > 0 {
         tracing::info!(
             records,
@@ -195,14 +201,14 @@ pub fn open_state(config: Config) -> anyhow::Result<(AppState, Option<String>)> 
             "review queue: detected records left queued"
         );
     }
-    let pool = Arc::new(pool);
     let metrics = Arc::new(Metrics::default());
     let writer =
-        Writer::start(pool.clone(), metrics.clone()).context("cannot start the writer thread")?;
+        Writer::for_store(&store, metrics.clone()).context("cannot start the writer thread")?;
     let cache = Arc::new(DocCache::new(config.doc_cache_bytes(), metrics.clone()));
     let login = Arc::new(login::LoginGuard::new(&config));
     Ok((
         AppState {
+            store,
             pool,
             writer,
             cache,
@@ -339,7 +345,7 @@ pub async fn launch(
     }
     review::queue::spawn_worker(
         state.writer.clone(),
-        state.pool.clone(),
+        state.store.clone(),
         state.cache.clone(),
         state.metrics.clone(),
         state.review_wake.clone(),
