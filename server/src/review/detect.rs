@@ -724,7 +724,11 @@ fn same_parents(a: &Record, b: &Record) -> bool {
 /// with diacritics (case and tone placement aside), `folded` when only the diacritic-free
 /// forms agree ("Hùng" and "Hưng"), with both names so the admin sees the difference; and
 /// whether the pair spans two units (matched on name, date of birth and parents).
-fn name_match_details(me: &Record, other: Option<&Record>, other_row: &IndexRow) -> serde_json::Value {
+fn name_match_details(
+    me: &Record,
+    other: Option<&Record>,
+    other_row: &IndexRow,
+) -> serde_json::Value {
     let mine = me.text("full_name").unwrap_or("");
     let theirs = other.and_then(|o| o.text("full_name")).unwrap_or("");
     let exact = sync_core::model::exact_key(mine) == sync_core::model::exact_key(theirs);
@@ -770,8 +774,10 @@ fn residence_findings(conn: &dyn Sql, citizen: Uuid, today: &str) -> Result<Vec<
         .iter()
         .filter(|r| r.procedure.as_deref() != Some("permanent_registration"))
     {
-        let named = load_record(conn, r.record)?
-            .and_then(|d| d.text("registration_id").and_then(|s| Uuid::parse_str(s).ok()));
+        let named = load_record(conn, r.record)?.and_then(|d| {
+            d.text("registration_id")
+                .and_then(|s| Uuid::parse_str(s).ok())
+        });
         removals.push((r.clone(), named));
     }
     let standing: Vec<&IndexRow> = rows
@@ -781,7 +787,11 @@ fn residence_findings(conn: &dyn Sql, citizen: Uuid, today: &str) -> Result<Vec<
         .filter(|r| !removals.iter().any(|rem| ends(rem, r)))
         .collect();
     // Undated registrations are older than any dated one.
-    let latest = standing.iter().map(|r| r.from_date.as_deref()).max().flatten();
+    let latest = standing
+        .iter()
+        .map(|r| r.from_date.as_deref())
+        .max()
+        .flatten();
     let active: Vec<&IndexRow> = standing
         .into_iter()
         .filter(|r| r.from_date.as_deref() == latest)

@@ -15,7 +15,7 @@
 //! | `duplicate_name_dob` | two live citizen records share the normalised name, date of birth and unit (and do not both have ID numbers) |
 //! | `two_permanent_residences` | a citizen has two active accepted permanent registrations, or one that disagrees with the citizen's own permanent residence unit |
 //! | `household_head` | an active household with members has no head or more than one |
-| `rule_finding` | a legal rule across records fails (`sync_core::model::rules::related_findings`, `deceased_vs_records`): an extension or removal naming a missing registration, one of the wrong procedure or of another citizen; a minor's registration without a guardian's consent; an application disagreeing with its citizen; a dossier for a deceased citizen, or a deceased citizen still registered; a minor household head while an adult member exists. One item per record and finding code; `details` holds the code and message |
+//! | `rule_finding` | a legal rule across records fails (`sync_core::model::rules::related_findings`, `deceased_vs_records`): an extension or removal naming a missing registration, one of the wrong procedure or of another citizen; a minor's registration without a guardian's consent; an application disagreeing with its citizen; a dossier for a deceased citizen, or a deceased citizen still registered; a minor household head while an adult member exists. One item per record and finding code; `details` holds the code and message |
 //!
 //! An admin resolves an item ([`resolve`]) by choosing one of the competing values, entering a
 //! new one, merging two duplicate records, or dismissing it with a reason. Every resolution

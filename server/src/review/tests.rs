@@ -1046,8 +1046,18 @@ fn moving_house_is_a_newer_registration_that_supersedes_the_old_one_not_two_resi
         .unwrap();
     let pid = person.read().unwrap().id;
     db.push(&person);
-    db.push(&registration(pid, "07132", "Số 1 phố Quang Trung", "2020-01-01"));
-    db.push(&registration(pid, "07135", "Số 9 đường Đông Mai", "2025-09-01"));
+    db.push(&registration(
+        pid,
+        "07132",
+        "Số 1 phố Quang Trung",
+        "2020-01-01",
+    ));
+    db.push(&registration(
+        pid,
+        "07135",
+        "Số 9 đường Đông Mai",
+        "2025-09-01",
+    ));
     // The phone that accepted the move updated the citizen's residence with it.
     person
         .edit(
@@ -1072,7 +1082,12 @@ fn an_old_unit_code_merged_into_the_registered_ward_is_no_unit_mismatch() {
         .unwrap();
     let pid = person.read().unwrap().id;
     db.push(&person);
-    db.push(&registration(pid, "07135", "Số 4 khu 2, Đông Mai", "2025-09-01"));
+    db.push(&registration(
+        pid,
+        "07135",
+        "Số 4 khu 2, Đông Mai",
+        "2025-09-01",
+    ));
     assert!(db.open().is_empty(), "{:?}", db.open());
     // A unit that really differs is still flagged.
     person
@@ -1168,11 +1183,19 @@ fn a_deceased_citizen_still_registered_is_a_rule_item_until_the_registration_is_
         .unwrap();
     let pid = person.read().unwrap().id;
     db.push(&person);
-    db.push(&registration(pid, "07132", "Số 1 phố Quang Trung", "2020-01-01"));
+    db.push(&registration(
+        pid,
+        "07132",
+        "Số 1 phố Quang Trung",
+        "2020-01-01",
+    ));
     assert!(rule_codes(&db).is_empty());
     person
         .edit(
-            &[set("status", "deceased"), set("date_of_death", "2025-12-20")],
+            &[
+                set("status", "deceased"),
+                set("date_of_death", "2025-12-20"),
+            ],
             &author(A, NOW - 8_000),
         )
         .unwrap();
@@ -1207,7 +1230,10 @@ fn names_folding_to_one_key_are_told_apart_and_the_same_person_is_found_across_w
     let with_parents = |unit: &str, mother: &str| {
         let mut d = citizen_with_id("Trần Thị Mai", None, unit, A);
         d.edit(
-            &[set("father_name", "Trần Văn Bình"), set("mother_name", mother)],
+            &[
+                set("father_name", "Trần Văn Bình"),
+                set("mother_name", mother),
+            ],
             &author(A, NOW - 9_500),
         )
         .unwrap();

@@ -868,7 +868,8 @@ fn filed_for_deceased(record: &Record, citizen: &Record, out: &mut Vec<Finding>)
             Some("draft" | "collected" | "submitted" | "accepted")
         ),
         Kind::ResidenceDeclaration => {
-            matches!(record.status(), Some("draft" | "submitted" | "accepted"))
+            // An accepted registration is the registration itself (deceased_vs_records).
+            matches!(record.status(), Some("draft" | "submitted"))
                 && !matches!(
                     effective_procedure(record).0,
                     "permanent_removal" | "temporary_removal"

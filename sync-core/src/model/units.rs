@@ -280,7 +280,8 @@ impl Catalog {
                     .and_then(|p| self.current(p))
                     .map_or("", |p| p.name.as_str());
                 let own = super::text::search_tokens(&u.name, &[]);
-                let with_province = super::text::search_tokens(&format!("{province} {}", u.name), &[]);
+                let with_province =
+                    super::text::search_tokens(&format!("{province} {}", u.name), &[]);
                 super::text::tokens_match(&tokens, &own)
                     || super::text::tokens_match(&tokens, &with_province)
             })
@@ -376,7 +377,10 @@ mod tests {
         for code in ["07132", "07135", "07147", "07168", "07180", "07183"] {
             assert!(c.is_served(code), "{code}");
         }
-        assert!(c.current("07093").is_some_and(|u| !u.served), "Đông Triều, another ward of Quảng Ninh");
+        assert!(
+            c.current("07093").is_some_and(|u| !u.served),
+            "Đông Triều, another ward of Quảng Ninh"
+        );
     }
 
     #[test]
@@ -392,14 +396,16 @@ mod tests {
     #[test]
     fn units_are_found_by_name_with_or_without_diacritics_and_by_code() {
         let c = catalog();
-        let names = |q: &str| -> Vec<String> {
-            c.search(q, 20).iter().map(|u| u.code.clone()).collect()
-        };
+        let names =
+            |q: &str| -> Vec<String> { c.search(q, 20).iter().map(|u| u.code.clone()).collect() };
         assert_eq!(names("Phong Cốc"), ["07183"]);
         assert_eq!(names("phong coc"), ["07183"]);
         assert_eq!(names("PHUONG HIEP HOA"), ["07147"]);
         assert!(names("hoan kiem").contains(&"00070".to_owned()));
-        assert!(names("ha noi hoan").contains(&"00070".to_owned()), "province, then ward");
+        assert!(
+            names("ha noi hoan").contains(&"00070".to_owned()),
+            "province, then ward"
+        );
         assert_eq!(names("0718"), ["07180", "07183"]);
         assert!(names("oc").is_empty(), "word prefixes only");
         assert!(names("").is_empty());
