@@ -801,9 +801,11 @@ fn registration_reference(record: &Record, related: &dyn Related, out: &mut Vec<
         }
         return;
     };
-    let registered = (registration.kind == Kind::ResidenceDeclaration)
-        .then(|| effective_procedure(&registration).0)
-        .unwrap_or("");
+    let registered = if registration.kind == Kind::ResidenceDeclaration {
+        effective_procedure(&registration).0
+    } else {
+        ""
+    };
     if !expected.contains(&registered) {
         out.push(finding(
             "registration_wrong_procedure",

@@ -407,7 +407,10 @@ mod tests {
             "province, then ward"
         );
         assert_eq!(names("0718"), ["07180", "07183"]);
-        assert!(!names("hong coc").contains(&"07183".to_owned()), "word prefixes only");
+        assert!(
+            !names("hong coc").contains(&"07183".to_owned()),
+            "word prefixes only"
+        );
         assert!(names("").is_empty());
     }
 
