@@ -9,7 +9,7 @@ use sync_core::protocol::ProtocolError;
 use sync_core::replica::ReplicaError;
 use sync_core::store::StoreError;
 
-use crate::types::ValidationIssue;
+use crate::types::{RecordKind, UserRole, ValidationIssue};
 
 /// What went wrong inside this crate, with all the detail (for logs in debug builds and for
 /// tests). Never shown to foreign code directly: it is mapped to [`ApiError`].
@@ -114,6 +114,20 @@ pub enum ApiError {
         /// Why, in terms of role, record kind, status and field name.
         reason: String,
     },
+    /// The officer's role may not move a record to this status (or create it in this
+    /// status): commune staff collect and file but the police decide; only an admin undoes
+    /// a death. Nothing was saved.
+    #[error("not allowed: a {role:?} may not move a {kind:?} from `{from}` to `{to}`")]
+    StatusNotAllowed {
+        /// The signed-in user's role.
+        role: UserRole,
+        /// The record's kind.
+        kind: RecordKind,
+        /// The status before; empty when creating the record.
+        from: String,
+        /// The status asked for.
+        to: String,
+    },
     /// No record with this id on this device.
     #[error("no such record")]
     NotFound,
@@ -185,6 +199,17 @@ impl From<Error> for ApiError {
                 issues: errors.into_iter().map(ValidationIssue::from).collect(),
             },
             Error::Replica(ReplicaError::Forbidden(reason)) => ApiError::Forbidden { reason },
+            Error::Replica(ReplicaError::StatusNotAllowed {
+                role,
+                kind,
+                from,
+                to,
+            }) => ApiError::StatusNotAllowed {
+                role: role.into(),
+                kind: kind.into(),
+                from: from.unwrap_or_default(),
+                to,
+            },
             Error::Replica(ReplicaError::NotFound) => ApiError::NotFound,
             Error::Replica(ReplicaError::Wiped) | Error::Wiped => ApiError::Wiped,
             // Decoder texts may quote values from the message: keep only the class.

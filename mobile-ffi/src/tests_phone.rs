@@ -9,7 +9,7 @@ use sync_core::protocol::{self, ActorInfo, PullEntry, Remaining, SyncReply};
 use sync_core::replica::{Replica, Session};
 
 use crate::tests::{KEY, UNIT, citizen, open, text};
-use crate::{ApiError, Edit, FerryStore, RecordKind, SignedOutAccess, SyncSettings};
+use crate::{ApiError, Edit, FerryStore, RecordKind, SignedOutAccess, SyncSettings, UserRole};
 
 fn path_of(dir: &tempfile::TempDir) -> String {
     dir.path().join("ferry.db").to_string_lossy().into()
@@ -90,7 +90,15 @@ fn a_signed_out_store_refuses_an_officers_accept_at_once_and_hides_records() {
             }],
         )
         .unwrap_err();
-    assert!(matches!(err, ApiError::Forbidden { .. }), "{err:?}");
+    assert_eq!(
+        err,
+        ApiError::StatusNotAllowed {
+            role: UserRole::Officer,
+            kind: RecordKind::CccdApplication,
+            from: "submitted".into(),
+            to: "accepted".into(),
+        }
+    );
     // Personal data is locked by default; counts are not.
     assert_eq!(
         store.get(person.record.id.clone()).unwrap_err(),

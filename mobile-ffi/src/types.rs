@@ -567,9 +567,12 @@ impl RejectedEdit {
 pub enum UserRole {
     /// Leader: reads reports in the console; the server refuses to sync its devices.
     Leader,
-    /// Ward/commune officer working in the field.
+    /// Commune or ward People's Committee staff: collect and clean population data, file
+    /// dossiers; decide nothing.
+    CommuneStaff,
+    /// Ward/commune police officer working in the field; may also record a card handed back.
     Officer,
-    /// Office staff: accept, reject and issue.
+    /// Police office staff: accept, reject and issue.
     Staff,
     /// Administrator.
     Admin,
@@ -579,6 +582,7 @@ impl From<Role> for UserRole {
     fn from(r: Role) -> Self {
         match r {
             Role::Leader => UserRole::Leader,
+            Role::CommuneStaff => UserRole::CommuneStaff,
             Role::Officer => UserRole::Officer,
             Role::Staff => UserRole::Staff,
             Role::Admin => UserRole::Admin,

@@ -219,7 +219,7 @@ pub fn check_units(units: &[String]) -> Result<Vec<String>, AccountError> {
     let mut out = Vec::new();
     for u in units {
         let u = u.trim();
-        if !catalog().is_current(u) {
+        if !catalog().is_served(u) {
             return Err(AccountError::UnknownUnit(u.chars().take(16).collect()));
         }
         out.push(u.to_owned());

@@ -64,7 +64,7 @@ pub enum UserCommand {
     Add {
         /// Login name (a-z, 0-9, `.`, `_`, `-`).
         username: String,
-        /// Role: leader, officer, staff or admin.
+        /// Role: leader, commune_staff, officer, staff or admin.
         #[arg(long, value_parser = parse_role)]
         role: Role,
         /// An admin unit the user works in (repeat for several).
@@ -158,7 +158,9 @@ pub enum AuditCommand {
 }
 
 fn parse_role(s: &str) -> Result<Role, String> {
-    Role::parse(s).ok_or_else(|| format!("`{s}` is not a role (leader, officer, staff, admin)"))
+    Role::parse(s).ok_or_else(|| {
+        format!("`{s}` is not a role (leader, commune_staff, officer, staff, admin)")
+    })
 }
 
 /// Parses a time given on the command line: ms, `YYYY-MM-DD` (start of that day in Vietnam),

@@ -43,12 +43,32 @@ pub enum ReplicaError {
     /// The user's role may not make this change.
     #[error("not allowed: {0}")]
     Forbidden(String),
+    /// The user's role may not move (or create) a record of this kind to this status: for
+    /// example commune staff accepting a registration, which only the police decide.
+    #[error("not allowed: a {} may not {}", role.as_str(), describe_move(*kind, from.as_deref(), to))]
+    StatusNotAllowed {
+        /// The user's role.
+        role: Role,
+        /// The record's kind.
+        kind: Kind,
+        /// The status before (`None` when creating the record).
+        from: Option<String>,
+        /// The status asked for.
+        to: String,
+    },
     /// No record with this id on this device.
     #[error("no such record")]
     NotFound,
     /// The device was wiped by the server; the store is empty.
     #[error("this device was revoked and its data wiped")]
     Wiped,
+}
+
+fn describe_move(kind: Kind, from: Option<&str>, to: &str) -> String {
+    match from {
+        None => format!("create a {} in status `{to}`", kind.as_str()),
+        Some(from) => format!("move a {} from `{from}` to `{to}`", kind.as_str()),
+    }
 }
 
 /// Who the device acts for, as learnt at login. Used to refuse locally what the server
@@ -304,23 +324,26 @@ impl Replica {
         };
         with_default_status(&mut record);
         model::normalise(&mut record);
-        let findings = check(&record, now_ms)?;
+        let mut findings = check(&record, now_ms)?;
+        findings.extend(self.related_findings(&record, now_ms));
         if let Some(role) = self.known_role()? {
             let status = record.status().unwrap_or("");
             if !model::transition_allowed(kind, None, status, role) {
-                return Err(ReplicaError::Forbidden(format!(
-                    "a {} may not create a {} in status `{status}`",
-                    role.as_str(),
-                    kind.as_str()
-                )));
+                return Err(ReplicaError::StatusNotAllowed {
+                    role,
+                    kind,
+                    from: None,
+                    to: status.to_owned(),
+                });
             }
         }
         let (doc, mut change) = RecordDoc::create(&record, &self.author(now_ms))?;
         let bytes = doc::encode_change(&mut change);
+        let residence = self.residence_change(None, &record, now_ms)?;
         self.pool.write(|tx| -> Result<_, ReplicaError> {
             tables::put_record(tx, &row_for(&doc, &record, &findings, now_ms))?;
             tables::enqueue(tx, record.id, &change.hash().0, &bytes, now_ms)?;
-            Ok(())
+            write_residence_change(tx, residence.as_ref(), now_ms)
         })?;
         Ok(Saved {
             record,
@@ -378,7 +401,8 @@ impl Replica {
         let mut trial = doc.fork();
         let change = trial.edit(&edits, &self.author(now_ms))?;
         let after = trial.read()?;
-        let findings = check(&after, now_ms)?;
+        let mut findings = check(&after, now_ms)?;
+        findings.extend(self.related_findings(&after, now_ms));
         if let Some(role) = self.known_role()? {
             check_rules(&before, &after, role)?;
         }
@@ -391,16 +415,71 @@ impl Replica {
         };
         doc = trial;
         let bytes = doc::encode_change(&mut change);
+        let residence = self.residence_change(Some(&before), &after, now_ms)?;
         self.pool.write(|tx| -> Result<_, ReplicaError> {
             tables::put_record(tx, &row_for(&doc, &after, &findings, now_ms))?;
             tables::enqueue(tx, id, &change.hash().0, &bytes, now_ms)?;
-            Ok(())
+            write_residence_change(tx, residence.as_ref(), now_ms)
         })?;
         Ok(Saved {
             record: after,
             findings,
             changed: true,
         })
+    }
+
+    /// The cross-record findings of `record` that this device can judge from the records it
+    /// holds ([`model::rules::related_findings`]).
+    fn related_findings(&self, record: &Record, now_ms: i64) -> Vec<Finding> {
+        crate::time::local_day(now_ms)
+            .map(|today| model::rules::related_findings(record, &LocalRecords(&self.pool), today))
+            .unwrap_or_default()
+    }
+
+    /// When `after` is a residence declaration that has just been accepted (it was not
+    /// before), the change to its citizen's residence fields
+    /// ([`model::rules::residence_update`]), if the citizen is on this device.
+    fn residence_change(
+        &self,
+        before: Option<&Record>,
+        after: &Record,
+        now_ms: i64,
+    ) -> Result<Option<ResidenceChange>, ReplicaError> {
+        if before.and_then(Record::status) == Some("accepted") {
+            return Ok(None);
+        }
+        let local = LocalRecords(&self.pool);
+        let Some((citizen, edits)) = model::rules::residence_update(after, &local) else {
+            return Ok(None);
+        };
+        let Some(row) = self.pool.read(|c| tables::get_record(c, citizen))? else {
+            return Ok(None);
+        };
+        let mut doc = RecordDoc::load(&row.doc)?;
+        let edits: Vec<Edit> = edits
+            .into_iter()
+            .map(|(field, value)| match value {
+                Some(value) => Edit::Set {
+                    field: field.to_owned(),
+                    value,
+                },
+                None => Edit::Clear {
+                    field: field.to_owned(),
+                },
+            })
+            .collect();
+        let Some(mut change) = doc.edit(&edits, &self.author(now_ms))? else {
+            return Ok(None);
+        };
+        let record = doc.read()?;
+        let mut findings = check(&record, now_ms)?;
+        findings.extend(self.related_findings(&record, now_ms));
+        let bytes = doc::encode_change(&mut change);
+        Ok(Some(ResidenceChange {
+            row: row_for(&doc, &record, &findings, now_ms),
+            hash: change.hash().0.to_vec(),
+            bytes,
+        }))
     }
 
     /// One record with its findings, conflicts and pending change count.
@@ -801,6 +880,40 @@ fn merged(
     (record.id == entry.record).then_some((doc, record, incomplete))
 }
 
+/// The records of the local store, as the source of cross-record rules. Not complete: the
+/// phone holds only its officer's units.
+struct LocalRecords<'a>(&'a crate::store::Pool);
+
+impl model::rules::Related for LocalRecords<'_> {
+    fn get(&self, id: Uuid) -> Option<Record> {
+        let row = self.0.read(|c| tables::get_record(c, id)).ok()??;
+        RecordDoc::load(&row.doc).ok()?.read().ok()
+    }
+    fn complete(&self) -> bool {
+        false
+    }
+}
+
+/// A citizen's residence fields, changed because a declaration of theirs was accepted on
+/// this device: the citizen's new row and the change to queue.
+struct ResidenceChange {
+    row: RecordRow,
+    hash: Vec<u8>,
+    bytes: Vec<u8>,
+}
+
+fn write_residence_change(
+    tx: &Transaction<'_>,
+    change: Option<&ResidenceChange>,
+    now_ms: i64,
+) -> Result<(), ReplicaError> {
+    if let Some(c) = change {
+        tables::put_record(tx, &c.row)?;
+        tables::enqueue(tx, c.row.id, &c.hash, &c.bytes, now_ms)?;
+    }
+    Ok(())
+}
+
 /// A new record without a status starts in its kind's first status (`active` for citizens
 /// and households, `draft` for applications and declarations).
 fn with_default_status(record: &mut Record) {
@@ -835,12 +948,23 @@ pub(crate) fn findings_of(record: &Record, now_ms: i64) -> Vec<Finding> {
 pub fn check_rules(before: &Record, after: &Record, role: Role) -> Result<(), ReplicaError> {
     let (from, to) = (before.status(), after.status().unwrap_or(""));
     if from != Some(to) && !model::transition_allowed(after.kind, from, to, role) {
-        return Err(ReplicaError::Forbidden(format!(
-            "a {} may not move a {} from `{}` to `{to}`",
-            role.as_str(),
-            after.kind.as_str(),
-            from.unwrap_or("")
-        )));
+        return Err(ReplicaError::StatusNotAllowed {
+            role,
+            kind: after.kind,
+            from: Some(from.unwrap_or("").to_owned()),
+            to: to.to_owned(),
+        });
+    }
+    if before.kind == Kind::Citizen
+        && from == Some("deceased")
+        && to == "active"
+        && (after.text("status_reason").is_none_or(str::is_empty)
+            || after.fields.get("status_reason") == before.fields.get("status_reason"))
+    {
+        return Err(ReplicaError::Forbidden(
+            "undoing a death needs the reason in `status_reason` (written with the status change)"
+                .into(),
+        ));
     }
     for field in model::frozen_fields(before.kind, from) {
         if before.fields.get(*field) != after.fields.get(*field) {
@@ -1004,6 +1128,57 @@ mod tests {
         );
         assert_eq!(r.count().unwrap(), 0);
         assert_eq!(r.outbox_status().unwrap().pending, 0);
+    }
+
+    #[test]
+    fn name_search_matches_the_start_of_words_in_order_not_any_substring() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = replica(&dir, "a.db");
+        for name in [
+            "Nguyễn Văn An",
+            "Trần Thị Lan",
+            "Lê Minh Tuấn",
+            "Phạm Thị Thanh Hoà",
+            "Vũ Thị Ánh",
+            "Đặng-Hữu Đức",
+        ] {
+            r.create(Kind::Citizen, "07132", citizen_fields(name), NOW)
+                .unwrap();
+        }
+        let names = |q: &str| -> Vec<String> {
+            let mut v: Vec<String> = r
+                .find(&RecordQuery {
+                    name: Some(q.into()),
+                    ..Default::default()
+                })
+                .unwrap()
+                .iter()
+                .map(|rec| rec.text("full_name").unwrap().to_owned())
+                .collect();
+            v.sort();
+            v
+        };
+        assert_eq!(names("an"), ["Nguyễn Văn An", "Vũ Thị Ánh"]);
+        assert_eq!(names("Ánh"), ["Vũ Thị Ánh"]);
+        assert_eq!(names("ng v a"), ["Nguyễn Văn An"]);
+        assert_eq!(names("nguyễn văn"), ["Nguyễn Văn An"]);
+        assert!(names("van nguyen").is_empty(), "words in order");
+        assert!(names("uan").is_empty(), "not inside a word");
+        assert_eq!(names("hòa"), ["Phạm Thị Thanh Hoà"]);
+        assert_eq!(
+            names("thi"),
+            ["Phạm Thị Thanh Hoà", "Trần Thị Lan", "Vũ Thị Ánh"]
+        );
+        assert_eq!(names("huu duc"), ["Đặng-Hữu Đức"]);
+        assert_eq!(names("dang"), ["Đặng-Hữu Đức"]);
+        let page = RecordQuery {
+            name: Some("thi".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            r.pool().read(|c| tables::count_matching(c, &page)).unwrap(),
+            3
+        );
     }
 
     #[test]
@@ -1287,7 +1462,14 @@ mod tests {
                 NOW,
             )
             .unwrap_err();
-        assert!(matches!(err, ReplicaError::Forbidden(_)), "{err:?}");
+        assert!(
+            matches!(
+                &err,
+                ReplicaError::StatusNotAllowed { role: Role::Officer, kind: Kind::CccdApplication, from: Some(f), to }
+                    if f == "submitted" && to == "accepted"
+            ),
+            "{err:?}"
+        );
     }
 
     #[test]

@@ -441,8 +441,9 @@ class FieldDay(unittest.TestCase):
         self.assertTrue(d.is_signed_out())
         self.assertEqual(self.raw_sync_status(token, d), 401)
         # Signed out, the last role's rules still hold: an officer may not accept.
-        with self.assertRaises(ApiError.Forbidden):
+        with self.assertRaises(ApiError.StatusNotAllowed) as refused:
             d.update(app, [Edit.SET("status", text("accepted"))])
+        self.assertEqual(refused.exception.to, "accepted")
         # Opened with the PIN, records stay readable; with the key alone they do not.
         self.assertIsNotNone(d.get(rid))
         d = None

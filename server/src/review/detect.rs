@@ -27,7 +27,7 @@ use std::sync::Arc;
 
 use automerge::ChangeHash;
 use sync_core::doc::{self, FieldChange, RecordDoc};
-use sync_core::model::{Kind, Record, Value, field_spec};
+use sync_core::model::{Kind, Record, Value, field_spec, rules};
 use sync_core::time::local_date;
 use uuid::Uuid;
 
@@ -146,12 +146,106 @@ pub fn detect_loaded(
             }
         }
     }
+    let mut rule_records: BTreeSet<Uuid> = loaded.iter().map(|(_, r)| r.id).collect();
+    for c in &citizens {
+        rule_records.insert(*c);
+        for row in store::index_where(tx, "citizen_id = ?1", &[&c.to_string()])? {
+            rule_records.insert(row.record);
+        }
+        rule_records.extend(store::households_of(tx, *c)?);
+    }
     for c in citizens {
         let found = residence_findings(tx, c, &today)?;
         let existing = store::open_with_prefix(tx, &format!("pr:{c}"))?;
         stats.add(store::reconcile(tx, &existing, &found, now_ms)?);
     }
+    if let Some(day) = sync_core::time::local_day(now_ms) {
+        for id in rule_records {
+            let found = rule_findings(tx, id, day)?;
+            let existing = store::open_with_prefix(tx, &format!("rule:{id}:"))?;
+            stats.add(store::reconcile(tx, &existing, &found, now_ms)?);
+        }
+    }
     Ok(stats)
+}
+
+/// The stored records, as the source of cross-record rules: complete (a record missing here
+/// does not exist).
+struct StoredRecords<'a>(&'a dyn Sql);
+
+impl rules::Related for StoredRecords<'_> {
+    fn get(&self, id: Uuid) -> Option<Record> {
+        load_record(self.0, id).ok().flatten()
+    }
+    fn complete(&self) -> bool {
+        true
+    }
+}
+
+/// A stored record, read; `None` when absent or unreadable.
+fn load_record(conn: &dyn Sql, id: Uuid) -> Result<Option<Record>, DbError> {
+    Ok(feed::get_record(conn, id)?
+        .and_then(|stored| RecordDoc::load(&stored.doc).and_then(|d| d.read()).ok()))
+}
+
+/// The legal rules across records for one record (family `rule:<record>:<code>:<field>`):
+/// [`rules::related_findings`] with every stored record as the source, and for a citizen
+/// [`rules::deceased_vs_records`] over the citizen's declarations and applications. Records
+/// that are withdrawn or merged raise nothing.
+fn rule_findings(
+    conn: &dyn Sql,
+    id: Uuid,
+    today: sync_core::model::Date,
+) -> Result<Vec<Finding>, DbError> {
+    let Some(record) = load_record(conn, id)? else {
+        return Ok(Vec::new());
+    };
+    if matches!(record.status(), Some("withdrawn" | "merged_into")) {
+        return Ok(Vec::new());
+    }
+    let mut found = rules::related_findings(&record, &StoredRecords(conn), today);
+    if record.kind == Kind::Citizen {
+        let mut related = Vec::new();
+        for row in store::index_where(conn, "citizen_id = ?1", &[&id.to_string()])? {
+            if let Some(r) = load_record(conn, row.record)? {
+                related.push(r);
+            }
+        }
+        found.extend(rules::deceased_vs_records(&record, &related));
+    }
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    for f in found {
+        let key = format!("rule:{id}:{}:{}", f.code, f.field);
+        if !seen.insert(key.clone()) {
+            continue;
+        }
+        out.push(Finding {
+            signature: key.clone(),
+            key,
+            item_type: ItemType::RuleFinding,
+            kind: record.kind.as_str().to_owned(),
+            unit: record.unit.clone(),
+            records: related_ids(&record),
+            field: Some(f.field.clone()),
+            candidates: Vec::new(),
+            details: serde_json::json!({"code": f.code, "message": f.message}),
+        });
+    }
+    Ok(out)
+}
+
+/// The record itself first, then the records it names (citizen, registration).
+fn related_ids(record: &Record) -> Vec<Uuid> {
+    let mut ids = vec![record.id];
+    for field in ["citizen_id", "registration_id", "head_id"] {
+        if let Some(id) = record.text(field).and_then(|s| Uuid::parse_str(s).ok())
+            && !ids.contains(&id)
+        {
+            ids.push(id);
+        }
+    }
+    ids
 }
 
 /// Indexes every stored record and runs detection over all of them, in batches of `batch`
@@ -557,11 +651,18 @@ fn duplicate_findings(conn: &dyn Sql, record: &Record) -> Result<Vec<Finding>, D
     if let (Some(name), Some(dob)) = (&me.name_key, &me.date_of_birth) {
         for other in store::index_where(
             conn,
-            &format!("name_key = ?2 AND date_of_birth = ?3 AND unit = ?4 AND {live}"),
-            &[&id, name, dob, &me.unit],
+            &format!("name_key = ?2 AND date_of_birth = ?3 AND {live}"),
+            &[&id, name, dob],
         )? {
             // Two different ID numbers are two people; the same one is the other item type.
             if me.id_number.is_some() && other.id_number.is_some() {
+                continue;
+            }
+            // In another unit (a person captured in two wards, or before and after a move),
+            // the parents' names must agree too.
+            if other.unit != me.unit
+                && !load_record(conn, other.record)?.is_some_and(|o| same_parents(record, &o))
+            {
                 continue;
             }
             pairs.push((ItemType::DuplicateNameDob, other));
@@ -591,6 +692,11 @@ fn duplicate_findings(conn: &dyn Sql, record: &Record) -> Result<Vec<Finding>, D
         } else {
             "name"
         };
+        let details = if ty == ItemType::DuplicateNameDob {
+            name_match_details(record, load_record(conn, other.record)?.as_ref(), &other)
+        } else {
+            serde_json::json!({})
+        };
         out.push(Finding {
             key: format!("dup:{short}:{a}:{b}"),
             signature: format!("{a},{b}"),
@@ -607,48 +713,108 @@ fn duplicate_findings(conn: &dyn Sql, record: &Record) -> Result<Vec<Finding>, D
                 .into(),
             ),
             candidates,
-            details: serde_json::json!({}),
+            details,
         });
     }
     Ok(out)
 }
 
-/// Whether an accepted removal ends a registration: it starts on or after the registration
-/// (or either date is unknown).
-fn ends(removal: &IndexRow, registration: &IndexRow) -> bool {
+/// Both records name at least one parent, and every parent named on both agrees (compared
+/// exactly: diacritics kept, case and tone placement folded).
+fn same_parents(a: &Record, b: &Record) -> bool {
+    let mut compared = 0;
+    for field in ["father_name", "mother_name"] {
+        if let (Some(x), Some(y)) = (a.text(field), b.text(field)) {
+            if sync_core::model::exact_key(x) != sync_core::model::exact_key(y) {
+                return false;
+            }
+            compared += 1;
+        }
+    }
+    compared > 0
+}
+
+/// How two names with one folded search key compare: `exact` when they are the same name
+/// with diacritics (case and tone placement aside), `folded` when only the diacritic-free
+/// forms agree ("Hùng" and "Hưng"), with both names so the admin sees the difference; and
+/// whether the pair spans two units (matched on name, date of birth and parents).
+fn name_match_details(
+    me: &Record,
+    other: Option<&Record>,
+    other_row: &IndexRow,
+) -> serde_json::Value {
+    let mine = me.text("full_name").unwrap_or("");
+    let theirs = other.and_then(|o| o.text("full_name")).unwrap_or("");
+    let exact = sync_core::model::exact_key(mine) == sync_core::model::exact_key(theirs);
+    serde_json::json!({
+        "name_match": if exact { "exact" } else { "folded" },
+        "full_names": {me.id.to_string(): mine, other_row.record.to_string(): theirs},
+        "across_units": other_row.unit != me.unit,
+    })
+}
+
+/// Whether an accepted permanent removal ends a registration: the one it names in
+/// `registration_id`, or, when it names none (records from before removals named their
+/// registration), any it starts on or after (or either date is unknown).
+fn ends(removal: &(IndexRow, Option<Uuid>), registration: &IndexRow) -> bool {
+    let (removal, named) = removal;
+    if let Some(named) = named {
+        return *named == registration.record;
+    }
     match (&removal.from_date, &registration.from_date) {
         (Some(r), Some(g)) => r >= g,
         _ => true,
     }
 }
 
-/// A citizen's active permanent registrations: accepted `permanent_registration`
-/// declarations whose `to_date` is unset or after today and that no accepted `removal`
-/// ended. Two or more is an item; so is one whose unit differs from the citizen's own
-/// `permanent_unit`.
+/// A citizen's active permanent registration: among the accepted `permanent_registration`
+/// declarations whose `to_date` is unset or after today and that no accepted permanent
+/// removal ended (a temporary removal never ends one), the one with the latest `from_date`.
+/// A newer registration supersedes the older ones: moving house is a new registration at the
+/// new address (Residence Law 2020), not two residences. Two or more registrations sharing the
+/// latest `from_date` (made concurrently, each without seeing the other) are an item; so is one
+/// whose unit is another commune than the citizen's own `permanent_unit`, compared after
+/// normalising old unit codes (07138 Minh Thành is today's 07135 Đông Mai).
 fn residence_findings(conn: &dyn Sql, citizen: Uuid, today: &str) -> Result<Vec<Finding>, DbError> {
     let c = citizen.to_string();
     let rows = store::index_where(
         conn,
         "citizen_id = ?1 AND kind = 'residence_declaration' AND status = 'accepted'
-         AND procedure IN ('permanent_registration', 'removal')",
+         AND procedure IN ('permanent_registration', 'removal', 'permanent_removal')",
         &[&c],
     )?;
-    let removals: Vec<&IndexRow> = rows
+    let mut removals: Vec<(IndexRow, Option<Uuid>)> = Vec::new();
+    for r in rows
         .iter()
-        .filter(|r| r.procedure.as_deref() == Some("removal"))
-        .collect();
-    let active: Vec<&IndexRow> = rows
+        .filter(|r| r.procedure.as_deref() != Some("permanent_registration"))
+    {
+        let named = load_record(conn, r.record)?.and_then(|d| {
+            d.text("registration_id")
+                .and_then(|s| Uuid::parse_str(s).ok())
+        });
+        removals.push((r.clone(), named));
+    }
+    let standing: Vec<&IndexRow> = rows
         .iter()
         .filter(|r| r.procedure.as_deref() == Some("permanent_registration"))
         .filter(|r| r.to_date.as_deref().is_none_or(|t| t > today))
         .filter(|r| !removals.iter().any(|rem| ends(rem, r)))
         .collect();
+    // Undated registrations are older than any dated one.
+    let latest = standing
+        .iter()
+        .map(|r| r.from_date.as_deref())
+        .max()
+        .flatten();
+    let active: Vec<&IndexRow> = standing
+        .into_iter()
+        .filter(|r| r.from_date.as_deref() == latest)
+        .collect();
     let person = store::index_row(conn, citizen)?;
     let person = person.filter(|p| p.kind == "citizen" && is_live(p));
     let mismatch = match (active.as_slice(), &person) {
         ([only], Some(p)) => match (&p.address_unit, &only.address_unit) {
-            (Some(own), Some(registered)) => own != registered,
+            (Some(own), Some(registered)) => !rules::same_commune(own, registered),
             _ => false,
         },
         _ => false,

@@ -15,6 +15,7 @@
 //! | `duplicate_name_dob` | two live citizen records share the normalised name, date of birth and unit (and do not both have ID numbers) |
 //! | `two_permanent_residences` | a citizen has two active accepted permanent registrations, or one that disagrees with the citizen's own permanent residence unit |
 //! | `household_head` | an active household with members has no head or more than one |
+//! | `rule_finding` | a legal rule across records fails (`sync_core::model::rules::related_findings`, `deceased_vs_records`): an extension or removal naming a missing registration, one of the wrong procedure or of another citizen; a minor's registration without a guardian's consent; an application disagreeing with its citizen; a dossier for a deceased citizen, or a deceased citizen still registered; a minor household head while an adult member exists. One item per record and finding code; `details` holds the code and message |
 //!
 //! An admin resolves an item ([`resolve`]) by choosing one of the competing values, entering a
 //! new one, merging two duplicate records, or dismissing it with a reason. Every resolution
@@ -79,11 +80,13 @@ pub enum ItemType {
     TwoPermanentResidences,
     /// A household with no head or several.
     HouseholdHead,
+    /// A legal rule across records fails (a data-quality finding that needs other records).
+    RuleFinding,
 }
 
 impl ItemType {
     /// Every type, in display order.
-    pub const ALL: [ItemType; 7] = [
+    pub const ALL: [ItemType; 8] = [
         ItemType::FieldConflict,
         ItemType::StatusConflict,
         ItemType::EditDuringWithdrawal,
@@ -91,6 +94,7 @@ impl ItemType {
         ItemType::DuplicateNameDob,
         ItemType::TwoPermanentResidences,
         ItemType::HouseholdHead,
+        ItemType::RuleFinding,
     ];
 
     /// The stored and wire name.
@@ -103,6 +107,7 @@ impl ItemType {
             ItemType::DuplicateNameDob => "duplicate_name_dob",
             ItemType::TwoPermanentResidences => "two_permanent_residences",
             ItemType::HouseholdHead => "household_head",
+            ItemType::RuleFinding => "rule_finding",
         }
     }
 
@@ -129,6 +134,7 @@ impl ItemType {
             ItemType::DuplicateNameDob => "Trùng họ tên và ngày sinh",
             ItemType::TwoPermanentResidences => "Hai nơi thường trú",
             ItemType::HouseholdHead => "Chủ hộ không hợp lệ",
+            ItemType::RuleFinding => "Dữ liệu trái quy định",
         }
     }
 
@@ -142,6 +148,7 @@ impl ItemType {
             ItemType::DuplicateNameDob => "Duplicate name and birth date",
             ItemType::TwoPermanentResidences => "Two permanent residences",
             ItemType::HouseholdHead => "Household head",
+            ItemType::RuleFinding => "Rule across records",
         }
     }
 }

@@ -353,6 +353,9 @@ fn decide(
                 lost: lost_values(item, keep),
             })
         }
+        ItemType::RuleFinding => Err(invalid(
+            "a rule finding is settled by correcting the records concerned (it then closes itself), or dismissed",
+        )),
         ItemType::HouseholdHead => {
             let (head, keep) = match action {
                 Action::Choose { choice } => (candidate_value(item, *choice)?, Some(*choice)),

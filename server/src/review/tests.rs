@@ -795,7 +795,7 @@ fn registration(citizen: Uuid, unit: &str, address: &str, from: &str) -> RecordD
 }
 
 #[test]
-fn two_active_permanent_registrations_open_an_item_and_choosing_one_ends_the_other() {
+fn two_concurrent_permanent_registrations_open_an_item_and_choosing_one_ends_the_other() {
     let mut db = db();
     let mut person = citizen_with_id("Đinh Văn Hùng", None, "07132", A);
     person
@@ -809,7 +809,8 @@ fn two_active_permanent_registrations_open_an_item_and_choosing_one_ends_the_oth
         db.open().is_empty(),
         "one registration in the citizen's own unit is fine"
     );
-    let second = registration(pid, "07135", "Số 9 đường Đông Mai", "2025-09-01");
+    // Filed the same day on another device, without seeing the first: concurrent.
+    let second = registration(pid, "07135", "Số 9 đường Đông Mai", "2020-01-01");
     db.push(&second);
     let items = db.open();
     assert_eq!(items.len(), 1, "{items:?}");
@@ -1014,4 +1015,240 @@ fn scanning_an_existing_database_finds_what_detection_would_have() {
     let (n, stats) = detect::scan_all(&store, 1, NOW).unwrap();
     assert_eq!(n, 2);
     assert_eq!(stats.opened, 1);
+}
+
+fn declaration(citizen: Uuid, pairs: &[(&str, &str)]) -> RecordDoc {
+    let mut f = Fields::new();
+    f.insert("citizen_id".into(), citizen.to_string().into());
+    for (k, v) in pairs {
+        f.insert((*k).into(), (*v).into());
+    }
+    new_doc(Kind::ResidenceDeclaration, f, B)
+}
+
+fn rule_codes(db: &Db) -> Vec<String> {
+    let mut v: Vec<String> = db
+        .open()
+        .iter()
+        .filter(|i| i.item_type == ItemType::RuleFinding)
+        .map(|i| i.details["code"].as_str().unwrap_or("").to_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn moving_house_is_a_newer_registration_that_supersedes_the_old_one_not_two_residences() {
+    let mut db = db();
+    let mut person = citizen_with_id("Đinh Văn Hùng", None, "07132", A);
+    person
+        .edit(&[set("permanent_unit", "07132")], &author(A, NOW - 9_000))
+        .unwrap();
+    let pid = person.read().unwrap().id;
+    db.push(&person);
+    db.push(&registration(
+        pid,
+        "07132",
+        "Số 1 phố Quang Trung",
+        "2020-01-01",
+    ));
+    db.push(&registration(
+        pid,
+        "07135",
+        "Số 9 đường Đông Mai",
+        "2025-09-01",
+    ));
+    // The phone that accepted the move updated the citizen's residence with it.
+    person
+        .edit(
+            &[
+                set("permanent_unit", "07135"),
+                set("permanent_address", "Số 9 đường Đông Mai"),
+            ],
+            &author(A, NOW - 8_000),
+        )
+        .unwrap();
+    db.push(&person);
+    assert!(db.open().is_empty(), "{:?}", db.open());
+}
+
+#[test]
+fn an_old_unit_code_merged_into_the_registered_ward_is_no_unit_mismatch() {
+    // 07138 (Minh Thành) has been part of 07135 (Đông Mai) since 2025-07-01.
+    let mut db = db();
+    let mut person = citizen_with_id("Vũ Thị Thu", None, "07132", A);
+    person
+        .edit(&[set("permanent_unit", "07138")], &author(A, NOW - 9_000))
+        .unwrap();
+    let pid = person.read().unwrap().id;
+    db.push(&person);
+    db.push(&registration(
+        pid,
+        "07135",
+        "Số 4 khu 2, Đông Mai",
+        "2025-09-01",
+    ));
+    assert!(db.open().is_empty(), "{:?}", db.open());
+    // A unit that really differs is still flagged.
+    person
+        .edit(&[set("permanent_unit", "07183")], &author(A, NOW - 8_000))
+        .unwrap();
+    db.push(&person);
+    assert_eq!(db.open()[0].details["reason"], "unit_mismatch");
+}
+
+#[test]
+fn a_temporary_removal_never_ends_a_permanent_registration() {
+    let mut db = db();
+    let mut person = citizen_with_id("Hà Văn Nam", None, "07132", A);
+    person
+        .edit(&[set("permanent_unit", "07132")], &author(A, NOW - 9_000))
+        .unwrap();
+    let pid = person.read().unwrap().id;
+    db.push(&person);
+    let a = registration(pid, "07132", "Số 1 phố Quang Trung", "2020-01-01");
+    let b = registration(pid, "07132", "Số 3 phố Quang Trung", "2020-01-01");
+    db.push(&a);
+    db.push(&b);
+    assert_eq!(db.open().len(), 1, "two concurrent registrations");
+    db.push(&declaration(
+        pid,
+        &[
+            ("procedure", "temporary_removal"),
+            ("ground", "temp_rental_or_hosting_ended"),
+            ("from_date", "2025-12-01"),
+            ("status", "accepted"),
+        ],
+    ));
+    let open: Vec<ItemType> = db.open().iter().map(|i| i.item_type).collect();
+    assert!(open.contains(&ItemType::TwoPermanentResidences), "{open:?}");
+    // A permanent removal naming one of them ends exactly that one.
+    let a_id = a.read().unwrap().id;
+    db.push(&declaration(
+        pid,
+        &[
+            ("procedure", "permanent_removal"),
+            ("ground", "perm_c_cancelled"),
+            ("registration_id", &a_id.to_string()),
+            ("from_date", "2025-12-01"),
+            ("status", "accepted"),
+        ],
+    ));
+    assert!(db.open().is_empty(), "{:?}", db.open());
+}
+
+#[test]
+fn an_extension_naming_a_registration_that_does_not_exist_or_of_the_wrong_procedure_is_a_rule_item()
+{
+    let mut db = db();
+    let person = citizen_with_id("Lê Văn Hùng", None, "07132", A);
+    let pid = person.read().unwrap().id;
+    db.push(&person);
+    let ext = |reg: &str| {
+        declaration(
+            pid,
+            &[
+                ("procedure", "extension"),
+                ("registration_id", reg),
+                ("from_date", "2026-01-01"),
+                ("to_date", "2027-01-01"),
+                ("status", "submitted"),
+            ],
+        )
+    };
+    db.push(&ext(&Uuid::now_v7().to_string()));
+    assert_eq!(rule_codes(&db), ["registration_not_found"]);
+    let permanent = registration(pid, "07132", "Số 1 phố Quang Trung", "2020-01-01");
+    db.push(&permanent);
+    let mut wrong = ext(&permanent.read().unwrap().id.to_string());
+    db.push(&wrong);
+    assert_eq!(
+        rule_codes(&db),
+        ["registration_not_found", "registration_wrong_procedure"]
+    );
+    // Withdrawing the wrong one closes its item.
+    wrong
+        .edit(&[set("status", "withdrawn")], &author(B, NOW))
+        .unwrap();
+    db.push(&wrong);
+    assert_eq!(rule_codes(&db), ["registration_not_found"]);
+}
+
+#[test]
+fn a_deceased_citizen_still_registered_is_a_rule_item_until_the_registration_is_removed() {
+    let mut db = db();
+    let mut person = citizen_with_id("Nguyễn Văn Tư", None, "07132", A);
+    person
+        .edit(&[set("permanent_unit", "07132")], &author(A, NOW - 9_000))
+        .unwrap();
+    let pid = person.read().unwrap().id;
+    db.push(&person);
+    db.push(&registration(
+        pid,
+        "07132",
+        "Số 1 phố Quang Trung",
+        "2020-01-01",
+    ));
+    assert!(rule_codes(&db).is_empty());
+    person
+        .edit(
+            &[
+                set("status", "deceased"),
+                set("date_of_death", "2025-12-20"),
+            ],
+            &author(A, NOW - 8_000),
+        )
+        .unwrap();
+    db.push(&person);
+    assert_eq!(rule_codes(&db), ["deceased_still_registered"]);
+    db.push(&declaration(
+        pid,
+        &[
+            ("procedure", "permanent_removal"),
+            ("ground", "perm_a_dead_or_missing"),
+            ("from_date", "2025-12-25"),
+            ("status", "accepted"),
+        ],
+    ));
+    assert!(rule_codes(&db).is_empty(), "{:?}", rule_codes(&db));
+}
+
+#[test]
+fn names_folding_to_one_key_are_told_apart_and_the_same_person_is_found_across_wards() {
+    let mut db = db();
+    let hung = citizen_with_id("Nguyễn Văn Hùng", None, "07132", A);
+    db.push(&hung);
+    db.push(&citizen_with_id("Nguyễn Văn Hưng", None, "07132", A));
+    let items = db.open();
+    assert_eq!(items.len(), 1, "{items:?}");
+    assert_eq!(items[0].details["name_match"], "folded");
+    let names = items[0].details["full_names"].as_object().unwrap();
+    assert!(names.values().any(|n| n == "Nguyễn Văn Hưng"));
+
+    // Across wards, the parents' names must agree as well.
+    let mut db = db_fresh();
+    let with_parents = |unit: &str, mother: &str| {
+        let mut d = citizen_with_id("Trần Thị Mai", None, unit, A);
+        d.edit(
+            &[
+                set("father_name", "Trần Văn Bình"),
+                set("mother_name", mother),
+            ],
+            &author(A, NOW - 9_500),
+        )
+        .unwrap();
+        d
+    };
+    db.push(&with_parents("07132", "Phạm Thị Lụa"));
+    db.push(&with_parents("07135", "Đỗ Thị Hằng"));
+    assert!(db.open().is_empty(), "other parents: two people");
+    db.push(&with_parents("07147", "Phạm Thị Lụa"));
+    let items = db.open();
+    assert_eq!(items.len(), 1, "{items:?}");
+    assert_eq!(items[0].details["across_units"], true);
+    assert_eq!(items[0].details["name_match"], "exact");
+}
+
+fn db_fresh() -> Db {
+    db()
 }

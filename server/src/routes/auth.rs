@@ -55,7 +55,7 @@ pub struct LoginReply {
     pub expires_at: i64,
     /// The account name.
     pub user: String,
-    /// The role: `officer`, `staff` or `admin`.
+    /// The role: `commune_staff`, `officer`, `staff` or `admin`.
     pub role: Role,
     /// The units the user may see and write (every current unit for admins).
     pub units: Vec<String>,

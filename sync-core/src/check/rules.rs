@@ -162,7 +162,10 @@ pub fn rule_violation(
     };
     let message = match err {
         ReplicaError::Forbidden(m) => m,
-        other => other.to_string(),
+        other => other
+            .to_string()
+            .trim_start_matches("not allowed: ")
+            .to_owned(),
     };
     Some((code, message))
 }
@@ -269,7 +272,7 @@ mod tests {
             &[set("full_name", "Someone Else")],
         );
         assert_eq!(ar.text("full_name"), Some("Đỗ Thị Hòa"));
-        for role in [Role::Officer, Role::Staff, Role::Admin] {
+        for role in Role::ALL {
             let v = judge(Some((&b, &br)), &a, &ar, role, &units(&["07132"]), &ctx()).unwrap_err();
             assert_eq!(v.code, RejectCode::FrozenField, "{role:?}: {v}");
         }

@@ -267,6 +267,7 @@ static CITIZEN: &[FieldSpec] = &[
     f("status", T::Enum(CITIZEN_STATUSES), R, "Trạng thái", "Status"),
     NOTES,
     f("previous_id_numbers", T::PreviousIdNumbers, R, "Số định danh cá nhân trước đây", "Earlier ID numbers"),
+    f("status_reason", T::Text, N, "Lý do thay đổi trạng thái", "Reason for the status change"),
 ];
 
 #[rustfmt::skip]
@@ -446,7 +447,7 @@ mod tests {
             Some(FieldType::Enum(RELATIONSHIPS))
         );
         assert_eq!(ty("phone"), Some(FieldType::Phone));
-        assert_eq!(fields_of(Kind::Citizen).len(), 38);
+        assert_eq!(fields_of(Kind::Citizen).len(), 39);
     }
 
     #[test]

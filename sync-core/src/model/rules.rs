@@ -700,3 +700,235 @@ fn stay_notice_time(record: &Record, out: &mut Vec<Finding>) {
         ));
     }
 }
+
+// --- rules across records ----------------------------------------------------------------
+
+/// Where the records a rule needs come from.
+///
+/// The phone looks them up in its local store at edit time; the server's review detection in
+/// its records table. A phone holds only its officer's units, so a record it lacks may exist
+/// elsewhere: only a [`complete`](Related::complete) source may conclude that a referenced
+/// record does not exist.
+pub trait Related {
+    /// The record with this id, if this source holds it.
+    fn get(&self, id: uuid::Uuid) -> Option<Record>;
+    /// Whether a record missing from [`get`](Related::get) does not exist at all.
+    fn complete(&self) -> bool;
+}
+
+fn referenced(record: &Record, field: &str, related: &dyn Related) -> Option<Record> {
+    record
+        .text(field)
+        .and_then(|s| uuid::Uuid::parse_str(s).ok())
+        .and_then(|id| related.get(id))
+}
+
+/// The procedures a registration named by `registration_id` may have, for a declaration of
+/// `procedure` (effective, see [`effective_procedure`]); `None` when the procedure acts on no
+/// registration.
+pub fn registration_procedures_for(procedure: &str) -> Option<&'static [&'static str]> {
+    match procedure {
+        // Art. 28: a temporary registration (possibly already extended) is extended.
+        "extension" | "temporary_removal" => Some(&["temporary_registration", "extension"]),
+        "permanent_removal" => Some(&["permanent_registration"]),
+        _ => None,
+    }
+}
+
+/// The rules that need records other than `record` itself, with `related` as the source:
+///
+/// - an extension or removal names (`registration_id`) an existing registration of the right
+///   procedure (a temporary registration for an extension or a temporary removal, a permanent
+///   one for a permanent removal), of the same citizen, and accepted;
+/// - a permanent or temporary registration of a minor (under 18 on the filing day, or today)
+///   carries the parent's or guardian's consent (CT01 consent block ✅ [S2 1.004222];
+///   Residence Law Art. 20–21, 27);
+/// - a card application agrees with its citizen ([`application_vs_citizen`]), and neither an
+///   open application nor a new registration is filed for a deceased citizen;
+/// - a household's head against the members' citizen records ([`household_vs_members`]).
+///
+/// `today` is the local (Vietnam) date. Rules over *all* of a citizen's records (two
+/// permanent residences, a deceased person still registered) need a query the phone cannot
+/// answer completely; they run in the server's review detection.
+pub fn related_findings(record: &Record, related: &dyn Related, today: Date) -> Vec<Finding> {
+    let mut out = Vec::new();
+    match record.kind {
+        Kind::ResidenceDeclaration => {
+            registration_reference(record, related, &mut out);
+            let citizen = referenced(record, "citizen_id", related);
+            if let Some(c) = &citizen {
+                guardian_consent(record, c, today, &mut out);
+                filed_for_deceased(record, c, &mut out);
+            }
+        }
+        Kind::CccdApplication => {
+            if let Some(c) = referenced(record, "citizen_id", related) {
+                out.extend(application_vs_citizen(record, &c));
+                filed_for_deceased(record, &c, &mut out);
+            }
+        }
+        Kind::Household => {
+            let citizens: Vec<Record> = members(record)
+                .into_iter()
+                .filter_map(|(id, _)| uuid::Uuid::parse_str(id).ok())
+                .filter_map(|id| related.get(id))
+                .collect();
+            out.extend(household_vs_members(record, &citizens, today));
+        }
+        Kind::Citizen => {}
+    }
+    out
+}
+
+fn registration_reference(record: &Record, related: &dyn Related, out: &mut Vec<Finding>) {
+    let (procedure, _) = effective_procedure(record);
+    let Some(expected) = registration_procedures_for(procedure) else {
+        return;
+    };
+    let Some(id) = record.text("registration_id") else {
+        return;
+    };
+    let Some(registration) = uuid::Uuid::parse_str(id)
+        .ok()
+        .and_then(|id| related.get(id))
+    else {
+        if related.complete() {
+            out.push(finding(
+                "registration_not_found",
+                "registration_id",
+                "the registration this declaration acts on does not exist",
+            ));
+        }
+        return;
+    };
+    let registered = if registration.kind == Kind::ResidenceDeclaration {
+        effective_procedure(&registration).0
+    } else {
+        ""
+    };
+    if !expected.contains(&registered) {
+        out.push(finding(
+            "registration_wrong_procedure",
+            "registration_id",
+            if procedure == "permanent_removal" {
+                "a permanent removal acts on a permanent registration (Residence Law Art. 24)"
+            } else {
+                "an extension or a temporary removal acts on a temporary registration (Residence Law Arts. 28, 29)"
+            },
+        ));
+        return;
+    }
+    if let (Some(a), Some(b)) = (record.text("citizen_id"), registration.text("citizen_id"))
+        && a != b
+    {
+        out.push(finding(
+            "registration_of_another_citizen",
+            "registration_id",
+            "the registration this declaration acts on belongs to another citizen",
+        ));
+    }
+    if registration.status() != Some("accepted") {
+        out.push(finding(
+            "registration_not_accepted",
+            "registration_id",
+            "the registration this declaration acts on has not been accepted",
+        ));
+    }
+}
+
+fn guardian_consent(record: &Record, citizen: &Record, today: Date, out: &mut Vec<Finding>) {
+    let (procedure, _) = effective_procedure(record);
+    if !matches!(
+        procedure,
+        "permanent_registration" | "temporary_registration"
+    ) {
+        return;
+    }
+    let Some(born) = partial_date(citizen, "date_of_birth") else {
+        return;
+    };
+    let on = date(record, "filed_on").unwrap_or(today);
+    // Counted from the earliest possible birth day (the oldest the person can be), so a
+    // partial date flags only a certain minor.
+    let certainly_minor = born.earliest().age_on(on) < 18;
+    if certainly_minor && record.fields.get("guardian_consent") != Some(&Value::Bool(true)) {
+        out.push(finding(
+            "guardian_consent_missing",
+            "guardian_consent",
+            "a registration for a minor carries the consent of a parent or guardian (form CT01; Residence Law Arts. 20, 27)",
+        ));
+    }
+}
+
+fn filed_for_deceased(record: &Record, citizen: &Record, out: &mut Vec<Finding>) {
+    if citizen.status() != Some("deceased") {
+        return;
+    }
+    let open = match record.kind {
+        Kind::CccdApplication => matches!(
+            record.status(),
+            Some("draft" | "collected" | "submitted" | "accepted")
+        ),
+        Kind::ResidenceDeclaration => {
+            // An accepted registration is the registration itself (deceased_vs_records).
+            matches!(record.status(), Some("draft" | "submitted"))
+                && !matches!(
+                    effective_procedure(record).0,
+                    "permanent_removal" | "temporary_removal"
+                )
+        }
+        _ => false,
+    };
+    if open {
+        out.push(finding(
+            "filed_for_deceased_citizen",
+            "citizen_id",
+            "this dossier is for a citizen recorded as deceased (seed 2.1(1) \"sống\")",
+        ));
+    }
+}
+
+/// What accepting `declaration` changes in its citizen's residence fields: accepting a
+/// permanent registration sets `permanent_address`/`permanent_unit` to the registered
+/// address, a temporary registration sets `temporary_address`/`temporary_unit`; accepting a
+/// permanent or temporary removal clears them, but only while the citizen's fields still hold
+/// the address of the registration it names (a person who has since moved keeps the new
+/// residence). `None` for other procedures, a declaration that is not accepted, or one
+/// without a citizen. A value of `None` clears the field.
+///
+/// The citizen record stays the one place officers read a person's residence; the device
+/// that accepts writes these edits with the acceptance, and the server's review detection
+/// flags a citizen whose permanent unit still disagrees with the latest accepted permanent
+/// registration.
+pub fn residence_update(
+    declaration: &Record,
+    related: &dyn Related,
+) -> Option<(uuid::Uuid, ResidenceEdits)> {
+    if declaration.kind != Kind::ResidenceDeclaration || declaration.status() != Some("accepted") {
+        return None;
+    }
+    let citizen = declaration
+        .text("citizen_id")
+        .and_then(|s| uuid::Uuid::parse_str(s).ok())?;
+    let value = |f: &str| declaration.fields.get(f).cloned();
+    let (address, unit) = match effective_procedure(declaration).0 {
+        "permanent_registration" | "permanent_removal" => ("permanent_address", "permanent_unit"),
+        "temporary_registration" | "temporary_removal" => ("temporary_address", "temporary_unit"),
+        _ => return None,
+    };
+    let procedure = effective_procedure(declaration).0;
+    if procedure.ends_with("_registration") {
+        return Some((
+            citizen,
+            vec![(address, value("address")), (unit, value("address_unit"))],
+        ));
+    }
+    let registration = referenced(declaration, "registration_id", related)?;
+    let person = related.get(citizen)?;
+    let still_there = registration.text("address").is_some()
+        && person.text(address) == registration.text("address");
+    still_there.then(|| (citizen, vec![(address, None), (unit, None)]))
+}
+
+/// Field edits of a citizen record: each field with its new value (`None` clears it).
+pub type ResidenceEdits = Vec<(&'static str, Option<Value>)>;

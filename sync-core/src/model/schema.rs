@@ -250,6 +250,11 @@ fn kind_section(s: &mut String, n: usize, kind: Kind) {
             }
         }
     }
+    if kind == Kind::Citizen {
+        s.push_str(
+            "\nUndoing a death (`deceased → active`) also needs a new `status_reason` in the same change.\n",
+        );
+    }
 }
 
 fn frozen_note(kind: Kind) -> String {

@@ -1,4 +1,5 @@
-//! The administrative-unit catalog for Quảng Yên, before and after the 2025 reorganisation.
+//! The administrative-unit catalog: Quảng Yên (the area this system serves) before and after
+//! the 2025 reorganisation, and every current unit of the country.
 //!
 //! Since 1 July 2025 districts are abolished and Quảng Yên's 19 wards and communes became 6
 //! wards directly under Quảng Ninh province. Some codes were **reused with a new meaning**
@@ -6,7 +7,17 @@
 //! together with its validity period, never a bare code. Old addresses keep the code they were
 //! captured with; [`Catalog::normalise`] gives the current unit(s) they now belong to.
 //!
-//! Data: the embedded `data/admin_units_quang_yen.csv` and `data/admin_unit_mapping_2025.csv`.
+//! Data: the embedded `data/admin_units_quang_yen.csv` and `data/admin_unit_mapping_2025.csv`
+//! (the served area, with its pre-2025 units and their old→new mapping), and
+//! `data/admin_units_vn_2025.csv`: the 34 provinces and 3,321 communes, wards and special
+//! zones in force since 2025-07-01, from PyPI `vietnam-provinces` 2025.10.1
+//! (`vietnam_provinces/data/nested-divisions.json`), checked against the Quảng Yên data (the
+//! same six ward codes and names, 54 units in Quảng Ninh); its Quảng Yên rows are not repeated
+//! (`data/SOURCES.md`). An address in another province is therefore valid. Pre-2025 units
+//! outside Quảng Yên are not shipped (⚠ `vietnamadminunits` 1.0.4's old→new converter was not
+//! imported): such a code is refused as unknown.
+
+const NATIONAL_CSV: &str = include_str!("../../data/admin_units_vn_2025.csv");
 
 use super::date::Date;
 use serde::{Deserialize, Serialize};
@@ -30,6 +41,8 @@ pub enum UnitLevel {
     Ward,
     /// Commune (xã).
     Commune,
+    /// Special zone (đặc khu), an island commune-level unit since 2025-07-01.
+    SpecialZone,
 }
 
 impl UnitLevel {
@@ -40,6 +53,7 @@ impl UnitLevel {
             UnitLevel::Town => "town",
             UnitLevel::Ward => "ward",
             UnitLevel::Commune => "commune",
+            UnitLevel::SpecialZone => "special_zone",
         }
     }
 
@@ -50,6 +64,7 @@ impl UnitLevel {
             UnitLevel::Town,
             UnitLevel::Ward,
             UnitLevel::Commune,
+            UnitLevel::SpecialZone,
         ]
         .into_iter()
         .find(|l| l.as_str() == s)
@@ -72,6 +87,10 @@ pub struct Unit {
     pub valid_from: Option<String>,
     /// Last day of validity, inclusive (`YYYY-MM-DD`); `None` when still valid.
     pub valid_to: Option<String>,
+    /// Part of the area this system serves (Quảng Yên and its province): records are kept
+    /// in, and users assigned to, served current units only.
+    #[serde(default)]
+    pub served: bool,
 }
 
 impl Unit {
@@ -112,6 +131,7 @@ pub struct Catalog {
 static CATALOG: LazyLock<Catalog> = LazyLock::new(|| {
     // The CSVs are compiled in; the tests below prove they parse.
     Catalog::from_csv(UNITS_CSV, MAPPING_CSV)
+        .and_then(|c| c.with_national(NATIONAL_CSV))
         .unwrap_or_else(|e| panic!("embedded admin-unit data is malformed: {e}"))
 });
 
@@ -126,7 +146,7 @@ fn opt(s: &str) -> Option<String> {
 }
 
 impl Catalog {
-    fn from_csv(units_csv: &str, mapping_csv: &str) -> Result<Catalog, String> {
+    fn parse_units(units_csv: &str, served: bool) -> Result<Vec<Unit>, String> {
         let mut units = Vec::new();
         for (n, line) in units_csv.lines().enumerate().skip(1) {
             let line = line.trim_end_matches('\r');
@@ -151,8 +171,34 @@ impl Catalog {
                 parent_code: opt(parent),
                 valid_from: opt(from),
                 valid_to: opt(to),
+                served,
             });
         }
+        Ok(units)
+    }
+
+    /// Adds the national list of current units; a code the catalog already has in the same
+    /// period (the served area's own rows) is an error, as is a parent that is not known.
+    fn with_national(mut self, csv: &str) -> Result<Catalog, String> {
+        let national = Catalog::parse_units(csv, false)?;
+        for u in &national {
+            if self.current(&u.code).is_some() {
+                return Err(format!("national unit {} repeats a served unit", u.code));
+            }
+        }
+        self.units.extend(national);
+        for u in &self.units {
+            if let Some(p) = &u.parent_code
+                && !self.is_known(p)
+            {
+                return Err(format!("parent {p} of unit {} is not known", u.code));
+            }
+        }
+        Ok(self)
+    }
+
+    fn from_csv(units_csv: &str, mapping_csv: &str) -> Result<Catalog, String> {
+        let units = Catalog::parse_units(units_csv, true)?;
         let mut mapping = Vec::new();
         for (n, line) in mapping_csv.lines().enumerate().skip(1) {
             let line = line.trim_end_matches('\r');
@@ -192,14 +238,55 @@ impl Catalog {
         &self.units
     }
 
-    /// The current unit with this code (valid on 2025-07-01 and still valid), if any.
+    /// The current unit with this code (valid on 2025-07-01 and still valid), anywhere in
+    /// the country, if any.
     pub fn current(&self, code: &str) -> Option<&Unit> {
         self.units.iter().find(|u| u.code == code && u.is_current())
     }
 
-    /// All current units (the province and the six wards), in file order.
+    /// The current units of the served area (the province and Quảng Yên's six wards), in
+    /// file order: what users are assigned to and records are kept in.
     pub fn current_units(&self) -> Vec<&Unit> {
-        self.units.iter().filter(|u| u.is_current()).collect()
+        self.units
+            .iter()
+            .filter(|u| u.served && u.is_current())
+            .collect()
+    }
+
+    /// Whether the code names a current unit of the served area.
+    pub fn is_served(&self, code: &str) -> bool {
+        self.current(code).is_some_and(|u| u.served)
+    }
+
+    /// Current units whose name (or whose province's name) starts, word by word, with the
+    /// query, with or without diacritics (`"phong coc"`, `"Phong Cốc"`, `"quang ninh hiep"`),
+    /// in catalog order; at most `limit`. A query of digits finds codes starting with them.
+    pub fn search(&self, query: &str, limit: usize) -> Vec<&Unit> {
+        let tokens = super::text::query_tokens(query);
+        if tokens.is_empty() {
+            return Vec::new();
+        }
+        let digits = query.trim();
+        self.units
+            .iter()
+            .filter(|u| u.is_current())
+            .filter(|u| {
+                if !digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit()) {
+                    return u.code.starts_with(digits);
+                }
+                let province = u
+                    .parent_code
+                    .as_deref()
+                    .and_then(|p| self.current(p))
+                    .map_or("", |p| p.name.as_str());
+                let own = super::text::search_tokens(&u.name, &[]);
+                let with_province =
+                    super::text::search_tokens(&format!("{province} {}", u.name), &[]);
+                super::text::tokens_match(&tokens, &own)
+                    || super::text::tokens_match(&tokens, &with_province)
+            })
+            .take(limit)
+            .collect()
     }
 
     /// The unit that had this code on `date` (`YYYY-MM-DD`); `None` if there was none or the
@@ -264,9 +351,67 @@ mod tests {
     #[test]
     fn the_embedded_catalog_loads_with_every_period() {
         let c = catalog();
-        // 1 province + 1 town + 19 old units + 6 new wards.
-        assert_eq!(c.units().len(), 27);
+        // Served: 1 province + 1 town + 19 old units + 6 new wards; then the country's other
+        // 33 provinces and 3,321 − 6 communes, wards and special zones.
+        assert_eq!(c.units().len(), 27 + 33 + 3_315);
         assert_eq!(c.current_units().len(), 7);
+        let current = c.units().iter().filter(|u| u.is_current()).count();
+        assert_eq!(current, 34 + 3_321);
+        let provinces = c
+            .units()
+            .iter()
+            .filter(|u| u.is_current() && u.level == UnitLevel::Province)
+            .count();
+        assert_eq!(provinces, 34);
+    }
+
+    #[test]
+    fn quảng_ninh_has_54_current_units_including_quảng_yên_s_six_wards() {
+        let c = catalog();
+        let in_qn: Vec<&Unit> = c
+            .units()
+            .iter()
+            .filter(|u| u.is_current() && u.parent_code.as_deref() == Some("22"))
+            .collect();
+        assert_eq!(in_qn.len(), 54);
+        for code in ["07132", "07135", "07147", "07168", "07180", "07183"] {
+            assert!(c.is_served(code), "{code}");
+        }
+        assert!(
+            c.current("07093").is_some_and(|u| !u.served),
+            "Đông Triều, another ward of Quảng Ninh"
+        );
+    }
+
+    #[test]
+    fn a_ward_in_another_province_is_current_but_not_served() {
+        let c = catalog();
+        let hoan_kiem = c.current("00070").expect("Phường Hoàn Kiếm");
+        assert_eq!(hoan_kiem.name, "Phường Hoàn Kiếm");
+        assert_eq!(hoan_kiem.parent_code.as_deref(), Some("01"));
+        assert!(c.is_current("00070") && !c.is_served("00070"));
+        assert_eq!(c.current("01").map(|u| u.level), Some(UnitLevel::Province));
+    }
+
+    #[test]
+    fn units_are_found_by_name_with_or_without_diacritics_and_by_code() {
+        let c = catalog();
+        let names =
+            |q: &str| -> Vec<String> { c.search(q, 20).iter().map(|u| u.code.clone()).collect() };
+        assert_eq!(names("Phong Cốc"), ["07183"]);
+        assert_eq!(names("phong coc"), ["07183"]);
+        assert_eq!(names("PHUONG HIEP HOA"), ["07147"]);
+        assert!(names("hoan kiem").contains(&"00070".to_owned()));
+        assert!(
+            names("ha noi hoan").contains(&"00070".to_owned()),
+            "province, then ward"
+        );
+        assert_eq!(names("0718"), ["07180", "07183"]);
+        assert!(
+            !names("hong coc").contains(&"07183".to_owned()),
+            "word prefixes only"
+        );
+        assert!(names("").is_empty());
     }
 
     #[test]
@@ -369,6 +514,7 @@ mod tests {
             UnitLevel::Town,
             UnitLevel::Ward,
             UnitLevel::Commune,
+            UnitLevel::SpecialZone,
         ] {
             assert_eq!(UnitLevel::parse(l.as_str()), Some(l));
         }

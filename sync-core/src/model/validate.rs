@@ -147,8 +147,10 @@ pub fn validate(
     let mut errors = Vec::new();
     let mut findings = Vec::new();
 
-    if !catalog().is_current(&record.unit) {
-        let message = if catalog().is_known(&record.unit) {
+    if !catalog().is_served(&record.unit) {
+        let message = if catalog().is_current(&record.unit) {
+            "the record's unit must be a current unit of the area this system serves"
+        } else if catalog().is_known(&record.unit) {
             "the record's unit must be a current unit (after the 2025-07-01 reorganisation)"
         } else {
             "the record's unit is not a known admin-unit code"

@@ -2,15 +2,23 @@
 //! frozen once a status is reached.
 //!
 //! - `cccd_application`: `draft → collected → submitted → accepted → card_issued → returned`,
-//!   with `rejected` and `withdrawn` as ends. Field officers work up to `submitted` and may
-//!   withdraw before acceptance; office staff accept, reject and mark issued and returned.
+//!   with `rejected` and `withdrawn` as ends. Field officers and commune staff work up to
+//!   `submitted` and may withdraw before acceptance; police office staff accept, reject and
+//!   mark issued; a police field officer may also record a card handed back in the village
+//!   (`card_issued → returned`).
 //! - `residence_declaration`: `draft → submitted → accepted | rejected`; anyone may withdraw
-//!   before acceptance.
-//! - `citizen`, `household`: `active ↔ withdrawn` (and `active ↔ deceased` for citizens) by
-//!   any role; anything involving `merged_into` by admins only.
+//!   before acceptance; only police office staff decide.
+//! - `citizen`, `household`: `active ↔ withdrawn` and `active → deceased` by any role;
+//!   undoing a death (`deceased → active`) by admins only, with a `status_reason`; anything
+//!   involving `merged_into` by admins only.
+//!
+//! Who decides follows the law (`shared/domain/REVIEW.md` §1.3): residence registrations
+//! (Residence Law Art. 2(4) ⚠) and card applications (Identification Law) are decided by the
+//! police; commune People's Committee staff (`commune_staff`) collect and clean population
+//! data but accept, refuse or issue nothing.
 //!
 //! Staff and admins may also create a record directly in any status (importing the paper
-//! backlog); officers create in the early statuses only.
+//! backlog); officers and commune staff create in the early statuses only.
 
 use super::Kind;
 use serde::{Deserialize, Serialize};
@@ -25,22 +33,33 @@ pub enum Role {
     /// reports of its units (console and `/v1/reports/…`), never names, ID numbers or lists;
     /// cannot sync a device and may make no status transition.
     Leader,
-    /// Ward/commune police officer working in the field, often offline.
+    /// Commune or ward People's Committee staff (UBND): collect and clean population data,
+    /// file dossiers up to `submitted`; decide nothing.
+    CommuneStaff,
+    /// Ward/commune police officer working in the field, often offline; may also record a
+    /// card handed back in the village.
     Officer,
-    /// Office staff: accept, reject and issue.
+    /// Police office staff: accept, reject and issue.
     Staff,
     /// Town/province admin: resolves merges and duplicates, manages accounts.
     Admin,
 }
 
 impl Role {
-    /// Every role, in order.
-    pub const ALL: [Role; 4] = [Role::Leader, Role::Officer, Role::Staff, Role::Admin];
+    /// Every role, lowest first.
+    pub const ALL: [Role; 5] = [
+        Role::Leader,
+        Role::CommuneStaff,
+        Role::Officer,
+        Role::Staff,
+        Role::Admin,
+    ];
 
-    /// The wire name: `leader`, `officer`, `staff` or `admin`.
+    /// The wire name: `leader`, `commune_staff`, `officer`, `staff` or `admin`.
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Leader => "leader",
+            Role::CommuneStaff => "commune_staff",
             Role::Officer => "officer",
             Role::Staff => "staff",
             Role::Admin => "admin",
@@ -57,8 +76,14 @@ impl Role {
         self != Role::Leader
     }
 
+    /// Police office staff or an admin: may decide dossiers.
     fn is_office(self) -> bool {
         matches!(self, Role::Staff | Role::Admin)
+    }
+
+    /// A police officer (field or office) or an admin, as opposed to commune staff.
+    fn is_police(self) -> bool {
+        self >= Role::Officer
     }
 }
 
@@ -127,7 +152,9 @@ fn application(from: Option<&str>, to: &str, role: Role) -> bool {
         "accepted" => role.is_office() && from == "submitted",
         "rejected" => role.is_office() && matches!(from, "collected" | "submitted" | "accepted"),
         "card_issued" => role.is_office() && from == "accepted",
-        "returned" => role.is_office() && from == "card_issued",
+        // The hand-over is often in the village (Project 06 campaigns): a field officer may
+        // record it.
+        "returned" => role.is_police() && from == "card_issued",
         _ => false,
     }
 }
@@ -156,6 +183,9 @@ fn life(all: &[&str], from: Option<&str>, to: &str, role: Role) -> bool {
     }
     match from {
         None => true,
+        // Death is a civil-status fact (registered by the People's Committee, or declared by
+        // a court): undoing it is an admin's decision, with a reason (`status_reason`).
+        Some("deceased") => to == "active" && role == Role::Admin,
         Some(from) => from == "active" || to == "active",
     }
 }
@@ -195,7 +225,7 @@ mod tests {
     use super::*;
     use crate::model::{FieldType, field_spec};
 
-    const ROLES: [Role; 3] = [Role::Officer, Role::Staff, Role::Admin];
+    const ROLES: [Role; 5] = Role::ALL;
 
     fn allowed(kind: Kind, from: Option<&str>, to: &str) -> Vec<Role> {
         ROLES
@@ -204,7 +234,9 @@ mod tests {
             .collect()
     }
 
-    const ALL: [Role; 3] = ROLES;
+    /// Every role that writes (a leader moves nothing).
+    const ALL: [Role; 4] = [Role::CommuneStaff, Role::Officer, Role::Staff, Role::Admin];
+    const POLICE: [Role; 3] = [Role::Officer, Role::Staff, Role::Admin];
     const OFFICE: [Role; 2] = [Role::Staff, Role::Admin];
     const ADMIN: [Role; 1] = [Role::Admin];
     const NOBODY: [Role; 0] = [];
@@ -283,7 +315,8 @@ mod tests {
     }
 
     #[test]
-    fn only_office_staff_accept_reject_issue_and_return_applications() {
+    fn only_police_office_staff_accept_reject_and_issue_and_any_police_officer_records_the_return()
+    {
         assert_eq!(
             allowed(Kind::CccdApplication, Some("submitted"), "accepted"),
             OFFICE
@@ -302,7 +335,7 @@ mod tests {
         );
         assert_eq!(
             allowed(Kind::CccdApplication, Some("card_issued"), "returned"),
-            OFFICE
+            POLICE
         );
         assert_eq!(
             allowed(Kind::CccdApplication, Some("draft"), "accepted"),
@@ -343,6 +376,42 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn commune_staff_collect_and_file_but_decide_nothing() {
+        let c = Role::CommuneStaff;
+        for kind in [Kind::CccdApplication, Kind::ResidenceDeclaration] {
+            assert!(transition_allowed(kind, None, "draft", c), "{kind}");
+            assert!(
+                transition_allowed(kind, Some("draft"), "submitted", c),
+                "{kind}"
+            );
+            assert!(
+                transition_allowed(kind, Some("submitted"), "withdrawn", c),
+                "{kind}"
+            );
+            for to in ["accepted", "rejected"] {
+                assert!(
+                    !transition_allowed(kind, Some("submitted"), to, c),
+                    "{kind} {to}"
+                );
+                assert!(!transition_allowed(kind, None, to, c), "{kind} {to}");
+            }
+        }
+        assert!(!transition_allowed(
+            Kind::CccdApplication,
+            Some("card_issued"),
+            "returned",
+            c
+        ));
+        assert!(transition_allowed(
+            Kind::Citizen,
+            Some("active"),
+            "withdrawn",
+            c
+        ));
+        assert_eq!(Role::parse("commune_staff"), Some(c));
     }
 
     #[test]
@@ -389,11 +458,12 @@ mod tests {
     }
 
     #[test]
-    fn citizens_go_between_active_and_withdrawn_or_deceased_by_any_role() {
+    fn citizens_go_between_active_and_withdrawn_and_die_by_any_role_but_only_admins_undo_a_death() {
         let k = Kind::Citizen;
         assert_eq!(allowed(k, None, "active"), ALL);
         assert_eq!(allowed(k, Some("active"), "deceased"), ALL);
-        assert_eq!(allowed(k, Some("deceased"), "active"), ALL);
+        assert_eq!(allowed(k, Some("deceased"), "active"), ADMIN);
+        assert_eq!(allowed(k, Some("deceased"), "withdrawn"), NOBODY);
         assert_eq!(allowed(k, Some("active"), "withdrawn"), ALL);
         assert_eq!(allowed(k, Some("withdrawn"), "active"), ALL);
         assert_eq!(allowed(k, Some("withdrawn"), "deceased"), NOBODY);

@@ -146,7 +146,8 @@ pub fn resync_records(conn: &Connection) -> Result<Vec<Uuid>, StoreError> {
 /// How to look records up.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RecordQuery {
-    /// Part of a name, with or without diacritics.
+    /// The start of a name's words, with or without diacritics (`"ng v a"` finds
+    /// "Nguyễn Văn An"; `"an"` does not find "Lan").
     pub name: Option<String>,
     /// An ID number (exact, or a prefix of at least 3 digits).
     pub id_number: Option<String>,
@@ -162,18 +163,39 @@ pub struct RecordQuery {
     pub offset: Option<u32>,
 }
 
+/// The two `GLOB` patterns that match a name key whose words start, in order, with the
+/// query's words ([`query_tokens`](crate::model::query_tokens): diacritics, case and tone
+/// placement folded). The first pattern anchors the first query word at the start of the key,
+/// the second after a non-alphanumeric character; each later query word must begin after
+/// another such character, so it falls in a later word. "an" finds "An" and "Trần Văn Anh",
+/// never "Lan" or "Tuấn" ([`tokens_match`](crate::model::tokens_match) is the reference).
+/// `None` when the query holds no word (no name criterion then).
+fn word_prefix_patterns(name: &str) -> Option<(String, String)> {
+    const BOUNDARY: &str = "[^a-z0-9]";
+    // Query words are alphanumeric, so they hold no GLOB metacharacter (`*`, `?`, `[`).
+    let tokens = crate::model::query_tokens(name);
+    let (first, rest) = tokens.split_first()?;
+    let tail: String = rest.iter().map(|t| format!("{BOUNDARY}{t}*")).collect();
+    Some((
+        format!("{first}*{tail}"),
+        format!("*{BOUNDARY}{first}*{tail}"),
+    ))
+}
+
 /// The `WHERE` clause of a query and its arguments.
 fn query_filter(q: &RecordQuery) -> (String, Vec<String>) {
     let mut sql = String::from(" WHERE 1 = 1");
     let mut args: Vec<String> = Vec::new();
-    if let Some(name) = &q.name {
-        let key = crate::model::search_key(name);
-        let escaped = key
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_");
-        args.push(format!("%{escaped}%"));
-        sql += &format!(" AND name_key LIKE ?{} ESCAPE '\\'", args.len());
+    if let Some(name) = &q.name
+        && let Some((at_start, later)) = word_prefix_patterns(name)
+    {
+        args.push(at_start);
+        args.push(later);
+        sql += &format!(
+            " AND (name_key GLOB ?{} OR name_key GLOB ?{})",
+            args.len() - 1,
+            args.len()
+        );
     }
     if let Some(id) = &q.id_number {
         // A prefix range instead of LIKE, so the `id_number` index serves it.

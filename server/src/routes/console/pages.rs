@@ -645,6 +645,9 @@ fn explain(l: Lang, it: &Item) -> &'static str {
         ItemType::HouseholdHead => l.pick(
             "Hộ gia đình phải có đúng một chủ hộ. Chọn thành viên là chủ hộ; các chủ hộ khác chuyển thành quan hệ \"khác\".",
             "A household has exactly one head. Choose the member who is the head; other heads become \"other\".",
+        ),        ItemType::RuleFinding => l.pick(
+            "Một quy định pháp luật giữa các hồ sơ không được đáp ứng (xem mã và nội dung). Sửa các hồ sơ liên quan (mục tự đóng khi đã hết) hoặc bỏ qua kèm lý do.",
+            "A legal rule across records fails (see the code and message). Correct the records concerned (the item closes itself once it no longer holds) or dismiss it with a reason.",
         ),
     }
 }

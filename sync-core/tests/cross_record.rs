@@ -1,0 +1,355 @@
+//! Rules across records on the phone, at edit time, with the records the device holds
+//! (issue 11 items 1–2): an extension or removal names a registration of the right procedure
+//! and citizen; a minor's registration carries a guardian's consent; accepting a registration
+//! updates the citizen's residence; nothing is filed for a deceased citizen.
+
+use sync_core::doc::Edit;
+use sync_core::model::{Fields, Kind, Role, Value};
+use sync_core::replica::{Replica, ReplicaError, Session};
+use uuid::Uuid;
+
+/// 2026-03-10 12:00 in Vietnam.
+const NOW: i64 = 1_773_118_800_000;
+
+fn fields(pairs: &[(&str, Value)]) -> Fields {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), v.clone()))
+        .collect()
+}
+
+fn codes(saved: &sync_core::replica::Saved) -> Vec<String> {
+    saved.findings.iter().map(|f| f.code.clone()).collect()
+}
+
+struct Phone {
+    _dir: tempfile::TempDir,
+    r: Replica,
+}
+
+fn phone() -> Phone {
+    let dir = tempfile::tempdir().unwrap();
+    let r = Replica::open(&dir.path().join("phone.db"), None).unwrap();
+    Phone { _dir: dir, r }
+}
+
+impl Phone {
+    fn citizen(&self, name: &str, born: &str) -> Uuid {
+        self.r
+            .create(
+                Kind::Citizen,
+                "07183",
+                fields(&[
+                    ("full_name", name.into()),
+                    ("date_of_birth", born.into()),
+                    ("sex", "male".into()),
+                ]),
+                NOW,
+            )
+            .unwrap()
+            .record
+            .id
+    }
+
+    fn declaration(&self, pairs: &[(&str, Value)]) -> sync_core::replica::Saved {
+        self.r
+            .create(Kind::ResidenceDeclaration, "07183", fields(pairs), NOW)
+            .unwrap()
+    }
+
+    fn temporary_registration(&self, citizen: Uuid, status: &str) -> Uuid {
+        self.declaration(&[
+            ("citizen_id", citizen.to_string().into()),
+            ("procedure", "temporary_registration".into()),
+            ("address", "Nhà trọ số 3, khu 2, phường Phong Cốc".into()),
+            ("address_unit", "07183".into()),
+            ("from_date", "2025-03-20".into()),
+            ("to_date", "2026-03-20".into()),
+            ("residence_basis", "rented".into()),
+            ("status", status.into()),
+        ])
+        .record
+        .id
+    }
+
+    fn citizen_text(&self, id: Uuid, field: &str) -> Option<String> {
+        let view = self.r.get(id).unwrap().unwrap();
+        view.record.text(field).map(str::to_owned)
+    }
+}
+
+fn extension(citizen: Uuid, registration: Uuid) -> Vec<(&'static str, Value)> {
+    vec![
+        ("citizen_id", citizen.to_string().into()),
+        ("procedure", "extension".into()),
+        ("registration_id", registration.to_string().into()),
+        ("registration_expires_on", "2026-03-20".into()),
+        ("filed_on", "2026-03-10".into()),
+        ("address", "Nhà trọ số 3, khu 2, phường Phong Cốc".into()),
+        ("address_unit", "07183".into()),
+        ("from_date", "2026-03-21".into()),
+        ("to_date", "2027-03-20".into()),
+        ("status", "submitted".into()),
+    ]
+}
+
+#[test]
+fn an_extension_of_the_citizens_accepted_temporary_registration_has_no_reference_finding() {
+    let p = phone();
+    let worker = p.citizen("Lê Văn Hùng", "1995-04-02");
+    let reg = p.temporary_registration(worker, "accepted");
+    let found = codes(&p.declaration(&extension(worker, reg)));
+    assert!(
+        !found.iter().any(|c| c.starts_with("registration_")),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn an_extension_naming_a_permanent_registration_is_a_finding() {
+    let p = phone();
+    let worker = p.citizen("Lê Văn Hùng", "1995-04-02");
+    let permanent = p
+        .declaration(&[
+            ("citizen_id", worker.to_string().into()),
+            ("procedure", "permanent_registration".into()),
+            ("address", "Thôn 5, xã Quảng Xương, Thanh Hóa".into()),
+            ("from_date", "2015-01-01".into()),
+            ("status", "accepted".into()),
+        ])
+        .record
+        .id;
+    let found = codes(&p.declaration(&extension(worker, permanent)));
+    assert!(
+        found.contains(&"registration_wrong_procedure".to_owned()),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn an_extension_naming_another_citizens_or_an_unaccepted_registration_is_a_finding() {
+    let p = phone();
+    let worker = p.citizen("Lê Văn Hùng", "1995-04-02");
+    let cousin = p.citizen("Lê Văn Hưng", "1996-01-09");
+    let theirs = p.temporary_registration(cousin, "accepted");
+    let found = codes(&p.declaration(&extension(worker, theirs)));
+    assert!(
+        found.contains(&"registration_of_another_citizen".to_owned()),
+        "{found:?}"
+    );
+    let draft = p.temporary_registration(worker, "draft");
+    let found = codes(&p.declaration(&extension(worker, draft)));
+    assert!(
+        found.contains(&"registration_not_accepted".to_owned()),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn a_registration_the_phone_does_not_hold_is_not_called_missing() {
+    // It may be in a unit the officer does not work in; the server decides.
+    let p = phone();
+    let worker = p.citizen("Lê Văn Hùng", "1995-04-02");
+    let found = codes(&p.declaration(&extension(worker, Uuid::now_v7())));
+    assert!(
+        !found.iter().any(|c| c.starts_with("registration_")),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn a_minors_temporary_registration_without_a_guardians_consent_is_a_finding() {
+    let p = phone();
+    let child = p.citizen("Lê Minh Khang", "2012-06-01");
+    let base = [
+        ("citizen_id", Value::from(child.to_string())),
+        ("procedure", "temporary_registration".into()),
+        ("address", "Nhà trọ số 3, khu 2, phường Phong Cốc".into()),
+        ("address_unit", "07183".into()),
+        ("from_date", "2026-03-10".into()),
+        ("to_date", "2027-03-09".into()),
+        ("filed_on", "2026-03-10".into()),
+    ];
+    let found = codes(&p.declaration(&base));
+    assert!(
+        found.contains(&"guardian_consent_missing".to_owned()),
+        "{found:?}"
+    );
+    let mut with_consent = base.to_vec();
+    with_consent.push(("guardian_consent", true.into()));
+    assert!(!codes(&p.declaration(&with_consent)).contains(&"guardian_consent_missing".to_owned()));
+    // An adult needs no guardian.
+    let adult = p.citizen("Lê Văn Hùng", "1995-04-02");
+    let mut of_adult = base.to_vec();
+    of_adult[0] = ("citizen_id", adult.to_string().into());
+    assert!(!codes(&p.declaration(&of_adult)).contains(&"guardian_consent_missing".to_owned()));
+}
+
+#[test]
+fn accepting_a_permanent_registration_moves_the_citizens_permanent_residence() {
+    let p = phone();
+    p.r.set_session(&Session {
+        user: "chi".into(),
+        role: Role::Staff,
+        units: vec!["07183".into()],
+    })
+    .unwrap();
+    let person = p.citizen("Phạm Thị Hoa", "1980-02-11");
+    let reg = p
+        .declaration(&[
+            ("citizen_id", person.to_string().into()),
+            ("procedure", "permanent_registration".into()),
+            ("address", "Số 8, khu 1, phường Phong Cốc".into()),
+            ("address_unit", "07183".into()),
+            ("from_date", "2026-03-09".into()),
+            ("residence_basis", "owned".into()),
+            ("status", "submitted".into()),
+        ])
+        .record
+        .id;
+    assert_eq!(p.citizen_text(person, "permanent_unit"), None);
+    p.r.update(
+        reg,
+        &[Edit::Set {
+            field: "status".into(),
+            value: "accepted".into(),
+        }],
+        NOW,
+    )
+    .unwrap();
+    assert_eq!(
+        p.citizen_text(person, "permanent_address").as_deref(),
+        Some("Số 8, khu 1, phường Phong Cốc")
+    );
+    assert_eq!(
+        p.citizen_text(person, "permanent_unit").as_deref(),
+        Some("07183")
+    );
+    // Both changes go to the server with the next sync.
+    let pending = p.r.prepare_sync(&Default::default()).unwrap();
+    assert!(pending.push.iter().any(|e| e.record == person));
+}
+
+#[test]
+fn accepting_the_removal_of_a_temporary_registration_clears_that_temporary_residence() {
+    let p = phone();
+    let worker = p.citizen("Lê Văn Hùng", "1995-04-02");
+    let reg = p.temporary_registration(worker, "submitted");
+    p.r.update(
+        reg,
+        &[Edit::Set {
+            field: "status".into(),
+            value: "accepted".into(),
+        }],
+        NOW,
+    )
+    .unwrap();
+    assert_eq!(
+        p.citizen_text(worker, "temporary_unit").as_deref(),
+        Some("07183")
+    );
+    p.declaration(&[
+        ("citizen_id", worker.to_string().into()),
+        ("procedure", "temporary_removal".into()),
+        ("ground", "temp_rental_or_hosting_ended".into()),
+        ("registration_id", reg.to_string().into()),
+        ("from_date", "2026-03-10".into()),
+        ("status", "accepted".into()),
+    ]);
+    assert_eq!(p.citizen_text(worker, "temporary_unit"), None);
+    assert_eq!(p.citizen_text(worker, "temporary_address"), None);
+}
+
+#[test]
+fn an_application_for_a_deceased_citizen_is_a_finding_and_commune_staff_cannot_accept_it() {
+    let p = phone();
+    let person = p.citizen("Nguyễn Văn Tư", "1950-01-01");
+    p.r.update(
+        person,
+        &[
+            Edit::Set {
+                field: "status".into(),
+                value: "deceased".into(),
+            },
+            Edit::Set {
+                field: "date_of_death".into(),
+                value: "2026-02-01".into(),
+            },
+        ],
+        NOW,
+    )
+    .unwrap();
+    let app =
+        p.r.create(
+            Kind::CccdApplication,
+            "07183",
+            fields(&[
+                ("citizen_id", person.to_string().into()),
+                ("request_type", "reissue".into()),
+                ("full_name", "Nguyễn Văn Tư".into()),
+                ("id_number", "022050001234".into()),
+                ("status", "submitted".into()),
+            ]),
+            NOW,
+        )
+        .unwrap();
+    assert!(codes(&app).contains(&"filed_for_deceased_citizen".to_owned()));
+    p.r.set_session(&Session {
+        user: "lan".into(),
+        role: Role::CommuneStaff,
+        units: vec!["07183".into()],
+    })
+    .unwrap();
+    let err =
+        p.r.update(
+            app.record.id,
+            &[Edit::Set {
+                field: "status".into(),
+                value: "accepted".into(),
+            }],
+            NOW,
+        )
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ReplicaError::StatusNotAllowed {
+                role: Role::CommuneStaff,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    // Only an admin undoes a death, and only with a reason.
+    let undo = |reason: Option<&str>| {
+        let mut edits = vec![
+            Edit::Set {
+                field: "status".into(),
+                value: "active".into(),
+            },
+            Edit::Clear {
+                field: "date_of_death".into(),
+            },
+        ];
+        if let Some(r) = reason {
+            edits.push(Edit::Set {
+                field: "status_reason".into(),
+                value: r.into(),
+            });
+        }
+        p.r.update(person, &edits, NOW)
+    };
+    assert!(matches!(
+        undo(Some("nhập nhầm")),
+        Err(ReplicaError::StatusNotAllowed { .. })
+    ));
+    p.r.set_session(&Session {
+        user: "admin".into(),
+        role: Role::Admin,
+        units: vec!["07183".into()],
+    })
+    .unwrap();
+    assert!(matches!(undo(None), Err(ReplicaError::Forbidden(_))));
+    undo(Some("ghi nhầm người: giấy báo tử của người khác")).unwrap();
+    assert_eq!(p.citizen_text(person, "status").as_deref(), Some("active"));
+}
