@@ -322,9 +322,14 @@ fn evaluate(
     let Some(kind) = kind else {
         return reject(RejectCode::Malformed, "unknown record kind".into());
     };
-    if let Err(v) = check::check_changes(kind, &base, &fresh) {
-        return reject(v.code, v.message);
-    }
+    let written = match check::check_changes(kind, &base, &fresh) {
+        Ok(w) => w,
+        Err(v) => return reject(v.code, v.message),
+    };
+    // The stored record, read (and its shape checked) before the merged one: when it
+    // passes and the changes create no object, the merged document's shape passes too.
+    let before: Option<Result<Record, doc::DocError>> = stored.as_ref().map(|_| base.read());
+    let known_shape = written.objects_made == 0 && before.as_ref().is_none_or(|b| b.is_ok());
 
     // 5. Apply on a fork.
     let mut fork = base.fork();
@@ -349,8 +354,13 @@ fn evaluate(
         );
     }
 
-    // 6. Read (the shape is checked first, iteratively).
-    let after = match fork.read() {
+    // 6. Read (the shape is checked first, iteratively, unless known to pass).
+    let read = if known_shape {
+        fork.read_known_shape()
+    } else {
+        fork.read()
+    };
+    let after = match read {
         Ok(r) => r,
         Err(e) => {
             return reject(
@@ -365,10 +375,7 @@ fn evaluate(
             "the document's id or kind does not match the pushed record".into(),
         );
     }
-    let before: Option<Record> = match &stored {
-        Some(_) => Some(base.read()?),
-        None => None,
-    };
+    let before: Option<Record> = before.transpose()?;
     if let Some(b) = &before
         && b.kind != after.kind
     {
@@ -389,13 +396,14 @@ fn evaluate(
     };
 
     // 8. Scope, role and frozen fields, on the winners and on every value written.
-    if let Err(v) = check::judge(
+    if let Err(v) = check::judge_written(
         before.as_ref().map(|b| (&*base, b)),
         &fork,
         &after,
         caller.role,
         &caller.scopes,
         ctx,
+        Some(&written.root_keys),
     ) {
         return reject(v.code, v.message);
     }

@@ -34,6 +34,22 @@ pub fn judge(
     units: &BTreeSet<String>,
     ctx: &ValidationContext,
 ) -> Result<(), Violation> {
+    judge_written(before, after_doc, after, role, units, ctx, None)
+}
+
+/// [`judge`], with `written` the root keys the new changes write
+/// ([`super::Written::root_keys`], from [`super::check_changes`] on the same changes): a
+/// value the changes wrote sits at one of those keys, so only they are looked at (`None`:
+/// every key of the merged document). Same verdicts as [`judge`].
+pub fn judge_written(
+    before: Option<(&RecordDoc, &Record)>,
+    after_doc: &RecordDoc,
+    after: &Record,
+    role: Role,
+    units: &BTreeSet<String>,
+    ctx: &ValidationContext,
+    written: Option<&BTreeSet<String>>,
+) -> Result<(), Violation> {
     let out_of_scope = || {
         Violation::new(
             RejectCode::OutOfScope,
@@ -47,7 +63,7 @@ pub fn judge(
     if let Some((code, message)) = rule_violation(before_rec, after, role) {
         return Err(Violation::new(code, message));
     }
-    for (key, value) in new_values(before.map(|(d, _)| d), after_doc) {
+    for (key, value) in new_values(before.map(|(d, _)| d), after_doc, written) {
         match key.as_str() {
             "unit" => {
                 if !value.as_text().is_some_and(|u| units.contains(u)) {
@@ -95,13 +111,21 @@ pub fn judge(
     Ok(())
 }
 
-/// Every scalar value at a root key of `after` that `before` does not hold (by the id of
-/// the operation that wrote it): what the new changes wrote and is still visible, winner
-/// or concurrent candidate.
-fn new_values(before: Option<&RecordDoc>, after: &RecordDoc) -> Vec<(String, model::Value)> {
+/// Every scalar value at a root key of `after` (of `keys`, when given) that `before` does
+/// not hold (by the id of the operation that wrote it): what the new changes wrote and is
+/// still visible, winner or concurrent candidate.
+fn new_values(
+    before: Option<&RecordDoc>,
+    after: &RecordDoc,
+    keys: Option<&BTreeSet<String>>,
+) -> Vec<(String, model::Value)> {
     let doc = after.automerge();
     let mut out = Vec::new();
-    for key in doc.keys(ROOT) {
+    let keys: Vec<String> = match keys {
+        Some(k) => k.iter().cloned().collect(),
+        None => doc.keys(ROOT).collect(),
+    };
+    for key in keys {
         let Ok(values) = doc.get_all(ROOT, key.as_str()) else {
             continue;
         };
