@@ -125,7 +125,10 @@ const PAGE_CACHE_KIB: i64 = 16 * 1024;
 /// server's CPU in a profile of 16 devices pushing.
 fn tune_connection(c: &rusqlite::Connection) -> rusqlite::Result<()> {
     c.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
-    c.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
+    c.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+        true,
+    )?;
     c.pragma_update(None, "cache_size", -PAGE_CACHE_KIB)?;
     Ok(())
 }

@@ -105,6 +105,7 @@ enum Verdict {
         moved_from: Option<String>,
         row: Box<RecordRow>,
         doc: Box<RecordDoc>,
+        read: Arc<Record>,
     },
     Reject(Rejection),
 }
@@ -193,7 +194,7 @@ fn store(
     now_ms: i64,
     cache: Option<&DocCache>,
 ) -> anyhow::Result<Stored> {
-    let (hashes, log, moved_from, row, doc) = match verdict {
+    let (hashes, log, moved_from, row, doc, read) = match verdict {
         Verdict::Reject(r) => return Ok(Stored::Rejected(r)),
         Verdict::Known { hashes } => return Ok(Stored::Accepted { hashes, logged: 0 }),
         Verdict::Accept {
@@ -202,7 +203,8 @@ fn store(
             moved_from,
             row,
             doc,
-        } => (hashes, log, moved_from, row, doc),
+            read,
+        } => (hashes, log, moved_from, row, doc, read),
     };
     let mut logged = 0;
     for (hash, bytes) in &log {
@@ -215,7 +217,13 @@ fn store(
     }
     feed::put_record(tx, &row)?;
     if let Some(c) = cache {
-        c.put(record, row.heads.clone(), Arc::from(doc), row.doc.len());
+        c.put_read(
+            record,
+            row.heads.clone(),
+            Arc::from(doc),
+            read,
+            row.doc.len(),
+        );
     }
     Ok(Stored::Accepted { hashes, logged })
 }
@@ -328,7 +336,14 @@ fn evaluate(
     };
     // The stored record, read (and its shape checked) before the merged one: when it
     // passes and the changes create no object, the merged document's shape passes too.
-    let before: Option<Result<Record, doc::DocError>> = stored.as_ref().map(|_| base.read());
+    // (From the cache when the push that stored this version left its reading there.)
+    let before: Option<Result<Record, doc::DocError>> =
+        stored
+            .as_ref()
+            .map(|s| match cache.and_then(|c| c.record(s.id, &s.heads)) {
+                Some(r) => Ok((*r).clone()),
+                None => base.read(),
+            });
     let known_shape = written.objects_made == 0 && before.as_ref().is_none_or(|b| b.is_ok());
 
     // 5. Apply on a fork.
@@ -425,6 +440,7 @@ fn evaluate(
         moved_from,
         row: Box::new(row),
         doc: Box::new(fork),
+        read: Arc::new(after),
     })
 }
 

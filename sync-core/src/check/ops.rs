@@ -419,6 +419,31 @@ mod tests {
     }
 
     #[test]
+    fn the_checks_report_the_root_keys_written_and_the_objects_made() {
+        let (base, create) = household();
+        let made = check_changes(Kind::Household, &RecordDoc::empty(), &[create]).unwrap();
+        assert!(made.root_keys.contains("address") && made.root_keys.contains("kind"));
+        let set = members(&base);
+        let entry = raw_change(&base, |tx| {
+            tx.put(ROOT, "notes", "x")?;
+            tx.delete(ROOT, "address")?;
+            let e = tx.put_object(&set, "m1", ObjType::Map)?;
+            tx.put(&e, "relationship", "head")
+        });
+        let w = check_changes(Kind::Household, &base, &[entry]).unwrap();
+        assert_eq!(w.objects_made, 1);
+        let keys: Vec<&str> = w.root_keys.iter().map(String::as_str).collect();
+        assert_eq!(
+            keys,
+            ["address", "notes"],
+            "keys inside the set are not root keys"
+        );
+        let plain = raw_change(&base, |tx| tx.put(ROOT, "notes", "y"));
+        let w = check_changes(Kind::Household, &base, &[plain]).unwrap();
+        assert_eq!(w.objects_made, 0);
+    }
+
+    #[test]
     fn a_map_inside_a_member_entry_is_too_deep() {
         let (base, _) = household();
         let set = members(&base);

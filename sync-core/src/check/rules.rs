@@ -257,6 +257,85 @@ mod tests {
         (stored, before_rec, after, after_rec)
     }
 
+    /// `judge_written`, given the root keys `check_changes` reports for the pushed change,
+    /// decides as `judge` does on every concurrent case below (it looks only at those keys).
+    #[test]
+    fn judging_only_the_written_root_keys_decides_as_judging_every_key() {
+        let unit = |u: &str| Edit::SetUnit { unit: u.into() };
+        let cases: Vec<(Vec<Edit>, Vec<Edit>, Role, &[&str])> = vec![
+            (
+                vec![set("status", "withdrawn")],
+                vec![set("status", "accepted")],
+                Role::Officer,
+                &["07132"],
+            ),
+            (
+                vec![set("full_name", "Đỗ Thị Hòa"), set("status", "accepted")],
+                vec![set("full_name", "Someone Else")],
+                Role::Staff,
+                &["07132"],
+            ),
+            (
+                vec![unit("07135")],
+                vec![unit("07147")],
+                Role::Staff,
+                &["07132", "07135"],
+            ),
+            (
+                vec![unit("07135")],
+                vec![unit("07147")],
+                Role::Staff,
+                &["07132", "07135", "07147"],
+            ),
+            (
+                vec![set("date_of_birth", "2008-02-03")],
+                vec![set("date_of_birth", "not a date")],
+                Role::Staff,
+                &["07132"],
+            ),
+            (
+                vec![set("full_name", "A")],
+                vec![set("sex", "male")],
+                Role::Officer,
+                &["07132"],
+            ),
+        ];
+        let mut refused = 0;
+        for (stored_edits, pushed, role, scopes) in cases {
+            let record = application("submitted");
+            let (base, _) = RecordDoc::create(&record, &Author::new(&LOW, 1)).unwrap();
+            let mut stored = base.fork();
+            stored.edit(&stored_edits, &Author::new(&HIGH, 2)).unwrap();
+            let change = base
+                .fork()
+                .edit(&pushed, &Author::new(&LOW, 3))
+                .unwrap()
+                .unwrap();
+            let written =
+                crate::check::check_changes(record.kind, &stored, std::slice::from_ref(&change))
+                    .unwrap();
+            assert_eq!(written.objects_made, 0);
+            let mut after = stored.fork();
+            after.apply_changes(vec![change]).unwrap();
+            let (br, ar) = (stored.read().unwrap(), after.read().unwrap());
+            assert_eq!(ar, after.read_known_shape().unwrap());
+            let scopes = units(scopes);
+            let every = judge(Some((&stored, &br)), &after, &ar, role, &scopes, &ctx());
+            let only = judge_written(
+                Some((&stored, &br)),
+                &after,
+                &ar,
+                role,
+                &scopes,
+                &ctx(),
+                Some(&written.root_keys),
+            );
+            assert_eq!(every, only, "{pushed:?}");
+            refused += every.is_err() as usize;
+        }
+        assert_eq!(refused, 4, "the cases refused by judge are refused by both");
+    }
+
     #[test]
     fn an_officers_losing_concurrent_acceptance_is_forbidden() {
         let (b, br, a, ar) = concurrent(
