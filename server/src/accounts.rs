@@ -3,18 +3,19 @@
 //! Passwords are argon2id hashes (PHC strings); hashing is slow on purpose, so async callers
 //! run [`hash_password`] and [`verify_password`] on `spawn_blocking`. Tokens are 32 random
 //! bytes handed out once as hex and stored only as their SHA-256. Every function takes a
-//! `&Connection` (reads) or `&Transaction` (writes) so the HTTP API and the CLI share them and
-//! batch them with their audit rows.
+//! `&dyn Sql` (a read snapshot or a write transaction, on either engine) so the HTTP API and
+//! the CLI share them and batch them with their audit rows.
 
 use argon2::Argon2;
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use rand::Rng;
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use sync_core::model::{Role, catalog};
 use uuid::Uuid;
+
+use crate::db::{DbError, Row, Sql};
 
 /// What can go wrong managing accounts.
 #[derive(Debug, thiserror::Error)]
@@ -48,7 +49,7 @@ pub enum AccountError {
     DeviceRevoked,
     /// Storage failed.
     #[error(transparent)]
-    Sqlite(#[from] rusqlite::Error),
+    Db(#[from] DbError),
     /// Hashing failed.
     #[error("password hashing failed")]
     Hash,
@@ -230,7 +231,7 @@ pub fn check_units(units: &[String]) -> Result<Vec<String>, AccountError> {
 
 const USER_COLUMNS: &str = "id, username, role, units, disabled, failed_logins, locked_until_ms, created_ms, password_hash";
 
-fn user_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
+fn user_from_row(r: &Row) -> Result<User, DbError> {
     let role: String = r.get(2)?;
     let units: String = r.get(3)?;
     Ok(User {
@@ -238,8 +239,8 @@ fn user_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
         username: r.get(1)?,
         role: Role::parse(&role).unwrap_or(Role::Officer),
         units: serde_json::from_str(&units).unwrap_or_default(),
-        disabled: r.get::<_, i64>(4)? != 0,
-        failed_logins: r.get::<_, i64>(5)?.max(0) as u32,
+        disabled: r.get(4)?,
+        failed_logins: r.get::<i64>(5)?.max(0) as u32,
         locked_until_ms: r.get(6)?,
         created_ms: r.get(7)?,
         password_hash: r.get(8)?,
@@ -247,34 +248,44 @@ fn user_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
 }
 
 /// The user with this name.
-pub fn get_user(conn: &Connection, username: &str) -> Result<Option<User>, AccountError> {
-    Ok(conn
-        .prepare_cached(&format!(
-            "SELECT {USER_COLUMNS} FROM users WHERE username = ?1"
-        ))?
-        .query_row([username], user_from_row)
-        .optional()?)
+pub fn get_user(tx: &dyn Sql, username: &str) -> Result<Option<User>, AccountError> {
+    let row = tx.query_opt(
+        &format!("SELECT {USER_COLUMNS} FROM users WHERE username = ?1"),
+        &[&username],
+    )?;
+    Ok(row.as_ref().map(user_from_row).transpose()?)
+}
+
+/// The user with this name, its row locked for the rest of the transaction on PostgreSQL
+/// (read-modify-write of the account by several nodes at once).
+fn get_user_locked(tx: &dyn Sql, username: &str) -> Result<Option<User>, AccountError> {
+    let row = tx.query_opt(
+        &format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE username = ?1{}",
+            tx.for_update()
+        ),
+        &[&username],
+    )?;
+    Ok(row.as_ref().map(user_from_row).transpose()?)
 }
 
 /// Every user, by name.
-pub fn list_users(conn: &Connection) -> Result<Vec<User>, AccountError> {
-    let mut stmt = conn.prepare(&format!(
-        "SELECT {USER_COLUMNS} FROM users ORDER BY username"
-    ))?;
-    let users = stmt
-        .query_map([], user_from_row)?
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(users)
+pub fn list_users(tx: &dyn Sql) -> Result<Vec<User>, AccountError> {
+    let rows = tx.query(
+        &format!("SELECT {USER_COLUMNS} FROM users ORDER BY username"),
+        &[],
+    )?;
+    Ok(rows.iter().map(user_from_row).collect::<Result<_, _>>()?)
 }
 
 /// Whether any user exists.
-pub fn any_user(conn: &Connection) -> Result<bool, AccountError> {
-    Ok(conn.query_row("SELECT EXISTS (SELECT 1 FROM users)", [], |r| r.get(0))?)
+pub fn any_user(tx: &dyn Sql) -> Result<bool, AccountError> {
+    Ok(tx.query_value("SELECT EXISTS (SELECT 1 FROM users)", &[])?)
 }
 
 /// Adds a user with an already computed password hash.
 pub fn add_user(
-    tx: &Transaction<'_>,
+    tx: &dyn Sql,
     username: &str,
     password_hash: &str,
     role: Role,
@@ -286,34 +297,33 @@ pub fn add_user(
     if get_user(tx, username)?.is_some() {
         return Err(AccountError::UserExists);
     }
-    tx.execute(
-        "INSERT INTO users (username, password_hash, role, units, created_ms)
-         VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![
-            username,
-            password_hash,
-            role.as_str(),
-            serde_json::to_string(&units).unwrap_or_else(|_| "[]".into()),
-            now_ms
-        ],
-    )?;
+    let units = serde_json::to_string(&units).unwrap_or_else(|_| "[]".into());
+    // Another node may add the same name between the check and the insert: the unique
+    // constraint decides, in a savepoint so that the caller's transaction goes on.
+    let inserted = tx.savepoint("add_user", || {
+        tx.execute(
+            "INSERT INTO users (username, password_hash, role, units, created_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            &[&username, &password_hash, &role.as_str(), &units, &now_ms],
+        )
+    });
+    match inserted {
+        Err(e) if e.is_unique_violation() => return Err(AccountError::UserExists),
+        other => other?,
+    };
     get_user(tx, username)?.ok_or(AccountError::NoSuchUser)
 }
 
 /// Sets a user's password hash, clears a lockout and ends every session of the user.
-pub fn set_password(
-    tx: &Transaction<'_>,
-    username: &str,
-    password_hash: &str,
-) -> Result<(), AccountError> {
-    let user = get_user(tx, username)?.ok_or(AccountError::NoSuchUser)?;
+pub fn set_password(tx: &dyn Sql, username: &str, password_hash: &str) -> Result<(), AccountError> {
+    let user = get_user_locked(tx, username)?.ok_or(AccountError::NoSuchUser)?;
     tx.execute(
         "UPDATE users SET password_hash = ?1, failed_logins = 0, locked_until_ms = 0 WHERE id = ?2",
-        params![password_hash, user.id],
+        &[&password_hash, &user.id],
     )?;
     tx.execute(
         "DELETE FROM login_attempts WHERE username = ?1",
-        [&user.username],
+        &[&user.username],
     )?;
     end_sessions(tx, user.id)?;
     Ok(())
@@ -324,34 +334,40 @@ pub fn set_password(
 /// Device tokens are marked ended rather than deleted: an ended token no longer
 /// authenticates anything, except that a device with a pending wipe order (revoked before
 /// or after this) is still told to wipe when it presents it (see [`lookup_token`]).
-pub fn end_sessions(tx: &Transaction<'_>, user_id: i64) -> Result<(), AccountError> {
-    tx.execute("UPDATE tokens SET ended = 1 WHERE user_id = ?1", [user_id])?;
+pub fn end_sessions(tx: &dyn Sql, user_id: i64) -> Result<(), AccountError> {
+    tx.execute(
+        "UPDATE tokens SET ended = TRUE WHERE user_id = ?1",
+        &[&user_id],
+    )?;
     end_console_sessions(tx, user_id)?;
     Ok(())
 }
 
 /// Ends every console session of a user (password, role, units or enabled state changed).
-pub fn end_console_sessions(tx: &Transaction<'_>, user_id: i64) -> Result<(), AccountError> {
-    tx.execute("DELETE FROM console_sessions WHERE user_id = ?1", [user_id])?;
+pub fn end_console_sessions(tx: &dyn Sql, user_id: i64) -> Result<(), AccountError> {
+    tx.execute(
+        "DELETE FROM console_sessions WHERE user_id = ?1",
+        &[&user_id],
+    )?;
     Ok(())
 }
 
 /// Replaces a user's units (and optionally role). Devices learn on their next sync: scopes
 /// they hold but the user lost are purged.
 pub fn set_units(
-    tx: &Transaction<'_>,
+    tx: &dyn Sql,
     username: &str,
     units: &[String],
     role: Option<Role>,
 ) -> Result<User, AccountError> {
-    let user = get_user(tx, username)?.ok_or(AccountError::NoSuchUser)?;
+    let user = get_user_locked(tx, username)?.ok_or(AccountError::NoSuchUser)?;
     let units = check_units(units)?;
     tx.execute(
         "UPDATE users SET units = ?1, role = ?2 WHERE id = ?3",
-        params![
-            serde_json::to_string(&units).unwrap_or_else(|_| "[]".into()),
-            role.unwrap_or(user.role).as_str(),
-            user.id
+        &[
+            &serde_json::to_string(&units).unwrap_or_else(|_| "[]".into()),
+            &role.unwrap_or(user.role).as_str(),
+            &user.id,
         ],
     )?;
     let updated = get_user(tx, username)?.ok_or(AccountError::NoSuchUser)?;
@@ -364,19 +380,15 @@ pub fn set_units(
 
 /// Disables (ending every session) or re-enables a user. Sessions ended by disabling stay
 /// ended when the user is enabled again.
-pub fn set_disabled(
-    tx: &Transaction<'_>,
-    username: &str,
-    disabled: bool,
-) -> Result<(), AccountError> {
-    let user = get_user(tx, username)?.ok_or(AccountError::NoSuchUser)?;
+pub fn set_disabled(tx: &dyn Sql, username: &str, disabled: bool) -> Result<(), AccountError> {
+    let user = get_user_locked(tx, username)?.ok_or(AccountError::NoSuchUser)?;
     tx.execute(
         "UPDATE users SET disabled = ?1, failed_logins = 0, locked_until_ms = 0 WHERE id = ?2",
-        params![disabled as i64, user.id],
+        &[&disabled, &user.id],
     )?;
     tx.execute(
         "DELETE FROM login_attempts WHERE username = ?1",
-        [&user.username],
+        &[&user.username],
     )?;
     end_sessions(tx, user.id)?;
     Ok(())
@@ -405,25 +417,36 @@ pub enum Attempt {
 /// that pair for `policy.duration_ms`, and other addresses are not affected. A success
 /// ([`attempt_succeeded`]) clears the count. Counts idle for longer than the lock duration
 /// are forgotten.
+///
+/// The count lives in the database, so every node sees the same count: on PostgreSQL the
+/// pair's row is created first (`ON CONFLICT DO NOTHING`) and then read locked, so parallel
+/// guesses through several nodes take their attempts one after the other.
 pub fn take_attempt(
-    tx: &Transaction<'_>,
+    tx: &dyn Sql,
     username: &str,
     address: &str,
     now_ms: i64,
     policy: LockoutPolicy,
 ) -> Result<Attempt, AccountError> {
-    tx.prepare_cached(
+    tx.execute(
         "DELETE FROM login_attempts WHERE updated_ms < ?1 AND locked_until_ms <= ?2",
-    )?
-    .execute(params![now_ms.saturating_sub(policy.duration_ms), now_ms])?;
-    let row: Option<(i64, i64)> = tx
-        .prepare_cached(
+        &[&now_ms.saturating_sub(policy.duration_ms), &now_ms],
+    )?;
+    tx.execute(
+        "INSERT INTO login_attempts (username, address, failures, locked_until_ms, updated_ms)
+         VALUES (?1, ?2, 0, 0, ?3)
+         ON CONFLICT (username, address) DO NOTHING",
+        &[&username, &address, &now_ms],
+    )?;
+    let row = tx.query_one(
+        &format!(
             "SELECT failures, locked_until_ms FROM login_attempts
-             WHERE username = ?1 AND address = ?2",
-        )?
-        .query_row(params![username, address], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()?;
-    let (failures, locked_until) = row.unwrap_or((0, 0));
+             WHERE username = ?1 AND address = ?2{}",
+            tx.for_update()
+        ),
+        &[&username, &address],
+    )?;
+    let (failures, locked_until): (i64, i64) = (row.get(0)?, row.get(1)?);
     if locked_until > now_ms {
         return Ok(Attempt::Locked {
             until_ms: locked_until,
@@ -437,38 +460,28 @@ pub fn take_attempt(
     } else {
         0
     };
-    tx.prepare_cached(
-        "INSERT INTO login_attempts (username, address, failures, locked_until_ms, updated_ms)
-         VALUES (?1, ?2, ?3, ?4, ?5)
-         ON CONFLICT (username, address) DO UPDATE SET
-             failures = excluded.failures, locked_until_ms = excluded.locked_until_ms,
-             updated_ms = excluded.updated_ms",
-    )?
-    .execute(params![username, address, failures, lock, now_ms])?;
+    tx.execute(
+        "UPDATE login_attempts SET failures = ?3, locked_until_ms = ?4, updated_ms = ?5
+         WHERE username = ?1 AND address = ?2",
+        &[&username, &address, &failures, &lock, &now_ms],
+    )?;
     Ok(Attempt::Granted { last })
 }
 
 /// Clears the attempts of `username` from `address` after a successful login.
-pub fn attempt_succeeded(
-    tx: &Transaction<'_>,
-    username: &str,
-    address: &str,
-) -> Result<(), AccountError> {
-    tx.prepare_cached("DELETE FROM login_attempts WHERE username = ?1 AND address = ?2")?
-        .execute(params![username, address])?;
+pub fn attempt_succeeded(tx: &dyn Sql, username: &str, address: &str) -> Result<(), AccountError> {
+    tx.execute(
+        "DELETE FROM login_attempts WHERE username = ?1 AND address = ?2",
+        &[&username, &address],
+    )?;
     Ok(())
 }
 
 /// Whether `username` is locked for any client address at `now_ms` (for `ferry user list`).
-pub fn locked_anywhere(
-    conn: &Connection,
-    username: &str,
-    now_ms: i64,
-) -> Result<bool, AccountError> {
-    Ok(conn.query_row(
+pub fn locked_anywhere(tx: &dyn Sql, username: &str, now_ms: i64) -> Result<bool, AccountError> {
+    Ok(tx.query_value(
         "SELECT EXISTS (SELECT 1 FROM login_attempts WHERE username = ?1 AND locked_until_ms > ?2)",
-        params![username, now_ms],
-        |r| r.get(0),
+        &[&username, &now_ms],
     )?)
 }
 
@@ -477,61 +490,74 @@ pub fn locked_anywhere(
 /// A device belongs to one user; an actor id to one device; a revoked device stays revoked.
 /// A device of the same user may come back with a new actor id (a reinstalled app).
 pub fn register_device(
-    tx: &Transaction<'_>,
+    tx: &dyn Sql,
     user_id: i64,
     device_id: Uuid,
     actor_hex: &str,
     name: &str,
     now_ms: i64,
 ) -> Result<(), AccountError> {
-    let existing: Option<(i64, i64)> = tx
-        .query_row(
-            "SELECT user_id, revoked FROM devices WHERE id = ?1",
-            [device_id.to_string()],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()?;
+    let existing = tx.query_opt(
+        &format!(
+            "SELECT user_id, revoked FROM devices WHERE id = ?1{}",
+            tx.for_update()
+        ),
+        &[&device_id],
+    )?;
+    let existing: Option<(i64, bool)> = existing
+        .map(|r| Ok::<_, DbError>((r.get(0)?, r.get(1)?)))
+        .transpose()?;
     // Every actor id ever registered stays with its device: changes it wrote are attributed
     // by actor, so an id a device gave up (a reinstall) or a revoked device's id is never
     // handed to another device.
     let actor_owner: Option<String> = tx
-        .query_row(
+        .query_opt(
             "SELECT device_id FROM actor_ids WHERE actor = ?1
              UNION ALL SELECT id FROM devices WHERE actor = ?1 LIMIT 1",
-            [actor_hex],
-            |r| r.get(0),
-        )
-        .optional()?;
+            &[&actor_hex],
+        )?
+        .map(|r| r.get(0))
+        .transpose()?;
     if actor_owner.is_some_and(|d| d != device_id.to_string()) {
         return Err(AccountError::ActorTaken);
     }
-    match existing {
-        Some((owner, _)) if owner != user_id => return Err(AccountError::DeviceOfAnotherUser),
-        Some((_, revoked)) if revoked != 0 => return Err(AccountError::DeviceRevoked),
-        Some(_) => {
-            tx.execute(
-                "UPDATE devices SET actor = ?1, name = ?2 WHERE id = ?3",
-                params![actor_hex, name, device_id.to_string()],
-            )?;
+    let written = tx.savepoint("register_device", || {
+        match existing {
+            Some((owner, _)) if owner != user_id => {
+                return Err(AccountError::DeviceOfAnotherUser);
+            }
+            Some((_, true)) => return Err(AccountError::DeviceRevoked),
+            Some(_) => {
+                tx.execute(
+                    "UPDATE devices SET actor = ?1, name = ?2 WHERE id = ?3",
+                    &[&actor_hex, &name, &device_id],
+                )?;
+            }
+            None => {
+                tx.execute(
+                    "INSERT INTO devices (id, user_id, actor, name, created_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    &[&device_id, &user_id, &actor_hex, &name, &now_ms],
+                )?;
+            }
         }
-        None => {
-            tx.execute(
-                "INSERT INTO devices (id, user_id, actor, name, created_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![device_id.to_string(), user_id, actor_hex, name, now_ms],
-            )?;
-        }
+        tx.execute(
+            "INSERT INTO actor_ids (actor, device_id) VALUES (?1, ?2)
+             ON CONFLICT (actor) DO NOTHING",
+            &[&actor_hex, &device_id],
+        )?;
+        Ok(())
+    });
+    match written {
+        // Another node registered the same device or actor id meanwhile.
+        Err(AccountError::Db(e)) if e.is_unique_violation() => Err(AccountError::ActorTaken),
+        other => other,
     }
-    tx.execute(
-        "INSERT OR IGNORE INTO actor_ids (actor, device_id) VALUES (?1, ?2)",
-        params![actor_hex, device_id.to_string()],
-    )?;
-    Ok(())
 }
 
 const DEVICE_SELECT: &str = "SELECT d.id, u.username, d.actor, d.name, d.revoked, d.wipe_pending,
     d.status, d.created_ms, d.last_seen_ms FROM devices d JOIN users u ON u.id = d.user_id";
 
-fn device_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Device> {
+fn device_from_row(r: &Row) -> Result<Device, DbError> {
     let id: String = r.get(0)?;
     let status: String = r.get(6)?;
     Ok(Device {
@@ -539,8 +565,8 @@ fn device_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Device> {
         user: r.get(1)?,
         actor: r.get(2)?,
         name: r.get(3)?,
-        revoked: r.get::<_, i64>(4)? != 0,
-        wipe_pending: r.get::<_, i64>(5)? != 0,
+        revoked: r.get(4)?,
+        wipe_pending: r.get(5)?,
         status: serde_json::from_str(&status).unwrap_or(serde_json::Value::Null),
         created_ms: r.get(7)?,
         last_seen_ms: r.get(8)?,
@@ -548,32 +574,28 @@ fn device_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Device> {
 }
 
 /// Devices, optionally of one user.
-pub fn list_devices(conn: &Connection, user: Option<&str>) -> Result<Vec<Device>, AccountError> {
-    let mut stmt = conn.prepare(&format!(
-        "{DEVICE_SELECT} WHERE (?1 IS NULL OR u.username = ?1) ORDER BY u.username, d.created_ms"
-    ))?;
-    let devices = stmt
-        .query_map([user], device_from_row)?
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(devices)
+pub fn list_devices(tx: &dyn Sql, user: Option<&str>) -> Result<Vec<Device>, AccountError> {
+    let rows = tx.query(
+        &format!(
+            "{DEVICE_SELECT} WHERE (CAST(?1 AS TEXT) IS NULL OR u.username = ?1)
+             ORDER BY u.username, d.created_ms"
+        ),
+        &[&user],
+    )?;
+    Ok(rows.iter().map(device_from_row).collect::<Result<_, _>>()?)
 }
 
 /// One device.
-pub fn get_device(conn: &Connection, id: Uuid) -> Result<Option<Device>, AccountError> {
-    Ok(conn
-        .query_row(
-            &format!("{DEVICE_SELECT} WHERE d.id = ?1"),
-            [id.to_string()],
-            device_from_row,
-        )
-        .optional()?)
+pub fn get_device(tx: &dyn Sql, id: Uuid) -> Result<Option<Device>, AccountError> {
+    let row = tx.query_opt(&format!("{DEVICE_SELECT} WHERE d.id = ?1"), &[&id])?;
+    Ok(row.as_ref().map(device_from_row).transpose()?)
 }
 
 /// Revokes a device: its next sync is answered with `wipe`, after which its token is gone.
-pub fn revoke_device(tx: &Transaction<'_>, id: Uuid) -> Result<Device, AccountError> {
+pub fn revoke_device(tx: &dyn Sql, id: Uuid) -> Result<Device, AccountError> {
     let n = tx.execute(
-        "UPDATE devices SET revoked = 1, wipe_pending = 1 WHERE id = ?1 AND revoked = 0",
-        [id.to_string()],
+        "UPDATE devices SET revoked = TRUE, wipe_pending = TRUE WHERE id = ?1 AND NOT revoked",
+        &[&id],
     )?;
     let device = get_device(tx, id)?.ok_or(AccountError::NoSuchDevice)?;
     if n == 0 && !device.revoked {
@@ -583,24 +605,26 @@ pub fn revoke_device(tx: &Transaction<'_>, id: Uuid) -> Result<Device, AccountEr
 }
 
 /// Records that a revoked device received its wipe order: its tokens die.
-pub fn wiped(tx: &Transaction<'_>, id: Uuid) -> Result<(), AccountError> {
+pub fn wiped(tx: &dyn Sql, id: Uuid) -> Result<(), AccountError> {
     tx.execute(
-        "UPDATE devices SET wipe_pending = 0 WHERE id = ?1",
-        [id.to_string()],
+        "UPDATE devices SET wipe_pending = FALSE WHERE id = ?1",
+        &[&id],
     )?;
-    tx.execute("DELETE FROM tokens WHERE device_id = ?1", [id.to_string()])?;
+    tx.execute("DELETE FROM tokens WHERE device_id = ?1", &[&id])?;
     Ok(())
 }
 
 /// Stores what a device reported about itself on sync.
 pub fn touch_device(
-    tx: &Transaction<'_>,
+    tx: &dyn Sql,
     id: Uuid,
     status: &serde_json::Value,
     now_ms: i64,
 ) -> Result<(), AccountError> {
-    tx.prepare_cached("UPDATE devices SET status = ?1, last_seen_ms = ?2 WHERE id = ?3")?
-        .execute(params![status.to_string(), now_ms, id.to_string()])?;
+    tx.execute(
+        "UPDATE devices SET status = ?1, last_seen_ms = ?2 WHERE id = ?3",
+        &[&status.to_string(), &now_ms, &id],
+    )?;
     Ok(())
 }
 
@@ -611,7 +635,7 @@ pub fn token_hash(token: &str) -> [u8; 32] {
 
 /// Issues a token for a device; returns the token (shown once) and its expiry (ms).
 pub fn issue_token(
-    tx: &Transaction<'_>,
+    tx: &dyn Sql,
     user_id: i64,
     device_id: Uuid,
     now_ms: i64,
@@ -622,19 +646,16 @@ pub fn issue_token(
     let token = hex::encode(raw);
     let expires = now_ms.saturating_add(ttl_ms);
     // One session per device: a new login ends the device's earlier tokens.
-    tx.execute(
-        "DELETE FROM tokens WHERE device_id = ?1",
-        [device_id.to_string()],
-    )?;
+    tx.execute("DELETE FROM tokens WHERE device_id = ?1", &[&device_id])?;
     tx.execute(
         "INSERT INTO tokens (hash, device_id, user_id, created_ms, expires_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![token_hash(&token).to_vec(), device_id.to_string(), user_id, now_ms, expires],
+        &[&token_hash(&token), &device_id, &user_id, &now_ms, &expires],
     )?;
     // Expired tokens authenticate nothing, but a device may still be told to wipe with one
     // (a lost phone that comes back months later), so they are kept for a while.
     tx.execute(
         "DELETE FROM tokens WHERE expires_ms <= ?1",
-        [now_ms.saturating_sub(WIPE_TOKEN_GRACE_MS)],
+        &[&now_ms.saturating_sub(WIPE_TOKEN_GRACE_MS)],
     )?;
     Ok((token, expires))
 }
@@ -643,8 +664,8 @@ pub fn issue_token(
 pub const WIPE_TOKEN_GRACE_MS: i64 = 365 * 24 * 3_600_000;
 
 /// Deletes a token (logout).
-pub fn delete_token(tx: &Transaction<'_>, hash: &[u8; 32]) -> Result<(), AccountError> {
-    tx.execute("DELETE FROM tokens WHERE hash = ?1", [hash.to_vec()])?;
+pub fn delete_token(tx: &dyn Sql, hash: &[u8; 32]) -> Result<(), AccountError> {
+    tx.execute("DELETE FROM tokens WHERE hash = ?1", &[hash])?;
     Ok(())
 }
 
@@ -667,49 +688,44 @@ pub struct TokenInfo {
     pub ended: bool,
 }
 
-/// Looks up a token by its hash.
-pub fn lookup_token(conn: &Connection, hash: &[u8; 32]) -> Result<Option<TokenInfo>, AccountError> {
-    type TokenRow = (i64, String, String, i64, i64, i64, i64);
-    let row: Option<TokenRow> = conn
-        .prepare_cached(
-            "SELECT t.user_id, t.device_id, d.actor, d.revoked, d.wipe_pending, t.expires_ms,
-                    t.ended
-             FROM tokens t JOIN devices d ON d.id = t.device_id WHERE t.hash = ?1",
-        )?
-        .query_row([hash.to_vec()], |r| {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-                r.get(6)?,
-            ))
-        })
-        .optional()?;
-    let Some((user_id, device, actor, revoked, wipe_pending, expires_ms, ended)) = row else {
+/// Looks up a token by its hash. Nothing is cached: every request reads the token, its
+/// device and its user from the database, so a revocation, a disable or a change of units
+/// made through any node applies to the next request on every node.
+pub fn lookup_token(tx: &dyn Sql, hash: &[u8; 32]) -> Result<Option<TokenInfo>, AccountError> {
+    let Some(row) = tx.query_opt(
+        "SELECT t.user_id, t.device_id, d.actor, d.revoked, d.wipe_pending, t.expires_ms,
+                t.ended
+         FROM tokens t JOIN devices d ON d.id = t.device_id WHERE t.hash = ?1",
+        &[hash],
+    )?
+    else {
         return Ok(None);
     };
-    let user = conn
-        .prepare_cached(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1"))?
-        .query_row([user_id], user_from_row)
-        .optional()?;
-    let Some(user) = user else { return Ok(None) };
+    let user_id: i64 = row.get(0)?;
+    let device: String = row.get(1)?;
+    let actor: String = row.get(2)?;
+    let user = tx.query_opt(
+        &format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1"),
+        &[&user_id],
+    )?;
+    let Some(user) = user.as_ref().map(user_from_row).transpose()? else {
+        return Ok(None);
+    };
     Ok(Some(TokenInfo {
         user,
         device_id: Uuid::parse_str(&device).unwrap_or(Uuid::nil()),
         actor: hex::decode(actor).unwrap_or_default(),
-        revoked: revoked != 0,
-        wipe_pending: wipe_pending != 0,
-        expires_ms,
-        ended: ended != 0,
+        revoked: row.get(3)?,
+        wipe_pending: row.get(4)?,
+        expires_ms: row.get(5)?,
+        ended: row.get(6)?,
     }))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rusqlite::Connection;
     use sync_core::store::schema::migrate;
 
     fn db() -> Connection {

@@ -16,11 +16,11 @@
 
 use std::collections::BTreeMap;
 
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::audit_key::{AuditKey, Checkpoint};
+use crate::db::{DbError, Dialect, Sql};
 
 /// What to append.
 #[derive(Debug, Clone, Default)]
@@ -62,7 +62,7 @@ pub struct Row {
     pub hash: String,
 }
 
-fn canonical(
+pub(crate) fn canonical(
     id: i64,
     ts_ms: i64,
     user: &str,
@@ -84,25 +84,39 @@ fn legacy_hash(prev: &[u8], canonical: &str) -> Vec<u8> {
 
 /// Appends one row in the caller's transaction, keyed with the process's audit key
 /// ([`crate::audit_key::install`]); returns its id.
-pub fn append(tx: &Transaction<'_>, ts_ms: i64, e: &Entry<'_>) -> rusqlite::Result<i64> {
+pub fn append(tx: &dyn Sql, ts_ms: i64, e: &Entry<'_>) -> Result<i64, DbError> {
     let files = crate::audit_key::current();
     append_with(tx, files.as_deref().map(|f| &*f.key), ts_ms, e)
 }
 
 /// Appends one row keyed with `key` (`None` only in tests and before a key exists: a
 /// legacy row).
+///
+/// On PostgreSQL several nodes append to the one chain: the append first locks the single
+/// row of `audit_lock` (held until the transaction ends), so appends take turns and each
+/// reads the tail its predecessor committed (the statement after the lock sees it: READ
+/// COMMITTED takes a snapshot per statement). The chain is one chain in commit order. On
+/// SQLite the one writer already serialises appends.
 pub fn append_with(
-    tx: &Transaction<'_>,
+    tx: &dyn Sql,
     key: Option<&AuditKey>,
     ts_ms: i64,
     e: &Entry<'_>,
-) -> rusqlite::Result<i64> {
-    let last: Option<(i64, Vec<u8>)> = tx
-        .prepare_cached("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1")?
-        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()?;
+) -> Result<i64, DbError> {
+    if tx.dialect() == Dialect::Postgres {
+        const LOCK: &str = "SELECT id FROM audit_lock WHERE id = 1 FOR UPDATE";
+        if tx.query(LOCK, &[])?.is_empty() {
+            // A database restored from a schema-only dump lacks the row: make it, once.
+            tx.execute(
+                "INSERT INTO audit_lock (id) VALUES (1) ON CONFLICT (id) DO NOTHING",
+                &[],
+            )?;
+            tx.query(LOCK, &[])?;
+        }
+    }
+    let last = tx.query_opt("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1", &[])?;
     let (id, prev) = match last {
-        Some((id, hash)) => (id + 1, hash),
+        Some(mut r) => (r.get::<i64>(0)? + 1, r.take::<Vec<u8>>(1)?),
         None => (1, vec![0u8; 32]),
     };
     let records = serde_json::to_string(&e.records).unwrap_or_else(|_| "[]".into());
@@ -116,23 +130,23 @@ pub fn append_with(
         Some(k) => k.mac(&[&prev, canon.as_bytes()]),
         None => legacy_hash(&prev, &canon),
     };
-    tx.prepare_cached(
-        "INSERT INTO audit (id, ts_ms, user, device, action, records, details, prev_hash, hash,
-                            keyed)
+    tx.execute(
+        "INSERT INTO audit (id, ts_ms, \"user\", device, action, records, details, prev_hash,
+                            hash, keyed)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-    )?
-    .execute(params![
-        id,
-        ts_ms,
-        e.user,
-        e.device,
-        e.action,
-        records,
-        details,
-        prev,
-        hash,
-        key.is_some() as i64
-    ])?;
+        &[
+            &id,
+            &ts_ms,
+            &e.user,
+            &e.device,
+            &e.action,
+            &records,
+            &details,
+            &prev,
+            &hash,
+            &key.is_some(),
+        ],
+    )?;
     Ok(id)
 }
 
@@ -177,12 +191,12 @@ impl std::fmt::Display for Broken {
 /// gaps, each row linked to the one before, keyed rows' MACs, legacy rows only as a prefix
 /// of at most `legacy_limit` rows, and the hash at each checkpoint's row. Returns the head.
 pub fn walk(
-    conn: &Connection,
+    conn: &dyn Sql,
     key: &AuditKey,
     from: &Head,
     legacy_limit: Option<i64>,
     checkpoints: &[Checkpoint],
-) -> rusqlite::Result<Result<Head, Broken>> {
+) -> Result<Result<Head, Broken>, DbError> {
     let broken = |id: i64, reason: &str| {
         Ok(Err(Broken {
             id,
@@ -191,10 +205,9 @@ pub fn walk(
     };
     if from.rows > 0 {
         let at: Option<Vec<u8>> = conn
-            .query_row("SELECT hash FROM audit WHERE id = ?1", [from.rows], |r| {
-                r.get(0)
-            })
-            .optional()?;
+            .query_opt("SELECT hash FROM audit WHERE id = ?1", &[&from.rows])?
+            .map(|r| r.get(0))
+            .transpose()?;
         match at {
             None => {
                 return broken(
@@ -209,18 +222,28 @@ pub fn walk(
         }
     }
     let expected: BTreeMap<i64, &Checkpoint> = checkpoints.iter().map(|c| (c.rows, c)).collect();
-    let mut stmt = conn.prepare(
-        "SELECT id, ts_ms, user, device, action, records, details, prev_hash, hash, keyed
-         FROM audit WHERE id > ?1 ORDER BY id",
-    )?;
-    let mut rows = stmt.query([from.rows])?;
     let mut head = from.clone();
     let mut keyed_seen = from.rows > from.legacy;
-    while let Some(r) = rows.next()? {
+    // In pages, so that a long chain is never held in memory at once.
+    let mut page: Vec<crate::db::Row> = Vec::new();
+    loop {
+        if page.is_empty() {
+            page = conn.query(
+                "SELECT id, ts_ms, \"user\", device, action, records, details, prev_hash, hash,
+                        keyed
+                 FROM audit WHERE id > ?1 ORDER BY id LIMIT ?2",
+                &[&head.rows, &WALK_PAGE],
+            )?;
+            if page.is_empty() {
+                break;
+            }
+            page.reverse();
+        }
+        let Some(mut r) = page.pop() else { break };
         let id: i64 = r.get(0)?;
-        let prev_hash: Vec<u8> = r.get(7)?;
-        let hash: Vec<u8> = r.get(8)?;
-        let keyed = r.get::<_, i64>(9)? != 0;
+        let prev_hash: Vec<u8> = r.take(7)?;
+        let hash: Vec<u8> = r.take(8)?;
+        let keyed: bool = r.get(9)?;
         if id != head.rows + 1 {
             return broken(id, &format!("row {} is missing", head.rows + 1));
         }
@@ -230,11 +253,11 @@ pub fn walk(
         let canon = canonical(
             id,
             r.get(1)?,
-            &r.get::<_, String>(2)?,
-            &r.get::<_, String>(3)?,
-            &r.get::<_, String>(4)?,
-            &r.get::<_, String>(5)?,
-            &r.get::<_, String>(6)?,
+            &r.get::<String>(2)?,
+            &r.get::<String>(3)?,
+            &r.get::<String>(4)?,
+            &r.get::<String>(5)?,
+            &r.get::<String>(6)?,
         );
         if keyed {
             if !key.verify(&[&head.hash, canon.as_bytes()], &hash) {
@@ -264,6 +287,9 @@ pub fn walk(
     Ok(Ok(head))
 }
 
+/// Rows [`walk`] reads per query.
+const WALK_PAGE: i64 = 10_000;
+
 /// The outcome of [`verify`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
@@ -291,10 +317,10 @@ pub enum Verdict {
 
 /// Walks the whole chain with `key` against the signed `checkpoints`.
 pub fn verify(
-    conn: &Connection,
+    conn: &dyn Sql,
     key: &AuditKey,
     checkpoints: &[Checkpoint],
-) -> rusqlite::Result<Verdict> {
+) -> Result<Verdict, DbError> {
     let legacy_limit = checkpoints.iter().map(|c| c.legacy).min();
     let head = match walk(conn, key, &Head::genesis(), legacy_limit, checkpoints)? {
         Ok(h) => h,
@@ -337,38 +363,54 @@ pub struct Filter {
 }
 
 /// Rows matching `f`, oldest first.
-pub fn list(conn: &Connection, f: &Filter) -> rusqlite::Result<Vec<Row>> {
-    let mut stmt = conn.prepare(
-        "SELECT id, ts_ms, user, device, action, records, details, prev_hash, hash FROM audit
-         WHERE (?1 IS NULL OR user = ?1)
-           AND (?2 IS NULL OR device = ?2)
-           AND (?3 IS NULL OR EXISTS (SELECT 1 FROM json_each(audit.records) WHERE value = ?3))
-           AND (?4 IS NULL OR ts_ms >= ?4)
-           AND (?5 IS NULL OR ts_ms < ?5)
-           AND (?6 IS NULL OR action = ?6)
-         ORDER BY id DESC LIMIT ?7",
-    )?;
+pub fn list(conn: &dyn Sql, f: &Filter) -> Result<Vec<Row>, DbError> {
+    // The one engine-specific clause: membership in the records' JSON array.
+    let record = match conn.dialect() {
+        Dialect::Sqlite => "EXISTS (SELECT 1 FROM json_each(audit.records) WHERE value = ?3)",
+        Dialect::Postgres => {
+            "EXISTS (SELECT 1 FROM jsonb_array_elements_text(audit.records::jsonb) AS r (value)
+                     WHERE r.value = ?3)"
+        }
+    };
     let limit = f.limit.map_or(i64::MAX, |l| l.min(i64::MAX as u64) as i64);
-    let mut out = stmt
-        .query_map(
-            params![
-                f.user, f.device, f.record, f.since_ms, f.until_ms, f.action, limit
-            ],
-            |r| {
-                Ok(Row {
-                    id: r.get(0)?,
-                    ts_ms: r.get(1)?,
-                    user: r.get(2)?,
-                    device: r.get(3)?,
-                    action: r.get(4)?,
-                    records: r.get(5)?,
-                    details: r.get(6)?,
-                    prev_hash: hex::encode(r.get::<_, Vec<u8>>(7)?),
-                    hash: hex::encode(r.get::<_, Vec<u8>>(8)?),
-                })
-            },
-        )?
-        .collect::<Result<Vec<_>, _>>()?;
+    let rows = conn.query(
+        &format!(
+            "SELECT id, ts_ms, \"user\", device, action, records, details, prev_hash, hash
+             FROM audit
+             WHERE (CAST(?1 AS TEXT) IS NULL OR \"user\" = ?1)
+               AND (CAST(?2 AS TEXT) IS NULL OR device = ?2)
+               AND (CAST(?3 AS TEXT) IS NULL OR {record})
+               AND (CAST(?4 AS BIGINT) IS NULL OR ts_ms >= ?4)
+               AND (CAST(?5 AS BIGINT) IS NULL OR ts_ms < ?5)
+               AND (CAST(?6 AS TEXT) IS NULL OR action = ?6)
+             ORDER BY id DESC LIMIT ?7"
+        ),
+        &[
+            &f.user,
+            &f.device,
+            &f.record,
+            &f.since_ms,
+            &f.until_ms,
+            &f.action,
+            &limit,
+        ],
+    )?;
+    let mut out = rows
+        .into_iter()
+        .map(|r| {
+            Ok(Row {
+                id: r.get(0)?,
+                ts_ms: r.get(1)?,
+                user: r.get(2)?,
+                device: r.get(3)?,
+                action: r.get(4)?,
+                records: r.get(5)?,
+                details: r.get(6)?,
+                prev_hash: hex::encode(r.get::<Vec<u8>>(7)?),
+                hash: hex::encode(r.get::<Vec<u8>>(8)?),
+            })
+        })
+        .collect::<Result<Vec<_>, DbError>>()?;
     out.reverse();
     Ok(out)
 }

@@ -22,10 +22,10 @@ use hmac::{Hmac, Mac};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use sync_core::store::Pool;
 
 use crate::audit::{self, Head};
 use crate::config::Config;
+use crate::db::{DbError, Store};
 
 /// The audit chain's HMAC-SHA256 key.
 #[derive(Clone)]
@@ -111,8 +111,29 @@ pub fn current() -> Option<Arc<AuditFiles>> {
     CURRENT.read().ok().and_then(|c| c.clone())
 }
 
+/// What a node on PostgreSQL is told when it has no audit key.
+pub const PG_KEY_REQUIRED: &str = "with --database every node needs the same audit key: \
+     create it once with `(umask 077; openssl rand -hex 32 > /etc/ferry/audit-key)`, copy it to \
+     every node, and pass --audit-key-file /etc/ferry/audit-key (or FERRY_AUDIT_KEY_FILE, or \
+     the key itself in FERRY_AUDIT_KEY)";
+
 /// Loads (or on first use creates) the key the configuration names.
+///
+/// On PostgreSQL (`--database`) several nodes append to one chain, so they must share one
+/// key: it is never generated there. The key (`FERRY_AUDIT_KEY`) or an existing key file
+/// (`--audit-key-file`) is required, and [`check_against_chain`] refuses a key other than
+/// the one the chain was written with.
 pub fn load(config: &Config) -> anyhow::Result<AuditFiles> {
+    let shared = config.database.is_some();
+    if shared
+        && config
+            .audit_key
+            .as_deref()
+            .is_none_or(|t| t.trim().is_empty())
+        && config.audit_key_file.is_none()
+    {
+        anyhow::bail!("{PG_KEY_REQUIRED}");
+    }
     if let Some(text) = config.audit_key.as_deref().filter(|t| !t.trim().is_empty()) {
         let key = AuditKey::from_hex(text).context("FERRY_AUDIT_KEY")?;
         let checkpoints = match &config.audit_checkpoint_file {
@@ -139,7 +160,25 @@ pub fn load(config: &Config) -> anyhow::Result<AuditFiles> {
             "the audit key file is inside the data directory: whoever has the database has the key"
         );
     }
-    let (key, created) = read_or_create(&path)?;
+    let (key, created) = if shared {
+        match std::fs::read_to_string(&path) {
+            Ok(text) => (
+                AuditKey::from_hex(&text)
+                    .with_context(|| format!("the audit key file {}", path.display()))?,
+                false,
+            ),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => anyhow::bail!(
+                "the audit key file {} does not exist; {PG_KEY_REQUIRED}",
+                path.display()
+            ),
+            Err(e) => {
+                return Err(e)
+                    .with_context(|| format!("cannot read the audit key file {}", path.display()));
+            }
+        }
+    } else {
+        read_or_create(&path)?
+    };
     let checkpoints = match &config.audit_checkpoint_file {
         Some(p) => p.clone(),
         None => {
@@ -327,7 +366,7 @@ pub enum Written {
 }
 
 /// Verifies the rows since the last checkpoint and appends a checkpoint of the new head.
-pub fn checkpoint(pool: &Pool, files: &AuditFiles) -> anyhow::Result<Written> {
+pub fn checkpoint(store: &Store, files: &AuditFiles) -> anyhow::Result<Written> {
     let checkpoints = match read_recent(&files.checkpoints, &files.key)? {
         Ok(c) => c,
         Err(why) => return Ok(Written::Refused(why)),
@@ -335,7 +374,7 @@ pub fn checkpoint(pool: &Pool, files: &AuditFiles) -> anyhow::Result<Written> {
     let last = latest(&checkpoints);
     let from = last.map_or_else(Head::genesis, Checkpoint::as_head);
     let legacy_limit = checkpoints.iter().map(|c| c.legacy).min();
-    let walked = pool.read(|c| audit::walk(c, &files.key, &from, legacy_limit, &[]))?;
+    let walked = store.read(|c| audit::walk(c, &files.key, &from, legacy_limit, &[]))?;
     let head = match walked {
         Ok(head) => head,
         Err(broken) => return Ok(Written::Refused(broken.to_string())),
@@ -352,9 +391,9 @@ pub fn checkpoint(pool: &Pool, files: &AuditFiles) -> anyhow::Result<Written> {
 }
 
 /// Writes a checkpoint if a key is installed, logging (not failing) when it cannot.
-pub fn checkpoint_quietly(pool: &Pool) {
+pub fn checkpoint_quietly(store: &Store) {
     let Some(files) = current() else { return };
-    match checkpoint(pool, &files) {
+    match checkpoint(store, &files) {
         Ok(Written::Refused(why)) => {
             tracing::error!(%why, "audit trail does not continue its last checkpoint: run `ferry audit verify`");
         }
@@ -363,9 +402,43 @@ pub fn checkpoint_quietly(pool: &Pool) {
     }
 }
 
+/// Fails when the chain's newest keyed row was not written with `files.key`: a node started
+/// with another deployment's key (or a fresh one) would append rows that `ferry audit verify`
+/// rejects. An empty chain, or one without keyed rows yet, accepts any key.
+pub fn check_against_chain(store: &Store, files: &AuditFiles) -> anyhow::Result<()> {
+    let last = store.read(|c| {
+        c.query_opt(
+            "SELECT id, ts_ms, \"user\", device, action, records, details, prev_hash, hash
+             FROM audit WHERE keyed ORDER BY id DESC LIMIT 1",
+            &[],
+        )
+    })?;
+    let Some(r) = last else { return Ok(()) };
+    let canon = audit::canonical(
+        r.get(0)?,
+        r.get(1)?,
+        &r.get::<String>(2)?,
+        &r.get::<String>(3)?,
+        &r.get::<String>(4)?,
+        &r.get::<String>(5)?,
+        &r.get::<String>(6)?,
+    );
+    let prev: Vec<u8> = r.get(7)?;
+    let hash: Vec<u8> = r.get(8)?;
+    if !files.key.verify(&[&prev, canon.as_bytes()], &hash) {
+        anyhow::bail!(
+            "the audit key {} (fingerprint {}) is not the key the audit trail was written with: \
+             every node must use the same key",
+            files.key_source,
+            files.key.fingerprint()
+        );
+    }
+    Ok(())
+}
+
 /// A warning for the start banner when the chain is shorter than (or differs from) the last
 /// checkpoint.
-pub fn startup_warning(pool: &Pool, files: &AuditFiles) -> anyhow::Result<Option<String>> {
+pub fn startup_warning(store: &Store, files: &AuditFiles) -> anyhow::Result<Option<String>> {
     let checkpoints = match read_recent(&files.checkpoints, &files.key)? {
         Ok(c) => c,
         Err(why) => {
@@ -377,13 +450,15 @@ pub fn startup_warning(pool: &Pool, files: &AuditFiles) -> anyhow::Result<Option
     let Some(last) = latest(&checkpoints) else {
         return Ok(None);
     };
-    let (rows, hash_at): (i64, Option<Vec<u8>>) = pool.read(|c| -> rusqlite::Result<_> {
-        let rows = c.query_row("SELECT COALESCE(MAX(id), 0) FROM audit", [], |r| r.get(0))?;
+    let (rows, hash_at): (i64, Option<Vec<u8>>) = store.read(|c| -> Result<_, DbError> {
+        let rows = c.query_value(
+            "SELECT CAST(COALESCE(MAX(id), 0) AS BIGINT) FROM audit",
+            &[],
+        )?;
         let hash = c
-            .query_row("SELECT hash FROM audit WHERE id = ?1", [last.rows], |r| {
-                r.get(0)
-            })
-            .ok();
+            .query_opt("SELECT hash FROM audit WHERE id = ?1", &[&last.rows])?
+            .map(|r| r.get(0))
+            .transpose()?;
         Ok((rows, hash))
     })?;
     if rows < last.rows {
@@ -408,15 +483,17 @@ mod tests {
     use super::*;
     use crate::audit::Entry;
 
-    fn setup() -> (tempfile::TempDir, Pool, AuditFiles) {
+    fn setup() -> (tempfile::TempDir, Store, AuditFiles) {
         let dir = tempfile::tempdir().unwrap();
-        let pool = Pool::open(
-            &dir.path().join("a.db"),
-            None,
-            crate::schema::SERVER_MIGRATIONS,
-            1,
-        )
-        .unwrap();
+        let pool = Store::Sqlite(Arc::new(
+            sync_core::store::Pool::open(
+                &dir.path().join("a.db"),
+                None,
+                crate::schema::SERVER_MIGRATIONS,
+                1,
+            )
+            .unwrap(),
+        ));
         let (key, created) = read_or_create(&dir.path().join("k")).unwrap();
         assert!(created);
         let files = AuditFiles {
@@ -428,7 +505,7 @@ mod tests {
         (dir, pool, files)
     }
 
-    fn add(pool: &Pool, files: &AuditFiles, n: usize) {
+    fn add(pool: &Store, files: &AuditFiles, n: usize) {
         pool.write(|tx| -> anyhow::Result<()> {
             for _ in 0..n {
                 audit::append_with(tx, Some(&files.key), 1, &Entry::default())?;
@@ -459,8 +536,8 @@ mod tests {
         assert_eq!(checkpoint(&pool, &files).unwrap(), Written::Unchanged);
         add(&pool, &files, 2);
         assert_eq!(checkpoint(&pool, &files).unwrap(), Written::Yes(5));
-        pool.write(|tx| -> anyhow::Result<usize> {
-            Ok(tx.execute("DELETE FROM audit WHERE id > 2", [])?)
+        pool.write(|tx| -> anyhow::Result<u64> {
+            Ok(tx.execute("DELETE FROM audit WHERE id > 2", &[])?)
         })
         .unwrap();
         assert!(matches!(

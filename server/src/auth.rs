@@ -65,9 +65,9 @@ async fn authenticate(
     let token =
         bearer(parts).ok_or_else(|| ApiError::unauthorized("a bearer token is required"))?;
     let hash = accounts::token_hash(token);
-    let pool = state.pool.clone();
+    let store = state.store.clone();
     let info: Option<TokenInfo> =
-        tokio::task::spawn_blocking(move || pool.read(|c| accounts::lookup_token(c, &hash)))
+        tokio::task::spawn_blocking(move || store.read(|c| accounts::lookup_token(c, &hash)))
             .await??;
     let Some(info) = info else {
         return Err(ApiError::unauthorized("unknown or expired token"));

@@ -10,10 +10,10 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use sync_core::model::Role;
-use sync_core::store::Pool;
 use uuid::Uuid;
 
 use crate::config::{Config, LogFormat};
+use crate::db::{Sql, Store};
 use crate::{accounts, audit, now_ms};
 
 /// Ferry: offline-first sync server for identity-card and residence data.
@@ -268,11 +268,7 @@ pub async fn shutdown_signal() {
 
 const CLI_USER: &str = "cli";
 
-fn log(
-    tx: &rusqlite::Transaction<'_>,
-    action: &str,
-    details: serde_json::Value,
-) -> anyhow::Result<()> {
+fn log(tx: &dyn Sql, action: &str, details: serde_json::Value) -> anyhow::Result<()> {
     audit::append(
         tx,
         now_ms(),
@@ -286,8 +282,9 @@ fn log(
     Ok(())
 }
 
-fn open(config: &Config) -> anyhow::Result<Pool> {
-    crate::open_pool(config)
+/// The database of `--database` (PostgreSQL) or `--data-dir` (SQLite), with the audit key.
+fn open(config: &Config) -> anyhow::Result<Store> {
+    crate::open_store(config)
 }
 
 fn password_or_generate(password: Option<String>) -> anyhow::Result<(String, bool)> {
@@ -301,7 +298,7 @@ fn password_or_generate(password: Option<String>) -> anyhow::Result<(String, boo
 }
 
 fn user(config: &Config, cmd: UserCommand) -> anyhow::Result<ExitCode> {
-    let pool = open(config)?;
+    let store = open(config)?;
     let mut out = std::io::stdout().lock();
     match cmd {
         UserCommand::Add {
@@ -312,7 +309,7 @@ fn user(config: &Config, cmd: UserCommand) -> anyhow::Result<ExitCode> {
         } => {
             let (password, generated) = password_or_generate(password)?;
             let hash = accounts::hash_password(&password)?;
-            let user = pool.write(|tx| -> anyhow::Result<_> {
+            let user = store.write(|tx| -> anyhow::Result<_> {
                 let user = accounts::add_user(tx, &username, &hash, role, &units, now_ms())?;
                 log(
                     tx,
@@ -333,14 +330,14 @@ fn user(config: &Config, cmd: UserCommand) -> anyhow::Result<ExitCode> {
             }
         }
         UserCommand::List => {
-            let users = pool.read(accounts::list_users)?;
+            let users = store.read(|c| accounts::list_users(c))?;
             writeln!(out, "{:<24} {:<8} {:<10} units", "user", "role", "state")?;
             let now = now_ms();
             for u in users {
                 let state = if u.disabled {
                     "disabled"
                 } else if u.is_locked(now)
-                    || pool.read(|c| accounts::locked_anywhere(c, &u.username, now))?
+                    || store.read(|c| accounts::locked_anywhere(c, &u.username, now))?
                 {
                     "locked"
                 } else {
@@ -359,7 +356,7 @@ fn user(config: &Config, cmd: UserCommand) -> anyhow::Result<ExitCode> {
         UserCommand::Passwd { username, password } => {
             let (password, generated) = password_or_generate(password)?;
             let hash = accounts::hash_password(&password)?;
-            pool.write(|tx| -> anyhow::Result<()> {
+            store.write(|tx| -> anyhow::Result<()> {
                 accounts::set_password(tx, &username, &hash)?;
                 log(tx, "user_passwd", serde_json::json!({"username": username}))
             })?;
@@ -373,7 +370,7 @@ fn user(config: &Config, cmd: UserCommand) -> anyhow::Result<ExitCode> {
             units,
             role,
         } => {
-            let user = pool.write(|tx| -> anyhow::Result<_> {
+            let user = store.write(|tx| -> anyhow::Result<_> {
                 let user = accounts::set_units(tx, &username, &units, role)?;
                 log(
                     tx,
@@ -391,7 +388,7 @@ fn user(config: &Config, cmd: UserCommand) -> anyhow::Result<ExitCode> {
             )?;
         }
         UserCommand::Disable { username } => {
-            pool.write(|tx| -> anyhow::Result<()> {
+            store.write(|tx| -> anyhow::Result<()> {
                 accounts::set_disabled(tx, &username, true)?;
                 log(
                     tx,
@@ -402,7 +399,7 @@ fn user(config: &Config, cmd: UserCommand) -> anyhow::Result<ExitCode> {
             writeln!(out, "disabled {username}; its sessions ended")?;
         }
         UserCommand::Enable { username } => {
-            pool.write(|tx| -> anyhow::Result<()> {
+            store.write(|tx| -> anyhow::Result<()> {
                 accounts::set_disabled(tx, &username, false)?;
                 log(tx, "user_enable", serde_json::json!({"username": username}))
             })?;
@@ -423,11 +420,11 @@ fn units_text(u: &accounts::User) -> String {
 }
 
 fn device(config: &Config, cmd: DeviceCommand) -> anyhow::Result<ExitCode> {
-    let pool = open(config)?;
+    let store = open(config)?;
     let mut out = std::io::stdout().lock();
     match cmd {
         DeviceCommand::List { user } => {
-            let devices = pool.read(|c| accounts::list_devices(c, user.as_deref()))?;
+            let devices = store.read(|c| accounts::list_devices(c, user.as_deref()))?;
             writeln!(
                 out,
                 "{:<36} {:<16} {:<9} {:<20} name",
@@ -456,7 +453,7 @@ fn device(config: &Config, cmd: DeviceCommand) -> anyhow::Result<ExitCode> {
             }
         }
         DeviceCommand::Revoke { id } => {
-            let device = pool.write(|tx| -> anyhow::Result<_> {
+            let device = store.write(|tx| -> anyhow::Result<_> {
                 let device = accounts::revoke_device(tx, id)?;
                 log(
                     tx,
@@ -476,7 +473,7 @@ fn device(config: &Config, cmd: DeviceCommand) -> anyhow::Result<ExitCode> {
 }
 
 /// `ferry audit verify`: the whole chain with the audit key, against every signed checkpoint.
-fn verify(pool: &Pool, out: &mut impl Write) -> anyhow::Result<ExitCode> {
+fn verify(store: &Store, out: &mut impl Write) -> anyhow::Result<ExitCode> {
     let files = crate::audit_key::current().context("no audit key is installed")?;
     let checkpoints = match crate::audit_key::read_checkpoints(&files.checkpoints, &files.key)? {
         Ok(c) => c,
@@ -485,7 +482,7 @@ fn verify(pool: &Pool, out: &mut impl Write) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::FAILURE);
         }
     };
-    match pool.read(|c| audit::verify(c, &files.key, &checkpoints))? {
+    match store.read(|c| audit::verify(c, &files.key, &checkpoints))? {
         audit::Verdict::Intact {
             rows,
             legacy,
@@ -526,10 +523,10 @@ fn verify(pool: &Pool, out: &mut impl Write) -> anyhow::Result<ExitCode> {
 }
 
 fn audit_cmd(config: &Config, cmd: AuditCommand) -> anyhow::Result<ExitCode> {
-    let pool = open(config)?;
+    let store = open(config)?;
     let mut out = std::io::stdout().lock();
     match cmd {
-        AuditCommand::Verify => verify(&pool, &mut out),
+        AuditCommand::Verify => verify(&store, &mut out),
         AuditCommand::List {
             user,
             device,
@@ -549,7 +546,7 @@ fn audit_cmd(config: &Config, cmd: AuditCommand) -> anyhow::Result<ExitCode> {
                 action,
                 limit,
             };
-            for row in pool.read(|c| audit::list(c, &filter))? {
+            for row in store.read(|c| audit::list(c, &filter))? {
                 if json {
                     writeln!(out, "{}", serde_json::to_string(&row)?)?;
                 } else {

@@ -38,8 +38,8 @@ pub struct Config {
     pub data_dir: PathBuf,
 
     /// A PostgreSQL database (`postgres://user:password@host:port/db`) instead of the SQLite
-    /// file under `--data-dir`. Only `ferry migrate` uses it so far; the PostgreSQL engine is
-    /// being built, and every other command refuses it rather than fall back to SQLite.
+    /// file under `--data-dir`, shared by every node. Needs the deployment's audit key
+    /// (`--audit-key-file` or `FERRY_AUDIT_KEY`), the same on every node.
     #[arg(
         long,
         env = "FERRY_DATABASE_URL",
@@ -240,13 +240,15 @@ impl Config {
         self.data_dir.join("ferry.db")
     }
 
-    /// Fails unless the database is the SQLite file under `--data-dir`: the PostgreSQL engine
-    /// does not exist yet, and silently using SQLite instead would split a deployment's data.
+    /// Fails unless the database is the SQLite file under `--data-dir`, for what runs only
+    /// on SQLite: silently using SQLite instead of the PostgreSQL database asked for would
+    /// split a deployment's data.
     pub fn require_sqlite(&self) -> anyhow::Result<()> {
         if self.database.is_some() {
             anyhow::bail!(
-                "the PostgreSQL engine is not available in this build yet; use --data-dir \
-                 (only `ferry migrate` accepts --database / FERRY_DATABASE_URL)"
+                "this command does not run on PostgreSQL in this build yet; use --data-dir \
+                 (`ferry migrate`, `user`, `device` and `audit` accept --database / \
+                 FERRY_DATABASE_URL)"
             );
         }
         Ok(())

@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use crate::accounts::AccountError;
+use crate::db::DbError;
 
 /// An error answered to the client.
 #[derive(Debug)]
@@ -72,12 +73,40 @@ impl ApiError {
     }
 }
 
+/// Every error converts: account errors answer with their client error, a storage error
+/// that lost a race with another node's transaction ([`DbError::is_retryable`]) with 503 and
+/// `retry_later` (the client tries again; nothing was committed), anything else with 500.
+/// This blanket impl is also the `From<DbError>` of the storage seam.
 impl<E: Into<anyhow::Error>> From<E> for ApiError {
     fn from(e: E) -> Self {
         let e: anyhow::Error = e.into();
-        match e.downcast::<AccountError>() {
-            Ok(a) => a.into_api(),
-            Err(e) => ApiError::Internal(e),
+        let e = match e.downcast::<AccountError>() {
+            Ok(AccountError::Db(db)) => anyhow::Error::new(db),
+            Ok(a) => return a.into_api(),
+            Err(e) => e,
+        };
+        if e.chain().any(|c| {
+            c.downcast_ref::<DbError>()
+                .is_some_and(DbError::is_retryable)
+        }) {
+            tracing::warn!(error = %format!("{e:#}"), "transaction lost a race; client told to retry");
+            return ApiError::client(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "retry_later",
+                "the server is busy; try again",
+            );
+        }
+        ApiError::Internal(e)
+    }
+}
+
+/// Lets code still written against rusqlite's error type (`rusqlite::Result`) call functions
+/// converted to the storage seam, until it is converted too.
+impl From<DbError> for rusqlite::Error {
+    fn from(e: DbError) -> Self {
+        match e {
+            DbError::Sqlite(e) => e,
+            other => rusqlite::Error::ToSqlConversionFailure(Box::new(other)),
         }
     }
 }

@@ -14,6 +14,7 @@ pub mod cli;
 pub mod cli_review;
 pub mod compress;
 pub mod config;
+pub mod db;
 pub mod directory;
 pub mod doc_cache;
 pub mod error;
@@ -52,7 +53,10 @@ use crate::writer::Writer;
 /// Shared state of every handler.
 #[derive(Debug, Clone)]
 pub struct AppState {
-    /// The database (its readers serve pulls and reads; other writes use its writer).
+    /// The database through the storage seam ([`db::Store`]); code moves onto it from
+    /// `pool`, which goes away once nothing uses it.
+    pub store: db::Store,
+    /// The SQLite database (its readers serve pulls and reads; other writes use its writer).
     pub pool: Arc<Pool>,
     /// The group-commit writer: every sync exchange's writes go through it.
     pub writer: Writer,
@@ -178,30 +182,47 @@ fn private_db_files(db: &std::path::Path) -> std::io::Result<()> {
 /// Prepared statements each connection keeps.
 const STATEMENT_CACHE: usize = 256;
 
+/// Opens the configured database through the storage seam: the PostgreSQL database of
+/// `--database` / `FERRY_DATABASE_URL` (migrated to the latest schema), else the SQLite file
+/// under `--data-dir` ([`open_pool`]). Loads and installs the audit key either way.
+pub fn open_store(config: &Config) -> anyhow::Result<db::Store> {
+    let Some(url) = config.database.as_deref() else {
+        return Ok(db::Store::Sqlite(Arc::new(open_pool(config)?)));
+    };
+    // The audit key first: a node without the deployment's key must not start at all.
+    let files = audit_key::load(config)?;
+    // The migration runner brings its own runtime; a plain thread keeps it out of any
+    // runtime the caller runs in.
+    std::thread::scope(|s| {
+        s.spawn(|| migrate::postgres(url))
+            .join()
+            .unwrap_or_else(|_| Err(anyhow::anyhow!("the PostgreSQL migration panicked")))
+    })?;
+    let store = db::postgres::PgStore::connect(url, db::postgres::DEFAULT_CONNECTIONS)
+        .context("cannot connect to the PostgreSQL database")?;
+    let store = db::Store::Postgres(store);
+    audit_key::check_against_chain(&store, &files)?;
+    audit_key::install(files);
+    Ok(store)
+}
+
 /// Opens the state; on first start creates the `admin` account and returns its password
 /// when it was generated (to be printed once).
 ///
 /// Records left in the detection queue by an earlier run (a crash between a commit and its
 /// detection) are detected before this returns.
 pub fn open_state(config: Config) -> anyhow::Result<(AppState, Option<String>)> {
-    let pool = open_pool(&config)?;
-    if let Some(files) = audit_key::current() {
-        if let Some(warning) = audit_key::startup_warning(&pool, &files)? {
-            tracing::error!(%warning, "audit trail check at start");
-            println!("WARNING: {warning}; run `ferry audit verify`");
-        } else {
-            audit_key::checkpoint_quietly(&pool);
-        }
-    }
-    let generated = bootstrap_admin(&pool, config.admin_password.as_deref())?;
-    if let Some((records, stats)) = review::detect::backfill(&pool, now_ms())? {
+    let pool = Arc::new(open_pool(&config)?);
+    let store = db::Store::Sqlite(pool.clone());
+    let generated = start_store(&store, &config)?;
+    if let Some((records, stats)) = review::detect::backfill(&store, now_ms())? {
         tracing::info!(
             records,
             opened = stats.opened,
             "review queue: indexed existing records"
         );
     }
-    let (records, stats) = review::queue::drain_all(&pool, now_ms())?;
+    let (records, stats) = review::queue::drain_all(&store, now_ms())?;
     if records > 0 {
         tracing::info!(
             records,
@@ -209,14 +230,14 @@ pub fn open_state(config: Config) -> anyhow::Result<(AppState, Option<String>)> 
             "review queue: detected records left queued"
         );
     }
-    let pool = Arc::new(pool);
     let metrics = Arc::new(Metrics::default());
     let writer =
-        Writer::start(pool.clone(), metrics.clone()).context("cannot start the writer thread")?;
+        Writer::for_store(&store, metrics.clone()).context("cannot start the writer thread")?;
     let cache = Arc::new(DocCache::new(config.doc_cache_bytes(), metrics.clone()));
     let login = Arc::new(login::LoginGuard::new(&config));
     Ok((
         AppState {
+            store,
             pool,
             writer,
             cache,
@@ -229,9 +250,26 @@ pub fn open_state(config: Config) -> anyhow::Result<(AppState, Option<String>)> 
     ))
 }
 
+/// What every node does on its database at start: checks the audit trail against the last
+/// checkpoint (a warning on the banner), then creates the `admin` account on first start
+/// (its generated password is returned, to be printed once).
+fn start_store(store: &db::Store, config: &Config) -> anyhow::Result<Option<String>> {
+    if let Some(files) = audit_key::current() {
+        if let Some(warning) = audit_key::startup_warning(store, &files)? {
+            tracing::error!(%warning, "audit trail check at start");
+            println!("WARNING: {warning}; run `ferry audit verify`");
+        } else {
+            audit_key::checkpoint_quietly(store);
+        }
+    }
+    bootstrap_admin(store, config.admin_password.as_deref())
+}
+
 /// Creates the `admin` user when no user exists. Returns the password if it was generated.
-fn bootstrap_admin(pool: &Pool, password: Option<&str>) -> anyhow::Result<Option<String>> {
-    if pool.read(accounts::any_user)? {
+/// Several nodes starting at once on one PostgreSQL create it once: the first transaction
+/// to insert wins, the others find the user (or fail on the unique name) and move on.
+fn bootstrap_admin(store: &db::Store, password: Option<&str>) -> anyhow::Result<Option<String>> {
+    if store.read(|c| accounts::any_user(c))? {
         return Ok(None);
     }
     let (password, generated) = match password {
@@ -239,12 +277,15 @@ fn bootstrap_admin(pool: &Pool, password: Option<&str>) -> anyhow::Result<Option
         _ => (accounts::random_password(), true),
     };
     let hash = accounts::hash_password(&password)?;
-    let created = pool.write(|tx| -> anyhow::Result<bool> {
+    let created = store.write(|tx| -> anyhow::Result<bool> {
         // Another process may have won the race.
         if accounts::any_user(tx)? {
             return Ok(false);
         }
-        accounts::add_user(tx, "admin", &hash, Role::Admin, &[], now_ms())?;
+        match accounts::add_user(tx, "admin", &hash, Role::Admin, &[], now_ms()) {
+            Err(accounts::AccountError::UserExists) => return Ok(false),
+            other => other?,
+        };
         audit::append(
             tx,
             now_ms(),
@@ -353,13 +394,13 @@ pub async fn launch(
     }
     review::queue::spawn_worker(
         state.writer.clone(),
-        state.pool.clone(),
+        state.store.clone(),
         state.cache.clone(),
         state.metrics.clone(),
         state.review_wake.clone(),
     );
     tracing::info!(%addr, "serving");
-    let pool = state.pool.clone();
+    let store = state.store.clone();
     axum::serve(
         listener,
         app(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
@@ -367,7 +408,7 @@ pub async fn launch(
     .with_graceful_shutdown(shutdown)
     .await?;
     checkpoints.abort();
-    tokio::task::spawn_blocking(move || audit_key::checkpoint_quietly(&pool)).await?;
+    tokio::task::spawn_blocking(move || audit_key::checkpoint_quietly(&store)).await?;
     tracing::info!("stopped");
     Ok(())
 }
@@ -379,7 +420,7 @@ async fn audit_checkpoints(state: AppState) {
     tick.tick().await;
     loop {
         tick.tick().await;
-        let pool = state.pool.clone();
-        let _ = tokio::task::spawn_blocking(move || audit_key::checkpoint_quietly(&pool)).await;
+        let store = state.store.clone();
+        let _ = tokio::task::spawn_blocking(move || audit_key::checkpoint_quietly(&store)).await;
     }
 }

@@ -284,10 +284,10 @@ pub async fn check(
         attempts: state.config.lockout_attempts,
         duration_ms: state.config.lockout().as_millis() as i64,
     };
-    let pool = state.pool.clone();
+    let store = state.store.clone();
     let (name, addr_text) = (creds.username.clone(), address.to_string());
     let (attempt, user) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
-        let attempt = pool.write(|tx| -> anyhow::Result<Attempt> {
+        let attempt = store.write(|tx| -> anyhow::Result<Attempt> {
             Ok(accounts::take_attempt(
                 tx,
                 &name,
@@ -296,7 +296,7 @@ pub async fn check(
                 policy,
             )?)
         })?;
-        Ok((attempt, pool.read(|c| accounts::get_user(c, &name))?))
+        Ok((attempt, store.read(|c| accounts::get_user(c, &name))?))
     })
     .await??;
     let permit: OwnedSemaphorePermit = guard.hashing.clone().acquire_owned().await?;
@@ -351,12 +351,12 @@ async fn settle(
         },
         None => None,
     };
-    let pool = state.pool.clone();
+    let store = state.store.clone();
     let (name, device, via) = (creds.username.clone(), creds.device.clone(), creds.via);
     let addr_text = address.to_string();
     let locked_now = matches!(attempt, Attempt::Granted { last: true });
     tokio::task::spawn_blocking(move || {
-        pool.write(|tx| -> anyhow::Result<()> {
+        store.write(|tx| -> anyhow::Result<()> {
             let Some(reason) = reason else {
                 accounts::attempt_succeeded(tx, &name, &addr_text)?;
                 return Ok(());

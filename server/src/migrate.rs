@@ -53,7 +53,7 @@ fn sqlite(config: &Config) -> anyhow::Result<(i64, i64)> {
 
 /// Migrates the PostgreSQL database at `url`; (before, after). Errors never print the URL
 /// (it may hold a password).
-fn postgres(url: &str) -> anyhow::Result<(i64, i64)> {
+pub(crate) fn postgres(url: &str) -> anyhow::Result<(i64, i64)> {
     if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
         anyhow::bail!(
             "--database takes a postgres:// or postgresql:// URL (the SQLite database is chosen \

@@ -34,6 +34,14 @@ pub const PG_MIGRATIONS: &[Migration] = &[
         version: 3,
         sql: include_str!("../migrations/postgres/0003_review_queue.sql"),
     },
+    Migration {
+        version: 4,
+        sql: include_str!("../migrations/postgres/0004_review_detection_queue.sql"),
+    },
+    Migration {
+        version: 5,
+        sql: include_str!("../migrations/postgres/0005_accounts_hardening.sql"),
+    },
 ];
 
 /// The table recording which migrations were applied (the SQLite side uses `user_version`).

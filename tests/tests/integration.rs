@@ -5,6 +5,7 @@
 
 mod integration {
     pub mod accounts_hardening;
+    pub mod db_seam;
     pub mod faults;
     pub mod hostile;
     pub mod postgres_schema;

@@ -49,9 +49,9 @@ fn entry<'a>(auth: &'a AdminAuth, device: &'a str, action: &'a str) -> audit::En
 }
 
 async fn list_users(State(state): State<AppState>, _auth: AdminAuth) -> ApiResult<Json<Vec<User>>> {
-    let pool = state.pool.clone();
+    let store = state.store.clone();
     Ok(Json(
-        blocking(move || Ok(pool.read(accounts::list_users)?)).await?,
+        blocking(move || Ok(store.read(|c| accounts::list_users(c))?)).await?,
     ))
 }
 
@@ -87,7 +87,7 @@ async fn add_user(
     body: Result<Json<NewUser>, JsonRejection>,
 ) -> ApiResult<(StatusCode, Json<UserReply>)> {
     let Json(req) = body.map_err(super::json_error)?;
-    let pool = state.pool.clone();
+    let store = state.store.clone();
     let reply = blocking(move || {
         let (password, generated) = match req.password {
             Some(p) => (p, None),
@@ -99,7 +99,7 @@ async fn add_user(
         accounts::check_password(&password)?;
         let hash = accounts::hash_password(&password)?;
         let device = auth.0.device_id.to_string();
-        let user = pool.write(|tx| -> Result<User, ApiError> {
+        let user = store.write(|tx| -> Result<User, ApiError> {
             let user = accounts::add_user(tx, &req.username, &hash, req.role, &req.units, now_ms())?;
             let mut e = entry(&auth, &device, "user_add");
             e.details = serde_json::json!({"username": user.username, "role": user.role, "units": user.units});
@@ -131,7 +131,7 @@ async fn set_password(
     body: Result<Json<NewPassword>, JsonRejection>,
 ) -> ApiResult<Json<UserReply>> {
     let Json(req) = body.map_err(super::json_error)?;
-    let pool = state.pool.clone();
+    let store = state.store.clone();
     let reply = blocking(move || {
         let (password, generated) = match req.password {
             Some(p) => (p, None),
@@ -143,7 +143,7 @@ async fn set_password(
         accounts::check_password(&password)?;
         let hash = accounts::hash_password(&password)?;
         let device = auth.0.device_id.to_string();
-        let user = pool.write(|tx| -> Result<User, ApiError> {
+        let user = store.write(|tx| -> Result<User, ApiError> {
             accounts::set_password(tx, &name, &hash)?;
             let mut e = entry(&auth, &device, "user_passwd");
             e.details = serde_json::json!({"username": name});
@@ -177,10 +177,10 @@ async fn set_units(
     body: Result<Json<Assignment>, JsonRejection>,
 ) -> ApiResult<Json<User>> {
     let Json(req) = body.map_err(super::json_error)?;
-    let pool = state.pool.clone();
+    let store = state.store.clone();
     let user = blocking(move || {
         let device = auth.0.device_id.to_string();
-        pool.write(|tx| -> Result<User, ApiError> {
+        store.write(|tx| -> Result<User, ApiError> {
             let user = accounts::set_units(tx, &name, &req.units, req.role)?;
             let mut e = entry(&auth, &device, "user_assign");
             e.details =
@@ -199,10 +199,10 @@ async fn set_disabled(
     name: String,
     disabled: bool,
 ) -> ApiResult<StatusCode> {
-    let pool = state.pool.clone();
+    let store = state.store.clone();
     blocking(move || {
         let device = auth.0.device_id.to_string();
-        pool.write(|tx| -> Result<(), ApiError> {
+        store.write(|tx| -> Result<(), ApiError> {
             accounts::set_disabled(tx, &name, disabled)?;
             let action = if disabled {
                 "user_disable"
@@ -247,9 +247,9 @@ async fn list_devices(
     _auth: AdminAuth,
     Query(q): Query<DeviceQuery>,
 ) -> ApiResult<Json<Vec<Device>>> {
-    let pool = state.pool.clone();
+    let store = state.store.clone();
     Ok(Json(
-        blocking(move || Ok(pool.read(|c| accounts::list_devices(c, q.user.as_deref()))?)).await?,
+        blocking(move || Ok(store.read(|c| accounts::list_devices(c, q.user.as_deref()))?)).await?,
     ))
 }
 
@@ -264,10 +264,10 @@ async fn revoke(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Device>> {
     let id = parse_id(&id)?;
-    let pool = state.pool.clone();
+    let store = state.store.clone();
     let device = blocking(move || {
         let me = auth.0.device_id.to_string();
-        pool.write(|tx| -> Result<Device, ApiError> {
+        store.write(|tx| -> Result<Device, ApiError> {
             let device = accounts::revoke_device(tx, id)?;
             let mut e = entry(&auth, &me, "device_revoke");
             e.details = serde_json::json!({"device": id.to_string(), "user": device.user});

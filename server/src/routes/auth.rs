@@ -142,12 +142,12 @@ async fn login(
         }
     };
     let ttl = state.config.token_ttl().as_millis() as i64;
-    let pool = state.pool.clone();
+    let store = state.store.clone();
     let reply = tokio::task::spawn_blocking(
         move || -> anyhow::Result<Result<LoginReply, AccountError>> {
             let now = now_ms();
             let actor_hex = hex::encode(&actor);
-            pool.write(|tx| -> anyhow::Result<Result<LoginReply, AccountError>> {
+            store.write(|tx| -> anyhow::Result<Result<LoginReply, AccountError>> {
             if let Err(e) =
                 accounts::register_device(tx, user.id, req.device_id, &actor_hex, &device_name, now)
             {
@@ -211,9 +211,9 @@ async fn login(
 }
 
 async fn logout(State(state): State<AppState>, auth: DeviceAuth) -> ApiResult<StatusCode> {
-    let pool = state.pool.clone();
+    let store = state.store.clone();
     tokio::task::spawn_blocking(move || {
-        pool.write(|tx| -> anyhow::Result<()> {
+        store.write(|tx| -> anyhow::Result<()> {
             accounts::delete_token(tx, &auth.token_hash)?;
             audit::append(
                 tx,

@@ -29,11 +29,9 @@ pub fn metrics_router(state: AppState) -> Router {
 
 /// `200 ok` when the database answers.
 async fn healthz(State(state): State<AppState>) -> ApiResult<&'static str> {
-    let pool = state.pool.clone();
-    tokio::task::spawn_blocking(move || {
-        pool.read(|c| c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0)))
-    })
-    .await??;
+    let store = state.store.clone();
+    tokio::task::spawn_blocking(move || store.read(|c| c.query_value::<i64>("SELECT 1", &[])))
+        .await??;
     Ok("ok\n")
 }
 

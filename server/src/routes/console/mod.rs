@@ -288,9 +288,9 @@ async fn login(
         Ok(Verdict::Ok(user)) if user.role == Role::Admin => user,
         Ok(Verdict::Ok(user)) => {
             // Right password, but not an admin: refused and audited.
-            let pool = state.pool.clone();
+            let store = state.store.clone();
             let logged = tokio::task::spawn_blocking(move || {
-                pool.write(|tx| {
+                store.write(|tx| {
                     audit::append(
                         tx,
                         now,
@@ -351,9 +351,9 @@ async fn login(
             return r;
         }
     };
-    let pool = state.pool.clone();
+    let store = state.store.clone();
     let created = tokio::task::spawn_blocking(move || {
-        pool.write(|tx| -> anyhow::Result<String> {
+        store.write(|tx| -> anyhow::Result<String> {
             let (token, _csrf) = session::create(tx, user.id, now)?;
             audit::append(
                 tx,
@@ -428,12 +428,12 @@ async fn logout(
     if !user.csrf_ok(&f.csrf) {
         return csrf_refused(&uri, &user);
     }
-    let pool = state.pool.clone();
+    let store = state.store.clone();
     let hash = user.token_hash.clone();
     let name = user.user.username.clone();
     let device = user.audit_device();
     let done = tokio::task::spawn_blocking(move || {
-        pool.write(|tx| -> anyhow::Result<()> {
+        store.write(|tx| -> anyhow::Result<()> {
             session::delete(tx, &hash)?;
             audit::append(
                 tx,
@@ -525,7 +525,7 @@ async fn queue(
     let pool = state.pool.clone();
     let now = now_ms();
     let data = tokio::task::spawn_blocking(move || {
-        pool.read(|c| -> rusqlite::Result<_> {
+        pool.read(|c| -> Result<_, crate::db::DbError> {
             Ok((
                 review::list_items(c, &filter, now)?,
                 review::count_items(c, &filter, now)?,

@@ -8,13 +8,13 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use rand::RngCore;
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use sha2::{Digest, Sha256};
 use sync_core::model::Role;
 
 use super::i18n::Lang;
 use crate::AppState;
 use crate::accounts::{self, User};
+use crate::db::{DbError, Sql};
 
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "ferry_console";
@@ -129,51 +129,52 @@ pub fn https_headers(https: bool, mut r: Response) -> Response {
 }
 
 /// Creates a session for `user`; returns (token, csrf).
-pub fn create(
-    tx: &Transaction<'_>,
-    user_id: i64,
-    now_ms: i64,
-) -> rusqlite::Result<(String, String)> {
+pub fn create(tx: &dyn Sql, user_id: i64, now_ms: i64) -> Result<(String, String), DbError> {
     let token = random_token();
     let csrf = random_token();
     tx.execute(
         "DELETE FROM console_sessions WHERE expires_ms <= ?1",
-        [now_ms],
+        &[&now_ms],
     )?;
     tx.execute(
         "INSERT INTO console_sessions (token_hash, user_id, csrf, created_ms, expires_ms)
          VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![hash(&token), user_id, csrf, now_ms, now_ms + SESSION_TTL_MS],
+        &[
+            &hash(&token),
+            &user_id,
+            &csrf,
+            &now_ms,
+            &(now_ms + SESSION_TTL_MS),
+        ],
     )?;
     Ok((token, csrf))
 }
 
 /// Ends a session.
-pub fn delete(tx: &Transaction<'_>, token_hash: &[u8]) -> rusqlite::Result<()> {
+pub fn delete(tx: &dyn Sql, token_hash: &[u8]) -> Result<(), DbError> {
     tx.execute(
         "DELETE FROM console_sessions WHERE token_hash = ?1",
-        [token_hash],
+        &[&token_hash],
     )?;
     Ok(())
 }
 
 /// The user and CSRF token of a live session.
 fn lookup(
-    conn: &Connection,
+    conn: &dyn Sql,
     token: &str,
     now_ms: i64,
 ) -> anyhow::Result<Option<(User, String, Vec<u8>)>> {
     let h = hash(token);
-    let row: Option<(String, String)> = conn
-        .prepare_cached(
-            "SELECT u.username, s.csrf FROM console_sessions s JOIN users u ON u.id = s.user_id
-             WHERE s.token_hash = ?1 AND s.expires_ms > ?2",
-        )?
-        .query_row(params![h, now_ms], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()?;
-    let Some((username, csrf)) = row else {
+    let Some(row) = conn.query_opt(
+        "SELECT u.username, s.csrf FROM console_sessions s JOIN users u ON u.id = s.user_id
+         WHERE s.token_hash = ?1 AND s.expires_ms > ?2",
+        &[&h, &now_ms],
+    )?
+    else {
         return Ok(None);
     };
+    let (username, csrf): (String, String) = (row.get(0)?, row.get(1)?);
     let Some(user) = accounts::get_user(conn, &username)? else {
         return Ok(None);
     };
@@ -248,9 +249,9 @@ impl FromRequestParts<AppState> for ConsoleUser {
         let Some(token) = cookie(&parts.headers, SESSION_COOKIE).map(str::to_owned) else {
             return Err(to_login(&next));
         };
-        let pool = state.pool.clone();
+        let store = state.store.clone();
         let now = crate::now_ms();
-        let found = tokio::task::spawn_blocking(move || pool.read(|c| lookup(c, &token, now)))
+        let found = tokio::task::spawn_blocking(move || store.read(|c| lookup(c, &token, now)))
             .await
             .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())?
             .map_err(|e| {
