@@ -6,7 +6,7 @@
 //! target/release/bench-sync [--records 10000,50000] [--profiles unthrottled,2g] [--devices 20]
 //!                           [--seed 1] [--real-limit-secs 240] [--no-baseline] [--smoke]
 //!                           [--only-throughput] [--throughput 1x1,16x1,16x25]
-//!                           [--throughput-apply]
+//!                           [--throughput-apply] [--throughput-changes 2000]
 //! ```
 //!
 //! `FERRY_BIN` names the `ferry` binary to measure (e.g. an older build, for a "before"
