@@ -262,7 +262,8 @@ mod tests {
     #[test]
     fn judging_only_the_written_root_keys_decides_as_judging_every_key() {
         let unit = |u: &str| Edit::SetUnit { unit: u.into() };
-        let cases: Vec<(Vec<Edit>, Vec<Edit>, Role, &[&str])> = vec![
+        type Case = (Vec<Edit>, Vec<Edit>, Role, &'static [&'static str]);
+        let cases: Vec<Case> = vec![
             (
                 vec![set("status", "withdrawn")],
                 vec![set("status", "accepted")],
