@@ -8,11 +8,17 @@
 //! a lookup passes the heads of the stored row and misses when they differ, so a document
 //! written elsewhere (an admin's resolution, the CLI in another process, a rolled-back batch)
 //! is never served stale.
+//!
+//! An entry may also hold the document's reading ([`Record`]), put there by the push that
+//! built the document: the next push's checks and review detection of the same version then
+//! do not read (walk and hydrate) it again. The reading is a function of the document, so it
+//! is as fresh as the document it sits beside; it is charged in [`COST_BASE`].
 
 use std::sync::{Arc, Mutex};
 
 use lru::LruCache;
 use sync_core::doc::RecordDoc;
+use sync_core::model::Record;
 use uuid::Uuid;
 
 use crate::metrics::Metrics;
@@ -33,6 +39,7 @@ pub fn cost(saved_len: usize) -> usize {
 struct Entry {
     heads: Vec<u8>,
     doc: Arc<RecordDoc>,
+    record: Option<Arc<Record>>,
     cost: usize,
 }
 
@@ -111,25 +118,70 @@ impl DocCache {
     /// Caches `doc` (whose saved form is `saved_len` bytes) as the document of `id` with
     /// `heads`, then drops least recently used entries while over the budget.
     pub fn put(&self, id: Uuid, heads: Vec<u8>, doc: Arc<RecordDoc>, saved_len: usize) {
+        self.put_entry(id, heads, doc, None, saved_len);
+    }
+
+    /// [`Self::put`] with the document's reading (`doc.read()`), served by [`Self::record`].
+    pub fn put_read(
+        &self,
+        id: Uuid,
+        heads: Vec<u8>,
+        doc: Arc<RecordDoc>,
+        record: Arc<Record>,
+        saved_len: usize,
+    ) {
+        self.put_entry(id, heads, doc, Some(record), saved_len);
+    }
+
+    /// The reading of the cached document of `id` when it has these `heads` and a reading
+    /// was put with it (not counted as a lookup: it follows one).
+    pub fn record(&self, id: Uuid, heads: &[u8]) -> Option<Arc<Record>> {
+        match self.lock().lru.peek(&id) {
+            Some(e) if e.heads == heads => e.record.clone(),
+            _ => None,
+        }
+    }
+
+    fn put_entry(
+        &self,
+        id: Uuid,
+        heads: Vec<u8>,
+        doc: Arc<RecordDoc>,
+        record: Option<Arc<Record>>,
+        saved_len: usize,
+    ) {
         let cost = cost(saved_len);
         if cost > self.budget {
             self.remove(id);
             return;
         }
+        // Dropped entries are freed after the lock is released.
+        let mut dropped = Vec::new();
         let used = {
             let mut inner = self.lock();
-            if let Some(old) = inner.lru.put(id, Entry { heads, doc, cost }) {
+            let entry = Entry {
+                heads,
+                doc,
+                record,
+                cost,
+            };
+            if let Some(old) = inner.lru.put(id, entry) {
                 inner.used -= old.cost;
+                dropped.push(old);
             }
             inner.used += cost;
             while inner.used > self.budget {
                 match inner.lru.pop_lru() {
-                    Some((_, e)) => inner.used -= e.cost,
+                    Some((_, e)) => {
+                        inner.used -= e.cost;
+                        dropped.push(e);
+                    }
                     None => break,
                 }
             }
             inner.used
         };
+        drop(dropped);
         self.metrics.cache_size(used);
     }
 
@@ -148,6 +200,28 @@ mod tests {
 
     fn doc() -> Arc<RecordDoc> {
         Arc::new(RecordDoc::empty())
+    }
+
+    #[test]
+    fn a_reading_is_served_only_beside_the_document_version_it_was_put_with() {
+        let cache = DocCache::new(1 << 20, Arc::new(Metrics::default()));
+        let id = Uuid::now_v7();
+        let record = Arc::new(Record {
+            id,
+            kind: sync_core::model::Kind::Household,
+            unit: "07132".into(),
+            fields: Default::default(),
+        });
+        cache.put(id, vec![1], doc(), 100);
+        assert!(cache.record(id, &[1]).is_none(), "put without a reading");
+        cache.put_read(id, vec![2], doc(), record.clone(), 100);
+        assert_eq!(cache.record(id, &[2]).as_deref(), Some(&*record));
+        assert!(cache.record(id, &[1]).is_none(), "other heads: no reading");
+        cache.put(id, vec![3], doc(), 100);
+        assert!(
+            cache.record(id, &[3]).is_none(),
+            "a new version without a reading drops the old one"
+        );
     }
 
     #[test]

@@ -105,6 +105,7 @@ enum Verdict {
         moved_from: Option<String>,
         row: Box<RecordRow>,
         doc: Box<RecordDoc>,
+        read: Arc<Record>,
     },
     Reject(Rejection),
 }
@@ -197,7 +198,7 @@ fn store(
     cache: Option<&DocCache>,
 ) -> anyhow::Result<Stored> {
     let new_record = current.base_heads.is_none();
-    let (hashes, log, moved_from, row, doc) = match current.verdict {
+    let (hashes, log, moved_from, row, doc, read) = match current.verdict {
         Verdict::Reject(r) => return Ok(Stored::Rejected(r)),
         Verdict::Known { hashes } => return Ok(Stored::Accepted { hashes, logged: 0 }),
         Verdict::Accept {
@@ -206,7 +207,8 @@ fn store(
             moved_from,
             row,
             doc,
-        } => (hashes, log, moved_from, row, doc),
+            read,
+        } => (hashes, log, moved_from, row, doc, read),
     };
     let mut logged = 0;
     for (hash, bytes) in &log {
@@ -230,7 +232,13 @@ fn store(
         feed::put_record(tx, &row)?;
     }
     if let Some(c) = cache {
-        c.put(record, row.heads.clone(), Arc::from(doc), row.doc.len());
+        c.put_read(
+            record,
+            row.heads.clone(),
+            Arc::from(doc),
+            read,
+            row.doc.len(),
+        );
     }
     Ok(Stored::Accepted { hashes, logged })
 }
@@ -337,9 +345,21 @@ fn evaluate(
     let Some(kind) = kind else {
         return reject(RejectCode::Malformed, "unknown record kind".into());
     };
-    if let Err(v) = check::check_changes(kind, &base, &fresh) {
-        return reject(v.code, v.message);
-    }
+    let written = match check::check_changes(kind, &base, &fresh) {
+        Ok(w) => w,
+        Err(v) => return reject(v.code, v.message),
+    };
+    // The stored record, read (and its shape checked) before the merged one: when it
+    // passes and the changes create no object, the merged document's shape passes too.
+    // (From the cache when the push that stored this version left its reading there.)
+    let before: Option<Result<Record, doc::DocError>> =
+        stored
+            .as_ref()
+            .map(|s| match cache.and_then(|c| c.record(s.id, &s.heads)) {
+                Some(r) => Ok((*r).clone()),
+                None => base.read(),
+            });
+    let known_shape = written.objects_made == 0 && before.as_ref().is_none_or(|b| b.is_ok());
 
     // 5. Apply on a fork.
     let mut fork = base.fork();
@@ -364,8 +384,13 @@ fn evaluate(
         );
     }
 
-    // 6. Read (the shape is checked first, iteratively).
-    let after = match fork.read() {
+    // 6. Read (the shape is checked first, iteratively, unless known to pass).
+    let read = if known_shape {
+        fork.read_known_shape()
+    } else {
+        fork.read()
+    };
+    let after = match read {
         Ok(r) => r,
         Err(e) => {
             return reject(
@@ -380,10 +405,7 @@ fn evaluate(
             "the document's id or kind does not match the pushed record".into(),
         );
     }
-    let before: Option<Record> = match &stored {
-        Some(_) => Some(base.read()?),
-        None => None,
-    };
+    let before: Option<Record> = before.transpose()?;
     if let Some(b) = &before
         && b.kind != after.kind
     {
@@ -404,13 +426,14 @@ fn evaluate(
     };
 
     // 8. Scope, role and frozen fields, on the winners and on every value written.
-    if let Err(v) = check::judge(
+    if let Err(v) = check::judge_written(
         before.as_ref().map(|b| (&*base, b)),
         &fork,
         &after,
         caller.role,
         &caller.scopes,
         ctx,
+        Some(&written.root_keys),
     ) {
         return reject(v.code, v.message);
     }
@@ -432,6 +455,7 @@ fn evaluate(
         moved_from,
         row: Box::new(row),
         doc: Box::new(fork),
+        read: Arc::new(after),
     })
 }
 

@@ -252,6 +252,14 @@ impl RecordDoc {
         record_from_hydrate(&self.hydrate_checked(None)?)
     }
 
+    /// [`Self::read`] without the shape walk ([`Self::check_shape`]), for a document whose
+    /// shape is known to pass it: the server's merged document when the stored one passed
+    /// and the applied changes create no object ([`crate::check::Written::objects_made`]
+    /// is 0) — then it holds no object the stored document did not hold, at the same depth.
+    pub fn read_known_shape(&self) -> Result<Record, DocError> {
+        record_from_hydrate(&self.doc.hydrate(None))
+    }
+
     /// The record as it read at `heads`.
     pub fn read_at(&self, heads: &[ChangeHash]) -> Result<Record, DocError> {
         record_from_hydrate(&self.hydrate_checked(Some(heads))?)

@@ -74,7 +74,7 @@ impl Hub {
                 continue;
             }
             // The same rules as the server, through the same functions.
-            let verdict = checked.and_then(|()| {
+            let verdict = checked.and_then(|_| {
                 let after = doc
                     .read()
                     .map_err(|e| check::Violation::invalid(e.to_string()))?;

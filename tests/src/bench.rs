@@ -310,6 +310,7 @@ pub struct FerryServer {
     bin: PathBuf,
     child: Child,
     addr: SocketAddr,
+    metrics: Option<SocketAddr>,
     dir: tempfile::TempDir,
 }
 
@@ -339,19 +340,26 @@ impl FerryServer {
             .spawn()
             .with_context(|| format!("cannot start {}", bin.display()))?;
         let stdout = child.stdout.take().ok_or_else(|| anyhow!("no stdout"))?;
+        // The server prints its metrics listener (unless disabled), then its address.
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
+            let mut metrics = None;
             let mut sent = false;
             for line in BufReader::new(stdout).lines() {
                 let Ok(line) = line else { break };
-                if !sent && let Some(url) = line.strip_prefix("listening on http://") {
-                    let _ = tx.send(url.trim().to_owned());
+                if sent {
+                    continue;
+                }
+                if let Some(m) = line.strip_prefix("metrics on http://") {
+                    metrics = m.trim().strip_suffix("/metrics").map(str::to_owned);
+                } else if let Some(url) = line.strip_prefix("listening on http://") {
+                    let _ = tx.send((url.trim().to_owned(), metrics.take()));
                     sent = true;
                 }
             }
         });
-        let addr = match rx.recv_timeout(Duration::from_secs(60)) {
-            Ok(a) => a.parse()?,
+        let (addr, metrics) = match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok((a, m)) => (a.parse()?, m.and_then(|m| m.parse().ok())),
             Err(_) => {
                 let _ = child.kill();
                 let _ = child.wait();
@@ -364,6 +372,7 @@ impl FerryServer {
             bin: bin.to_owned(),
             child,
             addr,
+            metrics,
             dir,
         })
     }
@@ -371,6 +380,12 @@ impl FerryServer {
     /// The listening address.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The address of the separate `/metrics` listener (`None`: the server printed none;
+    /// an older build serves `/metrics` on [`Self::addr`]).
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics
     }
 
     /// The child's process id.

@@ -86,8 +86,13 @@ pub fn detect_cached(
             Some(c) => c.load(*id, &stored.heads, &stored.doc),
             None => RecordDoc::load(&stored.doc).map(Arc::new),
         };
+        // The push that stored this version may have left its reading in the cache.
+        let cached = cache.and_then(|c| c.record(*id, &stored.heads));
         let read = doc.and_then(|d| {
-            let r = d.read()?;
+            let r = match cached {
+                Some(r) => (*r).clone(),
+                None => d.read()?,
+            };
             Ok((d, r))
         });
         match read {

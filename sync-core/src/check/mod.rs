@@ -16,8 +16,8 @@ pub mod limits;
 mod ops;
 mod rules;
 
-pub use ops::{check_changes, count_ops, count_push_ops};
-pub use rules::{judge, rule_violation};
+pub use ops::{Written, check_changes, count_ops, count_push_ops};
+pub use rules::{judge, judge_written, rule_violation};
 
 use crate::protocol::RejectCode;
 

@@ -5,7 +5,7 @@
 //! upwards at most [`MAX_DEPTH`] + 1 steps, so a change nesting thousands of maps costs a
 //! few steps and a refusal, never a deep stack.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use automerge::legacy::{Key, ObjectId, OpId, OpType};
 use automerge::{Change, ObjType, ReadDoc, ScalarValue};
@@ -73,7 +73,15 @@ pub fn count_push_ops(push: &[crate::protocol::PushRecord], limit: usize) -> usi
 ///
 /// Every code is `invalid`, except operations on an object the record does not have
 /// (`malformed`).
-pub fn check_changes(kind: Kind, base: &RecordDoc, changes: &[Change]) -> Result<(), Violation> {
+///
+/// On success, what the changes write ([`Written`]), which lets the later checks skip work
+/// that cannot find anything: with no object created the merged document has no object the
+/// stored one did not have, and a value the changes wrote sits at a root key they name.
+pub fn check_changes(
+    kind: Kind,
+    base: &RecordDoc,
+    changes: &[Change],
+) -> Result<Written, Violation> {
     for c in changes {
         if c.len() > MAX_OPS_PER_CHANGE {
             return Err(Violation::invalid(format!(
@@ -100,10 +108,16 @@ pub fn check_changes(kind: Kind, base: &RecordDoc, changes: &[Change]) -> Result
         }
     }
     let mut levels: HashMap<OpId, Level> = HashMap::new();
+    let mut root_keys: BTreeSet<String> = BTreeSet::new();
     for ex in &expanded {
         for op in &ex.operations {
             let level = match &op.obj {
-                ObjectId::Root => Level::Root,
+                ObjectId::Root => {
+                    if let Key::Map(key) = &op.key {
+                        root_keys.insert(key.to_string());
+                    }
+                    Level::Root
+                }
                 ObjectId::Id(id) => match levels.get(id) {
                     Some(l) => *l,
                     None => {
@@ -122,7 +136,19 @@ pub fn check_changes(kind: Kind, base: &RecordDoc, changes: &[Change]) -> Result
             "the changes create more than {MAX_NEW_OBJECTS} objects in one record"
         )));
     }
-    Ok(())
+    Ok(Written {
+        objects_made: made.len(),
+        root_keys,
+    })
+}
+
+/// What a record's pushed changes write, from [`check_changes`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Written {
+    /// Objects the changes create (each a map, at a place the schema allows).
+    pub objects_made: usize,
+    /// Every key of the root map an operation of the changes writes or deletes.
+    pub root_keys: BTreeSet<String>,
 }
 
 /// The level of object `id`: followed up through objects made by the push and then the
@@ -390,6 +416,31 @@ mod tests {
             .unwrap()
             .unwrap();
         assert!(check_changes(Kind::Household, &base, &[change]).is_ok());
+    }
+
+    #[test]
+    fn the_checks_report_the_root_keys_written_and_the_objects_made() {
+        let (base, create) = household();
+        let made = check_changes(Kind::Household, &RecordDoc::empty(), &[create]).unwrap();
+        assert!(made.root_keys.contains("address") && made.root_keys.contains("kind"));
+        let set = members(&base);
+        let entry = raw_change(&base, |tx| {
+            tx.put(ROOT, "notes", "x")?;
+            tx.delete(ROOT, "address")?;
+            let e = tx.put_object(&set, "m1", ObjType::Map)?;
+            tx.put(&e, "relationship", "head")
+        });
+        let w = check_changes(Kind::Household, &base, &[entry]).unwrap();
+        assert_eq!(w.objects_made, 1);
+        let keys: Vec<&str> = w.root_keys.iter().map(String::as_str).collect();
+        assert_eq!(
+            keys,
+            ["address", "notes"],
+            "keys inside the set are not root keys"
+        );
+        let plain = raw_change(&base, |tx| tx.put(ROOT, "notes", "y"));
+        let w = check_changes(Kind::Household, &base, &[plain]).unwrap();
+        assert_eq!(w.objects_made, 0);
     }
 
     #[test]

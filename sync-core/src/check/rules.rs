@@ -34,6 +34,22 @@ pub fn judge(
     units: &BTreeSet<String>,
     ctx: &ValidationContext,
 ) -> Result<(), Violation> {
+    judge_written(before, after_doc, after, role, units, ctx, None)
+}
+
+/// [`judge`], with `written` the root keys the new changes write
+/// ([`super::Written::root_keys`], from [`super::check_changes`] on the same changes): a
+/// value the changes wrote sits at one of those keys, so only they are looked at (`None`:
+/// every key of the merged document). Same verdicts as [`judge`].
+pub fn judge_written(
+    before: Option<(&RecordDoc, &Record)>,
+    after_doc: &RecordDoc,
+    after: &Record,
+    role: Role,
+    units: &BTreeSet<String>,
+    ctx: &ValidationContext,
+    written: Option<&BTreeSet<String>>,
+) -> Result<(), Violation> {
     let out_of_scope = || {
         Violation::new(
             RejectCode::OutOfScope,
@@ -47,7 +63,7 @@ pub fn judge(
     if let Some((code, message)) = rule_violation(before_rec, after, role) {
         return Err(Violation::new(code, message));
     }
-    for (key, value) in new_values(before.map(|(d, _)| d), after_doc) {
+    for (key, value) in new_values(before.map(|(d, _)| d), after_doc, written) {
         match key.as_str() {
             "unit" => {
                 if !value.as_text().is_some_and(|u| units.contains(u)) {
@@ -95,13 +111,21 @@ pub fn judge(
     Ok(())
 }
 
-/// Every scalar value at a root key of `after` that `before` does not hold (by the id of
-/// the operation that wrote it): what the new changes wrote and is still visible, winner
-/// or concurrent candidate.
-fn new_values(before: Option<&RecordDoc>, after: &RecordDoc) -> Vec<(String, model::Value)> {
+/// Every scalar value at a root key of `after` (of `keys`, when given) that `before` does
+/// not hold (by the id of the operation that wrote it): what the new changes wrote and is
+/// still visible, winner or concurrent candidate.
+fn new_values(
+    before: Option<&RecordDoc>,
+    after: &RecordDoc,
+    keys: Option<&BTreeSet<String>>,
+) -> Vec<(String, model::Value)> {
     let doc = after.automerge();
     let mut out = Vec::new();
-    for key in doc.keys(ROOT) {
+    let keys: Vec<String> = match keys {
+        Some(k) => k.iter().cloned().collect(),
+        None => doc.keys(ROOT).collect(),
+    };
+    for key in keys {
         let Ok(values) = doc.get_all(ROOT, key.as_str()) else {
             continue;
         };
@@ -234,6 +258,86 @@ mod tests {
         after.apply_changes(vec![change]).unwrap();
         let (before_rec, after_rec) = (stored.read().unwrap(), after.read().unwrap());
         (stored, before_rec, after, after_rec)
+    }
+
+    /// `judge_written`, given the root keys `check_changes` reports for the pushed change,
+    /// decides as `judge` does on every concurrent case below (it looks only at those keys).
+    #[test]
+    fn judging_only_the_written_root_keys_decides_as_judging_every_key() {
+        let unit = |u: &str| Edit::SetUnit { unit: u.into() };
+        type Case = (Vec<Edit>, Vec<Edit>, Role, &'static [&'static str]);
+        let cases: Vec<Case> = vec![
+            (
+                vec![set("status", "withdrawn")],
+                vec![set("status", "accepted")],
+                Role::Officer,
+                &["07132"],
+            ),
+            (
+                vec![set("full_name", "Đỗ Thị Hòa"), set("status", "accepted")],
+                vec![set("full_name", "Someone Else")],
+                Role::Staff,
+                &["07132"],
+            ),
+            (
+                vec![unit("07135")],
+                vec![unit("07147")],
+                Role::Staff,
+                &["07132", "07135"],
+            ),
+            (
+                vec![unit("07135")],
+                vec![unit("07147")],
+                Role::Staff,
+                &["07132", "07135", "07147"],
+            ),
+            (
+                vec![set("date_of_birth", "2008-02-03")],
+                vec![set("date_of_birth", "not a date")],
+                Role::Staff,
+                &["07132"],
+            ),
+            (
+                vec![set("full_name", "A")],
+                vec![set("sex", "male")],
+                Role::Officer,
+                &["07132"],
+            ),
+        ];
+        let mut refused = 0;
+        for (stored_edits, pushed, role, scopes) in cases {
+            let record = application("submitted");
+            let (base, _) = RecordDoc::create(&record, &Author::new(&LOW, 1)).unwrap();
+            let mut stored = base.fork();
+            stored.edit(&stored_edits, &Author::new(&HIGH, 2)).unwrap();
+            let change = base
+                .fork()
+                .edit(&pushed, &Author::new(&LOW, 3))
+                .unwrap()
+                .unwrap();
+            let written =
+                crate::check::check_changes(record.kind, &stored, std::slice::from_ref(&change))
+                    .unwrap();
+            assert_eq!(written.objects_made, 0);
+            let mut after = stored.fork();
+            after.apply_changes(vec![change]).unwrap();
+            let (br, ar) = (stored.read().unwrap(), after.read().unwrap());
+            assert_eq!(ar, after.read_known_shape().unwrap());
+            let scopes = units(scopes);
+            let every = judge(Some((&stored, &br)), &after, &ar, role, &scopes, &ctx());
+            let only = judge_written(
+                Some((&stored, &br)),
+                &after,
+                &ar,
+                role,
+                &scopes,
+                &ctx(),
+                Some(&written.root_keys),
+            );
+            assert_eq!(every, only, "{pushed:?}");
+            refused += every.is_err() as usize;
+        }
+        assert_eq!(refused, 4, "the cases refused by judge are refused by both");
     }
 
     #[test]

@@ -309,8 +309,9 @@ fn ferry_serve_with_a_postgres_url_refuses_to_start_instead_of_using_sqlite() {
         assert!(!out.status.success(), "{args:?} must fail");
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(
-            err.contains("this command does not run on PostgreSQL in this build yet; use --data-dir")
-                || err.contains("every node needs the same audit key"),
+            err.contains(
+                "this command does not run on PostgreSQL in this build yet; use --data-dir"
+            ) || err.contains("every node needs the same audit key"),
             "{args:?}: {err}"
         );
         assert!(

@@ -6,7 +6,7 @@
 //! target/release/bench-sync [--records 10000,50000] [--profiles unthrottled,2g] [--devices 20]
 //!                           [--seed 1] [--real-limit-secs 240] [--no-baseline] [--smoke]
 //!                           [--only-throughput] [--throughput 1x1,16x1,16x25]
-//!                           [--throughput-apply]
+//!                           [--throughput-apply] [--throughput-changes 2000]
 //! ```
 //!
 //! `FERRY_BIN` names the `ferry` binary to measure (e.g. an older build, for a "before"
@@ -158,7 +158,8 @@ struct Report {
 
 /// The `ferry_doc_cache_*` and `ferry_writer_*` summary lines of the server's `/metrics`
 /// (absent from a server that does not export them, e.g. an older build).
-fn server_figures(addr: std::net::SocketAddr, n: usize) -> String {
+fn server_figures(server: &FerryServer, n: usize) -> String {
+    let addr = server.metrics_addr().unwrap_or(server.addr());
     let text = ureq::get(&format!("http://{addr}/metrics"))
         .call()
         .ok()
@@ -241,7 +242,8 @@ fn main() -> anyhow::Result<()> {
             None if smoke => vec![(1, 1), (2, 5)],
             None => vec![(1, 1), (4, 1), (16, 1), (4, 25), (16, 25)],
         },
-        throughput_changes: if smoke { 40 } else { 2000 },
+        throughput_changes: args.number("--throughput-changes", if smoke { 40 } else { 2000 })?
+            as usize,
         only_throughput: args.flag("--only-throughput"),
         throughput_apply: args.flag("--throughput-apply"),
     };
@@ -932,6 +934,9 @@ fn run_size(cfg: &Cfg, bin: &Path, n: usize, report: &mut Report) -> anyhow::Res
                 dc.options.max_push_bytes = ((batch.saturating_sub(1)) as f64 * avg + 1.0) as usize;
                 devices.push((rep, dc));
             }
+            progress(&format!(
+                "{n} records: throughput, {devs} devices × {batch}: devices ready, measuring"
+            ));
             let c0 = server.cpu();
             let t = Instant::now();
             let apply_pulls = cfg.throughput_apply;
@@ -1012,7 +1017,7 @@ fn run_size(cfg: &Cfg, bin: &Path, n: usize, report: &mut Report) -> anyhow::Res
     }
 
     let (rss_end, hwm) = server.memory();
-    report.server_figures.push(server_figures(server.addr(), n));
+    report.server_figures.push(server_figures(&server, n));
     report.rss.push((n, rss_seeded));
     report.memory.push(vec![
         n.to_string(),
