@@ -1,4 +1,4 @@
--- Version 7: the report index, kept as records change (server/src/reports/index.rs), so the
+-- Version 6: the report index, kept as records change (server/src/reports/index.rs), so the
 -- leadership reports count rows instead of loading documents.
 --
 -- report_dossiers: one row per CCCD application and residence declaration. `procedure` is the

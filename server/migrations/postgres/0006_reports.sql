@@ -1,4 +1,4 @@
--- Server schema version 7 on PostgreSQL: the report index (../sqlite/0007_reports.sql, which
+-- Server schema version 6 on PostgreSQL: the report index (../sqlite/0006_reports.sql, which
 -- explains the columns; translation rules in 0001).
 CREATE TABLE report_dossiers (
     record TEXT PRIMARY KEY,
