@@ -8,6 +8,7 @@ mod integration {
     pub mod db_seam;
     pub mod faults;
     pub mod hostile;
+    pub mod postgres_accounts;
     pub mod postgres_schema;
     pub mod python_bindings;
     pub mod review;
