@@ -188,10 +188,11 @@ fn print_item(out: &mut impl Write, item: &Item) -> std::io::Result<()> {
 
 /// Runs a `ferry review` command.
 pub fn run(config: &Config, cmd: ReviewCommand) -> anyhow::Result<ExitCode> {
-    let pool = crate::open_pool(config)?;
+    // SQLite for now; the PostgreSQL form comes with the engine's store opening (lib.rs).
+    let store = crate::db::Store::Sqlite(std::sync::Arc::new(crate::open_pool(config)?));
     let mut out = std::io::stdout().lock();
     let decide = |id: i64, action: Action, admin: &str| -> anyhow::Result<Item> {
-        let item = pool.write(|tx| {
+        let item = store.write(|tx| {
             review::resolve(
                 tx,
                 id,
@@ -231,7 +232,7 @@ pub fn run(config: &Config, cmd: ReviewCommand) -> anyhow::Result<ExitCode> {
             };
             let now = now_ms();
             // The JSON carries competing values: that listing is audited (`review_list`).
-            let (items, counts) = pool.write(|tx| -> anyhow::Result<_> {
+            let (items, counts) = store.write(|tx| -> anyhow::Result<_> {
                 let items = review::list_items(tx, &f, now)?;
                 let counts = review::count_items(tx, &f, now)?;
                 if json {
@@ -284,7 +285,7 @@ pub fn run(config: &Config, cmd: ReviewCommand) -> anyhow::Result<ExitCode> {
             )?;
         }
         ReviewCommand::Show { id, json } => {
-            let shown = pool.write(|tx| -> anyhow::Result<Option<_>> {
+            let shown = store.write(|tx| -> anyhow::Result<Option<_>> {
                 let Some(item) = review::get_item(tx, id)? else {
                     return Ok(None);
                 };
@@ -360,11 +361,11 @@ pub fn run(config: &Config, cmd: ReviewCommand) -> anyhow::Result<ExitCode> {
         ReviewCommand::Scan { batch } => {
             // Records a server left queued for detection first (e.g. it was killed between a
             // commit and its detection), then every record.
-            let (queued, _) = review::queue::drain_all(&pool, now_ms())?;
+            let (queued, _) = review::queue::drain_all(&store, now_ms())?;
             if queued > 0 {
                 writeln!(out, "detected {queued} queued record(s)")?;
             }
-            let (n, stats) = review::detect::scan_all(&pool, batch, now_ms())?;
+            let (n, stats) = review::detect::scan_all(&store, batch, now_ms())?;
             writeln!(
                 out,
                 "scanned {n} record(s): {} item(s) opened, {} refreshed, {} closed",

@@ -7,10 +7,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use rusqlite::{Connection, params};
 use serde_bytes::ByteBuf;
 use sync_core::protocol::{ActorInfo, Remaining, SyncReply};
 use uuid::Uuid;
+
+use crate::db::{DbError, Sql};
 
 /// Fills `units`, `remaining` and `actors` of a reply whose pull is built.
 ///
@@ -21,12 +22,12 @@ use uuid::Uuid;
 /// - `actors`: every account/device behind a logged change of a record in `pull`, by the
 ///   device that pushed the change (its registered actor id).
 pub fn annotate(
-    conn: &Connection,
+    conn: &dyn Sql,
     scopes: &[String],
     request_cursors: &BTreeMap<String, u64>,
     device_id: Uuid,
     reply: &mut SyncReply,
-) -> rusqlite::Result<()> {
+) -> Result<(), DbError> {
     reply.units = Some(scopes.to_vec());
     reply.remaining = Some(if reply.more {
         remaining(conn, scopes, request_cursors, device_id, &reply.cursors)?
@@ -38,17 +39,12 @@ pub fn annotate(
 }
 
 fn remaining(
-    conn: &Connection,
+    conn: &dyn Sql,
     scopes: &[String],
     request_cursors: &BTreeMap<String, u64>,
     device_id: Uuid,
     reply_cursors: &BTreeMap<String, u64>,
-) -> rusqlite::Result<Remaining> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT count(DISTINCT record), coalesce(sum(length(bytes)), 0) FROM changes
-         WHERE unit = ?1 AND seq > ?2 AND kind = 'change' AND origin_device IS NOT ?3",
-    )?;
-    let device = device_id.to_string();
+) -> Result<Remaining, DbError> {
     let mut total = Remaining::default();
     for scope in scopes {
         let cursor = reply_cursors
@@ -56,10 +52,14 @@ fn remaining(
             .or_else(|| request_cursors.get(scope))
             .copied()
             .unwrap_or(0);
-        let (records, bytes): (i64, i64) = stmt
-            .query_row(params![scope, cursor as i64, device], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })?;
+        let r = conn.query_one(
+            "SELECT count(DISTINCT record), CAST(coalesce(sum(length(bytes)), 0) AS BIGINT)
+             FROM changes
+             WHERE unit = ?1 AND seq > ?2 AND kind = 'change'
+               AND origin_device IS DISTINCT FROM ?3",
+            &[scope, &(cursor as i64), &device_id],
+        )?;
+        let (records, bytes): (i64, i64) = (r.get(0)?, r.get(1)?);
         total.records += records.max(0) as u64;
         total.bytes += bytes.max(0) as u64;
     }
@@ -68,37 +68,31 @@ fn remaining(
 
 /// The directory entries of every device that logged a change of one of `records`.
 fn actors_of(
-    conn: &Connection,
+    conn: &dyn Sql,
     records: impl Iterator<Item = Uuid>,
-) -> rusqlite::Result<Vec<ActorInfo>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT DISTINCT origin_device FROM changes WHERE record = ?1 AND kind = 'change'",
-    )?;
+) -> Result<Vec<ActorInfo>, DbError> {
     let mut devices: BTreeSet<String> = BTreeSet::new();
     for record in records {
-        let rows = stmt.query_map([record.to_string()], |r| r.get::<_, Option<String>>(0))?;
-        for device in rows {
-            devices.extend(device?);
+        let rows = conn.query(
+            "SELECT DISTINCT origin_device FROM changes WHERE record = ?1 AND kind = 'change'",
+            &[&record],
+        )?;
+        for r in rows {
+            devices.extend(r.get::<Option<String>>(0)?);
         }
     }
-    let mut who = conn.prepare_cached(
-        "SELECT d.actor, u.username, d.name FROM devices d JOIN users u ON u.id = d.user_id
-         WHERE d.id = ?1",
-    )?;
     let mut out = Vec::with_capacity(devices.len());
     for device in devices {
-        let row = who.query_row([&device], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-            ))
-        });
-        let (actor, user, device_name) = match row {
-            Ok(v) => v,
-            Err(rusqlite::Error::QueryReturnedNoRows) => continue,
-            Err(e) => return Err(e),
+        let Some(r) = conn.query_opt(
+            "SELECT d.actor, u.username, d.name FROM devices d JOIN users u ON u.id = d.user_id
+             WHERE d.id = ?1",
+            &[&device],
+        )?
+        else {
+            continue;
         };
+        let (actor, user, device_name): (String, String, String) =
+            (r.get(0)?, r.get(1)?, r.get(2)?);
         let Ok(actor) = hex::decode(&actor) else {
             continue;
         };
@@ -114,7 +108,7 @@ fn actors_of(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rusqlite::Connection;
+    use rusqlite::{Connection, params};
     use sync_core::protocol::PullEntry;
     use sync_core::store::schema::migrate;
 

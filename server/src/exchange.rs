@@ -22,10 +22,10 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use sync_core::protocol::{SyncReply, SyncRequest};
-use sync_core::store::Pool;
 use tokio::sync::Notify;
 use uuid::Uuid;
 
+use crate::db::{Sql, Store};
 use crate::doc_cache::DocCache;
 use crate::feed::{self, PullRequest, PullStats};
 use crate::metrics::Metrics;
@@ -38,8 +38,8 @@ use crate::{AppState, accounts, audit};
 pub struct Engine {
     /// The group-commit writer.
     pub writer: Writer,
-    /// Readers for pulls.
-    pub pool: Arc<Pool>,
+    /// The database: readers for the checks and pulls.
+    pub store: Store,
     /// Loaded documents.
     pub cache: Arc<DocCache>,
     /// Wakes the review worker.
@@ -53,7 +53,7 @@ impl Engine {
     pub fn of(state: &AppState) -> Engine {
         Engine {
             writer: state.writer.clone(),
-            pool: state.pool.clone(),
+            store: state.store.clone(),
             cache: state.cache.clone(),
             review_wake: state.review_wake.clone(),
             metrics: state.metrics.clone(),
@@ -89,7 +89,7 @@ pub struct AuditEntry {
 
 impl AuditEntry {
     /// Appends the entry in `tx`.
-    pub fn append(&self, tx: &rusqlite::Transaction<'_>, now_ms: i64) -> anyhow::Result<()> {
+    pub fn append(&self, tx: &dyn Sql, now_ms: i64) -> anyhow::Result<()> {
         audit::append(
             tx,
             now_ms,
@@ -120,18 +120,15 @@ pub async fn exchange(
     let checked = if req.push.is_empty() {
         Vec::new()
     } else {
-        let (pool, caller, req, cache) = (
-            engine.pool.clone(),
+        let (store, caller, req, cache) = (
+            engine.store.clone(),
             who.caller.clone(),
             req.clone(),
             engine.cache.clone(),
         );
         tokio::task::spawn_blocking(move || {
-            pool.read(|c| -> anyhow::Result<Vec<Checked>> {
-                let snapshot = c.unchecked_transaction()?;
-                let checked = sync::check_all(&snapshot, &caller, &req.push, now, Some(&cache))?;
-                snapshot.commit()?;
-                Ok(checked)
+            store.read(|snapshot| -> anyhow::Result<Vec<Checked>> {
+                sync::check_all(snapshot, &caller, &req.push, now, Some(&cache))
             })
         })
         .await??
@@ -141,9 +138,15 @@ pub async fn exchange(
         PushOutcome::default()
     } else {
         let (caller, req, cache) = (who.caller.clone(), req.clone(), engine.cache.clone());
+        let mut checked = Some(checked);
         engine
             .writer
-            .run(move |tx| push_step(tx, &caller, &req, checked, now, &cache))
+            // Run again after a lost race (PostgreSQL) without the verdicts: every record is
+            // then checked inside the transaction.
+            .run(move |tx| {
+                let checked = checked.take().unwrap_or_default();
+                push_step(tx, &caller, &req, checked, now, &cache)
+            })
             .await?
     };
     engine.metrics.accepted(pushed.new_changes);
@@ -157,10 +160,15 @@ pub async fn exchange(
     reply.accepted = pushed.accepted.clone();
     reply.rejected = pushed.rejected.clone();
     let (reply, stats) = {
-        let (pool, units, device) = (engine.pool.clone(), who.units.clone(), who.caller.device_id);
+        let (store, units, device) = (
+            engine.store.clone(),
+            who.units.clone(),
+            who.caller.device_id,
+        );
         let req = req.clone();
         tokio::task::spawn_blocking(move || -> anyhow::Result<(SyncReply, PullStats)> {
-            let stats = pool.read(|c| pull_step(c, device, &units, &req, max_bytes, &mut reply))?;
+            let stats =
+                store.read(|c| pull_step(c, device, &units, &req, max_bytes, &mut reply))?;
             Ok((reply, stats))
         })
         .await??
@@ -191,7 +199,7 @@ pub struct Epilogue {
 
 impl Epilogue {
     /// Writes the status and the audit entry in `tx`.
-    pub fn write(&self, tx: &rusqlite::Transaction<'_>, now_ms: i64) -> anyhow::Result<()> {
+    pub fn write(&self, tx: &dyn Sql, now_ms: i64) -> anyhow::Result<()> {
         accounts::touch_device(tx, self.device, &self.status, now_ms)?;
         self.audit.append(tx, now_ms)
     }
@@ -199,7 +207,7 @@ impl Epilogue {
 
 /// Step 1 in the writer's transaction: the push, with the verdicts checked beforehand.
 pub fn push_step(
-    tx: &rusqlite::Transaction<'_>,
+    tx: &dyn Sql,
     caller: &Caller,
     req: &SyncRequest,
     checked: Vec<Checked>,
@@ -210,19 +218,19 @@ pub fn push_step(
 }
 
 /// Step 2 on a reader: the pull and its annotations (units, what remains, the actor
-/// directory: [`crate::directory`]), inside one read transaction so that every statement
-/// sees the same snapshot (a prefix of the change log: see `docs/ARCHITECTURE.md`).
+/// directory: [`crate::directory`]), in `snapshot`, one read transaction ([`Store::read`]),
+/// so that every statement sees the same snapshot (a prefix of each unit's change log: see
+/// `docs/ARCHITECTURE.md`).
 pub fn pull_step(
-    conn: &rusqlite::Connection,
+    snapshot: &dyn Sql,
     device_id: Uuid,
     units: &[String],
     req: &SyncRequest,
     max_bytes: u64,
     reply: &mut SyncReply,
 ) -> anyhow::Result<PullStats> {
-    let snapshot = conn.unchecked_transaction()?;
     let stats = feed::build_pull(
-        &snapshot,
+        snapshot,
         &PullRequest {
             device_id,
             scopes: units,
@@ -232,8 +240,7 @@ pub fn pull_step(
         },
         reply,
     )?;
-    crate::directory::annotate(&snapshot, units, &req.cursors, device_id, reply)?;
-    snapshot.commit()?;
+    crate::directory::annotate(snapshot, units, &req.cursors, device_id, reply)?;
     Ok(stats)
 }
 
@@ -283,7 +290,7 @@ pub async fn wipe(engine: &Engine, user: &str, device: Uuid) -> anyhow::Result<S
         .run(move |tx| -> anyhow::Result<()> {
             accounts::wiped(tx, device)?;
             AuditEntry {
-                user,
+                user: user.clone(),
                 device: device.to_string(),
                 action: "device_wiped",
                 records: Vec::new(),

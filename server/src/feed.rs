@@ -12,13 +12,14 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde_bytes::ByteBuf;
 use sync_core::check::limits;
 use sync_core::doc::RecordDoc;
 use sync_core::protocol::{PullEntry, Purge, SyncReply, encode_reply};
 use sync_core::store::tables::RecordRow;
 use uuid::Uuid;
+
+use crate::db::{DbError, Dialect, Row, Sql};
 
 /// Most log rows looked at per scope in one reply. Rows past the window are left for the
 /// next exchange (`more` is set).
@@ -53,108 +54,214 @@ pub struct StoredRecord {
 }
 
 /// The stored record with this id.
-pub fn get_record(conn: &Connection, id: Uuid) -> rusqlite::Result<Option<StoredRecord>> {
-    conn.prepare_cached(
-        "SELECT kind, unit, doc, findings, heads, updated_ms FROM records WHERE id = ?1",
-    )?
-    .query_row([id.to_string()], |r| {
-        Ok(StoredRecord {
-            id,
-            kind: r.get(0)?,
-            unit: r.get(1)?,
-            doc: r.get(2)?,
-            findings: r.get(3)?,
-            heads: r.get(4)?,
-            updated_ms: r.get(5)?,
-        })
-    })
-    .optional()
+pub fn get_record(conn: &dyn Sql, id: Uuid) -> Result<Option<StoredRecord>, DbError> {
+    read_record(conn, id, "")
+}
+
+/// [`get_record`], locking the record's row for the rest of the transaction on PostgreSQL
+/// (a read-modify-write of its document: an admin's edit, a merge).
+pub fn get_record_for_update(tx: &dyn Sql, id: Uuid) -> Result<Option<StoredRecord>, DbError> {
+    read_record(tx, id, tx.for_update())
+}
+
+fn read_record(conn: &dyn Sql, id: Uuid, lock: &str) -> Result<Option<StoredRecord>, DbError> {
+    let sql = format!(
+        "SELECT kind, unit, doc, findings, heads, updated_ms FROM records WHERE id = ?1{lock}"
+    );
+    let Some(mut r) = conn.query_opt(&sql, &[&id])? else {
+        return Ok(None);
+    };
+    Ok(Some(StoredRecord {
+        id,
+        kind: r.take(0)?,
+        unit: r.take(1)?,
+        doc: r.take(2)?,
+        findings: r.take(3)?,
+        heads: r.take(4)?,
+        updated_ms: r.get(5)?,
+    }))
 }
 
 /// The stored heads of a record (concatenated 32-byte hashes), `None` when it does not
 /// exist.
-pub fn get_heads(conn: &Connection, id: Uuid) -> rusqlite::Result<Option<Vec<u8>>> {
-    conn.prepare_cached("SELECT heads FROM records WHERE id = ?1")?
-        .query_row([id.to_string()], |r| r.get(0))
-        .optional()
+pub fn get_heads(conn: &dyn Sql, id: Uuid) -> Result<Option<Vec<u8>>, DbError> {
+    conn.query_opt("SELECT heads FROM records WHERE id = ?1", &[&id])?
+        .map(|mut r| r.take(0))
+        .transpose()
+}
+
+/// [`get_heads`] inside a push: on PostgreSQL the record's row stays locked until the
+/// transaction ends, so that no other node's push changes the record between this read and
+/// the write of its merged document (SQLite's one writer needs no lock).
+pub fn lock_heads(tx: &dyn Sql, id: Uuid) -> Result<Option<Vec<u8>>, DbError> {
+    let sql = format!("SELECT heads FROM records WHERE id = ?1{}", tx.for_update());
+    tx.query_opt(&sql, &[&id])?
+        .map(|mut r| r.take(0))
+        .transpose()
+}
+
+const RECORD_COLUMNS: &str = "INSERT INTO records
+         (id, kind, unit, status, doc, heads, name_key, id_number, findings, updated_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
+
+fn write_record(tx: &dyn Sql, row: &RecordRow, on_conflict: &str) -> Result<u64, DbError> {
+    let findings = serde_json::to_string(&row.findings).unwrap_or_else(|_| "[]".into());
+    tx.execute(
+        &format!("{RECORD_COLUMNS} {on_conflict}"),
+        &[
+            &row.id,
+            &row.kind,
+            &row.unit,
+            &row.status,
+            &row.doc,
+            &row.heads,
+            &row.name_key,
+            &row.id_number,
+            &findings,
+            &row.updated_ms,
+        ],
+    )
 }
 
 /// Inserts or replaces a record row (document, heads and search columns).
-pub fn put_record(tx: &Transaction<'_>, row: &RecordRow) -> rusqlite::Result<()> {
-    let findings = serde_json::to_string(&row.findings).unwrap_or_else(|_| "[]".into());
-    tx.prepare_cached(
-        "INSERT OR REPLACE INTO records
-         (id, kind, unit, status, doc, heads, name_key, id_number, findings, updated_ms)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-    )?
-    .execute(params![
-        row.id.to_string(),
-        row.kind,
-        row.unit,
-        row.status,
-        row.doc,
-        row.heads,
-        row.name_key,
-        row.id_number,
-        findings,
-        row.updated_ms
-    ])?;
+pub fn put_record(tx: &dyn Sql, row: &RecordRow) -> Result<(), DbError> {
+    write_record(
+        tx,
+        row,
+        "ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, unit = excluded.unit,
+         status = excluded.status, doc = excluded.doc, heads = excluded.heads,
+         name_key = excluded.name_key, id_number = excluded.id_number,
+         findings = excluded.findings, updated_ms = excluded.updated_ms",
+    )?;
     Ok(())
+}
+
+/// Inserts the row of a record that did not exist; `false` (nothing written) when it exists
+/// by now: on PostgreSQL another node's transaction created it after this one looked (the
+/// insert waits for that transaction and then finds the key taken).
+pub fn insert_new_record(tx: &dyn Sql, row: &RecordRow) -> Result<bool, DbError> {
+    Ok(write_record(tx, row, "ON CONFLICT (id) DO NOTHING")? == 1)
+}
+
+/// The next sequence number of `unit`'s feed on PostgreSQL, from its `unit_seq` row, which
+/// stays locked until the transaction ends: a later transaction taking a number of the same
+/// unit waits for this one to commit, so within a unit sequence order is commit order (the
+/// feed-gap argument: `docs/ARCHITECTURE.md`, "The change feed across nodes").
+fn next_seq(tx: &dyn Sql, unit: &str) -> Result<i64, DbError> {
+    tx.query_value(
+        "INSERT INTO unit_seq (unit, next) VALUES (?1, 2)
+         ON CONFLICT (unit) DO UPDATE SET next = unit_seq.next + 1
+         RETURNING next - 1",
+        &[&unit],
+    )
+}
+
+/// Appends one log row; on SQLite `seq` comes from the table's `AUTOINCREMENT` (one writer
+/// hands it out in commit order), on PostgreSQL from [`next_seq`].
+#[allow(clippy::too_many_arguments)]
+fn append_row(
+    tx: &dyn Sql,
+    record: Uuid,
+    kind: &str,
+    hash: Option<&[u8]>,
+    bytes: &[u8],
+    unit: &str,
+    origin_device: Uuid,
+    now_ms: i64,
+) -> Result<u64, DbError> {
+    let conflict = if hash.is_some() {
+        " ON CONFLICT (hash) DO NOTHING"
+    } else {
+        ""
+    };
+    match tx.dialect() {
+        Dialect::Sqlite => tx.execute(
+            &format!(
+                "INSERT INTO changes (record, kind, hash, bytes, unit, origin_device, received_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7){conflict}"
+            ),
+            &[
+                &record,
+                &kind,
+                &hash,
+                &bytes,
+                &unit,
+                &origin_device,
+                &now_ms,
+            ],
+        ),
+        Dialect::Postgres => {
+            let seq = next_seq(tx, unit)?;
+            tx.execute(
+                &format!(
+                    "INSERT INTO changes
+                     (seq, record, kind, hash, bytes, unit, origin_device, received_ms)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8){conflict}"
+                ),
+                &[
+                    &seq,
+                    &record,
+                    &kind,
+                    &hash,
+                    &bytes,
+                    &unit,
+                    &origin_device,
+                    &now_ms,
+                ],
+            )
+        }
+    }
 }
 
 /// Appends one change to the log; returns `false` when the hash was already logged.
 pub fn append_change(
-    tx: &Transaction<'_>,
+    tx: &dyn Sql,
     record: Uuid,
     hash: &[u8],
     bytes: &[u8],
     unit: &str,
     origin_device: Uuid,
     now_ms: i64,
-) -> rusqlite::Result<bool> {
-    let n = tx
-        .prepare_cached(
-            "INSERT OR IGNORE INTO changes (record, kind, hash, bytes, unit, origin_device, received_ms)
-             VALUES (?1, 'change', ?2, ?3, ?4, ?5, ?6)",
-        )?
-        .execute(params![
-            record.to_string(),
-            hash,
-            bytes,
-            unit,
-            origin_device.to_string(),
-            now_ms
-        ])?;
+) -> Result<bool, DbError> {
+    let n = append_row(
+        tx,
+        record,
+        "change",
+        Some(hash),
+        bytes,
+        unit,
+        origin_device,
+        now_ms,
+    )?;
     Ok(n == 1)
 }
 
 /// Appends a `moved` marker to `old_unit`'s feed: the record left that unit.
 pub fn append_moved(
-    tx: &Transaction<'_>,
+    tx: &dyn Sql,
     record: Uuid,
     old_unit: &str,
     origin_device: Uuid,
     now_ms: i64,
-) -> rusqlite::Result<()> {
-    tx.prepare_cached(
-        "INSERT INTO changes (record, kind, hash, bytes, unit, origin_device, received_ms)
-         VALUES (?1, 'moved', NULL, x'', ?2, ?3, ?4)",
-    )?
-    .execute(params![
-        record.to_string(),
+) -> Result<(), DbError> {
+    append_row(
+        tx,
+        record,
+        "moved",
+        None,
+        &[],
         old_unit,
-        origin_device.to_string(),
-        now_ms
-    ])?;
+        origin_device,
+        now_ms,
+    )?;
     Ok(())
 }
 
-/// The highest sequence number in the log (0 when empty).
-pub fn last_seq(conn: &Connection) -> rusqlite::Result<u64> {
-    conn.query_row("SELECT coalesce(max(seq), 0) FROM changes", [], |r| {
-        r.get::<_, i64>(0)
-    })
-    .map(|s| s.max(0) as u64)
+/// The highest sequence number in the log (0 when empty; on PostgreSQL the highest of any
+/// unit's feed).
+pub fn last_seq(conn: &dyn Sql) -> Result<u64, DbError> {
+    let s: i64 = conn.query_value("SELECT coalesce(max(seq), 0) FROM changes", &[])?;
+    Ok(s.max(0) as u64)
 }
 
 /// What the pull side of one exchange needs to know.
@@ -244,10 +351,10 @@ struct ScopeWindow {
 ///   covered by a snapshot, or skipped. `more` is set when rows remain in any scope or
 ///   candidates were left out.
 pub fn build_pull(
-    conn: &Connection,
+    conn: &dyn Sql,
     req: &PullRequest<'_>,
     reply: &mut SyncReply,
-) -> rusqlite::Result<PullStats> {
+) -> Result<PullStats, DbError> {
     let scopes: BTreeSet<&str> = req.scopes.iter().map(String::as_str).collect();
     let device = req.device_id.to_string();
 
@@ -260,20 +367,19 @@ pub fn build_pull(
 
     // Current unit of every record we look at, cached.
     let mut units: HashMap<Uuid, Option<(String, String, usize)>> = HashMap::new();
-    let mut record_info = |id: Uuid| -> rusqlite::Result<Option<(String, String, usize)>> {
+    let mut record_info = |id: Uuid| -> Result<Option<(String, String, usize)>, DbError> {
         if let Some(v) = units.get(&id) {
             return Ok(v.clone());
         }
         let v = conn
-            .prepare_cached("SELECT kind, unit, length(doc) FROM records WHERE id = ?1")?
-            .query_row([id.to_string()], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, i64>(2)? as usize,
-                ))
+            .query_opt(
+                "SELECT kind, unit, length(doc) FROM records WHERE id = ?1",
+                &[&id],
+            )?
+            .map(|mut r| -> Result<_, DbError> {
+                Ok((r.take(0)?, r.take(1)?, r.get::<i64>(2)? as usize))
             })
-            .optional()?;
+            .transpose()?;
         units.insert(id, v.clone());
         Ok(v)
     };
@@ -309,24 +415,26 @@ pub fn build_pull(
     let mut marker_purges: BTreeSet<Uuid> = BTreeSet::new();
     for scope in req.scopes {
         let cursor = req.cursors.get(scope).copied().unwrap_or(0);
-        let mut stmt = conn.prepare_cached(
-            "SELECT seq, record, kind, length(bytes), origin_device FROM changes
-             WHERE unit = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
-        )?;
-        let rows: Vec<LogRow> = stmt
-            .query_map(params![scope, cursor as i64, ROW_WINDOW as i64], |r| {
+        let rows: Vec<LogRow> = conn
+            .query(
+                "SELECT seq, record, kind, length(bytes), origin_device FROM changes
+                 WHERE unit = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+                &[scope, &(cursor as i64), &(ROW_WINDOW as i64)],
+            )?
+            .into_iter()
+            .map(|r: Row| -> Result<LogRow, DbError> {
                 let record: String = r.get(1)?;
                 let kind: String = r.get(2)?;
                 let origin: Option<String> = r.get(4)?;
                 Ok(LogRow {
-                    seq: r.get::<_, i64>(0)? as u64,
+                    seq: r.get::<i64>(0)? as u64,
                     record: Uuid::parse_str(&record).unwrap_or(Uuid::nil()),
                     moved: kind == "moved",
-                    len: r.get::<_, i64>(3)? as usize,
+                    len: r.get::<i64>(3)? as usize,
                     own: origin.as_deref() == Some(device.as_str()),
                     candidate: false,
                 })
-            })?
+            })
             .collect::<Result<_, _>>()?;
         let truncated = rows.len() >= ROW_WINDOW;
         let scope_index = windows.len();
@@ -392,7 +500,8 @@ pub fn build_pull(
     let mut entries: Vec<PullEntry> = Vec::new();
     let mut whole: Vec<bool> = Vec::new();
     for cand in &candidates {
-        let entry = materialise(conn, cand, &mut record_info)?;
+        let feed = cand.scope.map(|s| windows[s].scope.as_str());
+        let entry = materialise(conn, cand, feed, &mut record_info)?;
         let Some((entry, is_whole)) = entry else {
             // Vanished under us (cannot happen inside one transaction); skip it.
             whole.push(false);
@@ -453,40 +562,41 @@ pub fn build_pull(
 /// Whether the device can hold a current copy of `record` from `scope` at `cursor`: the
 /// latest row of the record in that scope at or below the cursor exists and is not a
 /// `moved` marker.
-fn has_seen(conn: &Connection, record: Uuid, scope: &str, cursor: u64) -> rusqlite::Result<bool> {
+fn has_seen(conn: &dyn Sql, record: Uuid, scope: &str, cursor: u64) -> Result<bool, DbError> {
     if cursor == 0 {
         return Ok(false);
     }
     let kind: Option<String> = conn
-        .prepare_cached(
+        .query_opt(
             "SELECT kind FROM changes WHERE record = ?1 AND unit = ?2 AND seq <= ?3
              ORDER BY seq DESC LIMIT 1",
+            &[&record, &scope, &(cursor as i64)],
         )?
-        .query_row(params![record.to_string(), scope, cursor as i64], |r| {
-            r.get(0)
-        })
-        .optional()?;
+        .map(|r| r.get(0))
+        .transpose()?;
     Ok(kind.is_some_and(|k| k != "moved"))
 }
 
-type InfoFn<'a> = dyn FnMut(Uuid) -> rusqlite::Result<Option<(String, String, usize)>> + 'a;
+type InfoFn<'a> = dyn FnMut(Uuid) -> Result<Option<(String, String, usize)>, DbError> + 'a;
 
 /// Builds the entry of a candidate: a snapshot or changes, whichever the rules pick. The
 /// flag is true when the entry holds the record whole (a snapshot, or every logged change of
 /// a record new to the device), so that it covers every row of the record in every window.
+/// `feed` is the scope whose rows the candidate covers (`None` for a resync answer).
 fn materialise(
-    conn: &Connection,
+    conn: &dyn Sql,
     cand: &Candidate,
+    feed: Option<&str>,
     record_info: &mut InfoFn<'_>,
-) -> rusqlite::Result<Option<(PullEntry, bool)>> {
+) -> Result<Option<(PullEntry, bool)>, DbError> {
     let Some((kind, unit, doc_len)) = record_info(cand.record)? else {
         return Ok(None);
     };
-    let load = |conn: &Connection| -> rusqlite::Result<Option<RecordDoc>> {
+    let load = |conn: &dyn Sql| -> Result<Option<RecordDoc>, DbError> {
         let doc: Option<Vec<u8>> = conn
-            .prepare_cached("SELECT doc FROM records WHERE id = ?1")?
-            .query_row([cand.record.to_string()], |r| r.get(0))
-            .optional()?;
+            .query_opt("SELECT doc FROM records WHERE id = ?1", &[&cand.record])?
+            .map(|mut r| r.take(0))
+            .transpose()?;
         Ok(doc.and_then(|d| RecordDoc::load(&d).ok()))
     };
     let entry = |changes: Vec<ByteBuf>, snapshot: Option<Vec<u8>>| PullEntry {
@@ -520,9 +630,15 @@ fn materialise(
         return Ok(Some((entry(Vec::new(), Some(s)), true)));
     }
     let mut changes = Vec::with_capacity(cand.seqs.len());
-    let mut stmt = conn.prepare_cached("SELECT bytes FROM changes WHERE seq = ?1")?;
+    // Sequence numbers are per unit on PostgreSQL: a row is (unit, seq).
+    let feed = feed.unwrap_or_default();
     for seq in &cand.seqs {
-        let bytes: Vec<u8> = stmt.query_row([*seq as i64], |r| r.get(0))?;
+        let bytes: Vec<u8> = conn
+            .query_one(
+                "SELECT bytes FROM changes WHERE unit = ?1 AND seq = ?2",
+                &[&feed, &(*seq as i64)],
+            )?
+            .take(0)?;
         changes.push(ByteBuf::from(bytes));
     }
     Ok(Some((entry(changes, None), false)))
@@ -532,21 +648,24 @@ fn materialise(
 /// total size is at most `limit` bytes and they are exactly the changes of `doc`; else
 /// `None`.
 fn whole_history(
-    conn: &Connection,
+    conn: &dyn Sql,
     record: Uuid,
     doc: &RecordDoc,
     limit: usize,
-) -> rusqlite::Result<Option<Vec<ByteBuf>>> {
-    let mut stmt = conn.prepare_cached(
+) -> Result<Option<Vec<ByteBuf>>, DbError> {
+    // On PostgreSQL seq is per unit, so for a record that moved between units this order is
+    // not causal across them; the device applies the changes as one batch, which Automerge
+    // orders by their dependencies.
+    let rows = conn.query(
         "SELECT hash, bytes FROM changes WHERE record = ?1 AND kind = 'change' ORDER BY seq",
+        &[&record],
     )?;
-    let mut rows = stmt.query([record.to_string()])?;
     let mut hashes: HashSet<[u8; 32]> = HashSet::new();
     let mut changes = Vec::new();
     let mut total = 0usize;
-    while let Some(row) = rows.next()? {
-        let hash: Option<Vec<u8>> = row.get(0)?;
-        let bytes: Vec<u8> = row.get(1)?;
+    for mut row in rows {
+        let hash: Option<Vec<u8>> = row.take(0)?;
+        let bytes: Vec<u8> = row.take(1)?;
         total += bytes.len();
         if total > limit {
             return Ok(None);
@@ -637,6 +756,7 @@ mod tests {
     use super::*;
     use crate::sync::{self, Caller};
     use automerge::ActorId;
+    use rusqlite::{Connection, params};
     use sync_core::doc::{Author, Edit, encode_change};
     use sync_core::model::{Fields, Kind, Record, Role, Value};
     use sync_core::protocol::{MIN_MAX_BYTES, PushRecord};

@@ -201,14 +201,14 @@ pub fn open_state(config: Config) -> anyhow::Result<(AppState, Option<String>)> 
     let pool = Arc::new(open_pool(&config)?);
     let store = db::Store::Sqlite(pool.clone());
     let generated = start_store(&store, &config)?;
-    if let Some((records, stats)) = review::detect::backfill(&pool, now_ms())? {
+    if let Some((records, stats)) = review::detect::backfill(&store, now_ms())? {
         tracing::info!(
             records,
             opened = stats.opened,
             "review queue: indexed existing records"
         );
     }
-    let (records, stats) = review::queue::drain_all(&pool, now_ms())?;
+    let (records, stats) = review::queue::drain_all(&store, now_ms())?;
     if records > 0 {
         tracing::info!(
             records,
@@ -218,7 +218,7 @@ pub fn open_state(config: Config) -> anyhow::Result<(AppState, Option<String>)> 
     }
     let metrics = Arc::new(Metrics::default());
     let writer =
-        Writer::start(pool.clone(), metrics.clone()).context("cannot start the writer thread")?;
+        Writer::for_store(&store, metrics.clone()).context("cannot start the writer thread")?;
     let cache = Arc::new(DocCache::new(config.doc_cache_bytes(), metrics.clone()));
     let login = Arc::new(login::LoginGuard::new(&config));
     Ok((
@@ -380,7 +380,7 @@ pub async fn launch(
     }
     review::queue::spawn_worker(
         state.writer.clone(),
-        state.pool.clone(),
+        state.store.clone(),
         state.cache.clone(),
         state.metrics.clone(),
         state.review_wake.clone(),

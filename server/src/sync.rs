@@ -39,7 +39,6 @@ use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;
 
 use automerge::{ActorId, Change};
-use rusqlite::{Connection, Transaction};
 use serde_bytes::ByteBuf;
 use sync_core::check::{self, limits};
 use sync_core::doc::{self, RecordDoc};
@@ -49,6 +48,7 @@ use sync_core::replica;
 use sync_core::store::tables::RecordRow;
 use uuid::Uuid;
 
+use crate::db::Sql;
 use crate::doc_cache::DocCache;
 use crate::feed::{self, StoredRecord};
 
@@ -114,7 +114,7 @@ enum Verdict {
 ///
 /// `cache` (when given) supplies loaded documents and receives the new ones.
 pub fn push(
-    tx: &Transaction<'_>,
+    tx: &dyn Sql,
     caller: &Caller,
     records: &[PushRecord],
     now_ms: i64,
@@ -127,7 +127,7 @@ pub fn push(
 /// transaction, so that concurrent exchanges' checks use every core; [`push_checked`] then
 /// stores the verdicts whose record did not change in between.
 pub fn check_all(
-    conn: &Connection,
+    conn: &dyn Sql,
     caller: &Caller,
     records: &[PushRecord],
     now_ms: i64,
@@ -144,7 +144,7 @@ pub fn check_all(
 /// fewer or none is fine). A verdict is used only when the record's stored heads are still
 /// the ones it was checked against; otherwise the record is checked again here, in `tx`.
 pub fn push_checked(
-    tx: &Transaction<'_>,
+    tx: &dyn Sql,
     caller: &Caller,
     records: &[PushRecord],
     checked: Vec<Checked>,
@@ -156,11 +156,14 @@ pub fn push_checked(
     let mut changed: Vec<Uuid> = Vec::new();
     let mut checked = checked.into_iter();
     for push in records {
+        // On PostgreSQL the row lock holds the record still until this transaction ends
+        // (taken before a re-check too, so that the re-check reads what is then stored).
+        let heads = feed::lock_heads(tx, push.record)?;
         let current = match checked.next() {
-            Some(c) if c.base_heads == feed::get_heads(tx, push.record)? => c,
+            Some(c) if c.base_heads == heads => c,
             _ => evaluate(tx, caller, push, &ctx, now_ms, cache)?,
         };
-        match store(tx, caller, push.record, current.verdict, now_ms, cache)? {
+        match store(tx, caller, push.record, current, now_ms, cache)? {
             Stored::Accepted { hashes, logged } => {
                 out.accepted.extend(hashes);
                 out.accepted_records.push(push.record);
@@ -186,14 +189,15 @@ enum Stored {
 /// the old unit's feed when the unit changed, the record row; the merged document goes to
 /// the cache.
 fn store(
-    tx: &Transaction<'_>,
+    tx: &dyn Sql,
     caller: &Caller,
     record: Uuid,
-    verdict: Verdict,
+    current: Checked,
     now_ms: i64,
     cache: Option<&DocCache>,
 ) -> anyhow::Result<Stored> {
-    let (hashes, log, moved_from, row, doc) = match verdict {
+    let new_record = current.base_heads.is_none();
+    let (hashes, log, moved_from, row, doc) = match current.verdict {
         Verdict::Reject(r) => return Ok(Stored::Rejected(r)),
         Verdict::Known { hashes } => return Ok(Stored::Accepted { hashes, logged: 0 }),
         Verdict::Accept {
@@ -213,7 +217,18 @@ fn store(
     if let Some(old_unit) = &moved_from {
         feed::append_moved(tx, record, old_unit, caller.device_id, now_ms)?;
     }
-    feed::put_record(tx, &row)?;
+    if new_record {
+        // Checked as a new record; on PostgreSQL another node may have created it since
+        // (nothing to lock before it exists): then the whole push runs again and checks the
+        // record against what that node stored.
+        if !feed::insert_new_record(tx, &row)? {
+            return Err(
+                crate::writer::Contended("a pushed new record was created meanwhile").into(),
+            );
+        }
+    } else {
+        feed::put_record(tx, &row)?;
+    }
     if let Some(c) = cache {
         c.put(record, row.heads.clone(), Arc::from(doc), row.doc.len());
     }
@@ -230,7 +245,7 @@ fn load_base(stored: &StoredRecord, cache: Option<&DocCache>) -> anyhow::Result<
 
 /// The checks of one record against its stored state (nothing is written).
 fn evaluate(
-    conn: &Connection,
+    conn: &dyn Sql,
     caller: &Caller,
     push: &PushRecord,
     ctx: &ValidationContext,

@@ -1,15 +1,25 @@
-//! Group commit: one thread owns the server's write path and commits concurrent exchanges'
-//! writes together.
+//! The write path of the sync exchanges, on either engine.
 //!
-//! A caller hands [`Writer::run`] a write job (a closure over the write transaction). The
-//! writer thread takes every job queued at that moment (up to [`MAX_BATCH`]), opens one
-//! immediate transaction, runs each job inside its own `SAVEPOINT` — a job that fails (or
-//! panics) is rolled back to its savepoint alone and its caller gets the error — then commits
-//! once and only then answers every waiter. With `synchronous = FULL` on the writer
-//! connection, an answer means the job's writes are durable; one fsync covers the batch.
+//! A caller hands [`Writer::run`] a write job (a closure over the write transaction, as
+//! `&dyn Sql`).
 //!
-//! While one batch runs, the next one queues up, so the batch size grows with the load on
-//! its own; with one client a batch holds one job and costs what a plain transaction did.
+//! **SQLite: group commit.** One thread owns the write connection and commits concurrent
+//! exchanges' writes together. It takes every job queued at that moment (up to
+//! [`MAX_BATCH`]), opens one immediate transaction, runs each job inside its own savepoint —
+//! a job that fails (or panics) is rolled back to its savepoint alone and its caller gets the
+//! error — then commits once and only then answers every waiter. With `synchronous = FULL`
+//! on the writer connection, an answer means the job's writes are durable; one fsync covers
+//! the batch. While one batch runs, the next one queues up, so the batch size grows with the
+//! load on its own; with one client a batch holds one job and costs what a plain transaction
+//! did.
+//!
+//! **PostgreSQL: one transaction per job.** Each job runs in its own READ COMMITTED
+//! transaction on the blocking pool; concurrency comes from the database (row locks taken by
+//! the jobs themselves, [`crate::db::Sql::for_update`]), and several nodes write at once.
+//! A job that loses a race — a deadlock, a serialization failure, or a unique key another
+//! transaction took first (the audit chain's next id, an open review item's key, a record
+//! created at the same time) — is rolled back and run again, up to [`PG_ATTEMPTS`] times;
+//! that is why a job is `FnMut`. The answer comes after COMMIT.
 
 use std::any::Any;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -22,10 +32,15 @@ use rusqlite::Transaction;
 use sync_core::store::Pool;
 use tokio::sync::oneshot;
 
+use crate::db::postgres::PgStore;
+use crate::db::{DbError, Sql, Store};
 use crate::metrics::Metrics;
 
-/// Most jobs committed in one transaction.
+/// Most jobs committed in one transaction (SQLite).
 pub const MAX_BATCH: usize = 128;
+
+/// Most times a PostgreSQL job is run when it keeps losing races.
+pub const PG_ATTEMPTS: usize = 12;
 
 /// What a job leaves to do once its batch is committed (or failed): answer its caller.
 type Completion = Box<dyn FnOnce(Result<(), &str>) + Send>;
@@ -39,58 +54,150 @@ struct Job {
     run: JobFn,
 }
 
-/// The handle to the writer thread. Cloning shares the thread; it stops when the last
-/// handle is dropped.
+/// A job's error that says "run me again": the job saw that another transaction got in
+/// first (on PostgreSQL) and that a fresh attempt will see its outcome.
+#[derive(Debug, thiserror::Error)]
+#[error("lost a race with another transaction: {0}")]
+pub struct Contended(pub &'static str);
+
+/// Whether a failed job may simply be run again (PostgreSQL).
+pub fn is_retryable(e: &anyhow::Error) -> bool {
+    use tokio_postgres::error::SqlState;
+    e.chain().any(|c| {
+        c.downcast_ref::<Contended>().is_some()
+            || c
+                .downcast_ref::<DbError>()
+                .is_some_and(|d| d.is_retryable() || d.is_unique_violation())
+            // A DbError wrapped transparently (an error enum's `#[error(transparent)]`
+            // variant) shows only its source in the chain.
+            || c
+                .downcast_ref::<tokio_postgres::Error>()
+                .and_then(|p| p.code())
+                .is_some_and(|code| {
+                    *code == SqlState::T_R_SERIALIZATION_FAILURE
+                        || *code == SqlState::T_R_DEADLOCK_DETECTED
+                        || *code == SqlState::UNIQUE_VIOLATION
+                })
+    })
+}
+
+/// The handle to the write path. Cloning shares it; the SQLite writer thread stops when the
+/// last handle is dropped.
 #[derive(Debug, Clone)]
 pub struct Writer {
-    jobs: mpsc::Sender<Job>,
+    engine: Engine,
+}
+
+#[derive(Debug, Clone)]
+enum Engine {
+    Sqlite(mpsc::Sender<Job>),
+    Postgres(PgStore, Arc<Metrics>),
 }
 
 impl Writer {
-    /// Starts the writer thread over `pool`'s writer connection.
+    /// Starts the SQLite writer thread over `pool`'s writer connection.
     pub fn start(pool: Arc<Pool>, metrics: Arc<Metrics>) -> std::io::Result<Writer> {
         let (jobs, queue) = mpsc::channel::<Job>();
         std::thread::Builder::new()
             .name("ferry-writer".into())
             .spawn(move || writer_loop(&pool, &metrics, &queue))?;
-        Ok(Writer { jobs })
+        Ok(Writer {
+            engine: Engine::Sqlite(jobs),
+        })
     }
 
-    /// Runs `f` in the next batch; resolves once the batch is committed (durable) with `f`'s
-    /// result, or with the error of `f` (its writes rolled back alone) or of the commit.
+    /// The write path of `store`: the group-commit thread on SQLite, one transaction per job
+    /// on PostgreSQL.
+    pub fn for_store(store: &Store, metrics: Arc<Metrics>) -> std::io::Result<Writer> {
+        match store {
+            Store::Sqlite(pool) => Writer::start(pool.clone(), metrics),
+            Store::Postgres(pg) => Ok(Writer {
+                engine: Engine::Postgres(pg.clone(), metrics),
+            }),
+        }
+    }
+
+    /// Runs `f` in a write transaction; resolves once that transaction is committed
+    /// (durable) with `f`'s result, or with the error of `f` (its writes rolled back) or of
+    /// the commit. On SQLite `f` runs once, in the next batch; on PostgreSQL it may run again
+    /// after a lost race ([`is_retryable`]), each time in a fresh transaction.
     pub async fn run<T, F>(&self, f: F) -> anyhow::Result<T>
     where
         T: Send + 'static,
-        F: FnOnce(&Transaction<'_>) -> anyhow::Result<T> + Send + 'static,
+        F: FnMut(&dyn Sql) -> anyhow::Result<T> + Send + 'static,
     {
-        let (tx, rx) = oneshot::channel::<anyhow::Result<T>>();
-        let run: JobFn = Box::new(move |t: Option<&Transaction<'_>>| {
-            let out = match t {
-                None => Err(anyhow!("the write batch failed before this job ran")),
-                Some(t) => match catch_unwind(AssertUnwindSafe(|| f(t))) {
-                    Ok(out) => out,
-                    Err(panic) => Err(anyhow!("a write job panicked: {}", panic_text(&panic))),
-                },
+        match &self.engine {
+            Engine::Sqlite(jobs) => run_sqlite(jobs, f).await,
+            Engine::Postgres(pg, metrics) => {
+                let (pg, metrics) = (pg.clone(), metrics.clone());
+                let queued = Instant::now();
+                tokio::task::spawn_blocking(move || run_postgres(&pg, &metrics, queued, f))
+                    .await
+                    .map_err(|e| anyhow!("a write job panicked: {e}"))?
+            }
+        }
+    }
+}
+
+async fn run_sqlite<T, F>(jobs: &mpsc::Sender<Job>, mut f: F) -> anyhow::Result<T>
+where
+    T: Send + 'static,
+    F: FnMut(&dyn Sql) -> anyhow::Result<T> + Send + 'static,
+{
+    let (tx, rx) = oneshot::channel::<anyhow::Result<T>>();
+    let run: JobFn = Box::new(move |t: Option<&Transaction<'_>>| {
+        let out = match t {
+            None => Err(anyhow!("the write batch failed before this job ran")),
+            Some(t) => match catch_unwind(AssertUnwindSafe(|| f(t))) {
+                Ok(out) => out,
+                Err(panic) => Err(anyhow!("a write job panicked: {}", panic_text(&panic))),
+            },
+        };
+        let keep = out.is_ok();
+        let done: Completion = Box::new(move |batch: Result<(), &str>| {
+            let answer = match batch {
+                Ok(()) => out,
+                Err(e) => out.and(Err(anyhow!("the write transaction failed: {e}"))),
             };
-            let keep = out.is_ok();
-            let done: Completion = Box::new(move |batch: Result<(), &str>| {
-                let answer = match batch {
-                    Ok(()) => out,
-                    Err(e) => out.and(Err(anyhow!("the write transaction failed: {e}"))),
-                };
-                // The caller may have gone away (request timeout); nothing to do then.
-                let _ = tx.send(answer);
-            });
-            (keep, done)
+            // The caller may have gone away (request timeout); nothing to do then.
+            let _ = tx.send(answer);
         });
-        self.jobs
-            .send(Job {
-                queued: Instant::now(),
-                run,
-            })
-            .map_err(|_| anyhow!("the writer has stopped"))?;
-        rx.await
-            .map_err(|_| anyhow!("the writer dropped a job unanswered"))?
+        (keep, done)
+    });
+    jobs.send(Job {
+        queued: Instant::now(),
+        run,
+    })
+    .map_err(|_| anyhow!("the writer has stopped"))?;
+    rx.await
+        .map_err(|_| anyhow!("the writer dropped a job unanswered"))?
+}
+
+/// One PostgreSQL job: its own transaction, run again while it loses races.
+fn run_postgres<T>(
+    pg: &PgStore,
+    metrics: &Metrics,
+    queued: Instant,
+    mut f: impl FnMut(&dyn Sql) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    metrics.writer_waited(queued.elapsed());
+    let mut attempt = 1;
+    loop {
+        match pg.write(|tx| f(tx)) {
+            Ok(v) => {
+                metrics.batch_committed(1);
+                return Ok(v);
+            }
+            Err(e) if attempt < PG_ATTEMPTS && is_retryable(&e) => {
+                tracing::debug!(error = %e, attempt, "write job lost a race; running it again");
+                attempt += 1;
+                // A short, growing pause lets the winner commit.
+                std::thread::sleep(std::time::Duration::from_millis(
+                    (attempt as u64 * 3).min(50),
+                ));
+            }
+            Err(e) => return Err(e),
+        }
     }
 }
 
@@ -122,16 +229,18 @@ fn run_batch(pool: &Pool, metrics: &Metrics, batch: Vec<Job>) {
     let mut done: Vec<Completion> = Vec::with_capacity(size);
     let mut pending = batch.into_iter();
     let result = pool.write(|tx| -> anyhow::Result<()> {
+        let sql: &dyn Sql = tx;
         for job in pending.by_ref() {
             metrics.writer_waited(started.saturating_duration_since(job.queued));
-            // Prepared once per connection: parsing these showed up in the profile.
-            tx.prepare_cached("SAVEPOINT job")?.execute([])?;
+            // Statements of the seam are prepared once per connection: parsing these
+            // showed up in the profile.
+            sql.execute("SAVEPOINT job", &[])?;
             let (keep, complete) = (job.run)(Some(tx));
             done.push(complete);
             if !keep {
-                tx.prepare_cached("ROLLBACK TO job")?.execute([])?;
+                sql.execute("ROLLBACK TO job", &[])?;
             }
-            tx.prepare_cached("RELEASE job")?.execute([])?;
+            sql.execute("RELEASE job", &[])?;
         }
         Ok(())
     });
@@ -191,7 +300,7 @@ mod tests {
                         // Holds the writer so that the other jobs queue up behind it.
                         std::thread::sleep(std::time::Duration::from_millis(300));
                     }
-                    tx.execute("INSERT INTO t (x) VALUES (?1)", [i])?;
+                    tx.execute("INSERT INTO t (x) VALUES (?1)", &[&i])?;
                     if i == 17 {
                         anyhow::bail!("job 17 refuses after writing");
                     }
@@ -236,7 +345,7 @@ mod tests {
         let pool = pool(&dir);
         let writer = Writer::start(pool.clone(), Arc::new(Metrics::default())).unwrap();
         writer
-            .run(|tx| Ok(tx.execute("INSERT INTO t (x) VALUES (1)", [])?))
+            .run(|tx| Ok(tx.execute("INSERT INTO t (x) VALUES (1)", &[])?))
             .await
             .unwrap();
         // A reader (another connection) sees the write as soon as the job is answered.

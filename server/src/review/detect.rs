@@ -20,7 +20,6 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use automerge::ChangeHash;
-use rusqlite::{Connection, OptionalExtension, Transaction};
 use sync_core::doc::{self, FieldChange, RecordDoc};
 use sync_core::model::{Kind, Record, Value, field_spec};
 use sync_core::time::local_date;
@@ -28,6 +27,7 @@ use uuid::Uuid;
 
 use super::store::{self, Finding, IndexRow};
 use super::{Candidate, ItemType};
+use crate::db::{DbError, Sql, Store};
 use crate::doc_cache::DocCache;
 use crate::feed;
 
@@ -56,13 +56,13 @@ const DUPLICATES: [ItemType; 2] = [ItemType::DuplicateIdNumber, ItemType::Duplic
 ///
 /// A record whose stored document cannot be read is skipped (and logged); storage errors
 /// propagate so the caller's transaction rolls back as a whole.
-pub fn detect(tx: &Transaction<'_>, records: &[Uuid], now_ms: i64) -> anyhow::Result<DetectStats> {
+pub fn detect(tx: &dyn Sql, records: &[Uuid], now_ms: i64) -> anyhow::Result<DetectStats> {
     detect_cached(tx, records, now_ms, None)
 }
 
 /// [`detect`], taking loaded documents from `cache` when it holds them.
 pub fn detect_cached(
-    tx: &Transaction<'_>,
+    tx: &dyn Sql,
     records: &[Uuid],
     now_ms: i64,
     cache: Option<&DocCache>,
@@ -97,7 +97,7 @@ pub fn detect_cached(
 /// [`detect`] over documents the caller already holds: each is the record's stored document
 /// (as just written in `tx`) with its reading, one per record.
 pub fn detect_loaded(
-    tx: &Transaction<'_>,
+    tx: &dyn Sql,
     loaded: &[(Arc<RecordDoc>, Record)],
     now_ms: i64,
 ) -> anyhow::Result<DetectStats> {
@@ -150,23 +150,17 @@ pub fn detect_loaded(
 /// Indexes every stored record and runs detection over all of them, in batches of `batch`
 /// records per transaction (for databases that existed before the review queue, and for
 /// `ferry review scan`).
-pub fn scan_all(
-    pool: &sync_core::store::Pool,
-    batch: usize,
-    now_ms: i64,
-) -> anyhow::Result<(usize, DetectStats)> {
-    let ids: Vec<Uuid> = pool.read(|c| -> rusqlite::Result<Vec<Uuid>> {
-        let mut stmt = c.prepare("SELECT id FROM records ORDER BY id")?;
-        let ids = stmt
-            .query_map([], |r| r.get::<_, String>(0))?
-            .filter_map(|r| r.ok())
+pub fn scan_all(store: &Store, batch: usize, now_ms: i64) -> anyhow::Result<(usize, DetectStats)> {
+    let ids: Vec<Uuid> = store.read(|c| -> Result<Vec<Uuid>, DbError> {
+        Ok(c.query("SELECT id FROM records ORDER BY id", &[])?
+            .iter()
+            .filter_map(|r| r.get::<String>(0).ok())
             .filter_map(|s| Uuid::parse_str(&s).ok())
-            .collect();
-        Ok(ids)
+            .collect())
     })?;
     // Index everything first so that pairs across batches are seen from both sides.
     for chunk in ids.chunks(batch.max(1)) {
-        pool.write(|tx| -> anyhow::Result<()> {
+        store.write(|tx| -> anyhow::Result<()> {
             for id in chunk {
                 if let Some(stored) = feed::get_record(tx, *id)?
                     && let Ok(record) = RecordDoc::load(&stored.doc).and_then(|d| d.read())
@@ -179,7 +173,7 @@ pub fn scan_all(
     }
     let mut stats = DetectStats::default();
     for chunk in ids.chunks(batch.max(1)) {
-        let s = pool.write(|tx| detect(tx, chunk, now_ms))?;
+        let s = store.write(|tx| detect(tx, chunk, now_ms))?;
         stats.opened += s.opened;
         stats.refreshed += s.refreshed;
         stats.closed += s.closed;
@@ -189,21 +183,17 @@ pub fn scan_all(
 
 /// Runs [`scan_all`] once for a database whose records predate the review queue (records
 /// exist but none is indexed); `None` when there was nothing to do.
-pub fn backfill(
-    pool: &sync_core::store::Pool,
-    now_ms: i64,
-) -> anyhow::Result<Option<(usize, DetectStats)>> {
-    let needed: bool = pool.read(|c| {
-        c.query_row(
+pub fn backfill(store: &Store, now_ms: i64) -> anyhow::Result<Option<(usize, DetectStats)>> {
+    let needed: bool = store.read(|c| {
+        c.query_value(
             "SELECT EXISTS (SELECT 1 FROM records) AND NOT EXISTS (SELECT 1 FROM review_index)",
-            [],
-            |r| r.get(0),
+            &[],
         )
     })?;
     if !needed {
         return Ok(None);
     }
-    scan_all(pool, 500, now_ms).map(Some)
+    scan_all(store, 500, now_ms).map(Some)
 }
 
 fn candidate(value: Value, actor: &str, change: &str, time_ms: i64) -> Candidate {
@@ -223,11 +213,11 @@ fn candidate(value: Value, actor: &str, change: &str, time_ms: i64) -> Candidate
 
 /// Field and status conflicts, edits concurrent with a withdrawal, household heads.
 fn record_findings(
-    conn: &Connection,
+    conn: &dyn Sql,
     doc: &RecordDoc,
     record: &Record,
     review_actors: &HashSet<String>,
-) -> rusqlite::Result<Vec<Finding>> {
+) -> Result<Vec<Finding>, DbError> {
     let mut out = Vec::new();
     let mut status_conflicted = false;
     for c in doc.conflicts() {
@@ -292,11 +282,11 @@ fn history<'a>(doc: &RecordDoc, cache: &'a mut Option<Vec<FieldChange>>) -> &'a 
 /// An active household with members must have exactly one member whose relationship is
 /// `head`.
 fn household_head(
-    conn: &Connection,
+    conn: &dyn Sql,
     doc: &RecordDoc,
     record: &Record,
     cache: &mut Option<Vec<FieldChange>>,
-) -> rusqlite::Result<Option<Finding>> {
+) -> Result<Option<Finding>, DbError> {
     let Some(members) = record.fields.get("members").and_then(Value::as_map) else {
         return Ok(None);
     };
@@ -359,12 +349,12 @@ fn household_head(
 /// A record reads `withdrawn`, and a change made concurrently with the withdrawal (neither
 /// saw the other) edited other fields, and no admin has since written a change that saw both.
 fn edit_during_withdrawal(
-    conn: &Connection,
+    conn: &dyn Sql,
     doc: &RecordDoc,
     record: &Record,
     review_actors: &HashSet<String>,
     cache: &mut Option<Vec<FieldChange>>,
-) -> rusqlite::Result<Option<Finding>> {
+) -> Result<Option<Finding>, DbError> {
     let metas = doc.automerge().get_changes_meta(&[]);
     let index: HashMap<ChangeHash, usize> =
         metas.iter().enumerate().map(|(i, m)| (m.hash, i)).collect();
@@ -503,19 +493,19 @@ fn ancestor_sets(deps: &[Vec<usize>]) -> Vec<HashSet<usize>> {
 
 /// The first (`first`) or latest logged change of a record, as a candidate without a value.
 pub(crate) fn logged_change(
-    conn: &Connection,
+    conn: &dyn Sql,
     record: Uuid,
     first: bool,
-) -> rusqlite::Result<Option<Candidate>> {
+) -> Result<Option<Candidate>, DbError> {
     let sql = if first {
         "SELECT bytes FROM changes WHERE record = ?1 AND kind = 'change' ORDER BY seq LIMIT 1"
     } else {
         "SELECT bytes FROM changes WHERE record = ?1 AND kind = 'change' ORDER BY seq DESC LIMIT 1"
     };
     let bytes: Option<Vec<u8>> = conn
-        .prepare_cached(sql)?
-        .query_row([record.to_string()], |r| r.get(0))
-        .optional()?;
+        .query_opt(sql, &[&record])?
+        .map(|mut r| r.take(0))
+        .transpose()?;
     let Some(change) = bytes.and_then(|b| doc::decode_change(&b).ok()) else {
         return Ok(None);
     };
@@ -535,7 +525,7 @@ fn is_live(row: &IndexRow) -> bool {
 }
 
 /// Pairs of live citizen records for the same person.
-fn duplicate_findings(conn: &Connection, record: &Record) -> rusqlite::Result<Vec<Finding>> {
+fn duplicate_findings(conn: &dyn Sql, record: &Record) -> Result<Vec<Finding>, DbError> {
     let me = IndexRow::of(record);
     if !is_live(&me) {
         return Ok(Vec::new());
@@ -622,11 +612,7 @@ fn ends(removal: &IndexRow, registration: &IndexRow) -> bool {
 /// declarations whose `to_date` is unset or after today and that no accepted `removal`
 /// ended. Two or more is an item; so is one whose unit differs from the citizen's own
 /// `permanent_unit`.
-fn residence_findings(
-    conn: &Connection,
-    citizen: Uuid,
-    today: &str,
-) -> rusqlite::Result<Vec<Finding>> {
+fn residence_findings(conn: &dyn Sql, citizen: Uuid, today: &str) -> Result<Vec<Finding>, DbError> {
     let c = citizen.to_string();
     let rows = store::index_where(
         conn,

@@ -12,12 +12,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use rusqlite::{Connection, Transaction, params};
-use sync_core::store::Pool;
 use tokio::sync::Notify;
 use uuid::Uuid;
 
 use super::detect::{self, DetectStats};
+use crate::db::{DbError, Sql, Store};
 use crate::doc_cache::DocCache;
 use crate::metrics::Metrics;
 use crate::writer::Writer;
@@ -34,52 +33,63 @@ pub const CHUNK: usize = 32;
 const IDLE: Duration = Duration::from_millis(250);
 
 /// Queues `records` for detection, in the caller's transaction.
-pub fn enqueue(tx: &Transaction<'_>, records: &[Uuid], now_ms: i64) -> rusqlite::Result<()> {
-    let mut stmt = tx
-        .prepare_cached("INSERT OR IGNORE INTO review_queue (record, queued_ms) VALUES (?1, ?2)")?;
+pub fn enqueue(tx: &dyn Sql, records: &[Uuid], now_ms: i64) -> Result<(), DbError> {
     for id in records {
-        stmt.execute(params![id.to_string(), now_ms])?;
+        tx.execute(
+            "INSERT INTO review_queue (record, queued_ms) VALUES (?1, ?2)
+             ON CONFLICT (record) DO NOTHING",
+            &[id, &now_ms],
+        )?;
     }
     Ok(())
 }
 
 /// How many records wait for detection.
-pub fn len(conn: &Connection) -> rusqlite::Result<usize> {
-    conn.query_row("SELECT count(*) FROM review_queue", [], |r| {
-        r.get::<_, i64>(0)
-    })
-    .map(|n| n.max(0) as usize)
+pub fn len(conn: &dyn Sql) -> Result<usize, DbError> {
+    let n: i64 = conn.query_value("SELECT count(*) FROM review_queue", &[])?;
+    Ok(n.max(0) as usize)
 }
 
 /// Runs detection for up to `limit` queued records (oldest first) and removes them from the
 /// queue, in `tx`. Returns how many were taken and what detection did.
+///
+/// On PostgreSQL the chunk's queue rows are locked (`FOR UPDATE SKIP LOCKED`): the workers of
+/// several nodes take different chunks, and a record is detected by one of them.
 pub fn drain_chunk(
-    tx: &Transaction<'_>,
+    tx: &dyn Sql,
     limit: usize,
     now_ms: i64,
     cache: Option<&DocCache>,
 ) -> anyhow::Result<(usize, DetectStats)> {
+    let lock = match tx.dialect() {
+        crate::db::Dialect::Sqlite => "",
+        crate::db::Dialect::Postgres => " FOR UPDATE SKIP LOCKED",
+    };
     let ids: Vec<String> = tx
-        .prepare_cached("SELECT record FROM review_queue ORDER BY queued_ms, record LIMIT ?1")?
-        .query_map([limit as i64], |r| r.get(0))?
+        .query(
+            &format!("SELECT record FROM review_queue ORDER BY queued_ms, record LIMIT ?1{lock}"),
+            &[&(limit as i64)],
+        )?
+        .into_iter()
+        .map(|r| r.get(0))
         .collect::<Result<_, _>>()?;
     if ids.is_empty() {
         return Ok((0, DetectStats::default()));
     }
     let records: Vec<Uuid> = ids.iter().filter_map(|s| Uuid::parse_str(s).ok()).collect();
     let stats = detect::detect_cached(tx, &records, now_ms, cache)?;
-    let mut del = tx.prepare_cached("DELETE FROM review_queue WHERE record = ?1")?;
     for id in &ids {
-        del.execute([id])?;
+        tx.execute("DELETE FROM review_queue WHERE record = ?1", &[id])?;
     }
     Ok((ids.len(), stats))
 }
 
-/// Drains the whole queue with `pool`'s writer (the CLI, and startup before serving).
-pub fn drain_all(pool: &Pool, now_ms: i64) -> anyhow::Result<(usize, DetectStats)> {
+/// Drains the whole queue in write transactions of `store` (the CLI, and startup before
+/// serving).
+pub fn drain_all(store: &Store, now_ms: i64) -> anyhow::Result<(usize, DetectStats)> {
     let mut total = (0, DetectStats::default());
     loop {
-        let (n, s) = pool.write(|tx| drain_chunk(tx, CHUNK * 8, now_ms, None))?;
+        let (n, s) = store.write(|tx| drain_chunk(tx, CHUNK * 8, now_ms, None))?;
         if n == 0 {
             return Ok(total);
         }
@@ -93,7 +103,7 @@ pub fn drain_all(pool: &Pool, now_ms: i64) -> anyhow::Result<(usize, DetectStats
 /// Starts the background worker; `wake` is notified after every commit that queued records.
 pub fn spawn_worker(
     writer: Writer,
-    pool: Arc<Pool>,
+    store: Store,
     cache: Arc<DocCache>,
     metrics: Arc<Metrics>,
     wake: Arc<Notify>,
@@ -116,8 +126,8 @@ pub fn spawn_worker(
                     }
                 }
             }
-            let p = pool.clone();
-            if let Ok(Ok(n)) = tokio::task::spawn_blocking(move || p.read(len)).await {
+            let s = store.clone();
+            if let Ok(Ok(n)) = tokio::task::spawn_blocking(move || s.read(len)).await {
                 metrics.review_queue_len(n);
             }
             let _ = tokio::time::timeout(IDLE, wake.notified()).await;
@@ -134,6 +144,7 @@ mod tests {
     use sync_core::doc::{Author, RecordDoc, encode_change};
     use sync_core::model::{Fields, Kind, Record, Role};
     use sync_core::protocol::PushRecord;
+    use sync_core::store::Pool;
 
     fn numbered_citizen(actor: &[u8; 16]) -> PushRecord {
         let mut fields = Fields::new();
@@ -184,12 +195,12 @@ mod tests {
             .pool
             .write(|tx| sync::push(tx, &caller, &pushes, crate::now_ms(), None))
             .unwrap();
-        assert_eq!(state.pool.read(len).unwrap(), 2);
+        assert_eq!(state.store.read(len).unwrap(), 2);
         assert_eq!(open_items(&state.pool), 0, "nothing detected yet");
         drop(state);
 
         let (state, _) = crate::open_state(config).unwrap();
-        assert_eq!(state.pool.read(len).unwrap(), 0, "the queue was drained");
+        assert_eq!(state.store.read(len).unwrap(), 0, "the queue was drained");
         assert_eq!(open_items(&state.pool), 1, "the duplicate is found");
     }
 

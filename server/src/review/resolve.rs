@@ -1,10 +1,11 @@
 //! Resolution: an admin's decision on a review item, applied as Automerge changes authored by
 //! the admin's own server-side actor.
 //!
-//! [`resolve`] runs in the caller's write transaction (SQLite `BEGIN IMMEDIATE`, one writer),
-//! so the "is it still open?" check and the changes it writes are one atomic step: of two
-//! admins resolving the same item, the second gets [`ReviewError::AlreadyClosed`] and nothing
-//! is applied twice.
+//! [`resolve`] runs in the caller's write transaction, so the "is it still open?" check and
+//! the changes it writes are one atomic step: of two admins resolving the same item, the
+//! second gets [`ReviewError::AlreadyClosed`] and nothing is applied twice. On SQLite the one
+//! writer orders them; on PostgreSQL (several nodes) the item's row is locked by the check
+//! (`FOR UPDATE`) and each record's row by the read of its document before the edit.
 //!
 //! Each written change goes through the same path as an accepted push: the edited document
 //! is validated structurally, the change is appended to the change log (origin device: the
@@ -15,7 +16,6 @@
 use std::collections::BTreeMap;
 
 use automerge::ActorId;
-use rusqlite::{OptionalExtension, Transaction, params};
 use serde::{Deserialize, Serialize};
 use sync_core::doc::{self, Author, Edit, RecordDoc};
 use sync_core::model::{self, Kind, Record, Role, ValidationContext, Value};
@@ -26,6 +26,7 @@ use uuid::Uuid;
 
 use super::store::{self, IndexRow};
 use super::{Item, ItemStatus, ItemType};
+use crate::db::{DbError, Sql};
 use crate::{accounts, audit, feed};
 
 /// What an admin decided.
@@ -93,8 +94,8 @@ pub enum ReviewError {
     Internal(#[from] anyhow::Error),
 }
 
-impl From<rusqlite::Error> for ReviewError {
-    fn from(e: rusqlite::Error) -> Self {
+impl From<DbError> for ReviewError {
+    fn from(e: DbError) -> Self {
         ReviewError::Internal(e.into())
     }
 }
@@ -133,13 +134,15 @@ struct Decision {
 
 /// Applies `action` to item `id` as `who`. See the module documentation.
 pub fn resolve(
-    tx: &Transaction<'_>,
+    tx: &dyn Sql,
     id: i64,
     action: &Action,
     who: &Resolver<'_>,
     now_ms: i64,
 ) -> Result<Item, ReviewError> {
-    let item = store::get_item(tx, id)?.ok_or(ReviewError::NotFound)?;
+    // Locked on PostgreSQL: an admin deciding the same item on another node waits here and
+    // then reads it closed (409), instead of both applying their decision.
+    let item = store::get_item_for_update(tx, id)?.ok_or(ReviewError::NotFound)?;
     if item.status != ItemStatus::Open {
         return Err(ReviewError::AlreadyClosed {
             status: item.status,
@@ -229,7 +232,7 @@ fn invalid(msg: impl Into<String>) -> ReviewError {
     ReviewError::Invalid(msg.into())
 }
 
-fn load(tx: &Transaction<'_>, id: Uuid) -> Result<Record, ReviewError> {
+fn load(tx: &dyn Sql, id: Uuid) -> Result<Record, ReviewError> {
     let stored = feed::get_record(tx, id)?
         .ok_or_else(|| invalid(format!("record {id} is not on the server")))?;
     let doc = RecordDoc::load(&stored.doc).map_err(anyhow::Error::from)?;
@@ -310,7 +313,7 @@ fn lost_values(item: &Item, keep: Option<usize>) -> serde_json::Value {
 }
 
 fn decide(
-    tx: &Transaction<'_>,
+    tx: &dyn Sql,
     item: &Item,
     action: &Action,
     now_ms: i64,
@@ -481,7 +484,7 @@ fn decide(
 /// The survivor takes every field it lacks from the other record; the other becomes
 /// `merged_into` the survivor; household memberships and declarations/applications that
 /// point at the other record move to the survivor.
-fn merge_plan(tx: &Transaction<'_>, survivor: Uuid, loser: Uuid) -> Result<Decision, ReviewError> {
+fn merge_plan(tx: &dyn Sql, survivor: Uuid, loser: Uuid) -> Result<Decision, ReviewError> {
     let keep = load(tx, survivor)?;
     let gone = load(tx, loser)?;
     if keep.kind != Kind::Citizen || gone.kind != Kind::Citizen {
@@ -604,18 +607,18 @@ fn merge_plan(tx: &Transaction<'_>, survivor: Uuid, loser: Uuid) -> Result<Decis
 /// The admin's server-side review device and actor, created on first use: a row in
 /// `devices` (named `review (server)`) owned by the admin, remembered in `review_actors`.
 pub fn admin_author(
-    tx: &Transaction<'_>,
+    tx: &dyn Sql,
     user_id: i64,
     now_ms: i64,
 ) -> Result<(Uuid, ActorId), ReviewError> {
     let existing: Option<(String, String)> = tx
-        .query_row(
+        .query_opt(
             "SELECT d.id, d.actor FROM review_actors r JOIN devices d ON d.id = r.device_id
              WHERE r.user_id = ?1",
-            [user_id],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()?;
+            &[&user_id],
+        )?
+        .map(|r| -> Result<_, DbError> { Ok((r.get(0)?, r.get(1)?)) })
+        .transpose()?;
     if let Some((device, actor)) = existing
         && let (Ok(device), Ok(actor)) = (Uuid::parse_str(&device), hex::decode(&actor))
     {
@@ -632,8 +635,9 @@ pub fn admin_author(
         now_ms,
     )?;
     tx.execute(
-        "INSERT OR REPLACE INTO review_actors (user_id, device_id) VALUES (?1, ?2)",
-        params![user_id, device.to_string()],
+        "INSERT INTO review_actors (user_id, device_id) VALUES (?1, ?2)
+         ON CONFLICT (user_id) DO UPDATE SET device_id = excluded.device_id",
+        &[&user_id, &device],
     )?;
     Ok((device, ActorId::from(&actor[..])))
 }
@@ -641,14 +645,16 @@ pub fn admin_author(
 /// Applies `edits` to a stored record as one change by `author`, validates the result, logs
 /// the change (origin: `device`) and stores the document. `None` when nothing changed.
 pub fn apply_admin_edits(
-    tx: &Transaction<'_>,
+    tx: &dyn Sql,
     record: Uuid,
     edits: &[Edit],
     author: &Author,
     device: Uuid,
     now_ms: i64,
 ) -> Result<Option<String>, ReviewError> {
-    let stored = feed::get_record(tx, record)?
+    // A read-modify-write of the document: locked on PostgreSQL against a push on another
+    // node.
+    let stored = feed::get_record_for_update(tx, record)?
         .ok_or_else(|| invalid(format!("record {record} is not on the server")))?;
     let mut doc = RecordDoc::load(&stored.doc).map_err(anyhow::Error::from)?;
     let before = doc.read().map_err(anyhow::Error::from)?;

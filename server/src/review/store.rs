@@ -1,14 +1,15 @@
 //! Review tables: items and their links, the per-record index detection reads, and queries
-//! for the queue (filters and counts). Reads take `&Connection`, writes `&Transaction`.
+//! for the queue (filters and counts). Every function takes the seam's `&dyn Sql` (a read
+//! snapshot or the write transaction).
 
 use std::collections::BTreeMap;
 
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde::{Deserialize, Serialize};
 use sync_core::model::{self, Kind, Record, Value};
 use uuid::Uuid;
 
 use super::{Candidate, Item, ItemStatus, ItemType};
+use crate::db::{DbError, Params, Row, Sql, ToValue, Value as V};
 
 /// One day in milliseconds.
 pub const DAY_MS: i64 = 86_400_000;
@@ -16,7 +17,7 @@ pub const DAY_MS: i64 = 86_400_000;
 const ITEM_COLUMNS: &str = "id, type, status, kind, unit, records, field, candidates, details,
     created_ms, updated_ms, resolved_by, resolved_ms, resolution";
 
-fn item_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Item> {
+fn item_from_row(r: &Row) -> Result<Item, DbError> {
     let ty: String = r.get(1)?;
     let status: String = r.get(2)?;
     let records: String = r.get(5)?;
@@ -42,12 +43,31 @@ fn item_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Item> {
 }
 
 /// One item.
-pub fn get_item(conn: &Connection, id: i64) -> rusqlite::Result<Option<Item>> {
-    conn.prepare_cached(&format!(
-        "SELECT {ITEM_COLUMNS} FROM review_items WHERE id = ?1"
-    ))?
-    .query_row([id], item_from_row)
-    .optional()
+pub fn get_item(conn: &dyn Sql, id: i64) -> Result<Option<Item>, DbError> {
+    conn.query_opt(
+        &format!("SELECT {ITEM_COLUMNS} FROM review_items WHERE id = ?1"),
+        &[&id],
+    )?
+    .map(|r| item_from_row(&r))
+    .transpose()
+}
+
+/// One item, locked until the transaction ends on PostgreSQL (an admin's decision: a second
+/// admin deciding the same item on another node waits, then finds it decided).
+pub fn get_item_for_update(tx: &dyn Sql, id: i64) -> Result<Option<Item>, DbError> {
+    tx.query_opt(
+        &format!(
+            "SELECT {ITEM_COLUMNS} FROM review_items WHERE id = ?1{}",
+            tx.for_update()
+        ),
+        &[&id],
+    )?
+    .map(|r| item_from_row(&r))
+    .transpose()
+}
+
+fn bind(args: &[V]) -> Vec<&dyn ToValue> {
+    args.iter().map(|v| v as &dyn ToValue).collect()
 }
 
 /// What to list; `None` matches everything.
@@ -83,12 +103,7 @@ enum Without {
     Type,
 }
 
-fn where_clause(
-    f: &Filter,
-    now_ms: i64,
-    without: Without,
-) -> (String, Vec<rusqlite::types::Value>) {
-    use rusqlite::types::Value as V;
+fn where_clause(f: &Filter, now_ms: i64, without: Without) -> (String, Vec<V>) {
     let mut clauses: Vec<String> = Vec::new();
     let mut args: Vec<V> = Vec::new();
     let mut push = |clause: &str, v: V| {
@@ -116,13 +131,10 @@ fn where_clause(
         push("type = ?", V::Text(t.as_str().into()));
     }
     if let Some(d) = f.older_than_days {
-        push(
-            "created_ms <= ?",
-            V::Integer(now_ms - i64::from(d) * DAY_MS),
-        );
+        push("created_ms <= ?", V::Int(now_ms - i64::from(d) * DAY_MS));
     }
     if let Some(d) = f.newer_than_days {
-        push("created_ms > ?", V::Integer(now_ms - i64::from(d) * DAY_MS));
+        push("created_ms > ?", V::Int(now_ms - i64::from(d) * DAY_MS));
     }
     if let Some(r) = f.record {
         push(
@@ -139,23 +151,22 @@ fn where_clause(
 }
 
 /// Items matching `f`, oldest first (the queue is worked from the front).
-pub fn list_items(conn: &Connection, f: &Filter, now_ms: i64) -> rusqlite::Result<Vec<Item>> {
+pub fn list_items(conn: &dyn Sql, f: &Filter, now_ms: i64) -> Result<Vec<Item>, DbError> {
     let (clause, mut args) = where_clause(f, now_ms, Without::Nothing);
     let limit = f.limit.unwrap_or(100).clamp(1, 1000);
     let offset = f.offset.unwrap_or(0);
-    args.push(rusqlite::types::Value::Integer(i64::from(limit)));
-    args.push(rusqlite::types::Value::Integer(i64::from(offset)));
+    args.push(V::Int(i64::from(limit)));
+    args.push(V::Int(i64::from(offset)));
     let n = args.len();
     let sql = format!(
         "SELECT {ITEM_COLUMNS} FROM review_items {clause} ORDER BY created_ms, id LIMIT ?{} OFFSET ?{}",
         n - 1,
         n
     );
-    let mut stmt = conn.prepare(&sql)?;
-    let items = stmt
-        .query_map(rusqlite::params_from_iter(args), item_from_row)?
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(items)
+    conn.query(&sql, &bind(&args))?
+        .iter()
+        .map(item_from_row)
+        .collect()
 }
 
 /// Counts for the queue: the total matching the filter, and for each dimension the counts
@@ -176,23 +187,19 @@ pub struct Counts {
 }
 
 /// Counts of items matching `f`.
-pub fn count_items(conn: &Connection, f: &Filter, now_ms: i64) -> rusqlite::Result<Counts> {
-    let group = |column: &str, without: Without| -> rusqlite::Result<BTreeMap<String, u64>> {
+pub fn count_items(conn: &dyn Sql, f: &Filter, now_ms: i64) -> Result<Counts, DbError> {
+    let group = |column: &str, without: Without| -> Result<BTreeMap<String, u64>, DbError> {
         let (clause, args) = where_clause(f, now_ms, without);
         let sql = format!("SELECT {column}, count(*) FROM review_items {clause} GROUP BY {column}");
-        let mut stmt = conn.prepare(&sql)?;
-        let rows = stmt
-            .query_map(rusqlite::params_from_iter(args), |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?.max(0) as u64))
-            })?
-            .collect::<Result<BTreeMap<_, _>, _>>()?;
-        Ok(rows)
+        conn.query(&sql, &bind(&args))?
+            .iter()
+            .map(|r| Ok((r.get::<String>(0)?, r.get::<i64>(1)?.max(0) as u64)))
+            .collect::<Result<BTreeMap<_, _>, DbError>>()
     };
     let (clause, args) = where_clause(f, now_ms, Without::Nothing);
-    let total: i64 = conn.query_row(
+    let total: i64 = conn.query_value(
         &format!("SELECT count(*) FROM review_items {clause}"),
-        rusqlite::params_from_iter(args),
-        |r| r.get(0),
+        &bind(&args),
     )?;
     Ok(Counts {
         total: total.max(0) as u64,
@@ -237,44 +244,46 @@ pub struct OpenItem {
 }
 
 /// Open items whose key starts with `prefix`.
-pub fn open_with_prefix(conn: &Connection, prefix: &str) -> rusqlite::Result<Vec<OpenItem>> {
-    let mut stmt = conn.prepare_cached(
+pub fn open_with_prefix(conn: &dyn Sql, prefix: &str) -> Result<Vec<OpenItem>, DbError> {
+    conn.query(
         "SELECT id, key FROM review_items
-         WHERE status = 'open' AND substr(key, 1, length(?1)) = ?1",
-    )?;
-    let rows = stmt
-        .query_map([prefix], |r| {
-            Ok(OpenItem {
-                id: r.get(0)?,
-                key: r.get(1)?,
-            })
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(rows)
+         WHERE status = 'open' AND substr(key, 1, ?2) = ?1",
+        &[&prefix, &(prefix.chars().count() as i64)],
+    )?
+    .iter()
+    .map(|r| {
+        Ok(OpenItem {
+            id: r.get(0)?,
+            key: r.get(1)?,
+        })
+    })
+    .collect()
 }
 
 /// Open items of `types` linked to `record`.
 pub fn open_linked(
-    conn: &Connection,
+    conn: &dyn Sql,
     record: Uuid,
     types: &[ItemType],
-) -> rusqlite::Result<Vec<OpenItem>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT i.id, i.key, i.type FROM review_items i
-         JOIN review_links l ON l.item = i.id
-         WHERE l.record = ?1 AND i.status = 'open'",
-    )?;
-    let rows = stmt
-        .query_map([record.to_string()], |r| {
+) -> Result<Vec<OpenItem>, DbError> {
+    let rows = conn
+        .query(
+            "SELECT i.id, i.key, i.type FROM review_items i
+             JOIN review_links l ON l.item = i.id
+             WHERE l.record = ?1 AND i.status = 'open'",
+            &[&record],
+        )?
+        .iter()
+        .map(|r| {
             Ok((
                 OpenItem {
                     id: r.get(0)?,
                     key: r.get(1)?,
                 },
-                r.get::<_, String>(2)?,
+                r.get::<String>(2)?,
             ))
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
+        })
+        .collect::<Result<Vec<_>, DbError>>()?;
     Ok(rows
         .into_iter()
         .filter(|(_, t)| ItemType::parse(t).is_some_and(|t| types.contains(&t)))
@@ -283,7 +292,7 @@ pub fn open_linked(
 }
 
 /// Open items linked to `record`, of any type.
-pub fn open_items_of_record(conn: &Connection, record: Uuid) -> rusqlite::Result<Vec<OpenItem>> {
+pub fn open_items_of_record(conn: &dyn Sql, record: Uuid) -> Result<Vec<OpenItem>, DbError> {
     open_linked(conn, record, &ItemType::ALL)
 }
 
@@ -292,27 +301,27 @@ pub fn open_items_of_record(conn: &Connection, record: Uuid) -> rusqlite::Result
 /// (unless a closed item already covers the same key and signature). Returns
 /// (opened, refreshed, closed).
 pub fn reconcile(
-    tx: &Transaction<'_>,
+    tx: &dyn Sql,
     existing: &[OpenItem],
     found: &[Finding],
     now_ms: i64,
-) -> rusqlite::Result<(usize, usize, usize)> {
+) -> Result<(usize, usize, usize), DbError> {
     let (mut opened, mut refreshed, mut closed) = (0, 0, 0);
     for old in existing {
         if !found.iter().any(|f| f.key == old.key) {
-            tx.prepare_cached(
+            tx.execute(
                 "UPDATE review_items SET status = 'resolved', resolved_ms = ?2, updated_ms = ?2,
                  resolution = ?3 WHERE id = ?1 AND status = 'open'",
-            )?
-            .execute(params![
-                old.id,
-                now_ms,
-                serde_json::json!({
-                    "action": "auto",
-                    "reason": "the situation no longer exists in the data",
-                })
-                .to_string()
-            ])?;
+                &[
+                    &old.id,
+                    &now_ms,
+                    &serde_json::json!({
+                        "action": "auto",
+                        "reason": "the situation no longer exists in the data",
+                    })
+                    .to_string(),
+                ],
+            )?;
             closed += 1;
         }
     }
@@ -325,96 +334,104 @@ pub fn reconcile(
             f.details.to_string()
         };
         let open: Option<(i64, String, String)> = tx
-            .prepare_cached(
+            .query_opt(
                 "SELECT id, signature, candidates FROM review_items WHERE key = ?1 AND status = 'open'",
+                &[&f.key],
             )?
-            .query_row([&f.key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-            .optional()?;
+            .map(|r| -> Result<_, DbError> { Ok((r.get(0)?, r.get(1)?, r.get(2)?)) })
+            .transpose()?;
         let id = match open {
             Some((id, signature, old_candidates)) => {
-                if signature == f.signature && old_candidates == candidates {
+                // Compared as JSON values: PostgreSQL's JSONB gives back normalised text.
+                if signature == f.signature && same_json(&old_candidates, &candidates) {
                     continue;
                 }
-                tx.prepare_cached(
+                tx.execute(
                     "UPDATE review_items SET signature = ?2, kind = ?3, unit = ?4, records = ?5,
                      field = ?6, candidates = ?7, details = ?8, updated_ms = ?9 WHERE id = ?1",
-                )?
-                .execute(params![
-                    id,
-                    f.signature,
-                    f.kind,
-                    f.unit,
-                    records,
-                    f.field,
-                    candidates,
-                    details,
-                    now_ms
-                ])?;
-                tx.prepare_cached("DELETE FROM review_links WHERE item = ?1")?
-                    .execute([id])?;
+                    &[
+                        &id,
+                        &f.signature,
+                        &f.kind,
+                        &f.unit,
+                        &records,
+                        &f.field,
+                        &candidates,
+                        &details,
+                        &now_ms,
+                    ],
+                )?;
+                tx.execute("DELETE FROM review_links WHERE item = ?1", &[&id])?;
                 refreshed += 1;
                 id
             }
             None => {
-                let settled: bool = tx
-                    .prepare_cached(
-                        "SELECT EXISTS (SELECT 1 FROM review_items
-                         WHERE key = ?1 AND signature = ?2 AND status != 'open')",
-                    )?
-                    .query_row(params![f.key, f.signature], |r| r.get(0))?;
+                let settled: bool = tx.query_value(
+                    "SELECT EXISTS (SELECT 1 FROM review_items
+                     WHERE key = ?1 AND signature = ?2 AND status <> 'open')",
+                    &[&f.key, &f.signature],
+                )?;
                 if settled {
                     continue;
                 }
-                tx.prepare_cached(
+                // At most one open item per key (a partial unique index): when detection on
+                // another node opened this one since the SELECT above, this INSERT waits for
+                // it and fails on the key; the writer then runs the job again, and that run
+                // finds the item open (PostgreSQL; SQLite has one writer).
+                let id: i64 = tx.query_value(
                     "INSERT INTO review_items (type, status, key, signature, kind, unit, records,
                      field, candidates, details, created_ms, updated_ms)
-                     VALUES (?1, 'open', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)",
-                )?
-                .execute(params![
-                    f.item_type.as_str(),
-                    f.key,
-                    f.signature,
-                    f.kind,
-                    f.unit,
-                    records,
-                    f.field,
-                    candidates,
-                    details,
-                    now_ms
-                ])?;
+                     VALUES (?1, 'open', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)
+                     RETURNING id",
+                    &[
+                        &f.item_type.as_str(),
+                        &f.key,
+                        &f.signature,
+                        &f.kind,
+                        &f.unit,
+                        &records,
+                        &f.field,
+                        &candidates,
+                        &details,
+                        &now_ms,
+                    ],
+                )?;
                 opened += 1;
-                tx.last_insert_rowid()
+                id
             }
         };
         for r in &f.records {
-            tx.prepare_cached("INSERT OR IGNORE INTO review_links (record, item) VALUES (?1, ?2)")?
-                .execute(params![r.to_string(), id])?;
+            tx.execute(
+                "INSERT INTO review_links (record, item) VALUES (?1, ?2)
+                 ON CONFLICT (record, item) DO NOTHING",
+                &[r, &id],
+            )?;
         }
     }
     Ok((opened, refreshed, closed))
 }
 
+/// Whether two JSON texts hold the same value (whatever their spacing and key order).
+fn same_json(a: &str, b: &str) -> bool {
+    a == b
+        || serde_json::from_str::<serde_json::Value>(a).ok()
+            == serde_json::from_str::<serde_json::Value>(b).ok()
+}
+
 /// Marks an open item resolved or dismissed; returns whether it was still open.
 pub fn close_item(
-    tx: &Transaction<'_>,
+    tx: &dyn Sql,
     id: i64,
     status: ItemStatus,
     by: &str,
     resolution: &serde_json::Value,
     now_ms: i64,
-) -> rusqlite::Result<bool> {
-    let n = tx
-        .prepare_cached(
-            "UPDATE review_items SET status = ?2, resolved_by = ?3, resolved_ms = ?4,
-             updated_ms = ?4, resolution = ?5 WHERE id = ?1 AND status = 'open'",
-        )?
-        .execute(params![
-            id,
-            status.as_str(),
-            by,
-            now_ms,
-            resolution.to_string()
-        ])?;
+) -> Result<bool, DbError> {
+    let n = tx.execute(
+        "UPDATE review_items SET status = ?2, resolved_by = ?3, resolved_ms = ?4,
+         updated_ms = ?4, resolution = ?5 WHERE id = ?1 AND status = 'open'",
+        &[&id, &status.as_str(), &by, &now_ms, &resolution.to_string()],
+    )?;
     Ok(n == 1)
 }
 
@@ -493,7 +510,7 @@ impl IndexRow {
     }
 }
 
-fn index_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<IndexRow> {
+fn index_from_row(r: &Row) -> Result<IndexRow, DbError> {
     let id: String = r.get(0)?;
     Ok(IndexRow {
         record: Uuid::parse_str(&id).unwrap_or(Uuid::nil()),
@@ -517,43 +534,53 @@ const INDEX_COLUMNS: &str = "record, kind, unit, status, id_number, name_key, da
     citizen_id, procedure, address, address_unit, from_date, to_date, merged_into";
 
 /// Writes a record's index row and (for households) its membership rows.
-pub fn index_record(tx: &Transaction<'_>, record: &Record) -> rusqlite::Result<IndexRow> {
+pub fn index_record(tx: &dyn Sql, record: &Record) -> Result<IndexRow, DbError> {
     let row = IndexRow::of(record);
-    tx.prepare_cached(&format!(
-        "INSERT OR REPLACE INTO review_index ({INDEX_COLUMNS})
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
-    ))?
-    .execute(params![
-        row.record.to_string(),
-        row.kind,
-        row.unit,
-        row.status,
-        row.id_number,
-        row.name_key,
-        row.date_of_birth,
-        row.citizen_id,
-        row.procedure,
-        row.address,
-        row.address_unit,
-        row.from_date,
-        row.to_date,
-        row.merged_into
-    ])?;
+    tx.execute(
+        &format!(
+            "INSERT INTO review_index ({INDEX_COLUMNS})
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+             ON CONFLICT (record) DO UPDATE SET kind = excluded.kind, unit = excluded.unit,
+             status = excluded.status, id_number = excluded.id_number,
+             name_key = excluded.name_key, date_of_birth = excluded.date_of_birth,
+             citizen_id = excluded.citizen_id, procedure = excluded.procedure,
+             address = excluded.address, address_unit = excluded.address_unit,
+             from_date = excluded.from_date, to_date = excluded.to_date,
+             merged_into = excluded.merged_into"
+        ),
+        &[
+            &row.record,
+            &row.kind,
+            &row.unit,
+            &row.status,
+            &row.id_number,
+            &row.name_key,
+            &row.date_of_birth,
+            &row.citizen_id,
+            &row.procedure,
+            &row.address,
+            &row.address_unit,
+            &row.from_date,
+            &row.to_date,
+            &row.merged_into,
+        ],
+    )?;
     if record.kind == Kind::Household {
         let id = record.id.to_string();
-        tx.prepare_cached("DELETE FROM review_members WHERE household = ?1")?
-            .execute([&id])?;
+        tx.execute("DELETE FROM review_members WHERE household = ?1", &[&id])?;
         if let Some(members) = record.fields.get("members").and_then(Value::as_map) {
             for (citizen, entry) in members {
                 let rel = entry
                     .as_map()
                     .and_then(|m| m.get("relationship"))
                     .and_then(Value::as_text);
-                tx.prepare_cached(
-                    "INSERT OR REPLACE INTO review_members (household, citizen, relationship)
-                     VALUES (?1, ?2, ?3)",
-                )?
-                .execute(params![id, citizen, rel])?;
+                tx.execute(
+                    "INSERT INTO review_members (household, citizen, relationship)
+                     VALUES (?1, ?2, ?3)
+                     ON CONFLICT (citizen, household)
+                     DO UPDATE SET relationship = excluded.relationship",
+                    &[&id, citizen, &rel],
+                )?;
             }
         }
     }
@@ -561,40 +588,41 @@ pub fn index_record(tx: &Transaction<'_>, record: &Record) -> rusqlite::Result<I
 }
 
 /// The index row of a record.
-pub fn index_row(conn: &Connection, record: Uuid) -> rusqlite::Result<Option<IndexRow>> {
-    conn.prepare_cached(&format!(
-        "SELECT {INDEX_COLUMNS} FROM review_index WHERE record = ?1"
-    ))?
-    .query_row([record.to_string()], index_from_row)
-    .optional()
+pub fn index_row(conn: &dyn Sql, record: Uuid) -> Result<Option<IndexRow>, DbError> {
+    conn.query_opt(
+        &format!("SELECT {INDEX_COLUMNS} FROM review_index WHERE record = ?1"),
+        &[&record],
+    )?
+    .map(|r| index_from_row(&r))
+    .transpose()
 }
 
 /// Index rows matching a SQL condition on `review_index` with the given arguments.
 pub fn index_where(
-    conn: &Connection,
+    conn: &dyn Sql,
     condition: &str,
-    args: &[&dyn rusqlite::ToSql],
-) -> rusqlite::Result<Vec<IndexRow>> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {INDEX_COLUMNS} FROM review_index WHERE {condition} ORDER BY record"
-    ))?;
-    let rows = stmt
-        .query_map(args, index_from_row)?
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(rows)
+    args: Params<'_>,
+) -> Result<Vec<IndexRow>, DbError> {
+    conn.query(
+        &format!("SELECT {INDEX_COLUMNS} FROM review_index WHERE {condition} ORDER BY record"),
+        args,
+    )?
+    .iter()
+    .map(index_from_row)
+    .collect()
 }
 
 /// Households that list `citizen` as a member.
-pub fn households_of(conn: &Connection, citizen: Uuid) -> rusqlite::Result<Vec<Uuid>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT household FROM review_members WHERE citizen = ?1 ORDER BY household",
-    )?;
-    let rows = stmt
-        .query_map([citizen.to_string()], |r| r.get::<_, String>(0))?
-        .filter_map(|r| r.ok())
+pub fn households_of(conn: &dyn Sql, citizen: Uuid) -> Result<Vec<Uuid>, DbError> {
+    Ok(conn
+        .query(
+            "SELECT household FROM review_members WHERE citizen = ?1 ORDER BY household",
+            &[&citizen],
+        )?
+        .iter()
+        .filter_map(|r| r.get::<String>(0).ok())
         .filter_map(|s| Uuid::parse_str(&s).ok())
-        .collect();
-    Ok(rows)
+        .collect())
 }
 
 /// Who is behind a change: device id, device name and user, looked up through the change
@@ -610,19 +638,22 @@ pub struct Who {
 }
 
 /// Resolves the device and user behind a change (hash hex) written by an actor (hex).
-pub fn who(conn: &Connection, change_hex: &str, actor_hex: &str) -> rusqlite::Result<Who> {
+pub fn who(conn: &dyn Sql, change_hex: &str, actor_hex: &str) -> Result<Who, DbError> {
     let mut device: Option<String> = None;
     if let Ok(hash) = hex::decode(change_hex) {
         device = conn
-            .prepare_cached("SELECT origin_device FROM changes WHERE hash = ?1")?
-            .query_row([hash], |r| r.get::<_, Option<String>>(0))
-            .optional()?
+            .query_opt(
+                "SELECT origin_device FROM changes WHERE hash = ?1",
+                &[&hash],
+            )?
+            .map(|r| r.get::<Option<String>>(0))
+            .transpose()?
             .flatten();
     }
-    let row = |sql: &str, key: &str| -> rusqlite::Result<Option<(String, String, String)>> {
-        conn.prepare_cached(sql)?
-            .query_row([key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-            .optional()
+    let row = |sql: &str, key: &str| -> Result<Option<(String, String, String)>, DbError> {
+        conn.query_opt(sql, &[&key])?
+            .map(|r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .transpose()
     };
     let found = match &device {
         Some(d) => row(
@@ -650,18 +681,18 @@ pub fn who(conn: &Connection, change_hex: &str, actor_hex: &str) -> rusqlite::Re
 }
 
 /// Hex actor ids of every admin's server-side review device.
-pub fn review_actor_hexes(conn: &Connection) -> rusqlite::Result<Vec<String>> {
-    let mut stmt = conn.prepare_cached(
+pub fn review_actor_hexes(conn: &dyn Sql) -> Result<Vec<String>, DbError> {
+    conn.query(
         "SELECT d.actor FROM review_actors r JOIN devices d ON d.id = r.device_id",
-    )?;
-    let rows = stmt
-        .query_map([], |r| r.get::<_, String>(0))?
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(rows)
+        &[],
+    )?
+    .iter()
+    .map(|r| r.get(0))
+    .collect()
 }
 
 /// Fills a candidate's device, device name and user.
-pub fn attribute(conn: &Connection, c: &mut Candidate) -> rusqlite::Result<()> {
+pub fn attribute(conn: &dyn Sql, c: &mut Candidate) -> Result<(), DbError> {
     let w = who(conn, &c.change, &c.actor)?;
     c.device = w.device;
     c.device_name = w.device_name;

@@ -1010,7 +1010,8 @@ fn scanning_an_existing_database_finds_what_detection_would_have() {
         Ok(())
     })
     .unwrap();
-    let (n, stats) = detect::scan_all(&pool, 1, NOW).unwrap();
+    let store = crate::db::Store::Sqlite(std::sync::Arc::new(pool));
+    let (n, stats) = detect::scan_all(&store, 1, NOW).unwrap();
     assert_eq!(n, 2);
     assert_eq!(stats.opened, 1);
 }

@@ -26,6 +26,7 @@ use sync_core::model::Value;
 use uuid::Uuid;
 
 use crate::auth::AdminAuth;
+use crate::db::{DbError, Sql};
 use crate::error::{ApiError, ApiResult};
 use crate::review::resolve::Resolver;
 use crate::review::{self, Action, Counts, Filter, Item, ItemStatus, ItemType, ReviewError};
@@ -130,10 +131,10 @@ async fn list(
 ) -> ApiResult<Json<ListReply>> {
     let Query(q) = query.map_err(|e| ApiError::bad_request("malformed_request", e.body_text()))?;
     let filter = q.filter()?;
-    let pool = state.pool.clone();
-    let reply = tokio::task::spawn_blocking(move || -> anyhow::Result<ListReply> {
-        let now = now_ms();
-        pool.write(|tx| -> anyhow::Result<ListReply> {
+    let now = now_ms();
+    let reply = state
+        .writer
+        .run(move |tx| -> anyhow::Result<ListReply> {
             let reply = ListReply {
                 items: review::list_items(tx, &filter, now)?,
                 counts: review::count_items(tx, &filter, now)?,
@@ -147,19 +148,18 @@ async fn list(
             )?;
             Ok(reply)
         })
-    })
-    .await??;
+        .await?;
     Ok(Json(reply))
 }
 
 /// Audits a listing of review items (`review_list`): the records concerned and item ids.
 pub fn audit_list(
-    tx: &rusqlite::Transaction<'_>,
+    tx: &dyn Sql,
     user: &str,
     device: &str,
     via: &str,
     items: &[Item],
-) -> rusqlite::Result<()> {
+) -> Result<(), DbError> {
     let mut records: Vec<String> = items
         .iter()
         .flat_map(|i| i.records.iter().map(Uuid::to_string))
@@ -199,7 +199,7 @@ pub struct RecordSnapshot {
 }
 
 /// The current snapshots of `ids` (records the server does not have are left out).
-pub fn snapshots(conn: &rusqlite::Connection, ids: &[Uuid]) -> anyhow::Result<Vec<RecordSnapshot>> {
+pub fn snapshots(conn: &dyn Sql, ids: &[Uuid]) -> anyhow::Result<Vec<RecordSnapshot>> {
     let mut out = Vec::new();
     for id in ids {
         let Some(stored) = feed::get_record(conn, *id)? else {
@@ -234,13 +234,12 @@ async fn show(
 ) -> ApiResult<Json<ItemReply>> {
     // Read on a reader snapshot, then audit through the group-commit writer; the item is
     // answered only once the audit row is committed.
-    let pool = state.pool.clone();
+    let store = state.store.clone();
     let reply = tokio::task::spawn_blocking(move || {
-        pool.read(|c| -> Result<ItemReply, ApiError> {
-            let snapshot = c.unchecked_transaction()?;
-            let item = review::get_item(&snapshot, id)?
+        store.read(|snapshot| -> Result<ItemReply, ApiError> {
+            let item = review::get_item(snapshot, id)?
                 .ok_or_else(|| ApiError::not_found("no such review item"))?;
-            let records = snapshots(&snapshot, &item.records)?;
+            let records = snapshots(snapshot, &item.records)?;
             Ok(ItemReply { item, records })
         })
     })
@@ -256,7 +255,7 @@ async fn show(
                     user: &auth.user,
                     device: &auth.device_id.to_string(),
                     action: "review_read",
-                    records: read,
+                    records: read.clone(),
                     details: serde_json::json!({"item": id, "via": "api"}),
                 },
             )?;
@@ -295,10 +294,13 @@ pub struct DismissBody {
 }
 
 async fn apply(state: AppState, auth: AdminAuth, id: i64, action: Action) -> ApiResult<Json<Item>> {
-    let pool = state.pool.clone();
-    let item = tokio::task::spawn_blocking(move || {
-        let device = auth.0.device_id.to_string();
-        pool.write(|tx| {
+    let device = auth.0.device_id.to_string();
+    // Through the writer, so that on PostgreSQL a decision that lost a race on a key (the
+    // audit chain's next row) runs again. A refusal rolls the transaction back like any error
+    // and is answered as itself (409, 400…).
+    let item = state
+        .writer
+        .run(move |tx| {
             review::resolve(
                 tx,
                 id,
@@ -310,10 +312,16 @@ async fn apply(state: AppState, auth: AdminAuth, id: i64, action: Action) -> Api
                 },
                 now_ms(),
             )
+            .map_err(|e| match e {
+                ReviewError::Internal(e) => e,
+                refused => anyhow::Error::new(refused),
+            })
         })
-    })
-    .await?
-    .map_err(review_error)?;
+        .await
+        .map_err(|e| match e.downcast::<ReviewError>() {
+            Ok(refused) => review_error(refused),
+            Err(e) => ApiError::from(e),
+        })?;
     Ok(Json(item))
 }
 

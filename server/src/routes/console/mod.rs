@@ -525,7 +525,7 @@ async fn queue(
     let pool = state.pool.clone();
     let now = now_ms();
     let data = tokio::task::spawn_blocking(move || {
-        pool.read(|c| -> rusqlite::Result<_> {
+        pool.read(|c| -> Result<_, crate::db::DbError> {
             Ok((
                 review::list_items(c, &filter, now)?,
                 review::count_items(c, &filter, now)?,
