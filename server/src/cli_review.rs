@@ -188,8 +188,7 @@ fn print_item(out: &mut impl Write, item: &Item) -> std::io::Result<()> {
 
 /// Runs a `ferry review` command.
 pub fn run(config: &Config, cmd: ReviewCommand) -> anyhow::Result<ExitCode> {
-    // SQLite for now; the PostgreSQL form comes with the engine's store opening (lib.rs).
-    let store = crate::db::Store::Sqlite(std::sync::Arc::new(crate::open_pool(config)?));
+    let store = crate::open_store(config)?;
     let mut out = std::io::stdout().lock();
     let decide = |id: i64, action: Action, admin: &str| -> anyhow::Result<Item> {
         let item = store.write(|tx| {

@@ -52,7 +52,7 @@ fn outbox(replica: &sync_core::replica::Replica) -> BTreeSet<Vec<u8>> {
         .unwrap()
 }
 
-#[test]
+ferry_tests::both_engines!(a_connection_cut_after_the_server_committed_is_repaired_by_the_next_sync);
 fn a_connection_cut_after_the_server_committed_is_repaired_by_the_next_sync() {
     let server = Server::start(bin());
     server.add_user("an", "officer", &["07132"]);
@@ -93,14 +93,14 @@ fn a_connection_cut_after_the_server_committed_is_repaired_by_the_next_sync() {
     let b = Device::login(&server.url(), "binh");
     b.sync_all();
     assert_eq!(b.all_heads().unwrap(), a.all_heads().unwrap());
-    let conn = rusqlite::Connection::open(server.db_path()).unwrap();
-    let n: i64 = conn
-        .query_row("SELECT count(*) FROM changes", [], |r| r.get(0))
+    let n: i64 = server
+        .store()
+        .read(|c| c.query_value("SELECT count(*) FROM changes", &[]))
         .unwrap();
     assert_eq!(n, 1, "stored once");
 }
 
-#[test]
+ferry_tests::both_engines!(a_link_that_cuts_at_random_byte_offsets_over_200_exchanges_loses_nothing);
 fn a_link_that_cuts_at_random_byte_offsets_over_200_exchanges_loses_nothing() {
     let server = Server::start(bin());
     server.add_user("an", "officer", &["07132"]);
@@ -188,7 +188,7 @@ fn a_link_that_cuts_at_random_byte_offsets_over_200_exchanges_loses_nothing() {
     assert_eq!(fresh.all_heads().unwrap(), a.all_heads().unwrap());
 }
 
-#[test]
+ferry_tests::both_engines!(the_server_killed_with_sigkill_mid_push_and_restarted_loses_no_acknowledged_change);
 fn the_server_killed_with_sigkill_mid_push_and_restarted_loses_no_acknowledged_change() {
     let mut server = Server::start(bin());
     server.add_user("an", "officer", &["07132"]);
@@ -264,7 +264,7 @@ fn the_server_killed_with_sigkill_mid_push_and_restarted_loses_no_acknowledged_c
     assert_eq!(fresh.all_heads().unwrap(), a.all_heads().unwrap());
 }
 
-#[test]
+ferry_tests::both_engines!(garbage_truncated_oversized_and_wrongly_typed_bodies_get_4xx_and_the_server_stays_healthy);
 fn garbage_truncated_oversized_and_wrongly_typed_bodies_get_4xx_and_the_server_stays_healthy() {
     let server = Server::start(bin());
     server.add_user("an", "officer", &["07132"]);
@@ -398,7 +398,7 @@ fn garbage_truncated_oversized_and_wrongly_typed_bodies_get_4xx_and_the_server_s
     );
 }
 
-#[test]
+ferry_tests::both_engines!(sigterm_stops_the_server_cleanly);
 fn sigterm_stops_the_server_cleanly() {
     let mut server = Server::start(bin());
     server.add_user("an", "officer", &["07132"]);
