@@ -315,11 +315,7 @@ pub fn add_user(
 }
 
 /// Sets a user's password hash, clears a lockout and ends every session of the user.
-pub fn set_password(
-    tx: &dyn Sql,
-    username: &str,
-    password_hash: &str,
-) -> Result<(), AccountError> {
+pub fn set_password(tx: &dyn Sql, username: &str, password_hash: &str) -> Result<(), AccountError> {
     let user = get_user_locked(tx, username)?.ok_or(AccountError::NoSuchUser)?;
     tx.execute(
         "UPDATE users SET password_hash = ?1, failed_logins = 0, locked_until_ms = 0 WHERE id = ?2",

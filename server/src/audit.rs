@@ -386,7 +386,13 @@ pub fn list(conn: &dyn Sql, f: &Filter) -> Result<Vec<Row>, DbError> {
              ORDER BY id DESC LIMIT ?7"
         ),
         &[
-            &f.user, &f.device, &f.record, &f.since_ms, &f.until_ms, &f.action, &limit,
+            &f.user,
+            &f.device,
+            &f.record,
+            &f.since_ms,
+            &f.until_ms,
+            &f.action,
+            &limit,
         ],
     )?;
     let mut out = rows

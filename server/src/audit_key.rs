@@ -126,7 +126,10 @@ pub const PG_KEY_REQUIRED: &str = "with --database every node needs the same aud
 pub fn load(config: &Config) -> anyhow::Result<AuditFiles> {
     let shared = config.database.is_some();
     if shared
-        && config.audit_key.as_deref().is_none_or(|t| t.trim().is_empty())
+        && config
+            .audit_key
+            .as_deref()
+            .is_none_or(|t| t.trim().is_empty())
         && config.audit_key_file.is_none()
     {
         anyhow::bail!("{PG_KEY_REQUIRED}");
@@ -450,7 +453,10 @@ pub fn startup_warning(store: &Store, files: &AuditFiles) -> anyhow::Result<Opti
         return Ok(None);
     };
     let (rows, hash_at): (i64, Option<Vec<u8>>) = store.read(|c| -> Result<_, DbError> {
-        let rows = c.query_value("SELECT CAST(COALESCE(MAX(id), 0) AS BIGINT) FROM audit", &[])?;
+        let rows = c.query_value(
+            "SELECT CAST(COALESCE(MAX(id), 0) AS BIGINT) FROM audit",
+            &[],
+        )?;
         let hash = c
             .query_opt("SELECT hash FROM audit WHERE id = ?1", &[&last.rows])?
             .map(|r| r.get(0))

@@ -13,8 +13,8 @@ use sync_core::model::Role;
 use uuid::Uuid;
 
 use crate::config::{Config, LogFormat};
-use crate::{accounts, audit, now_ms};
 use crate::db::{Sql, Store};
+use crate::{accounts, audit, now_ms};
 
 /// Ferry: offline-first sync server for identity-card and residence data.
 #[derive(Debug, Parser)]

@@ -100,7 +100,6 @@ impl<E: Into<anyhow::Error>> From<E> for ApiError {
     }
 }
 
-
 impl AccountError {
     /// The client error an account error answers with (storage failures are internal).
     fn into_api(self) -> ApiError {

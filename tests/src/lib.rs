@@ -147,10 +147,7 @@ impl Server {
             }
             audit_key_file(&key);
             engine_env.push(("FERRY_DATABASE_URL".to_owned(), db.url().to_owned()));
-            engine_env.push((
-                "FERRY_AUDIT_KEY_FILE".to_owned(),
-                key.display().to_string(),
-            ));
+            engine_env.push(("FERRY_AUDIT_KEY_FILE".to_owned(), key.display().to_string()));
         }
         let mut all: Vec<(&str, &str)> = engine_env
             .iter()

@@ -166,7 +166,8 @@ mod tests {
     }
 
     fn open_items(store: &Store) -> u64 {
-        store.read(|c| super::super::count_items(c, &super::super::Filter::default(), 1))
+        store
+            .read(|c| super::super::count_items(c, &super::super::Filter::default(), 1))
             .unwrap()
             .total
     }

@@ -311,7 +311,8 @@ async fn read_audited(
     let id = parse_id(id)?;
     let store = state.store.clone();
     let record = blocking(move || {
-        store.read(|c| feed::get_record(c, id))?
+        store
+            .read(|c| feed::get_record(c, id))?
             .ok_or_else(|| ApiError::not_found("no such record"))
     })
     .await?;

@@ -220,7 +220,9 @@ fn logins_are_rate_limited_per_address_and_per_account_with_retry_after() {
     );
 }
 
-ferry_tests::both_engines!(anonymous_failures_lock_admin_only_for_their_own_address_and_audit_only_a_few_rows);
+ferry_tests::both_engines!(
+    anonymous_failures_lock_admin_only_for_their_own_address_and_audit_only_a_few_rows
+);
 fn anonymous_failures_lock_admin_only_for_their_own_address_and_audit_only_a_few_rows() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start_in(
@@ -420,7 +422,14 @@ fn rechain(tx: &dyn Sql) -> Result<(), DbError> {
     let mut prev = vec![0u8; 32];
     for (n, r) in rows.into_iter().enumerate() {
         let id = n as i64 + 1;
-        let (ts, user, device, action, records, details): (i64, String, String, String, String, String) = (
+        let (ts, user, device, action, records, details): (
+            i64,
+            String,
+            String,
+            String,
+            String,
+            String,
+        ) = (
             r.get(1)?,
             r.get(2)?,
             r.get(3)?,
@@ -451,7 +460,9 @@ fn verify_fails(server: &Server, expect: &str) {
     assert!(text.contains(expect), "{text}");
 }
 
-ferry_tests::both_engines!(audit_verify_reports_deleting_the_newest_rows_and_the_server_warns_at_start);
+ferry_tests::both_engines!(
+    audit_verify_reports_deleting_the_newest_rows_and_the_server_warns_at_start
+);
 fn audit_verify_reports_deleting_the_newest_rows_and_the_server_warns_at_start() {
     let mut server = audited_server();
     tamper(&server, |tx| {
@@ -559,7 +570,9 @@ fn console_session(h: &Http, user: &str, password: &str) -> String {
     format!("ferry_console={}", r.cookie("ferry_console").unwrap())
 }
 
-ferry_tests::both_engines!(a_console_session_ends_on_password_change_disable_and_role_or_unit_change);
+ferry_tests::both_engines!(
+    a_console_session_ends_on_password_change_disable_and_role_or_unit_change
+);
 fn a_console_session_ends_on_password_change_disable_and_role_or_unit_change() {
     let server = Server::start(bin());
     server.add_user("boss", "admin", &[]);

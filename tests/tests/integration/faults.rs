@@ -52,7 +52,9 @@ fn outbox(replica: &sync_core::replica::Replica) -> BTreeSet<Vec<u8>> {
         .unwrap()
 }
 
-ferry_tests::both_engines!(a_connection_cut_after_the_server_committed_is_repaired_by_the_next_sync);
+ferry_tests::both_engines!(
+    a_connection_cut_after_the_server_committed_is_repaired_by_the_next_sync
+);
 fn a_connection_cut_after_the_server_committed_is_repaired_by_the_next_sync() {
     let server = Server::start(bin());
     server.add_user("an", "officer", &["07132"]);
@@ -100,7 +102,9 @@ fn a_connection_cut_after_the_server_committed_is_repaired_by_the_next_sync() {
     assert_eq!(n, 1, "stored once");
 }
 
-ferry_tests::both_engines!(a_link_that_cuts_at_random_byte_offsets_over_200_exchanges_loses_nothing);
+ferry_tests::both_engines!(
+    a_link_that_cuts_at_random_byte_offsets_over_200_exchanges_loses_nothing
+);
 fn a_link_that_cuts_at_random_byte_offsets_over_200_exchanges_loses_nothing() {
     let server = Server::start(bin());
     server.add_user("an", "officer", &["07132"]);
@@ -267,7 +271,9 @@ fn nothing_acknowledged_is_lost(url: &str, mut a: Device, acknowledged: &[Change
     assert_eq!(fresh.all_heads().unwrap(), a.all_heads().unwrap());
 }
 
-ferry_tests::both_engines!(the_server_killed_with_sigkill_mid_push_and_restarted_loses_no_acknowledged_change);
+ferry_tests::both_engines!(
+    the_server_killed_with_sigkill_mid_push_and_restarted_loses_no_acknowledged_change
+);
 fn the_server_killed_with_sigkill_mid_push_and_restarted_loses_no_acknowledged_change() {
     let mut server = Server::start(bin());
     server.add_user("an", "officer", &["07132"]);
@@ -302,7 +308,9 @@ fn a_postgres_node_killed_with_sigkill_mid_push_loses_nothing_and_another_node_k
     });
 }
 
-ferry_tests::both_engines!(garbage_truncated_oversized_and_wrongly_typed_bodies_get_4xx_and_the_server_stays_healthy);
+ferry_tests::both_engines!(
+    garbage_truncated_oversized_and_wrongly_typed_bodies_get_4xx_and_the_server_stays_healthy
+);
 fn garbage_truncated_oversized_and_wrongly_typed_bodies_get_4xx_and_the_server_stays_healthy() {
     let server = Server::start(bin());
     server.add_user("an", "officer", &["07132"]);

@@ -28,7 +28,11 @@ impl Deployment {
     fn new() -> Deployment {
         let db = TestDatabase::start();
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("audit-key"), format!("{}\n", "ab".repeat(32))).unwrap();
+        std::fs::write(
+            dir.path().join("audit-key"),
+            format!("{}\n", "ab".repeat(32)),
+        )
+        .unwrap();
         let d = Deployment { db, dir };
         ok(&d.ferry(&["migrate"]));
         d
@@ -89,7 +93,9 @@ fn the_admin_cli_manages_users_devices_and_the_audit_trail_on_postgres() {
     ]));
     let listed = ok(&d.ferry(&["user", "list"]));
     assert!(
-        listed.lines().any(|l| l.starts_with("an ") && l.contains("07132")),
+        listed
+            .lines()
+            .any(|l| l.starts_with("an ") && l.contains("07132")),
         "{listed}"
     );
     ok(&d.ferry(&["user", "assign", "an", "--unit", "07135"]));
@@ -175,7 +181,10 @@ fn ferry_processes_adding_users_at_once_on_postgres_append_to_one_verifiable_cha
         "{verified}"
     );
     let listed = ok(&d.ferry(&["user", "list"]));
-    assert_eq!(listed.lines().filter(|l| l.starts_with("officer")).count(), 6);
+    assert_eq!(
+        listed.lines().filter(|l| l.starts_with("officer")).count(),
+        6
+    );
 }
 
 /// Many transactions on many connections append at the same moment: each waits for the
@@ -268,7 +277,10 @@ fn a_node_without_the_deployments_audit_key_does_not_start_on_postgres() {
         .output()
         .unwrap();
     assert!(!out.status.success());
-    assert!(!missing.exists(), "no key is generated for a shared database");
+    assert!(
+        !missing.exists(),
+        "no key is generated for a shared database"
+    );
 }
 
 // ---- several `ferry serve` nodes on one database ----
@@ -349,7 +361,10 @@ fn a_token_from_one_node_works_on_every_node_and_account_changes_apply_on_all_at
         .unwrap();
     assert_eq!(r.status, 200);
     chi.client = chi.client.via(&c.url());
-    assert!(chi.sync().unwrap().purged >= 1, "node c applies the new units");
+    assert!(
+        chi.sync().unwrap().purged >= 1,
+        "node c applies the new units"
+    );
     assert_eq!(chi.count().unwrap(), 1);
 
     // Five wrong passwords spread over the three nodes lock the account on all of them.

@@ -61,7 +61,9 @@ fn detected(server: &Server, n: i64) {
     }
 }
 
-ferry_tests::both_engines!(conflicting_offline_edits_become_an_item_the_admin_resolves_and_both_phones_converge);
+ferry_tests::both_engines!(
+    conflicting_offline_edits_become_an_item_the_admin_resolves_and_both_phones_converge
+);
 fn conflicting_offline_edits_become_an_item_the_admin_resolves_and_both_phones_converge() {
     let server = Server::start(bin());
     let (a, b) = two_officers(&server);
@@ -411,7 +413,9 @@ impl Http {
     }
 }
 
-ferry_tests::both_engines!(the_console_signs_in_with_a_strict_cookie_checks_csrf_and_escapes_what_it_shows);
+ferry_tests::both_engines!(
+    the_console_signs_in_with_a_strict_cookie_checks_csrf_and_escapes_what_it_shows
+);
 fn the_console_signs_in_with_a_strict_cookie_checks_csrf_and_escapes_what_it_shows() {
     let server = Server::start(bin());
     let (a, b) = two_officers(&server);

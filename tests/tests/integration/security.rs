@@ -17,7 +17,9 @@ fn set(field: &str, value: &str) -> Edit {
     }
 }
 
-ferry_tests::both_engines!(an_out_of_scope_write_is_rejected_and_the_device_rolls_back_and_lists_the_edit);
+ferry_tests::both_engines!(
+    an_out_of_scope_write_is_rejected_and_the_device_rolls_back_and_lists_the_edit
+);
 fn an_out_of_scope_write_is_rejected_and_the_device_rolls_back_and_lists_the_edit() {
     let server = Server::start(bin());
     server.add_user("an", "officer", &["07132"]);
@@ -387,7 +389,12 @@ fn editing_one_audit_row_makes_audit_verify_fail_at_that_row() {
         .unwrap();
     assert!(rows >= 4);
     store
-        .write(|c| c.execute("UPDATE audit SET \"user\" = 'someone-else' WHERE id = 3", &[]))
+        .write(|c| {
+            c.execute(
+                "UPDATE audit SET \"user\" = 'someone-else' WHERE id = 3",
+                &[],
+            )
+        })
         .unwrap();
     drop(store);
     let out = server.cli(&["audit", "verify"]);

@@ -13,8 +13,8 @@ use sync_core::model::Role;
 
 use super::i18n::Lang;
 use crate::AppState;
-use crate::db::{DbError, Sql};
 use crate::accounts::{self, User};
+use crate::db::{DbError, Sql};
 
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "ferry_console";
