@@ -447,7 +447,9 @@ pub fn startup_warning(store: &Store, files: &AuditFiles) -> anyhow::Result<Opti
             )));
         }
     };
-    let Some(last) = latest(&checkpoints) else {
+    // A checkpoint of the empty chain (a first start; on PostgreSQL another node starting at
+    // the same moment) has no row to compare.
+    let Some(last) = latest(&checkpoints).filter(|c| c.rows > 0) else {
         return Ok(None);
     };
     let (rows, hash_at): (i64, Option<Vec<u8>>) = store.read(|c| -> Result<_, DbError> {

@@ -240,15 +240,14 @@ impl Config {
         self.data_dir.join("ferry.db")
     }
 
-    /// Fails unless the database is the SQLite file under `--data-dir`, for what runs only
-    /// on SQLite: silently using SQLite instead of the PostgreSQL database asked for would
+    /// Fails unless the database is the SQLite file under `--data-dir` (what opens that file
+    /// checks it): silently using SQLite instead of the PostgreSQL database asked for would
     /// split a deployment's data.
     pub fn require_sqlite(&self) -> anyhow::Result<()> {
         if self.database.is_some() {
             anyhow::bail!(
-                "this command does not run on PostgreSQL in this build yet; use --data-dir \
-                 (`ferry migrate`, `user`, `device` and `audit` accept --database / \
-                 FERRY_DATABASE_URL)"
+                "--database is set: the SQLite file under --data-dir is not this deployment's \
+                 database"
             );
         }
         Ok(())

@@ -100,17 +100,6 @@ impl<E: Into<anyhow::Error>> From<E> for ApiError {
     }
 }
 
-/// Lets code still written against rusqlite's error type (`rusqlite::Result`) call functions
-/// converted to the storage seam, until it is converted too.
-impl From<DbError> for rusqlite::Error {
-    fn from(e: DbError) -> Self {
-        match e {
-            DbError::Sqlite(e) => e,
-            other => rusqlite::Error::ToSqlConversionFailure(Box::new(other)),
-        }
-    }
-}
-
 impl AccountError {
     /// The client error an account error answers with (storage failures are internal).
     fn into_api(self) -> ApiError {

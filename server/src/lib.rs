@@ -54,11 +54,9 @@ use crate::writer::Writer;
 /// Shared state of every handler.
 #[derive(Debug, Clone)]
 pub struct AppState {
-    /// The database through the storage seam ([`db::Store`]); code moves onto it from
-    /// `pool`, which goes away once nothing uses it.
+    /// The database through the storage seam ([`db::Store`]): the SQLite file (its readers
+    /// serve pulls and reads) or the PostgreSQL database every node shares.
     pub store: db::Store,
-    /// The SQLite database (its readers serve pulls and reads; other writes use its writer).
-    pub pool: Arc<Pool>,
     /// The group-commit writer: every sync exchange's writes go through it.
     pub writer: Writer,
     /// Loaded documents kept between exchanges.
@@ -212,9 +210,11 @@ pub fn open_store(config: &Config) -> anyhow::Result<db::Store> {
 ///
 /// Records left in the detection queue by an earlier run (a crash between a commit and its
 /// detection) are detected before this returns.
+///
+/// On PostgreSQL the node keeps nothing that other nodes must agree with: tokens, users,
+/// units, lockouts and review state are read from the database per request.
 pub fn open_state(config: Config) -> anyhow::Result<(AppState, Option<String>)> {
-    let pool = Arc::new(open_pool(&config)?);
-    let store = db::Store::Sqlite(pool.clone());
+    let store = open_store(&config)?;
     let generated = start_store(&store, &config)?;
     if let Some((records, stats)) = review::detect::backfill(&store, now_ms())? {
         tracing::info!(
@@ -239,7 +239,6 @@ pub fn open_state(config: Config) -> anyhow::Result<(AppState, Option<String>)> 
     Ok((
         AppState {
             store,
-            pool,
             writer,
             cache,
             review_wake: Arc::new(tokio::sync::Notify::new()),
@@ -334,7 +333,10 @@ pub async fn launch(
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let db_path = config.db_path();
+    let database = match config.database.as_deref() {
+        Some(url) => describe_url(url),
+        None => config.db_path().display().to_string(),
+    };
     let metrics_addr = config.metrics_addr()?;
     let (state, generated) = tokio::task::spawn_blocking(move || open_state(config)).await??;
     let addr = listener.local_addr()?;
@@ -364,9 +366,8 @@ pub async fn launch(
         let mut out = std::io::stdout().lock();
         writeln!(
             out,
-            "ferry {}: database {}",
+            "ferry {}: database {database}",
             env!("CARGO_PKG_VERSION"),
-            db_path.display()
         )?;
         if let Some(password) = generated {
             writeln!(
@@ -412,6 +413,21 @@ pub async fn launch(
     tokio::task::spawn_blocking(move || audit_key::checkpoint_quietly(&store)).await?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// `PostgreSQL host:port/database` for the banner: never the user or password of the URL.
+fn describe_url(url: &str) -> String {
+    let Ok(c) = url.parse::<tokio_postgres::Config>() else {
+        return "PostgreSQL".into();
+    };
+    let host = match c.get_hosts().first() {
+        Some(tokio_postgres::config::Host::Tcp(h)) => h.clone(),
+        #[cfg(unix)]
+        Some(tokio_postgres::config::Host::Unix(p)) => p.display().to_string(),
+        None => "localhost".into(),
+    };
+    let port = c.get_ports().first().copied().unwrap_or(5432);
+    format!("PostgreSQL {host}:{port}/{}", c.get_dbname().unwrap_or(""))
 }
 
 /// Writes a signed audit checkpoint every `--audit-checkpoint-secs` while the chain grows.

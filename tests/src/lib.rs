@@ -12,12 +12,13 @@ pub mod link;
 pub mod pg;
 pub mod proxy;
 
+use std::cell::Cell;
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::ops::Deref;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 use std::time::Duration;
 
 use ferry_server::routes::auth::LoginReply;
@@ -37,6 +38,56 @@ pub fn now_ms() -> i64 {
     ferry_server::now_ms()
 }
 
+/// The database engine a test's servers run on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    /// The SQLite file under the data directory (the embedded default).
+    Sqlite,
+    /// A PostgreSQL database of its own in the test process's cluster ([`pg::TestDatabase`]).
+    Postgres,
+}
+
+thread_local! {
+    static ENGINE: Cell<Engine> = const { Cell::new(Engine::Sqlite) };
+}
+
+/// The engine [`Server::start`] uses on this thread (SQLite unless [`on_engine`] says so).
+pub fn engine() -> Engine {
+    ENGINE.with(Cell::get)
+}
+
+/// Runs `f` with [`Server::start`] and [`Server::start_in`] on `engine`.
+pub fn on_engine<T>(engine: Engine, f: impl FnOnce() -> T) -> T {
+    struct Restore(Engine);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            ENGINE.with(|e| e.set(self.0));
+        }
+    }
+    let _restore = Restore(ENGINE.with(|e| e.replace(engine)));
+    f()
+}
+
+/// `both_engines!(name);` in place of `#[test]` above `fn name()` makes it two tests with the
+/// same code, `name::on_sqlite` and `name::on_postgres`: the servers the body starts
+/// ([`Server::start`], [`Server::start_in`]) run on that engine.
+#[macro_export]
+macro_rules! both_engines {
+    ($($name:ident),+ $(,)?) => {$(
+        mod $name {
+            #[test]
+            fn on_sqlite() {
+                $crate::on_engine($crate::Engine::Sqlite, super::$name)
+            }
+
+            #[test]
+            fn on_postgres() {
+                $crate::on_engine($crate::Engine::Postgres, super::$name)
+            }
+        }
+    )+};
+}
+
 /// A `ferry serve` child process.
 #[derive(Debug)]
 pub struct Server {
@@ -44,9 +95,21 @@ pub struct Server {
     child: Option<Child>,
     addr: SocketAddr,
     data_dir: PathBuf,
+    /// What selects the engine: the PostgreSQL URL and the shared audit key file.
+    engine_env: Vec<(String, String)>,
+    /// The PostgreSQL database, shared by every node of it ([`Server::node`]).
+    database: Option<Arc<pg::TestDatabase>>,
     _tmp: Option<TempDir>,
     /// Everything the server printed on stdout before `listening on`.
     pub banner: Vec<String>,
+}
+
+/// A random audit key file at `path` unless one is there (PostgreSQL nodes need it given).
+fn audit_key_file(path: &Path) {
+    if !path.exists() {
+        let key: [u8; 32] = rand::random();
+        std::fs::write(path, format!("{}\n", hex::encode(key))).expect("audit key file");
+    }
 }
 
 impl Server {
@@ -60,16 +123,98 @@ impl Server {
         s
     }
 
-    /// Starts the binary on `data_dir` with extra environment variables.
+    /// Starts the binary on `data_dir` with extra environment variables, on the thread's
+    /// [`engine`]: on PostgreSQL a new database, with the audit key in `<data_dir>.audit-key`
+    /// (where a SQLite server keeps it too), and `data_dir` holds only the server's log.
     pub fn start_in(bin: &Path, data_dir: &Path, env: &[(&str, &str)]) -> Server {
-        let (child, addr, banner) = spawn(bin, data_dir, env);
+        let database = (engine() == Engine::Postgres).then(|| Arc::new(pg::TestDatabase::start()));
+        Server::spawn_on(bin, data_dir, env, database)
+    }
+
+    fn spawn_on(
+        bin: &Path,
+        data_dir: &Path,
+        env: &[(&str, &str)],
+        database: Option<Arc<pg::TestDatabase>>,
+    ) -> Server {
+        let mut engine_env = Vec::new();
+        if let Some(db) = &database {
+            let mut key = data_dir.as_os_str().to_owned();
+            key.push(".audit-key");
+            let key = PathBuf::from(key);
+            if let Some(parent) = key.parent() {
+                std::fs::create_dir_all(parent).expect("audit key directory");
+            }
+            audit_key_file(&key);
+            engine_env.push(("FERRY_DATABASE_URL".to_owned(), db.url().to_owned()));
+            engine_env.push(("FERRY_AUDIT_KEY_FILE".to_owned(), key.display().to_string()));
+        }
+        let mut all: Vec<(&str, &str)> = engine_env
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        all.extend_from_slice(env);
+        let (child, addr, banner) = spawn(bin, data_dir, &all);
         Server {
             bin: bin.to_owned(),
             child: Some(child),
             addr,
             data_dir: data_dir.to_owned(),
+            engine_env,
+            database,
             _tmp: None,
             banner,
+        }
+    }
+
+    /// The engine this server runs on.
+    pub fn engine(&self) -> Engine {
+        if self.database.is_some() {
+            Engine::Postgres
+        } else {
+            Engine::Sqlite
+        }
+    }
+
+    /// Another node on this server's PostgreSQL database, with the same audit key (its own
+    /// directory for the log). Panics on SQLite, whose file has one server.
+    pub fn node(&self) -> Server {
+        let db = self
+            .database
+            .clone()
+            .expect("several nodes need the PostgreSQL engine");
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let dir = tmp.path().join("data");
+        std::fs::create_dir_all(&dir).expect("data dir");
+        std::fs::copy(self.audit_key_path(), {
+            let mut k = dir.as_os_str().to_owned();
+            k.push(".audit-key");
+            PathBuf::from(k)
+        })
+        .expect("copy the audit key");
+        let mut s = Server::spawn_on(&self.bin, &dir, &[], Some(db));
+        s._tmp = Some(tmp);
+        s
+    }
+
+    /// The server's database through the storage seam, for tests that look at (or tamper
+    /// with) what it stored: the SQLite file, or the PostgreSQL database.
+    pub fn store(&self) -> ferry_server::db::Store {
+        use ferry_server::db::Store;
+        match &self.database {
+            Some(db) => Store::Postgres(
+                ferry_server::db::postgres::PgStore::connect(db.url(), 2)
+                    .expect("connect to the test database"),
+            ),
+            None => Store::Sqlite(Arc::new(
+                sync_core::store::Pool::open(
+                    &self.db_path(),
+                    None,
+                    ferry_server::schema::SERVER_MIGRATIONS,
+                    1,
+                )
+                .expect("open the server's database"),
+            )),
         }
     }
 
@@ -152,7 +297,12 @@ impl Server {
     /// Starts the server again on the same data directory (after [`Server::kill`]).
     pub fn restart(&mut self) {
         self.kill();
-        let (child, addr, banner) = spawn(&self.bin, &self.data_dir, &[]);
+        let env: Vec<(&str, &str)> = self
+            .engine_env
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let (child, addr, banner) = spawn(&self.bin, &self.data_dir, &env);
         self.child = Some(child);
         self.addr = addr;
         self.banner = banner;
@@ -164,6 +314,7 @@ impl Server {
         clean_env(&mut cmd);
         cmd.args(args)
             .env("FERRY_DATA_DIR", &self.data_dir)
+            .envs(self.engine_env.iter().map(|(k, v)| (k, v)))
             .output()
             .expect("run ferry")
     }

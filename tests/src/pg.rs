@@ -4,11 +4,14 @@
 //!
 //! - With `FERRY_TEST_DATABASE_URL` set (e.g. `postgres://postgres@127.0.0.1:5432/postgres`),
 //!   it creates a uniquely named database on that server and drops it again on drop.
-//! - Otherwise it starts a private cluster from the Debian binaries (`initdb`, `postgres` from
-//!   `/usr/lib/postgresql/<newest>/bin` or `PATH`) in a temporary directory, on a free port of
-//!   127.0.0.1, with its unix socket in that directory (never touching a system cluster),
-//!   `fsync=off`, trust authentication; as the `postgres` OS user when the tests run as root
-//!   (initdb refuses root). The cluster is stopped and deleted on drop.
+//! - Otherwise it starts one private cluster per test process from the Debian binaries
+//!   (`initdb`, `postgres` from `/usr/lib/postgresql/<newest>/bin` or `PATH`) in a temporary
+//!   directory, on a free port of 127.0.0.1, with its unix socket in that directory (never
+//!   touching a system cluster), `fsync=off`, trust authentication; as the `postgres` OS user
+//!   when the tests run as root (initdb refuses root). Every test gets its own database in
+//!   it, dropped on drop; the cluster itself is started by the first test that needs it
+//!   (`initdb` costs seconds, a database milliseconds) and stopped and deleted by a small
+//!   watcher process once the test process has exited.
 //!
 //! When PostgreSQL cannot be found it panics with how to install it: a test that needs
 //! PostgreSQL never passes without one.
@@ -27,26 +30,32 @@ pub const DATABASE_URL_ENV: &str = "FERRY_TEST_DATABASE_URL";
 /// How long a private cluster may take to accept connections.
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// One test's database; dropped (with its private cluster, if any) on drop.
+/// One test's database; dropped on drop.
 #[derive(Debug)]
 pub struct TestDatabase {
     url: String,
     name: String,
     /// The URL of the maintenance database the test database was created from.
     admin_url: String,
-    cluster: Option<Cluster>,
+}
+
+/// The test process's private cluster, started on first use.
+fn shared_cluster() -> &'static Cluster {
+    static SHARED: std::sync::OnceLock<Cluster> = std::sync::OnceLock::new();
+    SHARED.get_or_init(|| {
+        let cluster = Cluster::start();
+        cluster.stop_after(std::process::id());
+        cluster
+    })
 }
 
 impl TestDatabase {
     /// A new empty database (see the module documentation for where it lives).
     pub fn start() -> TestDatabase {
         let name = format!("ferry_test_{}", uuid::Uuid::new_v4().simple());
-        let (admin_url, cluster) = match std::env::var(DATABASE_URL_ENV) {
-            Ok(url) if !url.trim().is_empty() => (url.trim().to_owned(), None),
-            _ => {
-                let cluster = Cluster::start();
-                (cluster.url("postgres"), Some(cluster))
-            }
+        let admin_url = match std::env::var(DATABASE_URL_ENV) {
+            Ok(url) if !url.trim().is_empty() => url.trim().to_owned(),
+            _ => shared_cluster().url("postgres"),
         };
         execute(&admin_url, &format!("CREATE DATABASE {name}"))
             .unwrap_or_else(|e| panic!("cannot create the test database: {e}"));
@@ -54,7 +63,6 @@ impl TestDatabase {
             url: with_database(&admin_url, &name),
             name,
             admin_url,
-            cluster,
         }
     }
 
@@ -159,13 +167,10 @@ impl TestDatabase {
 
 impl Drop for TestDatabase {
     fn drop(&mut self) {
-        // A private cluster goes away as a whole; on a shared server drop what we made.
-        if self.cluster.is_none() {
-            let _ = execute(
-                &self.admin_url,
-                &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
-            );
-        }
+        let _ = execute(
+            &self.admin_url,
+            &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
+        );
     }
 }
 
@@ -212,6 +217,8 @@ impl Cluster {
             .arg(dir.path())
             .args(["-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"])
             .args(["-c", "synchronous_commit=off", "-c", "full_page_writes=off"])
+            // Tests run in parallel, each with up to three nodes and their pools.
+            .args(["-c", "max_connections=400"])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::from(log))
@@ -243,6 +250,26 @@ impl Cluster {
 
     fn url(&self, database: &str) -> String {
         cluster_url(self.port, database)
+    }
+
+    /// Leaves a watcher process that stops the cluster (fast shutdown, then SIGKILL) and
+    /// deletes its directory once process `pid` (the test process, whose statics are never
+    /// dropped) has exited. Its output goes nowhere, so nothing waits for it.
+    fn stop_after(&self, pid: u32) {
+        let script = format!(
+            "while kill -0 {pid} 2>/dev/null; do sleep 1; done; \
+             kill -INT {pg} 2>/dev/null; \
+             for i in 1 2 3 4 5 6 7 8 9 10; do kill -0 {pg} 2>/dev/null || break; sleep 1; done; \
+             kill -KILL {pg} 2>/dev/null; rm -rf '{dir}'",
+            pg = self.child.id(),
+            dir = self._dir.path().display()
+        );
+        let _ = Command::new("sh")
+            .args(["-c", &script])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn();
     }
 }
 

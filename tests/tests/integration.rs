@@ -9,6 +9,7 @@ mod integration {
     pub mod faults;
     pub mod hostile;
     pub mod pg_sync_path;
+    pub mod postgres_accounts;
     pub mod postgres_schema;
     pub mod python_bindings;
     pub mod reports;

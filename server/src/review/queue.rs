@@ -150,7 +150,6 @@ mod tests {
     use sync_core::doc::{Author, RecordDoc, encode_change};
     use sync_core::model::{Fields, Kind, Record, Role};
     use sync_core::protocol::PushRecord;
-    use sync_core::store::Pool;
 
     fn numbered_citizen(actor: &[u8; 16]) -> PushRecord {
         let mut fields = Fields::new();
@@ -172,8 +171,9 @@ mod tests {
         }
     }
 
-    fn open_items(pool: &Pool) -> u64 {
-        pool.read(|c| super::super::count_items(c, &super::super::Filter::default(), 1))
+    fn open_items(store: &Store) -> u64 {
+        store
+            .read(|c| super::super::count_items(c, &super::super::Filter::default(), 1))
             .unwrap()
             .total
     }
@@ -198,16 +198,16 @@ mod tests {
         // process dies right after the commit).
         let pushes = [numbered_citizen(&actor), numbered_citizen(&actor)];
         state
-            .pool
+            .store
             .write(|tx| sync::push(tx, &caller, &pushes, crate::now_ms(), None))
             .unwrap();
         assert_eq!(state.store.read(len).unwrap(), 2);
-        assert_eq!(open_items(&state.pool), 0, "nothing detected yet");
+        assert_eq!(open_items(&state.store), 0, "nothing detected yet");
         drop(state);
 
         let (state, _) = crate::open_state(config).unwrap();
         assert_eq!(state.store.read(len).unwrap(), 0, "the queue was drained");
-        assert_eq!(open_items(&state.pool), 1, "the duplicate is found");
+        assert_eq!(open_items(&state.store), 1, "the duplicate is found");
     }
 
     #[test]

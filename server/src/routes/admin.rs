@@ -309,9 +309,10 @@ async fn read_audited(
     action: &'static str,
 ) -> ApiResult<feed::StoredRecord> {
     let id = parse_id(id)?;
-    let pool = state.pool.clone();
+    let store = state.store.clone();
     let record = blocking(move || {
-        pool.read(|c| feed::get_record(c, id))?
+        store
+            .read(|c| feed::get_record(c, id))?
             .ok_or_else(|| ApiError::not_found("no such record"))
     })
     .await?;

@@ -3,9 +3,12 @@
 //! again and show the chosen value with no conflict left.
 //!
 //! ```text
-//! ferry-demo seed [--server URL] [--dir DIR] [--admin-password PW] [--minimal]
-//! ferry-demo sync [--server URL] [--dir DIR] [--check]
+//! ferry-demo seed [--server URL] [--server-b URL] [--dir DIR] [--admin-password PW] [--minimal]
+//! ferry-demo sync [--server URL] [--server-b URL] [--dir DIR] [--check]
 //! ```
+//!
+//! Phone B talks to `--server-b` when given (another node on the same PostgreSQL database),
+//! else to `--server` like phone A.
 //!
 //! `seed` creates two officers (`an`, `binh`, unit 07132, password `demo-officer-1`) through
 //! the admin API, opens two phone replicas under `--dir` (default `./ferry-demo-phones`), and:
@@ -30,13 +33,15 @@ use sync_core::model::{Fields, Kind, Value};
 use sync_core::replica::{Replica, Session};
 use uuid::Uuid;
 
-const USAGE: &str = "usage: ferry-demo seed [--server URL] [--dir DIR] [--admin-password PW] [--minimal]\n       ferry-demo sync [--server URL] [--dir DIR] [--check]";
+const USAGE: &str = "usage: ferry-demo seed [--server URL] [--server-b URL] [--dir DIR] [--admin-password PW] [--minimal]\n       ferry-demo sync [--server URL] [--server-b URL] [--dir DIR] [--check]";
 const OFFICER_PASSWORD: &str = "demo-officer-1";
 const UNIT: &str = "07132";
 
 struct Args {
     command: String,
     server: String,
+    /// Phone B's server (another node), if not `server`.
+    server_b: Option<String>,
     dir: PathBuf,
     admin_password: Option<String>,
     minimal: bool,
@@ -49,6 +54,7 @@ fn parse_args() -> Result<Args, String> {
     let mut args = Args {
         command,
         server: "http://127.0.0.1:8080".into(),
+        server_b: None,
         dir: PathBuf::from("ferry-demo-phones"),
         admin_password: std::env::var("FERRY_ADMIN_PASSWORD").ok(),
         minimal: false,
@@ -58,6 +64,7 @@ fn parse_args() -> Result<Args, String> {
         let mut value = || it.next().ok_or(format!("{flag} needs a value"));
         match flag.as_str() {
             "--server" => args.server = value()?.trim_end_matches('/').to_owned(),
+            "--server-b" => args.server_b = Some(value()?.trim_end_matches('/').to_owned()),
             "--dir" => args.dir = PathBuf::from(value()?),
             "--admin-password" => args.admin_password = Some(value()?),
             "--minimal" => args.minimal = true,
@@ -66,6 +73,13 @@ fn parse_args() -> Result<Args, String> {
         }
     }
     Ok(args)
+}
+
+impl Args {
+    /// Phone B's server.
+    fn server_b(&self) -> &str {
+        self.server_b.as_deref().unwrap_or(&self.server)
+    }
 }
 
 fn main() -> ExitCode {
@@ -249,7 +263,7 @@ fn seed(args: &Args) -> Result<ExitCode, String> {
     ensure_officer(&admin, "an")?;
     ensure_officer(&admin, "binh")?;
     let a = phone(&args.server, &args.dir, "an", "Điện thoại A (an)")?;
-    let b = phone(&args.server, &args.dir, "binh", "Điện thoại B (binh)")?;
+    let b = phone(args.server_b(), &args.dir, "binh", "Điện thoại B (binh)")?;
 
     // The story: one citizen, two corrections of the date of birth made offline.
     let anh = a.create(
@@ -375,9 +389,13 @@ fn seed(args: &Args) -> Result<ExitCode, String> {
     );
     println!("record: {anh}");
     println!(
-        "next: open {}/console, sign in as admin and resolve the date of birth;\n      then run: ferry-demo sync --server {} --dir {}",
+        "next: open {}/console, sign in as admin and resolve the date of birth;\n      then run: ferry-demo sync --server {}{} --dir {}",
         args.server,
         args.server,
+        args.server_b
+            .as_deref()
+            .map(|b| format!(" --server-b {b}"))
+            .unwrap_or_default(),
         args.dir.display()
     );
     Ok(ExitCode::SUCCESS)
@@ -421,7 +439,7 @@ fn sync(args: &Args) -> Result<ExitCode, String> {
         .and_then(|s| Uuid::parse_str(s).ok())
         .ok_or("demo.json has no record")?;
     let a = phone(&args.server, &args.dir, "an", "Điện thoại A (an)")?;
-    let b = phone(&args.server, &args.dir, "binh", "Điện thoại B (binh)")?;
+    let b = phone(args.server_b(), &args.dir, "binh", "Điện thoại B (binh)")?;
     a.sync()?;
     b.sync()?;
     a.sync()?;

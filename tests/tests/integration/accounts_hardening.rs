@@ -4,6 +4,7 @@
 
 use std::time::{Duration, Instant};
 
+use ferry_server::db::{DbError, Sql};
 use ferry_tests::{ADMIN_PASSWORD, Client, Device, HttpReply, PASSWORD, Server, citizen, now_ms};
 use sha2::{Digest, Sha256};
 use sync_core::model::Kind;
@@ -97,7 +98,7 @@ fn two_hundred_fifty_six_concurrent_logins_for_unknown_users_keep_the_server_rss
     server.admin();
 }
 
-#[test]
+ferry_tests::both_engines!(forty_parallel_guesses_cannot_get_past_a_lockout_of_five);
 fn forty_parallel_guesses_cannot_get_past_a_lockout_of_five() {
     let server = Server::start(bin());
     server.add_user("an", "officer", &["07132"]);
@@ -219,7 +220,9 @@ fn logins_are_rate_limited_per_address_and_per_account_with_retry_after() {
     );
 }
 
-#[test]
+ferry_tests::both_engines!(
+    anonymous_failures_lock_admin_only_for_their_own_address_and_audit_only_a_few_rows
+);
 fn anonymous_failures_lock_admin_only_for_their_own_address_and_audit_only_a_few_rows() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start_in(
@@ -250,8 +253,8 @@ fn anonymous_failures_lock_admin_only_for_their_own_address_and_audit_only_a_few
     assert!(rows <= 8, "{rows} failed-login audit rows for 81 failures");
 }
 
+ferry_tests::both_engines!(a_pending_wipe_reaches_the_phone_whatever_else_changed);
 /// The five lost-phone sequences (and an expired token): each phone is told to wipe.
-#[test]
 fn a_pending_wipe_reaches_the_phone_whatever_else_changed() {
     let server = Server::start(bin());
     let orders: [(&str, &[&[&str]]); 5] = [
@@ -310,7 +313,7 @@ fn a_pending_wipe_reaches_the_phone_whatever_else_changed() {
     }
 }
 
-#[test]
+ferry_tests::both_engines!(a_phone_whose_token_expired_is_still_told_to_wipe);
 fn a_phone_whose_token_expired_is_still_told_to_wipe() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start_in(
@@ -402,48 +405,52 @@ fn audited_server() -> Server {
     server
 }
 
-fn db(server: &Server) -> rusqlite::Connection {
-    rusqlite::Connection::open(server.db_path()).unwrap()
+/// Runs `f` on the server's database in one transaction (tampering as someone with access
+/// to the database would).
+fn tamper<T>(server: &Server, f: impl FnOnce(&dyn Sql) -> Result<T, DbError>) -> T {
+    server.store().write(f).unwrap()
 }
 
 /// Recomputes every row's link with the unkeyed SHA-256 chain, renumbering from 1, as someone
 /// with the database but not the key would.
-fn rechain(conn: &rusqlite::Connection) {
-    let rows: Vec<(i64, i64, String, String, String, String, String)> = conn
-        .prepare("SELECT id, ts_ms, user, device, action, records, details FROM audit ORDER BY id")
-        .unwrap()
-        .query_map([], |r| {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-                r.get(6)?,
-            ))
-        })
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
-    conn.execute("DELETE FROM audit", []).unwrap();
+fn rechain(tx: &dyn Sql) -> Result<(), DbError> {
+    let rows = tx.query(
+        "SELECT id, ts_ms, \"user\", device, action, records, details FROM audit ORDER BY id",
+        &[],
+    )?;
+    tx.execute("DELETE FROM audit", &[])?;
     let mut prev = vec![0u8; 32];
-    for (n, (_, ts, user, device, action, records, details)) in rows.into_iter().enumerate() {
+    for (n, r) in rows.into_iter().enumerate() {
         let id = n as i64 + 1;
+        let (ts, user, device, action, records, details): (
+            i64,
+            String,
+            String,
+            String,
+            String,
+            String,
+        ) = (
+            r.get(1)?,
+            r.get(2)?,
+            r.get(3)?,
+            r.get(4)?,
+            r.get(5)?,
+            r.get(6)?,
+        );
         let canon = serde_json::json!([id, ts, user, device, action, records, details]).to_string();
         let hash = Sha256::new()
             .chain_update(&prev)
             .chain_update(canon.as_bytes())
             .finalize()
             .to_vec();
-        conn.execute(
-            "INSERT INTO audit (id, ts_ms, user, device, action, records, details, prev_hash, hash)
+        tx.execute(
+            "INSERT INTO audit (id, ts_ms, \"user\", device, action, records, details, prev_hash, hash)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            rusqlite::params![id, ts, user, device, action, records, details, prev, hash],
-        )
-        .unwrap();
+            &[&id, &ts, &user, &device, &action, &records, &details, &prev, &hash],
+        )?;
         prev = hash;
     }
+    Ok(())
 }
 
 fn verify_fails(server: &Server, expect: &str) {
@@ -453,15 +460,17 @@ fn verify_fails(server: &Server, expect: &str) {
     assert!(text.contains(expect), "{text}");
 }
 
-#[test]
+ferry_tests::both_engines!(
+    audit_verify_reports_deleting_the_newest_rows_and_the_server_warns_at_start
+);
 fn audit_verify_reports_deleting_the_newest_rows_and_the_server_warns_at_start() {
     let mut server = audited_server();
-    db(&server)
-        .execute(
+    tamper(&server, |tx| {
+        tx.execute(
             "DELETE FROM audit WHERE id > (SELECT MAX(id) - 3 FROM audit)",
-            [],
+            &[],
         )
-        .unwrap();
+    });
     verify_fails(&server, "TRUNCATED");
     server.restart();
     assert!(
@@ -471,48 +480,46 @@ fn audit_verify_reports_deleting_the_newest_rows_and_the_server_warns_at_start()
     );
 }
 
-#[test]
+ferry_tests::both_engines!(audit_verify_reports_deleting_every_row);
 fn audit_verify_reports_deleting_every_row() {
     let server = audited_server();
-    db(&server).execute("DELETE FROM audit", []).unwrap();
+    tamper(&server, |tx| tx.execute("DELETE FROM audit", &[]));
     verify_fails(&server, "TRUNCATED");
 }
 
-#[test]
+ferry_tests::both_engines!(audit_verify_reports_an_edited_row_with_the_chain_recomputed);
 fn audit_verify_reports_an_edited_row_with_the_chain_recomputed() {
     let server = audited_server();
-    let conn = db(&server);
-    conn.execute("UPDATE audit SET user = 'someone-else' WHERE id = 3", [])
-        .unwrap();
-    rechain(&conn);
-    drop(conn);
+    tamper(&server, |tx| {
+        tx.execute(
+            "UPDATE audit SET \"user\" = 'someone-else' WHERE id = 3",
+            &[],
+        )?;
+        rechain(tx)
+    });
     verify_fails(&server, "BROKEN");
 }
 
-#[test]
+ferry_tests::both_engines!(audit_verify_reports_removing_every_record_read_row);
 fn audit_verify_reports_removing_every_record_read_row() {
     let server = audited_server();
-    let conn = db(&server);
-    let n = conn
-        .execute("DELETE FROM audit WHERE action = 'record_read'", [])
-        .unwrap();
+    let n = tamper(&server, |tx| {
+        let n = tx.execute("DELETE FROM audit WHERE action = 'record_read'", &[])?;
+        rechain(tx)?;
+        Ok(n)
+    });
     assert!(n >= 2, "{n} record reads");
-    rechain(&conn);
-    drop(conn);
     verify_fails(&server, "BROKEN");
 }
 
-#[test]
+ferry_tests::both_engines!(audit_verify_reports_a_forged_row_appended);
 fn audit_verify_reports_a_forged_row_appended() {
     let server = audited_server();
-    let conn = db(&server);
-    let (id, prev): (i64, Vec<u8>) = conn
-        .query_row(
-            "SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
+    let store = server.store();
+    let last = store
+        .read(|c| c.query_one("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1", &[]))
         .unwrap();
+    let (id, prev): (i64, Vec<u8>) = (last.get(0).unwrap(), last.get(1).unwrap());
     let id = id + 1;
     let canon =
         serde_json::json!([id, now_ms(), "admin", "", "user_enable", "[]", "{}"]).to_string();
@@ -521,17 +528,21 @@ fn audit_verify_reports_a_forged_row_appended() {
         .chain_update(canon.as_bytes())
         .finalize()
         .to_vec();
-    conn.execute(
-        "INSERT INTO audit (id, ts_ms, user, device, action, records, details, prev_hash, hash)
-         VALUES (?1, ?2, 'admin', '', 'user_enable', '[]', '{}', ?3, ?4)",
-        rusqlite::params![id, now_ms(), prev, hash],
-    )
-    .unwrap();
-    drop(conn);
+    store
+        .write(|tx| {
+            tx.execute(
+                "INSERT INTO audit (id, ts_ms, \"user\", device, action, records, details,
+                                    prev_hash, hash)
+                 VALUES (?1, ?2, 'admin', '', 'user_enable', '[]', '{}', ?3, ?4)",
+                &[&id, &now_ms(), &prev, &hash],
+            )
+        })
+        .unwrap();
+    drop(store);
     verify_fails(&server, &format!("BROKEN at row {id}"));
 }
 
-#[test]
+ferry_tests::both_engines!(listing_the_review_queue_is_audited_over_the_api_and_as_json_on_the_cli);
 fn listing_the_review_queue_is_audited_over_the_api_and_as_json_on_the_cli() {
     let server = Server::start(bin());
     let admin = server.admin();
@@ -559,7 +570,9 @@ pub(crate) fn console_session(h: &Http, user: &str, password: &str) -> String {
     format!("ferry_console={}", r.cookie("ferry_console").unwrap())
 }
 
-#[test]
+ferry_tests::both_engines!(
+    a_console_session_ends_on_password_change_disable_and_role_or_unit_change
+);
 fn a_console_session_ends_on_password_change_disable_and_role_or_unit_change() {
     let server = Server::start(bin());
     server.add_user("boss", "admin", &[]);
@@ -582,7 +595,7 @@ fn a_console_session_ends_on_password_change_disable_and_role_or_unit_change() {
     }
 }
 
-#[test]
+ferry_tests::both_engines!(the_console_login_form_accepts_only_tokens_the_server_signed);
 fn the_console_login_form_accepts_only_tokens_the_server_signed() {
     let server = Server::start(bin());
     let h = Http::new(&server.url());
@@ -681,7 +694,7 @@ fn metrics_are_served_only_on_their_own_listener() {
     assert!(off.metrics_url().is_none());
 }
 
-#[test]
+ferry_tests::both_engines!(an_actor_id_a_device_gave_up_cannot_be_registered_by_another_user);
 fn an_actor_id_a_device_gave_up_cannot_be_registered_by_another_user() {
     let server = Server::start(bin());
     server.add_user("an", "officer", &["07132"]);

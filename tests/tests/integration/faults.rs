@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use automerge::ChangeHash;
 use ferry_tests::proxy::{Cut, Direction, Faults, Proxy};
-use ferry_tests::{Client, Device, Server, citizen, now_ms};
+use ferry_tests::{Client, Device, Engine, Server, citizen, now_ms};
 use rand::{Rng, SeedableRng};
 use sync_core::doc::Edit;
 use sync_core::model::{Kind, Value};
@@ -52,7 +52,9 @@ fn outbox(replica: &sync_core::replica::Replica) -> BTreeSet<Vec<u8>> {
         .unwrap()
 }
 
-#[test]
+ferry_tests::both_engines!(
+    a_connection_cut_after_the_server_committed_is_repaired_by_the_next_sync
+);
 fn a_connection_cut_after_the_server_committed_is_repaired_by_the_next_sync() {
     let server = Server::start(bin());
     server.add_user("an", "officer", &["07132"]);
@@ -93,14 +95,16 @@ fn a_connection_cut_after_the_server_committed_is_repaired_by_the_next_sync() {
     let b = Device::login(&server.url(), "binh");
     b.sync_all();
     assert_eq!(b.all_heads().unwrap(), a.all_heads().unwrap());
-    let conn = rusqlite::Connection::open(server.db_path()).unwrap();
-    let n: i64 = conn
-        .query_row("SELECT count(*) FROM changes", [], |r| r.get(0))
+    let n: i64 = server
+        .store()
+        .read(|c| c.query_value("SELECT count(*) FROM changes", &[]))
         .unwrap();
     assert_eq!(n, 1, "stored once");
 }
 
-#[test]
+ferry_tests::both_engines!(
+    a_link_that_cuts_at_random_byte_offsets_over_200_exchanges_loses_nothing
+);
 fn a_link_that_cuts_at_random_byte_offsets_over_200_exchanges_loses_nothing() {
     let server = Server::start(bin());
     server.add_user("an", "officer", &["07132"]);
@@ -188,11 +192,11 @@ fn a_link_that_cuts_at_random_byte_offsets_over_200_exchanges_loses_nothing() {
     assert_eq!(fresh.all_heads().unwrap(), a.all_heads().unwrap());
 }
 
-#[test]
-fn the_server_killed_with_sigkill_mid_push_and_restarted_loses_no_acknowledged_change() {
-    let mut server = Server::start(bin());
-    server.add_user("an", "officer", &["07132"]);
-    let a = Arc::new(Device::login(&server.url(), "an"));
+/// A phone of `an` pushes 20 new records per exchange through `url` until `kill` pulls the
+/// plug while a push is on the wire (after a hundred records were acknowledged). Returns the
+/// phone and the changes it holds as acknowledged (they left its outbox).
+fn push_until_killed(url: &str, kill: impl FnOnce()) -> (Device, Vec<ChangeHash>) {
+    let a = Arc::new(Device::login(url, "an"));
     let stop = Arc::new(AtomicBool::new(false));
     let in_flight = Arc::new(AtomicBool::new(false));
     let pusher = {
@@ -232,7 +236,7 @@ fn the_server_killed_with_sigkill_mid_push_and_restarted_loses_no_acknowledged_c
         }
         std::thread::sleep(std::time::Duration::from_millis(1));
     }
-    server.kill();
+    kill();
     stop.store(true, Ordering::SeqCst);
     let synced = pusher.join().unwrap();
     assert!(synced >= 1, "some pushes were acknowledged before the kill");
@@ -244,9 +248,13 @@ fn the_server_killed_with_sigkill_mid_push_and_restarted_loses_no_acknowledged_c
         .filter(|h| !pending.contains(h.0.as_slice()))
         .collect();
     assert!(!acknowledged.is_empty());
+    (Arc::try_unwrap(a).expect("pusher finished"), acknowledged)
+}
 
-    server.restart();
-    let fresh = Device::login(&server.url(), "an");
+/// Every `acknowledged` change is on the server at `url`, and the phone `a` then finishes its
+/// push there and converges with a fresh phone.
+fn nothing_acknowledged_is_lost(url: &str, mut a: Device, acknowledged: &[ChangeHash]) {
+    let fresh = Device::login(url, "an");
     fresh.sync_all();
     let on_server = all_changes(&fresh);
     let lost: Vec<_> = acknowledged
@@ -255,16 +263,54 @@ fn the_server_killed_with_sigkill_mid_push_and_restarted_loses_no_acknowledged_c
         .collect();
     assert!(lost.is_empty(), "lost {} acknowledged changes", lost.len());
 
-    // The phone then finishes its push against the restarted server.
-    let mut a = Arc::try_unwrap(a).expect("pusher finished");
-    a.client = a.client.via(&server.url());
+    // The phone then finishes its push against the server that serves now.
+    a.client = a.client.via(url);
     a.sync_all();
     fresh.sync_all();
     assert_eq!(a.pending(), 0);
     assert_eq!(fresh.all_heads().unwrap(), a.all_heads().unwrap());
 }
 
+ferry_tests::both_engines!(
+    the_server_killed_with_sigkill_mid_push_and_restarted_loses_no_acknowledged_change
+);
+fn the_server_killed_with_sigkill_mid_push_and_restarted_loses_no_acknowledged_change() {
+    let mut server = Server::start(bin());
+    server.add_user("an", "officer", &["07132"]);
+    let url = server.url();
+    let (a, acknowledged) = push_until_killed(&url, || server.kill());
+    server.restart();
+    nothing_acknowledged_is_lost(&server.url(), a, &acknowledged);
+}
+
+/// Several nodes on one PostgreSQL: one is killed with SIGKILL while a phone pushes through
+/// it; another node, never restarted, has every acknowledged change and keeps serving, and
+/// the audit trail the dead node wrote into still verifies.
 #[test]
+fn a_postgres_node_killed_with_sigkill_mid_push_loses_nothing_and_another_node_keeps_serving() {
+    ferry_tests::on_engine(Engine::Postgres, || {
+        let mut doomed = Server::start(bin());
+        let survivor = doomed.node();
+        doomed.add_user("an", "officer", &["07132"]);
+        let url = doomed.url();
+        let (a, acknowledged) = push_until_killed(&url, || doomed.kill());
+        assert!(
+            Client::new(&url).get("/healthz").is_err(),
+            "the killed node is gone"
+        );
+        nothing_acknowledged_is_lost(&survivor.url(), a, &acknowledged);
+        let out = survivor.cli(&["audit", "verify"]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    });
+}
+
+ferry_tests::both_engines!(
+    garbage_truncated_oversized_and_wrongly_typed_bodies_get_4xx_and_the_server_stays_healthy
+);
 fn garbage_truncated_oversized_and_wrongly_typed_bodies_get_4xx_and_the_server_stays_healthy() {
     let server = Server::start(bin());
     server.add_user("an", "officer", &["07132"]);
@@ -398,7 +444,7 @@ fn garbage_truncated_oversized_and_wrongly_typed_bodies_get_4xx_and_the_server_s
     );
 }
 
-#[test]
+ferry_tests::both_engines!(sigterm_stops_the_server_cleanly);
 fn sigterm_stops_the_server_cleanly() {
     let mut server = Server::start(bin());
     server.add_user("an", "officer", &["07132"]);

@@ -106,7 +106,7 @@ fn serving(server: &Server, device: &Device) {
     assert_eq!(device.pending(), 0, "the server still accepts work");
 }
 
-#[test]
+ferry_tests::both_engines!(a_push_nesting_hundreds_of_maps_is_refused_and_the_server_keeps_serving);
 fn a_push_nesting_hundreds_of_maps_is_refused_and_the_server_keeps_serving() {
     let server = Server::start(bin());
     server.add_user("an", "officer", &[UNIT]);
@@ -130,7 +130,7 @@ fn a_push_nesting_hundreds_of_maps_is_refused_and_the_server_keeps_serving() {
     serving(&server, &b);
 }
 
-#[test]
+ferry_tests::both_engines!(an_operation_bomb_is_refused_before_the_writer_and_others_keep_syncing);
 fn an_operation_bomb_is_refused_before_the_writer_and_others_keep_syncing() {
     let server = Server::start(bin());
     server.add_user("an", "officer", &[UNIT]);
@@ -173,7 +173,7 @@ fn an_operation_bomb_is_refused_before_the_writer_and_others_keep_syncing() {
     serving(&server, &b);
 }
 
-#[test]
+ferry_tests::both_engines!(a_change_over_the_operation_limit_is_refused_as_invalid);
 fn a_change_over_the_operation_limit_is_refused_as_invalid() {
     let server = Server::start(bin());
     server.add_user("an", "officer", &[UNIT]);
@@ -187,7 +187,7 @@ fn a_change_over_the_operation_limit_is_refused_as_invalid() {
     assert!(message.contains("operations"), "{message}");
 }
 
-#[test]
+ferry_tests::both_engines!(an_oversized_notes_value_is_refused_and_never_reaches_another_phone);
 fn an_oversized_notes_value_is_refused_and_never_reaches_another_phone() {
     let server = Server::start(bin());
     server.add_user("an", "officer", &[UNIT]);
@@ -288,7 +288,7 @@ fn eight_parallel_60_mib_bodies_are_refused_with_memory_bounded() {
     serving(&server, &b);
 }
 
-#[test]
+ferry_tests::both_engines!(an_officer_cannot_slip_an_acceptance_in_as_a_losing_concurrent_value);
 fn an_officer_cannot_slip_an_acceptance_in_as_a_losing_concurrent_value() {
     let server = Server::start(bin());
     server.add_user("an", "officer", &[UNIT]);
@@ -395,7 +395,7 @@ fn an_officer_cannot_slip_an_acceptance_in_as_a_losing_concurrent_value() {
     );
 }
 
-#[test]
+ferry_tests::both_engines!(a_stored_change_of_another_units_record_re_pushed_is_out_of_scope);
 fn a_stored_change_of_another_units_record_re_pushed_is_out_of_scope() {
     let server = Server::start(bin());
     server.add_user("an", "officer", &[UNIT]);
@@ -429,7 +429,7 @@ fn a_stored_change_of_another_units_record_re_pushed_is_out_of_scope() {
     );
 }
 
-#[test]
+ferry_tests::both_engines!(resync_of_another_units_record_answers_like_an_unknown_id);
 fn resync_of_another_units_record_answers_like_an_unknown_id() {
     let server = Server::start(bin());
     server.add_user("an", "officer", &[UNIT]);

@@ -1,6 +1,7 @@
 //! `ferry migrate` on PostgreSQL (a throwaway cluster or `FERRY_TEST_DATABASE_URL`, see
 //! `ferry_tests::pg`) and on SQLite, the PostgreSQL schema compared with its frozen
-//! description, and `--database` refused where the PostgreSQL engine does not exist yet.
+//! description, and `ferry serve --database` without the deployment's audit key refused
+//! (never falling back to SQLite).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -292,10 +293,10 @@ fn ferry_migrate_without_postgres_reports_the_sqlite_versions_of_the_data_dir() 
 }
 
 #[test]
-fn ferry_serve_with_a_postgres_url_refuses_to_start_instead_of_using_sqlite() {
+fn ferry_with_a_postgres_url_but_no_audit_key_refuses_to_start_instead_of_using_sqlite() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    for args in [vec!["serve", "--bind", "127.0.0.1:0"]] {
+    for args in [vec!["serve", "--bind", "127.0.0.1:0"], vec!["user", "list"]] {
         let mut cmd = Command::new(bin());
         let out = cmd
             .args(&args)
@@ -309,9 +310,7 @@ fn ferry_serve_with_a_postgres_url_refuses_to_start_instead_of_using_sqlite() {
         assert!(!out.status.success(), "{args:?} must fail");
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(
-            err.contains(
-                "this command does not run on PostgreSQL in this build yet; use --data-dir"
-            ) || err.contains("every node needs the same audit key"),
+            err.contains("every node needs the same audit key"),
             "{args:?}: {err}"
         );
         assert!(

@@ -61,7 +61,9 @@ fn detected(server: &Server, n: i64) {
     }
 }
 
-#[test]
+ferry_tests::both_engines!(
+    conflicting_offline_edits_become_an_item_the_admin_resolves_and_both_phones_converge
+);
 fn conflicting_offline_edits_become_an_item_the_admin_resolves_and_both_phones_converge() {
     let server = Server::start(bin());
     let (a, b) = two_officers(&server);
@@ -161,7 +163,7 @@ fn conflicting_offline_edits_become_an_item_the_admin_resolves_and_both_phones_c
     assert!(text.contains(&id.to_string()));
 }
 
-#[test]
+ferry_tests::both_engines!(bad_decisions_through_the_api_get_clear_4xx_answers);
 fn bad_decisions_through_the_api_get_clear_4xx_answers() {
     let server = Server::start(bin());
     let (a, b) = two_officers(&server);
@@ -225,7 +227,7 @@ fn bad_decisions_through_the_api_get_clear_4xx_answers() {
     assert_eq!(ok.json()["status"], "dismissed");
 }
 
-#[test]
+ferry_tests::both_engines!(duplicates_are_merged_from_the_cli_and_a_second_decision_is_refused);
 fn duplicates_are_merged_from_the_cli_and_a_second_decision_is_refused() {
     let server = Server::start(bin());
     let (a, b) = two_officers(&server);
@@ -411,7 +413,9 @@ impl Http {
     }
 }
 
-#[test]
+ferry_tests::both_engines!(
+    the_console_signs_in_with_a_strict_cookie_checks_csrf_and_escapes_what_it_shows
+);
 fn the_console_signs_in_with_a_strict_cookie_checks_csrf_and_escapes_what_it_shows() {
     let server = Server::start(bin());
     let (a, b) = two_officers(&server);

@@ -17,7 +17,9 @@ fn set(field: &str, value: &str) -> Edit {
     }
 }
 
-#[test]
+ferry_tests::both_engines!(
+    an_out_of_scope_write_is_rejected_and_the_device_rolls_back_and_lists_the_edit
+);
 fn an_out_of_scope_write_is_rejected_and_the_device_rolls_back_and_lists_the_edit() {
     let server = Server::start(bin());
     server.add_user("an", "officer", &["07132"]);
@@ -81,7 +83,7 @@ fn an_out_of_scope_write_is_rejected_and_the_device_rolls_back_and_lists_the_edi
     assert_eq!(json["unit"], "07132");
 }
 
-#[test]
+ferry_tests::both_engines!(an_officer_cannot_accept_an_application_but_staff_can);
 fn an_officer_cannot_accept_an_application_but_staff_can() {
     let server = Server::start(bin());
     server.add_user("an", "officer", &["07132"]);
@@ -158,7 +160,7 @@ fn raw_push(device: &Device, record: Uuid, edits: &[Edit]) -> protocol::SyncRepl
     ferry_tests::decode_sync_reply(&reply).unwrap()
 }
 
-#[test]
+ferry_tests::both_engines!(identity_fields_of_an_accepted_application_are_frozen);
 fn identity_fields_of_an_accepted_application_are_frozen() {
     let server = Server::start(bin());
     server.add_user("chi", "staff", &["07132"]);
@@ -189,7 +191,7 @@ fn identity_fields_of_an_accepted_application_are_frozen() {
     assert_eq!(reply.accepted.len(), 1);
 }
 
-#[test]
+ferry_tests::both_engines!(a_change_signed_with_another_devices_actor_is_refused);
 fn a_change_signed_with_another_devices_actor_is_refused() {
     let server = Server::start(bin());
     server.add_user("an", "officer", &["07132"]);
@@ -234,7 +236,7 @@ fn a_change_signed_with_another_devices_actor_is_refused() {
     assert_eq!(err.status, 409);
 }
 
-#[test]
+ferry_tests::both_engines!(a_revoked_device_gets_wipe_then_401);
 fn a_revoked_device_gets_wipe_then_401() {
     let server = Server::start(bin());
     server.add_user("an", "officer", &["07132"]);
@@ -285,7 +287,7 @@ fn a_revoked_device_gets_wipe_then_401() {
     assert_eq!(err.status, 403);
 }
 
-#[test]
+ferry_tests::both_engines!(a_disabled_user_and_a_logged_out_token_get_401);
 fn a_disabled_user_and_a_logged_out_token_get_401() {
     let server = Server::start(bin());
     server.add_user("an", "officer", &["07132"]);
@@ -322,7 +324,7 @@ fn a_disabled_user_and_a_logged_out_token_get_401() {
     );
 }
 
-#[test]
+ferry_tests::both_engines!(repeated_wrong_passwords_lock_the_account);
 fn repeated_wrong_passwords_lock_the_account() {
     let server = Server::start(bin());
     server.add_user("an", "officer", &["07132"]);
@@ -365,7 +367,7 @@ fn repeated_wrong_passwords_lock_the_account() {
         .unwrap();
 }
 
-#[test]
+ferry_tests::both_engines!(editing_one_audit_row_makes_audit_verify_fail_at_that_row);
 fn editing_one_audit_row_makes_audit_verify_fail_at_that_row() {
     let server = Server::start(bin());
     server.add_user("an", "officer", &["07132"]);
@@ -381,21 +383,27 @@ fn editing_one_audit_row_makes_audit_verify_fail_at_that_row() {
     );
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("OK"));
 
-    let conn = rusqlite::Connection::open(server.db_path()).unwrap();
-    let rows: i64 = conn
-        .query_row("SELECT count(*) FROM audit", [], |r| r.get(0))
+    let store = server.store();
+    let rows: i64 = store
+        .read(|c| c.query_value("SELECT count(*) FROM audit", &[]))
         .unwrap();
     assert!(rows >= 4);
-    conn.execute("UPDATE audit SET user = 'someone-else' WHERE id = 3", [])
+    store
+        .write(|c| {
+            c.execute(
+                "UPDATE audit SET \"user\" = 'someone-else' WHERE id = 3",
+                &[],
+            )
+        })
         .unwrap();
-    drop(conn);
+    drop(store);
     let out = server.cli(&["audit", "verify"]);
     assert!(!out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("row 3"), "{text}");
 }
 
-#[test]
+ferry_tests::both_engines!(an_admin_manages_users_and_devices_over_the_json_api);
 fn an_admin_manages_users_and_devices_over_the_json_api() {
     let server = Server::start(bin());
     let admin = server.admin();

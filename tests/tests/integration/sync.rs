@@ -17,11 +17,10 @@ fn set(field: &str, value: &str) -> Edit {
 }
 
 fn count_rows(server: &Server, sql: &str) -> i64 {
-    let conn = rusqlite::Connection::open(server.db_path()).unwrap();
-    conn.query_row(sql, [], |r| r.get(0)).unwrap()
+    server.store().read(|c| c.query_value(sql, &[])).unwrap()
 }
 
-#[test]
+ferry_tests::both_engines!(two_officers_edit_the_same_records_offline_sync_and_end_identical);
 fn two_officers_edit_the_same_records_offline_sync_and_end_identical() {
     let server = Server::start(bin());
     server.add_user("an", "officer", &["07132"]);
@@ -85,7 +84,7 @@ fn two_officers_edit_the_same_records_offline_sync_and_end_identical() {
     assert_eq!(view.conflicts[0].field, "notes");
 }
 
-#[test]
+ferry_tests::both_engines!(the_same_push_sent_twice_stores_nothing_twice);
 fn the_same_push_sent_twice_stores_nothing_twice() {
     let server = Server::start(bin());
     server.add_user("an", "officer", &["07132"]);
@@ -133,7 +132,7 @@ fn the_same_push_sent_twice_stores_nothing_twice() {
     assert_eq!(b.all_heads().unwrap(), a.all_heads().unwrap());
 }
 
-#[test]
+ferry_tests::both_engines!(a_reply_stays_within_the_requested_budget_and_more_brings_the_rest);
 fn a_reply_stays_within_the_requested_budget_and_more_brings_the_rest() {
     let server = Server::start(bin());
     server.add_user("an", "officer", &["07132"]);
@@ -209,7 +208,7 @@ fn a_reply_stays_within_the_requested_budget_and_more_brings_the_rest() {
     assert!(reply.pull.is_empty() && !reply.more);
 }
 
-#[test]
+ferry_tests::both_engines!(a_device_does_not_get_its_own_changes_back_but_gets_everyone_elses);
 fn a_device_does_not_get_its_own_changes_back_but_gets_everyone_elses() {
     let server = Server::start(bin());
     server.add_user("an", "officer", &["07132"]);
@@ -236,7 +235,7 @@ fn a_device_does_not_get_its_own_changes_back_but_gets_everyone_elses() {
     );
 }
 
-#[test]
+ferry_tests::both_engines!(a_user_who_loses_a_unit_drops_its_records_on_the_next_sync);
 fn a_user_who_loses_a_unit_drops_its_records_on_the_next_sync() {
     let server = Server::start(bin());
     server.add_user("an", "officer", &["07132"]);
@@ -260,7 +259,7 @@ fn a_user_who_loses_a_unit_drops_its_records_on_the_next_sync() {
     assert_eq!(left[0].unit, "07135");
 }
 
-#[test]
+ferry_tests::both_engines!(a_record_moved_to_another_unit_is_purged_from_devices_of_the_old_unit);
 fn a_record_moved_to_another_unit_is_purged_from_devices_of_the_old_unit() {
     let server = Server::start(bin());
     server.add_user("an", "officer", &["07132"]);
@@ -321,7 +320,7 @@ fn a_record_moved_to_another_unit_is_purged_from_devices_of_the_old_unit() {
     );
 }
 
-#[test]
+ferry_tests::both_engines!(gzip_zstd_and_plain_bodies_all_sync);
 fn gzip_zstd_and_plain_bodies_all_sync() {
     let server = Server::start(bin());
     server.add_user("an", "officer", &["07132"]);
@@ -356,7 +355,7 @@ fn gzip_zstd_and_plain_bodies_all_sync() {
     }
 }
 
-#[test]
+ferry_tests::both_engines!(an_admin_reads_a_record_and_its_raw_document_and_both_reads_are_audited);
 fn an_admin_reads_a_record_and_its_raw_document_and_both_reads_are_audited() {
     let server = Server::start(bin());
     server.add_user("an", "officer", &["07132"]);
@@ -411,7 +410,7 @@ fn an_admin_reads_a_record_and_its_raw_document_and_both_reads_are_audited() {
     assert!(text.contains("sync"), "{text}");
 }
 
-#[test]
+ferry_tests::both_engines!(first_start_prints_the_url_and_a_generated_admin_password_once);
 fn first_start_prints_the_url_and_a_generated_admin_password_once() {
     let dir = tempfile::tempdir().unwrap();
     let mut server = Server::start_in(bin(), dir.path(), &[("FERRY_ADMIN_PASSWORD", "")]);

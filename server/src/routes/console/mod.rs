@@ -635,10 +635,10 @@ async fn queue(
         ..Filter::default()
     };
     pages::apply_age(&mut filter, &age);
-    let pool = state.pool.clone();
+    let store = state.store.clone();
     let now = now_ms();
     let data = tokio::task::spawn_blocking(move || {
-        pool.read(|c| -> Result<_, crate::db::DbError> {
+        store.read(|c| -> Result<_, crate::db::DbError> {
             Ok((
                 review::list_items(c, &filter, now)?,
                 review::count_items(c, &filter, now)?,
@@ -684,7 +684,7 @@ pub struct ItemQuery {
 /// Loads an item with the records it concerns (and, for household heads, the members), and
 /// audits the read.
 fn load_item(
-    tx: &rusqlite::Transaction<'_>,
+    tx: &dyn crate::db::Sql,
     id: i64,
     user: &str,
     device: &str,
@@ -728,11 +728,11 @@ async fn render_item(
     notice: Option<(&str, String)>,
 ) -> Response {
     let l = user.lang;
-    let pool = state.pool.clone();
+    let store = state.store.clone();
     let name = user.user.username.clone();
     let device = user.audit_device();
     let loaded =
-        tokio::task::spawn_blocking(move || pool.write(|tx| load_item(tx, id, &name, &device)))
+        tokio::task::spawn_blocking(move || store.write(|tx| load_item(tx, id, &name, &device)))
             .await;
     let (item, records) = match loaded {
         Ok(Ok(Some(x))) => x,
@@ -870,11 +870,11 @@ async fn decide(
             .await;
         }
     };
-    let pool = state.pool.clone();
+    let store = state.store.clone();
     let admin = user.user.username.clone();
     let device = user.audit_device();
     let result = tokio::task::spawn_blocking(move || {
-        pool.write(|tx| {
+        store.write(|tx| {
             review::resolve(
                 tx,
                 id,
@@ -1000,7 +1000,7 @@ type RecordData = (
 );
 
 fn load_record(
-    tx: &rusqlite::Transaction<'_>,
+    tx: &dyn crate::db::Sql,
     id: Uuid,
     user: &str,
     device: &str,
@@ -1112,11 +1112,11 @@ async fn record_page(
         return not_found(&uri, &user);
     };
     let l = user.lang;
-    let pool = state.pool.clone();
+    let store = state.store.clone();
     let name = user.user.username.clone();
     let device = user.audit_device();
     let loaded =
-        tokio::task::spawn_blocking(move || pool.write(|tx| load_record(tx, id, &name, &device)))
+        tokio::task::spawn_blocking(move || store.write(|tx| load_record(tx, id, &name, &device)))
             .await;
     let (record, conflicts, history, who, items, merged_from) = match loaded {
         Ok(Ok(Some(x))) => x,
