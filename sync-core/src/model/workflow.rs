@@ -421,7 +421,7 @@ mod tests {
                 panic!("{kind} has no status enum");
             };
             for s in statuses.iter().copied() {
-                assert_eq!(allowed(kind, Some(s), s), ALL, "{kind} {s}");
+                assert_eq!(allowed(kind, Some(s), s), ROLES, "{kind} {s}");
             }
         }
     }

@@ -54,8 +54,13 @@ fn detected(server: &Server, n: i64) {
         let total = admin.get("/v1/admin/review").unwrap().json()["counts"]["total"]
             .as_i64()
             .unwrap_or(0);
-        if total >= n || std::time::Instant::now() >= deadline {
+        if total >= n {
             return;
+        }
+        if std::time::Instant::now() >= deadline {
+            let log =
+                std::fs::read_to_string(server.data_dir().join("server.log")).unwrap_or_default();
+            panic!("{n} review item(s) expected, {total} opened within 15 s; server log:\n{log}");
         }
         std::thread::sleep(Duration::from_millis(50));
     }
