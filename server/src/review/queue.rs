@@ -35,14 +35,14 @@ const IDLE: Duration = Duration::from_millis(250);
 /// Queues `records` for detection, in the caller's transaction.
 pub fn enqueue(tx: &dyn Sql, records: &[Uuid], now_ms: i64) -> Result<(), DbError> {
     for id in records {
-        // DO UPDATE, not DO NOTHING: on PostgreSQL a worker may hold this record's queue row
-        // (detecting an older state, on a snapshot without this push) and delete it when it
-        // commits. Updating the row waits for that worker's lock and then inserts afresh, so
-        // the newer state is detected too; DO NOTHING would see the old row, skip, and lose
-        // the detection when the worker deletes it.
+        // DO UPDATE (keeping the row's place), not DO NOTHING: on PostgreSQL a worker may
+        // hold this record's queue row (detecting an older state, on a snapshot without this
+        // push) and delete it when it commits. Updating the row waits for that worker's lock
+        // and then inserts afresh, so the newer state is detected too; DO NOTHING would see
+        // the old row, skip, and lose the detection when the worker deletes it.
         tx.execute(
             "INSERT INTO review_queue (record, queued_ms) VALUES (?1, ?2)
-             ON CONFLICT (record) DO UPDATE SET queued_ms = excluded.queued_ms",
+             ON CONFLICT (record) DO UPDATE SET queued_ms = review_queue.queued_ms",
             &[id, &now_ms],
         )?;
     }
