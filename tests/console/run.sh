@@ -38,6 +38,7 @@ server=$!
 cleanup() {
   kill "$server" 2>/dev/null || true
   wait "$server" 2>/dev/null || true
+  if [ -n "${FERRY_CONSOLE_KEEP_LOG:-}" ]; then cp "$work/stderr" "$FERRY_CONSOLE_KEEP_LOG"; fi
   rm -rf "$work"
 }
 trap cleanup EXIT

@@ -34,6 +34,7 @@ fun explain(e: ApiException): String = when (e) {
     is ApiException.InvalidKey -> "internal: unusable key (${e.reason})"
     is ApiException.Validation -> "fix: " + e.issues.joinToString { "${it.field} (${it.code})" }
     is ApiException.Forbidden -> "the office must do this: ${e.reason}"
+    is ApiException.StatusNotAllowed -> "a ${e.role} may not move this ${e.kind} from '${e.from}' to '${e.to}'"
     is ApiException.NotFound -> "the record is not on this phone"
     is ApiException.InvalidArgument -> "internal: ${e.reason}"
     is ApiException.Wiped -> "this phone was deregistered: contact the office, then set it up again"

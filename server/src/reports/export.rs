@@ -116,6 +116,20 @@ pub fn csv(t: &Table) -> Vec<u8> {
     out.into_bytes()
 }
 
+/// Excel's limit on the characters of one cell.
+const XLSX_CELL_CHARS: usize = 32_767;
+
+/// `s`, cut to what one XLSX cell holds (with a closing "…" when cut) instead of failing the
+/// whole download.
+fn fit_cell(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.chars().count() <= XLSX_CELL_CHARS {
+        return s.into();
+    }
+    let mut cut: String = s.chars().take(XLSX_CELL_CHARS - 1).collect();
+    cut.push('…');
+    cut.into()
+}
+
 /// The row (0-based) where the header row of the XLSX sheet is: after the title, the heading
 /// lines and one blank row.
 pub const XLSX_HEADER_ROW: u32 = 5;
@@ -131,7 +145,7 @@ pub fn xlsx(t: &Table, sheet: &str) -> Result<Vec<u8>, XlsxError> {
     for (i, (k, v)) in t.heading().into_iter().enumerate() {
         let row = u32::try_from(i + 1).unwrap_or(u32::MAX);
         ws.write_string_with_format(row, 0, k, &bold)?;
-        ws.write_string(row, 1, v)?;
+        ws.write_string(row, 1, fit_cell(&v))?;
     }
     for (c, h) in t.headers.iter().enumerate() {
         let col = u16::try_from(c).unwrap_or(u16::MAX);
@@ -144,7 +158,7 @@ pub fn xlsx(t: &Table, sheet: &str) -> Result<Vec<u8>, XlsxError> {
             let col = u16::try_from(c).unwrap_or(u16::MAX);
             match cell {
                 Cell::Text(s) => {
-                    ws.write_string(row, col, s)?;
+                    ws.write_string(row, col, fit_cell(s))?;
                 }
                 Cell::Int(i) => {
                     ws.write_number(row, col, *i as f64)?;
@@ -206,6 +220,20 @@ mod tests {
         assert_eq!(lines[6], "\"'=1+1, \"\"x\"\"\",12,3.5");
         assert_eq!(lines[7], "Phường Hà An,-1,");
         assert_eq!(lines[9], "Ghi chú");
+    }
+
+    #[test]
+    fn an_xlsx_cell_longer_than_excel_allows_is_cut_instead_of_failing_the_download() {
+        let mut t = table();
+        t.rows[1][0] = Cell::Text("Phường ".repeat(6_000));
+        let bytes = xlsx(&t, "Tiến độ").expect("a download, not an error");
+        let mut wb: Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(bytes)).unwrap();
+        let range = wb.worksheet_range("Tiến độ").unwrap();
+        let Some(Data::String(cell)) = range.get_value((XLSX_HEADER_ROW + 2, 0)).cloned() else {
+            panic!("the long cell is missing");
+        };
+        assert_eq!(cell.chars().count(), XLSX_CELL_CHARS);
+        assert!(cell.starts_with("Phường Phường") && cell.ends_with('…'));
     }
 
     #[test]

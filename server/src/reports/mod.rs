@@ -50,13 +50,20 @@ pub enum QueryError {
     OutOfScope(String),
 }
 
-/// The units a user's reports may cover: its scopes (admins: every unit of the catalog,
-/// including those ended by the 2025 reorganisation, whose records still exist), and for a
+/// The units a user's reports may cover: its scopes (admins: every unit of the served area,
+/// including those ended by the 2025 reorganisation, whose records still exist — not the
+/// national catalogue, where no records are kept), and for a
 /// leader assigned a district (or province) every current unit under it.
 pub fn report_units(role: Role, scopes: &[String]) -> Vec<String> {
     let mut out: Vec<String> = scopes.to_vec();
     if role == Role::Admin {
-        out.extend(catalog().units().iter().map(|u| u.code.clone()));
+        out.extend(
+            catalog()
+                .units()
+                .iter()
+                .filter(|u| u.served)
+                .map(|u| u.code.clone()),
+        );
     }
     if role == Role::Leader {
         for u in catalog().current_units() {
