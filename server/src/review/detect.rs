@@ -165,8 +165,9 @@ pub fn detect_loaded(
         stats.add(store::reconcile(tx, &existing, &found, now_ms)?);
     }
     if let Some(day) = sync_core::time::local_day(now_ms) {
+        let records = Records::seeded(tx, loaded);
         for id in rule_records {
-            let found = rule_findings(tx, id, day)?;
+            let found = rule_findings(&records, id, day)?;
             let existing = store::open_with_prefix(tx, &format!("rule:{id}:"))?;
             stats.add(store::reconcile(tx, &existing, &found, now_ms)?);
         }
@@ -174,13 +175,45 @@ pub fn detect_loaded(
     Ok(stats)
 }
 
+/// The stored records, read once per detection pass: the cross-record rules of neighbouring
+/// records look at the same citizens, households and registrations again and again, and
+/// loading a document is the expensive part of detection. Records do not change during the
+/// pass (it runs in one transaction that writes review items only).
+struct Records<'a> {
+    conn: &'a dyn Sql,
+    read: std::cell::RefCell<std::collections::HashMap<Uuid, Option<Record>>>,
+}
+
+impl<'a> Records<'a> {
+    /// Starts with the records the pass has already read.
+    fn seeded(conn: &'a dyn Sql, loaded: &[(Arc<RecordDoc>, Record)]) -> Records<'a> {
+        let read = loaded
+            .iter()
+            .map(|(_, r)| (r.id, Some(r.clone())))
+            .collect();
+        Records {
+            conn,
+            read: std::cell::RefCell::new(read),
+        }
+    }
+
+    fn get(&self, id: Uuid) -> Result<Option<Record>, DbError> {
+        if let Some(r) = self.read.borrow().get(&id) {
+            return Ok(r.clone());
+        }
+        let r = load_record(self.conn, id)?;
+        self.read.borrow_mut().insert(id, r.clone());
+        Ok(r)
+    }
+}
+
 /// The stored records, as the source of cross-record rules: complete (a record missing here
 /// does not exist).
-struct StoredRecords<'a>(&'a dyn Sql);
+struct StoredRecords<'a, 'b>(&'b Records<'a>);
 
-impl rules::Related for StoredRecords<'_> {
+impl rules::Related for StoredRecords<'_, '_> {
     fn get(&self, id: Uuid) -> Option<Record> {
-        load_record(self.0, id).ok().flatten()
+        self.0.get(id).ok().flatten()
     }
     fn complete(&self) -> bool {
         true
@@ -198,21 +231,22 @@ fn load_record(conn: &dyn Sql, id: Uuid) -> Result<Option<Record>, DbError> {
 /// [`rules::deceased_vs_records`] over the citizen's declarations and applications. Records
 /// that are withdrawn or merged raise nothing.
 fn rule_findings(
-    conn: &dyn Sql,
+    records: &Records<'_>,
     id: Uuid,
     today: sync_core::model::Date,
 ) -> Result<Vec<Finding>, DbError> {
-    let Some(record) = load_record(conn, id)? else {
+    let conn = records.conn;
+    let Some(record) = records.get(id)? else {
         return Ok(Vec::new());
     };
     if matches!(record.status(), Some("withdrawn" | "merged_into")) {
         return Ok(Vec::new());
     }
-    let mut found = rules::related_findings(&record, &StoredRecords(conn), today);
+    let mut found = rules::related_findings(&record, &StoredRecords(records), today);
     if record.kind == Kind::Citizen {
         let mut related = Vec::new();
         for row in store::index_where(conn, "citizen_id = ?1", &[&id.to_string()])? {
-            if let Some(r) = load_record(conn, row.record)? {
+            if let Some(r) = records.get(row.record)? {
                 related.push(r);
             }
         }
