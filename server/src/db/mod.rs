@@ -180,6 +180,19 @@ impl From<sync_core::store::StoreError> for DbError {
     }
 }
 
+/// Why a SQLite write transaction failed: the pool (begin/commit) or the caller's closure,
+/// whose own error is handed back unchanged.
+enum Failed<E> {
+    Store(DbError),
+    Job(E),
+}
+
+impl<E> From<sync_core::store::StoreError> for Failed<E> {
+    fn from(e: sync_core::store::StoreError) -> Self {
+        Failed::Store(e.into())
+    }
+}
+
 impl Store {
     /// The engine.
     pub fn dialect(&self) -> Dialect {
@@ -231,23 +244,11 @@ impl Store {
     ) -> Result<T, E> {
         match self {
             Store::Sqlite(pool) => {
-                let mut inner: Option<Result<T, E>> = None;
-                let outer = pool.write(|tx| -> Result<(), DbError> {
-                    let out = f(tx);
-                    let failed = out.is_err();
-                    inner = Some(out);
-                    if failed {
-                        // Makes the pool roll back instead of committing.
-                        return Err(DbError::NotFound);
-                    }
-                    Ok(())
-                });
-                match (outer, inner) {
-                    (_, Some(Err(e))) => Err(e),
-                    (Err(e), _) => Err(e.into()),
-                    (Ok(()), Some(Ok(v))) => Ok(v),
-                    (Ok(()), None) => unreachable!("the pool ran the closure"),
-                }
+                pool.write(|tx| f(tx).map_err(Failed::Job))
+                    .map_err(|e| match e {
+                        Failed::Store(e) => e.into(),
+                        Failed::Job(e) => e,
+                    })
             }
             Store::Postgres(pg) => pg.write(f),
         }

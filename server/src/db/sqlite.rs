@@ -60,38 +60,28 @@ fn query(conn: &Connection, sql: &str, params: Params<'_>) -> Result<Vec<Row>, D
     Ok(out)
 }
 
-impl Sql for Connection {
-    fn dialect(&self) -> Dialect {
-        Dialect::Sqlite
-    }
+/// One implementation for a plain connection (readers) and a transaction (the writer): both
+/// are a `Connection` underneath.
+macro_rules! sqlite_sql {
+    ($($t:ty),*) => {$(
+        impl Sql for $t {
+            fn dialect(&self) -> Dialect {
+                Dialect::Sqlite
+            }
 
-    fn execute(&self, sql: &str, params: Params<'_>) -> Result<u64, DbError> {
-        execute(self, sql, params)
-    }
+            fn execute(&self, sql: &str, params: Params<'_>) -> Result<u64, DbError> {
+                execute(self, sql, params)
+            }
 
-    fn query(&self, sql: &str, params: Params<'_>) -> Result<Vec<Row>, DbError> {
-        query(self, sql, params)
-    }
+            fn query(&self, sql: &str, params: Params<'_>) -> Result<Vec<Row>, DbError> {
+                query(self, sql, params)
+            }
 
-    fn batch(&self, sql: &str) -> Result<(), DbError> {
-        Ok(self.execute_batch(sql)?)
-    }
+            fn batch(&self, sql: &str) -> Result<(), DbError> {
+                Ok(self.execute_batch(sql)?)
+            }
+        }
+    )*};
 }
 
-impl Sql for Transaction<'_> {
-    fn dialect(&self) -> Dialect {
-        Dialect::Sqlite
-    }
-
-    fn execute(&self, sql: &str, params: Params<'_>) -> Result<u64, DbError> {
-        execute(self, sql, params)
-    }
-
-    fn query(&self, sql: &str, params: Params<'_>) -> Result<Vec<Row>, DbError> {
-        query(self, sql, params)
-    }
-
-    fn batch(&self, sql: &str) -> Result<(), DbError> {
-        Ok(self.execute_batch(sql)?)
-    }
-}
+sqlite_sql!(Connection, Transaction<'_>);
