@@ -110,14 +110,24 @@ pub async fn migrate(client: &mut Client, migrations: &[Migration]) -> anyhow::R
 }
 
 /// Creates `schema_migrations` if missing. Two nodes doing so at once can both miss it and
-/// one `CREATE TABLE IF NOT EXISTS` then fails on the catalog's unique index; one more try
-/// finds the table.
+/// one `CREATE TABLE IF NOT EXISTS` then fails on the catalog — as a unique violation on
+/// `pg_type` or as "type … already exists" (duplicate object), depending on where the race
+/// is lost; one more try finds the table.
 async fn create_versions_table(client: &Client) -> anyhow::Result<()> {
     if current_version(client).await.is_ok_and(|v| v > 0) {
         return Ok(());
     }
     match client.batch_execute(VERSIONS_TABLE).await {
-        Err(e) if e.code() == Some(&SqlState::UNIQUE_VIOLATION) => {
+        Err(e)
+            if e.code().is_some_and(|c| {
+                [
+                    SqlState::UNIQUE_VIOLATION,
+                    SqlState::DUPLICATE_OBJECT,
+                    SqlState::DUPLICATE_TABLE,
+                ]
+                .contains(c)
+            }) =>
+        {
             client.batch_execute(VERSIONS_TABLE).await?;
         }
         other => other?,
