@@ -142,6 +142,23 @@ impl DocCache {
         }
     }
 
+    /// The reading of the document of `id` with `heads`: the cached one, else read from the
+    /// cached (or loaded) document and kept beside it.
+    pub fn reading(
+        &self,
+        id: Uuid,
+        heads: &[u8],
+        saved: &[u8],
+    ) -> Result<Arc<Record>, sync_core::doc::DocError> {
+        let doc = self.load(id, heads, saved)?;
+        if let Some(r) = self.record(id, heads) {
+            return Ok(r);
+        }
+        let read = Arc::new(doc.read()?);
+        self.put_read(id, heads.to_vec(), doc, read.clone(), saved.len());
+        Ok(read)
+    }
+
     fn put_entry(
         &self,
         id: Uuid,

@@ -310,6 +310,8 @@ struct Candidate {
     record: Uuid,
     /// Sequence numbers of the rows it covers in its scope's window.
     seqs: Vec<u64>,
+    /// The bytes of each of those rows when the window read them (small rows), by position.
+    inline: Vec<Option<Vec<u8>>>,
     /// Whether the device must get the record whole (new to it in this scope, or resync).
     must_snapshot: bool,
     /// Total bytes of those rows.
@@ -324,6 +326,64 @@ struct ScopeWindow {
     rows: Vec<LogRow>,
     /// The window stopped at [`ROW_WINDOW`] rows: more may follow.
     truncated: bool,
+}
+
+/// Rows at most this large are read with the window (the bytes of a row the device may be
+/// sent); larger ones are read when sent, so a window of big changes never sits in memory.
+const INLINE_ROW_BYTES: usize = 4 * 1024;
+
+/// One scope's window: `?1` scope, `?2` cursor, `?3` row limit, `?4` the requesting device,
+/// `?5` [`INLINE_ROW_BYTES`]. Per row: the log row, its record's current kind, unit and size
+/// (`NULL`s when the record is gone), the kind of the record's latest row in this scope at or
+/// below the cursor (`has_seen`: the device holds the record from this scope when that row
+/// exists and is not a `moved` marker), and the row's bytes when the device may be sent them
+/// as changes (not its own, not a marker, not a first pull, small).
+const WINDOW_SQL: &str = "SELECT c.seq, c.record, c.kind, length(c.bytes), c.origin_device,
+        r.kind, r.unit, length(r.doc),
+        (SELECT p.kind FROM changes p
+          WHERE p.record = c.record AND p.unit = c.unit AND p.seq <= ?2
+          ORDER BY p.seq DESC LIMIT 1),
+        CASE WHEN ?2 > 0 AND c.kind = 'change' AND length(c.bytes) <= ?5
+              AND (c.origin_device IS NULL OR c.origin_device <> ?4)
+             THEN c.bytes END
+   FROM changes c LEFT JOIN records r ON r.id = c.record
+  WHERE c.unit = ?1 AND c.seq > ?2 ORDER BY c.seq LIMIT ?3";
+
+/// A row of [`WINDOW_SQL`].
+struct WindowRow {
+    log: LogRow,
+    current: Info,
+    /// The device holds the record from this scope (`has_seen`).
+    seen: bool,
+    bytes: Option<Vec<u8>>,
+}
+
+impl WindowRow {
+    fn read(mut r: Row, device: &str) -> Result<WindowRow, DbError> {
+        let record: String = r.get(1)?;
+        let kind: String = r.get(2)?;
+        let origin: Option<String> = r.get(4)?;
+        let current_kind: Option<String> = r.take(5)?;
+        let current_unit: Option<String> = r.take(6)?;
+        let doc_len: Option<i64> = r.get(7)?;
+        let latest: Option<String> = r.get(8)?;
+        Ok(WindowRow {
+            log: LogRow {
+                seq: r.get::<i64>(0)? as u64,
+                record: Uuid::parse_str(&record).unwrap_or(Uuid::nil()),
+                moved: kind == "moved",
+                len: r.get::<i64>(3)? as usize,
+                own: origin.as_deref() == Some(device),
+                candidate: false,
+            },
+            current: match (current_kind, current_unit, doc_len) {
+                (Some(k), Some(u), Some(n)) => Some((k, u, n.max(0) as usize)),
+                _ => None,
+            },
+            seen: latest.is_some_and(|k| k != "moved"),
+            bytes: r.take(9)?,
+        })
+    }
 }
 
 /// Fills `reply` with pull entries, purges, cursors and `more`.
@@ -365,24 +425,8 @@ pub fn build_pull(
         }
     }
 
-    // Current unit of every record we look at, cached.
-    let mut units: HashMap<Uuid, Option<(String, String, usize)>> = HashMap::new();
-    let mut record_info = |id: Uuid| -> Result<Option<(String, String, usize)>, DbError> {
-        if let Some(v) = units.get(&id) {
-            return Ok(v.clone());
-        }
-        let v = conn
-            .query_opt(
-                "SELECT kind, unit, length(doc) FROM records WHERE id = ?1",
-                &[&id],
-            )?
-            .map(|mut r| -> Result<_, DbError> {
-                Ok((r.take(0)?, r.take(1)?, r.get::<i64>(2)? as usize))
-            })
-            .transpose()?;
-        units.insert(id, v.clone());
-        Ok(v)
-    };
+    // Current kind, unit and size of every record we look at, cached.
+    let mut info = RecordInfo::new(conn);
 
     // Candidates: resync answers first.
     let mut candidates: Vec<Candidate> = Vec::new();
@@ -396,11 +440,12 @@ pub fn build_pull(
         if !seen_resync.insert(*id) {
             continue;
         }
-        match record_info(*id)? {
+        match info.get(*id)? {
             Some((_, unit, _)) if scopes.contains(unit.as_str()) => candidates.push(Candidate {
                 scope: None,
                 record: *id,
                 seqs: Vec::new(),
+                inline: Vec::new(),
                 must_snapshot: true,
                 change_bytes: 0,
             }),
@@ -410,38 +455,42 @@ pub fn build_pull(
         }
     }
 
-    // Each scope's window and its candidates.
+    // Each scope's window and its candidates, in one statement per scope: the log rows with
+    // their record's current kind, unit and size, whether the device already holds the
+    // record from this scope (`has_seen`), and the bytes of small rows it may be sent (so
+    // that sending them needs no statement per row).
     let mut windows: Vec<ScopeWindow> = Vec::new();
     let mut marker_purges: BTreeSet<Uuid> = BTreeSet::new();
     for scope in req.scopes {
         let cursor = req.cursors.get(scope).copied().unwrap_or(0);
-        let rows: Vec<LogRow> = conn
+        let rows: Vec<WindowRow> = conn
             .query(
-                "SELECT seq, record, kind, length(bytes), origin_device FROM changes
-                 WHERE unit = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
-                &[scope, &(cursor as i64), &(ROW_WINDOW as i64)],
+                WINDOW_SQL,
+                &[
+                    scope,
+                    &(cursor as i64),
+                    &(ROW_WINDOW as i64),
+                    &device,
+                    &(INLINE_ROW_BYTES as i64),
+                ],
             )?
             .into_iter()
-            .map(|r: Row| -> Result<LogRow, DbError> {
-                let record: String = r.get(1)?;
-                let kind: String = r.get(2)?;
-                let origin: Option<String> = r.get(4)?;
-                Ok(LogRow {
-                    seq: r.get::<i64>(0)? as u64,
-                    record: Uuid::parse_str(&record).unwrap_or(Uuid::nil()),
-                    moved: kind == "moved",
-                    len: r.get::<i64>(3)? as usize,
-                    own: origin.as_deref() == Some(device.as_str()),
-                    candidate: false,
-                })
-            })
+            .map(|r| WindowRow::read(r, &device))
             .collect::<Result<_, _>>()?;
+        for w in &rows {
+            info.seed(w.log.record, &w.current);
+        }
         let truncated = rows.len() >= ROW_WINDOW;
         let scope_index = windows.len();
         let mut by_record: HashMap<Uuid, usize> = HashMap::new();
         let mut visible_rows: Vec<LogRow> = Vec::with_capacity(rows.len());
-        for mut row in rows {
-            let current = record_info(row.record)?;
+        for WindowRow {
+            log: mut row,
+            current,
+            seen,
+            bytes,
+        } in rows
+        {
             let visible = current
                 .as_ref()
                 .is_some_and(|(_, unit, _)| scopes.contains(unit.as_str()));
@@ -459,12 +508,12 @@ pub fn build_pull(
             let slot = match by_record.get(&row.record) {
                 Some(&i) => i,
                 None => {
-                    let must_snapshot = !has_seen(conn, row.record, scope, cursor)?;
                     candidates.push(Candidate {
                         scope: Some(scope_index),
                         record: row.record,
                         seqs: Vec::new(),
-                        must_snapshot,
+                        inline: Vec::new(),
+                        must_snapshot: !seen,
                         change_bytes: 0,
                     });
                     by_record.insert(row.record, candidates.len() - 1);
@@ -472,6 +521,7 @@ pub fn build_pull(
                 }
             };
             candidates[slot].seqs.push(row.seq);
+            candidates[slot].inline.push(bytes);
             candidates[slot].change_bytes += row.len;
             row.candidate = true;
             visible_rows.push(row);
@@ -501,7 +551,7 @@ pub fn build_pull(
     let mut whole: Vec<bool> = Vec::new();
     for cand in &candidates {
         let feed = cand.scope.map(|s| windows[s].scope.as_str());
-        let entry = materialise(conn, cand, feed, &mut record_info)?;
+        let entry = materialise(conn, cand, feed, &mut info)?;
         let Some((entry, is_whole)) = entry else {
             // Vanished under us (cannot happen inside one transaction); skip it.
             whole.push(false);
@@ -559,25 +609,46 @@ pub fn build_pull(
     }
 }
 
-/// Whether the device can hold a current copy of `record` from `scope` at `cursor`: the
-/// latest row of the record in that scope at or below the cursor exists and is not a
-/// `moved` marker.
-fn has_seen(conn: &dyn Sql, record: Uuid, scope: &str, cursor: u64) -> Result<bool, DbError> {
-    if cursor == 0 {
-        return Ok(false);
-    }
-    let kind: Option<String> = conn
-        .query_opt(
-            "SELECT kind FROM changes WHERE record = ?1 AND unit = ?2 AND seq <= ?3
-             ORDER BY seq DESC LIMIT 1",
-            &[&record, &scope, &(cursor as i64)],
-        )?
-        .map(|r| r.get(0))
-        .transpose()?;
-    Ok(kind.is_some_and(|k| k != "moved"))
+/// A record's current kind, unit and stored document size.
+type Info = Option<(String, String, usize)>;
+
+/// [`Info`] of the records one pull looks at, each read once.
+struct RecordInfo<'a> {
+    conn: &'a dyn Sql,
+    known: HashMap<Uuid, Info>,
 }
 
-type InfoFn<'a> = dyn FnMut(Uuid) -> Result<Option<(String, String, usize)>, DbError> + 'a;
+impl<'a> RecordInfo<'a> {
+    fn new(conn: &'a dyn Sql) -> RecordInfo<'a> {
+        RecordInfo {
+            conn,
+            known: HashMap::new(),
+        }
+    }
+
+    /// Remembers what a window row said of its record (same snapshot).
+    fn seed(&mut self, id: Uuid, info: &Info) {
+        self.known.entry(id).or_insert_with(|| info.clone());
+    }
+
+    fn get(&mut self, id: Uuid) -> Result<Info, DbError> {
+        if let Some(v) = self.known.get(&id) {
+            return Ok(v.clone());
+        }
+        let v = self
+            .conn
+            .query_opt(
+                "SELECT kind, unit, length(doc) FROM records WHERE id = ?1",
+                &[&id],
+            )?
+            .map(|mut r| -> Result<_, DbError> {
+                Ok((r.take(0)?, r.take(1)?, r.get::<i64>(2)? as usize))
+            })
+            .transpose()?;
+        self.known.insert(id, v.clone());
+        Ok(v)
+    }
+}
 
 /// Builds the entry of a candidate: a snapshot or changes, whichever the rules pick. The
 /// flag is true when the entry holds the record whole (a snapshot, or every logged change of
@@ -587,9 +658,9 @@ fn materialise(
     conn: &dyn Sql,
     cand: &Candidate,
     feed: Option<&str>,
-    record_info: &mut InfoFn<'_>,
+    info: &mut RecordInfo<'_>,
 ) -> Result<Option<(PullEntry, bool)>, DbError> {
-    let Some((kind, unit, doc_len)) = record_info(cand.record)? else {
+    let Some((kind, unit, doc_len)) = info.get(cand.record)? else {
         return Ok(None);
     };
     let load = |conn: &dyn Sql| -> Result<Option<RecordDoc>, DbError> {
@@ -632,13 +703,16 @@ fn materialise(
     let mut changes = Vec::with_capacity(cand.seqs.len());
     // Sequence numbers are per unit on PostgreSQL: a row is (unit, seq).
     let feed = feed.unwrap_or_default();
-    for seq in &cand.seqs {
-        let bytes: Vec<u8> = conn
-            .query_one(
-                "SELECT bytes FROM changes WHERE unit = ?1 AND seq = ?2",
-                &[&feed, &(*seq as i64)],
-            )?
-            .take(0)?;
+    for (seq, inline) in cand.seqs.iter().zip(&cand.inline) {
+        let bytes: Vec<u8> = match inline {
+            Some(b) => b.clone(),
+            None => conn
+                .query_one(
+                    "SELECT bytes FROM changes WHERE unit = ?1 AND seq = ?2",
+                    &[&feed, &(*seq as i64)],
+                )?
+                .take(0)?,
+        };
         changes.push(ByteBuf::from(bytes));
     }
     Ok(Some((entry(changes, None), false)))

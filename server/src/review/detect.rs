@@ -102,7 +102,7 @@ pub fn detect_cached(
             }
         }
     }
-    detect_loaded(tx, &loaded, now_ms)
+    detect_loaded(tx, &loaded, now_ms, cache)
 }
 
 /// [`detect`] over documents the caller already holds: each is the record's stored document
@@ -111,8 +111,10 @@ pub fn detect_loaded(
     tx: &dyn Sql,
     loaded: &[(Arc<RecordDoc>, Record)],
     now_ms: i64,
+    cache: Option<&DocCache>,
 ) -> anyhow::Result<DetectStats> {
     let mut stats = DetectStats::default();
+    let records = Records::seeded(tx, loaded, cache);
     for (_, record) in loaded {
         store::index_record(tx, record)?;
         crate::reports::index::index_record(tx, record, now_ms)?;
@@ -125,11 +127,11 @@ pub fn detect_loaded(
     let mut citizens: BTreeSet<Uuid> = BTreeSet::new();
     for (doc, record) in loaded {
         let found = record_findings(tx, doc, record, &review_actors)?;
-        let existing = store::open_with_prefix(tx, &format!("rec:{}:", record.id))?;
+        let existing = store::open_of_record(tx, "rec", record.id)?;
         stats.add(store::reconcile(tx, &existing, &found, now_ms)?);
 
         if record.kind == Kind::Citizen {
-            let found = duplicate_findings(tx, record)?;
+            let found = duplicate_findings(&records, record)?;
             let existing = store::open_linked(tx, record.id, &DUPLICATES)?;
             stats.add(store::reconcile(tx, &existing, &found, now_ms)?);
             citizens.insert(record.id);
@@ -160,15 +162,14 @@ pub fn detect_loaded(
         rule_records.extend(store::households_of(tx, *c)?);
     }
     for c in citizens {
-        let found = residence_findings(tx, c, &today)?;
-        let existing = store::open_with_prefix(tx, &format!("pr:{c}"))?;
+        let found = residence_findings(&records, c, &today)?;
+        let existing = store::open_with_key(tx, &format!("pr:{c}"))?;
         stats.add(store::reconcile(tx, &existing, &found, now_ms)?);
     }
     if let Some(day) = sync_core::time::local_day(now_ms) {
-        let records = Records::seeded(tx, loaded);
         for id in rule_records {
             let found = rule_findings(&records, id, day)?;
-            let existing = store::open_with_prefix(tx, &format!("rule:{id}:"))?;
+            let existing = store::open_of_record(tx, "rule", id)?;
             stats.add(store::reconcile(tx, &existing, &found, now_ms)?);
         }
     }
@@ -181,18 +182,24 @@ pub fn detect_loaded(
 /// pass (it runs in one transaction that writes review items only).
 struct Records<'a> {
     conn: &'a dyn Sql,
+    cache: Option<&'a DocCache>,
     read: std::cell::RefCell<std::collections::HashMap<Uuid, Option<Record>>>,
 }
 
 impl<'a> Records<'a> {
     /// Starts with the records the pass has already read.
-    fn seeded(conn: &'a dyn Sql, loaded: &[(Arc<RecordDoc>, Record)]) -> Records<'a> {
+    fn seeded(
+        conn: &'a dyn Sql,
+        loaded: &[(Arc<RecordDoc>, Record)],
+        cache: Option<&'a DocCache>,
+    ) -> Records<'a> {
         let read = loaded
             .iter()
             .map(|(_, r)| (r.id, Some(r.clone())))
             .collect();
         Records {
             conn,
+            cache,
             read: std::cell::RefCell::new(read),
         }
     }
@@ -201,7 +208,7 @@ impl<'a> Records<'a> {
         if let Some(r) = self.read.borrow().get(&id) {
             return Ok(r.clone());
         }
-        let r = load_record(self.conn, id)?;
+        let r = load_record(self.conn, id, self.cache)?;
         self.read.borrow_mut().insert(id, r.clone());
         Ok(r)
     }
@@ -220,10 +227,24 @@ impl rules::Related for StoredRecords<'_, '_> {
     }
 }
 
-/// A stored record, read; `None` when absent or unreadable.
-fn load_record(conn: &dyn Sql, id: Uuid) -> Result<Option<Record>, DbError> {
-    Ok(feed::get_record(conn, id)?
-        .and_then(|stored| RecordDoc::load(&stored.doc).and_then(|d| d.read()).ok()))
+/// A stored record, read; `None` when absent or unreadable. From the cache's reading
+/// when it holds this version (detection of a record just pushed looks at the records it
+/// names, which the same evening's pushes have usually just loaded).
+fn load_record(
+    conn: &dyn Sql,
+    id: Uuid,
+    cache: Option<&DocCache>,
+) -> Result<Option<Record>, DbError> {
+    let Some(stored) = feed::get_record(conn, id)? else {
+        return Ok(None);
+    };
+    Ok(match cache {
+        Some(c) => c
+            .reading(id, &stored.heads, &stored.doc)
+            .ok()
+            .map(|r| (*r).clone()),
+        None => RecordDoc::load(&stored.doc).and_then(|d| d.read()).ok(),
+    })
 }
 
 /// The legal rules across records for one record (family `rule:<record>:<code>:<field>`):
@@ -672,7 +693,8 @@ fn is_live(row: &IndexRow) -> bool {
 }
 
 /// Pairs of live citizen records for the same person.
-fn duplicate_findings(conn: &dyn Sql, record: &Record) -> Result<Vec<Finding>, DbError> {
+fn duplicate_findings(records: &Records<'_>, record: &Record) -> Result<Vec<Finding>, DbError> {
+    let conn = records.conn;
     let me = IndexRow::of(record);
     if !is_live(&me) {
         return Ok(Vec::new());
@@ -700,7 +722,9 @@ fn duplicate_findings(conn: &dyn Sql, record: &Record) -> Result<Vec<Finding>, D
             // In another unit (a person captured in two wards, or before and after a move),
             // the parents' names must agree too.
             if other.unit != me.unit
-                && !load_record(conn, other.record)?.is_some_and(|o| same_parents(record, &o))
+                && !records
+                    .get(other.record)?
+                    .is_some_and(|o| same_parents(record, &o))
             {
                 continue;
             }
@@ -732,7 +756,7 @@ fn duplicate_findings(conn: &dyn Sql, record: &Record) -> Result<Vec<Finding>, D
             "name"
         };
         let details = if ty == ItemType::DuplicateNameDob {
-            name_match_details(record, load_record(conn, other.record)?.as_ref(), &other)
+            name_match_details(record, records.get(other.record)?.as_ref(), &other)
         } else {
             serde_json::json!({})
         };
@@ -814,7 +838,12 @@ fn ends(removal: &(IndexRow, Option<Uuid>), registration: &IndexRow) -> bool {
 /// latest `from_date` (made concurrently, each without seeing the other) are an item; so is one
 /// whose unit is another commune than the citizen's own `permanent_unit`, compared after
 /// normalising old unit codes (07138 Minh Thành is today's 07135 Đông Mai).
-fn residence_findings(conn: &dyn Sql, citizen: Uuid, today: &str) -> Result<Vec<Finding>, DbError> {
+fn residence_findings(
+    records: &Records<'_>,
+    citizen: Uuid,
+    today: &str,
+) -> Result<Vec<Finding>, DbError> {
+    let conn = records.conn;
     let c = citizen.to_string();
     let rows = store::index_where(
         conn,
@@ -827,7 +856,7 @@ fn residence_findings(conn: &dyn Sql, citizen: Uuid, today: &str) -> Result<Vec<
         .iter()
         .filter(|r| r.procedure.as_deref() != Some("permanent_registration"))
     {
-        let named = load_record(conn, r.record)?.and_then(|d| {
+        let named = records.get(r.record)?.and_then(|d| {
             d.text("registration_id")
                 .and_then(|s| Uuid::parse_str(s).ok())
         });

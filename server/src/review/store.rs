@@ -243,12 +243,41 @@ pub struct OpenItem {
     pub key: String,
 }
 
-/// Open items whose key starts with `prefix`.
-pub fn open_with_prefix(conn: &dyn Sql, prefix: &str) -> Result<Vec<OpenItem>, DbError> {
+/// Open items of one record's family: every open item whose key starts with
+/// `<family>:<record>:` (`family` is `rec` or `rule`).
+///
+/// Read through the item's links, not by matching the key's prefix: a prefix match cannot
+/// use an index on either engine (it scanned every open item, once per detected record), and
+/// every item of these families is linked to the record its key names (the record is the
+/// first of the item's records, and only [`reconcile`] writes links).
+pub fn open_of_record(
+    conn: &dyn Sql,
+    family: &str,
+    record: Uuid,
+) -> Result<Vec<OpenItem>, DbError> {
+    let prefix = format!("{family}:{record}:");
+    let rows = conn.query(
+        "SELECT i.id, i.key FROM review_items i
+         JOIN review_links l ON l.item = i.id
+         WHERE l.record = ?1 AND i.status = 'open'
+         ORDER BY i.id",
+        &[&record],
+    )?;
+    let mut out = Vec::new();
+    for r in rows {
+        let key: String = r.get(1)?;
+        if key.starts_with(&prefix) {
+            out.push(OpenItem { id: r.get(0)?, key });
+        }
+    }
+    Ok(out)
+}
+
+/// The open item whose key is exactly `key`, if any (at most one: the open-key index).
+pub fn open_with_key(conn: &dyn Sql, key: &str) -> Result<Vec<OpenItem>, DbError> {
     conn.query(
-        "SELECT id, key FROM review_items
-         WHERE status = 'open' AND substr(key, 1, ?2) = ?1",
-        &[&prefix, &(prefix.chars().count() as i64)],
+        "SELECT id, key FROM review_items WHERE status = 'open' AND key = ?1",
+        &[&key],
     )?
     .iter()
     .map(|r| {

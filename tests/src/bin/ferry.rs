@@ -1,6 +1,10 @@
 //! The real `ferry` executable, built inside this crate so integration tests can run it as a
 //! child process through `env!("CARGO_BIN_EXE_ferry")`.
 
+/// The server's allocator, as in the server crate's own binary.
+#[global_allocator]
+static ALLOCATOR: ferry_server::Allocator = ferry_server::Allocator;
+
 fn main() -> std::process::ExitCode {
     ferry_server::cli::main()
 }
