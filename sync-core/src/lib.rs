@@ -31,6 +31,12 @@
 //! and reported: the paper the citizen shows may itself be wrong, and the officer must be able
 //! to record what it says.
 //!
+//! Address unit fields take any code of the country from either side of the 2025-07-01
+//! reorganisation ([`model::catalog`]). They are read as of the record's capture date
+//! ([`model::captured_on`]: a citizen's `captured_on`, a declaration's `filed_on`), so a code
+//! reused since then keeps the meaning it had on the form; a code that names an old unit is a
+//! finding that suggests the current unit(s) ([`model::Catalog::normalise_on`]).
+//!
 //! ```
 //! use sync_core::model::{self, Fields, Kind, Record, ValidationContext, Value};
 //!

@@ -268,6 +268,7 @@ static CITIZEN: &[FieldSpec] = &[
     NOTES,
     f("previous_id_numbers", T::PreviousIdNumbers, R, "Số định danh cá nhân trước đây", "Earlier ID numbers"),
     f("status_reason", T::Text, N, "Lý do thay đổi trạng thái", "Reason for the status change"),
+    f("captured_on", T::Date, N, "Ngày thu thập thông tin", "Information captured on"),
 ];
 
 #[rustfmt::skip]
@@ -447,7 +448,8 @@ mod tests {
             Some(FieldType::Enum(RELATIONSHIPS))
         );
         assert_eq!(ty("phone"), Some(FieldType::Phone));
-        assert_eq!(fields_of(Kind::Citizen).len(), 39);
+        assert_eq!(fields_of(Kind::Citizen).len(), 40);
+        assert_eq!(ty("captured_on"), Some(FieldType::Date));
     }
 
     #[test]

@@ -27,7 +27,7 @@ pub use text::{
     tokens_match,
 };
 pub use units::{Catalog, Unit, UnitLevel, catalog};
-pub use validate::{Finding, StructuralError, ValidationContext, validate};
+pub use validate::{Finding, StructuralError, ValidationContext, captured_on, validate};
 pub use workflow::{Role, frozen_fields, transition_allowed};
 
 pub use date::{Date, PartialDate};

@@ -204,7 +204,7 @@ fn death_status(record: &Record, out: &mut Vec<Finding>) {
 /// into the same ward counts as the same commune.
 fn temporary_inside_permanent_commune(record: &Record, out: &mut Vec<Finding>) {
     if let (Some(p), Some(t)) = (record.text("permanent_unit"), record.text("temporary_unit"))
-        && same_commune(p, t)
+        && same_commune_on(p, t, super::validate::captured_on(record))
     {
         out.push(finding(
             "temporary_in_permanent_commune",
@@ -220,6 +220,21 @@ fn temporary_inside_permanent_commune(record: &Record, out: &mut Vec<Finding>) {
 pub fn same_commune(a: &str, b: &str) -> bool {
     let cat = catalog();
     let (na, nb) = (cat.normalise(a), cat.normalise(b));
+    match (na.as_slice(), nb.as_slice()) {
+        ([x], [y]) => x.code == y.code,
+        _ => a == b,
+    }
+}
+
+/// [`same_commune`] for codes captured on `captured_on` (read as of that day:
+/// [`super::Catalog::normalise_on`]), so a code reused since 2025-07-01 is read with the
+/// meaning it had on the form.
+pub fn same_commune_on(a: &str, b: &str, captured_on: Option<&str>) -> bool {
+    let cat = catalog();
+    let (na, nb) = (
+        cat.normalise_on(a, captured_on),
+        cat.normalise_on(b, captured_on),
+    );
     match (na.as_slice(), nb.as_slice()) {
         ([x], [y]) => x.code == y.code,
         _ => a == b,

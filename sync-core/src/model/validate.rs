@@ -189,6 +189,7 @@ pub fn validate(
         )]);
     }
 
+    old_unit_codes(record, &mut findings);
     let today = Date::parse(&ctx.today);
     match record.kind {
         Kind::Citizen => {
@@ -204,6 +205,67 @@ pub fn validate(
     }
     super::rules::check(record, ctx, today, &mut findings);
     Ok(findings)
+}
+
+/// The day a record's address unit codes were captured, as they are read
+/// ([`super::Catalog::normalise_on`]): a citizen's `captured_on` (the day the population data
+/// was collected), a declaration's `filed_on` (the form's date); `None` otherwise, or when the
+/// date is malformed (codes are then read as today's).
+pub fn captured_on(record: &Record) -> Option<&str> {
+    let field = match record.kind {
+        Kind::Citizen => "captured_on",
+        Kind::ResidenceDeclaration => "filed_on",
+        Kind::Household | Kind::CccdApplication => return None,
+    };
+    record.text(field).filter(|d| Date::parse(d).is_some())
+}
+
+/// An address unit code that, read as of the capture date ([`captured_on`]), names a unit
+/// from before the 2025-07-01 reorganisation is a finding that suggests the current unit(s):
+/// `07138` always, and `07180` on a form of 2024 (old Xã Liên Hòa, not today's ward) — unless
+/// the old unit lies wholly in the current unit of the same code (`07147` of 2024).
+fn old_unit_codes(record: &Record, findings: &mut Vec<Finding>) {
+    let cat = catalog();
+    let as_of = captured_on(record);
+    for (name, value) in &record.fields {
+        let (Some(spec), Some(code)) = (field_spec(record.kind, name), value.as_text()) else {
+            continue;
+        };
+        if spec.ty != FieldType::Unit || !cat.is_known(code) {
+            continue;
+        }
+        let read = as_of.and_then(|d| cat.on(code, d).map(|u| (d, u)));
+        if read.map_or_else(|| cat.is_current(code), |(_, u)| u.is_current()) {
+            continue;
+        }
+        let successors = cat.normalise(code);
+        if let [one] = successors.as_slice()
+            && one.code == code
+        {
+            // A reused code whose old unit lies wholly in the new one (old Xã Hiệp Hòa in
+            // Phường Hiệp Hòa): the code still names the unit the address is in.
+            continue;
+        }
+        let suggested: Vec<String> = successors
+            .iter()
+            .map(|u| format!("{} ({})", u.code, u.name))
+            .collect();
+        let was = match read {
+            Some((d, u)) => format!("unit {code} as captured on {d} is {}", u.name),
+            None => format!("unit {code}"),
+        };
+        let message = if suggested.is_empty() {
+            format!(
+                "{was} no longer exists since the 2025-07-01 reorganisation and has no mapped current unit"
+            )
+        } else {
+            format!(
+                "{was}, from before the 2025-07-01 reorganisation; current unit: {}",
+                suggested.join(" or ")
+            )
+        };
+        findings.push(Finding::new("old_unit_code", name, message));
+    }
 }
 
 fn err(field: &str, code: &'static str, message: String) -> StructuralError {
@@ -415,30 +477,14 @@ fn check_text(
             }
         }
         FieldType::Unit => {
-            let cat = catalog();
-            if !cat.is_known(s) {
+            // Known in some period; whether it is old is read as of the capture date
+            // ([`old_unit_codes`]).
+            if !catalog().is_known(s) {
                 errors.push(err(
                     name,
                     "unknown_unit",
                     "not a known admin-unit code in any period".into(),
                 ));
-            } else if !cat.is_current(s) {
-                let suggested: Vec<String> = cat
-                    .normalise(s)
-                    .iter()
-                    .map(|u| format!("{} ({})", u.code, u.name))
-                    .collect();
-                let message = if suggested.is_empty() {
-                    format!(
-                        "unit {s} no longer exists since the 2025-07-01 reorganisation and has no mapped current unit"
-                    )
-                } else {
-                    format!(
-                        "unit {s} is from before the 2025-07-01 reorganisation; current unit: {}",
-                        suggested.join(" or ")
-                    )
-                };
-                findings.push(Finding::new("old_unit_code", name, message));
             }
         }
         FieldType::Phone => {
