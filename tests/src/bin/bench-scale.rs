@@ -101,7 +101,7 @@ impl Engine {
 
     /// A data directory for one node (the SQLite file, or only logs on PostgreSQL).
     fn data_dir(&self, node: usize) -> anyhow::Result<tempfile::TempDir> {
-        Ok(tempfile::tempdir_in(self.keys.path()).map_err(|e| anyhow!("node {node}: {e}"))?)
+        tempfile::tempdir_in(self.keys.path()).map_err(|e| anyhow!("node {node}: {e}"))
     }
 }
 
@@ -457,11 +457,12 @@ fn servers_with_records(
     nodes: usize,
     extra: &[(String, String)],
 ) -> anyhow::Result<Vec<FerryServer>> {
-    let first = engine.data_dir(0)?;
-    import(bin, engine, first.path(), file, n)?;
     let mut env = engine.env.clone();
     env.extend_from_slice(extra);
-    let mut servers = vec![FerryServer::start_with(bin, first, &env)?];
+    // Started first and imported into while it runs: a server started after the import
+    // would first run review detection over every imported record (see BENCHMARKS.md).
+    let mut servers = vec![FerryServer::start_with(bin, engine.data_dir(0)?, &env)?];
+    import(bin, engine, servers[0].data_dir(), file, n)?;
     for i in 1..nodes {
         servers.push(FerryServer::start_with(bin, engine.data_dir(i)?, &env)?);
     }
@@ -528,8 +529,19 @@ fn memory_run(
         let (done, counter) = (done.clone(), counter.clone());
         std::thread::spawn(move || {
             let mut samples = Vec::new();
+            let started = Instant::now();
             while !done.load(Ordering::Relaxed) {
-                samples.push((counter.load(Ordering::Relaxed), bench::memory(pid).0));
+                let sample = (counter.load(Ordering::Relaxed), bench::memory(pid).0);
+                // Every 20 s on stderr too, so that a run cut short still says something.
+                if samples.len() % 40 == 0 {
+                    progress(&format!(
+                        "memory: {} s, {} changes sent, RSS {}",
+                        started.elapsed().as_secs(),
+                        sample.0,
+                        bytes(sample.1)
+                    ));
+                }
+                samples.push(sample);
                 std::thread::sleep(Duration::from_millis(500));
             }
             samples
