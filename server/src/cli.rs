@@ -45,6 +45,10 @@ pub enum Command {
     /// Work the review queue: conflicts, duplicates and invariant breaks.
     #[command(subcommand)]
     Review(crate::cli_review::ReviewCommand),
+    /// Bulk-load records from a file of JSON lines (one record per line, as `ferry-gen`
+    /// prints them; `-` reads stdin), each checked as a push is. Refused lines are listed on
+    /// stderr with their number and reason; exits 1 when any was refused.
+    Import(crate::import::ImportArgs),
     /// Bring the database schema up to date (SQLite under --data-dir, or PostgreSQL with
     /// --database) and print the version before and after.
     Migrate,
@@ -210,6 +214,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Device(cmd) => checkpointed(&cli.config, |c| device(c, cmd)),
         Command::Audit(cmd) => audit_cmd(&cli.config, cmd),
         Command::Review(cmd) => checkpointed(&cli.config, |c| crate::cli_review::run(c, cmd)),
+        Command::Import(args) => checkpointed(&cli.config, |c| crate::import::cli(c, &args)),
         Command::Migrate => crate::migrate::run(&cli.config),
         Command::Schema { markdown } => {
             if markdown {

@@ -20,6 +20,7 @@ pub mod doc_cache;
 pub mod error;
 pub mod exchange;
 pub mod feed;
+pub mod import;
 pub mod login;
 pub mod metrics;
 pub mod migrate;

@@ -4,6 +4,9 @@
 #[global_allocator]
 static ALLOCATOR: server::Allocator = server::Allocator;
 
+include!("malloc_arenas.rs");
+
 fn main() -> std::process::ExitCode {
+    limit_malloc_arenas();
     server::cli::main()
 }

@@ -112,6 +112,50 @@ pub fn memory(pid: u32) -> (u64, u64) {
     (field("VmRSS:"), field("VmHWM:"))
 }
 
+/// What [`run_sampled`] saw of a finished child.
+#[derive(Debug, Clone, Default)]
+pub struct Sampled {
+    /// Whether it exited successfully.
+    pub success: bool,
+    /// Its standard output.
+    pub stdout: String,
+    /// Wall time.
+    pub wall: Duration,
+    /// CPU time (user + system), as last read from `/proc` before it exited.
+    pub cpu: Duration,
+    /// Largest resident memory seen.
+    pub peak_rss: u64,
+}
+
+/// Runs `cmd` to its end (stdout captured, stderr inherited), reading its CPU time and
+/// memory from `/proc` every 100 ms.
+pub fn run_sampled(mut cmd: Command) -> anyhow::Result<Sampled> {
+    let t = Instant::now();
+    let mut child = cmd.stdout(Stdio::piped()).spawn()?;
+    let mut stdout = child.stdout.take().ok_or_else(|| anyhow!("no stdout"))?;
+    let reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stdout.read_to_string(&mut s);
+        s
+    });
+    let pid = child.id();
+    let mut out = Sampled::default();
+    loop {
+        let cpu = cpu_time(pid);
+        let (_, peak) = memory(pid);
+        if let Some(status) = child.try_wait()? {
+            out.success = status.success();
+            break;
+        }
+        out.cpu = out.cpu.max(cpu);
+        out.peak_rss = out.peak_rss.max(peak);
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    out.wall = t.elapsed();
+    out.stdout = reader.join().unwrap_or_default();
+    Ok(out)
+}
+
 // --- HTTP -------------------------------------------------------------------------------
 
 /// An HTTP reply.
@@ -304,6 +348,22 @@ pub fn ferry_binary() -> anyhow::Result<PathBuf> {
     Ok(p)
 }
 
+/// `ferry` with a clean environment (no `FERRY_*` of the caller's but `FERRY_BIN`) on
+/// `data_dir` with `env` (e.g. `FERRY_DATABASE_URL` and `FERRY_AUDIT_KEY_FILE` for
+/// PostgreSQL), logging only warnings.
+pub fn ferry_command(bin: &Path, data_dir: &Path, env: &[(String, String)]) -> Command {
+    let mut cmd = Command::new(bin);
+    for (k, _) in std::env::vars() {
+        if k.starts_with("FERRY_") && k != "FERRY_BIN" {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.env("FERRY_DATA_DIR", data_dir)
+        .env("FERRY_LOG", "warn")
+        .envs(env.iter().map(|(k, v)| (k, v)));
+    cmd
+}
+
 /// A `ferry serve` child on `127.0.0.1:0` with a temporary data directory.
 #[derive(Debug)]
 pub struct FerryServer {
@@ -311,26 +371,27 @@ pub struct FerryServer {
     child: Child,
     addr: SocketAddr,
     metrics: Option<SocketAddr>,
+    env: Vec<(String, String)>,
     dir: tempfile::TempDir,
 }
 
 impl FerryServer {
     /// Starts the server (logging only warnings, to keep log I/O out of the figures).
     pub fn start(bin: &Path) -> anyhow::Result<FerryServer> {
-        let dir = tempfile::tempdir()?;
+        FerryServer::start_with(bin, tempfile::tempdir()?, &[])
+    }
+
+    /// Starts the server on `dir` with extra environment `env` (see [`ferry_command`]).
+    pub fn start_with(
+        bin: &Path,
+        dir: tempfile::TempDir,
+        env: &[(String, String)],
+    ) -> anyhow::Result<FerryServer> {
         let log = std::fs::File::create(dir.path().join("server.log"))?;
-        let mut cmd = Command::new(bin);
-        for (k, _) in std::env::vars() {
-            if k.starts_with("FERRY_") && k != "FERRY_BIN" {
-                cmd.env_remove(k);
-            }
-        }
-        let mut child = cmd
+        let mut child = ferry_command(bin, dir.path(), env)
             .arg("serve")
             .env("FERRY_BIND", "127.0.0.1:0")
-            .env("FERRY_DATA_DIR", dir.path())
             .env("FERRY_ADMIN_PASSWORD", PASSWORD)
-            .env("FERRY_LOG", "warn")
             .env("FERRY_METRICS_LISTEN", "127.0.0.1:0")
             .env("FERRY_LOGIN_PER_ADDRESS_PER_MINUTE", "1000000")
             .env("FERRY_LOGIN_PER_ACCOUNT_PER_MINUTE", "1000000")
@@ -358,7 +419,8 @@ impl FerryServer {
                 }
             }
         });
-        let (addr, metrics) = match rx.recv_timeout(Duration::from_secs(60)) {
+        // Long enough for a start that first runs review detection over a bulk import.
+        let (addr, metrics) = match rx.recv_timeout(Duration::from_secs(3600)) {
             Ok((a, m)) => (a.parse()?, m.and_then(|m| m.parse().ok())),
             Err(_) => {
                 let _ = child.kill();
@@ -373,6 +435,7 @@ impl FerryServer {
             child,
             addr,
             metrics,
+            env: env.to_vec(),
             dir,
         })
     }
@@ -403,6 +466,11 @@ impl FerryServer {
         memory(self.pid())
     }
 
+    /// The data directory.
+    pub fn data_dir(&self) -> &Path {
+        self.dir.path()
+    }
+
     /// Size of the database files (main + WAL) in bytes.
     pub fn db_bytes(&self) -> u64 {
         ["ferry.db", "ferry.db-wal"]
@@ -414,10 +482,8 @@ impl FerryServer {
 
     /// Adds a user through the CLI (password [`PASSWORD`]).
     pub fn add_user(&self, name: &str, role: &str, units: &[&str]) -> anyhow::Result<()> {
-        let mut cmd = Command::new(&self.bin);
-        cmd.args(["user", "add", name, "--role", role, "--password", PASSWORD])
-            .env("FERRY_DATA_DIR", self.dir.path())
-            .env("FERRY_LOG", "warn");
+        let mut cmd = ferry_command(&self.bin, self.dir.path(), &self.env);
+        cmd.args(["user", "add", name, "--role", role, "--password", PASSWORD]);
         for u in units {
             cmd.args(["--unit", u]);
         }

@@ -8,6 +8,7 @@ mod integration {
     pub mod db_seam;
     pub mod faults;
     pub mod hostile;
+    pub mod import;
     pub mod pg_sync_path;
     pub mod postgres_accounts;
     pub mod postgres_schema;

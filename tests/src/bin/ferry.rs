@@ -5,6 +5,9 @@
 #[global_allocator]
 static ALLOCATOR: ferry_server::Allocator = ferry_server::Allocator;
 
+include!("../../../server/src/malloc_arenas.rs");
+
 fn main() -> std::process::ExitCode {
+    limit_malloc_arenas();
     ferry_server::cli::main()
 }
