@@ -442,4 +442,20 @@ mod tests {
             .is_ok()
         );
     }
+
+    /// An officer's draft withdrawn before its first sync: one new record in `withdrawn`.
+    #[test]
+    fn a_new_application_an_officer_created_and_withdrew_offline_passes_but_not_one_accepted() {
+        let scopes = units(&["07132"]);
+        for (status, ok) in [("withdrawn", true), ("accepted", false)] {
+            let record = application(status);
+            let (doc, _) = RecordDoc::create(&record, &Author::new(&LOW, 1)).unwrap();
+            let read = doc.read().unwrap();
+            let verdict = judge(None, &doc, &read, Role::Officer, &scopes, &ctx());
+            assert_eq!(verdict.is_ok(), ok, "{status}: {verdict:?}");
+            if !ok {
+                assert_eq!(verdict.unwrap_err().code, RejectCode::Forbidden);
+            }
+        }
+    }
 }

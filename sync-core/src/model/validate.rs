@@ -5,7 +5,7 @@
 //! meaning of the single century/sex digit, which is not identifying).
 
 use super::date::{Date, PartialDate};
-use super::fields::{FieldSpec, FieldType, RELATIONSHIPS, field_spec};
+use super::fields::{FieldSpec, FieldType, RELATIONSHIP_NOTE_MAX_CHARS, RELATIONSHIPS, field_spec};
 use super::id_number::{IdNumber, century_of_digit, is_old_id_number, sex_of_digit};
 use super::text::{clean_name, is_forbidden_control, is_forbidden_in_name, is_nfc, nfc};
 use super::units::catalog;
@@ -42,7 +42,8 @@ pub struct StructuralError {
     /// `unknown_unit`, `unit_not_current`, `not_nfc`, `invalid_phone`, `invalid_email`,
     /// `missing_relationship`, `control_character` (NUL, other control characters, or a
     /// bidirectional override/isolate in text; any control character in a name),
-    /// `empty_name` (a name that is empty or only spaces), `invalid_decimal`, `id_number_required` (an accepted,
+    /// `empty_name` (a name that is empty or only spaces), `too_long` (more characters than
+    /// the field's [`FieldSpec::max_chars`]), `invalid_decimal`, `id_number_required` (an accepted,
     /// issued or returned card application with neither `id_number` nor
     /// `no_id_number_reason`).
     pub code: &'static str,
@@ -375,9 +376,33 @@ fn check_field(
                 ));
                 return;
             }
-            check_text(name, ty, s, errors, findings);
+            check_text_within(name, ty, spec.max_chars, s, errors, findings);
         }
         (_, _) => wrong_type(errors),
+    }
+}
+
+/// [`check_text`], then the length limit the server holds every written value to
+/// (`docs/protocol.md` §5.1, [`FieldSpec::max_chars`]): `too_long`, so the phone refuses an
+/// over-long text when it is typed, not at the next sync. A format error, when there is one,
+/// is the clearer message and comes alone.
+fn check_text_within(
+    name: &str,
+    ty: FieldType,
+    max_chars: usize,
+    s: &str,
+    errors: &mut Vec<StructuralError>,
+    findings: &mut Vec<Finding>,
+) {
+    let before = errors.len();
+    check_text(name, ty, s, errors, findings);
+    let chars = s.chars().count();
+    if errors.len() == before && chars > max_chars {
+        errors.push(err(
+            name,
+            "too_long",
+            format!("this field holds at most {max_chars} characters; the text has {chars}"),
+        ));
     }
 }
 
@@ -569,8 +594,13 @@ fn check_members(members: &BTreeMap<String, Value>, errors: &mut Vec<StructuralE
                 ));
                 continue;
             }
+            let max = if k == "relationship_note" {
+                RELATIONSHIP_NOTE_MAX_CHARS
+            } else {
+                ty.max_chars()
+            };
             // Member entries produce no findings.
-            check_text(&sub, ty, s, errors, &mut Vec::new());
+            check_text_within(&sub, ty, max, s, errors, &mut Vec::new());
         }
     }
 }
@@ -610,7 +640,7 @@ fn check_previous_ids(ids: &BTreeMap<String, Value>, errors: &mut Vec<Structural
             };
             match v {
                 Value::Text(s) if is_nfc(s) && !s.chars().any(is_forbidden_control) => {
-                    check_text(&sub, ty, s, errors, &mut Vec::new());
+                    check_text_within(&sub, ty, ty.max_chars(), s, errors, &mut Vec::new());
                 }
                 Value::Text(_) => errors.push(err(
                     &sub,
@@ -1279,5 +1309,42 @@ mod tests {
         let f = Finding::new("household_head_count", "members", "found 0".into());
         let json = serde_json::to_string(&f).unwrap_or_default();
         assert_eq!(serde_json::from_str::<Finding>(&json).ok(), Some(f));
+    }
+
+    /// The server holds every written value to its field's `max_chars`
+    /// (`check::ops`); the phone's validation refuses the same texts when they are typed.
+    #[test]
+    fn a_text_longer_than_its_field_allows_is_refused_as_too_long_and_one_at_the_limit_passes() {
+        use crate::model::fields::{NAME_MAX_CHARS, NOTES_MAX_CHARS};
+        let at = |n: usize| Value::from("ă".repeat(n).as_str());
+        for (field, max) in [("full_name", NAME_MAX_CHARS), ("notes", NOTES_MAX_CHARS)] {
+            let ok = record(Kind::Citizen, &[(field, at(max))]);
+            assert!(validate(&ok, &ctx()).is_ok(), "{field} at {max}");
+            let long = errors(&record(Kind::Citizen, &[(field, at(max + 1))]));
+            assert_eq!(long.len(), 1, "{long:?}");
+            assert_eq!((long[0].field.as_str(), long[0].code), (field, "too_long"));
+            assert!(
+                long[0].message.contains(&max.to_string()),
+                "{}",
+                long[0].message
+            );
+        }
+        let mut entry = BTreeMap::from([("relationship".to_owned(), Value::from("head"))]);
+        entry.insert(
+            "relationship_note".into(),
+            at(RELATIONSHIP_NOTE_MAX_CHARS + 1),
+        );
+        let m = Value::Map([(HEAD.to_owned(), Value::Map(entry))].into());
+        let long = errors(&record(Kind::Household, &[("members", m)]));
+        assert_eq!(long[0].code, "too_long");
+        assert_eq!(long[0].field, format!("members.{HEAD}.relationship_note"));
+    }
+
+    #[test]
+    fn a_malformed_value_that_is_also_too_long_is_reported_by_its_format() {
+        let r = record(Kind::Citizen, &[("date_of_birth", "1985-03-12x".into())]);
+        let e = errors(&r);
+        assert_eq!(e.len(), 1);
+        assert_ne!(e[0].code, "too_long");
     }
 }

@@ -18,7 +18,9 @@
 //! data but accept, refuse or issue nothing.
 //!
 //! Staff and admins may also create a record directly in any status (importing the paper
-//! backlog); officers and commune staff create in the early statuses only.
+//! backlog); officers and commune staff create in the early statuses only, or in a status
+//! they could have moved their own new record to before its first sync (a draft withdrawn
+//! offline arrives as a new record in `withdrawn`).
 
 use super::Kind;
 use serde::{Deserialize, Serialize};
@@ -129,6 +131,46 @@ pub fn transition_allowed(kind: Kind, from: Option<&str>, to: &str, role: Role) 
     if !role.writes() {
         return false;
     }
+    match from {
+        Some(_) => step_allowed(kind, from, to, role),
+        None => creatable(kind, to, role),
+    }
+}
+
+/// Whether `role` may create a record of `kind` in status `to`: directly, or by creating it
+/// in an early status and moving it there itself. A record created and moved before its
+/// first sync (an officer's draft withdrawn offline) reaches the server as one new record in
+/// the status it was moved to, and must be judged as the steps the officer took would be.
+fn creatable(kind: Kind, to: &str, role: Role) -> bool {
+    let all = statuses(kind);
+    let mut reached: Vec<&str> = all
+        .iter()
+        .copied()
+        .filter(|s| step_allowed(kind, None, s, role))
+        .collect();
+    let mut next = 0;
+    while let Some(&from) = reached.get(next) {
+        for &s in all {
+            if !reached.contains(&s) && step_allowed(kind, Some(from), s, role) {
+                reached.push(s);
+            }
+        }
+        next += 1;
+    }
+    reached.contains(&to)
+}
+
+fn statuses(kind: Kind) -> &'static [&'static str] {
+    match kind {
+        Kind::CccdApplication => APPLICATION_ALL,
+        Kind::ResidenceDeclaration => DECLARATION_ALL,
+        Kind::Citizen => CITIZEN_ALL,
+        Kind::Household => HOUSEHOLD_ALL,
+    }
+}
+
+/// One step of the workflow (`from == None`: creation directly in `to`).
+fn step_allowed(kind: Kind, from: Option<&str>, to: &str, role: Role) -> bool {
     match kind {
         Kind::CccdApplication => application(from, to, role),
         Kind::ResidenceDeclaration => declaration(from, to, role),
@@ -278,16 +320,24 @@ mod tests {
         for s in ["draft", "collected", "submitted"] {
             assert_eq!(allowed(Kind::CccdApplication, None, s), ALL, "{s}");
         }
-        for s in [
-            "accepted",
-            "card_issued",
-            "returned",
-            "rejected",
-            "withdrawn",
-        ] {
+        for s in ["accepted", "card_issued", "returned", "rejected"] {
             assert_eq!(allowed(Kind::CccdApplication, None, s), OFFICE, "{s}");
         }
         assert_eq!(allowed(Kind::CccdApplication, None, "lost"), NOBODY);
+    }
+
+    #[test]
+    fn a_record_withdrawn_before_its_first_sync_may_be_created_withdrawn_by_whoever_may_withdraw_it()
+     {
+        // Created as a draft and withdrawn offline: one new record in status `withdrawn`.
+        assert_eq!(allowed(Kind::CccdApplication, None, "withdrawn"), ALL);
+        assert_eq!(allowed(Kind::ResidenceDeclaration, None, "withdrawn"), ALL);
+        // Steps the role may not take itself stay closed at creation too.
+        assert_eq!(
+            allowed(Kind::ResidenceDeclaration, None, "accepted"),
+            OFFICE
+        );
+        assert_eq!(allowed(Kind::Household, None, "merged_into"), ADMIN);
     }
 
     #[test]
