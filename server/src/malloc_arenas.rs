@@ -6,7 +6,7 @@
 /// RSS grew with run length while every bounded structure stayed bounded: 85 → 212 MB over
 /// 4 000 changes on 1 000 records with the default, flat at 141 MB with two arenas, side by
 /// side in one run (`BENCHMARKS.md`, "Server memory"; measured before Rust's allocations
-/// moved to mimalloc, [`server::Allocator`]). glibc's malloc now serves the C code — SQLite's
+/// moved to mimalloc, `server::Allocator`). glibc's malloc now serves the C code — SQLite's
 /// page caches, statements and sorting — which the writer, the readers and the blocking pool
 /// call from many threads at once. Called first in `main`.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
