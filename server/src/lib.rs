@@ -216,26 +216,22 @@ pub fn open_store(config: &Config) -> anyhow::Result<db::Store> {
 /// when it was generated (to be printed once).
 ///
 /// Records left in the detection queue by an earlier run (a crash between a commit and its
-/// detection) are detected before this returns.
+/// detection, a bulk import) and records never detected are detected by the review worker
+/// once the server serves ([`review::detect::backfill`]).
 ///
 /// On PostgreSQL the node keeps nothing that other nodes must agree with: tokens, users,
 /// units, lockouts and review state are read from the database per request.
 pub fn open_state(config: Config) -> anyhow::Result<(AppState, Option<String>)> {
     let store = open_store(&config)?;
     let generated = start_store(&store, &config)?;
-    if let Some((records, stats)) = review::detect::backfill(&store, now_ms())? {
+    // Detection of what earlier runs left undetected happens in the background worker once
+    // the server serves (`review::queue::spawn_worker`), not here: after a bulk import it is
+    // every record.
+    let queued = review::detect::backfill(&store, now_ms())?;
+    if queued > 0 {
         tracing::info!(
-            records,
-            opened = stats.opened,
-            "review queue: indexed existing records"
-        );
-    }
-    let (records, stats) = review::queue::drain_all(&store, now_ms())?;
-    if records > 0 {
-        tracing::info!(
-            records,
-            opened = stats.opened,
-            "review queue: detected records left queued"
+            records = queued,
+            "review queue: queued records never detected"
         );
     }
     let metrics = Arc::new(Metrics::default());

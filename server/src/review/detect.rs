@@ -346,22 +346,24 @@ pub fn scan_all(store: &Store, batch: usize, now_ms: i64) -> anyhow::Result<(usi
     Ok((ids.len(), stats))
 }
 
-/// Runs [`scan_all`] once for a database whose records predate the review queue (records
-/// exist but none is indexed) or the report index (schema version 7); `None` when there was
-/// nothing to do.
-pub fn backfill(store: &Store, now_ms: i64) -> anyhow::Result<Option<(usize, DetectStats)>> {
-    let needed: bool = store.read(|c| -> anyhow::Result<bool> {
-        let review: bool = c.query_value(
-            "SELECT EXISTS (SELECT 1 FROM records) AND NOT EXISTS (SELECT 1 FROM review_index)",
-            &[],
-        )?;
-        // A database from before schema version 7 has no report index yet.
-        Ok(review || crate::reports::index::needs_backfill(c)?)
-    })?;
-    if !needed {
-        return Ok(None);
-    }
-    scan_all(store, 500, now_ms).map(Some)
+/// Queues for detection every record that was never detected: records that predate the
+/// review queue (not in the review index) or the report index (an application or declaration
+/// without its report row), and records loaded by `ferry import` into a stopped server. The
+/// review worker detects them in the background once the server serves, so a large database
+/// starts at once instead of after detecting everything. Returns how many were queued (0
+/// when every record is detected or already queued).
+pub fn backfill(store: &Store, now_ms: i64) -> anyhow::Result<u64> {
+    Ok(store.write(|tx| -> Result<u64, DbError> {
+        tx.execute(
+            "INSERT INTO review_queue (record, queued_ms)
+             SELECT r.id, ?1 FROM records r
+              WHERE NOT EXISTS (SELECT 1 FROM review_index i WHERE i.record = r.id)
+                 OR (r.kind IN ('cccd_application', 'residence_declaration')
+                     AND NOT EXISTS (SELECT 1 FROM report_dossiers d WHERE d.record = r.id))
+             ON CONFLICT (record) DO NOTHING",
+            &[&now_ms],
+        )
+    })?)
 }
 
 fn candidate(value: Value, actor: &str, change: &str, time_ms: i64) -> Candidate {
