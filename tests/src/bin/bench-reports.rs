@@ -177,7 +177,7 @@ fn fill_review(
         let t = types[rng.gen_range(0..types.len())];
         let record = format!("{:032x}", rng.gen_range(0..records.max(1)));
         let key = if t == "rule_finding" && i % 2 == 0 {
-            format!("rule:{record}:deceased_still_registered:status")
+            format!("rule:{record}:deceased_still_registered:status-{i}")
         } else {
             format!("{t}:{i}")
         };
