@@ -625,6 +625,7 @@ pub fn touch_device(
         "UPDATE devices SET status = ?1, last_seen_ms = ?2 WHERE id = ?3",
         &[&status.to_string(), &now_ms, &id],
     )?;
+    crate::reports::devices::record_success(tx, id)?;
     Ok(())
 }
 

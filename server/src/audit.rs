@@ -148,6 +148,8 @@ pub fn append_with(
             &key.is_some(),
         ],
     )?;
+    // The officers and data-use reports' daily aggregates, kept in the same transaction.
+    crate::reports::activity::count(tx, ts_ms, e)?;
     Ok(id)
 }
 

@@ -182,6 +182,15 @@ pub struct Config {
         global = true
     )]
     pub audit_checkpoint_secs: u64,
+
+    /// Device sync health thresholds (`--device-stale-days`, `--device-stall-hours`,
+    /// `--device-stall-failures`).
+    #[command(flatten)]
+    pub device_health: crate::reports::devices::HealthConfig,
+
+    /// The data-use inspection's threshold (`--report-large-pull`).
+    #[command(flatten)]
+    pub large_pull: crate::reports::officers::LargePull,
 }
 
 impl Default for Config {
@@ -208,6 +217,8 @@ impl Default for Config {
             audit_key: None,
             audit_checkpoint_file: None,
             audit_checkpoint_secs: 60,
+            device_health: Default::default(),
+            large_pull: Default::default(),
         }
     }
 }

@@ -179,6 +179,8 @@ pub async fn exchange(
             "outbox_len": req.status.outbox_len,
             "oldest_pending_ms": req.status.oldest_pending_ms,
             "app_version": req.status.app_version.chars().take(64).collect::<String>(),
+            "rejected_held": req.status.rejected_held,
+            "pushed": req.push.iter().map(|p| p.changes.len()).sum::<usize>(),
         }),
         audit: sync_audit(who, &pushed, &reply, &stats),
     };

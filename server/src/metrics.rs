@@ -90,6 +90,13 @@ pub struct Metrics {
     cache: Family<ResultLabel, Counter>,
     cache_bytes: Gauge,
     review_queue: Gauge,
+    devices: Family<StateLabel, Gauge>,
+}
+
+/// The `state` label of `ferry_devices` (`ok`, `stale`, `stalled`, `revoked`, `wiped`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct StateLabel {
+    state: String,
 }
 
 impl Default for Metrics {
@@ -112,6 +119,7 @@ impl Default for Metrics {
             cache: Family::default(),
             cache_bytes: Gauge::default(),
             review_queue: Gauge::default(),
+            devices: Family::default(),
         };
         let r = &mut registry;
         r.register(
@@ -183,6 +191,11 @@ impl Default for Metrics {
             "ferry_review_queue_records",
             "Records waiting for review detection (as last seen by the worker)",
             m.review_queue.clone(),
+        );
+        r.register(
+            "ferry_devices",
+            "Registered devices per sync health state (ok, stale, stalled, revoked, wiped), as of the last scrape",
+            m.devices.clone(),
         );
         // Every code and result shows from the start (as 0), so dashboards see the series.
         for code in REJECT_CODES {
@@ -260,6 +273,16 @@ impl Metrics {
     /// Sets the review queue's length.
     pub fn review_queue_len(&self, records: usize) {
         self.review_queue.set(records as i64);
+    }
+
+    /// Sets the device count of each sync health state.
+    pub fn device_states(&self, counts: &std::collections::BTreeMap<&'static str, u64>) {
+        for (state, n) in counts {
+            let label = StateLabel {
+                state: (*state).to_owned(),
+            };
+            self.devices.get_or_create(&label).set(*n as i64);
+        }
     }
 
     /// The Prometheus text exposition (format 0.0.4).

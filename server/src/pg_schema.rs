@@ -47,6 +47,10 @@ pub const PG_MIGRATIONS: &[Migration] = &[
         version: 6,
         sql: include_str!("../migrations/postgres/0006_reports.sql"),
     },
+    Migration {
+        version: 7,
+        sql: include_str!("../migrations/postgres/0007_reports_activity.sql"),
+    },
 ];
 
 /// The table recording which migrations were applied (the SQLite side uses `user_version`).

@@ -41,6 +41,10 @@ pub const SERVER_MIGRATIONS: &[Migration] = &[
         version: 6,
         sql: include_str!("../migrations/sqlite/0006_reports.sql"),
     },
+    Migration {
+        version: 7,
+        sql: include_str!("../migrations/sqlite/0007_reports_activity.sql"),
+    },
 ];
 
 #[cfg(test)]

@@ -573,14 +573,16 @@ impl Replica {
     /// `max_push_bytes`, always at least one record), records needing a snapshot.
     pub fn prepare_sync(&self, opts: &SyncOptions) -> Result<SyncRequest, ReplicaError> {
         self.check_not_wiped()?;
-        let (cursors, pending, resync, status) = self.pool.read(|c| -> Result<_, StoreError> {
-            Ok((
-                tables::cursors(c)?,
-                tables::pending(c)?,
-                tables::resync_records(c)?,
-                tables::outbox_status(c)?,
-            ))
-        })?;
+        let (cursors, pending, resync, status, rejected_held) =
+            self.pool.read(|c| -> Result<_, StoreError> {
+                Ok((
+                    tables::cursors(c)?,
+                    tables::pending(c)?,
+                    tables::resync_records(c)?,
+                    tables::outbox_status(c)?,
+                    tables::rejected(c)?.len() as u64,
+                ))
+            })?;
         let mut push: Vec<PushRecord> = Vec::new();
         let mut index: BTreeMap<Uuid, usize> = BTreeMap::new();
         let mut bytes = 0usize;
@@ -625,6 +627,7 @@ impl Replica {
                 outbox_len: status.pending,
                 oldest_pending_ms: status.oldest_ms,
                 app_version: opts.app_version.clone(),
+                rejected_held,
             },
             resync,
         })

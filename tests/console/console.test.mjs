@@ -161,6 +161,47 @@ test('the progress report shows a chart beside its numbers and downloads as XLSX
   await page.screenshot({ path: join(SHOTS, 'report-progress.png'), fullPage: true });
 });
 
+test('the data-quality report draws the findings by type beside their numbers', async () => {
+  await page.goto(`${BASE}/console/reports/quality`);
+  assert.match(await page.textContent('h1'), /Báo cáo chất lượng dữ liệu/);
+  assert.equal(await page.locator('#chart-findings svg').count(), 1, 'the findings-by-type chart');
+  assert.equal(await page.locator('#findings-by-type').count(), 1, 'its numbers beside it');
+  assert.equal(await page.locator('#completeness-table').count(), 1);
+  assert.equal(await page.locator('#review-table').count(), 1);
+  const xlsx = await page.request.get(`${BASE}${await page.getAttribute('#download-xlsx', 'href')}`);
+  assert.equal(xlsx.status(), 200);
+  assert.equal((await xlsx.body()).subarray(0, 2).toString(), 'PK');
+  await page.screenshot({ path: join(SHOTS, 'report-quality.png'), fullPage: true });
+});
+
+test('an admin sees a phone marked stalled after its pushes failed', async () => {
+  // A phone of the demo officer `an` signs in, then three of its pushes arrive broken.
+  const id = '018f0000-0000-7000-8000-' + Date.now().toString(16).padStart(12, '0').slice(-12);
+  const login = await page.request.post(`${BASE}/v1/login`, {
+    data: {
+      username: 'an', password: 'demo-officer-1', device_id: id,
+      actor_id: id.replace(/-/g, ''), device_name: 'Điện thoại hỏng mạng',
+    },
+  });
+  assert.equal(login.status(), 200, await login.text());
+  const { token } = await login.json();
+  for (let i = 0; i < 3; i++) {
+    const push = await page.request.post(`${BASE}/v1/sync`, {
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/cbor' },
+      data: Buffer.from([0xa7, 0x61, 0x76, 0x01]),
+    });
+    assert.equal(push.status(), 400);
+  }
+  await page.goto(`${BASE}/console/reports/devices`);
+  const row = page.locator('#device-list tr[data-state=stalled]');
+  assert.equal(await row.count(), 1, 'the broken phone is stalled');
+  assert.match(await row.textContent(), /Điện thoại hỏng mạng/);
+  assert.match(await row.textContent(), /Tắc đồng bộ/);
+  assert.ok((await page.locator('#device-list tr[data-state=ok]').count()) >= 2, 'the demo phones are ok');
+  assert.equal(await page.locator('#chart-states svg').count(), 1);
+  await page.screenshot({ path: join(SHOTS, 'report-devices.png'), fullPage: true });
+});
+
 test('a leader lands on the reports and is refused the queue', async () => {
   // Sign the admin out and the leader (added by run.sh) in on the same page.
   await page.goto(`${BASE}/console/queue`);
@@ -174,6 +215,11 @@ test('a leader lands on the reports and is refused the queue', async () => {
   const queue = await page.request.get(`${BASE}/console/queue`, { maxRedirects: 0 });
   assert.equal(queue.status(), 403);
   await page.screenshot({ path: join(SHOTS, 'report-leader.png'), fullPage: true });
+  // Device health: the roll-up of the ward, no list of devices or users.
+  await page.goto(`${BASE}/console/reports/devices`);
+  assert.equal(await page.locator('#device-list').count(), 0);
+  assert.equal(await page.locator('#no-list').count(), 1);
+  assert.match(await page.textContent('#device-rollup'), /07132/);
   // Back to the admin for the last test.
   await Promise.all([page.waitForURL(/\/console\/login/), page.click('header form button')]);
   await page.fill('input[name=username]', 'admin');

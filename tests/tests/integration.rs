@@ -5,7 +5,9 @@
 
 mod integration {
     pub mod accounts_hardening;
+    pub mod activity_reports;
     pub mod db_seam;
+    pub mod device_health;
     pub mod faults;
     pub mod hostile;
     pub mod import;
@@ -13,6 +15,7 @@ mod integration {
     pub mod postgres_accounts;
     pub mod postgres_schema;
     pub mod python_bindings;
+    pub mod quality_report;
     pub mod reports;
     pub mod review;
     pub mod schema_contract;

@@ -85,35 +85,47 @@ fn csv_field(s: &str, text: bool) -> String {
 
 /// The table as CSV (UTF-8 with BOM, CRLF line ends).
 pub fn csv(t: &Table) -> Vec<u8> {
+    csv_many(std::slice::from_ref(t))
+}
+
+/// Several tables (the sections of one report) in one CSV, one after the other with a blank
+/// line between them, each with its title, heading lines, headers, rows and notes.
+pub fn csv_many(tables: &[Table]) -> Vec<u8> {
     let mut out = String::from("\u{feff}");
+    for (i, t) in tables.iter().enumerate() {
+        if i > 0 {
+            out.push_str("\r\n");
+        }
+        csv_section(&mut out, t);
+    }
+    out.into_bytes()
+}
+
+fn csv_section(out: &mut String, t: &Table) {
     let line = |out: &mut String, cells: Vec<String>| {
         out.push_str(&cells.join(","));
         out.push_str("\r\n");
     };
-    line(&mut out, vec![csv_field(&t.title, true)]);
+    line(out, vec![csv_field(&t.title, true)]);
     for (k, v) in t.heading() {
-        line(&mut out, vec![csv_field(k, true), csv_field(&v, true)]);
+        line(out, vec![csv_field(k, true), csv_field(&v, true)]);
     }
-    line(&mut out, Vec::new());
-    line(
-        &mut out,
-        t.headers.iter().map(|h| csv_field(h, true)).collect(),
-    );
+    line(out, Vec::new());
+    line(out, t.headers.iter().map(|h| csv_field(h, true)).collect());
     for r in &t.rows {
         line(
-            &mut out,
+            out,
             r.iter()
                 .map(|c| csv_field(&c.text(), matches!(c, Cell::Text(_))))
                 .collect(),
         );
     }
     if !t.notes.is_empty() {
-        line(&mut out, Vec::new());
+        line(out, Vec::new());
         for n in &t.notes {
-            line(&mut out, vec![csv_field(n, true)]);
+            line(out, vec![csv_field(n, true)]);
         }
     }
-    out.into_bytes()
 }
 
 /// Excel's limit on the characters of one cell.
@@ -136,10 +148,25 @@ pub const XLSX_HEADER_ROW: u32 = 5;
 
 /// The table as an XLSX workbook with one sheet named `sheet` (at most 31 characters).
 pub fn xlsx(t: &Table, sheet: &str) -> Result<Vec<u8>, XlsxError> {
+    xlsx_many(&[(t, sheet)])
+}
+
+/// Several tables as one workbook, one sheet each (names at most 31 characters).
+pub fn xlsx_many(sheets: &[(&Table, &str)]) -> Result<Vec<u8>, XlsxError> {
     let mut wb = Workbook::new();
+    for (t, name) in sheets {
+        xlsx_sheet(wb.add_worksheet(), t, name)?;
+    }
+    wb.save_to_buffer()
+}
+
+fn xlsx_sheet(
+    ws: &mut rust_xlsxwriter::Worksheet,
+    t: &Table,
+    sheet: &str,
+) -> Result<(), XlsxError> {
     let bold = Format::new().set_bold();
     let one_decimal = Format::new().set_num_format("0.0");
-    let ws = wb.add_worksheet();
     ws.set_name(sheet)?;
     ws.write_string_with_format(0, 0, &t.title, &bold)?;
     for (i, (k, v)) in t.heading().into_iter().enumerate() {
@@ -174,7 +201,7 @@ pub fn xlsx(t: &Table, sheet: &str) -> Result<Vec<u8>, XlsxError> {
     for (i, n) in t.notes.iter().enumerate() {
         ws.write_string(after + u32::try_from(i).unwrap_or(0), 0, n)?;
     }
-    wb.save_to_buffer()
+    Ok(())
 }
 
 #[cfg(test)]

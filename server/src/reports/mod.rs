@@ -1,18 +1,29 @@
 //! Leadership reports, per unit (one ward, several, or all the user may see) and period
-//! ([`period`]): the progress of dossiers ([`progress`]) as a console page with charts, as
-//! JSON under `/v1/reports/…` and as CSV and XLSX downloads ([`export`]); the SVG charts
+//! ([`period`]), each as a console page, as JSON under `/v1/reports/…` and as CSV and XLSX
+//! downloads ([`export`]): the progress of dossiers ([`progress`]), data quality
+//! ([`quality`]), the officers report and data-use inspection ([`officers`], from the
+//! aggregates of [`activity`]) and device sync health ([`devices`]); the SVG charts
 //! ([`chart`]); the index the figures come from ([`index`], kept as records change).
 //!
 //! Who sees what: every signed-in role sees the reports of its own units only (admins: all
 //! units; a leader assigned a district also sees its wards). Reports are aggregated figures:
-//! no names, no ID numbers, no lists of people. Every view and download is audited
-//! (`report_view`, `report_export`).
+//! no citizen's name or ID number, no lists of people; the officers and data-use reports
+//! name the accounts of the units (that is their purpose), and the device list (with user
+//! names) is for staff and admins — leaders get its per-unit roll-up. Every view and
+//! download is audited (`report_view`, `report_export`).
 
+pub mod activity;
 pub mod chart;
+pub mod devices;
 pub mod export;
+pub mod health_report;
 pub mod index;
+pub mod officers;
+pub mod officers_report;
 pub mod period;
 pub mod progress;
+pub mod quality;
+pub mod quality_report;
 
 use serde::{Deserialize, Serialize};
 use sync_core::model::{Date, Role, catalog};
@@ -271,6 +282,17 @@ pub struct ProgressReport {
     pub progress: Progress,
 }
 
+/// The units with their names.
+pub fn unit_names(units: &[String]) -> Vec<UnitName> {
+    units
+        .iter()
+        .map(|u| UnitName {
+            code: u.clone(),
+            name: name_of(u).unwrap_or_default(),
+        })
+        .collect()
+}
+
 /// A unit code with its current name.
 #[derive(Debug, Clone, Serialize)]
 pub struct UnitName {
@@ -287,13 +309,7 @@ impl ProgressReport {
             report: "progress",
             period,
             period_label: period.label_vi(),
-            units: units
-                .iter()
-                .map(|u| UnitName {
-                    code: u.clone(),
-                    name: name_of(u).unwrap_or_default(),
-                })
-                .collect(),
+            units: unit_names(units),
             generated_ms: now_ms,
             progress,
         }

@@ -20,7 +20,10 @@ use crate::error::ApiError;
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(auth::router())
-        .merge(sync::router())
+        .merge(sync::router().layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::reports::devices::track_failures,
+        )))
         .merge(admin::router())
         .merge(review_api::router())
         .merge(console::router())

@@ -36,6 +36,7 @@ async fn healthz(State(state): State<AppState>) -> ApiResult<&'static str> {
 }
 
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    crate::reports::devices::refresh_gauges(&state).await;
     (
         [(CONTENT_TYPE, "text/plain; version=0.0.4")],
         state.metrics.render(),

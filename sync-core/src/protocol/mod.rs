@@ -91,6 +91,14 @@ pub struct DeviceStatus {
     pub oldest_pending_ms: Option<i64>,
     /// The app's version string.
     pub app_version: String,
+    /// Edits the server refused that the device still lists for its officer (not yet
+    /// dismissed). Absent (0) from older apps; omitted when 0.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub rejected_held: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// What the server answers.

@@ -64,6 +64,7 @@ pub fn router() -> Router<AppState> {
         .route("/console/reports/progress", get(reports::progress))
         .route("/console/reports/progress.csv", get(progress_csv))
         .route("/console/reports/progress.xlsx", get(progress_xlsx))
+        .merge(reports::more_routes())
 }
 
 async fn progress_csv(

@@ -15,9 +15,16 @@ use super::{internal, message, page};
 use crate::AppState;
 use crate::error::ApiError;
 use crate::reports::chart::Chart;
+use crate::reports::devices::STATES;
 use crate::reports::export::Table;
+use crate::reports::health_report;
+use crate::reports::officers_report::Which;
+use crate::reports::quality_report::{self, finding_vi};
 use crate::reports::{OUTCOMES, ReportQuery, procedure_vi, report_units, unit_name};
-use crate::routes::reports::{Asker, Format, download, load_progress};
+use crate::routes::reports::{
+    Asker, Format, download, download_named, load_activity, load_devices, load_progress,
+    load_quality, quality_download,
+};
 
 /// The reports index.
 #[derive(Debug, Template)]
@@ -63,33 +70,37 @@ pub async fn index(user: ConsoleUser, uri: Uri) -> Response {
         l.pick("Báo cáo", "Reports"),
         |chrome| ReportsPage {
             chrome,
-            ready: vec![(
-                "/console/reports/progress",
-                "Tiến độ giải quyết hồ sơ",
-                "hồ sơ cấp thẻ căn cước và cư trú theo đơn vị, thủ tục và kết quả; quá hạn; số ngày giải quyết; tỷ lệ xử lý số; biểu đồ; tải Excel/CSV",
-            )],
-            missing: vec![
+            ready: vec![
                 (
+                    "/console/reports/progress",
+                    "Tiến độ giải quyết hồ sơ",
+                    "hồ sơ cấp thẻ căn cước và cư trú theo đơn vị, thủ tục và kết quả; quá hạn; số ngày giải quyết; tỷ lệ xử lý số; biểu đồ; tải Excel/CSV",
+                ),
+                (
+                    "/console/reports/quality",
                     "Chất lượng dữ liệu (đúng, đủ, sạch, sống)",
-                    "các phát hiện đã được lập chỉ mục theo loại và đơn vị (bảng report_findings) nhưng chưa có trang báo cáo",
+                    "phát hiện theo loại và đơn vị, xu hướng theo kỳ; độ đầy đủ hồ sơ; mục rà soát đang mở theo loại và thời gian chờ; người đã mất vẫn còn đăng ký thường trú; biểu đồ; tải Excel/CSV",
                 ),
                 (
+                    "/console/reports/officers",
                     "Cán bộ",
-                    "số hồ sơ tạo, sửa, bị từ chối theo cán bộ: chưa có",
+                    "theo cán bộ: hồ sơ tạo mới, chỉnh sửa, bị máy chủ từ chối và lý do, mục rà soát phát sinh; tải Excel/CSV",
                 ),
                 (
+                    "/console/reports/data-use",
                     "Kiểm tra sử dụng dữ liệu",
-                    "đọc, xuất, tải về thiết bị theo người dùng từ nhật ký: chưa có",
+                    "theo tài khoản: hồ sơ đã xem, xem ngoài đơn vị phụ trách, xuất dữ liệu, tải về thiết bị, tải về bất thường; tải Excel/CSV",
                 ),
                 (
-                    "Độ phủ",
-                    "công dân từ 14 tuổi chưa có hồ sơ cấp thẻ, thẻ đến hạn đổi, tạm trú sắp hết hạn: chưa có; mô hình chưa có trường kích hoạt VNeID",
-                ),
-                (
+                    "/console/reports/devices",
                     "Tình trạng đồng bộ thiết bị",
-                    "chưa có: thiết bị chưa báo độ dài hàng đợi gửi",
+                    "thiết bị bình thường, lâu không đồng bộ, tắc đồng bộ, đã thu hồi theo đơn vị; hàng đợi gửi, thay đổi chờ lâu nhất, sửa bị từ chối, phiên bản; tải Excel/CSV",
                 ),
             ],
+            missing: vec![(
+                "Độ phủ",
+                "công dân từ 14 tuổi chưa có hồ sơ cấp thẻ, thẻ đến hạn đổi, tạm trú sắp hết hạn: chưa có; mô hình chưa có trường kích hoạt VNeID",
+            )],
         },
     )
 }
@@ -264,4 +275,382 @@ pub async fn progress_download(
         Ok((report, table)) => download(&table, format, "bao-cao-tien-do", &report.period),
         Err(e) => refused(&uri, &user, e).into_response(),
     }
+}
+
+/// The report pages added after progress: device sync health.
+pub fn more_routes() -> axum::Router<AppState> {
+    use axum::routing::get;
+    axum::Router::new()
+        .route("/console/reports/devices", get(devices))
+        .route(
+            "/console/reports/devices.csv",
+            get(|s, u, uri, q| devices_download(s, u, uri, q, Format::Csv)),
+        )
+        .route(
+            "/console/reports/devices.xlsx",
+            get(|s, u, uri, q| devices_download(s, u, uri, q, Format::Xlsx)),
+        )
+        .merge(activity_routes())
+        .route("/console/reports/quality", get(quality))
+        .route(
+            "/console/reports/quality.csv",
+            get(|s, u, uri, q| quality_download_page(s, u, uri, q, Format::Csv)),
+        )
+        .route(
+            "/console/reports/quality.xlsx",
+            get(|s, u, uri, q| quality_download_page(s, u, uri, q, Format::Xlsx)),
+        )
+}
+
+type ReportQ = Result<Query<ReportQuery>, axum::extract::rejection::QueryRejection>;
+
+/// The device sync health page.
+#[derive(Debug, Template)]
+#[template(path = "console/report_devices.html")]
+pub struct DevicesPage {
+    /// The frame.
+    pub chrome: Chrome,
+    table: Table,
+    unit: String,
+    unit_options: Vec<(String, String)>,
+    query: String,
+    states_chart: String,
+    counts: Vec<(&'static str, &'static str, u64)>,
+    rollup_headers: Vec<String>,
+    rollup_rows: Vec<Vec<crate::reports::export::Cell>>,
+    show_list: bool,
+    list_rows: Vec<(&'static str, Vec<crate::reports::export::Cell>)>,
+}
+
+/// `/console/reports/devices`.
+pub async fn devices(
+    State(state): State<AppState>,
+    user: ConsoleUser,
+    uri: Uri,
+    q: ReportQ,
+) -> Response {
+    let q = q.map(|Query(q)| q).unwrap_or_default();
+    let (report, table) = match load_devices(&state, &asker(&user), &q, Format::Html).await {
+        Ok(x) => x,
+        Err(e) => return refused(&uri, &user, e),
+    };
+    let l = user.lang;
+    let counts: Vec<(&'static str, &'static str, u64)> = STATES
+        .iter()
+        .map(|s| {
+            let n = report.counts.get(s.as_str()).copied().unwrap_or(0);
+            (s.as_str(), s.vi(), n)
+        })
+        .collect();
+    let bars: Vec<(String, u64)> = counts
+        .iter()
+        .map(|(_, n, c)| ((*n).to_owned(), *c))
+        .collect();
+    let title = l.pick("Thiết bị theo trạng thái", "Devices by state");
+    let states_chart = match Chart::horizontal("states", title, &bars).render() {
+        Ok(svg) => svg,
+        Err(e) => return internal(e),
+    };
+    let list_rows = match &report.devices {
+        Some(list) => list
+            .iter()
+            .zip(table.rows.iter())
+            .map(|(d, r)| (d.state.as_str(), r.clone()))
+            .collect(),
+        None => Vec::new(),
+    };
+    let allowed = report_units(user.user.role, &user.user.scopes());
+    let page_title = l.pick("Đồng bộ thiết bị", "Device sync health").to_owned();
+    page(
+        StatusCode::OK,
+        &uri,
+        l,
+        Some(&user),
+        &page_title,
+        |chrome| DevicesPage {
+            chrome,
+            unit: q.units.clone().unwrap_or_default(),
+            unit_options: allowed.iter().map(|u| (u.clone(), unit_name(u))).collect(),
+            query: download_query(&uri),
+            states_chart,
+            counts,
+            rollup_headers: health_report::rollup_headers(),
+            rollup_rows: report
+                .rollup
+                .iter()
+                .map(health_report::rollup_cells)
+                .collect(),
+            show_list: report.devices.is_some(),
+            list_rows,
+            table,
+        },
+    )
+}
+
+async fn devices_download(
+    State(state): State<AppState>,
+    user: ConsoleUser,
+    uri: Uri,
+    q: ReportQ,
+    format: Format,
+) -> Response {
+    let q = q.map(|Query(q)| q).unwrap_or_default();
+    match load_devices(&state, &asker(&user), &q, format).await {
+        Ok((_, table)) => download_named(&table, format, "tinh-trang-dong-bo-thiet-bi"),
+        Err(e) => refused(&uri, &user, e),
+    }
+}
+
+/// The period and unit filters of a report page (`console/report_filters.html`).
+#[derive(Debug)]
+pub struct Filters {
+    action: &'static str,
+    periods: Vec<(&'static str, &'static str)>,
+    period_kind: &'static str,
+    on: String,
+    to: String,
+    unit: String,
+    unit_options: Vec<(String, String)>,
+}
+
+impl Filters {
+    fn new(action: &'static str, user: &ConsoleUser, q: &ReportQuery, kind: &'static str) -> Self {
+        let l = user.lang;
+        let allowed = report_units(user.user.role, &user.user.scopes());
+        Filters {
+            action,
+            periods: vec![
+                ("week", l.pick("Tuần", "Week")),
+                ("month", l.pick("Tháng", "Month")),
+                ("quarter", l.pick("Quý", "Quarter")),
+                ("half", l.pick("6 tháng", "Half-year")),
+                ("year", l.pick("Năm", "Year")),
+                ("range", l.pick("Khoảng ngày", "Date range")),
+            ],
+            period_kind: kind,
+            on: q.on.clone().unwrap_or_default(),
+            to: q.to.clone().unwrap_or_default(),
+            unit: q.units.clone().unwrap_or_default(),
+            unit_options: allowed.iter().map(|u| (u.clone(), unit_name(u))).collect(),
+        }
+    }
+}
+
+/// The data-quality page.
+#[derive(Debug, Template)]
+#[template(path = "console/report_quality.html")]
+pub struct QualityPage {
+    /// The frame.
+    pub chrome: Chrome,
+    f: Filters,
+    heading: Vec<(&'static str, String)>,
+    query: String,
+    findings_chart: String,
+    by_type: Vec<(String, i64)>,
+    trend_chart: String,
+    sections: Vec<(Table, &'static str)>,
+}
+
+/// `/console/reports/quality`.
+pub async fn quality(
+    State(state): State<AppState>,
+    user: ConsoleUser,
+    uri: Uri,
+    q: ReportQ,
+) -> Response {
+    let q = q.map(|Query(q)| q).unwrap_or_default();
+    let report = match load_quality(&state, &asker(&user), &q, Format::Html).await {
+        Ok(x) => x,
+        Err(e) => return refused(&uri, &user, e),
+    };
+    let l = user.lang;
+    let mut by_type: Vec<(String, i64)> = report
+        .quality
+        .by_code
+        .iter()
+        .map(|(c, n)| (finding_vi(c).to_owned(), *n))
+        .collect();
+    by_type.sort_by_key(|(name, n)| (std::cmp::Reverse(*n), name.clone()));
+    let bars: Vec<(String, u64)> = by_type
+        .iter()
+        .take(15)
+        .map(|(k, v)| (k.clone(), v.unsigned_abs()))
+        .collect();
+    let findings_chart = Chart::horizontal(
+        "findings",
+        l.pick("Phát hiện theo loại", "Findings by type"),
+        &bars,
+    );
+    // New findings per unit over the trend periods.
+    let xs: Vec<String> = report
+        .quality
+        .periods
+        .iter()
+        .map(|p| p.short_label())
+        .collect();
+    let mut per_unit: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+    for f in &report.quality.findings {
+        let e = per_unit
+            .entry(unit_name(&f.unit))
+            .or_insert_with(|| vec![0; xs.len()]);
+        for (t, n) in e.iter_mut().zip(&f.new_per_period) {
+            *t += n.unsigned_abs();
+        }
+    }
+    let mut series: Vec<(String, Vec<u64>)> = per_unit.into_iter().collect();
+    series.sort_by_key(|(_, v)| std::cmp::Reverse(v.iter().sum::<u64>()));
+    series.truncate(8);
+    let trend_chart = Chart::lines(
+        "findings-trend",
+        l.pick("Phát hiện mới theo kỳ", "New findings per period"),
+        &xs,
+        &series,
+    );
+    let (findings_chart, trend_chart) = match (findings_chart.render(), trend_chart.render()) {
+        (Ok(a), Ok(b)) => (a, b),
+        (Err(e), _) | (_, Err(e)) => return internal(e),
+    };
+    let sections: Vec<(Table, &'static str)> = quality_report::tables(&report)
+        .into_iter()
+        .zip([
+            "findings-table",
+            "completeness-table",
+            "review-table",
+            "deceased-table",
+        ])
+        .map(|((t, _), id)| (t, id))
+        .collect();
+    let heading = sections[0].0.heading();
+    let title = l.pick("Chất lượng dữ liệu", "Data quality").to_owned();
+    let f = Filters::new(
+        "/console/reports/quality",
+        &user,
+        &q,
+        report.period.kind.as_str(),
+    );
+    page(StatusCode::OK, &uri, l, Some(&user), &title, |chrome| {
+        QualityPage {
+            chrome,
+            f,
+            heading,
+            query: download_query(&uri),
+            findings_chart,
+            by_type,
+            trend_chart,
+            sections,
+        }
+    })
+}
+
+async fn quality_download_page(
+    State(state): State<AppState>,
+    user: ConsoleUser,
+    uri: Uri,
+    q: ReportQ,
+    format: Format,
+) -> Response {
+    let q = q.map(|Query(q)| q).unwrap_or_default();
+    match load_quality(&state, &asker(&user), &q, format).await {
+        Ok(report) => quality_download(&report, format),
+        Err(e) => refused(&uri, &user, e),
+    }
+}
+
+/// A report page that is one table: the officers report, the data-use inspection.
+#[derive(Debug, Template)]
+#[template(path = "console/report_simple.html")]
+pub struct SimplePage {
+    /// The frame.
+    pub chrome: Chrome,
+    f: Filters,
+    crumb: String,
+    query: String,
+    t: Table,
+    tid: &'static str,
+}
+
+/// `/console/reports/officers` and `/console/reports/data-use`.
+async fn activity_page(
+    state: AppState,
+    user: ConsoleUser,
+    uri: Uri,
+    q: ReportQ,
+    which: Which,
+) -> Response {
+    let q = q.map(|Query(q)| q).unwrap_or_default();
+    let (report, t) = match load_activity(&state, &asker(&user), &q, Format::Html, which).await {
+        Ok(x) => x,
+        Err(e) => return refused(&uri, &user, e),
+    };
+    let l = user.lang;
+    let (action, crumb, tid) = match which {
+        Which::Officers => (
+            "/console/reports/officers",
+            l.pick("Cán bộ", "Officers"),
+            "officers-table",
+        ),
+        Which::DataUse => (
+            "/console/reports/data-use",
+            l.pick("Sử dụng dữ liệu", "Data use"),
+            "data-use-table",
+        ),
+    };
+    let f = Filters::new(action, &user, &q, report.period.kind.as_str());
+    page(StatusCode::OK, &uri, l, Some(&user), crumb, |chrome| {
+        SimplePage {
+            chrome,
+            f,
+            crumb: crumb.to_owned(),
+            query: download_query(&uri),
+            t,
+            tid,
+        }
+    })
+}
+
+async fn activity_download(
+    state: AppState,
+    user: ConsoleUser,
+    uri: Uri,
+    q: ReportQ,
+    which: Which,
+    format: Format,
+) -> Response {
+    let q = q.map(|Query(q)| q).unwrap_or_default();
+    match load_activity(&state, &asker(&user), &q, format, which).await {
+        Ok((r, t)) => {
+            let name = format!("{}-{}-{}", which.file(), r.period.from, r.period.to);
+            download_named(&t, format, &name)
+        }
+        Err(e) => refused(&uri, &user, e),
+    }
+}
+
+/// The routes of the officers and data-use pages and downloads.
+fn activity_routes() -> axum::Router<AppState> {
+    use axum::routing::get;
+    let mut r = axum::Router::new();
+    for (which, path) in [
+        (Which::Officers, "/console/reports/officers"),
+        (Which::DataUse, "/console/reports/data-use"),
+    ] {
+        r = r
+            .route(
+                path,
+                get(move |State(s): State<AppState>, u, uri, q| activity_page(s, u, uri, q, which)),
+            )
+            .route(
+                &format!("{path}.csv"),
+                get(move |State(s): State<AppState>, u, uri, q| {
+                    activity_download(s, u, uri, q, which, Format::Csv)
+                }),
+            )
+            .route(
+                &format!("{path}.xlsx"),
+                get(move |State(s): State<AppState>, u, uri, q| {
+                    activity_download(s, u, uri, q, which, Format::Xlsx)
+                }),
+            );
+    }
+    r
 }
