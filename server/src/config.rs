@@ -182,6 +182,9 @@ pub struct Config {
         global = true
     )]
     pub audit_checkpoint_secs: u64,
+    /// Retention rules (`ferry retention`, [`crate::rights::retention`]).
+    #[command(flatten)]
+    pub retention: crate::rights::retention::RetentionConfig,
 }
 
 impl Default for Config {
@@ -208,6 +211,7 @@ impl Default for Config {
             audit_key: None,
             audit_checkpoint_file: None,
             audit_checkpoint_secs: 60,
+            retention: Default::default(),
         }
     }
 }

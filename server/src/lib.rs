@@ -26,6 +26,7 @@ pub mod migrate;
 pub mod pg_schema;
 pub mod reports;
 pub mod review;
+pub mod rights;
 pub mod routes;
 pub mod schema;
 pub mod sync;
@@ -362,6 +363,7 @@ pub async fn launch(
         None => None,
     };
     let checkpoints = tokio::spawn(audit_checkpoints(state.clone()));
+    let retention = tokio::spawn(rights::retention::scheduled(state.clone()));
     {
         let mut out = std::io::stdout().lock();
         writeln!(
@@ -410,6 +412,7 @@ pub async fn launch(
     .with_graceful_shutdown(shutdown)
     .await?;
     checkpoints.abort();
+    retention.abort();
     tokio::task::spawn_blocking(move || audit_key::checkpoint_quietly(&store)).await?;
     tracing::info!("stopped");
     Ok(())

@@ -14,6 +14,7 @@ mod integration {
     pub mod python_bindings;
     pub mod reports;
     pub mod review;
+    pub mod rights;
     pub mod schema_contract;
     pub mod security;
     pub mod sync;
