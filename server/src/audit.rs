@@ -691,7 +691,7 @@ mod tests {
             })
             .unwrap();
         let tx = conn.transaction().unwrap();
-        tx.execute("DELETE FROM audit WHERE id < ?1", [first])
+        tx.execute_batch(&format!("DELETE FROM audit WHERE id < {first}"))
             .unwrap();
         if let Some(names) = record {
             let e = Entry {
