@@ -68,6 +68,12 @@ pub(crate) enum Error {
     /// The device was wiped.
     #[error("wiped")]
     Wiped,
+    /// Out of contact with the server for longer than the limit (days).
+    #[error("offline for longer than {0} days")]
+    OfflineTooLong(u32),
+    /// Too many wrong PINs: wait this many seconds.
+    #[error("wait {0} s before the next PIN")]
+    PinWait(u64),
 }
 
 /// Why a call failed. Messages never contain personal data, so they can be logged and shown.
@@ -186,6 +192,22 @@ pub enum ApiError {
         /// A short technical description (no personal data).
         reason: String,
     },
+    /// The phone has not reached the server for longer than `limitDays` (a lost phone
+    /// locks itself): records stay locked until the officer logs in online again (`login`;
+    /// a PIN does not open them, a sync alone does not either). Saving and syncing still work,
+    /// so pending edits are not lost.
+    #[error("not in contact with the server for more than {limit_days} days: log in online")]
+    OfflineTooLong {
+        /// The store's limit.
+        limit_days: u32,
+    },
+    /// Too many wrong PINs in a row: the next try is accepted after `retrySecs` seconds (the
+    /// wait doubles with each further wrong PIN, up to a day). Show a countdown.
+    #[error("too many wrong PINs: try again in {retry_secs} s")]
+    PinWait {
+        /// Seconds to wait.
+        retry_secs: u64,
+    },
 }
 
 impl From<Error> for ApiError {
@@ -246,6 +268,8 @@ impl From<Error> for ApiError {
             },
             Error::NotLoggedIn => ApiError::NotLoggedIn,
             Error::SignedOut => ApiError::SignedOut,
+            Error::OfflineTooLong(limit_days) => ApiError::OfflineTooLong { limit_days },
+            Error::PinWait(retry_secs) => ApiError::PinWait { retry_secs },
         }
     }
 }

@@ -9,6 +9,9 @@ use crate::error::{ApiError, Error};
 pub const KEY_LEN: usize = 32;
 /// Bytes in a salt from [`new_salt`].
 pub const SALT_LEN: usize = 16;
+/// The shortest PIN accepted (characters): six digits are a million guesses, each costing a
+/// full argon2id derivation (`mobile-ffi/README.md` §"Lost phones" states what that buys).
+pub const MIN_PIN_LEN: usize = 6;
 
 /// argon2id cost: 64 MiB, 3 passes, 1 lane (RFC 9106's second recommended setting, about
 /// half a second on a mid-range phone).
@@ -22,15 +25,16 @@ const P_COST: u32 = 1;
 /// Create the salt once with `newSalt()` when the store is first set up and keep it next to
 /// the store (it is not secret); derive the key again at each app start. The same PIN and
 /// salt always give the same key. Takes about half a second and 64 MiB: call it off the UI
-/// thread. Throws `InvalidKey` for an empty PIN or a salt shorter than 8 bytes.
+/// thread. Throws `InvalidKey` for a PIN shorter than 6 characters or a salt shorter than 8
+/// bytes.
 #[uniffi::export]
 pub fn derive_key_from_pin(pin: String, salt: Vec<u8>) -> Result<Vec<u8>, ApiError> {
     derive(&pin, &salt).map_err(ApiError::from)
 }
 
 pub(crate) fn derive(pin: &str, salt: &[u8]) -> Result<Vec<u8>, Error> {
-    if pin.is_empty() {
-        return Err(Error::Key("the PIN is empty"));
+    if pin.chars().count() < MIN_PIN_LEN {
+        return Err(Error::Key("a PIN needs at least 6 characters"));
     }
     if salt.len() < 8 {
         return Err(Error::Key("a salt needs at least 8 bytes"));

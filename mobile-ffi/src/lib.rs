@@ -18,6 +18,8 @@ mod account;
 mod error;
 mod http;
 mod key;
+mod offline_lock;
+mod pin_guard;
 mod redact;
 mod search;
 mod store;
@@ -25,6 +27,7 @@ mod types;
 
 pub use error::ApiError;
 pub use key::{derive_key_from_pin, new_salt};
+pub use offline_lock::OfflineStatus;
 pub use store::{CancelToken, FerryStore, SyncProgress};
 pub use types::*;
 
@@ -34,3 +37,5 @@ uniffi::setup_scaffolding!();
 mod tests;
 #[cfg(test)]
 mod tests_phone;
+#[cfg(test)]
+mod tests_rights;

@@ -142,8 +142,10 @@ impl FerryStore {
     /// `setSignedOutAccess`). Throws what `open` throws.
     #[uniffi::constructor]
     pub fn open_with_pin(path: String, pin: String, salt: Vec<u8>) -> Result<Arc<Self>, ApiError> {
-        let key = crate::key::derive(&pin, &salt)?;
-        let store = Self::open_inner(Path::new(&path), key)?;
+        let store = crate::pin_guard::guarded(Path::new(&path), now_ms(), || {
+            let key = crate::key::derive(&pin, &salt)?;
+            Self::open_inner(Path::new(&path), key)
+        })?;
         store.pin_entered.store(true, Ordering::SeqCst);
         Ok(Arc::new(store))
     }
@@ -151,7 +153,9 @@ impl FerryStore {
     /// Checks the officer's PIN against this store's key; when it matches, records become
     /// readable while signed out (until the store is closed). Returns whether it matched.
     pub fn unlock_with_pin(&self, pin: String, salt: Vec<u8>) -> Result<bool, ApiError> {
-        let key = crate::key::derive(&pin, &salt)?;
+        crate::pin_guard::before_try(&self.path, now_ms())?;
+        // A PIN shorter than the minimum cannot be this store's: a wrong PIN.
+        let key = crate::key::derive(&pin, &salt).unwrap_or_default();
         let ok = key.len() == self.key.len()
             && key
                 .iter()
@@ -160,6 +164,9 @@ impl FerryStore {
                 == 0;
         if ok {
             self.pin_entered.store(true, Ordering::SeqCst);
+            crate::pin_guard::succeeded(&self.path)?;
+        } else {
+            crate::pin_guard::failed(&self.path, now_ms())?;
         }
         Ok(ok)
     }
@@ -486,6 +493,8 @@ impl FerryStore {
         f: impl FnOnce(&Replica) -> Result<T, Error>,
     ) -> Result<T, ApiError> {
         self.read(|r| {
+            // A phone out of contact too long stays locked whatever was entered.
+            crate::offline_lock::check(r, now_ms())?;
             if !self.pin_entered.load(Ordering::SeqCst) && crate::account::locked_out(r)? {
                 return Err(Error::SignedOut);
             }
@@ -563,6 +572,7 @@ impl FerryStore {
                 tx.execute("DELETE FROM meta WHERE key = ?1", [META_FFI_SIGNED_OUT])?;
                 Ok(())
             })?;
+            crate::offline_lock::signed_in(r, now_ms())?;
             session_info(r)?.ok_or(Error::NotLoggedIn)
         })?;
         self.wiped.store(false, Ordering::SeqCst);
@@ -578,7 +588,12 @@ impl FerryStore {
         received: u64,
     ) -> Result<(SyncReport, Vec<Uuid>), Error> {
         let reply: SyncReply = protocol::decode_reply(bytes)?;
-        let applied = self.with_replica(|r| Ok(r.apply_reply(&reply, now_ms())?))?;
+        let applied = self.with_replica(|r| {
+            let now = now_ms();
+            let applied = r.apply_reply(&reply, now)?;
+            crate::offline_lock::synced(r, now)?;
+            Ok(applied)
+        })?;
         let report = SyncReport::of(&applied, sent, received);
         if applied.next == Next::Wiped {
             self.destroy_local_data()?;

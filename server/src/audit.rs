@@ -75,6 +75,19 @@ pub(crate) fn canonical(
     serde_json::json!([id, ts_ms, user, device, action, records, details]).to_string()
 }
 
+/// [`canonical`] of a row selected as `id, ts_ms, "user", device, action, records, details, …`.
+pub(crate) fn canonical_row(r: &crate::db::Row) -> Result<String, DbError> {
+    Ok(canonical(
+        r.get(0)?,
+        r.get(1)?,
+        &r.get::<String>(2)?,
+        &r.get::<String>(3)?,
+        &r.get::<String>(4)?,
+        &r.get::<String>(5)?,
+        &r.get::<String>(6)?,
+    ))
+}
+
 /// The legacy (unkeyed) link of rows written before the audit key.
 fn legacy_hash(prev: &[u8], canonical: &str) -> Vec<u8> {
     let mut h = Sha256::new();
@@ -253,15 +266,7 @@ pub fn walk(
         if prev_hash != head.hash {
             return broken(id, "does not link to the row before");
         }
-        let canon = canonical(
-            id,
-            r.get(1)?,
-            &r.get::<String>(2)?,
-            &r.get::<String>(3)?,
-            &r.get::<String>(4)?,
-            &r.get::<String>(5)?,
-            &r.get::<String>(6)?,
-        );
+        let canon = canonical_row(&r)?;
         if keyed {
             if !key.verify(&[&head.hash, canon.as_bytes()], &hash) {
                 return broken(
@@ -318,14 +323,20 @@ pub enum Verdict {
     },
 }
 
-/// Walks the whole chain with `key` against the signed `checkpoints`.
+/// Walks the whole chain with `key` against the signed `checkpoints`: from the first row, or,
+/// when the retention rule removed the oldest rows ([`crate::rights::retention`]), from the
+/// first row kept, as the `audit_cut` row that recorded the removal names it ([`floor`]).
 pub fn verify(
     conn: &dyn Sql,
     key: &AuditKey,
     checkpoints: &[Checkpoint],
 ) -> Result<Verdict, DbError> {
     let legacy_limit = checkpoints.iter().map(|c| c.legacy).min();
-    let head = match walk(conn, key, &Head::genesis(), legacy_limit, checkpoints)? {
+    let start = match floor(conn, key)? {
+        Ok(start) => start,
+        Err(b) => return Ok(Verdict::Broken(b)),
+    };
+    let head = match walk(conn, key, &start, legacy_limit, checkpoints)? {
         Ok(h) => h,
         Err(b) => return Ok(Verdict::Broken(b)),
     };
@@ -344,6 +355,57 @@ pub fn verify(
         legacy: head.legacy as u64,
         checkpoint_rows: latest.map(|c| c.rows),
     })
+}
+
+/// The action of the row that records a removal of the oldest rows. Its details name the
+/// first row kept: `{"first_kept": id, "first_hash": hex, "legacy": n, "removed": n,
+/// "before_ms": ms}`.
+pub const CUT_ACTION: &str = "audit_cut";
+
+/// Where verification starts: the empty chain when row 1 is there; otherwise the first row
+/// kept, which must be the one an `audit_cut` row names (that row is itself checked by the
+/// walk that follows, so it cannot be forged without the key), with the hash it recorded and
+/// its own MAC intact. Rows missing below without such a row are a broken chain.
+pub fn floor(conn: &dyn Sql, key: &AuditKey) -> Result<Result<Head, Broken>, DbError> {
+    let first = conn.query_opt(
+        "SELECT id, ts_ms, \"user\", device, action, records, details, prev_hash, hash, keyed
+         FROM audit ORDER BY id LIMIT 1",
+        &[],
+    )?;
+    let Some(mut r) = first else {
+        return Ok(Ok(Head::genesis()));
+    };
+    let id: i64 = r.get(0)?;
+    if id == 1 {
+        return Ok(Ok(Head::genesis()));
+    }
+    let broken = |reason: String| Ok(Err(Broken { id, reason }));
+    let prev: Vec<u8> = r.take(7)?;
+    let hash: Vec<u8> = r.take(8)?;
+    let canon = canonical_row(&r)?;
+    if !r.get::<bool>(9)? || !key.verify(&[&prev, canon.as_bytes()], &hash) {
+        return broken("the first row kept does not match its keyed hash".into());
+    }
+    for cut in conn.query(
+        "SELECT details FROM audit WHERE action = ?1 ORDER BY id",
+        &[&CUT_ACTION],
+    )? {
+        let details: serde_json::Value =
+            serde_json::from_str(&cut.get::<String>(0)?).unwrap_or_default();
+        if details["first_kept"].as_i64() == Some(id)
+            && details["first_hash"].as_str() == Some(hex::encode(&hash).as_str())
+        {
+            return Ok(Ok(Head {
+                rows: id,
+                hash,
+                legacy: details["legacy"].as_i64().unwrap_or(0),
+            }));
+        }
+    }
+    broken(format!(
+        "rows 1 to {} are missing and no {CUT_ACTION} row records their removal",
+        id - 1
+    ))
 }
 
 /// Filters for [`list`]; `None` matches everything.
@@ -620,6 +682,64 @@ mod tests {
             verify(&conn, &key(), &[]).unwrap(),
             Verdict::Broken(Broken { id: 6, .. })
         ));
+    }
+
+    /// Removes rows before `first` as the retention rule does, recording the cut in a keyed
+    /// `audit_cut` row when `record` names a first row kept.
+    fn cut(conn: &mut Connection, first: i64, record: Option<i64>) {
+        let hash: Vec<u8> = conn
+            .query_row("SELECT hash FROM audit WHERE id = ?1", [first], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        let tx = conn.transaction().unwrap();
+        tx.execute_batch(&format!("DELETE FROM audit WHERE id < {first}"))
+            .unwrap();
+        if let Some(names) = record {
+            let e = Entry {
+                action: CUT_ACTION,
+                details: serde_json::json!({"first_kept": names, "first_hash": hex::encode(&hash), "legacy": 0}),
+                ..Entry::default()
+            };
+            append_with(&tx, Some(&key()), 9000, &e).unwrap();
+        }
+        tx.commit().unwrap();
+    }
+
+    #[test]
+    fn a_chain_cut_at_the_front_verifies_only_with_its_audit_cut_row() {
+        let mut conn = db();
+        add(&mut conn, 6);
+        let cp = head(&conn);
+        cut(&mut conn, 4, Some(4));
+        add(&mut conn, 2);
+        assert_eq!(
+            verify(&conn, &key(), std::slice::from_ref(&cp)).unwrap(),
+            Verdict::Intact {
+                rows: 9,
+                legacy: 0,
+                checkpoint_rows: Some(6)
+            }
+        );
+        // Deleting the first row kept as well: nothing records that cut.
+        conn.execute("DELETE FROM audit WHERE id = 4", []).unwrap();
+        assert!(matches!(
+            verify(&conn, &key(), &[]).unwrap(),
+            Verdict::Broken(Broken { id: 5, .. })
+        ));
+        // Rows deleted at the front without a cut row, or with one naming another row.
+        for record in [None, Some(2)] {
+            let mut conn = db();
+            add(&mut conn, 6);
+            cut(&mut conn, 4, record);
+            assert!(
+                matches!(
+                    verify(&conn, &key(), &[]).unwrap(),
+                    Verdict::Broken(Broken { id: 4, .. })
+                ),
+                "{record:?}"
+            );
+        }
     }
 
     #[test]

@@ -49,6 +49,19 @@ pub enum Command {
     /// prints them; `-` reads stdin), each checked as a push is. Refused lines are listed on
     /// stderr with their number and reason; exits 1 when any was refused.
     Import(crate::import::ImportArgs),
+    /// Everything held about one person (by ID number) and who accessed it: JSON, or with
+    /// `--text` a printable report in Vietnamese. The report itself is audited.
+    SubjectReport {
+        /// The person's 12-digit personal ID number.
+        #[arg(long)]
+        id_number: String,
+        /// A printable report in Vietnamese instead of JSON.
+        #[arg(long)]
+        text: bool,
+    },
+    /// Apply the retention rules now (`ferry serve` also applies them on a schedule).
+    #[command(subcommand)]
+    Retention(RetentionCommand),
     /// Bring the database schema up to date (SQLite under --data-dir, or PostgreSQL with
     /// --database) and print the version before and after.
     Migrate,
@@ -109,6 +122,13 @@ pub enum UserCommand {
         /// Login name.
         username: String,
     },
+}
+
+/// `ferry retention …`
+#[derive(Debug, Subcommand)]
+pub enum RetentionCommand {
+    /// Apply the rules (see `--retain-*`) and print what was deleted, as JSON.
+    Run,
 }
 
 /// `ferry device …`
@@ -215,6 +235,17 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Audit(cmd) => audit_cmd(&cli.config, cmd),
         Command::Review(cmd) => checkpointed(&cli.config, |c| crate::cli_review::run(c, cmd)),
         Command::Import(args) => checkpointed(&cli.config, |c| crate::import::cli(c, &args)),
+        Command::SubjectReport { id_number, text } => {
+            checkpointed(&cli.config, |c| subject_report(c, &id_number, text))
+        }
+        Command::Retention(RetentionCommand::Run) => checkpointed(&cli.config, |c| {
+            let store = open(c)?;
+            let files = crate::audit_key::current();
+            let report =
+                crate::rights::retention::run(&store, files.as_deref(), &c.retention, now_ms())?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
+            Ok(ExitCode::SUCCESS)
+        }),
         Command::Migrate => crate::migrate::run(&cli.config),
         Command::Schema { markdown } => {
             if markdown {
@@ -416,6 +447,24 @@ fn user(config: &Config, cmd: UserCommand) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `ferry subject-report`: the report, audited as made by `cli`.
+fn subject_report(config: &Config, id_number: &str, text: bool) -> anyhow::Result<ExitCode> {
+    let store = open(config)?;
+    let by = crate::rights::subject::Requester {
+        user: CLI_USER,
+        device: "",
+        via: "cli",
+    };
+    let report = store.write(|tx| crate::rights::subject::report(tx, id_number, &by, now_ms()))?;
+    let mut out = std::io::stdout().lock();
+    if text {
+        write!(out, "{}", crate::rights::printable::vietnamese(&report))?;
+    } else {
+        writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 fn units_text(u: &accounts::User) -> String {
     if u.role == Role::Admin {
         "all".into()
@@ -507,7 +556,18 @@ fn verify(store: &Store, out: &mut impl Write) -> anyhow::Result<ExitCode> {
                     files.checkpoints.display()
                 ),
             };
-            writeln!(out, "OK: {rows} audit rows, chain intact{legacy}{cp}")?;
+            let first: i64 = store.read(|c| {
+                c.query_value(
+                    "SELECT CAST(COALESCE(MIN(id), 1) AS BIGINT) FROM audit",
+                    &[],
+                )
+            })?;
+            let cut = if first > 1 {
+                format!("; rows before {first} were removed by the retention rule (audit_cut)")
+            } else {
+                String::new()
+            };
+            writeln!(out, "OK: {rows} audit rows, chain intact{legacy}{cp}{cut}")?;
             Ok(ExitCode::SUCCESS)
         }
         audit::Verdict::Broken(b) => {

@@ -191,6 +191,9 @@ pub struct Config {
     /// The data-use inspection's threshold (`--report-large-pull`).
     #[command(flatten)]
     pub large_pull: crate::reports::officers::LargePull,
+    /// Retention rules (`ferry retention`, [`crate::rights::retention`]).
+    #[command(flatten)]
+    pub retention: crate::rights::retention::RetentionConfig,
 }
 
 impl Default for Config {
@@ -219,6 +222,7 @@ impl Default for Config {
             audit_checkpoint_secs: 60,
             device_health: Default::default(),
             large_pull: Default::default(),
+            retention: Default::default(),
         }
     }
 }

@@ -27,6 +27,7 @@ pub mod migrate;
 pub mod pg_schema;
 pub mod reports;
 pub mod review;
+pub mod rights;
 pub mod routes;
 pub mod schema;
 pub mod sync;
@@ -365,6 +366,7 @@ pub async fn launch(
         None => None,
     };
     let checkpoints = tokio::spawn(audit_checkpoints(state.clone()));
+    let retention = tokio::spawn(rights::retention::scheduled(state.clone()));
     {
         let mut out = std::io::stdout().lock();
         writeln!(
@@ -413,6 +415,7 @@ pub async fn launch(
     .with_graceful_shutdown(shutdown)
     .await?;
     checkpoints.abort();
+    retention.abort();
     tokio::task::spawn_blocking(move || audit_key::checkpoint_quietly(&store)).await?;
     tracing::info!("stopped");
     Ok(())

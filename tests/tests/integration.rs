@@ -18,6 +18,7 @@ mod integration {
     pub mod quality_report;
     pub mod reports;
     pub mod review;
+    pub mod rights;
     pub mod schema_contract;
     pub mod security;
     pub mod sync;

@@ -6,6 +6,7 @@ pub mod console;
 pub mod ops;
 pub mod reports;
 pub mod review_api;
+pub mod rights;
 pub mod schema_api;
 pub mod sync;
 
@@ -29,6 +30,7 @@ pub fn router(state: AppState) -> Router {
         .merge(console::router())
         .merge(ops::router())
         .merge(reports::router())
+        .merge(rights::router())
         .merge(schema_api::router())
         .fallback(|| async { ApiError::not_found("no such endpoint") })
         .with_state(state)

@@ -14,6 +14,7 @@ mod fields;
 mod id_number;
 pub mod rules;
 pub mod schema;
+pub mod sensitivity;
 mod text;
 mod units;
 mod validate;

@@ -203,7 +203,7 @@ form.\n",
 fn kind_section(s: &mut String, n: usize, kind: Kind) {
     let _ = write!(
         s,
-        "\n## {n}. `{kind}`\n\n| field | type | Automerge value | review | label (vi) | label (en) | values |\n|---|---|---|---|---|---|---|\n"
+        "\n## {n}. `{kind}`\n\n| field | type | Automerge value | review | class | label (vi) | label (en) | values |\n|---|---|---|---|---|---|---|---|\n"
     );
     for f in fields_of(kind) {
         let values = match f.ty {
@@ -212,16 +212,21 @@ fn kind_section(s: &mut String, n: usize, kind: Kind) {
         };
         let _ = writeln!(
             s,
-            "| `{}` | {} | {} | {} | {} | {} | {values} |",
+            "| `{}` | {} | {} | {} | {} | {} | {} | {values} |",
             f.name,
             type_name(f.ty),
             automerge_type(f.ty),
             if f.review { "yes" } else { "" },
+            match super::sensitivity::class_of(kind, f.name) {
+                super::sensitivity::Class::Sensitive => "sensitive",
+                super::sensitivity::Class::Ordinary => "",
+            },
             f.label_vi,
             f.label_en,
         );
     }
-    s.push_str("\n*review*: concurrent edits of the field open a review item for an admin.\n\n");
+    s.push_str("\n*review*: concurrent edits of the field open a review item for an admin.\n");
+    s.push_str("*class*: `sensitive` personal data (Law 91/2025): meant for `staff` and `admin` only; until the companion documents of `docs/adr/rights-sensitive-fields-and-redaction.md` are built, records still sync whole.\n\n");
     let frozen = frozen_note(kind);
     if !frozen.is_empty() {
         s.push_str(&frozen);
@@ -335,6 +340,10 @@ fn kind_schema(kind: Kind) -> Json {
             o.insert("title".into(), json!(f.label_en));
             o.insert("x-label-vi".into(), json!(f.label_vi));
             o.insert("x-review".into(), json!(f.review));
+            o.insert(
+                "x-ferry-class".into(),
+                json!(super::sensitivity::class_of(kind, f.name).as_str()),
+            );
         }
         props.insert(f.name.into(), schema);
     }

@@ -19,6 +19,7 @@ pub mod i18n;
 pub mod pages;
 pub mod reports;
 pub mod session;
+pub mod subject;
 
 use std::collections::{HashMap, HashSet};
 
@@ -60,6 +61,7 @@ pub fn router() -> Router<AppState> {
         .route("/console/items/{id}/merge", post(merge_form))
         .route("/console/items/{id}/dismiss", post(dismiss_form))
         .route("/console/records/{id}", get(record_page))
+        .route("/console/subject", get(subject::form).post(subject::report))
         .route("/console/reports", get(reports::index))
         .route("/console/reports/progress", get(reports::progress))
         .route("/console/reports/progress.csv", get(progress_csv))
@@ -172,6 +174,7 @@ fn chrome(uri: &Uri, lang: Lang, user: Option<&ConsoleUser>, title: &str) -> Chr
             link("/console/queue", "Hàng đợi", "Queue"),
             link("/console/queue?status=resolved", "Đã xử lý", "Resolved"),
             link("/console/reports", "Báo cáo", "Reports"),
+            link("/console/subject", "Dữ liệu cá nhân", "Personal data"),
         ],
         Some(_) => vec![link("/console/reports", "Báo cáo", "Reports")],
     };
