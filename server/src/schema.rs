@@ -36,7 +36,6 @@ pub const SERVER_MIGRATIONS: &[Migration] = &[
         version: 5,
         sql: include_str!("../migrations/sqlite/0005_accounts_hardening.sql"),
     },
-    // Version 6 is another branch's (assigned by the lead); this one takes 7.
     Migration {
         version: 6,
         sql: include_str!("../migrations/sqlite/0006_reports.sql"),
