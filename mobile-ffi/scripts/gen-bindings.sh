@@ -36,7 +36,7 @@ for language in "${languages[@]}"; do
   out="$target_dir/bindings/$language"
   rm -rf "$out"
   mkdir -p "$out"
-  # mobile-ffi/uniffi.toml is picked up through cargo metadata (package names, modules).
+  # Ferry's uniffi-bindgen carries mobile-ffi/uniffi.toml (package names, modules).
   # No formatter (ktlint, swiftformat, black) is assumed to be installed.
   "$bindgen" generate "$lib" --language "$language" --out-dir "$out" --no-format
   if [ "$language" = python ]; then

@@ -4,7 +4,7 @@
 #      are there;
 #   2. builds the mobile-ffi cdylib and the `ferry` server, generates the Kotlin bindings and
 #      compiles them to a jar;
-#   3. starts a real `ferry` on a free port with a fresh data dir and an officer;
+#   3. starts a real `ferry` on a free port with a fresh data dir and two officers;
 #   4. runs mobile-ffi/tests/kotlin/FieldTest.kts against it (with -ea);
 #   5. compiles the example program mobile-ffi/examples/kotlin/FieldApp.kt and runs it against
 #      the same server.
@@ -64,6 +64,8 @@ export FERRY_ADMIN_PASSWORD="kotlin-test-admin-pw" FERRY_LOG="${FERRY_LOG:-warn}
 data="$work/server"
 "$ferry" --data-dir "$data" user add kofficer --role officer --unit 07132 \
   --password kofficer-pw-123 >/dev/null
+"$ferry" --data-dir "$data" user add kofficer2 --role officer --unit 07132 \
+  --password kofficer2-pw-456 >/dev/null
 "$ferry" --data-dir "$data" --bind 127.0.0.1:0 >"$work/server.out" 2>"$work/server.err" &
 server_pid=$!
 url=""
@@ -80,7 +82,8 @@ say "server at $url"
 say "running FieldTest.kts"
 status=0
 FERRY_URL="$url" FERRY_USER=kofficer FERRY_PASSWORD=kofficer-pw-123 \
-FERRY_WORK_DIR="$work/phone" \
+FERRY_USER2=kofficer2 FERRY_PASSWORD2=kofficer2-pw-456 \
+FERRY_BIN="$ferry" FERRY_DATA_DIR="$data" FERRY_WORK_DIR="$work/phone" \
   "$kotlinc" -J-ea "-J-Djna.library.path=$target_dir/debug" -cp "$jar:$jna" \
   -script "$root/mobile-ffi/tests/kotlin/FieldTest.kts" >"$work/kotlin.out" 2>&1 || status=$?
 # SQLCipher logs its refusal of the wrong keys on stderr ("ERROR CORE …"): expected.

@@ -33,9 +33,8 @@ fn sync_settings_survive_a_restart() {
     assert_eq!(request.status.app_version, "ferry-android/2.3.1");
 }
 
-/// A store whose last session was an officer's, now signed out (no server needed: the
-/// logout of a session that never reached a server files the token for later).
-fn signed_out_officer_store(dir: &tempfile::TempDir) -> Arc<FerryStore> {
+/// A store whose session is an officer's of [`UNIT`] (set directly: no server).
+fn officer_store(dir: &tempfile::TempDir) -> Arc<FerryStore> {
     let store = open(dir.path());
     store
         .read(|r| {
@@ -47,6 +46,13 @@ fn signed_out_officer_store(dir: &tempfile::TempDir) -> Arc<FerryStore> {
             Ok(())
         })
         .unwrap();
+    store
+}
+
+/// A store whose last session was an officer's, now signed out (no server needed: the
+/// logout of a session that never reached a server files the token for later).
+fn signed_out_officer_store(dir: &tempfile::TempDir) -> Arc<FerryStore> {
+    let store = officer_store(dir);
     // Nothing listens on port 9: the token is filed for the next contact.
     crate::account::fake_session(&store, "http://127.0.0.1:9", "token");
     assert!(
@@ -431,4 +437,91 @@ fn printed_records_and_conflicts_show_no_personal_data() {
         assert!(!printed.contains(secret), "{secret} in {printed}");
     }
     assert!(printed.contains("full_name") && printed.contains(&saved.record.id));
+}
+
+/// The server's per-field limit, checked when the officer saves: told at once, nothing
+/// queued for a sync that would be refused.
+#[test]
+fn an_over_long_text_is_refused_when_saved_with_the_fields_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let notes = crate::field_specs(RecordKind::Citizen)
+        .into_iter()
+        .find(|f| f.name == "notes")
+        .unwrap();
+    assert_eq!(notes.max_chars, 4000);
+    let name = crate::field_specs(RecordKind::Citizen)
+        .into_iter()
+        .find(|f| f.name == "full_name")
+        .unwrap();
+    assert_eq!(name.max_chars, 200);
+    let saved = store
+        .create(
+            RecordKind::Citizen,
+            UNIT.into(),
+            citizen("Lý Thị Dài", "022190012345", "1990-05-17", "female"),
+        )
+        .unwrap();
+    let before = store.outbox_status().unwrap();
+    let long = "ư".repeat(notes.max_chars as usize + 1);
+    let err = store
+        .update(
+            saved.record.id.clone(),
+            vec![Edit::Set {
+                field: "notes".into(),
+                value: text(&long),
+            }],
+        )
+        .unwrap_err();
+    let ApiError::Validation { issues } = err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(
+        issues
+            .iter()
+            .map(|i| (i.field.as_str(), i.code.as_str()))
+            .collect::<Vec<_>>(),
+        [("notes", "too_long")]
+    );
+    assert!(issues[0].message.contains("4000"), "{}", issues[0].message);
+    let after = store.outbox_status().unwrap();
+    assert_eq!(
+        (after.pending_records, after.pending_changes),
+        (before.pending_records, before.pending_changes),
+        "nothing was saved"
+    );
+    let mut fields = citizen("Lý Thị Dài", "022190012345", "1990-05-17", "female");
+    fields.insert("full_name".into(), text(&"A".repeat(201)));
+    let err = store
+        .create(RecordKind::Citizen, UNIT.into(), fields)
+        .unwrap_err();
+    assert!(
+        matches!(&err, ApiError::Validation { issues } if issues[0].code == "too_long"),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn an_officer_may_save_a_new_application_as_withdrawn() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = officer_store(&dir);
+    let app = |status: &str| {
+        store.create(
+            RecordKind::CccdApplication,
+            UNIT.into(),
+            [
+                ("full_name".to_string(), text("Đỗ Thị Hoa")),
+                ("request_type".to_string(), text("first_issue")),
+                ("status".to_string(), text(status)),
+            ]
+            .into(),
+        )
+    };
+    // A draft withdrawn before its first sync reaches the server as a new `withdrawn`
+    // record; the phone allows the same directly.
+    assert!(app("withdrawn").is_ok());
+    assert!(matches!(
+        app("rejected"),
+        Err(ApiError::StatusNotAllowed { .. })
+    ));
 }

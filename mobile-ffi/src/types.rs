@@ -783,6 +783,10 @@ pub struct FieldSpec {
     pub label_vi: String,
     /// English label.
     pub label_en: String,
+    /// Most characters a text value may hold (the server holds every value to the same
+    /// limit); 0 for fields that are not text. Longer text is refused when saved, with a
+    /// `Validation` issue of code `too_long`: use it as the input's maximum length.
+    pub max_chars: u32,
 }
 
 /// The fields of a record kind, in form order, for building forms.
@@ -796,6 +800,7 @@ pub fn field_specs(kind: RecordKind) -> Vec<FieldSpec> {
             review: s.review,
             label_vi: s.label_vi.to_owned(),
             label_en: s.label_en.to_owned(),
+            max_chars: u32::try_from(s.max_chars).unwrap_or(u32::MAX),
         })
         .collect()
 }

@@ -1,10 +1,19 @@
 // Kotlin binding test, run by mobile-ffi/scripts/kotlin-test.sh (and so by .ci/run):
 // open an encrypted store, create a record, sync with a live `ferry` server, and catch
-// mapped errors. Needs FERRY_URL, FERRY_USER, FERRY_PASSWORD and a writable FERRY_WORK_DIR.
+// mapped errors; then each point of issue 15 through the bindings: sign-out ends the token
+// on the server, conflict values name their officers, a person search pages through 865
+// matches with a total, a wiped phone is set up again with one call, over-long text is
+// refused when saved. Needs FERRY_URL, FERRY_USER, FERRY_PASSWORD, FERRY_USER2,
+// FERRY_PASSWORD2 (a second officer of the unit), FERRY_BIN and FERRY_DATA_DIR (the server's
+// binary and data dir, to revoke a device) and a writable FERRY_WORK_DIR.
 // Run with -J-ea so `assert` is checked.
 
 import vn.ferry.core.*
 import java.io.File
+import java.net.URI
+import java.net.http.HttpClient
+import java.net.http.HttpRequest
+import java.net.http.HttpResponse
 
 fun env(name: String): String = System.getenv(name) ?: error("$name is not set")
 
@@ -15,6 +24,25 @@ class CountingProgress : SyncProgress {
     override fun onRoundTrip(event: SyncProgressEvent) {
         events.add(event)
     }
+}
+
+/** The HTTP status the server gives `token` for a sync (200 alive, 401 ended). */
+fun syncStatus(store: FerryStore, token: String): Int {
+    val request = HttpRequest.newBuilder(URI.create(env("FERRY_URL") + "/v1/sync"))
+        .header("Authorization", "Bearer $token")
+        .header("Content-Type", "application/cbor")
+        .POST(HttpRequest.BodyPublishers.ofByteArray(store.prepareSync()))
+        .build()
+    val reply = HttpClient.newHttpClient().send(request, HttpResponse.BodyHandlers.ofByteArray())
+    if (reply.statusCode() == 200) store.applySyncReply(reply.body())
+    return reply.statusCode()
+}
+
+fun ferryCli(vararg args: String) {
+    val process = ProcessBuilder(env("FERRY_BIN"), "--data-dir", env("FERRY_DATA_DIR"), *args)
+        .redirectErrorStream(true).start()
+    val output = process.inputStream.bufferedReader().readText()
+    check(process.waitFor() == 0) { "ferry ${args.joinToString(" ")}: $output" }
 }
 
 val assertsOn = try {
@@ -89,8 +117,11 @@ FerryStore.open(dbPath, key).use { store ->
     assert(store.find(RecordQuery(idNumber = "022090")).size == 1)
     println("synced ${report.roundTrips} round trip(s), ${report.bytesSent} bytes sent")
     // Logout ends the token on the server.
+    val token = store.bearerToken()
+    assert(syncStatus(store, token) == 200)
     assert(store.logout())
     assert(store.isSignedOut())
+    assert(syncStatus(store, token) == 401) { "the token still works after logout" }
 }
 
 // Mapped errors: a wrong key, and a wrong password.
@@ -143,5 +174,83 @@ FerryStore.open(File(work, "locked.db").path, key).use { store ->
         error("a signed-out store showed records")
     } catch (e: ApiException.SignedOut) {
     }
+}
+
+// Two officers edit the same date of birth offline: each value names its officer.
+FerryStore.open(File(work, "conflict-a.db").path, ByteArray(32) { 11 }).use { a ->
+    FerryStore.open(File(work, "conflict-b.db").path, ByteArray(32) { 12 }).use { b ->
+        a.login(url, env("FERRY_USER"), env("FERRY_PASSWORD"), "Phone A")
+        b.login(url, env("FERRY_USER2"), env("FERRY_PASSWORD2"), "Phone B")
+        val id = a.create(RecordKind.CITIZEN, "07132", mapOf(
+            "full_name" to text("Trịnh Văn Xung"), "date_of_birth" to text("1985-03-12"),
+            "status" to text("active"))).record.id
+        a.sync(CountingProgress(), CancelToken())
+        b.sync(CountingProgress(), CancelToken())
+        a.update(id, listOf(Edit.Set("date_of_birth", text("1985-03-13"))))
+        b.update(id, listOf(Edit.Set("date_of_birth", text("1985-02-03"))))
+        for (store in listOf(a, b, a)) store.sync(CountingProgress(), CancelToken())
+        val values = a.conflicts(id).single { it.field == "date_of_birth" }.values
+        val byUser = values.associate { it.author?.user to (it.value as FieldValue.Text).value }
+        assert(byUser == mapOf(env("FERRY_USER") to "1985-03-13", env("FERRY_USER2") to "1985-02-03")) {
+            "conflict values $values"
+        }
+        assert(values.single { it.own }.author?.deviceName == "Phone A")
+        a.logout()
+        b.logout()
+    }
+}
+
+// A person search pages through 865 matches with a total, and over-long text is refused.
+FerryStore.open(File(work, "search.db").path, ByteArray(32) { 13 }).use { store ->
+    for (i in 0 until 865) {
+        store.create(RecordKind.CITIZEN, "07132", mapOf(
+            "full_name" to text("Trần Văn Phấn $i"), "status" to text("active")))
+    }
+    store.create(RecordKind.CCCD_APPLICATION, "07132", mapOf(
+        "full_name" to text("Trần Văn Phấn"), "request_type" to text("first_issue"),
+        "status" to text("draft")))
+    val seen = mutableSetOf<String>()
+    var offset: UInt? = 0u
+    var pages = 0
+    while (offset != null) {
+        val page = store.search("tran van phan", RecordKind.CITIZEN, offset, 100u)
+        assert(page.total == 865UL) { "total ${page.total}" }
+        page.records.forEach { seen.add(it.id) }
+        offset = page.nextOffset
+        pages++
+    }
+    assert(pages == 9 && seen.size == 865) { "$pages pages, ${seen.size} records" }
+    assert(store.search("tran van phan").total == 866UL)
+    assert(store.search("han", RecordKind.CITIZEN).total == 0UL)
+
+    val notes = fieldSpecs(RecordKind.CITIZEN).single { it.name == "notes" }
+    val id = seen.first()
+    try {
+        store.update(id, listOf(Edit.Set("notes", text("ư".repeat(notes.maxChars.toInt() + 1)))))
+        error("an over-long note was saved")
+    } catch (e: ApiException.Validation) {
+        assert(e.issues.single().code == "too_long" && e.issues.single().field == "notes")
+    }
+}
+
+// The office revokes a phone: its next sync wipes it, and one call sets it up again.
+FerryStore.open(File(work, "wiped.db").path, ByteArray(32) { 14 }).use { store ->
+    store.login(url, env("FERRY_USER"), env("FERRY_PASSWORD"), "Phone W")
+    val id = store.create(RecordKind.CITIZEN, "07132", mapOf(
+        "full_name" to text("Phan Thị Xoá"), "status" to text("active"))).record.id
+    store.sync(CountingProgress(), CancelToken())
+    val old = store.deviceId()
+    ferryCli("device", "revoke", old)
+    assert(store.sync(CountingProgress(), CancelToken()).wiped)
+    try {
+        store.get(id)
+        error("a wiped store showed a record")
+    } catch (e: ApiException.Wiped) {
+    }
+    val fresh = store.resetDevice()
+    assert(fresh != old && !store.isWiped() && store.count() == 0UL)
+    store.login(url, env("FERRY_USER"), env("FERRY_PASSWORD"), "Phone W")
+    store.sync(CountingProgress(), CancelToken())
+    assert(store.get(id)?.record?.fields?.get("full_name") == text("Phan Thị Xoá"))
 }
 println("KOTLIN FIELD TEST OK")

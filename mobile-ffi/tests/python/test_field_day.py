@@ -9,8 +9,9 @@ Environment:
     FERRY_URL                  the server, e.g. http://127.0.0.1:41234
     FERRY_OFFICER1, FERRY_PASSWORD1   an officer of unit 07132 (phone A)
     FERRY_OFFICER2, FERRY_PASSWORD2   another officer of unit 07132 (phone B)
-    FERRY_BIN, FERRY_DATA_DIR  optional: the `ferry` binary and its data dir, to revoke a
-                               device and check the remote wipe
+    FERRY_OFFICER3/4, FERRY_PASSWORD3/4  two more officers of unit 07132
+    FERRY_BIN, FERRY_DATA_DIR  the `ferry` binary and its data dir, to revoke a device
+                               (the remote wipe and its reset) and reassign an officer
 """
 
 import os
@@ -470,10 +471,76 @@ class FieldDay(unittest.TestCase):
         f.login(self.url, env("FERRY_OFFICER3"), env("FERRY_PASSWORD3"), "Phone F")
         self.assertEqual(self.raw_sync_status(f_token, f), 401)
 
+    def test_a_person_search_pages_through_865_matches_with_a_total(self):
+        p = ffi.FerryStore.open(os.path.join(self.dir.name, "phone-p.db"), os.urandom(32))
+        ids = set()
+        for i in range(865):
+            ids.add(p.create(RecordKind.CITIZEN, UNIT, {
+                "full_name": text(f"Trần Văn Phấn {i}"), "status": text("active")}).record.id)
+        # The person's card application matches the name too, but not a person search.
+        p.create(RecordKind.CCCD_APPLICATION, UNIT, {
+            "full_name": text("Trần Văn Phấn"), "request_type": text("first_issue"),
+            "status": text("draft")})
+        self.assertEqual(p.search("tran van phan").total, 866)
+        seen, offset, pages = [], 0, 0
+        while offset is not None:
+            page = p.search("tran van phan", kind=RecordKind.CITIZEN, offset=offset, limit=100)
+            self.assertEqual(page.total, 865)
+            self.assertEqual(page.offset, offset)
+            self.assertLessEqual(len(page.records), 100)
+            seen += [r.id for r in page.records]
+            offset, pages = page.next_offset, pages + 1
+        self.assertEqual(pages, 9)
+        self.assertEqual(len(seen), 865)
+        self.assertEqual(set(seen), ids)
+        # Words match from their start, in order, diacritics ignored: "ph" finds Phấn,
+        # "han" (inside Phấn) finds nobody, and "van tran" is not "Trần Văn".
+        self.assertEqual(p.search("tr v ph", kind=RecordKind.CITIZEN).total, 865)
+        self.assertEqual(p.search("han", kind=RecordKind.CITIZEN).total, 0)
+        self.assertEqual(p.search("van tran", kind=RecordKind.CITIZEN).total, 0)
+        self.assertEqual(p.search("phan 86", kind=RecordKind.CITIZEN).total, 6)
+
+    def test_an_over_long_text_is_refused_when_saved(self):
+        notes = next(f for f in ffi.field_specs(RecordKind.CITIZEN) if f.name == "notes")
+        self.assertEqual(notes.max_chars, 4000)
+        q = ffi.FerryStore.open(os.path.join(self.dir.name, "phone-q.db"), os.urandom(32))
+        rid = q.create(RecordKind.CITIZEN, UNIT, {"full_name": text("Lý Văn Dài"),
+                                                  "status": text("active")}).record.id
+        before = q.outbox_status().pending_changes
+        with self.assertRaises(ApiError.Validation) as caught:
+            q.update(rid, [Edit.SET("notes", text("ư" * 4001))])
+        self.assertEqual([(i.field, i.code) for i in caught.exception.issues],
+                         [("notes", "too_long")])
+        self.assertEqual(q.outbox_status().pending_changes, before, "nothing was saved")
+        q.update(rid, [Edit.SET("notes", text("ư" * 4000))])
+
+    def test_a_wiped_phone_is_set_up_again_with_one_call(self):
+        ferry, data_dir = env("FERRY_BIN"), env("FERRY_DATA_DIR")
+        h = ffi.FerryStore.open(os.path.join(self.dir.name, "phone-h.db"), os.urandom(32))
+        h.login(self.url, env("FERRY_OFFICER3"), env("FERRY_PASSWORD3"), "Phone H")
+        rid = h.create(RecordKind.CITIZEN, UNIT, {"full_name": text("Mai Thị Xoá"),
+                                                  "status": text("active")}).record.id
+        self.sync(h)
+        old_id = h.device_id()
+        subprocess.run([ferry, "--data-dir", data_dir, "device", "revoke", old_id],
+                       check=True, capture_output=True)
+        report = h.sync(Progress(), ffi.CancelToken())
+        self.assertTrue(report.wiped)
+        self.assertTrue(h.is_wiped())
+        with self.assertRaises(ApiError.Wiped):
+            h.get(rid)
+        # One call: a new, empty store with a new identity; then an ordinary login.
+        new_id = h.reset_device()
+        self.assertNotEqual(new_id, old_id)
+        self.assertEqual(h.device_id(), new_id)
+        self.assertFalse(h.is_wiped())
+        self.assertEqual(h.count(), 0)
+        h.login(self.url, env("FERRY_OFFICER3"), env("FERRY_PASSWORD3"), "Phone H")
+        self.sync(h)
+        self.assertEqual(h.get(rid).record.fields["full_name"], text("Mai Thị Xoá"))
+
     def test_units_follow_the_office(self):
-        ferry, data_dir = os.environ.get("FERRY_BIN"), os.environ.get("FERRY_DATA_DIR")
-        if not (ferry and data_dir):
-            self.skipTest("FERRY_BIN / FERRY_DATA_DIR not set")
+        ferry, data_dir = env("FERRY_BIN"), env("FERRY_DATA_DIR")
         g = ffi.FerryStore.open(os.path.join(self.dir.name, "phone-g.db"), os.urandom(32))
         g.login(self.url, env("FERRY_OFFICER4"), env("FERRY_PASSWORD4"), "Phone G")
         self.assertEqual(g.session().units, [UNIT])

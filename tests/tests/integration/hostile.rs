@@ -35,6 +35,13 @@ fn attacker(server: &Server, user: &str, actor: [u8; 16]) -> (Client, Uuid) {
     (c, device)
 }
 
+fn set_status(status: &str) -> Edit {
+    Edit::Set {
+        field: "status".into(),
+        value: Value::from(status),
+    }
+}
+
 /// POSTs a zstd-compressed sync body.
 fn post_sync(c: &Client, body: Vec<u8>) -> ferry_tests::HttpReply {
     c.send(
@@ -349,14 +356,7 @@ fn an_officer_cannot_slip_an_acceptance_in_as_a_losing_concurrent_value() {
         .unwrap();
     b_client.sync_until_done(&b_replica, 20).unwrap();
     b_replica
-        .update(
-            id,
-            &[Edit::Set {
-                field: "status".into(),
-                value: Value::from("withdrawn"),
-            }],
-            now_ms(),
-        )
+        .update(id, &[set_status("withdrawn")], now_ms())
         .unwrap();
     b_client.sync_until_done(&b_replica, 20).unwrap();
 
@@ -383,11 +383,7 @@ fn an_officer_cannot_slip_an_acceptance_in_as_a_losing_concurrent_value() {
     );
     let (code, message) = rejection(&reply);
     assert_eq!(code, RejectCode::Forbidden, "{message}");
-    let stored = server
-        .admin()
-        .get(&format!("/v1/admin/records/{id}"))
-        .unwrap()
-        .json();
+    let stored = stored_record(&server, id);
     assert_eq!(stored["fields"]["status"], "withdrawn");
     assert!(
         !stored.to_string().contains("accepted"),
@@ -464,4 +460,99 @@ fn resync_of_another_units_record_answers_like_an_unknown_id() {
     let unknown = ask(Uuid::now_v7());
     assert_eq!(existing, unknown);
     assert!(existing.purge.is_empty() && existing.pull.is_empty());
+}
+
+/// The record as the server stores it (the admin API's JSON).
+fn stored_record(server: &Server, id: Uuid) -> serde_json::Value {
+    server
+        .admin()
+        .get(&format!("/v1/admin/records/{id}"))
+        .unwrap()
+        .json()
+}
+
+/// A server with one officer of [`UNIT`], and that officer's logged-in phone.
+fn officers_phone() -> (Server, Device) {
+    let server = Server::start(bin());
+    server.add_user("an", "officer", &[UNIT]);
+    let phone = Device::login(&server.url(), "an");
+    (server, phone)
+}
+
+ferry_tests::both_engines!(
+    an_officers_application_withdrawn_before_its_first_sync_is_stored_withdrawn
+);
+fn an_officers_application_withdrawn_before_its_first_sync_is_stored_withdrawn() {
+    let (server, phone) = officers_phone();
+    let saved = phone
+        .create(
+            Kind::CccdApplication,
+            UNIT,
+            application("Đỗ Thị Hoa", "draft"),
+            now_ms(),
+        )
+        .unwrap();
+    let id = saved.record.id;
+    phone
+        .update(id, &[set_status("withdrawn")], now_ms())
+        .unwrap();
+    // Both edits reach the server in one push, as a new record in status `withdrawn`.
+    let report = phone.sync().unwrap();
+    assert_eq!((report.acknowledged, report.rejected), (1, 0), "{report:?}");
+    assert_eq!(phone.pending(), 0);
+    let stored = stored_record(&server, id);
+    assert_eq!(stored["fields"]["status"], "withdrawn");
+
+    // What the officer could not have done themselves stays refused at creation.
+    let refused = phone
+        .create(
+            Kind::CccdApplication,
+            UNIT,
+            application("Đỗ Thị Hoa", "accepted"),
+            now_ms(),
+        )
+        .unwrap_err();
+    assert!(
+        matches!(
+            refused,
+            sync_core::replica::ReplicaError::StatusNotAllowed { from: None, .. }
+        ),
+        "{refused:?}"
+    );
+}
+
+ferry_tests::both_engines!(
+    an_over_long_text_is_refused_by_the_phone_when_typed_with_the_servers_limit
+);
+fn an_over_long_text_is_refused_by_the_phone_when_typed_with_the_servers_limit() {
+    let (server, phone) = officers_phone();
+    let saved = phone
+        .create(Kind::Citizen, UNIT, citizen("Lê Văn Minh"), now_ms())
+        .unwrap();
+    phone.sync_all();
+    let max = sync_core::model::NOTES_MAX_CHARS;
+    let notes = |n: usize| Edit::Set {
+        field: "notes".into(),
+        value: Value::from("ghi chú ".repeat(n).chars().take(n).collect::<String>()),
+    };
+    let err = phone
+        .update(saved.record.id, &[notes(max + 1)], now_ms())
+        .unwrap_err();
+    let sync_core::replica::ReplicaError::Invalid(errors) = err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(
+        errors
+            .iter()
+            .map(|e| (e.field.as_str(), e.code))
+            .collect::<Vec<_>>(),
+        [("notes", "too_long")]
+    );
+    assert_eq!(phone.pending(), 0, "nothing was saved");
+    // At the limit it is saved, and the server takes it.
+    phone
+        .update(saved.record.id, &[notes(max)], now_ms())
+        .unwrap();
+    let report = phone.sync().unwrap();
+    assert_eq!((report.acknowledged, report.rejected), (1, 0), "{report:?}");
 }

@@ -108,7 +108,11 @@ fn python_bindings(lib: &Path, out: &Path) {
     let bindgen = target_dir().join("debug").join("uniffi-bindgen");
     ensure_built(
         &bindgen,
-        &[root().join("mobile-ffi/uniffi-bindgen")],
+        // Its settings are mobile-ffi/uniffi.toml, compiled in.
+        &[
+            root().join("mobile-ffi/uniffi-bindgen"),
+            root().join("mobile-ffi/uniffi.toml"),
+        ],
         &["-p", "uniffi-bindgen"],
     );
     let output = Command::new(&bindgen)
@@ -247,4 +251,63 @@ fn python_field_day_with_two_phones_against_a_real_server() {
         "a Python test was skipped:\n{report}"
     );
     eprintln!("python field day took {:?}", started.elapsed());
+}
+
+/// The shell block of `mobile-ffi/README.md` that follows the `bindgen-outside-workspace`
+/// marker, exactly as written there.
+fn readme_bindgen_block() -> String {
+    let readme = std::fs::read_to_string(root().join("mobile-ffi/README.md")).expect("README");
+    let after = readme
+        .split_once("<!-- bindgen-outside-workspace")
+        .expect("the README marks its binding-generation block")
+        .1;
+    let body = after
+        .split_once("```sh\n")
+        .expect("a sh block follows the marker")
+        .1;
+    body.split_once("```").expect("the block ends").0.to_owned()
+}
+
+#[test]
+fn the_readmes_binding_generation_commands_work_from_a_folder_outside_the_workspace() {
+    let app = tempfile::tempdir().unwrap();
+    // No Cargo project anywhere above the app's folder: `cargo metadata` would fail there.
+    assert!(
+        app.path()
+            .ancestors()
+            .all(|dir| !dir.join("Cargo.toml").exists()),
+        "{} is inside a Cargo project",
+        app.path().display()
+    );
+    let block = readme_bindgen_block();
+    let output = Command::new("bash")
+        .args(["-euo", "pipefail", "-c", &block])
+        .current_dir(app.path())
+        .env("FERRY", root())
+        .env("APP", app.path())
+        // The README's paths are the default target folder's.
+        .env_remove("CARGO_TARGET_DIR")
+        .output()
+        .expect("run bash");
+    assert!(
+        output.status.success(),
+        "the README's commands failed:\n{block}\n{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let out = app.path().join("ferry-bindings");
+    let kotlin = std::fs::read_to_string(out.join("vn/ferry/core/mobile_ffi.kt")).expect("Kotlin");
+    assert!(
+        kotlin.contains("package vn.ferry.core"),
+        "uniffi.toml's package"
+    );
+    assert!(kotlin.contains("class FerryStore"));
+    let swift = std::fs::read_to_string(out.join("FerryCore.swift")).expect("Swift");
+    assert!(
+        swift.contains("FerryCoreFFI"),
+        "uniffi.toml's Swift FFI module"
+    );
+    assert!(out.join("FerryCoreFFI.h").exists() && out.join("FerryCoreFFI.modulemap").exists());
+    let python = std::fs::read_to_string(out.join("mobile_ffi.py")).expect("Python");
+    assert!(python.contains("class FerryStore"));
 }
