@@ -45,6 +45,9 @@ pub enum Command {
     /// Work the review queue: conflicts, duplicates and invariant breaks.
     #[command(subcommand)]
     Review(crate::cli_review::ReviewCommand),
+    /// Administrative units: adjust stored addresses after the 2025 reorganisation.
+    #[command(subcommand)]
+    Units(crate::cli_units::UnitsCommand),
     /// Bring the database schema up to date (SQLite under --data-dir, or PostgreSQL with
     /// --database) and print the version before and after.
     Migrate,
@@ -210,6 +213,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Device(cmd) => checkpointed(&cli.config, |c| device(c, cmd)),
         Command::Audit(cmd) => audit_cmd(&cli.config, cmd),
         Command::Review(cmd) => checkpointed(&cli.config, |c| crate::cli_review::run(c, cmd)),
+        Command::Units(cmd) => checkpointed(&cli.config, |c| crate::cli_units::run(c, cmd)),
         Command::Migrate => crate::migrate::run(&cli.config),
         Command::Schema { markdown } => {
             if markdown {

@@ -5,18 +5,22 @@
 
 mod integration {
     pub mod accounts_hardening;
+    pub mod convergence;
     pub mod db_seam;
     pub mod faults;
     pub mod hostile;
+    pub mod multi_node_feed;
     pub mod pg_sync_path;
     pub mod postgres_accounts;
     pub mod postgres_schema;
     pub mod python_bindings;
     pub mod reports;
     pub mod review;
+    pub mod review_ranking;
     pub mod schema_contract;
     pub mod security;
     pub mod sync;
+    pub mod unit_adjust;
 }
 
 use std::path::Path;

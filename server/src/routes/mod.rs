@@ -8,6 +8,7 @@ pub mod reports;
 pub mod review_api;
 pub mod schema_api;
 pub mod sync;
+pub mod units_api;
 
 use axum::Router;
 use axum::extract::rejection::JsonRejection;
@@ -27,6 +28,7 @@ pub fn router(state: AppState) -> Router {
         .merge(ops::router())
         .merge(reports::router())
         .merge(schema_api::router())
+        .merge(units_api::router())
         .fallback(|| async { ApiError::not_found("no such endpoint") })
         .with_state(state)
 }
