@@ -62,6 +62,9 @@ pub enum Command {
     /// Apply the retention rules now (`ferry serve` also applies them on a schedule).
     #[command(subcommand)]
     Retention(RetentionCommand),
+    /// Administrative units: adjust stored addresses after the 2025 reorganisation.
+    #[command(subcommand)]
+    Units(crate::cli_units::UnitsCommand),
     /// Bring the database schema up to date (SQLite under --data-dir, or PostgreSQL with
     /// --database) and print the version before and after.
     Migrate,
@@ -246,6 +249,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("{}", serde_json::to_string_pretty(&report)?);
             Ok(ExitCode::SUCCESS)
         }),
+        Command::Units(cmd) => checkpointed(&cli.config, |c| crate::cli_units::run(c, cmd)),
         Command::Migrate => crate::migrate::run(&cli.config),
         Command::Schema { markdown } => {
             if markdown {

@@ -12,6 +12,7 @@ pub mod audit_key;
 pub mod auth;
 pub mod cli;
 pub mod cli_review;
+pub mod cli_units;
 pub mod compress;
 pub mod config;
 pub mod db;
@@ -31,6 +32,7 @@ pub mod rights;
 pub mod routes;
 pub mod schema;
 pub mod sync;
+pub mod unit_adjust;
 pub mod writer;
 
 use std::future::Future;

@@ -6,11 +6,13 @@
 mod integration {
     pub mod accounts_hardening;
     pub mod activity_reports;
+    pub mod convergence;
     pub mod db_seam;
     pub mod device_health;
     pub mod faults;
     pub mod hostile;
     pub mod import;
+    pub mod multi_node_feed;
     pub mod pg_sync_path;
     pub mod postgres_accounts;
     pub mod postgres_schema;
@@ -19,9 +21,11 @@ mod integration {
     pub mod reports;
     pub mod review;
     pub mod rights;
+    pub mod review_ranking;
     pub mod schema_contract;
     pub mod security;
     pub mod sync;
+    pub mod unit_adjust;
 }
 
 use std::path::Path;

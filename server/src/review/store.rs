@@ -150,7 +150,14 @@ fn where_clause(f: &Filter, now_ms: i64, without: Without) -> (String, Vec<V>) {
     (sql, args)
 }
 
-/// Items matching `f`, oldest first (the queue is worked from the front).
+/// How the queue is ordered: oldest first (it is worked from the front), except that name
+/// duplicates whose names agree only without diacritics (`name_match` `folded`: "Hùng" and
+/// "Hưng", most often two people) come after every other item, so exact-name duplicates rank
+/// above them. `->>` reads a JSON member on both engines (SQLite ≥ 3.38, PostgreSQL `JSONB`).
+const QUEUE_ORDER: &str =
+    "CASE WHEN details ->> 'name_match' = 'folded' THEN 1 ELSE 0 END, created_ms, id";
+
+/// Items matching `f`, in queue order ([`QUEUE_ORDER`]).
 pub fn list_items(conn: &dyn Sql, f: &Filter, now_ms: i64) -> Result<Vec<Item>, DbError> {
     let (clause, mut args) = where_clause(f, now_ms, Without::Nothing);
     let limit = f.limit.unwrap_or(100).clamp(1, 1000);
@@ -159,7 +166,7 @@ pub fn list_items(conn: &dyn Sql, f: &Filter, now_ms: i64) -> Result<Vec<Item>, 
     args.push(V::Int(i64::from(offset)));
     let n = args.len();
     let sql = format!(
-        "SELECT {ITEM_COLUMNS} FROM review_items {clause} ORDER BY created_ms, id LIMIT ?{} OFFSET ?{}",
+        "SELECT {ITEM_COLUMNS} FROM review_items {clause} ORDER BY {QUEUE_ORDER} LIMIT ?{} OFFSET ?{}",
         n - 1,
         n
     );

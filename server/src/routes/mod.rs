@@ -9,6 +9,7 @@ pub mod review_api;
 pub mod rights;
 pub mod schema_api;
 pub mod sync;
+pub mod units_api;
 
 use axum::Router;
 use axum::extract::rejection::JsonRejection;
@@ -32,6 +33,7 @@ pub fn router(state: AppState) -> Router {
         .merge(reports::router())
         .merge(rights::router())
         .merge(schema_api::router())
+        .merge(units_api::router())
         .fallback(|| async { ApiError::not_found("no such endpoint") })
         .with_state(state)
 }

@@ -47,7 +47,7 @@ fn conflict(a: &Device, b: &Device, name: &str, field: &str, va: &str, vb: &str)
 /// Waits (up to 5 s) until the review queue holds at least `n` open items. Detection runs
 /// after the push is committed, from the server's durable queue, so an item appears shortly
 /// after the sync that caused it rather than within it.
-fn detected(server: &Server, n: i64) {
+pub(crate) fn detected(server: &Server, n: i64) {
     let admin = server.admin();
     let deadline = std::time::Instant::now() + Duration::from_secs(15);
     loop {
