@@ -132,6 +132,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod attachment;
 pub mod check;
 pub mod doc;
 pub mod model;
