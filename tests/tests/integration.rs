@@ -5,6 +5,8 @@
 
 mod integration {
     pub mod accounts_hardening;
+    pub mod attachment_bindings;
+    pub mod attachments;
     pub mod db_seam;
     pub mod faults;
     pub mod hostile;
