@@ -5,7 +5,8 @@
 #   2. builds the mobile-ffi cdylib and the `ferry` server, generates the Kotlin bindings and
 #      compiles them to a jar;
 #   3. starts a real `ferry` on a free port with a fresh data dir and two officers;
-#   4. runs mobile-ffi/tests/kotlin/FieldTest.kts against it (with -ea);
+#   4. runs mobile-ffi/tests/kotlin/FieldTest.kts against it (with -ea), then
+#      AttachTest.kts through a relay that cuts connections (scripts/cutting-relay.py);
 #   5. compiles the example program mobile-ffi/examples/kotlin/FieldApp.kt and runs it against
 #      the same server.
 set -euo pipefail
@@ -93,6 +94,29 @@ if [ "$status" != 0 ] || ! grep -q "KOTLIN FIELD TEST OK" "$work/kotlin.out"; th
   exit 1
 fi
 say "FieldTest.kts passed"
+
+# 4b. Attachments, over a relay that cuts connections in the middle of transfers.
+python3 "$root/mobile-ffi/scripts/cutting-relay.py" "${url#http://}" >"$work/relay.out" &
+relay_pid=$!
+link=""
+for _ in $(seq 50); do
+  link="$(sed -n 's/^relay on //p' "$work/relay.out")"
+  [ -n "$link" ] && break
+  sleep 0.1
+done
+say "running AttachTest.kts through the cutting relay $link"
+status=0
+FERRY_LINK_URL="$link" FERRY_USER=kofficer FERRY_PASSWORD=kofficer-pw-123 \
+FERRY_USER2=kofficer2 FERRY_PASSWORD2=kofficer2-pw-456 FERRY_WORK_DIR="$work/attach" \
+  "$kotlinc" -J-ea "-J-Djna.library.path=$target_dir/debug" -cp "$jar:$jna" \
+  -script "$root/mobile-ffi/tests/kotlin/AttachTest.kts" >"$work/attach.out" 2>&1 || status=$?
+kill "$relay_pid" 2>/dev/null || true
+grep -v 'ERROR CORE' "$work/attach.out" || true
+if [ "$status" != 0 ] || ! grep -q "KOTLIN ATTACH TEST OK" "$work/attach.out"; then
+  say "AttachTest.kts FAILED (exit $status)" >&2
+  exit 1
+fi
+say "AttachTest.kts passed"
 
 # 5. The example program, compiled to a runnable jar.
 say "compiling and running examples/kotlin/FieldApp.kt"

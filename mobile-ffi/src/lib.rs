@@ -15,6 +15,7 @@
 //! Every call blocks (disk and, for `login`/`sync`, network): call them off the UI thread.
 
 mod account;
+mod attachments;
 mod error;
 mod http;
 mod key;
@@ -25,6 +26,7 @@ mod search;
 mod store;
 mod types;
 
+pub use attachments::{AttachmentInfo, AttachmentState, TransferProgress, UploadSummary};
 pub use error::ApiError;
 pub use key::{derive_key_from_pin, new_salt};
 pub use offline_lock::OfflineStatus;

@@ -114,13 +114,13 @@ impl std::fmt::Debug for FerryStore {
     }
 }
 
-fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64)
 }
 
-fn parse_id(id: &str) -> Result<Uuid, Error> {
+pub(crate) fn parse_id(id: &str) -> Result<Uuid, Error> {
     Uuid::parse_str(id.trim()).map_err(|_| Error::Argument("the record id is not a UUID"))
 }
 

@@ -194,6 +194,23 @@ pub struct Config {
     /// Retention rules (`ferry retention`, [`crate::rights::retention`]).
     #[command(flatten)]
     pub retention: crate::rights::retention::RetentionConfig,
+
+    /// Where attachment blobs are kept: unset for files under `<data-dir>/blobs`; for
+    /// several nodes an object store shared by all (`file:///abs/dir` or `memory:` for
+    /// tests).
+    #[arg(long, env = "FERRY_BLOB_STORE", global = true)]
+    pub blob_store: Option<String>,
+
+    /// A size limit for one attachment kind, `KIND=BYTES` (e.g. `portrait=2097152`);
+    /// repeat for several kinds. Kinds not named keep their default (signature 512 KiB,
+    /// portrait 4 MiB, others 16 MiB).
+    #[arg(
+        long,
+        env = "FERRY_ATTACHMENT_MAX_BYTES",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub attachment_max_bytes: Vec<String>,
 }
 
 impl Default for Config {
@@ -223,6 +240,8 @@ impl Default for Config {
             device_health: Default::default(),
             large_pull: Default::default(),
             retention: Default::default(),
+            blob_store: None,
+            attachment_max_bytes: Vec::new(),
         }
     }
 }
@@ -250,6 +269,18 @@ pub const MAX_PUSH_CHANGES: usize = 100_000;
 pub const MAX_RESYNC: usize = 5_000;
 
 impl Config {
+    /// The size limit of attachment `kind`: `--attachment-max-bytes`, else the default.
+    pub fn attachment_limit(&self, kind: &str) -> u64 {
+        self.attachment_max_bytes
+            .iter()
+            .filter_map(|s| s.split_once('='))
+            .filter(|(k, _)| k.trim() == kind)
+            .filter_map(|(_, v)| v.trim().parse::<u64>().ok())
+            .next_back()
+            .unwrap_or_else(|| sync_core::attachment::default_max_bytes(kind))
+            .min(sync_core::attachment::HARD_MAX_BYTES)
+    }
+
     /// The database file inside the data directory.
     pub fn db_path(&self) -> PathBuf {
         self.data_dir.join("ferry.db")

@@ -10,6 +10,7 @@ pub mod accounts;
 pub mod audit;
 pub mod audit_key;
 pub mod auth;
+pub mod blobs;
 pub mod cli;
 pub mod cli_review;
 pub mod cli_units;
@@ -79,6 +80,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Login rate limits, hashing slots and the console form key.
     pub login: Arc<login::LoginGuard>,
+    /// Attachment blobs (`--blob-store`; files under the data directory by default).
+    pub blobs: Arc<dyn blobs::BlobStore>,
 }
 
 /// Reader connections the server opens.
@@ -242,6 +245,7 @@ pub fn open_state(config: Config) -> anyhow::Result<(AppState, Option<String>)> 
         Writer::for_store(&store, metrics.clone()).context("cannot start the writer thread")?;
     let cache = Arc::new(DocCache::new(config.doc_cache_bytes(), metrics.clone()));
     let login = Arc::new(login::LoginGuard::new(&config));
+    let blobs = blobs::open(&config).context("cannot open the blob store")?;
     Ok((
         AppState {
             store,
@@ -251,6 +255,7 @@ pub fn open_state(config: Config) -> anyhow::Result<(AppState, Option<String>)> 
             config: Arc::new(config),
             metrics,
             login,
+            blobs,
         },
         generated,
     ))

@@ -138,6 +138,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod attachment;
 pub mod check;
 pub mod doc;
 pub mod model;

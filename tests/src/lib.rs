@@ -5,6 +5,7 @@
 //! The binary's path comes from the test (`env!("CARGO_BIN_EXE_ferry")` is only defined for
 //! integration tests), so [`Server::start`] takes it as an argument.
 
+pub mod attach;
 pub mod bench;
 pub mod r#gen;
 pub mod hostile;

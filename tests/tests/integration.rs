@@ -6,6 +6,8 @@
 mod integration {
     pub mod accounts_hardening;
     pub mod activity_reports;
+    pub mod attachment_bindings;
+    pub mod attachments;
     pub mod convergence;
     pub mod db_seam;
     pub mod device_health;

@@ -1,6 +1,7 @@
 //! HTTP routes, one module per area, each with its own `router()`.
 
 pub mod admin;
+pub mod attachments;
 pub mod auth;
 pub mod console;
 pub mod ops;
@@ -22,6 +23,7 @@ use crate::error::ApiError;
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(auth::router())
+        .merge(attachments::router())
         .merge(sync::router().layer(axum::middleware::from_fn_with_state(
             state.clone(),
             crate::reports::devices::track_failures,

@@ -249,7 +249,10 @@ fn check_op(kind: Kind, level: Level, op: &automerge::legacy::Op) -> Result<(), 
                     )));
                 };
                 match (spec.ty, put) {
-                    (FieldType::Members | FieldType::PreviousIdNumbers, None) if make => Ok(()),
+                    (
+                        FieldType::Members | FieldType::PreviousIdNumbers | FieldType::Attachments,
+                        None,
+                    ) if make => Ok(()),
                     (FieldType::Int, Some(ScalarValue::Int(_) | ScalarValue::Uint(_))) => Ok(()),
                     (FieldType::Bool, Some(ScalarValue::Boolean(_))) => Ok(()),
                     // A decimal is a whole number or text such as "7.5" (`FieldType::Decimal`).
@@ -260,7 +263,8 @@ fn check_op(kind: Kind, level: Level, op: &automerge::legacy::Op) -> Result<(), 
                         FieldType::Int
                         | FieldType::Bool
                         | FieldType::Members
-                        | FieldType::PreviousIdNumbers,
+                        | FieldType::PreviousIdNumbers
+                        | FieldType::Attachments,
                         _,
                     ) => Err(wrong_type(key)),
                     (_, Some(ScalarValue::Str(s))) => text_within(key, s, spec.max_chars),
@@ -284,6 +288,13 @@ fn check_op(kind: Kind, level: Level, op: &automerge::legacy::Op) -> Result<(), 
             if make {
                 return Err(too_deep());
             }
+            // Entries of `attachments` hold integers (size, pixels, time) beside text.
+            if let Some((true, _)) = crate::attachment::entry_key(key) {
+                return match put {
+                    Some(ScalarValue::Int(_) | ScalarValue::Uint(_)) => Ok(()),
+                    _ => Err(wrong_type(key)),
+                };
+            }
             let max = match key {
                 "relationship" => RELATIONSHIPS.iter().map(|r| r.len()).max().unwrap_or(0),
                 "relationship_note" => RELATIONSHIP_NOTE_MAX_CHARS,
@@ -291,10 +302,14 @@ fn check_op(kind: Kind, level: Level, op: &automerge::legacy::Op) -> Result<(), 
                 // by `model::validate` once the document reads.
                 "replaced_on" => 10,
                 "reason" => TEXT_MAX_CHARS,
+                _ if crate::attachment::entry_key(key).is_some() => {
+                    crate::attachment::entry_key(key).map_or(0, |k| k.1)
+                }
                 _ => {
                     return Err(Violation::invalid(
                         "a set entry has only relationship and relationship_note (members) \
-                         or replaced_on and reason (previous_id_numbers)",
+                         or replaced_on and reason (previous_id_numbers) or an attachment's \
+                         metadata (attachments)",
                     ));
                 }
             };

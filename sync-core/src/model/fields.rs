@@ -145,6 +145,9 @@ pub enum FieldType {
     /// earlier number (12 digits, or an old CMND number), each entry a map with an optional
     /// `replaced_on` (date) and `reason` (text).
     PreviousIdNumbers,
+    /// Attachments (photos, scanned papers): a map keyed by the blob's SHA-256 (64 hex
+    /// digits), each entry a map of its metadata (`crate::attachment::Meta`).
+    Attachments,
 }
 
 /// One field of a record kind.
@@ -186,7 +189,8 @@ impl FieldType {
             FieldType::Int
             | FieldType::Bool
             | FieldType::Members
-            | FieldType::PreviousIdNumbers => 0,
+            | FieldType::PreviousIdNumbers
+            | FieldType::Attachments => 0,
         }
     }
 }
@@ -221,6 +225,15 @@ use FieldType as T;
 
 const R: bool = true;
 const N: bool = false;
+
+/// The attachment set every kind has (`crate::attachment`).
+const ATTACHMENTS: FieldSpec = f(
+    "attachments",
+    FieldType::Attachments,
+    false,
+    "Tệp đính kèm",
+    "Attachments",
+);
 
 const NOTES: FieldSpec = FieldSpec {
     max_chars: NOTES_MAX_CHARS,
@@ -266,6 +279,7 @@ static CITIZEN: &[FieldSpec] = &[
     f("merged_into", T::Uuid, R, "Đã gộp vào hồ sơ", "Merged into record"),
     f("status", T::Enum(CITIZEN_STATUSES), R, "Trạng thái", "Status"),
     NOTES,
+    ATTACHMENTS,
     f("previous_id_numbers", T::PreviousIdNumbers, R, "Số định danh cá nhân trước đây", "Earlier ID numbers"),
     f("status_reason", T::Text, N, "Lý do thay đổi trạng thái", "Reason for the status change"),
     f("captured_on", T::Date, N, "Ngày thu thập thông tin", "Information captured on"),
@@ -278,6 +292,7 @@ static HOUSEHOLD: &[FieldSpec] = &[
     f("members", T::Members, R, "Thành viên hộ", "Members"),
     f("status", T::Enum(HOUSEHOLD_STATUSES), R, "Trạng thái", "Status"),
     NOTES,
+    ATTACHMENTS,
 ];
 
 #[rustfmt::skip]
@@ -295,6 +310,7 @@ static CCCD_APPLICATION: &[FieldSpec] = &[
     f("old_card_collected", T::Bool, N, "Đã thu thẻ cũ", "Old card collected"),
     f("status", T::Enum(APPLICATION_STATUSES), R, "Trạng thái", "Status"),
     NOTES,
+    ATTACHMENTS,
     f("no_id_number_reason", T::Text, N, "Lý do chưa có số định danh cá nhân", "Why there is no ID number yet"),
     f("representative_name", T::Name, R, "Họ, chữ đệm và tên người đại diện hợp pháp", "Legal representative's name"),
     f("representative_id_number", T::IdNumber, R, "Số định danh cá nhân của người đại diện hợp pháp", "Legal representative's personal ID number"),
@@ -321,6 +337,7 @@ static RESIDENCE_DECLARATION: &[FieldSpec] = &[
     f("persons", T::Int, N, "Số người", "Number of persons"),
     f("status", T::Enum(DECLARATION_STATUSES), R, "Trạng thái", "Status"),
     NOTES,
+    ATTACHMENTS,
     f("residence_basis", T::Enum(RESIDENCE_BASES), N, "Hình thức chỗ ở hợp pháp", "Legal basis of the home"),
     f("filed_on", T::Date, N, "Ngày tiếp nhận hồ sơ", "Filed on"),
     f("registration_id", T::Uuid, R, "Đăng ký được gia hạn hoặc xóa", "Registration acted on"),

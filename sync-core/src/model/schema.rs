@@ -52,6 +52,7 @@ fn type_name(ty: FieldType) -> &'static str {
         FieldType::Email => "email",
         FieldType::Members => "members",
         FieldType::PreviousIdNumbers => "earlier ID numbers",
+        FieldType::Attachments => "attachments",
     }
 }
 
@@ -60,7 +61,7 @@ fn automerge_type(ty: FieldType) -> &'static str {
         FieldType::Int => "int (or uint)",
         FieldType::Bool => "boolean",
         FieldType::Decimal => "int, or str",
-        FieldType::Members | FieldType::PreviousIdNumbers => "map object",
+        FieldType::Members | FieldType::PreviousIdNumbers | FieldType::Attachments => "map object",
         _ => "str (scalar string, not a text object)",
     }
 }
@@ -87,6 +88,12 @@ fn rule(ty: FieldType) -> String {
             code_list(RELATIONSHIPS)
         ),
         FieldType::PreviousIdNumbers => "map keyed by the earlier number (12 digits, or a 9/12-digit CMND); each entry a map with optional `replaced_on` (date) and `reason` (str)".into(),
+        FieldType::Attachments => format!(
+            "map keyed by the blob's SHA-256 (64 lowercase hex digits); each entry a map with `kind` (required, one of {}), `mime` (required, one of {}), `size` (required, int, 1 to {} bytes), `width` and `height` (int pixels, optional), `by` (str, the account, ≤ 64 characters), `device` (UUID str) and `at` (int, ms since the epoch); the bytes travel on their own endpoints (`docs/protocol.md` §11)",
+            code_list(crate::attachment::KINDS),
+            code_list(crate::attachment::MIME_TYPES),
+            crate::attachment::HARD_MAX_BYTES
+        ),
     }
 }
 
@@ -169,6 +176,7 @@ Validation has two outcomes (`docs/protocol.md` §5): a **structural error** ref
         FieldType::Email,
         FieldType::Members,
         FieldType::PreviousIdNumbers,
+        FieldType::Attachments,
     ];
     for ty in types {
         let r = match ty {
@@ -303,6 +311,25 @@ fn field_schema(ty: FieldType) -> Json {
                 "properties": {
                     "relationship": {"type": "string", "enum": RELATIONSHIPS},
                     "relationship_note": {"type": "string"}
+                },
+                "additionalProperties": false
+            }
+        }),
+        FieldType::Attachments => json!({
+            "type": "object",
+            "propertyNames": {"pattern": "^[0-9a-f]{64}$"},
+            "additionalProperties": {
+                "type": "object",
+                "required": ["kind", "mime", "size"],
+                "properties": {
+                    "kind": {"type": "string", "enum": crate::attachment::KINDS},
+                    "mime": {"type": "string", "enum": crate::attachment::MIME_TYPES},
+                    "size": {"type": "integer", "minimum": 1, "maximum": crate::attachment::HARD_MAX_BYTES},
+                    "width": {"type": "integer", "minimum": 1},
+                    "height": {"type": "integer", "minimum": 1},
+                    "by": {"type": "string", "maxLength": 64},
+                    "device": {"type": "string", "format": "uuid"},
+                    "at": {"type": "integer"}
                 },
                 "additionalProperties": false
             }

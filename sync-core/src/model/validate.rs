@@ -318,7 +318,7 @@ fn expects(ty: FieldType) -> &'static str {
         FieldType::PreviousIdNumbers => "a map",
         FieldType::Int => "a number",
         FieldType::Bool => "a yes/no value",
-        FieldType::Members => "a map",
+        FieldType::Members | FieldType::Attachments => "a map",
         _ => "text",
     }
 }
@@ -358,7 +358,10 @@ fn check_field(
         (FieldType::Int | FieldType::Bool, _) => wrong_type(errors),
         (FieldType::Members, Value::Map(m)) => check_members(m, errors),
         (FieldType::PreviousIdNumbers, Value::Map(m)) => check_previous_ids(m, errors),
-        (FieldType::Members | FieldType::PreviousIdNumbers, _) => wrong_type(errors),
+        (FieldType::Attachments, Value::Map(m)) => check_attachments(m, errors),
+        (FieldType::Members | FieldType::PreviousIdNumbers | FieldType::Attachments, _) => {
+            wrong_type(errors)
+        }
         (ty, Value::Text(s)) => {
             if !is_nfc(s) {
                 errors.push(err(
@@ -535,7 +538,11 @@ fn check_text(
             }
         }
         // Handled by the caller: these never arrive as text.
-        FieldType::Int | FieldType::Bool | FieldType::Members | FieldType::PreviousIdNumbers => {}
+        FieldType::Int
+        | FieldType::Bool
+        | FieldType::Members
+        | FieldType::PreviousIdNumbers
+        | FieldType::Attachments => {}
     }
 }
 
@@ -601,6 +608,16 @@ fn check_members(members: &BTreeMap<String, Value>, errors: &mut Vec<StructuralE
             };
             // Member entries produce no findings.
             check_text_within(&sub, ty, max, s, errors, &mut Vec::new());
+        }
+    }
+}
+
+/// Each attachment reference: keyed by its hash, with well-formed metadata
+/// ([`crate::attachment::entry_problems`]).
+fn check_attachments(set: &BTreeMap<String, Value>, errors: &mut Vec<StructuralError>) {
+    for (hash, entry) in set {
+        for (suffix, code, message) in crate::attachment::entry_problems(hash, entry) {
+            errors.push(err(&format!("attachments.{hash}{suffix}"), code, message));
         }
     }
 }

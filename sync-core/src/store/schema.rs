@@ -107,6 +107,38 @@ CREATE TABLE record_actors (
 CREATE INDEX record_actors_actor ON record_actors (actor);
 ",
     },
+    Migration {
+        version: 4,
+        // Attachments (`attachment::local`): blob bytes inside the (encrypted) store, the
+        // upload queue, and pieces of fetches in progress. The trigger drops a record's
+        // blobs with the record: purges, rejected new records and wipes take them along.
+        sql: "
+CREATE TABLE attachment_blobs (
+    record TEXT NOT NULL,
+    hash TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    bytes BLOB,
+    origin TEXT NOT NULL,
+    acked INTEGER,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_try_ms INTEGER NOT NULL DEFAULT 0,
+    error TEXT,
+    PRIMARY KEY (record, hash)
+) STRICT;
+CREATE TABLE attachment_pieces (
+    record TEXT NOT NULL,
+    hash TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    bytes BLOB NOT NULL,
+    PRIMARY KEY (record, hash, at)
+) STRICT;
+CREATE TRIGGER attachments_leave_with_their_record AFTER DELETE ON records
+BEGIN
+    DELETE FROM attachment_blobs WHERE record = old.id;
+    DELETE FROM attachment_pieces WHERE record = old.id;
+END;
+",
+    },
 ];
 
 /// The schema as SQLite describes it, one normalised line per fact, for comparing two

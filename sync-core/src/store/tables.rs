@@ -438,7 +438,8 @@ pub fn set_meta(tx: &Transaction<'_>, key: &str, value: &str) -> Result<(), Stor
 pub fn wipe_all(tx: &Transaction<'_>) -> Result<(), StoreError> {
     tx.execute_batch(
         "DELETE FROM outbox; DELETE FROM records; DELETE FROM cursors; DELETE FROM rejected;
-         DELETE FROM resync; DELETE FROM meta; DELETE FROM actors; DELETE FROM record_actors;",
+         DELETE FROM resync; DELETE FROM meta; DELETE FROM actors; DELETE FROM record_actors;
+         DELETE FROM attachment_blobs; DELETE FROM attachment_pieces;",
     )?;
     Ok(())
 }

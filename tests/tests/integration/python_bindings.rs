@@ -9,7 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
 /// The workspace root.
-fn root() -> PathBuf {
+pub(crate) fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .expect("workspace root")
@@ -73,7 +73,7 @@ fn ensure_built(artifact: &Path, sources: &[PathBuf], args: &[&str]) {
 ///
 /// `cargo test --workspace` builds it into `target/debug/deps/` without copying it up to
 /// `target/debug/` (which `cargo build` does), so the newer of the two is used.
-fn cdylib() -> PathBuf {
+pub(crate) fn cdylib() -> PathBuf {
     let name = if cfg!(target_os = "macos") {
         "libmobile_ffi.dylib"
     } else {
@@ -104,7 +104,7 @@ fn cdylib() -> PathBuf {
 }
 
 /// Generates the Python bindings of `lib` into `out` and copies the library next to them.
-fn python_bindings(lib: &Path, out: &Path) {
+pub(crate) fn python_bindings(lib: &Path, out: &Path) {
     let bindgen = target_dir().join("debug").join("uniffi-bindgen");
     ensure_built(
         &bindgen,
@@ -139,7 +139,7 @@ fn python_bindings(lib: &Path, out: &Path) {
 }
 
 /// The `ferry` executable.
-fn ferry_bin() -> PathBuf {
+pub(crate) fn ferry_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_ferry"))
 }
 
@@ -154,9 +154,9 @@ fn ferry(data_dir: &Path) -> Command {
 }
 
 /// A running server, killed on drop.
-struct Server {
+pub(crate) struct Server {
     child: Child,
-    url: String,
+    pub(crate) url: String,
 }
 
 impl Drop for Server {
@@ -166,7 +166,7 @@ impl Drop for Server {
     }
 }
 
-fn start_server(data_dir: &Path) -> Server {
+pub(crate) fn start_server(data_dir: &Path) -> Server {
     let mut child = ferry(data_dir)
         .args(["--bind", "127.0.0.1:0"])
         .stdout(Stdio::piped())
@@ -188,7 +188,7 @@ fn start_server(data_dir: &Path) -> Server {
     Server { child, url }
 }
 
-fn add_officer(data_dir: &Path, name: &str, password: &str, unit: &str) {
+pub(crate) fn add_officer(data_dir: &Path, name: &str, password: &str, unit: &str) {
     let output = ferry(data_dir)
         .args(["user", "add", name, "--role", "officer", "--unit", unit])
         .args(["--password", password])

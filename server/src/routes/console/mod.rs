@@ -15,6 +15,7 @@
 //! by default; `?lang=en` (remembered in a cookie) switches to English. No JavaScript: a
 //! strict Content-Security-Policy allows only the console's own stylesheet.
 
+pub mod attachments;
 pub mod i18n;
 pub mod pages;
 pub mod reports;
@@ -62,6 +63,10 @@ pub fn router() -> Router<AppState> {
         .route("/console/items/{id}/dismiss", post(dismiss_form))
         .route("/console/records/{id}", get(record_page))
         .route("/console/subject", get(subject::form).post(subject::report))
+        .route(
+            "/console/records/{id}/attachments/{hash}",
+            get(attachments::blob),
+        )
         .route("/console/reports", get(reports::index))
         .route("/console/reports/progress", get(reports::progress))
         .route("/console/reports/progress.csv", get(progress_csv))

@@ -833,7 +833,11 @@ fn new_value_input(l: Lang, it: &Item) -> Option<NewInput> {
                 .collect(),
         ),
         FieldType::Date => NewInput::Date,
-        FieldType::Int | FieldType::Bool | FieldType::Members | FieldType::PreviousIdNumbers => {
+        FieldType::Int
+        | FieldType::Bool
+        | FieldType::Members
+        | FieldType::PreviousIdNumbers
+        | FieldType::Attachments => {
             return None;
         }
         _ => NewInput::Text,
@@ -1170,6 +1174,7 @@ pub struct RecordPage {
     meta: Vec<Meta>,
     items: Vec<ItemLine>,
     fields: Vec<FieldLine>,
+    attachments: Vec<super::attachments::AttachmentLine>,
     history: Vec<HistoryLine>,
 }
 
@@ -1235,6 +1240,8 @@ pub fn record(chrome: Chrome, v: &RecordView<'_>) -> RecordPage {
         v.conflicts.iter().map(|c| (c.field.as_str(), c)).collect();
     let fields = fields_of(r.kind)
         .iter()
+        // Attachments have their own section.
+        .filter(|spec| spec.ty != FieldType::Attachments)
         .filter_map(|spec| {
             let val = r.fields.get(spec.name)?;
             let prefix = format!("{}.", spec.name);
@@ -1277,6 +1284,7 @@ pub fn record(chrome: Chrome, v: &RecordView<'_>) -> RecordPage {
         meta: m,
         items,
         fields,
+        attachments: super::attachments::lines(l, r),
         history,
     }
 }

@@ -1,0 +1,59 @@
+//! Blob storage for attachments, behind one small trait ([`BlobStore`]).
+//!
+//! - [`fs::FsBlobs`], the embedded default: files named by hash under `<data-dir>/blobs`
+//!   (directories 0700, files 0600, written to a temporary name, synced, then renamed, so a
+//!   blob or chunk is either whole or absent).
+//! - [`object::ObjectBlobs`]: any [`object_store`] backend, for several nodes sharing one
+//!   bucket (`--blob-store`); tested here with its in-memory and local-filesystem stores.
+//!
+//! An upload in progress is a set of chunk objects (`partial/<hash>/<index>`); the finished
+//! blob (`<hash>`) is written only once its bytes hash to its name, and is never changed.
+
+pub mod fs;
+pub mod object;
+pub mod upload;
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+/// A failure of the blob store (never holds blob contents).
+#[derive(Debug, thiserror::Error)]
+pub enum BlobError {
+    /// The file system failed.
+    #[error("blob store i/o: {0}")]
+    Io(#[from] std::io::Error),
+    /// The object store failed.
+    #[error("object store: {0}")]
+    Object(String),
+}
+
+/// Where blobs and chunks of uploads in progress are kept.
+#[async_trait::async_trait]
+pub trait BlobStore: Send + Sync + std::fmt::Debug {
+    /// Stores chunk `index` of the upload of `hash` (replacing a copy sent before).
+    async fn put_chunk(&self, hash: &str, index: u64, bytes: Bytes) -> Result<(), BlobError>;
+    /// The indexes of the chunks held for `hash`, in any order.
+    async fn chunks(&self, hash: &str) -> Result<Vec<u64>, BlobError>;
+    /// Chunk `index` of `hash`.
+    async fn get_chunk(&self, hash: &str, index: u64) -> Result<Bytes, BlobError>;
+    /// Drops every chunk of `hash`.
+    async fn drop_chunks(&self, hash: &str) -> Result<(), BlobError>;
+    /// Stores the verified blob.
+    async fn put_blob(&self, hash: &str, bytes: Bytes) -> Result<(), BlobError>;
+    /// The size of the blob, when it is stored.
+    async fn blob_size(&self, hash: &str) -> Result<Option<u64>, BlobError>;
+    /// Bytes `from..to` of the blob.
+    async fn get_range(&self, hash: &str, from: u64, to: u64) -> Result<Bytes, BlobError>;
+    /// Deletes the blob (garbage collection).
+    async fn delete_blob(&self, hash: &str) -> Result<(), BlobError>;
+}
+
+/// The configured store: `--blob-store` (`memory:` or `file:///abs/path` through
+/// `object_store`), else the file store under the data directory.
+pub fn open(config: &crate::Config) -> anyhow::Result<Arc<dyn BlobStore>> {
+    match config.blob_store.as_deref() {
+        None | Some("") => Ok(Arc::new(fs::FsBlobs::open(&config.data_dir.join("blobs"))?)),
+        Some(url) => Ok(Arc::new(object::ObjectBlobs::from_url(url)?)),
+    }
+}

@@ -1,0 +1,180 @@
+//! Attachment bytes, on their own endpoints beside `POST /v1/sync` (`docs/protocol.md`
+//! §11): upload state, chunk upload, and fetch with byte ranges.
+
+use axum::Json;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::header::{ACCEPT_RANGES, CACHE_CONTROL, CONTENT_RANGE, CONTENT_TYPE, ETAG, RANGE};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, put};
+use sync_core::attachment::CHUNK_BYTES;
+use sync_core::attachment::transfer::UploadState;
+use sync_core::model::Role;
+
+use crate::auth::DeviceAuth;
+use crate::blobs::upload::{self, Target};
+use crate::error::{ApiError, ApiResult};
+use crate::{AppState, audit, now_ms};
+
+/// The routes of this module.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/attachments/{record}/{hash}", get(fetch))
+        .route("/v1/attachments/{record}/{hash}/upload", get(upload_state))
+        .route(
+            "/v1/attachments/{record}/{hash}/chunks/{index}",
+            put(put_chunk).layer(DefaultBodyLimit::max(CHUNK_BYTES)),
+        )
+}
+
+async fn upload_state(
+    State(state): State<AppState>,
+    auth: DeviceAuth,
+    Path((record, hash)): Path<(String, String)>,
+) -> ApiResult<Json<UploadState>> {
+    let t = upload::resolve(&state, &auth.units, &record, &hash).await?;
+    upload::check_limit(&state, &t.meta)?;
+    Ok(Json(upload::state_of(state.blobs.as_ref(), &t.meta).await?))
+}
+
+async fn put_chunk(
+    State(state): State<AppState>,
+    auth: DeviceAuth,
+    Path((record, hash, index)): Path<(String, String, u64)>,
+    body: Bytes,
+) -> ApiResult<Json<UploadState>> {
+    let t = upload::resolve(&state, &auth.units, &record, &hash).await?;
+    upload::check_limit(&state, &t.meta)?;
+    let done = upload::put_chunk(state.blobs.as_ref(), &t.meta, index, body).await;
+    if let Err(ApiError::Client { code, .. }) = &done {
+        tracing::warn!(code, "attachment upload refused");
+    }
+    Ok(Json(done?))
+}
+
+/// `Range: bytes=a-b`, `bytes=a-` or `bytes=-n` of a blob of `size` bytes, as `from..to`;
+/// `None` for no (or an unusable) header: the whole blob.
+fn parse_range(headers: &HeaderMap, size: u64) -> Result<Option<(u64, u64)>, ApiError> {
+    let Some(v) = headers.get(RANGE).and_then(|v| v.to_str().ok()) else {
+        return Ok(None);
+    };
+    let Some((a, b)) = v
+        .trim()
+        .strip_prefix("bytes=")
+        .and_then(|r| r.split_once('-'))
+    else {
+        return Ok(None);
+    };
+    let bad = || {
+        ApiError::client(
+            StatusCode::RANGE_NOT_SATISFIABLE,
+            "bad_range",
+            format!("ask for one range within the attachment's {size} bytes"),
+        )
+    };
+    let (from, to) = match (a.trim(), b.trim()) {
+        ("", n) => {
+            let n: u64 = n.parse().map_err(|_| bad())?;
+            (size.saturating_sub(n), size)
+        }
+        (a, "") => (a.parse().map_err(|_| bad())?, size),
+        (a, b) => {
+            let b: u64 = b.parse().map_err(|_| bad())?;
+            (a.parse().map_err(|_| bad())?, b.saturating_add(1).min(size))
+        }
+    };
+    if from >= to || from >= size {
+        return Err(bad());
+    }
+    Ok(Some((from, to)))
+}
+
+async fn fetch(
+    State(state): State<AppState>,
+    auth: DeviceAuth,
+    Path((record, hash)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let t = upload::resolve(&state, &auth.units, &record, &hash).await?;
+    if state.blobs.blob_size(&t.meta.hash).await? != Some(t.meta.size) {
+        return Err(ApiError::client(
+            StatusCode::NOT_FOUND,
+            "not_uploaded",
+            "the attachment's bytes have not reached the server yet",
+        ));
+    }
+    let size = t.meta.size;
+    let range = parse_range(&headers, size)?;
+    let (from, to) = range.unwrap_or((0, size));
+    if auth.role == Role::Admin {
+        audit_read(
+            &state,
+            &auth.user,
+            &auth.device_id.to_string(),
+            &t,
+            (from, to),
+        )
+        .await?;
+    }
+    let bytes = state.blobs.get_range(&t.meta.hash, from, to).await?;
+    let status = if range.is_some() {
+        StatusCode::PARTIAL_CONTENT
+    } else {
+        StatusCode::OK
+    };
+    Ok(blob_response(status, &t, bytes, range.map(|_| (from, to))))
+}
+
+/// The reply carrying blob bytes: its type, its hash as the entity tag, never cached.
+pub(crate) fn blob_response(
+    status: StatusCode,
+    t: &Target,
+    bytes: Bytes,
+    range: Option<(u64, u64)>,
+) -> Response {
+    let mut resp = (status, bytes).into_response();
+    let h = resp.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&t.meta.mime) {
+        h.insert(CONTENT_TYPE, v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&format!("\"{}\"", t.meta.hash)) {
+        h.insert(ETAG, v);
+    }
+    h.insert(ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    h.insert(CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+    if let Some((from, to)) = range
+        && let Ok(v) = HeaderValue::from_str(&format!("bytes {from}-{}/{}", to - 1, t.meta.size))
+    {
+        h.insert(CONTENT_RANGE, v);
+    }
+    resp
+}
+
+/// Audits an admin's fetch as a read of personal data, committed before the bytes leave.
+pub(crate) async fn audit_read(
+    state: &AppState,
+    user: &str,
+    device: &str,
+    t: &Target,
+    (from, to): (u64, u64),
+) -> ApiResult<()> {
+    let (user, device) = (user.to_owned(), device.to_owned());
+    let (record, unit, hash) = (t.record.to_string(), t.unit.clone(), t.meta.hash.clone());
+    state
+        .writer
+        .run(move |tx| {
+            let e = audit::Entry {
+                user: &user,
+                device: &device,
+                action: "attachment_read",
+                records: vec![record.clone()],
+                details: serde_json::json!({"unit": unit, "hash": hash, "from": from, "to": to}),
+            };
+            audit::append(tx, now_ms(), &e)?;
+            Ok(())
+        })
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,386 @@
+//! Attachments end to end: a real server, real replicas, the chunked endpoints
+//! (`docs/protocol.md` §11).
+
+use ferry_tests::attach::HttpTransport;
+use ferry_tests::{Device, Server, citizen, now_ms};
+use sync_core::attachment::local::{self, TransferState};
+use sync_core::attachment::transfer::{self, TransferError, Transport};
+use sync_core::attachment::{self, CHUNK_BYTES, FIELD, Meta};
+use sync_core::doc::Edit;
+use sync_core::model::Kind;
+use uuid::Uuid;
+
+use crate::bin;
+
+/// A JPEG-looking photo of `len` bytes (a JPEG header, then seeded noise: incompressible,
+/// like a real photo).
+pub fn photo(len: usize, seed: u8) -> Vec<u8> {
+    let mut b = vec![
+        0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, b'J', b'F', b'I', b'F', 0,
+    ];
+    let mut x: u32 = 0x9E37_79B9 ^ u32::from(seed);
+    while b.len() < len {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        b.push((x >> 24) as u8);
+    }
+    b
+}
+
+fn officer_with_record(server: &Server, user: &str) -> (Device, Uuid) {
+    server.add_user(user, "officer", &["07132"]);
+    let d = Device::login(&server.url(), user);
+    let id = d
+        .create(Kind::Citizen, "07132", citizen("Trần Thị Lan"), now_ms())
+        .unwrap()
+        .record
+        .id;
+    (d, id)
+}
+
+fn upload_all(d: &Device) -> local::UploadReport {
+    let t = HttpTransport::new(d.client.clone());
+    local::upload_due(&d.replica, &t, i64::MAX / 2, &mut |_, _, _| {}).unwrap()
+}
+
+ferry_tests::both_engines!(a_photo_attached_offline_reaches_a_second_device_byte_identical);
+fn a_photo_attached_offline_reaches_a_second_device_byte_identical() {
+    let server = Server::start(bin());
+    let (a, id) = officer_with_record(&server, "lan");
+    server.add_user("minh", "officer", &["07132"]);
+    let b = Device::login(&server.url(), "minh");
+    let bytes = photo(200_000, 1);
+    let meta = local::attach(&a.replica, id, &bytes, "portrait", "lan", now_ms()).unwrap();
+    let listed = local::list(&a.replica, id).unwrap();
+    assert_eq!(listed[0].state, TransferState::Uploading);
+    assert_eq!(listed[0].meta.mime, "image/jpeg");
+
+    a.sync_all();
+    assert_eq!(upload_all(&a).done, 1);
+    assert_eq!(
+        local::list(&a.replica, id).unwrap()[0].state,
+        TransferState::Uploaded
+    );
+
+    b.sync_all();
+    let seen = local::list(&b.replica, id).unwrap();
+    assert_eq!(
+        (seen[0].state, seen[0].meta.by.as_str()),
+        (TransferState::Remote, "lan")
+    );
+    let t = HttpTransport::new(b.client.clone());
+    let mut steps = Vec::new();
+    let got = local::fetch(&b.replica, &t, id, &meta.hash, &mut |d, n| {
+        steps.push((d, n))
+    })
+    .unwrap();
+    assert_eq!(got, bytes);
+    assert_eq!(
+        steps.last(),
+        Some(&(200_000, 200_000)),
+        "progress reaches the whole"
+    );
+    assert_eq!(
+        local::bytes(&b.replica, id, &meta.hash).unwrap().unwrap(),
+        bytes
+    );
+    assert_eq!(
+        local::list(&b.replica, id).unwrap()[0].state,
+        TransferState::Available
+    );
+}
+
+ferry_tests::both_engines!(an_upload_cut_midway_resumes_after_the_last_acknowledged_chunk);
+fn an_upload_cut_midway_resumes_after_the_last_acknowledged_chunk() {
+    let server = Server::start(bin());
+    let (a, id) = officer_with_record(&server, "lan");
+    let bytes = photo(5 * CHUNK_BYTES + 77, 2);
+    let meta = local::attach(&a.replica, id, &bytes, "document_scan", "lan", now_ms()).unwrap();
+    a.sync_all();
+    let t = HttpTransport::new(a.client.clone());
+    for i in 0..3 {
+        let r = transfer::chunk_range(meta.size, i);
+        t.put_chunk(
+            &id.to_string(),
+            &meta.hash,
+            i,
+            &bytes[r.start as usize..r.end as usize],
+        )
+        .unwrap();
+    }
+    // The phone lost the answers (it knows nothing acknowledged) and restarts the upload.
+    let state = t.upload_state(&id.to_string(), &meta.hash).unwrap();
+    assert_eq!(
+        (state.received, state.complete),
+        (3 * CHUNK_BYTES as u64, false)
+    );
+    assert_eq!(upload_all(&a).done, 1);
+    assert_eq!(t.max_sends(), 1, "no chunk was sent twice");
+    let b = HttpTransport::new(a.client.clone());
+    let whole = b
+        .get_range(&id.to_string(), &meta.hash, 0, meta.size)
+        .unwrap();
+    assert_eq!(whole, bytes);
+}
+
+ferry_tests::both_engines!(a_chunk_sent_twice_changes_nothing);
+fn a_chunk_sent_twice_changes_nothing() {
+    let server = Server::start(bin());
+    let (a, id) = officer_with_record(&server, "lan");
+    let bytes = photo(CHUNK_BYTES + 10, 3);
+    let meta = local::attach(&a.replica, id, &bytes, "portrait", "lan", now_ms()).unwrap();
+    a.sync_all();
+    let t = HttpTransport::new(a.client.clone());
+    let first = &bytes[..CHUNK_BYTES];
+    let s1 = t.put_chunk(&id.to_string(), &meta.hash, 0, first).unwrap();
+    let s2 = t.put_chunk(&id.to_string(), &meta.hash, 0, first).unwrap();
+    assert_eq!(s1, s2);
+    let done = t
+        .put_chunk(&id.to_string(), &meta.hash, 1, &bytes[CHUNK_BYTES..])
+        .unwrap();
+    assert!(done.complete);
+    let again = t
+        .put_chunk(&id.to_string(), &meta.hash, 1, &bytes[CHUNK_BYTES..])
+        .unwrap();
+    assert!(
+        again.complete,
+        "a re-send after completion is acknowledged as complete"
+    );
+}
+
+/// Writes a reference by hand (as a client in another language could), bypassing the
+/// phone's own checks: the server must check on its own.
+fn reference(d: &Device, id: Uuid, meta: &Meta) {
+    let edit = Edit::PutEntry {
+        field: FIELD.into(),
+        key: meta.hash.clone(),
+        value: meta.to_entry(),
+    };
+    d.update(id, &[edit], now_ms()).unwrap();
+    d.sync_all();
+}
+
+fn forged(bytes: &[u8], mime: &str, hash: Option<&str>) -> Meta {
+    Meta {
+        hash: hash.map_or_else(|| attachment::sha256_hex(bytes), str::to_owned),
+        kind: "portrait".into(),
+        mime: mime.into(),
+        size: bytes.len() as u64,
+        width: None,
+        height: None,
+        by: "lan".into(),
+        device: Uuid::nil().to_string(),
+        at_ms: 1,
+    }
+}
+
+ferry_tests::both_engines!(bytes_that_do_not_match_their_hash_are_refused_and_dropped);
+fn bytes_that_do_not_match_their_hash_are_refused_and_dropped() {
+    let server = Server::start(bin());
+    let (a, id) = officer_with_record(&server, "lan");
+    let real = photo(1000, 4);
+    let meta = forged(&real, "image/jpeg", None);
+    reference(&a, id, &meta);
+    let t = HttpTransport::new(a.client.clone());
+    let other = photo(1000, 5);
+    let e = t
+        .put_chunk(&id.to_string(), &meta.hash, 0, &other)
+        .unwrap_err();
+    assert_eq!(
+        e,
+        TransferError::Refused {
+            code: "hash_mismatch".into()
+        }
+    );
+    let s = t.upload_state(&id.to_string(), &meta.hash).unwrap();
+    assert_eq!(
+        (s.received, s.complete),
+        (0, false),
+        "the bad bytes were dropped"
+    );
+    assert!(
+        t.put_chunk(&id.to_string(), &meta.hash, 0, &real)
+            .unwrap()
+            .complete
+    );
+}
+
+ferry_tests::both_engines!(a_file_disguised_as_a_photo_is_refused_by_its_content);
+fn a_file_disguised_as_a_photo_is_refused_by_its_content() {
+    let server = Server::start(bin());
+    let (a, id) = officer_with_record(&server, "lan");
+    // A shell script the reference calls a JPEG (a name like photo.jpg says nothing).
+    let script = b"#!/bin/sh\necho not a photo\n".to_vec();
+    let meta = forged(&script, "image/jpeg", None);
+    reference(&a, id, &meta);
+    let t = HttpTransport::new(a.client.clone());
+    let e = t
+        .put_chunk(&id.to_string(), &meta.hash, 0, &script)
+        .unwrap_err();
+    assert_eq!(
+        e,
+        TransferError::Refused {
+            code: "wrong_type".into()
+        }
+    );
+    // And the phone refuses it before anything is written.
+    let e = local::attach(&a.replica, id, &script, "portrait", "lan", now_ms()).unwrap_err();
+    assert!(e.to_string().contains("not a JPEG"), "{e}");
+}
+
+#[test]
+fn an_attachment_over_the_servers_limit_for_its_kind_is_refused_before_any_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start_in(
+        bin(),
+        dir.path(),
+        &[("FERRY_ATTACHMENT_MAX_BYTES", "portrait=100000")],
+    );
+    let (a, id) = officer_with_record(&server, "lan");
+    let bytes = photo(150_000, 6);
+    local::attach(&a.replica, id, &bytes, "portrait", "lan", now_ms()).unwrap();
+    a.sync_all();
+    let report = upload_all(&a);
+    assert_eq!(report.refused, 1);
+    let listed = local::list(&a.replica, id).unwrap();
+    assert_eq!(listed[0].state, TransferState::Failed);
+    assert_eq!(listed[0].error.as_deref(), Some("too_large"));
+    assert!(
+        !dir.path().join("blobs").join("partial").exists(),
+        "no chunk was stored"
+    );
+    // The record itself synced as usual.
+    assert_eq!(a.pending(), 0);
+}
+
+ferry_tests::both_engines!(another_wards_officer_can_neither_upload_nor_fetch);
+fn another_wards_officer_can_neither_upload_nor_fetch() {
+    let server = Server::start(bin());
+    let (a, id) = officer_with_record(&server, "lan");
+    let bytes = photo(3000, 7);
+    let meta = local::attach(&a.replica, id, &bytes, "portrait", "lan", now_ms()).unwrap();
+    a.sync_all();
+    upload_all(&a);
+    server.add_user("khoa", "officer", &["07135"]);
+    let other = Device::login(&server.url(), "khoa");
+    let t = HttpTransport::new(other.client.clone());
+    let rec = id.to_string();
+    assert_eq!(
+        t.get_range(&rec, &meta.hash, 0, 10).unwrap_err(),
+        TransferError::Unknown
+    );
+    assert_eq!(
+        t.upload_state(&rec, &meta.hash).unwrap_err(),
+        TransferError::Unknown
+    );
+    assert_eq!(
+        t.put_chunk(&rec, &meta.hash, 0, &bytes).unwrap_err(),
+        TransferError::Unknown
+    );
+    // A hash the record does not refer to is unknown even in scope.
+    let own = HttpTransport::new(a.client.clone());
+    let stranger = attachment::sha256_hex(b"x");
+    assert_eq!(
+        own.get_range(&rec, &stranger, 0, 1).unwrap_err(),
+        TransferError::Unknown
+    );
+}
+
+ferry_tests::both_engines!(losing_the_unit_purges_the_phones_attachments);
+fn losing_the_unit_purges_the_phones_attachments() {
+    let server = Server::start(bin());
+    let (a, id) = officer_with_record(&server, "lan");
+    let bytes = photo(3000, 8);
+    let meta = local::attach(&a.replica, id, &bytes, "portrait", "lan", now_ms()).unwrap();
+    a.sync_all();
+    upload_all(&a);
+    assert!(local::bytes(&a.replica, id, &meta.hash).unwrap().is_some());
+    let admin = server.admin();
+    let r = admin
+        .send(
+            "PUT",
+            "/v1/admin/users/lan/units",
+            &[("Content-Type", "application/json")],
+            Some(br#"{"units": ["07135"]}"#.to_vec()),
+        )
+        .unwrap();
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    a.sync_all();
+    assert!(a.replica.get(id).unwrap().is_none());
+    assert!(local::bytes(&a.replica, id, &meta.hash).unwrap().is_none());
+    let left: i64 = a
+        .replica
+        .pool()
+        .read(|c| c.query_row("SELECT count(*) FROM attachment_blobs", [], |r| r.get(0)))
+        .unwrap();
+    assert_eq!(left, 0);
+}
+
+ferry_tests::both_engines!(an_admins_fetch_is_audited_before_the_bytes_leave);
+fn an_admins_fetch_is_audited_before_the_bytes_leave() {
+    let server = Server::start(bin());
+    let (a, id) = officer_with_record(&server, "lan");
+    let bytes = photo(3000, 9);
+    let meta = local::attach(&a.replica, id, &bytes, "portrait", "lan", now_ms()).unwrap();
+    a.sync_all();
+    upload_all(&a);
+    let admin = server.admin();
+    let r = admin
+        .get(&format!("/v1/attachments/{id}/{}", meta.hash))
+        .unwrap();
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body, bytes);
+    let rows: i64 = server
+        .store()
+        .read(|c| {
+            c.query_value(
+                "SELECT count(*) FROM audit WHERE action = 'attachment_read'",
+                &[],
+            )
+        })
+        .unwrap();
+    assert_eq!(rows, 1);
+}
+
+#[test]
+fn an_upload_survives_a_server_restart_between_chunks() {
+    let mut server = Server::start(bin());
+    let (a, id) = officer_with_record(&server, "lan");
+    let bytes = photo(3 * CHUNK_BYTES, 10);
+    let meta = local::attach(&a.replica, id, &bytes, "portrait", "lan", now_ms()).unwrap();
+    a.sync_all();
+    let t = HttpTransport::new(a.client.clone());
+    t.put_chunk(&id.to_string(), &meta.hash, 0, &bytes[..CHUNK_BYTES])
+        .unwrap();
+    server.restart();
+    let t = HttpTransport::new(a.client.via(&server.url()));
+    let s = t.upload_state(&id.to_string(), &meta.hash).unwrap();
+    assert_eq!(
+        s.received, CHUNK_BYTES as u64,
+        "the acknowledged chunk survived"
+    );
+    let report = local::upload_due(&a.replica, &t, i64::MAX / 2, &mut |_, _, _| {}).unwrap();
+    assert_eq!(report.done, 1);
+    assert_eq!(t.max_sends(), 1);
+}
+
+#[test]
+fn the_object_store_backend_keeps_and_serves_blobs_like_the_file_store() {
+    let store_dir = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let url = format!("file://{}", store_dir.path().display());
+    let server = Server::start_in(bin(), data.path(), &[("FERRY_BLOB_STORE", &url)]);
+    let (a, id) = officer_with_record(&server, "lan");
+    let bytes = photo(2 * CHUNK_BYTES + 5, 11);
+    let meta = local::attach(&a.replica, id, &bytes, "portrait", "lan", now_ms()).unwrap();
+    a.sync_all();
+    assert_eq!(upload_all(&a).done, 1);
+    assert!(store_dir.path().join("blobs").join(&meta.hash).exists());
+    assert!(!data.path().join("blobs").join(&meta.hash[..2]).exists());
+    let t = HttpTransport::new(a.client.clone());
+    let tail = t
+        .get_range(&id.to_string(), &meta.hash, 100, meta.size)
+        .unwrap();
+    assert_eq!(tail, bytes[100..]);
+}
