@@ -742,6 +742,9 @@ pub enum FieldKind {
     /// Earlier ID numbers: `Entries` keyed by the earlier number, each entry with optional
     /// `replaced_on` (date) and `reason`.
     PreviousIdNumbers,
+    /// The record's attachments (photos, scans): not edited as a value but through
+    /// `attach`, `attachments` and `fetchAttachment` (`mobile-ffi/README.md`, "Attachments").
+    Attachments,
 }
 
 impl From<FieldType> for FieldKind {
@@ -766,6 +769,7 @@ impl From<FieldType> for FieldKind {
             FieldType::Email => FieldKind::Email,
             FieldType::Members => FieldKind::Members,
             FieldType::PreviousIdNumbers => FieldKind::PreviousIdNumbers,
+            FieldType::Attachments => FieldKind::Attachments,
         }
     }
 }
