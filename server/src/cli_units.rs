@@ -58,7 +58,11 @@ pub fn run(config: &Config, cmd: UnitsCommand) -> anyhow::Result<ExitCode> {
 }
 
 fn print_report(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
-    let verb = if r.dry_run { "would adjust" } else { "adjusted" };
+    let verb = if r.dry_run {
+        "would adjust"
+    } else {
+        "adjusted"
+    };
     writeln!(
         out,
         "{} citizens read; {verb} {} address unit(s); {} left for a decision",

@@ -21,7 +21,7 @@
 
 use serde::{Deserialize, Serialize};
 use sync_core::doc::{self, Author, Edit, RecordDoc};
-use sync_core::model::{self, Fields, Kind, Record, Role, Value, ValidationContext, catalog};
+use sync_core::model::{self, Fields, Kind, Record, Role, ValidationContext, Value, catalog};
 use sync_core::replica;
 use uuid::Uuid;
 
@@ -144,7 +144,10 @@ pub fn adjust(
         return Err(ReviewError::NotAdmin);
     }
     let ids: Vec<String> = tx
-        .query("SELECT id FROM records WHERE kind = 'citizen' ORDER BY id", &[])?
+        .query(
+            "SELECT id FROM records WHERE kind = 'citizen' ORDER BY id",
+            &[],
+        )?
         .iter()
         .map(|r| r.get::<String>(0))
         .collect::<Result<_, _>>()?;

@@ -22,8 +22,8 @@ mod integration {
     pub mod quality_report;
     pub mod reports;
     pub mod review;
-    pub mod rights;
     pub mod review_ranking;
+    pub mod rights;
     pub mod schema_contract;
     pub mod security;
     pub mod sync;

@@ -184,7 +184,7 @@ mod tests {
     }
 
     #[test]
-    fn records_queued_when_the_server_stopped_are_detected_at_the_next_start() {
+    fn records_queued_when_the_server_stopped_are_detected_by_the_worker_after_the_next_start() {
         let dir = tempfile::tempdir().unwrap();
         let config = crate::Config {
             data_dir: dir.path().to_owned(),
@@ -210,8 +210,31 @@ mod tests {
         assert_eq!(open_items(&state.store), 0, "nothing detected yet");
         drop(state);
 
+        // The next start serves at once: the records are still queued, and the review
+        // worker detects them in the background.
         let (state, _) = crate::open_state(config).unwrap();
-        assert_eq!(state.store.read(len).unwrap(), 0, "the queue was drained");
+        assert_eq!(state.store.read(len).unwrap(), 2, "start does not detect");
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            spawn_worker(
+                state.writer.clone(),
+                state.store.clone(),
+                state.cache.clone(),
+                state.metrics.clone(),
+                state.review_wake.clone(),
+            );
+            let deadline = std::time::Instant::now() + Duration::from_secs(30);
+            while state.store.read(len).unwrap() > 0 {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "the worker drained the queue within 30 s"
+                );
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        });
         assert_eq!(open_items(&state.store), 1, "the duplicate is found");
     }
 

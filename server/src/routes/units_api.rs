@@ -40,12 +40,12 @@ async fn adjust(
     let report = state
         .writer
         .run(move |tx| {
-            unit_adjust::adjust(tx, &auth.user, "api", body.dry_run, now_ms()).map_err(|e| {
-                match e {
+            unit_adjust::adjust(tx, &auth.user, "api", body.dry_run, now_ms()).map_err(
+                |e| match e {
                     ReviewError::Internal(e) => e,
                     refused => anyhow::Error::new(refused),
-                }
-            })
+                },
+            )
         })
         .await
         .map_err(|e| match e.downcast::<ReviewError>() {

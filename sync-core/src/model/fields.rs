@@ -465,7 +465,7 @@ mod tests {
             Some(FieldType::Enum(RELATIONSHIPS))
         );
         assert_eq!(ty("phone"), Some(FieldType::Phone));
-        assert_eq!(fields_of(Kind::Citizen).len(), 40);
+        assert_eq!(fields_of(Kind::Citizen).len(), 41);
         assert_eq!(ty("captured_on"), Some(FieldType::Date));
     }
 

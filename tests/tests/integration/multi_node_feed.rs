@@ -87,7 +87,10 @@ impl Puller {
                 *self.received.entry(hash.0.to_vec()).or_default() += 1;
             }
             if let Some(snapshot) = &entry.snapshot {
-                for (hash, _) in RecordDoc::load(snapshot).expect("a snapshot").change_actors() {
+                for (hash, _) in RecordDoc::load(snapshot)
+                    .expect("a snapshot")
+                    .change_actors()
+                {
                     *self.received.entry(hash.0.to_vec()).or_default() += 1;
                 }
             }

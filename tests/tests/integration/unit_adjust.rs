@@ -34,7 +34,11 @@ fn town() -> Town {
     server.add_user("an", "officer", &["07135"]);
     let phone = Device::login(&server.url(), "an");
     let people: [(&'static str, &str, &[(&str, &str)]); 5] = [
-        ("Phạm Văn Minh", "2024-05-01", &[("permanent_unit", "07138")]),
+        (
+            "Phạm Văn Minh",
+            "2024-05-01",
+            &[("permanent_unit", "07138")],
+        ),
         (
             "Lê Văn Thắng",
             "2023-06-15",
@@ -51,7 +55,12 @@ fn town() -> Town {
     let mut ids = BTreeMap::new();
     for (name, captured, units) in people {
         let saved = phone
-            .create(Kind::Citizen, "07135", citizen(name, captured, units), now_ms())
+            .create(
+                Kind::Citizen,
+                "07135",
+                citizen(name, captured, units),
+                now_ms(),
+            )
             .unwrap();
         ids.insert(name, saved.record.id);
     }
@@ -67,7 +76,12 @@ fn adjust(server: &Server, dry_run: bool) -> serde_json::Value {
             &serde_json::json!({ "dry_run": dry_run }),
         )
         .unwrap();
-    assert_eq!(reply.status, 200, "{}", String::from_utf8_lossy(&reply.body));
+    assert_eq!(
+        reply.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
     reply.json()
 }
 
@@ -104,9 +118,24 @@ fn the_bulk_adjustment_moves_old_units_to_their_successors_with_an_art_26_record
     let t = town();
     let id = |name: &str| t.ids[name].to_string();
     let mut expected = vec![
-        (id("Phạm Văn Minh"), "permanent_unit".into(), "07138".into(), "07135".into()),
-        (id("Lê Văn Thắng"), "permanent_unit".into(), "16471".into(), "16498".into()),
-        (id("Lê Văn Thắng"), "temporary_unit".into(), "07186".into(), "07180".into()),
+        (
+            id("Phạm Văn Minh"),
+            "permanent_unit".into(),
+            "07138".into(),
+            "07135".into(),
+        ),
+        (
+            id("Lê Văn Thắng"),
+            "permanent_unit".into(),
+            "16471".into(),
+            "16498".into(),
+        ),
+        (
+            id("Lê Văn Thắng"),
+            "temporary_unit".into(),
+            "07186".into(),
+            "07180".into(),
+        ),
     ];
     expected.sort();
 
@@ -125,7 +154,10 @@ fn the_bulk_adjustment_moves_old_units_to_their_successors_with_an_art_26_record
     assert_eq!(undecided.len(), 2, "{report}");
     let lien_hoa = undecided.iter().find(|u| u["code"] == "07180").unwrap();
     assert_eq!(lien_hoa["record"], id("Đỗ Thị Hoa"));
-    assert_eq!(lien_hoa["candidates"], serde_json::json!(["07180", "07168"]));
+    assert_eq!(
+        lien_hoa["candidates"],
+        serde_json::json!(["07180", "07168"])
+    );
 
     t.phone.sync_all();
     let thang = record(&t.phone, t.ids["Lê Văn Thắng"]);
@@ -134,7 +166,11 @@ fn the_bulk_adjustment_moves_old_units_to_their_successors_with_an_art_26_record
     assert_eq!(record(&t.phone, minh).text("permanent_unit"), Some("07135"));
     let hoa = record(&t.phone, t.ids["Đỗ Thị Hoa"]);
     assert_eq!(hoa.text("permanent_unit"), Some("07180"));
-    assert_eq!(hoa.text("captured_on"), Some("2024-02-10"), "left as captured");
+    assert_eq!(
+        hoa.text("captured_on"),
+        Some("2024-02-10"),
+        "left as captured"
+    );
     for a in report["adjusted"].as_array().unwrap() {
         let declaration: Uuid = a["declaration"].as_str().unwrap().parse().unwrap();
         let d = record(&t.phone, declaration);
@@ -147,16 +183,36 @@ fn the_bulk_adjustment_moves_old_units_to_their_successors_with_an_art_26_record
         let reason = d.text("reason").unwrap();
         assert!(reason.contains("Art. 26(1)(c)"), "{reason}");
     }
-    let findings = t.phone.get(t.ids["Lê Văn Thắng"]).unwrap().unwrap().findings;
-    assert!(!findings.iter().any(|f| f.code == "old_unit_code"), "{findings:?}");
+    let findings = t
+        .phone
+        .get(t.ids["Lê Văn Thắng"])
+        .unwrap()
+        .unwrap()
+        .findings;
+    assert!(
+        !findings.iter().any(|f| f.code == "old_unit_code"),
+        "{findings:?}"
+    );
 
-    assert!(adjust(&t.server, false)["adjusted"].as_array().unwrap().is_empty());
+    assert!(
+        adjust(&t.server, false)["adjusted"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
     let out = t.server.cli(&["units", "adjust", "--dry-run"]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{text}");
-    assert!(text.contains("would adjust 0 address unit(s); 2 left for a decision"), "{text}");
+    assert!(
+        text.contains("would adjust 0 address unit(s); 2 left for a decision"),
+        "{text}"
+    );
     let out = t.server.cli(&["audit", "verify"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
 }
 
 ferry_tests::both_engines!(only_an_admin_may_adjust_units_and_the_cli_writes_the_same_records);
@@ -169,7 +225,11 @@ fn only_an_admin_may_adjust_units_and_the_cli_writes_the_same_records() {
         .unwrap();
     assert_eq!(reply.status, 403);
     let out = t.server.cli(&["units", "adjust", "--json"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["adjusted"].as_array().unwrap().len(), 3, "{report}");
     t.phone.sync_all();
