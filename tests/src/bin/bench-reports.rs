@@ -286,6 +286,9 @@ fn slowest(mut f: impl FnMut() -> anyhow::Result<usize>) -> anyhow::Result<(Dura
     Ok((worst, rows))
 }
 
+/// One report query to time: returns how many rows it produced.
+type Query<'a> = Box<dyn Fn() -> anyhow::Result<usize> + 'a>;
+
 fn main() -> anyhow::Result<()> {
     let args = Args::from_env();
     let smoke = args.flag("--smoke");
@@ -331,7 +334,7 @@ fn main() -> anyhow::Result<()> {
     let mut rows: Vec<Vec<String>> = Vec::new();
     for (scope, units) in [("district", &wards), ("one ward", &one)] {
         for (label, period) in [("month", month), ("year", year)] {
-            let cases: Vec<(&str, Box<dyn Fn() -> anyhow::Result<usize>>)> = vec![
+            let cases: Vec<(&str, Query<'_>)> = vec![
                 (
                     "progress",
                     Box::new(|| {

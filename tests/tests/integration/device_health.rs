@@ -102,7 +102,7 @@ fn seed(server: &Server) -> Fleet {
     Fleet { a, b, d }
 }
 
-fn device<'a>(j: &'a serde_json::Value, id: uuid::Uuid) -> &'a serde_json::Value {
+fn device(j: &serde_json::Value, id: uuid::Uuid) -> &serde_json::Value {
     j["devices"]
         .as_array()
         .unwrap()

@@ -526,7 +526,7 @@ ferry_tests::both_engines!(
     an_over_long_text_is_refused_by_the_phone_when_typed_with_the_servers_limit
 );
 fn an_over_long_text_is_refused_by_the_phone_when_typed_with_the_servers_limit() {
-    let (server, phone) = officers_phone();
+    let (_server, phone) = officers_phone();
     let saved = phone
         .create(Kind::Citizen, UNIT, citizen("Lê Văn Minh"), now_ms())
         .unwrap();

@@ -29,11 +29,18 @@ struct Town {
     ids: BTreeMap<&'static str, Uuid>,
 }
 
+/// A citizen of the test town: name, capture date, unit fields.
+type Person = (
+    &'static str,
+    &'static str,
+    &'static [(&'static str, &'static str)],
+);
+
 fn town() -> Town {
     let server = Server::start(bin());
     server.add_user("an", "officer", &["07135"]);
     let phone = Device::login(&server.url(), "an");
-    let people: [(&'static str, &str, &[(&str, &str)]); 5] = [
+    let people: [Person; 5] = [
         (
             "Phạm Văn Minh",
             "2024-05-01",
