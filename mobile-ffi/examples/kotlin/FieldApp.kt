@@ -52,6 +52,8 @@ fun explain(e: ApiException): String = when (e) {
     is ApiException.Server -> "server error ${e.status}: try later"
     is ApiException.Protocol -> "update the app (${e.reason})"
     is ApiException.Storage -> "storage problem (${e.reason})"
+    is ApiException.OfflineTooLong -> "no successful sync for over ${e.limitDays} days: log in online to read records again (edits still save)"
+    is ApiException.PinWait -> "too many wrong PINs: try again in ${e.retrySecs} s"
 }
 
 fun main(args: Array<String>) {

@@ -194,7 +194,12 @@ FerryStore.open(File(work, "conflict-a.db").path, ByteArray(32) { 11 }).use { a 
         assert(byUser == mapOf(env("FERRY_USER") to "1985-03-13", env("FERRY_USER2") to "1985-02-03")) {
             "conflict values $values"
         }
-        assert(values.single { it.own }.author?.deviceName == "Phone A")
+        // The device's own value is marked `own` (its author is this device's user).
+        assert(values.single { it.own }.let {
+            it.author?.user == env("FERRY_USER") && (it.value as FieldValue.Text).value == "1985-03-13"
+        }) {
+            "own value's author ${values.map { Triple(it.own, it.author?.user, it.author?.deviceName) }}"
+        }
         a.logout()
         b.logout()
     }
