@@ -6,7 +6,8 @@
 //! nothing: the id is still queued when the server starts again. A background worker
 //! ([`spawn_worker`]) drains the queue in small chunks through the group-commit writer;
 //! each chunk runs detection and deletes its ids in one transaction, so an id leaves the
-//! queue exactly when its detection is committed. `ferry review scan` and startup drain it
+//! queue exactly when its detection is committed; it runs from the server's start, so what an
+//! earlier run left queued is detected while the server serves. `ferry review scan` drains it
 //! with [`drain_all`].
 
 use std::sync::Arc;
@@ -89,8 +90,7 @@ pub fn drain_chunk(
     Ok((ids.len(), stats))
 }
 
-/// Drains the whole queue in write transactions of `store` (the CLI, and startup before
-/// serving).
+/// Drains the whole queue in write transactions of `store` (`ferry review scan`).
 pub fn drain_all(store: &Store, now_ms: i64) -> anyhow::Result<(usize, DetectStats)> {
     let mut total = (0, DetectStats::default());
     loop {
