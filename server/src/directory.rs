@@ -70,14 +70,6 @@ fn remaining(
 /// parameters).
 const IN_CHUNK: usize = 200;
 
-/// `?1, ?2, …, ?n`.
-fn placeholders(n: usize) -> String {
-    (1..=n)
-        .map(|i| format!("?{i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 /// The directory entries of every device that logged a change of one of `records`: one
 /// statement per [`IN_CHUNK`] records and per [`IN_CHUNK`] devices (a pull holds hundreds
 /// of records; a statement each was ≈ 5% of the server's CPU with 16 devices pushing).
@@ -95,7 +87,7 @@ fn actors_of(
         let sql = format!(
             "SELECT DISTINCT origin_device FROM changes
              WHERE kind = 'change' AND record IN ({})",
-            placeholders(chunk.len())
+            crate::db::placeholders(1, chunk.len())
         );
         let params: Vec<&dyn crate::db::ToValue> =
             chunk.iter().map(|r| r as &dyn crate::db::ToValue).collect();
@@ -109,7 +101,7 @@ fn actors_of(
         let sql = format!(
             "SELECT d.actor, u.username, d.name FROM devices d JOIN users u ON u.id = d.user_id
              WHERE d.id IN ({}) ORDER BY d.id",
-            placeholders(chunk.len())
+            crate::db::placeholders(1, chunk.len())
         );
         let params: Vec<&dyn crate::db::ToValue> =
             chunk.iter().map(|d| d as &dyn crate::db::ToValue).collect();

@@ -389,10 +389,9 @@ fn stored_records(
 ) -> anyhow::Result<HashMap<Uuid, Record>> {
     let mut out = HashMap::new();
     for chunk in ids.chunks(500) {
-        let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("?{i}")).collect();
         let sql = format!(
             "SELECT id, doc FROM records WHERE id IN ({})",
-            marks.join(", ")
+            crate::db::placeholders(1, chunk.len())
         );
         let params: Vec<&dyn crate::db::ToValue> = chunk
             .iter()

@@ -184,10 +184,15 @@ pub fn adjust(
                     }));
             }
             Plan::Adjust(fields) => {
-                if author.is_none() {
-                    author = Some(admin_author(tx, user.id, now_ms)?);
-                }
-                let (device, actor) = author.clone().expect("set above");
+                // The admin's device and actor, registered on the first adjustment only.
+                let (device, actor) = match author.clone() {
+                    Some(a) => a,
+                    None => {
+                        let a = admin_author(tx, user.id, now_ms)?;
+                        author = Some(a.clone());
+                        a
+                    }
+                };
                 let author = Author {
                     actor,
                     time_ms: now_ms,

@@ -97,6 +97,15 @@ impl DbError {
 /// Parameters of one statement: `&[&a, &b]`.
 pub type Params<'a> = &'a [&'a dyn ToValue];
 
+/// `?{first}, ?{first+1}, …` for `n` values: the list of an `IN (…)` bound value by value
+/// (portable: no array parameters, which SQLite lacks).
+pub fn placeholders(first: usize, n: usize) -> String {
+    (first..first + n)
+        .map(|i| format!("?{i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// A connection or transaction of either engine: the one interface the domain code uses.
 ///
 /// Methods take `&self` on both engines, so a function takes `tx: &dyn Sql` whether it runs

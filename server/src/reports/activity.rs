@@ -15,8 +15,8 @@
 use std::collections::BTreeMap;
 
 use crate::audit::Entry;
+use crate::db::placeholders;
 use crate::db::{DbError, Sql, ToValue};
-use crate::reports::progress::placeholders;
 
 /// Rows per multi-row statement (well under either engine's parameter limit).
 const CHUNK: usize = 400;

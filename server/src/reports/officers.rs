@@ -16,7 +16,7 @@ use serde::Serialize;
 use sync_core::model::Date;
 
 use super::period::Period;
-use super::progress::placeholders;
+use crate::db::placeholders;
 use crate::db::{DbError, Sql, ToValue};
 
 /// The data-use threshold (flag and environment variable).

@@ -11,7 +11,7 @@ use serde::Serialize;
 use sync_core::model::Date;
 
 use super::period::Period;
-use crate::db::{DbError, Sql, ToValue};
+use crate::db::{DbError, Sql, ToValue, placeholders};
 
 /// The figures of one unit and procedure (or a total).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -64,14 +64,6 @@ pub struct TrendPoint {
     pub unit: String,
     /// Dossiers received.
     pub received: i64,
-}
-
-/// `?{first}, ?{first+1}, …` for `n` values.
-pub fn placeholders(first: usize, n: usize) -> String {
-    (first..first + n)
-        .map(|i| format!("?{i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// The median of a histogram of (value, count).

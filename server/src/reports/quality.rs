@@ -21,7 +21,7 @@ use serde::Serialize;
 use sync_core::model::Date;
 
 use super::period::Period;
-use super::progress::placeholders;
+use crate::db::placeholders;
 use crate::db::{DbError, Sql, ToValue};
 
 /// Records carrying one finding code in one unit.
