@@ -308,10 +308,9 @@ struct Candidate {
     /// The scope whose rows it covers (`None` for a resync answer).
     scope: Option<usize>,
     record: Uuid,
-    /// Sequence numbers of the rows it covers in its scope's window.
-    seqs: Vec<u64>,
-    /// The bytes of each of those rows when the window read them (small rows), by position.
-    inline: Vec<Option<Vec<u8>>>,
+    /// The rows it covers in its scope's window: sequence number, and the bytes when the
+    /// window read them (small rows).
+    rows: Vec<(u64, Option<Vec<u8>>)>,
     /// Whether the device must get the record whole (new to it in this scope, or resync).
     must_snapshot: bool,
     /// Total bytes of those rows.
@@ -444,8 +443,7 @@ pub fn build_pull(
             Some((_, unit, _)) if scopes.contains(unit.as_str()) => candidates.push(Candidate {
                 scope: None,
                 record: *id,
-                seqs: Vec::new(),
-                inline: Vec::new(),
+                rows: Vec::new(),
                 must_snapshot: true,
                 change_bytes: 0,
             }),
@@ -511,8 +509,7 @@ pub fn build_pull(
                     candidates.push(Candidate {
                         scope: Some(scope_index),
                         record: row.record,
-                        seqs: Vec::new(),
-                        inline: Vec::new(),
+                        rows: Vec::new(),
                         must_snapshot: !seen,
                         change_bytes: 0,
                     });
@@ -520,8 +517,7 @@ pub fn build_pull(
                     candidates.len() - 1
                 }
             };
-            candidates[slot].seqs.push(row.seq);
-            candidates[slot].inline.push(bytes);
+            candidates[slot].rows.push((row.seq, bytes));
             candidates[slot].change_bytes += row.len;
             row.candidate = true;
             visible_rows.push(row);
@@ -700,10 +696,10 @@ fn materialise(
     {
         return Ok(Some((entry(Vec::new(), Some(s)), true)));
     }
-    let mut changes = Vec::with_capacity(cand.seqs.len());
+    let mut changes = Vec::with_capacity(cand.rows.len());
     // Sequence numbers are per unit on PostgreSQL: a row is (unit, seq).
     let feed = feed.unwrap_or_default();
-    for (seq, inline) in cand.seqs.iter().zip(&cand.inline) {
+    for (seq, inline) in &cand.rows {
         let bytes: Vec<u8> = match inline {
             Some(b) => b.clone(),
             None => conn
@@ -782,7 +778,7 @@ fn assemble(
     let mut sent_records: BTreeSet<Uuid> = BTreeSet::new();
     for ((cand, entry), &whole) in included.iter().zip(entries).zip(whole) {
         if let Some(s) = cand.scope {
-            covered[s].extend(cand.seqs.iter().copied());
+            covered[s].extend(cand.rows.iter().map(|(seq, _)| *seq));
         }
         if entry.kind.is_empty() {
             continue;
