@@ -142,21 +142,21 @@ impl DocCache {
         }
     }
 
-    /// The reading of the document of `id` with `heads`: the cached one, else read from the
-    /// cached (or loaded) document and kept beside it.
+    /// The document of `id` with `heads` and its reading: the cached reading, else read
+    /// from the cached (or loaded) document and kept beside it.
     pub fn reading(
         &self,
         id: Uuid,
         heads: &[u8],
         saved: &[u8],
-    ) -> Result<Arc<Record>, sync_core::doc::DocError> {
+    ) -> Result<(Arc<RecordDoc>, Arc<Record>), sync_core::doc::DocError> {
         let doc = self.load(id, heads, saved)?;
         if let Some(r) = self.record(id, heads) {
-            return Ok(r);
+            return Ok((doc, r));
         }
         let read = Arc::new(doc.read()?);
-        self.put_read(id, heads.to_vec(), doc, read.clone(), saved.len());
-        Ok(read)
+        self.put_read(id, heads.to_vec(), doc.clone(), read.clone(), saved.len());
+        Ok((doc, read))
     }
 
     fn put_entry(

@@ -82,19 +82,16 @@ pub fn detect_cached(
         let Some(stored) = feed::get_record(tx, *id)? else {
             continue;
         };
-        let doc = match cache {
-            Some(c) => c.load(*id, &stored.heads, &stored.doc),
-            None => RecordDoc::load(&stored.doc).map(Arc::new),
-        };
         // The push that stored this version may have left its reading in the cache.
-        let cached = cache.and_then(|c| c.record(*id, &stored.heads));
-        let read = doc.and_then(|d| {
-            let r = match cached {
-                Some(r) => (*r).clone(),
-                None => d.read()?,
-            };
-            Ok((d, r))
-        });
+        let read = match cache {
+            Some(c) => c
+                .reading(*id, &stored.heads, &stored.doc)
+                .map(|(d, r)| (d, (*r).clone())),
+            None => RecordDoc::load(&stored.doc).and_then(|d| {
+                let r = d.read()?;
+                Ok((Arc::new(d), r))
+            }),
+        };
         match read {
             Ok(pair) => loaded.push(pair),
             Err(e) => {
@@ -242,7 +239,7 @@ fn load_record(
         Some(c) => c
             .reading(id, &stored.heads, &stored.doc)
             .ok()
-            .map(|r| (*r).clone()),
+            .map(|(_, r)| (*r).clone()),
         None => RecordDoc::load(&stored.doc).and_then(|d| d.read()).ok(),
     })
 }
