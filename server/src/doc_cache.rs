@@ -154,7 +154,8 @@ impl DocCache {
         if let Some(r) = self.record(id, heads) {
             return Ok((doc, r));
         }
-        let read = Arc::new(doc.read()?);
+        // A stored document passed the shape walk when it was stored (`sync::evaluate`).
+        let read = Arc::new(doc.read_known_shape()?);
         self.put_read(id, heads.to_vec(), doc.clone(), read.clone(), saved.len());
         Ok((doc, read))
     }

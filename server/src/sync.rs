@@ -349,17 +349,18 @@ fn evaluate(
         Ok(w) => w,
         Err(v) => return reject(v.code, v.message),
     };
-    // The stored record, read (and its shape checked) before the merged one: when it
-    // passes and the changes create no object, the merged document's shape passes too.
+    // The stored record, read without the shape walk: every stored document passed it
+    // when it was stored (here, below, or in `ferry import`, which runs these checks), so
+    // when the changes create no object the merged document passes too.
     // (From the cache when the push that stored this version left its reading there.)
     let before: Option<Result<Record, doc::DocError>> =
         stored
             .as_ref()
             .map(|s| match cache.and_then(|c| c.record(s.id, &s.heads)) {
                 Some(r) => Ok((*r).clone()),
-                None => base.read(),
+                None => base.read_known_shape(),
             });
-    let known_shape = written.objects_made == 0 && before.as_ref().is_none_or(|b| b.is_ok());
+    let known_shape = written.objects_made == 0;
 
     // 5. Apply on a fork.
     let mut fork = base.fork();
