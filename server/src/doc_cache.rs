@@ -23,13 +23,15 @@ use uuid::Uuid;
 
 use crate::metrics::Metrics;
 
-/// In-memory bytes charged per byte of a document's saved form (uncompressed). A rough
-/// figure: with 12 (and 6 KiB per document) the server's RSS grew well past the budget in
-/// `bench-sync`'s throughput runs (`BENCHMARKS.md`, issue 9), as documents built by applying
-/// changes hold more than loaded ones; not yet calibrated by a measurement.
-pub const COST_PER_SAVED_BYTE: usize = 32;
-/// Fixed in-memory bytes charged per cached document.
-pub const COST_BASE: usize = 16 * 1024;
+/// In-memory bytes charged per byte of a document's saved form (uncompressed), with
+/// [`COST_BASE`] calibrated by `bench-doc-cost` (`BENCHMARKS.md`, "What a cached document
+/// costs"): a loaded document of generated records measured ≈ 4.9 KiB + 15 bytes per saved
+/// byte, a document forked and changed as a push builds it no more, and its reading
+/// ≈ 3.4 KiB whatever the size.
+pub const COST_PER_SAVED_BYTE: usize = 16;
+/// Fixed in-memory bytes charged per cached document: the document's own fixed part and
+/// the reading kept beside it.
+pub const COST_BASE: usize = 8 * 1024;
 
 /// The estimated in-memory size of a loaded document whose saved form is `saved_len` bytes.
 pub fn cost(saved_len: usize) -> usize {

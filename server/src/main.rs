@@ -7,6 +7,6 @@ static ALLOCATOR: server::Allocator = server::Allocator;
 include!("malloc_arenas.rs");
 
 fn main() -> std::process::ExitCode {
-    limit_malloc_arenas();
+    tune_malloc();
     server::cli::main()
 }

@@ -150,16 +150,52 @@ pub fn decompress(
         Encoding::Gzip => flate2::read::MultiGzDecoder::new(bytes)
             .take(limit as u64 + 1)
             .read_to_end(&mut out),
-        Encoding::Zstd => match zstd::stream::read::Decoder::new(bytes) {
-            Ok(dec) => dec.take(limit as u64 + 1).read_to_end(&mut out),
-            Err(e) => Err(e),
-        },
+        Encoding::Zstd => {
+            if let Some(out) = zstd_small(bytes, limit) {
+                return Ok(out);
+            }
+            match zstd::stream::read::Decoder::new(bytes) {
+                Ok(dec) => dec.take(limit as u64 + 1).read_to_end(&mut out),
+                Err(e) => Err(e),
+            }
+        }
     };
     read.map_err(|_| ProtocolError::BadCompression)?;
     if out.len() > limit {
         return Err(ProtocolError::TooLarge(limit));
     }
     Ok(out)
+}
+
+/// Bodies that declare a decompressed size up to this are decompressed in one call with a
+/// reused context ([`zstd_small`]); others (and any that fail that way) stream.
+const ZSTD_ONE_SHOT: u64 = 1 << 20;
+
+thread_local! {
+    static ZSTD_D: std::cell::RefCell<Option<zstd::bulk::Decompressor<'static>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// A single zstd frame that declares its size (what `zstd` writes, and the phone sends),
+/// decompressed with this thread's reused context: a new streaming decoder allocates its
+/// window buffers on every request, which a CPU profile of the server showed at ≈ 4% of
+/// its CPU. `None` when the frame declares no size, more than [`ZSTD_ONE_SHOT`] or more
+/// than `limit`, or does not decompress to exactly that size (several frames, corruption):
+/// the caller then streams it, with the limit enforced as it goes.
+fn zstd_small(bytes: &[u8], limit: usize) -> Option<Vec<u8>> {
+    let declared = zstd::zstd_safe::get_frame_content_size(bytes).ok()??;
+    if declared > ZSTD_ONE_SHOT || declared > limit as u64 {
+        return None;
+    }
+    let out = ZSTD_D.with(|slot| {
+        let mut slot = slot.borrow_mut();
+        let d = match slot.as_mut() {
+            Some(d) => d,
+            None => slot.insert(zstd::bulk::Decompressor::new().ok()?),
+        };
+        d.decompress(bytes, declared as usize).ok()
+    })?;
+    (out.len() as u64 == declared).then_some(out)
 }
 
 fn encode<T: Serialize>(msg: &T) -> Vec<u8> {
@@ -299,6 +335,33 @@ mod tests {
         let back = decompress(&wire, Encoding::Gzip, 1 << 20).unwrap();
         assert_eq!(back, plain);
         assert_eq!(decode_request(&back).unwrap(), req);
+    }
+
+    #[test]
+    fn a_zstd_body_of_several_frames_is_read_whole_not_only_its_declared_first_frame() {
+        let plain: Vec<u8> = (0..50_000u32).map(|i| (i % 97) as u8).collect();
+        let (head, tail) = plain.split_at(20_000);
+        let mut wire = compress(head, Encoding::Zstd);
+        wire.extend(compress(tail, Encoding::Zstd));
+        assert_eq!(decompress(&wire, Encoding::Zstd, 1 << 20).unwrap(), plain);
+        // One frame, decompressed with the reused context, twice on the same thread.
+        for _ in 0..2 {
+            let one = compress(&plain, Encoding::Zstd);
+            assert_eq!(decompress(&one, Encoding::Zstd, 1 << 20).unwrap(), plain);
+        }
+    }
+
+    #[test]
+    fn a_zstd_frame_declaring_more_than_the_limit_is_refused() {
+        let wire = compress(&vec![7u8; 100_000], Encoding::Zstd);
+        assert!(matches!(
+            decompress(&wire, Encoding::Zstd, 99_999),
+            Err(ProtocolError::TooLarge(99_999))
+        ));
+        assert_eq!(
+            decompress(&wire, Encoding::Zstd, 100_000).unwrap().len(),
+            100_000
+        );
     }
 
     #[test]

@@ -8,6 +8,6 @@ static ALLOCATOR: ferry_server::Allocator = ferry_server::Allocator;
 include!("../../../server/src/malloc_arenas.rs");
 
 fn main() -> std::process::ExitCode {
-    limit_malloc_arenas();
+    tune_malloc();
     ferry_server::cli::main()
 }
