@@ -12,6 +12,7 @@ use sync_core::protocol::{ActorInfo, Remaining, SyncReply};
 use uuid::Uuid;
 
 use crate::db::{DbError, Sql};
+use crate::feed::PullStats;
 
 /// Fills `units`, `remaining` and `actors` of a reply whose pull is built.
 ///
@@ -19,13 +20,17 @@ use crate::db::{DbError, Sql};
 /// - `remaining`: per scope, the distinct records and the bytes of the logged changes after
 ///   the reply's cursor (the request's cursor when the reply does not move it), not counting
 ///   rows the device itself sent. Zero when `more` is false (nothing else is waiting).
-/// - `actors`: every account/device behind a logged change of a record in `pull`, by the
-///   device that pushed the change (its registered actor id).
+/// - `actors`: the account/device behind each logged change the reply carries, by the
+///   device that pushed the change (its registered actor id): for a record sent whole
+///   (`stats.whole`), every writer of its history; for a record sent as changes, the
+///   devices that pushed those changes (`stats.writers`) — the device holds the record, so
+///   it got the earlier writers with the earlier changes or the snapshot.
 pub fn annotate(
     conn: &dyn Sql,
     scopes: &[String],
     request_cursors: &BTreeMap<String, u64>,
     device_id: Uuid,
+    stats: &PullStats,
     reply: &mut SyncReply,
 ) -> Result<(), DbError> {
     reply.units = Some(scopes.to_vec());
@@ -34,7 +39,7 @@ pub fn annotate(
     } else {
         Remaining::default()
     });
-    reply.actors = actors_of(conn, reply.pull.iter().map(|e| e.record))?;
+    reply.actors = actors_of(conn, &stats.whole, &stats.writers)?;
     Ok(())
 }
 
@@ -70,19 +75,22 @@ fn remaining(
 /// parameters).
 const IN_CHUNK: usize = 200;
 
-/// The directory entries of every device that logged a change of one of `records`: one
-/// statement per [`IN_CHUNK`] records and per [`IN_CHUNK`] devices (a pull holds hundreds
-/// of records; a statement each was ≈ 5% of the server's CPU with 16 devices pushing).
+/// The directory entries of `writers` and of every device that logged a change of one of
+/// `whole`: one statement per [`IN_CHUNK`] records and per [`IN_CHUNK`] devices (a pull
+/// holds hundreds of records; a statement each was ≈ 5% of the server's CPU with 16 devices
+/// pushing, and reading every record's whole history again 5% more).
 fn actors_of(
     conn: &dyn Sql,
-    records: impl Iterator<Item = Uuid>,
+    whole: &[Uuid],
+    writers: &BTreeSet<String>,
 ) -> Result<Vec<ActorInfo>, DbError> {
-    let records: Vec<String> = records
-        .collect::<BTreeSet<Uuid>>()
+    let records: Vec<String> = whole
+        .iter()
+        .collect::<BTreeSet<&Uuid>>()
         .into_iter()
         .map(|r| r.to_string())
         .collect();
-    let mut devices: BTreeSet<String> = BTreeSet::new();
+    let mut devices: BTreeSet<String> = writers.clone();
     for chunk in records.chunks(IN_CHUNK) {
         let sql = format!(
             "SELECT DISTINCT origin_device FROM changes
@@ -175,11 +183,16 @@ mod tests {
         log(&conn, Uuid::now_v7(), D2, "07132", 10);
         let mut reply = SyncReply::empty(0);
         reply.pull.push(entry(r));
+        let stats = PullStats {
+            whole: vec![r],
+            ..PullStats::default()
+        };
         annotate(
             &conn,
             &["07132".into()],
             &BTreeMap::new(),
             Uuid::nil(),
+            &stats,
             &mut reply,
         )
         .unwrap();
@@ -191,6 +204,31 @@ mod tests {
         assert_eq!(names, [("lan", "Phone A"), ("minh", "Phone B")]);
         assert_eq!(reply.actors[0].actor.as_ref(), &[1u8; 16]);
         assert_eq!(reply.units, Some(vec!["07132".to_string()]));
+    }
+
+    #[test]
+    fn a_record_sent_as_changes_names_only_the_writers_of_those_changes() {
+        let conn = db();
+        let r = Uuid::now_v7();
+        log(&conn, r, D1, "07132", 10);
+        log(&conn, r, D2, "07132", 10);
+        let mut reply = SyncReply::empty(0);
+        reply.pull.push(entry(r));
+        let stats = PullStats {
+            writers: [D2.to_string()].into(),
+            ..PullStats::default()
+        };
+        annotate(
+            &conn,
+            &[],
+            &BTreeMap::new(),
+            Uuid::nil(),
+            &stats,
+            &mut reply,
+        )
+        .unwrap();
+        let names: Vec<&str> = reply.actors.iter().map(|a| a.user.as_str()).collect();
+        assert_eq!(names, ["minh"]);
     }
 
     #[test]
@@ -209,6 +247,7 @@ mod tests {
             &["07132".into()],
             &BTreeMap::new(),
             Uuid::parse_str(D2).unwrap(),
+            &PullStats::default(),
             &mut reply,
         )
         .unwrap();
@@ -227,6 +266,7 @@ mod tests {
             &["07132".into()],
             &BTreeMap::new(),
             Uuid::nil(),
+            &PullStats::default(),
             &mut reply,
         )
         .unwrap();

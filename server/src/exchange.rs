@@ -242,7 +242,7 @@ pub fn pull_step(
         },
         reply,
     )?;
-    crate::directory::annotate(snapshot, units, &req.cursors, device_id, reply)?;
+    crate::directory::annotate(snapshot, units, &req.cursors, device_id, &stats, reply)?;
     Ok(stats)
 }
 

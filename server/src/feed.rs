@@ -288,6 +288,12 @@ pub struct PullStats {
     pub snapshot_entries: usize,
     /// Ids of every record sent.
     pub sent: Vec<Uuid>,
+    /// Records sent whole (a snapshot, or every logged change of a record new to the
+    /// device): the actor directory names every writer of their history.
+    pub whole: Vec<Uuid>,
+    /// The devices that pushed the rows sent as changes (of records the device holds): the
+    /// directory names these; the earlier writers came with the earlier changes.
+    pub writers: BTreeSet<String>,
 }
 
 /// One log row of a scope's window (metadata only; bytes are loaded when sent).
@@ -315,6 +321,8 @@ struct Candidate {
     must_snapshot: bool,
     /// Total bytes of those rows.
     change_bytes: usize,
+    /// The devices that pushed those rows.
+    origins: BTreeSet<String>,
 }
 
 /// One scope's part of the pull.
@@ -351,6 +359,7 @@ const WINDOW_SQL: &str = "SELECT c.seq, c.record, c.kind, length(c.bytes), c.ori
 /// A row of [`WINDOW_SQL`].
 struct WindowRow {
     log: LogRow,
+    origin: Option<String>,
     current: Info,
     /// The device holds the record from this scope (`has_seen`).
     seen: bool,
@@ -361,7 +370,7 @@ impl WindowRow {
     fn read(mut r: Row, device: &str) -> Result<WindowRow, DbError> {
         let record: String = r.get(1)?;
         let kind: String = r.get(2)?;
-        let origin: Option<String> = r.get(4)?;
+        let origin: Option<String> = r.take(4)?;
         let current_kind: Option<String> = r.take(5)?;
         let current_unit: Option<String> = r.take(6)?;
         let doc_len: Option<i64> = r.get(7)?;
@@ -375,6 +384,7 @@ impl WindowRow {
                 own: origin.as_deref() == Some(device),
                 candidate: false,
             },
+            origin,
             current: match (current_kind, current_unit, doc_len) {
                 (Some(k), Some(u), Some(n)) => Some((k, u, n.max(0) as usize)),
                 _ => None,
@@ -446,6 +456,7 @@ pub fn build_pull(
                 rows: Vec::new(),
                 must_snapshot: true,
                 change_bytes: 0,
+                origins: BTreeSet::new(),
             }),
             // Another unit's record is answered exactly like an unknown id (nothing), so that
             // `resync` cannot tell whether it exists.
@@ -484,6 +495,7 @@ pub fn build_pull(
         let mut visible_rows: Vec<LogRow> = Vec::with_capacity(rows.len());
         for WindowRow {
             log: mut row,
+            origin,
             current,
             seen,
             bytes,
@@ -512,6 +524,7 @@ pub fn build_pull(
                         rows: Vec::new(),
                         must_snapshot: !seen,
                         change_bytes: 0,
+                        origins: BTreeSet::new(),
                     });
                     by_record.insert(row.record, candidates.len() - 1);
                     candidates.len() - 1
@@ -519,6 +532,7 @@ pub fn build_pull(
             };
             candidates[slot].rows.push((row.seq, bytes));
             candidates[slot].change_bytes += row.len;
+            candidates[slot].origins.extend(origin);
             row.candidate = true;
             visible_rows.push(row);
         }
@@ -542,7 +556,10 @@ pub fn build_pull(
             probe.cursors.insert(w.scope.clone(), last.seq);
         }
     }
+    // `used` stays an upper bound of the encoded reply: the probe's cursors are the highest
+    // the reply can hold, and the 16 bytes cover the `pull` array's longer length header.
     let mut used = encode_reply(&probe).len() + 16;
+    let mut purged_large = false;
     let mut entries: Vec<PullEntry> = Vec::new();
     let mut whole: Vec<bool> = Vec::new();
     for cand in &candidates {
@@ -569,6 +586,7 @@ pub fn build_pull(
             // sent (the device is told to drop it) and its rows count as covered.
             tracing::warn!(record = %cand.record, bytes = size, "record too large to send");
             reply.purge.push(Purge::Record(cand.record));
+            purged_large = true;
             whole.push(false);
             entries.push(PullEntry {
                 record: cand.record,
@@ -584,7 +602,18 @@ pub fn build_pull(
         entries.push(entry);
     }
 
-    // Assemble with the first `k` candidates and check the real encoded size.
+    // Assemble with the first `k` candidates and check the real encoded size, unless the
+    // upper bound already fits (then the route encodes the reply once, to send it).
+    if used <= budget && !purged_large {
+        return Ok(assemble(
+            reply,
+            &candidates,
+            &windows,
+            &entries,
+            &whole,
+            resync_left_out,
+        ));
+    }
     let base = reply.clone();
     let mut k = entries.len();
     loop {
@@ -758,9 +787,22 @@ fn whole_history(
 
 /// Encoded size of one entry inside the `pull` array.
 fn entry_size(entry: &PullEntry) -> usize {
-    let mut out = Vec::new();
-    let _ = ciborium::into_writer(entry, &mut out);
-    out.len()
+    let mut count = Count(0);
+    let _ = ciborium::into_writer(entry, &mut count);
+    count.0
+}
+
+/// A writer that only counts what is written to it.
+struct Count(usize);
+
+impl std::io::Write for Count {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0 += buf.len();
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// Puts the first `entries.len()` candidates into `reply` and computes cursors and `more`.
@@ -787,6 +829,9 @@ fn assemble(
         // scope's window.
         if whole {
             sent_records.insert(entry.record);
+            stats.whole.push(entry.record);
+        } else {
+            stats.writers.extend(cand.origins.iter().cloned());
         }
         if entry.snapshot.is_some() {
             stats.snapshot_entries += 1;
