@@ -4,7 +4,8 @@
 #      are there;
 #   2. builds the mobile-ffi cdylib and the `ferry` server, generates the Kotlin bindings and
 #      compiles them to a jar;
-#   3. starts a real `ferry` on a free port with a fresh data dir and two officers;
+#   3. starts a real `ferry` on a free port with a fresh data dir and two officers (with
+#      display names);
 #   4. runs mobile-ffi/tests/kotlin/FieldTest.kts against it (with -ea), then
 #      AttachTest.kts through a relay that cuts connections (scripts/cutting-relay.py);
 #   5. compiles the example program mobile-ffi/examples/kotlin/FieldApp.kt and runs it against
@@ -53,7 +54,7 @@ if [ ! -f "$jar" ] || [ -n "$(find "${sources[@]}" -newer "$jar")" ]; then
   "$kotlinc" -nowarn "${sources[@]}" -cp "$jna" -d "$jar"
 fi
 
-# 3. A live server with one officer.
+# 3. A live server with two officers.
 work="$(mktemp -d)"
 server_pid=""
 cleanup() {
@@ -63,10 +64,12 @@ cleanup() {
 trap cleanup EXIT
 export FERRY_ADMIN_PASSWORD="kotlin-test-admin-pw" FERRY_LOG="${FERRY_LOG:-warn}"
 data="$work/server"
+display1="Nguyễn Thị Lan" display2="Trần Văn Minh"
 "$ferry" --data-dir "$data" user add kofficer --role officer --unit 07132 \
-  --password kofficer-pw-123 >/dev/null
+  --password kofficer-pw-123 --display-name "$display1" >/dev/null
 "$ferry" --data-dir "$data" user add kofficer2 --role officer --unit 07132 \
   --password kofficer2-pw-456 >/dev/null
+"$ferry" --data-dir "$data" user set kofficer2 --display-name "$display2" >/dev/null
 "$ferry" --data-dir "$data" --bind 127.0.0.1:0 >"$work/server.out" 2>"$work/server.err" &
 server_pid=$!
 url=""
@@ -84,6 +87,7 @@ say "running FieldTest.kts"
 status=0
 FERRY_URL="$url" FERRY_USER=kofficer FERRY_PASSWORD=kofficer-pw-123 \
 FERRY_USER2=kofficer2 FERRY_PASSWORD2=kofficer2-pw-456 \
+FERRY_DISPLAY="$display1" FERRY_DISPLAY2="$display2" \
 FERRY_BIN="$ferry" FERRY_DATA_DIR="$data" FERRY_WORK_DIR="$work/phone" \
   "$kotlinc" -J-ea "-J-Djna.library.path=$target_dir/debug" -cp "$jar:$jna" \
   -script "$root/mobile-ffi/tests/kotlin/FieldTest.kts" >"$work/kotlin.out" 2>&1 || status=$?

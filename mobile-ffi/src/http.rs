@@ -52,6 +52,12 @@ pub(crate) struct LoginReply {
     pub expires_at: serde_json::Value,
     #[serde(default)]
     pub user: serde_json::Value,
+    /// The name to show for the user (absent from servers before display names).
+    #[serde(default)]
+    pub display_name: Option<String>,
+    /// The device's name as the server registered it (absent from older servers).
+    #[serde(default)]
+    pub device_name: Option<String>,
     pub role: String,
     #[serde(default)]
     pub units: Vec<String>,

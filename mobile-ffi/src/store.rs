@@ -44,6 +44,10 @@ pub(crate) struct StoredSession {
     pub(crate) server_url: String,
     pub(crate) token: String,
     expires_at_ms: i64,
+    /// The user's display name as the login answered it (absent from older servers and
+    /// from sessions stored before display names).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    display_name: Option<String>,
 }
 
 /// Follows a sync as it happens. Implement it in the app (for a progress bar) and pass it
@@ -563,10 +567,22 @@ impl FerryStore {
             server_url: base,
             token: reply.token.clone(),
             expires_at_ms: reply.expires_at_ms(),
+            display_name: reply.display_name.clone(),
         };
         let json = serde_json::to_string(&stored)?;
+        // Who this device is now, as the server registered it (an older server does not
+        // say: then the name sent).
+        let own = tables::ActorName {
+            user: session.user.clone(),
+            display_name: reply.display_name.clone(),
+            device_name: reply
+                .device_name
+                .clone()
+                .unwrap_or_else(|| device_name.unwrap_or_default().to_owned()),
+        };
         let info = self.with_any_replica(|r| {
             r.set_session(&session)?;
+            r.note_own_name(&own)?;
             r.pool().write(|tx| -> Result<_, StoreError> {
                 tables::set_meta(tx, META_FFI_SESSION, &json)?;
                 tx.execute("DELETE FROM meta WHERE key = ?1", [META_FFI_SIGNED_OUT])?;
@@ -720,33 +736,49 @@ fn delete_files(path: &Path) -> Result<(), Error> {
 
 /// The names behind the given actor ids: the directory's, and this device's own.
 fn authors<'a>(r: &Replica, actors: impl Iterator<Item = &'a String>) -> Result<Authors, Error> {
-    let wanted: Vec<Vec<u8>> = actors
+    let own_actor = r.actor_id().to_vec();
+    let mut wanted: Vec<Vec<u8>> = actors
         .collect::<HashSet<_>>()
         .into_iter()
         .filter_map(|a| hex::decode(a).ok())
+        .filter(|a| *a != own_actor)
         .collect();
-    let names = r
-        .actor_names(&wanted)?
-        .into_iter()
-        .map(|(actor, n)| {
-            (
-                hex::encode(actor),
-                Author {
-                    user: n.user,
-                    device_name: n.device_name,
-                },
-            )
-        })
-        .collect();
-    let own = r.session()?.map(|s| Author {
-        user: s.user,
-        device_name: String::new(),
-    });
+    wanted.push(own_actor.clone());
+    let mut names = r.actor_names(&wanted)?;
+    let own = own_author(r, names.remove(&own_actor))?;
     Ok(Authors {
-        own_actor: hex::encode(r.actor_id()),
+        own_actor: hex::encode(own_actor),
         own,
-        names,
+        names: names
+            .into_iter()
+            .map(|(actor, n)| (hex::encode(actor), Author::from(n)))
+            .collect(),
     })
+}
+
+/// This device's own author: the session's user (or, signed out, the directory's entry for
+/// the device's actor id), named as the directory last named it (refreshed at each login;
+/// the login's answer once the entry has left with the records), and the device's name
+/// from the store's identity ([`Replica::device_name`]). `None` on a store that has never
+/// been signed in.
+fn own_author(r: &Replica, listed: Option<tables::ActorName>) -> Result<Option<Author>, Error> {
+    let Some(user) = r
+        .session()?
+        .map(|s| s.user)
+        .or_else(|| listed.as_ref().map(|n| n.user.clone()))
+    else {
+        return Ok(None);
+    };
+    let display_name = match listed.as_ref().and_then(|n| n.display_name.clone()) {
+        Some(name) => Some(name),
+        None => stored_session(r)?.and_then(|s| s.display_name),
+    };
+    let device_name = r.device_name()?.or_else(|| listed.map(|n| n.device_name));
+    Ok(Some(Author {
+        display_name: display_name.unwrap_or_else(|| user.clone()),
+        user,
+        device_name: device_name.unwrap_or_default(),
+    }))
 }
 
 pub(crate) fn stored_session(r: &Replica) -> Result<Option<StoredSession>, Error> {
@@ -760,6 +792,7 @@ fn session_info(r: &Replica) -> Result<Option<SessionInfo>, Error> {
     };
     Ok(Some(SessionInfo {
         server_url: stored.server_url,
+        display_name: stored.display_name.unwrap_or_else(|| session.user.clone()),
         username: session.user,
         role: session.role.into(),
         units: session.units,

@@ -563,6 +563,8 @@ fn built_in_sync_loops_while_more_reports_progress_and_can_be_cancelled() {
     assert_eq!(session.role, crate::UserRole::Officer);
     assert_eq!(session.expires_at_ms, 1_900_000_000_000);
     assert_eq!(store.session().unwrap().unwrap().username, "officer1");
+    // A server before display names: the account name stands in.
+    assert_eq!(session.display_name, "officer1");
     store
         .create(
             RecordKind::Citizen,
@@ -606,6 +608,129 @@ fn built_in_sync_loops_while_more_reports_progress_and_can_be_cancelled() {
     assert!(report.cancelled);
     assert_eq!(report.round_trips, 0);
     assert_eq!(server.requests.lock().unwrap().len(), sent_before);
+}
+
+/// A pull entry carrying phone B's whole document of `id`, and the directory entry of B.
+fn reply_from_phone_b(b: &Replica, id: uuid::Uuid) -> Vec<u8> {
+    let mut reply = SyncReply::empty(0);
+    reply.pull.push(protocol::PullEntry {
+        record: id,
+        kind: "citizen".into(),
+        unit: UNIT.into(),
+        changes: vec![],
+        snapshot: Some(protocol::Hash::from(
+            b.document(id).unwrap().unwrap().save(),
+        )),
+    });
+    reply.actors.push(protocol::ActorInfo {
+        actor: protocol::Hash::from(b.actor_id().to_vec()),
+        user: "minh".into(),
+        display_name: Some("Trần Văn Minh".into()),
+        device_name: "Phone B".into(),
+    });
+    protocol::compress(&protocol::encode_reply(&reply), Encoding::Zstd)
+}
+
+#[test]
+fn a_conflict_names_both_officers_by_display_name_and_marks_the_phones_own_with_its_device_name() {
+    // Phone B registers a citizen; phone A receives it, then both correct the date of birth
+    // offline, differently.
+    let other = tempfile::tempdir().unwrap();
+    let b = Replica::open(&other.path().join("b.db"), None).unwrap();
+    let id = b
+        .create(
+            sync_core::model::Kind::Citizen,
+            UNIT,
+            sync_core::model::Fields::from([
+                ("full_name".into(), "Lê Văn Tám".into()),
+                ("date_of_birth".into(), "1985-01-01".into()),
+                ("status".into(), "active".into()),
+            ]),
+            0,
+        )
+        .unwrap()
+        .record
+        .id;
+    let first = reply_from_phone_b(&b, id);
+    let dob = |value: &str| sync_core::doc::Edit::Set {
+        field: "date_of_birth".into(),
+        value: value.into(),
+    };
+    b.update(id, &[dob("1985-02-03")], 1).unwrap();
+    let second = reply_from_phone_b(&b, id);
+    let mut replies = vec![second, first];
+    let server = fake_server(Box::new(move |path, _| {
+        if path == "/v1/login" {
+            let login = serde_json::json!({
+                "token": "tok-123", "expires_at": 1_900_000_000_000i64, "user": "lan",
+                "display_name": "Nguyễn Thị Lan", "device_name": "Phone A",
+                "role": "officer", "units": [UNIT],
+            });
+            return (200, vec![], serde_json::to_vec(&login).unwrap());
+        }
+        let reply = replies.pop().expect("two syncs");
+        (200, vec![("content-encoding".into(), "zstd".into())], reply)
+    }));
+    let dir = tempfile::tempdir().unwrap();
+    let a = open(dir.path());
+    let session = a
+        .login(
+            server.url.clone(),
+            "lan".into(),
+            "pw".into(),
+            Some("Phone A".into()),
+        )
+        .unwrap();
+    assert_eq!(
+        (session.username.as_str(), session.display_name.as_str()),
+        ("lan", "Nguyễn Thị Lan")
+    );
+    a.sync(Arc::new(Recorder::default()), CancelToken::new())
+        .unwrap();
+    a.update(
+        id.to_string(),
+        vec![Edit::Set {
+            field: "date_of_birth".into(),
+            value: text("1985-03-12"),
+        }],
+    )
+    .unwrap();
+    a.sync(Arc::new(Recorder::default()), CancelToken::new())
+        .unwrap();
+
+    let conflicts = a.conflicts(id.to_string()).unwrap();
+    let [conflict] = conflicts.as_slice() else {
+        panic!("one conflicting field: {conflicts:?}")
+    };
+    let mut said: Vec<String> = conflict
+        .values
+        .iter()
+        .map(|v| {
+            let who = v.author.as_ref().expect("every writer is named");
+            let FieldValue::Text { value } = &v.value else {
+                panic!("{v:?}")
+            };
+            format!(
+                "{} ({}{}) wrote {value}",
+                who.display_name,
+                who.device_name,
+                if v.own { ", this phone" } else { "" }
+            )
+        })
+        .collect();
+    said.sort();
+    assert_eq!(
+        said,
+        [
+            "Nguyễn Thị Lan (Phone A, this phone) wrote 1985-03-12",
+            "Trần Văn Minh (Phone B) wrote 1985-02-03",
+        ]
+    );
+    let history = a.history(id.to_string()).unwrap();
+    let mine = history.iter().find(|h| h.own).unwrap().author.clone();
+    let theirs = history.iter().find(|h| !h.own).unwrap().author.clone();
+    assert_eq!(mine.map(|m| m.user), Some("lan".to_string()));
+    assert_eq!(theirs.map(|t| t.user), Some("minh".to_string()));
 }
 
 #[test]

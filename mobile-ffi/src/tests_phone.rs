@@ -381,6 +381,7 @@ fn a_reply_refreshes_units_progress_totals_and_names_the_writers() {
     reply.actors = vec![ActorInfo {
         actor: ByteBuf::from(b.actor_id().to_vec()),
         user: "minh".into(),
+        display_name: Some("Trần Văn Minh".into()),
         device_name: "Phone B".into(),
     }];
     let report = a.apply_sync_reply(protocol::encode_reply(&reply)).unwrap();
@@ -400,9 +401,13 @@ fn a_reply_refreshes_units_progress_totals_and_names_the_writers() {
     let history = a.history(rec.record.id.to_string()).unwrap();
     let minh = history.iter().find(|h| !h.own).unwrap();
     assert_eq!(minh.author.as_ref().unwrap().user, "minh");
+    assert_eq!(minh.author.as_ref().unwrap().display_name, "Trần Văn Minh");
     assert_eq!(minh.author.as_ref().unwrap().device_name, "Phone B");
     let mine = history.iter().find(|h| h.own).unwrap();
     assert_eq!(mine.author.as_ref().unwrap().user, "lan");
+    // No login told this store a display name or a device name: the account name shows.
+    assert_eq!(mine.author.as_ref().unwrap().display_name, "lan");
+    assert_eq!(mine.author.as_ref().unwrap().device_name, "");
     // A purge of the unit takes the names with the records.
     let mut purge = SyncReply::empty(0);
     purge.purge.push(protocol::Purge::Unit(UNIT.into()));

@@ -300,13 +300,26 @@ impl From<Edit> for doc::Edit {
 }
 
 /// Who wrote a value: the account and the device behind an actor id, from the directory
-/// the server sends with every sync.
+/// the server sends with every sync (for this device itself: its session and identity).
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct Author {
-    /// The account's name (the officer or office user).
+    /// The account's login name (the officer or office user).
     pub user: String,
+    /// The name to show ("Nguyễn Thị Lan", NFC): the user's display name, or `user` when
+    /// the office set none (or the server is older than display names).
+    pub display_name: String,
     /// The device's name as given at login (may be empty).
     pub device_name: String,
+}
+
+impl From<sync_core::store::tables::ActorName> for Author {
+    fn from(n: sync_core::store::tables::ActorName) -> Self {
+        Author {
+            display_name: n.display_name.unwrap_or_else(|| n.user.clone()),
+            user: n.user,
+            device_name: n.device_name,
+        }
+    }
 }
 
 /// One of several values written concurrently to a field.
@@ -597,6 +610,9 @@ pub struct SessionInfo {
     pub server_url: String,
     /// The user's login name.
     pub username: String,
+    /// The name to show for the user ("Nguyễn Thị Lan"): the display name the office set,
+    /// or `username` when there is none.
+    pub display_name: String,
     /// The user's role.
     pub role: UserRole,
     /// The admin-unit codes the user works in.

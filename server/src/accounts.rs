@@ -12,7 +12,7 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use rand::Rng;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use sync_core::model::{Role, catalog};
+use sync_core::model::{DisplayNameError, Role, catalog, clean_display_name};
 use uuid::Uuid;
 
 use crate::db::{DbError, Row, Sql};
@@ -38,6 +38,9 @@ pub enum AccountError {
     /// A unit code that is not a current admin unit.
     #[error("`{0}` is not a current admin-unit code")]
     UnknownUnit(String),
+    /// A display name that is empty, too long or holds control characters.
+    #[error(transparent)]
+    BadDisplayName(#[from] DisplayNameError),
     /// The device is registered to another user.
     #[error("this device is registered to another user")]
     DeviceOfAnotherUser,
@@ -63,6 +66,9 @@ pub struct User {
     pub id: i64,
     /// Login name.
     pub username: String,
+    /// The name people read for the user ("Nguyễn Thị Lan"): NFC, cleaned
+    /// ([`clean_display_name`]); `None` when the office set none ([`User::shown_name`]).
+    pub display_name: Option<String>,
     /// Role.
     pub role: Role,
     /// Assigned admin units (admins see every unit whatever is listed here).
@@ -94,6 +100,11 @@ impl User {
     /// The stored argon2id hash.
     pub fn password_hash(&self) -> &str {
         &self.password_hash
+    }
+
+    /// The name to show for the user: the display name, or the account name without one.
+    pub fn shown_name(&self) -> &str {
+        self.display_name.as_deref().unwrap_or(&self.username)
     }
 }
 
@@ -229,7 +240,7 @@ pub fn check_units(units: &[String]) -> Result<Vec<String>, AccountError> {
     Ok(out)
 }
 
-const USER_COLUMNS: &str = "id, username, role, units, disabled, failed_logins, locked_until_ms, created_ms, password_hash";
+const USER_COLUMNS: &str = "id, username, role, units, disabled, failed_logins, locked_until_ms, created_ms, password_hash, display_name";
 
 fn user_from_row(r: &Row) -> Result<User, DbError> {
     let role: String = r.get(2)?;
@@ -244,6 +255,7 @@ fn user_from_row(r: &Row) -> Result<User, DbError> {
         locked_until_ms: r.get(6)?,
         created_ms: r.get(7)?,
         password_hash: r.get(8)?,
+        display_name: r.get(9)?,
     })
 }
 
@@ -311,6 +323,25 @@ pub fn add_user(
         Err(e) if e.is_unique_violation() => return Err(AccountError::UserExists),
         other => other?,
     };
+    get_user(tx, username)?.ok_or(AccountError::NoSuchUser)
+}
+
+/// Sets (`Some`) or clears (`None`) a user's display name, stored cleaned
+/// ([`clean_display_name`]: NFC, whitespace collapsed; refused when empty after cleaning,
+/// longer than 100 characters or holding control characters). Phones learn the new name with
+/// the next record of the user's they receive (the actor directory) or at the user's next
+/// login; sessions go on.
+pub fn set_display_name(
+    tx: &dyn Sql,
+    username: &str,
+    display_name: Option<&str>,
+) -> Result<User, AccountError> {
+    let cleaned = display_name.map(clean_display_name).transpose()?;
+    let user = get_user_locked(tx, username)?.ok_or(AccountError::NoSuchUser)?;
+    tx.execute(
+        "UPDATE users SET display_name = ?1 WHERE id = ?2",
+        &[&cleaned, &user.id],
+    )?;
     get_user(tx, username)?.ok_or(AccountError::NoSuchUser)
 }
 
@@ -733,6 +764,66 @@ mod tests {
         let conn = Connection::open_in_memory().unwrap();
         migrate(&conn, crate::schema::SERVER_MIGRATIONS).unwrap();
         conn
+    }
+
+    #[test]
+    fn a_display_name_is_stored_in_nfc_and_a_bad_one_changes_nothing() {
+        let mut conn = db();
+        let tx = conn.transaction().unwrap();
+        let lan = add_user(&tx, "lan", "x", Role::Officer, &[], 0).unwrap();
+        assert_eq!(
+            (lan.display_name.as_deref(), lan.shown_name()),
+            (None, "lan")
+        );
+        // Typed decomposed, with a double space: stored composed, one space.
+        let set = set_display_name(&tx, "lan", Some("Nguye\u{0302}\u{0303}n  Thị Lan")).unwrap();
+        assert_eq!(set.display_name.as_deref(), Some("Nguyễn Thị Lan"));
+        assert_eq!(
+            get_user(&tx, "lan").unwrap().unwrap().shown_name(),
+            "Nguyễn Thị Lan"
+        );
+        for bad in ["Lan\nMinh", " ", &"a".repeat(101)] {
+            assert!(
+                matches!(
+                    set_display_name(&tx, "lan", Some(bad)),
+                    Err(AccountError::BadDisplayName(_))
+                ),
+                "{bad:?}"
+            );
+        }
+        assert_eq!(
+            get_user(&tx, "lan")
+                .unwrap()
+                .unwrap()
+                .display_name
+                .as_deref(),
+            Some("Nguyễn Thị Lan")
+        );
+        assert!(matches!(
+            set_display_name(&tx, "nobody", Some("Ai Đó")),
+            Err(AccountError::NoSuchUser)
+        ));
+        assert_eq!(
+            set_display_name(&tx, "lan", None).unwrap().display_name,
+            None
+        );
+    }
+
+    #[test]
+    fn the_schema_refuses_an_over_long_display_name_from_any_writer() {
+        let conn = db();
+        conn.execute_batch(
+            "INSERT INTO users (username, password_hash, role, created_ms)
+             VALUES ('lan', 'x', 'officer', 0)",
+        )
+        .unwrap();
+        let long = "ễ".repeat(101);
+        let err = conn
+            .execute("UPDATE users SET display_name = ?1", [&long])
+            .unwrap_err();
+        assert!(err.to_string().contains("CHECK"), "{err}");
+        conn.execute("UPDATE users SET display_name = ?1", [&long[..300]])
+            .unwrap();
     }
 
     #[test]

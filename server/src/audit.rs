@@ -31,7 +31,8 @@ pub struct Entry<'a> {
     pub device: &'a str,
     /// What happened: `login`, `login_failed`, `logout`, `sync`, `record_read`,
     /// `record_export`, `review_list`, `review_read`, `user_add`, `user_passwd`,
-    /// `user_assign`, `user_disable`, `user_enable`, `device_revoke`, `device_wiped`,
+    /// `user_assign`, `user_set` (display name), `user_disable`, `user_enable`,
+    /// `device_revoke`, `device_wiped`,
     /// `report_view`, `report_export`.
     pub action: &'a str,
     /// Record ids concerned.

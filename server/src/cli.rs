@@ -93,6 +93,26 @@ pub enum UserCommand {
         /// The password (otherwise one is generated and printed).
         #[arg(long)]
         password: Option<String>,
+        /// The name people read for the user, e.g. "Nguyễn Thị Lan" (phones show it next to
+        /// what the user wrote; without one, the login name shows). At most 100 characters,
+        /// no tabs, line breaks or other control characters; stored in Unicode NFC.
+        #[arg(long, value_parser = parse_display_name)]
+        display_name: Option<String>,
+    },
+    /// Change a user's details: its display name.
+    Set {
+        /// Login name.
+        username: String,
+        /// The new display name (same rules as `user add --display-name`).
+        #[arg(
+            long,
+            value_parser = parse_display_name,
+            required_unless_present = "clear_display_name"
+        )]
+        display_name: Option<String>,
+        /// Remove the display name (the login name shows again).
+        #[arg(long, conflicts_with = "display_name")]
+        clear_display_name: bool,
     },
     /// List users.
     List,
@@ -182,6 +202,10 @@ pub enum AuditCommand {
         #[arg(long)]
         json: bool,
     },
+}
+
+fn parse_display_name(s: &str) -> Result<String, String> {
+    sync_core::model::clean_display_name(s).map_err(|e| e.to_string())
 }
 
 fn parse_role(s: &str) -> Result<Role, String> {
@@ -348,22 +372,28 @@ fn user(config: &Config, cmd: UserCommand) -> anyhow::Result<ExitCode> {
             role,
             units,
             password,
+            display_name,
         } => {
             let (password, generated) = password_or_generate(password)?;
             let hash = accounts::hash_password(&password)?;
             let user = store.write(|tx| -> anyhow::Result<_> {
-                let user = accounts::add_user(tx, &username, &hash, role, &units, now_ms())?;
+                let mut user = accounts::add_user(tx, &username, &hash, role, &units, now_ms())?;
+                if display_name.is_some() {
+                    user = accounts::set_display_name(tx, &username, display_name.as_deref())?;
+                }
                 log(
                     tx,
                     "user_add",
-                    serde_json::json!({"username": user.username, "role": role, "units": user.units}),
+                    serde_json::json!({"username": user.username, "role": role, "units": user.units,
+                                       "display_name": user.display_name}),
                 )?;
                 Ok(user)
             })?;
             writeln!(
                 out,
-                "added user {} ({}; units: {})",
+                "added user {}{} ({}; units: {})",
                 user.username,
+                shown_name_text(&user),
                 user.role.as_str(),
                 units_text(&user)
             )?;
@@ -371,9 +401,37 @@ fn user(config: &Config, cmd: UserCommand) -> anyhow::Result<ExitCode> {
                 writeln!(out, "password: {password}")?;
             }
         }
+        // Without `--display-name` (clap requires `--clear-display-name` then) the name goes.
+        UserCommand::Set {
+            username,
+            display_name,
+            ..
+        } => {
+            let user = store.write(|tx| -> anyhow::Result<_> {
+                let user = accounts::set_display_name(tx, &username, display_name.as_deref())?;
+                log(
+                    tx,
+                    "user_set",
+                    serde_json::json!({"username": username, "display_name": user.display_name}),
+                )?;
+                Ok(user)
+            })?;
+            match &user.display_name {
+                Some(name) => writeln!(out, "display name of {} is now {name}", user.username)?,
+                None => writeln!(
+                    out,
+                    "{} has no display name now (its login name shows)",
+                    user.username
+                )?,
+            }
+        }
         UserCommand::List => {
             let users = store.read(|c| accounts::list_users(c))?;
-            writeln!(out, "{:<24} {:<8} {:<10} units", "user", "role", "state")?;
+            writeln!(
+                out,
+                "{:<24} {:<8} {:<10} {:<32} units",
+                "user", "role", "state", "display name"
+            )?;
             let now = now_ms();
             for u in users {
                 let state = if u.disabled {
@@ -387,10 +445,11 @@ fn user(config: &Config, cmd: UserCommand) -> anyhow::Result<ExitCode> {
                 };
                 writeln!(
                     out,
-                    "{:<24} {:<8} {:<10} {}",
+                    "{:<24} {:<8} {:<10} {:<32} {}",
                     u.username,
                     u.role.as_str(),
                     state,
+                    u.display_name.as_deref().unwrap_or("-"),
                     units_text(&u)
                 )?;
             }
@@ -467,6 +526,14 @@ fn subject_report(config: &Config, id_number: &str, text: bool) -> anyhow::Resul
         writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// ` "Nguyễn Thị Lan"` after a user's login name when it has a display name.
+fn shown_name_text(u: &accounts::User) -> String {
+    u.display_name
+        .as_deref()
+        .map(|n| format!(" \"{n}\""))
+        .unwrap_or_default()
 }
 
 fn units_text(u: &accounts::User) -> String {

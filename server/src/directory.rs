@@ -21,8 +21,9 @@ use crate::feed::PullStats;
 ///   the reply's cursor (the request's cursor when the reply does not move it), not counting
 ///   rows the device itself sent. Zero when `more` is false (nothing else is waiting).
 /// - `actors`: the account/device behind each logged change the reply carries, by the
-///   device that pushed the change (its registered actor id): for a record sent whole
-///   (`stats.whole`), every writer of its history; for a record sent as changes, the
+///   device that pushed the change (its registered actor id), with the account's display
+///   name (the account name when it has none) and the device's name: for a record sent
+///   whole (`stats.whole`), every writer of its history; for a record sent as changes, the
 ///   devices that pushed those changes (`stats.writers`) — the device holds the record, so
 ///   it got the earlier writers with the earlier changes or the snapshot.
 pub fn annotate(
@@ -107,20 +108,22 @@ fn actors_of(
     let mut out = Vec::with_capacity(devices.len());
     for chunk in devices.chunks(IN_CHUNK) {
         let sql = format!(
-            "SELECT d.actor, u.username, d.name FROM devices d JOIN users u ON u.id = d.user_id
+            "SELECT d.actor, u.username, u.display_name, d.name
+             FROM devices d JOIN users u ON u.id = d.user_id
              WHERE d.id IN ({}) ORDER BY d.id",
             crate::db::placeholders(1, chunk.len())
         );
         let params: Vec<&dyn crate::db::ToValue> =
             chunk.iter().map(|d| d as &dyn crate::db::ToValue).collect();
         for r in conn.query(&sql, &params)? {
-            let (actor, user, device_name): (String, String, String) =
-                (r.get(0)?, r.get(1)?, r.get(2)?);
+            let (actor, user, display_name, device_name): (String, String, Option<String>, String) =
+                (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
             let Ok(actor) = hex::decode(&actor) else {
                 continue;
             };
             out.push(ActorInfo {
                 actor: ByteBuf::from(actor),
+                display_name: Some(display_name.unwrap_or_else(|| user.clone())),
                 user,
                 device_name,
             });
@@ -143,8 +146,9 @@ mod tests {
         let conn = Connection::open_in_memory().unwrap();
         migrate(&conn, crate::schema::SERVER_MIGRATIONS).unwrap();
         conn.execute_batch(
-            "INSERT INTO users (id, username, password_hash, role, created_ms)
-               VALUES (1, 'lan', 'x', 'officer', 0), (2, 'minh', 'x', 'officer', 0);
+            "INSERT INTO users (id, username, display_name, password_hash, role, created_ms)
+               VALUES (1, 'lan', 'Nguyễn Thị Lan', 'x', 'officer', 0),
+                      (2, 'minh', NULL, 'x', 'officer', 0);
              INSERT INTO devices (id, user_id, actor, name, created_ms) VALUES
                ('00000000-0000-7000-8000-000000000001', 1,
                 '01010101010101010101010101010101', 'Phone A', 0),
@@ -175,7 +179,7 @@ mod tests {
     }
 
     #[test]
-    fn the_reply_names_every_writer_of_the_records_it_carries() {
+    fn the_reply_names_every_writer_of_the_records_it_carries_by_display_name() {
         let conn = db();
         let r = Uuid::now_v7();
         log(&conn, r, D1, "07132", 10);
@@ -196,12 +200,22 @@ mod tests {
             &mut reply,
         )
         .unwrap();
-        let names: Vec<(&str, &str)> = reply
+        let names: Vec<(&str, Option<&str>, &str)> = reply
             .actors
             .iter()
-            .map(|a| (a.user.as_str(), a.device_name.as_str()))
+            .map(|a| {
+                let display = a.display_name.as_deref();
+                (a.user.as_str(), display, a.device_name.as_str())
+            })
             .collect();
-        assert_eq!(names, [("lan", "Phone A"), ("minh", "Phone B")]);
+        // Minh has no display name: the account name stands in for it.
+        assert_eq!(
+            names,
+            [
+                ("lan", Some("Nguyễn Thị Lan"), "Phone A"),
+                ("minh", Some("minh"), "Phone B")
+            ]
+        );
         assert_eq!(reply.actors[0].actor.as_ref(), &[1u8; 16]);
         assert_eq!(reply.units, Some(vec!["07132".to_string()]));
     }

@@ -112,7 +112,8 @@ impl AccountError {
             }
             AccountError::BadUsername
             | AccountError::WeakPassword
-            | AccountError::UnknownUnit(_) => {
+            | AccountError::UnknownUnit(_)
+            | AccountError::BadDisplayName(_) => {
                 ApiError::bad_request("invalid_account", self.to_string())
             }
             AccountError::DeviceOfAnotherUser | AccountError::ActorTaken => {

@@ -50,6 +50,10 @@ pub const PG_MIGRATIONS: &[Migration] = &[
         version: 7,
         sql: include_str!("../migrations/postgres/0007_reports_activity.sql"),
     },
+    Migration {
+        version: 8,
+        sql: include_str!("../migrations/postgres/0008_user_display_names.sql"),
+    },
 ];
 
 /// The table recording which migrations were applied (the SQLite side uses `user_version`).

@@ -44,6 +44,10 @@ pub const SERVER_MIGRATIONS: &[Migration] = &[
         version: 7,
         sql: include_str!("../migrations/sqlite/0007_reports_activity.sql"),
     },
+    Migration {
+        version: 8,
+        sql: include_str!("../migrations/sqlite/0008_user_display_names.sql"),
+    },
 ];
 
 #[cfg(test)]

@@ -200,6 +200,9 @@ const META_WIPED: &str = "wiped";
 /// The role of the last session, kept after logout so the signed-out store still refuses
 /// what that role may not do.
 const META_LAST_ROLE: &str = "last_role";
+/// The name the server registered for this device at the last login (its identity, with
+/// the device and actor ids; gone with a wipe, set again by the next login).
+const META_DEVICE_NAME: &str = "device_name";
 
 /// A device's replica over its SQLite store.
 #[derive(Debug)]
@@ -279,6 +282,24 @@ impl Replica {
                 .map_err(StoreError::from)?;
             Ok(())
         })
+    }
+
+    /// Remembers who this device is, as the server answered a login: the device's name
+    /// (kept as part of its identity, [`Self::device_name`]) and the directory entry of its
+    /// own actor id, refreshed so that the device's own changes are named as the server
+    /// names them now (the entry leaves with the last record naming the actor, like any).
+    pub fn note_own_name(&self, name: &tables::ActorName) -> Result<(), ReplicaError> {
+        self.pool.write(|tx| -> Result<_, ReplicaError> {
+            tables::set_meta(tx, META_DEVICE_NAME, &name.device_name)?;
+            tables::put_actor(tx, &self.actor, name)?;
+            Ok(())
+        })
+    }
+
+    /// This device's name as the server registered it at the last login; `None` before a
+    /// login (and after a wipe).
+    pub fn device_name(&self) -> Result<Option<String>, ReplicaError> {
+        Ok(self.pool.read(|c| tables::get_meta(c, META_DEVICE_NAME))?)
     }
 
     /// The session, if logged in.
@@ -707,8 +728,10 @@ impl Replica {
         })
     }
 
-    /// Who wrote each actor's changes, from the directory the server sent (hex actor id →
-    /// name). The device's own actor is not in it: compare with [`Self::actor_id`].
+    /// Who wrote each actor's changes, from the directory the server sent (actor id →
+    /// name). The device's own actor is there only when the server listed it (it wrote a
+    /// record the server sent back) or [`Self::note_own_name`] put it there: compare with
+    /// [`Self::actor_id`].
     pub fn actor_names(
         &self,
         actors: &[Vec<u8>],
@@ -773,7 +796,12 @@ fn apply_directory(
     dropped: bool,
 ) -> Result<(), ReplicaError> {
     for a in &reply.actors {
-        tables::put_actor(tx, a.actor.as_ref(), &a.user, &a.device_name)?;
+        let name = tables::ActorName {
+            user: a.user.clone(),
+            display_name: a.display_name.clone(),
+            device_name: a.device_name.clone(),
+        };
+        tables::put_actor(tx, a.actor.as_ref(), &name)?;
     }
     if dropped || !reply.actors.is_empty() {
         tables::forget_unused_actors(tx)?;
@@ -1493,6 +1521,67 @@ mod tests {
             .create(Kind::Citizen, "07132", Fields::new(), NOW)
             .unwrap();
         assert_eq!(person.record.status(), Some("active"));
+    }
+
+    #[test]
+    fn the_directory_keeps_display_names_and_a_login_names_the_device_itself() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = replica(&dir, "a.db");
+        let (b, c) = (replica(&dir, "b.db"), replica(&dir, "c.db"));
+        let mut reply = SyncReply::empty(NOW);
+        for (phone, name) in [(&b, "Trần Văn Minh"), (&c, "Lê Thị Hà")] {
+            let id = phone
+                .create(Kind::Citizen, "07132", citizen_fields(name), NOW)
+                .unwrap()
+                .record
+                .id;
+            let doc = phone.document(id).unwrap().unwrap();
+            reply.pull.push(PullEntry {
+                record: id,
+                kind: "citizen".into(),
+                unit: "07132".into(),
+                changes: vec![],
+                snapshot: Some(serde_bytes::ByteBuf::from(doc.save())),
+            });
+        }
+        let entry = |phone: &Replica, user: &str, display: Option<&str>, device: &str| {
+            crate::protocol::ActorInfo {
+                actor: serde_bytes::ByteBuf::from(phone.actor_id().to_vec()),
+                user: user.into(),
+                display_name: display.map(Into::into),
+                device_name: device.into(),
+            }
+        };
+        // B's entry from a server with display names, C's from one without.
+        reply.actors = vec![
+            entry(&b, "minh", Some("Trần Văn Minh"), "Phone B"),
+            entry(&c, "ha", None, "Phone C"),
+        ];
+        a.apply_reply(&reply, NOW).unwrap();
+        let names = a
+            .actor_names(&[b.actor_id().to_vec(), c.actor_id().to_vec()])
+            .unwrap();
+        let minh = &names[&b.actor_id().to_vec()];
+        assert_eq!(
+            (minh.user.as_str(), minh.display_name.as_deref()),
+            ("minh", Some("Trần Văn Minh"))
+        );
+        assert_eq!(minh.device_name, "Phone B");
+        assert_eq!(names[&c.actor_id().to_vec()].display_name, None);
+
+        assert_eq!(a.device_name().unwrap(), None, "no login yet");
+        a.note_own_name(&tables::ActorName {
+            user: "lan".into(),
+            display_name: Some("Nguyễn Thị Lan".into()),
+            device_name: "Phone A".into(),
+        })
+        .unwrap();
+        assert_eq!(a.device_name().unwrap().as_deref(), Some("Phone A"));
+        let own = a.actor_names(&[a.actor_id().to_vec()]).unwrap();
+        assert_eq!(
+            own[&a.actor_id().to_vec()].display_name.as_deref(),
+            Some("Nguyễn Thị Lan")
+        );
     }
 
     #[test]

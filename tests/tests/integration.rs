@@ -6,6 +6,7 @@
 mod integration {
     pub mod accounts_hardening;
     pub mod activity_reports;
+    pub mod actor_directory;
     pub mod attachment_bindings;
     pub mod attachments;
     pub mod convergence;

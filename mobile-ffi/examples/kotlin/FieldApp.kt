@@ -69,7 +69,7 @@ fun main(args: Array<String>) {
     FerryStore.openWithPin(path, "482913", salt).use { store ->
         // 1. Login.
         val session = store.login(url, user, password, "Kotlin example")
-        println("logged in as ${session.username} (${session.role}), units ${session.units}")
+        println("logged in as ${session.displayName} [${session.username}] (${session.role}), units ${session.units}")
 
         // 2. Offline work: saved locally, sent at the next sync.
         val saved = store.create(RecordKind.CITIZEN, session.units.first(), mapOf(
@@ -99,13 +99,13 @@ fun main(args: Array<String>) {
         for (c in store.conflicts(saved.record.id)) {
             println("conflict on ${c.field}:")
             for (v in c.values) {
-                val who = v.author?.let { "${it.user} (${it.deviceName})" } ?: v.actor
+                val who = v.author?.let { "${it.displayName} (${it.deviceName})" } ?: v.actor
                 println("  ${if (v.own) "you" else who} wrote ${(v.value as? FieldValue.Text)?.value}")
             }
         }
         val history = store.history(saved.record.id)
         check(history.all { it.own })
-        println("history: ${history.size} change(s), all by ${history.first().author?.user}")
+        println("history: ${history.size} change(s), all by ${history.first().author?.displayName}")
 
         // 5. Paged search with a total.
         val page = store.search("nguyen thi", RecordKind.CITIZEN, 0u, 20u)

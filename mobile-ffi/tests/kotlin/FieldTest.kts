@@ -63,9 +63,10 @@ val key = deriveKeyFromPin("482913", salt)
 assert(key.size == 32)
 
 FerryStore.open(dbPath, key).use { store ->
-    val session = store.login(url, env("FERRY_USER"), env("FERRY_PASSWORD"), "Kotlin test phone")
+    val session = store.login(url, env("FERRY_USER"), env("FERRY_PASSWORD"), "Pixel test phone")
     assert(session.role == UserRole.OFFICER) { "role ${session.role}" }
     assert(session.units == listOf("07132")) { "units ${session.units}" }
+    assert(session.displayName == env("FERRY_DISPLAY")) { "display name ${session.displayName}" }
 
     val saved = store.create(
         RecordKind.CITIZEN,
@@ -107,11 +108,15 @@ FerryStore.open(dbPath, key).use { store ->
     assert(found.records.map { it.id } == listOf(id)) { "search gave $found" }
     assert(found.total == 1UL && found.nextOffset == null)
     assert(store.search("022 090 003 333", RecordKind.CITIZEN).total == 1UL)
-    // Printing never shows personal data.
+    // Printing never shows the citizen's data (history entries print their authors: the
+    // officer's and the phone's names).
     val printed = "$saved ${found} ${store.history(id)}"
     assert(!printed.contains("Kotlin") && !printed.contains("022090003333")) { printed }
-    // Names with history entries: all this phone's own.
-    assert(store.history(id).all { it.own && it.author?.user == env("FERRY_USER") })
+    // Names with history entries: all this phone's own, with its display and device names.
+    assert(store.history(id).all {
+        it.own && it.author?.user == env("FERRY_USER") &&
+            it.author?.displayName == env("FERRY_DISPLAY") && it.author?.deviceName == "Pixel test phone"
+    }) { "history authors ${store.history(id).map { it.author }}" }
     // Settings are kept in the store.
     store.setSyncSettings(store.syncSettings().copy(appVersion = "kotlin-test/1"))
     assert(store.find(RecordQuery(idNumber = "022090")).size == 1)
@@ -176,7 +181,8 @@ FerryStore.open(File(work, "locked.db").path, key).use { store ->
     }
 }
 
-// Two officers edit the same date of birth offline: each value names its officer.
+// Two officers edit the same date of birth offline: each value names its officer by display
+// name and device ("Lan wrote …, Minh wrote …"), and the phone's own is marked.
 FerryStore.open(File(work, "conflict-a.db").path, ByteArray(32) { 11 }).use { a ->
     FerryStore.open(File(work, "conflict-b.db").path, ByteArray(32) { 12 }).use { b ->
         a.login(url, env("FERRY_USER"), env("FERRY_PASSWORD"), "Phone A")
@@ -199,6 +205,18 @@ FerryStore.open(File(work, "conflict-a.db").path, ByteArray(32) { 11 }).use { a 
             it.author?.user == env("FERRY_USER") && (it.value as FieldValue.Text).value == "1985-03-13"
         }) {
             "own value's author ${values.map { Triple(it.own, it.author?.user, it.author?.deviceName) }}"
+        }
+        for ((store, own) in listOf(a to "Phone A", b to "Phone B")) {
+            val said = store.conflicts(id).single { it.field == "date_of_birth" }.values.map {
+                val who = it.author!!
+                "${who.displayName} (${who.deviceName}) wrote ${(it.value as FieldValue.Text).value}" +
+                    if (it.own) ", mine" else ""
+            }.sorted()
+            val expected = listOf(
+                "${env("FERRY_DISPLAY")} (Phone A) wrote 1985-03-13" + if (own == "Phone A") ", mine" else "",
+                "${env("FERRY_DISPLAY2")} (Phone B) wrote 1985-02-03" + if (own == "Phone B") ", mine" else "",
+            ).sorted()
+            assert(said == expected) { "on $own: $said" }
         }
         a.logout()
         b.logout()

@@ -9,6 +9,7 @@ Environment:
     FERRY_URL                  the server, e.g. http://127.0.0.1:41234
     FERRY_OFFICER1, FERRY_PASSWORD1   an officer of unit 07132 (phone A)
     FERRY_OFFICER2, FERRY_PASSWORD2   another officer of unit 07132 (phone B)
+    FERRY_DISPLAY1, FERRY_DISPLAY2    the two officers' display names (NFC)
     FERRY_OFFICER3/4, FERRY_PASSWORD3/4  two more officers of unit 07132
     FERRY_BIN, FERRY_DATA_DIR  the `ferry` binary and its data dir, to revoke a device
                                (the remote wipe and its reset) and reassign an officer
@@ -129,7 +130,9 @@ class FieldDay(unittest.TestCase):
         cls.session_a = cls.a.login(
             cls.url, env("FERRY_OFFICER1"), env("FERRY_PASSWORD1"), "Phone A"
         )
-        cls.session_b = cls.b.login(cls.url, env("FERRY_OFFICER2"), env("FERRY_PASSWORD2"))
+        cls.session_b = cls.b.login(
+            cls.url, env("FERRY_OFFICER2"), env("FERRY_PASSWORD2"), "Phone B"
+        )
 
     @classmethod
     def tearDownClass(cls):
@@ -149,6 +152,7 @@ class FieldDay(unittest.TestCase):
         self.assertEqual(self.session_a.units, [UNIT])
         self.assertEqual(self.session_a.role, ffi.UserRole.OFFICER)
         self.assertEqual(a.session().username, os.environ["FERRY_OFFICER1"])
+        self.assertEqual(a.session().display_name, env("FERRY_DISPLAY1"))
 
         # Morning, in the office: A registers a citizen and both phones sync.
         binh = a.create(
@@ -246,13 +250,26 @@ class FieldDay(unittest.TestCase):
             self.assertIn("date_of_birth", conflicts)
             values = {v.value.value for v in conflicts["date_of_birth"].values}
             self.assertEqual(values, {"1990-01-03", "1990-02-01"})
-            # Each value names its author, and the phone's own value is marked.
+            # Each value names its author by display name and device ("Lan wrote …, Minh
+            # wrote …"), and the phone's own value is marked.
+            said = sorted(
+                "%s (%s) wrote %s%s" % (v.author.display_name, v.author.device_name,
+                                        v.value.value, ", mine" if v.own else "")
+                for v in conflicts["date_of_birth"].values
+            )
+            name_a, name_b = env("FERRY_DISPLAY1"), env("FERRY_DISPLAY2")
+            mine_a, mine_b = (", mine", "") if store is a else ("", ", mine")
+            self.assertEqual(said, sorted([
+                "%s (Phone A) wrote 1990-01-03%s" % (name_a, mine_a),
+                "%s (Phone B) wrote 1990-02-01%s" % (name_b, mine_b),
+            ]))
             by_user = {v.author.user: v for v in conflicts["date_of_birth"].values}
             self.assertEqual(by_user[env("FERRY_OFFICER1")].value.value, "1990-01-03")
             self.assertEqual(by_user[env("FERRY_OFFICER2")].value.value, "1990-02-01")
             mine = [v for v in conflicts["date_of_birth"].values if v.own]
             self.assertEqual(len(mine), 1)
             self.assertEqual(mine[0].author.user, store.session().username)
+            self.assertEqual(mine[0].author.display_name, store.session().display_name)
             winner = conflicts["date_of_birth"].values[0].value
             self.assertEqual(store.get(cid).record.fields["date_of_birth"], winner)
             self.assertEqual(store.get(cid).conflicts, store.conflicts(cid))
@@ -262,6 +279,8 @@ class FieldDay(unittest.TestCase):
         b_edit = [h for h in history if h.field == "phone"][0]
         self.assertFalse(b_edit.own)
         self.assertEqual(b_edit.author.user, env("FERRY_OFFICER2"))
+        self.assertEqual(b_edit.author.display_name, env("FERRY_DISPLAY2"))
+        self.assertEqual(b_edit.author.device_name, "Phone B")
 
         # The out-of-scope record came back refused, and is gone from the phone.
         rejected = a.rejected()

@@ -15,6 +15,7 @@ use uuid::Uuid;
 
 use crate::accounts::{self, AccountError, Device, User};
 use crate::auth::AdminAuth;
+use crate::db::Sql;
 use crate::error::{ApiError, ApiResult};
 use crate::{AppState, audit, feed, now_ms};
 
@@ -24,6 +25,7 @@ pub fn router() -> Router<AppState> {
         .route("/v1/admin/users", get(list_users).post(add_user))
         .route("/v1/admin/users/{name}/password", post(set_password))
         .route("/v1/admin/users/{name}/units", put(set_units))
+        .route("/v1/admin/users/{name}/display-name", put(set_display_name))
         .route("/v1/admin/users/{name}/disable", post(disable))
         .route("/v1/admin/users/{name}/enable", post(enable))
         .route("/v1/admin/devices", get(list_devices))
@@ -69,6 +71,10 @@ pub struct NewUser {
     /// Assigned units.
     #[serde(default)]
     pub units: Vec<String>,
+    /// The name people read for the user ("Nguyễn Thị Lan"); stored in NFC, at most 100
+    /// characters, no control characters.
+    #[serde(default)]
+    pub display_name: Option<String>,
 }
 
 /// Reply of user creation and password changes.
@@ -100,9 +106,14 @@ async fn add_user(
         let hash = accounts::hash_password(&password)?;
         let device = auth.0.device_id.to_string();
         let user = store.write(|tx| -> Result<User, ApiError> {
-            let user = accounts::add_user(tx, &req.username, &hash, req.role, &req.units, now_ms())?;
+            let mut user =
+                accounts::add_user(tx, &req.username, &hash, req.role, &req.units, now_ms())?;
+            if req.display_name.is_some() {
+                user = accounts::set_display_name(tx, &req.username, req.display_name.as_deref())?;
+            }
             let mut e = entry(&auth, &device, "user_add");
-            e.details = serde_json::json!({"username": user.username, "role": user.role, "units": user.units});
+            e.details = serde_json::json!({"username": user.username, "role": user.role,
+                                           "units": user.units, "display_name": user.display_name});
             audit::append(tx, now_ms(), &e)?;
             Ok(user)
         })?;
@@ -177,14 +188,52 @@ async fn set_units(
     body: Result<Json<Assignment>, JsonRejection>,
 ) -> ApiResult<Json<User>> {
     let Json(req) = body.map_err(super::json_error)?;
+    change_user(state, auth, "user_assign", move |tx| {
+        let user = accounts::set_units(tx, &name, &req.units, req.role)?;
+        let details = serde_json::json!({"username": name, "units": user.units, "role": user.role});
+        Ok((user, details))
+    })
+    .await
+}
+
+/// Body of `PUT /v1/admin/users/{name}/display-name`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DisplayName {
+    /// The new display name; `null` removes it (the account name shows again).
+    pub display_name: Option<String>,
+}
+
+async fn set_display_name(
+    State(state): State<AppState>,
+    auth: AdminAuth,
+    Path(name): Path<String>,
+    body: Result<Json<DisplayName>, JsonRejection>,
+) -> ApiResult<Json<User>> {
+    let Json(req) = body.map_err(super::json_error)?;
+    change_user(state, auth, "user_set", move |tx| {
+        let user = accounts::set_display_name(tx, &name, req.display_name.as_deref())?;
+        let details = serde_json::json!({"username": name, "display_name": user.display_name});
+        Ok((user, details))
+    })
+    .await
+}
+
+/// Runs one change of an account in a write transaction with its audit row (`action`, with
+/// the details `change` returns) and answers the account as it is afterwards.
+async fn change_user(
+    state: AppState,
+    auth: AdminAuth,
+    action: &'static str,
+    change: impl FnOnce(&dyn Sql) -> Result<(User, serde_json::Value), ApiError> + Send + 'static,
+) -> ApiResult<Json<User>> {
     let store = state.store.clone();
     let user = blocking(move || {
         let device = auth.0.device_id.to_string();
         store.write(|tx| -> Result<User, ApiError> {
-            let user = accounts::set_units(tx, &name, &req.units, req.role)?;
-            let mut e = entry(&auth, &device, "user_assign");
-            e.details =
-                serde_json::json!({"username": name, "units": user.units, "role": user.role});
+            let (user, details) = change(tx)?;
+            let mut e = entry(&auth, &device, action);
+            e.details = details;
             audit::append(tx, now_ms(), &e)?;
             Ok(user)
         })

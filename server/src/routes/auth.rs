@@ -55,6 +55,14 @@ pub struct LoginReply {
     pub expires_at: i64,
     /// The account name.
     pub user: String,
+    /// The name to show for the account: its display name, or the account name when it has
+    /// none (as in the sync reply's actor directory). Added after v1 shipped.
+    #[serde(default)]
+    pub display_name: String,
+    /// The device's name as registered by this login (`device_name`, cut to 100
+    /// characters; empty when none was given). Added after v1 shipped.
+    #[serde(default)]
+    pub device_name: String,
     /// The role: `commune_staff`, `officer`, `staff` or `admin`.
     pub role: Role,
     /// The units the user may see and write (every current unit for admins).
@@ -180,6 +188,8 @@ async fn login(
                 token,
                 expires_at,
                 user: user.username.clone(),
+                display_name: user.shown_name().to_owned(),
+                device_name: device_name.clone(),
                 role: user.role,
                 units: user.scopes(),
             }))

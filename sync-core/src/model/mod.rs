@@ -24,8 +24,8 @@ pub mod working_days;
 pub use fields::{FieldSpec, FieldType, field_spec, fields_of};
 pub use id_number::{IdNumber, IdNumberError, province_name};
 pub use text::{
-    canonical_tones, clean_name, exact_key, nfc, query_tokens, search_key, search_tokens,
-    tokens_match,
+    DISPLAY_NAME_MAX_CHARS, DisplayNameError, canonical_tones, clean_display_name, clean_name,
+    exact_key, nfc, query_tokens, search_key, search_tokens, tokens_match,
 };
 pub use units::{Catalog, Unit, UnitLevel, catalog};
 pub use validate::{Finding, StructuralError, ValidationContext, captured_on, validate};

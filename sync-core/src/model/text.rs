@@ -62,6 +62,43 @@ pub fn clean_name(s: &str) -> String {
     nfc(&out)
 }
 
+/// The longest display name of a user, in characters (NFC code points), as stored.
+pub const DISPLAY_NAME_MAX_CHARS: usize = 100;
+
+/// Why a user's display name was refused ([`clean_display_name`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum DisplayNameError {
+    /// Nothing but whitespace and invisible characters.
+    #[error("a display name may not be empty (clear it instead)")]
+    Empty,
+    /// Longer than [`DISPLAY_NAME_MAX_CHARS`] once cleaned.
+    #[error("a display name has at most {DISPLAY_NAME_MAX_CHARS} characters")]
+    TooLong,
+    /// A control character (tab, line break, NUL …) or a bidirectional control.
+    #[error(
+        "a display name may not hold control characters (tabs, line breaks, bidirectional controls)"
+    )]
+    Control,
+}
+
+/// A user's display name (the officer's name as people read it, "Nguyễn Thị Lan") as it is
+/// stored: cleaned like a person's name ([`clean_name`]: NFC, invisible characters dropped,
+/// whitespace collapsed and trimmed), with no control or bidirectional characters, and at
+/// most [`DISPLAY_NAME_MAX_CHARS`] characters.
+pub fn clean_display_name(s: &str) -> Result<String, DisplayNameError> {
+    if s.chars().any(is_forbidden_in_name) {
+        return Err(DisplayNameError::Control);
+    }
+    let cleaned = clean_name(s);
+    if cleaned.is_empty() {
+        return Err(DisplayNameError::Empty);
+    }
+    if cleaned.chars().count() > DISPLAY_NAME_MAX_CHARS {
+        return Err(DisplayNameError::TooLong);
+    }
+    Ok(cleaned)
+}
+
 const GRAVE: char = '\u{0300}';
 const ACUTE: char = '\u{0301}';
 const TILDE: char = '\u{0303}';
@@ -341,6 +378,45 @@ mod tests {
         );
         assert_eq!(clean_name("Nguye\u{0302}\u{0303}n"), "Nguyễn");
         assert_eq!(clean_name(" \u{200B} "), "");
+    }
+
+    #[test]
+    fn a_display_name_is_stored_in_nfc_trimmed_and_with_single_spaces() {
+        // Decomposed "Nguyễn" (e + circumflex + tilde), a no-break space and a zero-width space.
+        let typed = " Nguye\u{0302}\u{0303}n\u{00A0} Thị\u{200B} Lan ";
+        assert_eq!(clean_display_name(typed).unwrap(), "Nguyễn Thị Lan");
+        assert!(is_nfc(&clean_display_name(typed).unwrap()));
+    }
+
+    #[test]
+    fn a_display_name_with_control_characters_is_refused_not_cleaned() {
+        for bad in [
+            "Nguyễn Thị\nLan",
+            "Nguyễn\tLan",
+            "Lan\u{0000}",
+            "\u{202E}naL",
+            "Lan\u{200F}",
+        ] {
+            assert_eq!(
+                clean_display_name(bad),
+                Err(DisplayNameError::Control),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_display_name_is_one_to_a_hundred_characters_counted_after_nfc() {
+        assert_eq!(clean_display_name("  "), Err(DisplayNameError::Empty));
+        assert_eq!(clean_display_name("\u{200B}"), Err(DisplayNameError::Empty));
+        // 100 "ễ" typed decomposed are 300 code points but 100 characters once in NFC.
+        let longest = "e\u{0302}\u{0303}".repeat(DISPLAY_NAME_MAX_CHARS);
+        assert_eq!(
+            clean_display_name(&longest).unwrap().chars().count(),
+            DISPLAY_NAME_MAX_CHARS
+        );
+        let over = "ễ".repeat(DISPLAY_NAME_MAX_CHARS + 1);
+        assert_eq!(clean_display_name(&over), Err(DisplayNameError::TooLong));
     }
 
     #[test]

@@ -309,6 +309,37 @@ mod tests {
         assert_eq!(decode_reply(&encode_reply(&reply)).unwrap(), reply);
     }
 
+    /// `ActorInfo` as servers and clients before display names had it.
+    #[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+    struct ActorInfoBeforeDisplayNames {
+        actor: ByteBuf,
+        user: String,
+        device_name: String,
+    }
+
+    #[test]
+    fn actor_entries_with_and_without_display_names_interoperate_with_older_peers() {
+        let new = crate::protocol::ActorInfo {
+            actor: ByteBuf::from(vec![1; 16]),
+            user: "lan".into(),
+            display_name: Some("Nguyễn Thị Lan".into()),
+            device_name: "Phone A".into(),
+        };
+        // An older client reads a new server's entry, ignoring the display name.
+        let old: ActorInfoBeforeDisplayNames = decode(&encode(&new)).unwrap();
+        assert_eq!(
+            (old.user.as_str(), old.device_name.as_str()),
+            ("lan", "Phone A")
+        );
+        // A new client reads an older server's entry: no display name (it shows `user`).
+        let back: crate::protocol::ActorInfo = decode(&encode(&old)).unwrap();
+        assert_eq!(back.display_name, None);
+        assert_eq!(back.user, "lan");
+        let mut reply = SyncReply::empty(1);
+        reply.actors.push(new);
+        assert_eq!(decode_reply(&encode_reply(&reply)).unwrap(), reply);
+    }
+
     #[test]
     fn another_protocol_version_is_refused_clearly() {
         let mut req = request();

@@ -131,8 +131,9 @@ pub struct SyncReply {
     /// Absent from older servers; absent (or zero) when `more` is false.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remaining: Option<Remaining>,
-    /// Who wrote the records in `pull`: the account and device behind each actor id that
-    /// authored a change of those records. Absent from older servers.
+    /// Who wrote the records in `pull`: the account (with its display name) and device
+    /// behind each actor id that authored a change of those records. Absent from older
+    /// servers.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub actors: Vec<ActorInfo>,
 }
@@ -152,8 +153,13 @@ pub struct Remaining {
 pub struct ActorInfo {
     /// The actor id (16 bytes).
     pub actor: ByteBuf,
-    /// The account's name (the officer or office user).
+    /// The account's name (the officer's or office user's login name).
     pub user: String,
+    /// The name to show for the account ("Nguyễn Thị Lan", NFC): the user's display name,
+    /// or the account name when the office set none. Added after v1 shipped: absent from
+    /// older servers (then `None`: show `user`), ignored by older clients.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
     /// The device's name, as given at login (may be empty).
     pub device_name: String,
 }

@@ -139,6 +139,15 @@ BEGIN
 END;
 ",
     },
+    Migration {
+        version: 5,
+        // The officers' display names in the actor directory (`ActorInfo::display_name`):
+        // NULL for entries stored before, and from servers that send none (the account
+        // name is shown then).
+        sql: "
+ALTER TABLE actors ADD COLUMN display_name TEXT;
+",
+    },
 ];
 
 /// The schema as SQLite describes it, one normalised line per fact, for comparing two

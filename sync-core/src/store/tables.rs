@@ -449,22 +449,25 @@ pub fn wipe_all(tx: &Transaction<'_>) -> Result<(), StoreError> {
 pub struct ActorName {
     /// The account's name.
     pub user: String,
+    /// The account's display name, as the server sent it; `None` from servers that send
+    /// none (show `user`).
+    pub display_name: Option<String>,
     /// The device's name (may be empty).
     pub device_name: String,
 }
 
 /// Adds or refreshes one directory entry.
-pub fn put_actor(
-    tx: &Transaction<'_>,
-    actor: &[u8],
-    user: &str,
-    device_name: &str,
-) -> Result<(), StoreError> {
+pub fn put_actor(tx: &Transaction<'_>, actor: &[u8], name: &ActorName) -> Result<(), StoreError> {
     tx.prepare_cached(
-        "INSERT INTO actors (actor, user, device_name) VALUES (?1, ?2, ?3)
-         ON CONFLICT (actor) DO UPDATE SET user = ?2, device_name = ?3",
+        "INSERT INTO actors (actor, user, display_name, device_name) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (actor) DO UPDATE SET user = ?2, display_name = ?3, device_name = ?4",
     )?
-    .execute(params![actor, user, device_name])?;
+    .execute(params![
+        actor,
+        name.user,
+        name.display_name,
+        name.device_name
+    ])?;
     Ok(())
 }
 
@@ -496,14 +499,16 @@ pub fn actor_names(
     conn: &Connection,
     actors: &[Vec<u8>],
 ) -> Result<std::collections::HashMap<Vec<u8>, ActorName>, StoreError> {
-    let mut stmt = conn.prepare_cached("SELECT user, device_name FROM actors WHERE actor = ?1")?;
+    let mut stmt =
+        conn.prepare_cached("SELECT user, display_name, device_name FROM actors WHERE actor = ?1")?;
     let mut out = std::collections::HashMap::new();
     for actor in actors {
         if let Some(name) = stmt
             .query_row([actor], |r| {
                 Ok(ActorName {
                     user: r.get(0)?,
-                    device_name: r.get(1)?,
+                    display_name: r.get(1)?,
+                    device_name: r.get(2)?,
                 })
             })
             .optional()?

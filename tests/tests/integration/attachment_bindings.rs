@@ -15,8 +15,8 @@ fn python_phones_attach_offline_sync_over_a_cutting_link_and_fetch_byte_identica
     std::fs::create_dir_all(&bindings).unwrap();
     python_bindings(&cdylib(), &bindings);
     let data_dir = work.path().join("server");
-    add_officer(&data_dir, "lan", "lan-pw-123456", "07132");
-    add_officer(&data_dir, "minh", "minh-pw-123456", "07132");
+    add_officer(&data_dir, "lan", "lan-pw-123456", "07132", None);
+    add_officer(&data_dir, "minh", "minh-pw-123456", "07132", None);
     let server = start_server(&data_dir);
     let addr = server.url.trim_start_matches("http://").parse().unwrap();
     let link = Link::start(addr, LinkProfile::unthrottled().without_faults(), 13).unwrap();

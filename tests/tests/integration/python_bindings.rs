@@ -188,10 +188,23 @@ pub(crate) fn start_server(data_dir: &Path) -> Server {
     Server { child, url }
 }
 
-pub(crate) fn add_officer(data_dir: &Path, name: &str, password: &str, unit: &str) {
+/// Adds an officer of `unit` through the CLI, with a display name when given.
+pub(crate) fn add_officer(
+    data_dir: &Path,
+    name: &str,
+    password: &str,
+    unit: &str,
+    display_name: Option<&str>,
+) {
     let output = ferry(data_dir)
         .args(["user", "add", name, "--role", "officer", "--unit", unit])
         .args(["--password", password])
+        .args(
+            display_name
+                .map(|d| ["--display-name", d])
+                .into_iter()
+                .flatten(),
+        )
         .output()
         .expect("run ferry user add");
     assert!(
@@ -210,10 +223,26 @@ fn python_field_day_with_two_phones_against_a_real_server() {
     python_bindings(&cdylib(), &bindings);
 
     let data_dir = work.path().join("server");
-    add_officer(&data_dir, "officer1", "officer1-pw-123", "07132");
-    add_officer(&data_dir, "officer2", "officer2-pw-456", "07132");
-    add_officer(&data_dir, "officer3", "officer3-pw-789", "07132");
-    add_officer(&data_dir, "officer4", "officer4-pw-012", "07132");
+    // The officers' display names; Lan's typed decomposed, as some keyboards send it (the
+    // server stores NFC, and the phones must show it so).
+    let (lan, minh) = ("Nguyễn Thị Lan", "Trần Văn Minh");
+    let lan_typed = "Nguye\u{0302}\u{0303}n Thi\u{0323} Lan";
+    add_officer(
+        &data_dir,
+        "officer1",
+        "officer1-pw-123",
+        "07132",
+        Some(lan_typed),
+    );
+    add_officer(
+        &data_dir,
+        "officer2",
+        "officer2-pw-456",
+        "07132",
+        Some(minh),
+    );
+    add_officer(&data_dir, "officer3", "officer3-pw-789", "07132", None);
+    add_officer(&data_dir, "officer4", "officer4-pw-012", "07132", None);
     let server = start_server(&data_dir);
 
     let tests_dir = root().join("mobile-ffi/tests/python");
@@ -227,6 +256,8 @@ fn python_field_day_with_two_phones_against_a_real_server() {
         .env("FERRY_PASSWORD1", "officer1-pw-123")
         .env("FERRY_OFFICER2", "officer2")
         .env("FERRY_PASSWORD2", "officer2-pw-456")
+        .env("FERRY_DISPLAY1", lan)
+        .env("FERRY_DISPLAY2", minh)
         .env("FERRY_OFFICER3", "officer3")
         .env("FERRY_PASSWORD3", "officer3-pw-789")
         .env("FERRY_OFFICER4", "officer4")

@@ -186,7 +186,7 @@ fn chrome(uri: &Uri, lang: Lang, user: Option<&ConsoleUser>, title: &str) -> Chr
     Chrome {
         lang,
         user: user.map(|u| pages::ChromeUser {
-            name: u.user.username.clone(),
+            name: u.user.shown_name().to_owned(),
             csrf: u.csrf.clone(),
         }),
         nav,

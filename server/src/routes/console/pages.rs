@@ -125,7 +125,7 @@ fn link(href: String, text: impl Into<String>) -> Piece {
 /// The signed-in user as the layout shows it.
 #[derive(Debug, Clone)]
 pub struct ChromeUser {
-    /// User name.
+    /// The name shown for the signed-in user (its display name, else its account name).
     pub name: String,
     /// The session's CSRF token (for the sign-out form).
     pub csrf: String,
