@@ -385,11 +385,18 @@ fn evaluate(
         );
     }
 
-    // 6. Read (the shape is checked first, iteratively, unless known to pass).
-    let read = if known_shape {
-        fork.read_known_shape()
-    } else {
-        fork.read()
+    // 6. Read (the shape is checked first, iteratively, unless known to pass). Changes
+    // that only wrote root keys are read from the stored reading plus those keys.
+    let quick = match &before {
+        Some(Ok(b)) if known_shape && written.root_only => fork
+            .read_after_root_writes(b, &written.root_keys)
+            .transpose(),
+        _ => None,
+    };
+    let read = match quick {
+        Some(r) => r,
+        None if known_shape => fork.read_known_shape(),
+        None => fork.read(),
     };
     let after = match read {
         Ok(r) => r,

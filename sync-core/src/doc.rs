@@ -260,6 +260,41 @@ impl RecordDoc {
         record_from_hydrate(&self.doc.hydrate(None))
     }
 
+    /// The record after changes that wrote or deleted only keys of the root map
+    /// ([`crate::check::Written::root_only`], creating no object), from `before`, the
+    /// reading of the document they were applied to: only the `keys` they wrote are read
+    /// again, instead of hydrating every field. The same record as
+    /// [`Self::read_known_shape`] would give; `None` when that cannot be told from those
+    /// keys alone (one of `id`, `kind`, `schema`, `unit`, or a value that is an object),
+    /// and then the caller reads the whole document.
+    pub fn read_after_root_writes(
+        &self,
+        before: &Record,
+        keys: &std::collections::BTreeSet<String>,
+    ) -> Result<Option<Record>, DocError> {
+        let mut after = before.clone();
+        for key in keys {
+            if ROOT_KEYS.contains(&key.as_str()) {
+                return Ok(None);
+            }
+            match self.doc.get(ROOT, key.as_str())? {
+                None => {
+                    after.fields.remove(key);
+                }
+                Some((automerge::Value::Scalar(s), _)) => {
+                    let value = scalar(&s).ok_or_else(|| {
+                        DocError::Malformed(format!(
+                            "field `{key}` holds an unsupported value type"
+                        ))
+                    })?;
+                    after.fields.insert(key.clone(), value);
+                }
+                Some((automerge::Value::Object(_), _)) => return Ok(None),
+            }
+        }
+        Ok(Some(after))
+    }
+
     /// The record as it read at `heads`.
     pub fn read_at(&self, heads: &[ChangeHash]) -> Result<Record, DocError> {
         record_from_hydrate(&self.hydrate_checked(Some(heads))?)
@@ -1022,5 +1057,101 @@ mod tests {
         assert!(RecordDoc::load(b"\x85\x6f\x4a\x83garbage").is_err());
         assert!(decode_change(b"").is_err());
         assert!(decode_change(&[0x85, 0x6f, 0x4a, 0x83, 1, 2, 3]).is_err());
+    }
+
+    fn edit_of(choice: u8, n: u8) -> Edit {
+        let fields = ["full_name", "sex", "date_of_birth", "status"];
+        let field = fields[n as usize % fields.len()].to_string();
+        match choice % 6 {
+            0 | 1 => Edit::Set {
+                field,
+                value: format!("giá trị {n}").into(),
+            },
+            2 => Edit::Set {
+                field,
+                value: "1990-01-0{n}".into(),
+            },
+            3 => Edit::Clear { field },
+            4 => Edit::SetUnit {
+                unit: format!("0713{}", n % 3),
+            },
+            _ => Edit::PutEntry {
+                field: "attachments".into(),
+                key: format!("{n:064x}"),
+                value: Value::Map([("kind".to_string(), Value::from("portrait"))].into()),
+            },
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn reading_only_the_written_root_keys_gives_the_record_a_whole_read_gives(
+            stored in proptest::collection::vec((0u8..6, 0u8..8), 0..6),
+            pushed in proptest::collection::vec((0u8..6, 0u8..8), 1..6),
+        ) {
+            let (common, _) = RecordDoc::create(&citizen("Lê Văn Tám"), &author(1, 1)).unwrap();
+            // The server's copy got one device's edits; another device edited concurrently.
+            let mut base = common.fork();
+            for (c, n) in &stored {
+                base.edit(&[edit_of(*c, *n)], &author(2, 2)).unwrap();
+            }
+            let mut device = common.fork();
+            for (c, n) in &pushed {
+                device.edit(&[edit_of(*c, *n)], &author(3, 3)).unwrap();
+            }
+            let changes = device.changes_since(&common.heads());
+            let written = crate::check::check_changes(Kind::Citizen, &base, &changes);
+            proptest::prop_assume!(written.is_ok(), "refused before it is read");
+            let written = written.unwrap();
+            let before = base.read_known_shape().unwrap();
+            let mut merged = base.fork();
+            merged.apply_changes(changes).unwrap();
+            let whole = merged.read_known_shape().unwrap();
+            if written.objects_made == 0 && written.root_only {
+                if let Some(quick) = merged.read_after_root_writes(&before, &written.root_keys).unwrap() {
+                    proptest::prop_assert_eq!(quick, whole);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_scalar_edit_is_read_from_the_written_key_and_an_entry_or_a_move_reads_everything() {
+        let (base, _) = RecordDoc::create(&citizen("Lê Văn Tám"), &author(1, 1)).unwrap();
+        let before = base.read_known_shape().unwrap();
+        let quick = |edit: Edit| {
+            let mut d = base.fork();
+            d.edit(&[edit], &author(2, 2)).unwrap();
+            let c = d.changes_since(&base.heads());
+            let w = crate::check::check_changes(Kind::Citizen, &base, &c).unwrap();
+            (
+                w.root_only,
+                d.read_after_root_writes(&before, &w.root_keys).unwrap(),
+            )
+        };
+        let (root_only, after) = quick(set("full_name", "Lê Văn Tâm"));
+        assert!(root_only);
+        assert_eq!(after.unwrap().text("full_name"), Some("Lê Văn Tâm"));
+        assert_eq!(
+            quick(Edit::Clear {
+                field: "sex".into()
+            })
+            .1
+            .unwrap()
+            .text("sex"),
+            None
+        );
+        assert!(
+            quick(Edit::SetUnit {
+                unit: "07135".into()
+            })
+            .1
+            .is_none(),
+            "unit is a root key"
+        );
+        assert!(
+            !quick(edit_of(5, 1)).0,
+            "an entry is written inside an object"
+        );
     }
 }

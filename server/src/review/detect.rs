@@ -232,16 +232,28 @@ fn load_record(
     id: Uuid,
     cache: Option<&DocCache>,
 ) -> Result<Option<Record>, DbError> {
+    if let Some(c) = cache {
+        // The heads first: a cached reading then needs no read of the document's bytes.
+        let Some(heads) = feed::get_heads(conn, id)? else {
+            return Ok(None);
+        };
+        let mut failed = None;
+        let read = c.reading_only(id, &heads, || match feed::get_record(conn, id) {
+            Ok(stored) => stored.filter(|s| s.heads == heads).map(|s| s.doc),
+            Err(e) => {
+                failed = Some(e);
+                None
+            }
+        });
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        return Ok(read.ok().flatten().map(|r| (*r).clone()));
+    }
     let Some(stored) = feed::get_record(conn, id)? else {
         return Ok(None);
     };
-    Ok(match cache {
-        Some(c) => c
-            .reading(id, &stored.heads, &stored.doc)
-            .ok()
-            .map(|(_, r)| (*r).clone()),
-        None => RecordDoc::load(&stored.doc).and_then(|d| d.read()).ok(),
-    })
+    Ok(RecordDoc::load(&stored.doc).and_then(|d| d.read()).ok())
 }
 
 /// The legal rules across records for one record (family `rule:<record>:<code>:<field>`):

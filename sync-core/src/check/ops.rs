@@ -109,8 +109,10 @@ pub fn check_changes(
     }
     let mut levels: HashMap<OpId, Level> = HashMap::new();
     let mut root_keys: BTreeSet<String> = BTreeSet::new();
+    let mut root_only = true;
     for ex in &expanded {
         for op in &ex.operations {
+            root_only &= matches!(op.obj, ObjectId::Root);
             let level = match &op.obj {
                 ObjectId::Root => {
                     if let Key::Map(key) = &op.key {
@@ -139,6 +141,7 @@ pub fn check_changes(
     Ok(Written {
         objects_made: made.len(),
         root_keys,
+        root_only,
     })
 }
 
@@ -149,6 +152,8 @@ pub struct Written {
     pub objects_made: usize,
     /// Every key of the root map an operation of the changes writes or deletes.
     pub root_keys: BTreeSet<String>,
+    /// Every operation writes or deletes a key of the root map (none is inside an object).
+    pub root_only: bool,
 }
 
 /// The level of object `id`: followed up through objects made by the push and then the
