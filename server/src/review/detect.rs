@@ -399,7 +399,8 @@ fn record_findings(
 ) -> Result<Vec<Finding>, DbError> {
     let mut out = Vec::new();
     let mut status_conflicted = false;
-    for c in doc.conflicts() {
+    // A stored document passed the shape walk when it was stored (`sync::evaluate`).
+    for c in doc.conflicts_known_shape() {
         let top = c.field.split('.').next().unwrap_or("");
         if !field_spec(record.kind, top).is_some_and(|s| s.review) {
             continue;
