@@ -424,3 +424,54 @@ fn a_leader_reads_the_hand_counted_coverage_of_its_ward_without_names() {
     assert!(audit.matches("report_export").count() >= 2, "{audit}");
     assert!(audit.matches("report_view").count() >= 3, "{audit}");
 }
+
+/// Takes the stopped server's database back to version 8: the coverage index gone, nothing
+/// queued, as a database made before this version was.
+fn back_to_version_8(server: &Server) {
+    use ferry_server::db::{DbError, Dialect};
+    let store = server.store();
+    let dialect = store.dialect();
+    store
+        .write(|tx| -> Result<(), DbError> {
+            for index in [
+                "report_dossiers_citizen",
+                "report_dossiers_registration",
+                "report_dossiers_expiry",
+            ] {
+                tx.execute(&format!("DROP INDEX {index}"), &[])?;
+            }
+            for column in ["citizen", "registration", "expires_on"] {
+                tx.execute(
+                    &format!("ALTER TABLE report_dossiers DROP COLUMN {column}"),
+                    &[],
+                )?;
+            }
+            tx.execute("DROP TABLE report_citizens", &[])?;
+            tx.execute("DELETE FROM review_queue", &[])?;
+            match dialect {
+                Dialect::Sqlite => tx.execute("PRAGMA user_version = 8", &[])?,
+                Dialect::Postgres => {
+                    tx.execute("DELETE FROM schema_migrations WHERE version = 9", &[])?
+                }
+            };
+            Ok(())
+        })
+        .expect("rewind to version 8");
+}
+
+ferry_tests::both_engines!(
+    a_database_from_before_the_coverage_index_gets_its_figures_after_the_upgrade
+);
+fn a_database_from_before_the_coverage_index_gets_its_figures_after_the_upgrade() {
+    let mut server = Server::start(bin());
+    let _staff = seed(&server);
+    let leader = Device::login_with(&server.url(), "truongcongan", PASSWORD).expect("leader");
+    let before = ward_row(&settled(&leader.client, "/v1/reports/coverage"));
+    assert_eq!(before["residents_14_plus"], 9, "{before}");
+    server.kill();
+    back_to_version_8(&server);
+    server.restart();
+    let leader = Device::login_with(&server.url(), "truongcongan", PASSWORD).expect("leader");
+    let after = ward_row(&settled(&leader.client, "/v1/reports/coverage"));
+    assert_eq!(after, before);
+}
