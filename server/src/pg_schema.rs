@@ -54,6 +54,10 @@ pub const PG_MIGRATIONS: &[Migration] = &[
         version: 8,
         sql: include_str!("../migrations/postgres/0008_user_display_names.sql"),
     },
+    Migration {
+        version: 9,
+        sql: include_str!("../migrations/postgres/0009_report_coverage.sql"),
+    },
 ];
 
 /// The table recording which migrations were applied (the SQLite side uses `user_version`).

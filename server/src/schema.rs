@@ -48,6 +48,10 @@ pub const SERVER_MIGRATIONS: &[Migration] = &[
         version: 8,
         sql: include_str!("../migrations/sqlite/0008_user_display_names.sql"),
     },
+    Migration {
+        version: 9,
+        sql: include_str!("../migrations/sqlite/0009_report_coverage.sql"),
+    },
 ];
 
 #[cfg(test)]

@@ -174,6 +174,21 @@ test('the data-quality report draws the findings by type beside their numbers', 
   await page.screenshot({ path: join(SHOTS, 'report-quality.png'), fullPage: true });
 });
 
+test('the coverage report draws its totals beside their numbers and says what the model cannot count', async () => {
+  await page.goto(`${BASE}/console/reports/coverage?months=12`);
+  assert.match(await page.textContent('h1'), /Báo cáo độ phủ/);
+  assert.equal(await page.locator('#chart-coverage svg').count(), 1, 'the totals chart');
+  assert.equal(await page.locator('#coverage-totals').count(), 1, 'its numbers beside it');
+  assert.equal(await page.locator('#coverage-table').count(), 1);
+  assert.equal(await page.locator('#cards-due-table').count(), 1);
+  assert.match(await page.textContent('#coverage-table thead'), /Thẻ đến hạn đổi trong 12 tháng/);
+  assert.match(await page.textContent('#not-recorded'), /VNeID/);
+  const xlsx = await page.request.get(`${BASE}${await page.getAttribute('#download-xlsx', 'href')}`);
+  assert.equal(xlsx.status(), 200);
+  assert.equal((await xlsx.body()).subarray(0, 2).toString(), 'PK');
+  await page.screenshot({ path: join(SHOTS, 'report-coverage.png'), fullPage: true });
+});
+
 test('an admin sees a phone marked stalled after its pushes failed', async () => {
   // A phone of the demo officer `an` signs in, then three of its pushes arrive broken.
   const id = '018f0000-0000-7000-8000-' + Date.now().toString(16).padStart(12, '0').slice(-12);

@@ -10,6 +10,7 @@ mod integration {
     pub mod attachment_bindings;
     pub mod attachments;
     pub mod convergence;
+    pub mod coverage_report;
     pub mod db_seam;
     pub mod device_health;
     pub mod faults;

@@ -1,11 +1,12 @@
-//! The report index (schema version 7): one `report_dossiers` row per CCCD application and
-//! residence declaration and one `report_findings` row per finding a record carries, written
+//! The report index (schema versions 6 and 9): one `report_dossiers` row per CCCD application
+//! and residence declaration, one `report_citizens` row per citizen (the coverage report) and
+//! one `report_findings` row per finding a record carries, written
 //! next to the review index whenever a stored record is indexed (`review::detect`), so the
 //! reports count rows and never load documents. Portable SQL through the storage seam.
 
-use sync_core::model::rules::effective_procedure;
+use sync_core::model::rules::{card_valid_until, effective_procedure};
 use sync_core::model::working_days;
-use sync_core::model::{Date, Finding, Kind, Record};
+use sync_core::model::{Date, Finding, Kind, PartialDate, Record};
 use sync_core::time::local_date;
 
 use crate::db::{DbError, Sql};
@@ -56,10 +57,17 @@ pub fn index_record(tx: &dyn Sql, record: &Record, now_ms: i64) -> Result<(), Db
         let due = date(record, "due_on")
             .or_else(|| filed.and_then(|f| working_days::due_on(&procedure, f)));
         let period_on = filed_s.clone().unwrap_or_else(|| local_date(now_ms));
+        let citizen = record.text("citizen_id").map(str::to_owned);
+        let registration = record.text("registration_id").map(str::to_owned);
+        // The last day of a temporary registration (or of the extension of one).
+        let expires = matches!(procedure.as_str(), "temporary_registration" | "extension")
+            .then(|| date(record, "to_date").map(|d| d.to_string()))
+            .flatten();
         tx.execute(
             "INSERT INTO report_dossiers (record, kind, procedure, unit, status, outcome,
-                 period_on, filed_on, due_on, decided_on, decision_days, first_seen_ms, updated_ms)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12)
+                 period_on, filed_on, due_on, decided_on, decision_days, first_seen_ms, updated_ms,
+                 citizen, registration, expires_on)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12, ?13, ?14, ?15)
              ON CONFLICT (record) DO UPDATE SET
                  kind = excluded.kind, procedure = excluded.procedure, unit = excluded.unit,
                  status = excluded.status, outcome = excluded.outcome,
@@ -67,7 +75,8 @@ pub fn index_record(tx: &dyn Sql, record: &Record, now_ms: i64) -> Result<(), Db
                                   ELSE report_dossiers.period_on END,
                  filed_on = excluded.filed_on, due_on = excluded.due_on,
                  decided_on = excluded.decided_on, decision_days = excluded.decision_days,
-                 updated_ms = excluded.updated_ms",
+                 updated_ms = excluded.updated_ms, citizen = excluded.citizen,
+                 registration = excluded.registration, expires_on = excluded.expires_on",
             &[
                 &id,
                 &kind,
@@ -81,8 +90,14 @@ pub fn index_record(tx: &dyn Sql, record: &Record, now_ms: i64) -> Result<(), Db
                 &decided.map(|d| d.to_string()),
                 &days,
                 &now_ms,
+                &citizen,
+                &registration,
+                &expires,
             ],
         )?;
+    }
+    if record.kind == Kind::Citizen {
+        index_citizen(tx, record, &id, now_ms)?;
     }
     // The findings as stored with the record (`records.findings`, JSON).
     let stored: Option<String> = tx
@@ -120,12 +135,79 @@ pub fn index_record(tx: &dyn Sql, record: &Record, now_ms: i64) -> Result<(), Db
     Ok(())
 }
 
+/// What the coverage report needs of a citizen ([`super::coverage`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CitizenRow {
+    /// `status`, `active` when absent.
+    pub status: String,
+    /// The day the citizen is 14 at the latest (from the latest day of a partial birth date).
+    pub turns_14_on: Option<Date>,
+    /// Whether the personal ID number is recorded.
+    pub has_id_number: bool,
+    /// The recorded card's issue day.
+    pub card_issued_on: Option<Date>,
+    /// Its last day: the recorded expiry, else the one Identification Law Art. 21 gives.
+    pub card_expires_on: Option<Date>,
+    /// The exchange age (14/25/40/60) the expiry falls on, with an exact date of birth.
+    pub card_due_age: Option<i32>,
+}
+
+/// The coverage figures of one citizen.
+pub fn citizen_row(record: &Record) -> CitizenRow {
+    let born = record.text("date_of_birth").and_then(PartialDate::parse);
+    let exact = born.and_then(PartialDate::exact);
+    let issued = date(record, "previous_card_issued_on");
+    let expires = date(record, "previous_card_expires_on")
+        .or_else(|| exact.zip(issued).and_then(|(b, i)| card_valid_until(b, i)));
+    let due_age = exact
+        .zip(expires)
+        .map(|(b, e)| b.age_on(e))
+        .filter(|a| sync_core::model::rules::EXCHANGE_AGES.contains(a));
+    CitizenRow {
+        status: record.text("status").unwrap_or("active").to_owned(),
+        turns_14_on: born.and_then(|b| b.latest().add_years(14)),
+        has_id_number: record.text("id_number").is_some_and(|s| !s.is_empty()),
+        card_issued_on: issued,
+        card_expires_on: expires,
+        card_due_age: due_age,
+    }
+}
+
+fn index_citizen(tx: &dyn Sql, record: &Record, id: &str, now_ms: i64) -> Result<(), DbError> {
+    let c = citizen_row(record);
+    let day = |d: Option<Date>| d.map(|d| d.to_string());
+    tx.execute(
+        "INSERT INTO report_citizens (record, unit, status, turns_14_on, has_id_number,
+             card_issued_on, card_expires_on, card_due_age, updated_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+         ON CONFLICT (record) DO UPDATE SET
+             unit = excluded.unit, status = excluded.status, turns_14_on = excluded.turns_14_on,
+             has_id_number = excluded.has_id_number, card_issued_on = excluded.card_issued_on,
+             card_expires_on = excluded.card_expires_on, card_due_age = excluded.card_due_age,
+             updated_ms = excluded.updated_ms",
+        &[
+            &id,
+            &record.unit.as_str(),
+            &c.status,
+            &day(c.turns_14_on),
+            &i64::from(c.has_id_number),
+            &day(c.card_issued_on),
+            &day(c.card_expires_on),
+            &c.card_due_age.map(i64::from),
+            &now_ms,
+        ],
+    )?;
+    Ok(())
+}
+
 /// Whether records exist that the report index has not seen (a database that predates
-/// schema version 7): then the caller re-indexes every record once.
+/// schema versions 6 and 9): then the caller re-indexes every record once.
 pub fn needs_backfill(sql: &dyn Sql) -> Result<bool, DbError> {
     let missing: i64 = sql.query_value(
-        "SELECT COUNT(*) FROM records r WHERE r.kind IN ('cccd_application', 'residence_declaration')
-           AND NOT EXISTS (SELECT 1 FROM report_dossiers d WHERE d.record = r.id)",
+        "SELECT COUNT(*) FROM records r WHERE (r.kind IN ('cccd_application', 'residence_declaration')
+           AND NOT EXISTS (SELECT 1 FROM report_dossiers d WHERE d.record = r.id))
+            OR (r.kind = 'citizen'
+           AND NOT EXISTS (SELECT 1 FROM report_citizens c WHERE c.record = r.id))",
         &[],
     )?;
     Ok(missing > 0)

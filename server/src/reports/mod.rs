@@ -1,7 +1,7 @@
 //! Leadership reports, per unit (one ward, several, or all the user may see) and period
 //! ([`period`]), each as a console page, as JSON under `/v1/reports/…` and as CSV and XLSX
-//! downloads ([`export`]): the progress of dossiers ([`progress`]), data quality
-//! ([`quality`]), the officers report and data-use inspection ([`officers`], from the
+//! downloads ([`export`]): the progress of dossiers ([`progress`]), coverage by cards and
+//! registrations ([`coverage`], as of today), data quality ([`quality`]), the officers report and data-use inspection ([`officers`], from the
 //! aggregates of [`activity`]) and device sync health ([`devices`]); the SVG charts
 //! ([`chart`]); the index the figures come from ([`index`], kept as records change).
 //!
@@ -14,6 +14,8 @@
 
 pub mod activity;
 pub mod chart;
+pub mod coverage;
+pub mod coverage_report;
 pub mod devices;
 pub mod export;
 pub mod health_report;
@@ -50,6 +52,8 @@ pub struct ReportQuery {
     pub format: Option<String>,
     /// Console language.
     pub lang: Option<String>,
+    /// The coverage report's horizon for cards due: months ahead (1–60, default 6).
+    pub months: Option<String>,
 }
 
 /// Why a report query is refused.
@@ -59,6 +63,20 @@ pub enum QueryError {
     BadPeriod(String),
     /// A unit is not one of the user's.
     OutOfScope(String),
+    /// The coverage report's `months` is not a whole number from 1 to 60.
+    BadMonths(String),
+}
+
+/// The coverage report's `months` ([`coverage::DEFAULT_MONTHS`] when absent or empty).
+pub fn months(q: &ReportQuery) -> Result<u32, QueryError> {
+    match q.months.as_deref().map(str::trim).filter(|m| !m.is_empty()) {
+        None => Ok(coverage::DEFAULT_MONTHS),
+        Some(m) => m
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (1..=coverage::MAX_MONTHS).contains(n))
+            .ok_or_else(|| QueryError::BadMonths(m.to_owned())),
+    }
 }
 
 /// The units a user's reports may cover: its scopes (admins: every unit of the served area,

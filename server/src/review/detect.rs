@@ -356,8 +356,8 @@ pub fn scan_all(store: &Store, batch: usize, now_ms: i64) -> anyhow::Result<(usi
 }
 
 /// Queues for detection every record that was never detected: records that predate the
-/// review queue (not in the review index) or the report index (an application or declaration
-/// without its report row), and records loaded by `ferry import` into a stopped server. The
+/// review queue (not in the review index) or the report index (an application, declaration or
+/// citizen without its report row), and records loaded by `ferry import` into a stopped server. The
 /// review worker detects them in the background once the server serves, so a large database
 /// starts at once instead of after detecting everything. Returns how many were queued (0
 /// when every record is detected or already queued).
@@ -369,6 +369,8 @@ pub fn backfill(store: &Store, now_ms: i64) -> anyhow::Result<u64> {
               WHERE NOT EXISTS (SELECT 1 FROM review_index i WHERE i.record = r.id)
                  OR (r.kind IN ('cccd_application', 'residence_declaration')
                      AND NOT EXISTS (SELECT 1 FROM report_dossiers d WHERE d.record = r.id))
+                 OR (r.kind = 'citizen'
+                     AND NOT EXISTS (SELECT 1 FROM report_citizens c WHERE c.record = r.id))
              ON CONFLICT (record) DO NOTHING",
             &[&now_ms],
         )

@@ -12,6 +12,8 @@ use sync_core::model::Role;
 
 use crate::auth::DeviceAuth;
 use crate::error::{ApiError, ApiResult};
+use crate::reports::coverage::coverage;
+use crate::reports::coverage_report::{self, CoverageReport};
 use crate::reports::devices;
 use crate::reports::export::{self, Table};
 use crate::reports::health_report::{self, HealthReport};
@@ -33,6 +35,7 @@ pub fn router() -> Router<AppState> {
         .route("/v1/reports/progress", get(progress_api))
         .route("/v1/reports/devices", get(devices_api))
         .route("/v1/reports/quality", get(quality_api))
+        .route("/v1/reports/coverage", get(coverage_api))
         .route(
             "/v1/reports/officers",
             get(|s, a, q| activity_api(s, a, q, Which::Officers)),
@@ -99,6 +102,10 @@ pub fn query_error(e: QueryError) -> ApiError {
         QueryError::OutOfScope(u) => {
             ApiError::forbidden("unit_out_of_scope", format!("unit {u} is not one of yours"))
         }
+        QueryError::BadMonths(m) => ApiError::bad_request(
+            "bad_months",
+            format!("`{m}` is not a number of months (months=1..60)"),
+        ),
     }
 }
 
@@ -249,6 +256,53 @@ pub fn quality_download(report: &QualityReport, format: Format) -> Response {
     let sheets: Vec<(&Table, &str)> = tables.iter().map(|(t, n)| (t, *n)).collect();
     let p = &report.period;
     let name = format!("bao-cao-chat-luong-du-lieu-{}-{}", p.from, p.to);
+    download_sheets(&sheets, format, &name)
+}
+
+/// The coverage report over the asker's units as of today (Vietnam), cards due within the
+/// query's `months`, from the report index. Audited (the audit's period is today).
+pub async fn load_coverage(
+    state: &AppState,
+    asker: &Asker,
+    q: &ReportQuery,
+    format: Format,
+) -> ApiResult<CoverageReport> {
+    let now = now_ms();
+    let (today, _, units) = scope(asker, q, now)?;
+    let months = reports::months(q).map_err(query_error)?;
+    let (store, asker) = (state.store.clone(), asker.clone());
+    tokio::task::spawn_blocking(move || -> anyhow::Result<CoverageReport> {
+        let figures = store.read(|sql| coverage(sql, &units, today, months))?;
+        let details = serde_json::json!({
+            "report": "coverage", "units": units, "today": today.to_string(),
+            "months": months, "format": format.as_str(), "via": asker.via,
+        });
+        store.write(|tx| audit_report(tx, &asker, format, details, now))?;
+        Ok(CoverageReport::new(figures, &units, now))
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.into()))?
+    .map_err(ApiError::Internal)
+}
+
+async fn coverage_api(
+    State(state): State<AppState>,
+    auth: DeviceAuth,
+    Query(q): Query<ReportQuery>,
+) -> ApiResult<Response> {
+    let format = api_format(&q)?;
+    let report = load_coverage(&state, &api_asker(&auth), &q, format).await?;
+    Ok(match format {
+        Format::Json => Json(report).into_response(),
+        f => coverage_download(&report, f),
+    })
+}
+
+/// The coverage report as CSV or XLSX (two sections or sheets), named after its day.
+pub fn coverage_download(report: &CoverageReport, format: Format) -> Response {
+    let tables = coverage_report::tables(report);
+    let sheets: Vec<(&Table, &str)> = tables.iter().map(|(t, n)| (t, *n)).collect();
+    let name = format!("bao-cao-do-phu-{}", report.coverage.today);
     download_sheets(&sheets, format, &name)
 }
 

@@ -15,6 +15,7 @@ use super::{internal, message, page};
 use crate::AppState;
 use crate::error::ApiError;
 use crate::reports::chart::Chart;
+use crate::reports::coverage_report;
 use crate::reports::devices::STATES;
 use crate::reports::export::Table;
 use crate::reports::health_report;
@@ -22,8 +23,8 @@ use crate::reports::officers_report::Which;
 use crate::reports::quality_report::{self, finding_vi};
 use crate::reports::{OUTCOMES, ReportQuery, procedure_vi, report_units, unit_name};
 use crate::routes::reports::{
-    Asker, Format, download, download_named, load_activity, load_devices, load_progress,
-    load_quality, quality_download,
+    Asker, Format, coverage_download, download, download_named, load_activity, load_coverage,
+    load_devices, load_progress, load_quality, quality_download,
 };
 
 /// The reports index.
@@ -77,6 +78,11 @@ pub async fn index(user: ConsoleUser, uri: Uri) -> Response {
                     "hồ sơ cấp thẻ căn cước và cư trú theo đơn vị, thủ tục và kết quả; quá hạn; số ngày giải quyết; tỷ lệ xử lý số; biểu đồ; tải Excel/CSV",
                 ),
                 (
+                    "/console/reports/coverage",
+                    "Độ phủ căn cước và cư trú",
+                    "công dân từ 14 tuổi chưa có hồ sơ cấp thẻ; thẻ đến hạn đổi (14, 25, 40, 60 tuổi) trong N tháng; thẻ đã cấp chưa trả; tạm trú hết hạn trong 15 ngày; công dân chưa có số định danh cá nhân; biểu đồ; tải Excel/CSV",
+                ),
+                (
                     "/console/reports/quality",
                     "Chất lượng dữ liệu (đúng, đủ, sạch, sống)",
                     "phát hiện theo loại và đơn vị, xu hướng theo kỳ; độ đầy đủ hồ sơ; mục rà soát đang mở theo loại và thời gian chờ; người đã mất vẫn còn đăng ký thường trú; biểu đồ; tải Excel/CSV",
@@ -98,8 +104,8 @@ pub async fn index(user: ConsoleUser, uri: Uri) -> Response {
                 ),
             ],
             missing: vec![(
-                "Độ phủ",
-                "công dân từ 14 tuổi chưa có hồ sơ cấp thẻ, thẻ đến hạn đổi, tạm trú sắp hết hạn: chưa có; mô hình chưa có trường kích hoạt VNeID",
+                "Độ phủ: hai chỉ tiêu",
+                "chưa thông báo số định danh cá nhân, chưa kích hoạt VNeID: mô hình dữ liệu chưa có các trường này",
             )],
         },
     )
@@ -291,6 +297,15 @@ pub fn more_routes() -> axum::Router<AppState> {
             get(|s, u, uri, q| devices_download(s, u, uri, q, Format::Xlsx)),
         )
         .merge(activity_routes())
+        .route("/console/reports/coverage", get(coverage))
+        .route(
+            "/console/reports/coverage.csv",
+            get(|s, u, uri, q| coverage_download_page(s, u, uri, q, Format::Csv)),
+        )
+        .route(
+            "/console/reports/coverage.xlsx",
+            get(|s, u, uri, q| coverage_download_page(s, u, uri, q, Format::Xlsx)),
+        )
         .route("/console/reports/quality", get(quality))
         .route(
             "/console/reports/quality.csv",
@@ -552,6 +567,109 @@ async fn quality_download_page(
     let q = q.map(|Query(q)| q).unwrap_or_default();
     match load_quality(&state, &asker(&user), &q, format).await {
         Ok(report) => quality_download(&report, format),
+        Err(e) => refused(&uri, &user, e),
+    }
+}
+
+/// The coverage page.
+#[derive(Debug, Template)]
+#[template(path = "console/report_coverage.html")]
+pub struct CoveragePage {
+    /// The frame.
+    pub chrome: Chrome,
+    months: u32,
+    unit: String,
+    unit_options: Vec<(String, String)>,
+    heading: Vec<(&'static str, String)>,
+    query: String,
+    chart: String,
+    totals: Vec<(String, i64)>,
+    sections: Vec<(Table, &'static str)>,
+    not_recorded: Vec<&'static str>,
+}
+
+/// `/console/reports/coverage`.
+pub async fn coverage(
+    State(state): State<AppState>,
+    user: ConsoleUser,
+    uri: Uri,
+    q: ReportQ,
+) -> Response {
+    let q = q.map(|Query(q)| q).unwrap_or_default();
+    let report = match load_coverage(&state, &asker(&user), &q, Format::Html).await {
+        Ok(x) => x,
+        Err(e) => return refused(&uri, &user, e),
+    };
+    let l = user.lang;
+    let c = &report.coverage;
+    let t = &c.total;
+    let headers = coverage_report::headers(c.months);
+    // The figures' totals over the units (the headers name them), for the bars and the table.
+    let totals: Vec<(String, i64)> = headers
+        .iter()
+        .skip(1)
+        .cloned()
+        .zip([
+            t.residents_14_plus,
+            t.without_application,
+            t.cards_due,
+            t.cards_expired,
+            t.issued_not_returned,
+            t.registrations_expiring,
+            t.extension_filed,
+            t.without_id_number,
+        ])
+        .collect();
+    let bars: Vec<(String, u64)> = totals
+        .iter()
+        .map(|(k, v)| (k.clone(), v.unsigned_abs()))
+        .collect();
+    let chart = match Chart::horizontal(
+        "coverage",
+        l.pick("Độ phủ: tổng các đơn vị", "Coverage: all units"),
+        &bars,
+    )
+    .render()
+    {
+        Ok(svg) => svg,
+        Err(e) => return internal(e),
+    };
+    let sections: Vec<(Table, &'static str)> = coverage_report::tables(&report)
+        .into_iter()
+        .zip(["coverage-table", "cards-due-table"])
+        .map(|((t, _), id)| (t, id))
+        .collect();
+    let heading = sections[0].0.heading();
+    let not_recorded = c.not_recorded.iter().map(|n| l.pick(n.vi, n.en)).collect();
+    let allowed = report_units(user.user.role, &user.user.scopes());
+    let title = l.pick("Độ phủ", "Coverage").to_owned();
+    let months = c.months;
+    page(StatusCode::OK, &uri, l, Some(&user), &title, |chrome| {
+        CoveragePage {
+            chrome,
+            months,
+            unit: q.units.clone().unwrap_or_default(),
+            unit_options: allowed.iter().map(|u| (u.clone(), unit_name(u))).collect(),
+            heading,
+            query: download_query(&uri),
+            chart,
+            totals,
+            sections,
+            not_recorded,
+        }
+    })
+}
+
+async fn coverage_download_page(
+    State(state): State<AppState>,
+    user: ConsoleUser,
+    uri: Uri,
+    q: ReportQ,
+    format: Format,
+) -> Response {
+    let q = q.map(|Query(q)| q).unwrap_or_default();
+    match load_coverage(&state, &asker(&user), &q, format).await {
+        Ok(report) => coverage_download(&report, format),
         Err(e) => refused(&uri, &user, e),
     }
 }
