@@ -101,8 +101,9 @@ pub fn lock_heads(tx: &dyn Sql, id: Uuid) -> Result<Option<Vec<u8>>, DbError> {
 }
 
 const RECORD_COLUMNS: &str = "INSERT INTO records
-         (id, kind, unit, status, doc, heads, name_key, id_number, findings, updated_ms)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
+         (id, kind, unit, status, doc, heads, name_key, id_number, findings, updated_ms,
+          doc_len)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
 
 fn write_record(tx: &dyn Sql, row: &RecordRow, on_conflict: &str) -> Result<u64, DbError> {
     let findings = serde_json::to_string(&row.findings).unwrap_or_else(|_| "[]".into());
@@ -119,6 +120,7 @@ fn write_record(tx: &dyn Sql, row: &RecordRow, on_conflict: &str) -> Result<u64,
             &row.id_number,
             &findings,
             &row.updated_ms,
+            &(row.doc.len() as i64),
         ],
     )
 }
@@ -131,7 +133,8 @@ pub fn put_record(tx: &dyn Sql, row: &RecordRow) -> Result<(), DbError> {
         "ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, unit = excluded.unit,
          status = excluded.status, doc = excluded.doc, heads = excluded.heads,
          name_key = excluded.name_key, id_number = excluded.id_number,
-         findings = excluded.findings, updated_ms = excluded.updated_ms",
+         findings = excluded.findings, updated_ms = excluded.updated_ms,
+         doc_len = excluded.doc_len",
     )?;
     Ok(())
 }
@@ -344,17 +347,33 @@ const INLINE_ROW_BYTES: usize = 4 * 1024;
 /// (`NULL`s when the record is gone), the kind of the record's latest row in this scope at or
 /// below the cursor (`has_seen`: the device holds the record from this scope when that row
 /// exists and is not a `moved` marker), and the row's bytes when the device may be sent them
-/// as changes (not its own, not a marker, not a first pull, small).
+/// as changes (not its own, not a marker, not a first pull, small). The record's columns and
+/// `has_seen` come from covering indexes (`records_pull`, `changes_record_unit_seq_kind`,
+/// schema version 10), so per row only the log row itself is read from a table.
 const WINDOW_SQL: &str = "SELECT c.seq, c.record, c.kind, length(c.bytes), c.origin_device,
-        r.kind, r.unit, length(r.doc),
+        r.kind, r.unit, r.doc_len,
         (SELECT p.kind FROM changes p
           WHERE p.record = c.record AND p.unit = c.unit AND p.seq <= ?2
           ORDER BY p.seq DESC LIMIT 1),
         CASE WHEN ?2 > 0 AND c.kind = 'change' AND length(c.bytes) <= ?5
               AND (c.origin_device IS NULL OR c.origin_device <> ?4)
              THEN c.bytes END
-   FROM changes c LEFT JOIN records r ON r.id = c.record
+   FROM changes c LEFT JOIN records r {RECORDS_PULL} ON r.id = c.record
   WHERE c.unit = ?1 AND c.seq > ?2 ORDER BY c.seq LIMIT ?3";
+
+/// [`WINDOW_SQL`] for `dialect`. SQLite's planner prefers the unique id index (then the
+/// table) over the covering `records_pull` unless told; PostgreSQL picks by its statistics.
+fn window_sql(dialect: Dialect) -> &'static str {
+    static SQLITE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        WINDOW_SQL.replace("{RECORDS_PULL}", "INDEXED BY records_pull")
+    });
+    static POSTGRES: std::sync::LazyLock<String> =
+        std::sync::LazyLock::new(|| WINDOW_SQL.replace("{RECORDS_PULL}", ""));
+    match dialect {
+        Dialect::Sqlite => &SQLITE,
+        Dialect::Postgres => &POSTGRES,
+    }
+}
 
 /// A row of [`WINDOW_SQL`].
 struct WindowRow {
@@ -474,7 +493,7 @@ pub fn build_pull(
         let cursor = req.cursors.get(scope).copied().unwrap_or(0);
         let rows: Vec<WindowRow> = conn
             .query(
-                WINDOW_SQL,
+                window_sql(conn.dialect()),
                 &[
                     scope,
                     &(cursor as i64),
@@ -663,7 +682,7 @@ impl<'a> RecordInfo<'a> {
         let v = self
             .conn
             .query_opt(
-                "SELECT kind, unit, length(doc) FROM records WHERE id = ?1",
+                "SELECT kind, unit, doc_len FROM records WHERE id = ?1",
                 &[&id],
             )?
             .map(|mut r| -> Result<_, DbError> {
@@ -979,6 +998,63 @@ mod tests {
     }
 
     #[test]
+    fn the_pull_window_reads_the_record_and_has_seen_from_covering_indexes() {
+        let conn = db();
+        let plan: Vec<String> = conn
+            .prepare(&format!(
+                "EXPLAIN QUERY PLAN {}",
+                window_sql(Dialect::Sqlite)
+            ))
+            .unwrap()
+            .query_map(params!["07132", 5, 100, "d", 4096], |r| {
+                r.get::<_, String>(3)
+            })
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert!(
+            plan.iter()
+                .any(|p| p.contains("COVERING INDEX records_pull")),
+            "{plan:?}"
+        );
+        assert!(
+            plan.iter()
+                .any(|p| p.contains("COVERING INDEX changes_record_unit_seq_kind")),
+            "{plan:?}"
+        );
+    }
+
+    #[test]
+    fn a_records_indexed_size_follows_every_write_of_its_document() {
+        let mut conn = db();
+        let a = Dev::new(1);
+        let id = create(&mut conn, &a, "07132", 0);
+        let sizes = |conn: &Connection| -> (i64, i64) {
+            conn.query_row(
+                "SELECT doc_len, length(doc) FROM records WHERE id = ?1",
+                [id.to_string()],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap()
+        };
+        let (len, actual) = sizes(&conn);
+        assert!(len > 0);
+        assert_eq!(len, actual);
+        edit(
+            &mut conn,
+            &a,
+            id,
+            &[Edit::Set {
+                field: "notes".into(),
+                value: "một ghi chú dài hơn trước nhiều".into(),
+            }],
+        );
+        let (len2, actual2) = sizes(&conn);
+        assert!(len2 > len);
+        assert_eq!(len2, actual2);
+    }
+
+    #[test]
     fn a_device_new_to_a_record_gets_its_whole_history_and_later_only_the_new_changes() {
         let mut conn = db();
         let (a, b) = (Dev::new(1), Dev::new(2));
@@ -1159,7 +1235,7 @@ mod tests {
         .unwrap()
         .unwrap();
         conn.execute(
-            "UPDATE records SET doc = ?1 WHERE id = ?2",
+            "UPDATE records SET doc = ?1, doc_len = length(?1) WHERE id = ?2",
             params![doc.save(), id.to_string()],
         )
         .unwrap();
@@ -1350,7 +1426,7 @@ mod tests {
         .unwrap()
         .unwrap();
         conn.execute(
-            "UPDATE records SET doc = ?1 WHERE id = ?2",
+            "UPDATE records SET doc = ?1, doc_len = length(?1) WHERE id = ?2",
             params![doc.save(), id.to_string()],
         )
         .unwrap();

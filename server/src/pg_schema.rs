@@ -58,6 +58,10 @@ pub const PG_MIGRATIONS: &[Migration] = &[
         version: 9,
         sql: include_str!("../migrations/postgres/0009_report_coverage.sql"),
     },
+    Migration {
+        version: 10,
+        sql: include_str!("../migrations/postgres/0010_pull_indexes.sql"),
+    },
 ];
 
 /// The table recording which migrations were applied (the SQLite side uses `user_version`).

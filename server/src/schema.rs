@@ -52,6 +52,10 @@ pub const SERVER_MIGRATIONS: &[Migration] = &[
         version: 9,
         sql: include_str!("../migrations/sqlite/0009_report_coverage.sql"),
     },
+    Migration {
+        version: 10,
+        sql: include_str!("../migrations/sqlite/0010_pull_indexes.sql"),
+    },
 ];
 
 #[cfg(test)]

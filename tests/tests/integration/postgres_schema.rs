@@ -38,7 +38,7 @@ fn stdout_of(out: &Output) -> String {
 }
 
 fn applied_versions(db: &TestDatabase) -> Vec<String> {
-    db.query("SELECT version::text FROM schema_migrations ORDER BY version")
+    db.query("SELECT version::text FROM schema_migrations ORDER BY schema_migrations.version")
         .unwrap()
         .into_iter()
         .map(|row| row[0].clone().unwrap())
