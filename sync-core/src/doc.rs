@@ -1116,10 +1116,11 @@ mod tests {
             let mut merged = base.fork();
             merged.apply_changes(changes).unwrap();
             let whole = merged.read_known_shape().unwrap();
-            if written.objects_made == 0 && written.root_only {
-                if let Some(quick) = merged.read_after_root_writes(&before, &written.root_keys).unwrap() {
-                    proptest::prop_assert_eq!(quick, whole);
-                }
+            if written.objects_made == 0
+                && written.root_only
+                && let Some(quick) = merged.read_after_root_writes(&before, &written.root_keys).unwrap()
+            {
+                proptest::prop_assert_eq!(quick, whole);
             }
         }
     }
