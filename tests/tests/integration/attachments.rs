@@ -523,7 +523,7 @@ fn an_upload_cut_at_a_random_byte_resumes_with_no_chunk_sent_more_than_twice() {
         );
         let later = local::upload_due(&a.replica, &t, i64::MAX / 2, &mut |_, _, _| {}).unwrap();
         assert_eq!(later.done, 1, "round {round}");
-        let sends = t.sends.lock().unwrap().clone();
+        let sends = t.chunks_sent(&meta.hash);
         assert!(t.max_sends() <= 2, "round {round}: {sends:?}");
         let resent: Vec<u64> = sends
             .iter()
@@ -629,7 +629,7 @@ fn a_phone_restarted_mid_upload_resumes_its_queue_after_the_last_acknowledged_ch
         })
     }));
     assert!(killed.is_err());
-    let sent: Vec<u64> = before.sends.lock().unwrap().keys().copied().collect();
+    let sent: Vec<u64> = before.chunks_sent(&meta.hash).into_keys().collect();
     assert_eq!(sent, [0, 1]);
 
     // The app starts again on the same store: the queue still holds the upload, with the
@@ -644,7 +644,7 @@ fn a_phone_restarted_mid_upload_resumes_its_queue_after_the_last_acknowledged_ch
     let after = HttpTransport::new(a.client.clone());
     let report = local::upload_due(&a.replica, &after, now_ms(), &mut |_, _, _| {}).unwrap();
     assert_eq!(report.done, 1);
-    let resumed: Vec<u64> = after.sends.lock().unwrap().keys().copied().collect();
+    let resumed: Vec<u64> = after.chunks_sent(&meta.hash).into_keys().collect();
     assert_eq!(resumed, [2, 3, 4, 5], "chunks 0 and 1 were not sent again");
     assert_eq!(
         local::list(&a.replica, id).unwrap()[0].state,
