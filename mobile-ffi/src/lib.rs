@@ -38,6 +38,8 @@ uniffi::setup_scaffolding!();
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_attach;
+#[cfg(test)]
 mod tests_phone;
 #[cfg(test)]
 mod tests_rights;

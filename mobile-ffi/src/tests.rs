@@ -48,7 +48,7 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
 
-fn raw_files(dir: &Path) -> Vec<(String, Vec<u8>)> {
+pub(crate) fn raw_files(dir: &Path) -> Vec<(String, Vec<u8>)> {
     std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().path())

@@ -62,6 +62,9 @@ pub enum Command {
     /// Apply the retention rules now (`ferry serve` also applies them on a schedule).
     #[command(subcommand)]
     Retention(RetentionCommand),
+    /// Attachment blobs: garbage collection (`ferry serve` also collects on a schedule).
+    #[command(subcommand)]
+    Attachments(AttachmentsCommand),
     /// Administrative units: adjust stored addresses after the 2025 reorganisation.
     #[command(subcommand)]
     Units(crate::cli_units::UnitsCommand),
@@ -152,6 +155,14 @@ pub enum UserCommand {
 pub enum RetentionCommand {
     /// Apply the rules (see `--retain-*`) and print what was deleted, as JSON.
     Run,
+}
+
+/// `ferry attachments …`
+#[derive(Debug, Subcommand)]
+pub enum AttachmentsCommand {
+    /// Delete the blobs no record has referred to for `--attachment-gc-grace-days` and the
+    /// uploads left unfinished as long; prints what was found and deleted, as JSON.
+    Gc,
 }
 
 /// `ferry device …`
@@ -270,6 +281,23 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let files = crate::audit_key::current();
             let report =
                 crate::rights::retention::run(&store, files.as_deref(), &c.retention, now_ms())?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
+            Ok(ExitCode::SUCCESS)
+        }),
+        Command::Attachments(AttachmentsCommand::Gc) => checkpointed(&cli.config, |c| {
+            let store = open(c)?;
+            let blobs = crate::blobs::open(c).context("cannot open the blob store")?;
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .context("cannot start the async runtime")?;
+            let report = runtime.block_on(crate::blobs::gc::run(
+                &store,
+                blobs.as_ref(),
+                &c.attachment_gc,
+                now_ms(),
+                CLI_USER,
+            ))?;
             println!("{}", serde_json::to_string_pretty(&report)?);
             Ok(ExitCode::SUCCESS)
         }),

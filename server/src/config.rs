@@ -211,6 +211,11 @@ pub struct Config {
         global = true
     )]
     pub attachment_max_bytes: Vec<String>,
+
+    /// Garbage collection of attachment blobs (`--attachment-gc-grace-days`,
+    /// `--attachment-gc-every-hours`; `ferry attachments gc`, [`crate::blobs::gc`]).
+    #[command(flatten)]
+    pub attachment_gc: crate::blobs::gc::GcConfig,
 }
 
 impl Default for Config {
@@ -242,6 +247,7 @@ impl Default for Config {
             retention: Default::default(),
             blob_store: None,
             attachment_max_bytes: Vec::new(),
+            attachment_gc: Default::default(),
         }
     }
 }

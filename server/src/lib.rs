@@ -374,6 +374,7 @@ pub async fn launch(
     };
     let checkpoints = tokio::spawn(audit_checkpoints(state.clone()));
     let retention = tokio::spawn(rights::retention::scheduled(state.clone()));
+    let attachment_gc = tokio::spawn(blobs::gc::scheduled(state.clone()));
     {
         let mut out = std::io::stdout().lock();
         writeln!(
@@ -423,6 +424,7 @@ pub async fn launch(
     .await?;
     checkpoints.abort();
     retention.abort();
+    attachment_gc.abort();
     tokio::task::spawn_blocking(move || audit_key::checkpoint_quietly(&store)).await?;
     tracing::info!("stopped");
     Ok(())

@@ -91,6 +91,9 @@ pub struct Metrics {
     cache_bytes: Gauge,
     review_queue: Gauge,
     devices: Family<StateLabel, Gauge>,
+    gc_blobs_deleted: Counter,
+    gc_uploads_dropped: Counter,
+    gc_bytes_freed: Counter,
 }
 
 /// The `state` label of `ferry_devices` (`ok`, `stale`, `stalled`, `revoked`, `wiped`).
@@ -120,6 +123,9 @@ impl Default for Metrics {
             cache_bytes: Gauge::default(),
             review_queue: Gauge::default(),
             devices: Family::default(),
+            gc_blobs_deleted: Counter::default(),
+            gc_uploads_dropped: Counter::default(),
+            gc_bytes_freed: Counter::default(),
         };
         let r = &mut registry;
         r.register(
@@ -197,6 +203,21 @@ impl Default for Metrics {
             "Registered devices per sync health state (ok, stale, stalled, revoked, wiped), as of the last scrape",
             m.devices.clone(),
         );
+        r.register(
+            "ferry_attachment_gc_blobs_deleted",
+            "Attachment blobs deleted by the scheduled garbage collection (unreferenced past the grace period)",
+            m.gc_blobs_deleted.clone(),
+        );
+        r.register(
+            "ferry_attachment_gc_uploads_dropped",
+            "Unfinished attachment uploads dropped by the scheduled garbage collection",
+            m.gc_uploads_dropped.clone(),
+        );
+        r.register(
+            "ferry_attachment_gc_bytes_freed",
+            "Bytes of blobs and chunks the scheduled garbage collection deleted",
+            m.gc_bytes_freed.clone(),
+        );
         // Every code and result shows from the start (as 0), so dashboards see the series.
         for code in REJECT_CODES {
             drop(m.rejections.get_or_create(&CodeLabel { code: Code(code) }));
@@ -212,6 +233,14 @@ impl Default for Metrics {
 }
 
 impl Metrics {
+    /// Counts what a scheduled attachment garbage collection deleted.
+    pub fn attachment_gc(&self, r: &crate::blobs::gc::Report) {
+        self.gc_blobs_deleted.inc_by(r.deleted);
+        self.gc_uploads_dropped.inc_by(r.uploads_dropped);
+        self.gc_bytes_freed
+            .inc_by(r.deleted_bytes + r.upload_bytes_dropped);
+    }
+
     /// Counts a finished sync exchange.
     pub fn sync_done(&self, bytes_in: usize, bytes_out: usize, elapsed: Duration) {
         self.sync_requests.inc();

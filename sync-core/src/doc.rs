@@ -496,6 +496,20 @@ impl RecordDoc {
         out
     }
 
+    /// Every key of the record's attachment set (`crate::attachment::FIELD`) as it stands
+    /// now, in each of its concurrent values: two devices that both created the set hold two
+    /// maps, and what the losing one names is still referred to. Reads the keys only (no
+    /// hydration), for the server's garbage collection of blobs.
+    pub fn attachment_hashes(&self) -> Result<Vec<String>, DocError> {
+        let mut out = Vec::new();
+        for (value, obj) in self.doc.get_all(ROOT, crate::attachment::FIELD)? {
+            if matches!(value, automerge::Value::Object(ObjType::Map)) {
+                out.extend(self.doc.keys(&obj));
+            }
+        }
+        Ok(out)
+    }
+
     fn concurrent_values(&self, key: &str, heads: &[ChangeHash]) -> usize {
         self.doc
             .get_all_at(ROOT, key, heads)
@@ -867,6 +881,38 @@ mod tests {
         let members = a.read().unwrap().fields["members"].clone();
         assert_eq!(members.as_map().unwrap().len(), 2);
         assert_eq!(a.read().unwrap(), b.read().unwrap());
+    }
+
+    #[test]
+    fn attachment_hashes_name_what_both_devices_first_attachments_refer_to() {
+        let (mut a, _) = RecordDoc::create(&citizen("A"), &author(1, 1)).unwrap();
+        assert!(a.attachment_hashes().unwrap().is_empty());
+        let mut b = a.fork();
+        let put = |key: &str| Edit::PutEntry {
+            field: crate::attachment::FIELD.into(),
+            key: key.into(),
+            value: Value::Map(BTreeMap::from([("kind".into(), "portrait".into())])),
+        };
+        // Each device creates the set with its first attachment: two concurrent maps.
+        let ca = a.edit(&[put("aa")], &author(1, 2)).unwrap().unwrap();
+        let cb = b.edit(&[put("bb")], &author(2, 3)).unwrap().unwrap();
+        a.apply_changes(vec![cb]).unwrap();
+        b.apply_changes(vec![ca]).unwrap();
+        let mut hashes = a.attachment_hashes().unwrap();
+        hashes.sort();
+        assert_eq!(hashes, ["aa", "bb"], "the losing map's entry still counts");
+        let read = a.read().unwrap().fields[crate::attachment::FIELD].clone();
+        assert_eq!(read.as_map().unwrap().len(), 1, "the reading shows one map");
+        // Removing the entry the reading shows takes it out; the other map's stays.
+        let shown = read.as_map().unwrap().keys().next().unwrap().clone();
+        let remove = Edit::RemoveEntry {
+            field: crate::attachment::FIELD.into(),
+            key: shown.clone(),
+        };
+        a.edit(&[remove], &author(1, 4)).unwrap().unwrap();
+        let left = a.attachment_hashes().unwrap();
+        assert_eq!(left.len(), 1);
+        assert_ne!(left[0], shown);
     }
 
     #[test]

@@ -9,13 +9,13 @@ use sync_core::attachment::transfer::{TransferError, Transport, UploadState};
 
 use crate::{Client, HttpReply};
 
-/// A [`Transport`] over a [`Client`]; counts how often each chunk was sent.
+/// A [`Transport`] over a [`Client`]; counts how often each chunk of each blob was sent.
 #[derive(Debug)]
 pub struct HttpTransport {
     /// The client (its token authorises the calls).
     pub client: Client,
-    /// Chunk index → times sent (whether or not the answer arrived).
-    pub sends: Mutex<BTreeMap<u64, u32>>,
+    /// (blob hash, chunk index) → times sent (whether or not the answer arrived).
+    pub sends: Mutex<BTreeMap<(String, u64), u32>>,
 }
 
 impl HttpTransport {
@@ -25,6 +25,17 @@ impl HttpTransport {
             client,
             sends: Mutex::new(BTreeMap::new()),
         }
+    }
+
+    /// Chunk index → times sent, of the blob `hash`.
+    pub fn chunks_sent(&self, hash: &str) -> BTreeMap<u64, u32> {
+        self.sends
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|((h, _), _)| h == hash)
+            .map(|((_, i), n)| (*i, *n))
+            .collect()
     }
 
     /// The most times any one chunk was sent.
@@ -71,7 +82,12 @@ impl Transport for HttpTransport {
         index: u64,
         bytes: &[u8],
     ) -> Result<UploadState, TransferError> {
-        *self.sends.lock().unwrap().entry(index).or_default() += 1;
+        *self
+            .sends
+            .lock()
+            .unwrap()
+            .entry((hash.to_owned(), index))
+            .or_default() += 1;
         let path = format!("/v1/attachments/{record}/{hash}/chunks/{index}");
         let reply = self
             .client

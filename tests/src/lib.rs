@@ -697,6 +697,23 @@ impl Device {
             .unwrap_or_else(|e| panic!("sync failed: {e:?}"))
     }
 
+    /// The same phone after its app was killed and started again: the replica closed and
+    /// opened again from its file (the client and its token kept, as the app keeps them).
+    pub fn reopen(self) -> Device {
+        let Device {
+            replica,
+            client,
+            _dir,
+        } = self;
+        drop(replica);
+        let replica = Replica::open(&_dir.path().join("phone.db"), None).expect("replica");
+        Device {
+            replica,
+            client,
+            _dir,
+        }
+    }
+
     /// Pending outbox changes.
     pub fn pending(&self) -> u64 {
         self.replica.outbox_status().expect("outbox").pending

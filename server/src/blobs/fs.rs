@@ -5,9 +5,10 @@ use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
 
-use super::{BlobError, BlobStore};
+use super::{BlobError, BlobStore, Held, mark_since};
 
-/// Blobs as files: `<root>/<hh>/<hash>` and `<root>/partial/<hash>/<index>`.
+/// Blobs as files: `<root>/<hh>/<hash>`, `<root>/partial/<hash>/<index>`, and the garbage
+/// collector's marks `<root>/unreferenced/<hash>`.
 #[derive(Debug, Clone)]
 pub struct FsBlobs {
     root: PathBuf,
@@ -28,6 +29,66 @@ impl FsBlobs {
 
     fn partial_dir(&self, hash: &str) -> PathBuf {
         self.root.join("partial").join(hash)
+    }
+
+    fn mark_path(&self, hash: &str) -> PathBuf {
+        self.root.join("unreferenced").join(hash)
+    }
+}
+
+/// The entries of `dir` (none when it does not exist).
+fn entries(dir: &Path) -> std::io::Result<Vec<std::fs::DirEntry>> {
+    match std::fs::read_dir(dir) {
+        Ok(e) => e.collect(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(e),
+    }
+}
+
+/// The entries of `dir` named by a blob hash, with their names.
+fn hash_entries(dir: &Path) -> std::io::Result<Vec<(String, std::fs::DirEntry)>> {
+    Ok(entries(dir)?
+        .into_iter()
+        .filter_map(|e| {
+            let name = e.file_name().into_string().ok()?;
+            sync_core::attachment::is_hash(&name).then_some((name, e))
+        })
+        .collect())
+}
+
+/// When a file was last written, ms since the epoch.
+fn written_ms(meta: &std::fs::Metadata) -> std::io::Result<i64> {
+    let since = meta
+        .modified()?
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    Ok(i64::try_from(since.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// An entry's metadata, `None` when it went in the meantime (an upload finished, a blob
+/// was collected).
+fn meta_if_there(e: &std::fs::DirEntry) -> std::io::Result<Option<std::fs::Metadata>> {
+    match e.metadata() {
+        Ok(m) => Ok(Some(m)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Reads a file, `None` when it does not exist.
+fn read_if_there(path: &Path) -> std::io::Result<Option<Vec<u8>>> {
+    match std::fs::read(path) {
+        Ok(b) => Ok(Some(b)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Removes a file that may already be gone.
+fn remove_if_there(path: &Path) -> std::io::Result<()> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
     }
 }
 
@@ -83,18 +144,10 @@ impl BlobStore for FsBlobs {
     async fn chunks(&self, hash: &str) -> Result<Vec<u64>, BlobError> {
         let dir = self.partial_dir(hash);
         blocking(move || {
-            let entries = match std::fs::read_dir(&dir) {
-                Ok(e) => e,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-                Err(e) => return Err(e),
-            };
-            let mut out = Vec::new();
-            for e in entries {
-                if let Some(i) = e?.file_name().to_str().and_then(|n| n.parse().ok()) {
-                    out.push(i);
-                }
-            }
-            Ok(out)
+            Ok(entries(&dir)?
+                .iter()
+                .filter_map(|e| e.file_name().to_str().and_then(|n| n.parse().ok()))
+                .collect())
         })
         .await
     }
@@ -143,10 +196,96 @@ impl BlobStore for FsBlobs {
 
     async fn delete_blob(&self, hash: &str) -> Result<(), BlobError> {
         let path = self.blob_path(hash);
-        blocking(move || match std::fs::remove_file(path) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
-            _ => Ok(()),
+        blocking(move || remove_if_there(&path)).await
+    }
+
+    async fn list_blobs(&self) -> Result<Vec<Held>, BlobError> {
+        let root = self.root.clone();
+        blocking(move || {
+            let mut out = Vec::new();
+            for dir in entries(&root)? {
+                let name = dir.file_name();
+                let Some(prefix) = name.to_str() else {
+                    continue;
+                };
+                if prefix.len() != 2 || !dir.file_type()?.is_dir() {
+                    continue;
+                }
+                for (hash, e) in hash_entries(&dir.path())? {
+                    let Some(meta) = meta_if_there(&e)? else {
+                        continue;
+                    };
+                    out.push(Held {
+                        hash,
+                        bytes: meta.len(),
+                        written_ms: written_ms(&meta)?,
+                    });
+                }
+            }
+            Ok(out)
         })
         .await
+    }
+
+    async fn list_uploads(&self) -> Result<Vec<Held>, BlobError> {
+        let partial = self.root.join("partial");
+        blocking(move || {
+            let mut out = Vec::new();
+            for (hash, dir) in hash_entries(&partial)? {
+                // Every file counts, a temporary one left by a crash mid-write too.
+                let Some(meta) = meta_if_there(&dir)? else {
+                    continue;
+                };
+                let (mut bytes, mut newest) = (0, written_ms(&meta)?);
+                for chunk in entries(&dir.path())? {
+                    let Some(meta) = meta_if_there(&chunk)? else {
+                        continue;
+                    };
+                    bytes += meta.len();
+                    newest = newest.max(written_ms(&meta)?);
+                }
+                out.push(Held {
+                    hash,
+                    bytes,
+                    written_ms: newest,
+                });
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn marks(&self) -> Result<Vec<(String, i64)>, BlobError> {
+        let dir = self.root.join("unreferenced");
+        blocking(move || {
+            let mut out = Vec::new();
+            for (hash, e) in hash_entries(&dir)? {
+                if let Some(since) = read_if_there(&e.path())?.as_deref().and_then(mark_since) {
+                    out.push((hash, since));
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn mark(&self, hash: &str, since_ms: i64) -> Result<(), BlobError> {
+        let path = self.mark_path(hash);
+        blocking(move || {
+            if read_if_there(&path)?
+                .as_deref()
+                .and_then(mark_since)
+                .is_some()
+            {
+                return Ok(());
+            }
+            write_whole(&path, since_ms.to_string().as_bytes())
+        })
+        .await
+    }
+
+    async fn unmark(&self, hash: &str) -> Result<(), BlobError> {
+        let path = self.mark_path(hash);
+        blocking(move || remove_if_there(&path)).await
     }
 }

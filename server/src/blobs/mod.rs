@@ -8,8 +8,13 @@
 //!
 //! An upload in progress is a set of chunk objects (`partial/<hash>/<index>`); the finished
 //! blob (`<hash>`) is written only once its bytes hash to its name, and is never changed.
+//! Garbage collection ([`gc`]) deletes blobs no record refers to any more and unfinished
+//! uploads, each after a grace period; its only state is a mark per unreferenced blob
+//! (`unreferenced/<hash>`, holding when it was first found unreferenced), kept in the store
+//! beside the blobs, so nodes sharing an object store share it too.
 
 pub mod fs;
+pub mod gc;
 pub mod object;
 pub mod upload;
 
@@ -47,6 +52,33 @@ pub trait BlobStore: Send + Sync + std::fmt::Debug {
     async fn get_range(&self, hash: &str, from: u64, to: u64) -> Result<Bytes, BlobError>;
     /// Deletes the blob (garbage collection).
     async fn delete_blob(&self, hash: &str) -> Result<(), BlobError>;
+    /// Every stored blob: its size and when it was written.
+    async fn list_blobs(&self) -> Result<Vec<Held>, BlobError>;
+    /// Every unfinished upload: the bytes of its chunks and when the newest was written.
+    async fn list_uploads(&self) -> Result<Vec<Held>, BlobError>;
+    /// The garbage collector's marks: each hash found unreferenced, with since when (ms).
+    async fn marks(&self) -> Result<Vec<(String, i64)>, BlobError>;
+    /// Marks `hash` unreferenced since `since_ms`, unless it is marked already (the first
+    /// mark stands).
+    async fn mark(&self, hash: &str, since_ms: i64) -> Result<(), BlobError>;
+    /// Removes the mark of `hash`, if any.
+    async fn unmark(&self, hash: &str) -> Result<(), BlobError>;
+}
+
+/// A blob or an unfinished upload, as garbage collection lists them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Held {
+    /// The blob's hash.
+    pub hash: String,
+    /// Bytes held (a blob's size; the sum of an upload's chunks).
+    pub bytes: u64,
+    /// When it was last written, ms since the epoch (an upload: its newest chunk).
+    pub written_ms: i64,
+}
+
+/// Reads a mark's content: the decimal ms it was made for (none when unreadable).
+fn mark_since(text: &[u8]) -> Option<i64> {
+    std::str::from_utf8(text).ok()?.trim().parse().ok()
 }
 
 /// The configured store: `--blob-store` (`memory:` or `file:///abs/path` through

@@ -39,6 +39,21 @@ fn officer_with_record(server: &Server, user: &str) -> (Device, Uuid) {
     (d, id)
 }
 
+/// An officer's phone with a record and a `len`-byte photo of `kind` attached to it, the
+/// record synced and the upload not started: (phone, record, bytes, reference).
+fn synced_photo(
+    server: &Server,
+    len: usize,
+    seed: u8,
+    kind: &str,
+) -> (Device, Uuid, Vec<u8>, Meta) {
+    let (a, id) = officer_with_record(server, "lan");
+    let bytes = photo(len, seed);
+    let meta = local::attach(&a.replica, id, &bytes, kind, "lan", now_ms()).unwrap();
+    a.sync_all();
+    (a, id, bytes, meta)
+}
+
 fn upload_all(d: &Device) -> local::UploadReport {
     let t = HttpTransport::new(d.client.clone());
     local::upload_due(&d.replica, &t, i64::MAX / 2, &mut |_, _, _| {}).unwrap()
@@ -94,10 +109,7 @@ fn a_photo_attached_offline_reaches_a_second_device_byte_identical() {
 ferry_tests::both_engines!(an_upload_cut_midway_resumes_after_the_last_acknowledged_chunk);
 fn an_upload_cut_midway_resumes_after_the_last_acknowledged_chunk() {
     let server = Server::start(bin());
-    let (a, id) = officer_with_record(&server, "lan");
-    let bytes = photo(5 * CHUNK_BYTES + 77, 2);
-    let meta = local::attach(&a.replica, id, &bytes, "document_scan", "lan", now_ms()).unwrap();
-    a.sync_all();
+    let (a, id, bytes, meta) = synced_photo(&server, 5 * CHUNK_BYTES + 77, 2, "document_scan");
     let t = HttpTransport::new(a.client.clone());
     for i in 0..3 {
         let r = transfer::chunk_range(meta.size, i);
@@ -127,10 +139,7 @@ fn an_upload_cut_midway_resumes_after_the_last_acknowledged_chunk() {
 ferry_tests::both_engines!(a_chunk_sent_twice_changes_nothing);
 fn a_chunk_sent_twice_changes_nothing() {
     let server = Server::start(bin());
-    let (a, id) = officer_with_record(&server, "lan");
-    let bytes = photo(CHUNK_BYTES + 10, 3);
-    let meta = local::attach(&a.replica, id, &bytes, "portrait", "lan", now_ms()).unwrap();
-    a.sync_all();
+    let (a, id, bytes, meta) = synced_photo(&server, CHUNK_BYTES + 10, 3, "portrait");
     let t = HttpTransport::new(a.client.clone());
     let first = &bytes[..CHUNK_BYTES];
     let s1 = t.put_chunk(&id.to_string(), &meta.hash, 0, first).unwrap();
@@ -257,10 +266,7 @@ fn an_attachment_over_the_servers_limit_for_its_kind_is_refused_before_any_byte(
 ferry_tests::both_engines!(another_wards_officer_can_neither_upload_nor_fetch);
 fn another_wards_officer_can_neither_upload_nor_fetch() {
     let server = Server::start(bin());
-    let (a, id) = officer_with_record(&server, "lan");
-    let bytes = photo(3000, 7);
-    let meta = local::attach(&a.replica, id, &bytes, "portrait", "lan", now_ms()).unwrap();
-    a.sync_all();
+    let (a, id, bytes, meta) = synced_photo(&server, 3000, 7, "portrait");
     upload_all(&a);
     server.add_user("khoa", "officer", &["07135"]);
     let other = Device::login(&server.url(), "khoa");
@@ -290,10 +296,7 @@ fn another_wards_officer_can_neither_upload_nor_fetch() {
 ferry_tests::both_engines!(losing_the_unit_purges_the_phones_attachments);
 fn losing_the_unit_purges_the_phones_attachments() {
     let server = Server::start(bin());
-    let (a, id) = officer_with_record(&server, "lan");
-    let bytes = photo(3000, 8);
-    let meta = local::attach(&a.replica, id, &bytes, "portrait", "lan", now_ms()).unwrap();
-    a.sync_all();
+    let (a, id, _, meta) = synced_photo(&server, 3000, 8, "portrait");
     upload_all(&a);
     assert!(local::bytes(&a.replica, id, &meta.hash).unwrap().is_some());
     let admin = server.admin();
@@ -320,10 +323,7 @@ fn losing_the_unit_purges_the_phones_attachments() {
 ferry_tests::both_engines!(an_admins_fetch_is_audited_before_the_bytes_leave);
 fn an_admins_fetch_is_audited_before_the_bytes_leave() {
     let server = Server::start(bin());
-    let (a, id) = officer_with_record(&server, "lan");
-    let bytes = photo(3000, 9);
-    let meta = local::attach(&a.replica, id, &bytes, "portrait", "lan", now_ms()).unwrap();
-    a.sync_all();
+    let (a, id, bytes, meta) = synced_photo(&server, 3000, 9, "portrait");
     upload_all(&a);
     let admin = server.admin();
     let r = admin
@@ -346,10 +346,7 @@ fn an_admins_fetch_is_audited_before_the_bytes_leave() {
 #[test]
 fn an_upload_survives_a_server_restart_between_chunks() {
     let mut server = Server::start(bin());
-    let (a, id) = officer_with_record(&server, "lan");
-    let bytes = photo(3 * CHUNK_BYTES, 10);
-    let meta = local::attach(&a.replica, id, &bytes, "portrait", "lan", now_ms()).unwrap();
-    a.sync_all();
+    let (a, id, bytes, meta) = synced_photo(&server, 3 * CHUNK_BYTES, 10, "portrait");
     let t = HttpTransport::new(a.client.clone());
     t.put_chunk(&id.to_string(), &meta.hash, 0, &bytes[..CHUNK_BYTES])
         .unwrap();
@@ -371,10 +368,7 @@ fn the_object_store_backend_keeps_and_serves_blobs_like_the_file_store() {
     let data = tempfile::tempdir().unwrap();
     let url = format!("file://{}", store_dir.path().display());
     let server = Server::start_in(bin(), data.path(), &[("FERRY_BLOB_STORE", &url)]);
-    let (a, id) = officer_with_record(&server, "lan");
-    let bytes = photo(2 * CHUNK_BYTES + 5, 11);
-    let meta = local::attach(&a.replica, id, &bytes, "portrait", "lan", now_ms()).unwrap();
-    a.sync_all();
+    let (a, id, bytes, meta) = synced_photo(&server, 2 * CHUNK_BYTES + 5, 11, "portrait");
     assert_eq!(upload_all(&a).done, 1);
     assert!(store_dir.path().join("blobs").join(&meta.hash).exists());
     assert!(!data.path().join("blobs").join(&meta.hash[..2]).exists());
@@ -383,4 +377,281 @@ fn the_object_store_backend_keeps_and_serves_blobs_like_the_file_store() {
         .get_range(&id.to_string(), &meta.hash, 100, meta.size)
         .unwrap();
     assert_eq!(tail, bytes[100..]);
+}
+
+/// `ferry attachments gc` with extra arguments; its JSON report.
+fn gc(server: &Server, args: &[&str]) -> serde_json::Value {
+    let mut all = vec!["attachments", "gc"];
+    all.extend_from_slice(args);
+    let out = server.cli(&all);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+ferry_tests::both_engines!(
+    a_removed_attachments_blob_and_an_abandoned_upload_are_collected_after_the_grace_period
+);
+fn a_removed_attachments_blob_and_an_abandoned_upload_are_collected_after_the_grace_period() {
+    let server = Server::start(bin());
+    let (a, id) = officer_with_record(&server, "lan");
+    let (kept, removed, half) = (photo(3000, 12), photo(4000, 13), photo(3 * CHUNK_BYTES, 14));
+    let kept_meta = local::attach(&a.replica, id, &kept, "portrait", "lan", now_ms()).unwrap();
+    let removed_meta =
+        local::attach(&a.replica, id, &removed, "document_scan", "lan", now_ms()).unwrap();
+    a.sync_all();
+    assert_eq!(upload_all(&a).done, 2);
+    // A third one is left after its first chunk (the phone was lost on the way).
+    let half_meta = local::attach(&a.replica, id, &half, "other", "lan", now_ms()).unwrap();
+    a.sync_all();
+    let t = HttpTransport::new(a.client.clone());
+    t.put_chunk(&id.to_string(), &half_meta.hash, 0, &half[..CHUNK_BYTES])
+        .unwrap();
+    let blobs = server.data_dir().join("blobs");
+    let blob_file = |h: &str| blobs.join(&h[..2]).join(h);
+    assert!(blob_file(&removed_meta.hash).exists());
+
+    // The officer removes one attachment; the record syncs as usual.
+    let edit = Edit::RemoveEntry {
+        field: FIELD.into(),
+        key: removed_meta.hash.clone(),
+    };
+    a.update(id, &[edit], now_ms()).unwrap();
+    a.sync_all();
+
+    // Within the default grace period (7 days) nothing goes; the blob is marked.
+    let first = gc(&server, &[]);
+    assert_eq!(first["grace_days"], 7);
+    assert_eq!(
+        (
+            &first["blobs"],
+            &first["referenced"],
+            &first["newly_unreferenced"]
+        ),
+        (&2.into(), &1.into(), &1.into())
+    );
+    assert_eq!(
+        (&first["deleted"], &first["uploads_dropped"]),
+        (&0.into(), &0.into())
+    );
+    assert!(blob_file(&removed_meta.hash).exists());
+    assert!(blobs.join("partial").join(&half_meta.hash).exists());
+
+    // Past the grace period (here 0 days): the removed blob and the abandoned upload go.
+    let second = gc(&server, &["--attachment-gc-grace-days", "0"]);
+    assert_eq!(
+        (&second["deleted"], &second["deleted_bytes"]),
+        (&1.into(), &4000.into())
+    );
+    assert_eq!(
+        (&second["uploads_dropped"], &second["upload_bytes_dropped"]),
+        (&1.into(), &(CHUNK_BYTES as u64).into())
+    );
+    assert!(!blob_file(&removed_meta.hash).exists());
+    assert!(!blobs.join("partial").join(&half_meta.hash).exists());
+    // The attachment still referred to is kept and served whole.
+    let whole = t
+        .get_range(&id.to_string(), &kept_meta.hash, 0, kept_meta.size)
+        .unwrap();
+    assert_eq!(whole, kept);
+    // The dropped upload starts again from its first chunk and completes.
+    assert_eq!(
+        t.upload_state(&id.to_string(), &half_meta.hash)
+            .unwrap()
+            .received,
+        0
+    );
+    assert_eq!(upload_all(&a).done, 1);
+
+    let runs: i64 = server
+        .store()
+        .read(|c| {
+            c.query_value(
+                "SELECT count(*) FROM audit WHERE action = 'attachment_gc'",
+                &[],
+            )
+        })
+        .unwrap();
+    assert_eq!(runs, 2, "each run is audited");
+}
+
+#[test]
+fn an_upload_cut_at_a_random_byte_resumes_with_no_chunk_sent_more_than_twice() {
+    use ferry_tests::proxy::{Cut, Direction, Faults, Proxy};
+    use rand::{Rng, SeedableRng};
+
+    let server = Server::start(bin());
+    let proxy = Proxy::start(server.addr()).unwrap();
+    let (a, id) = officer_with_record(&server, "lan");
+    let phone = a.client.via(&proxy.url());
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(13);
+    let mut directions = Vec::new();
+    for round in 0..6u8 {
+        let bytes = photo(4 * CHUNK_BYTES + 1000, 20 + round);
+        let meta = local::attach(&a.replica, id, &bytes, "document_scan", "lan", now_ms()).unwrap();
+        a.sync_all();
+        // One of the full chunks' connections is cut at a random byte: of the request
+        // (the chunk lost on the way) or of the answer (stored, its acknowledgement lost).
+        let chunk = rng.gen_range(0..4u64);
+        let cut = if rng.gen_bool(0.5) {
+            Cut {
+                direction: Direction::Upstream,
+                after_bytes: rng.gen_range(0..CHUNK_BYTES as u64),
+            }
+        } else {
+            Cut {
+                direction: Direction::Downstream,
+                after_bytes: rng.gen_range(0..100),
+            }
+        };
+        // Connection 0 of the upload asks for its state; chunk i is connection i + 1.
+        let target = proxy.connections() + 1 + chunk;
+        let cuts_before = proxy.cuts();
+        proxy.set_plan(move |i| Faults {
+            cut: (i == target).then_some(cut),
+        });
+        let t = HttpTransport::new(phone.clone());
+        let first = local::upload_due(&a.replica, &t, now_ms(), &mut |_, _, _| {}).unwrap();
+        assert_eq!(first.deferred, 1, "round {round}: {cut:?} on chunk {chunk}");
+        assert_eq!(
+            proxy.cuts(),
+            cuts_before + 1,
+            "round {round}: the cut happened"
+        );
+        let later = local::upload_due(&a.replica, &t, i64::MAX / 2, &mut |_, _, _| {}).unwrap();
+        assert_eq!(later.done, 1, "round {round}");
+        let sends = t.chunks_sent(&meta.hash);
+        assert!(t.max_sends() <= 2, "round {round}: {sends:?}");
+        let resent: Vec<u64> = sends
+            .iter()
+            .filter(|(_, n)| **n > 1)
+            .map(|(i, _)| *i)
+            .collect();
+        directions.push(cut.direction);
+        match cut.direction {
+            Direction::Upstream => assert_eq!(resent, [chunk], "round {round}"),
+            Direction::Downstream => assert!(resent.is_empty(), "round {round}: {sends:?}"),
+        }
+        let whole = HttpTransport::new(a.client.clone())
+            .get_range(&id.to_string(), &meta.hash, 0, meta.size)
+            .unwrap();
+        assert!(whole == bytes, "round {round}: byte-identical");
+    }
+    assert!(
+        directions.contains(&Direction::Upstream) && directions.contains(&Direction::Downstream),
+        "both kinds of cut were tried: {directions:?}"
+    );
+}
+
+ferry_tests::both_engines!(a_revoked_phones_wipe_deletes_every_attachment_it_held);
+fn a_revoked_phones_wipe_deletes_every_attachment_it_held() {
+    use ferry_tests::proxy::{Cut, Direction, Faults, Proxy};
+
+    let server = Server::start(bin());
+    let (a, id) = officer_with_record(&server, "lan");
+    let (b, other) = officer_with_record(&server, "minh");
+    // An uploaded photo, one waiting in the queue, and half of another device's photo.
+    let uploaded = photo(3000, 30);
+    let uploaded_meta =
+        local::attach(&a.replica, id, &uploaded, "portrait", "lan", now_ms()).unwrap();
+    a.sync_all();
+    upload_all(&a);
+    local::attach(
+        &a.replica,
+        id,
+        &photo(5000, 31),
+        "signature",
+        "lan",
+        now_ms(),
+    )
+    .unwrap();
+    let remote = photo(2 * CHUNK_BYTES + 9, 32);
+    let remote_meta =
+        local::attach(&b.replica, other, &remote, "portrait", "minh", now_ms()).unwrap();
+    b.sync_all();
+    upload_all(&b);
+    a.sync_all();
+    let proxy = Proxy::start(server.addr()).unwrap();
+    let second = proxy.connections() + 1;
+    proxy.set_plan(move |i| Faults {
+        cut: (i == second).then_some(Cut {
+            direction: Direction::Downstream,
+            after_bytes: 0,
+        }),
+    });
+    let t = HttpTransport::new(a.client.via(&proxy.url()));
+    assert!(local::fetch(&a.replica, &t, other, &remote_meta.hash, &mut |_, _| {}).is_err());
+    let count = |table: &str| -> i64 {
+        a.replica
+            .pool()
+            .read(|c| c.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0)))
+            .unwrap()
+    };
+    assert_eq!(
+        (count("attachment_blobs"), count("attachment_pieces")),
+        (2, 1)
+    );
+
+    let out = server.cli(&["device", "revoke", &a.replica.device_id().to_string()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(a.sync().unwrap().wiped);
+    assert_eq!(
+        (count("attachment_blobs"), count("attachment_pieces")),
+        (0, 0),
+        "no photo is left on the wiped phone"
+    );
+    assert!(
+        local::bytes(&a.replica, id, &uploaded_meta.hash)
+            .unwrap()
+            .is_none()
+    );
+}
+
+#[test]
+fn a_phone_restarted_mid_upload_resumes_its_queue_after_the_last_acknowledged_chunk() {
+    let server = Server::start(bin());
+    let (a, id, bytes, meta) = synced_photo(&server, 5 * CHUNK_BYTES + 123, 40, "document_scan");
+    // The app is killed once the server has acknowledged two chunks (the progress callback
+    // runs after each acknowledgement is kept).
+    let before = HttpTransport::new(a.client.clone());
+    let killed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        local::upload_due(&a.replica, &before, now_ms(), &mut |_, done, _| {
+            if done == 2 * CHUNK_BYTES as u64 {
+                std::panic::panic_any("the app was killed mid-upload");
+            }
+        })
+    }));
+    assert!(killed.is_err());
+    let sent: Vec<u64> = before.chunks_sent(&meta.hash).into_keys().collect();
+    assert_eq!(sent, [0, 1]);
+
+    // The app starts again on the same store: the queue still holds the upload, with the
+    // two chunks whose answers arrived.
+    let a = a.reopen();
+    let listed = local::list(&a.replica, id).unwrap();
+    assert_eq!(
+        (listed[0].state, listed[0].transferred),
+        (TransferState::Uploading, 2 * CHUNK_BYTES as u64)
+    );
+    assert_eq!(local::due_uploads(&a.replica, now_ms()).unwrap().len(), 1);
+    let after = HttpTransport::new(a.client.clone());
+    let report = local::upload_due(&a.replica, &after, now_ms(), &mut |_, _, _| {}).unwrap();
+    assert_eq!(report.done, 1);
+    let resumed: Vec<u64> = after.chunks_sent(&meta.hash).into_keys().collect();
+    assert_eq!(resumed, [2, 3, 4, 5], "chunks 0 and 1 were not sent again");
+    assert_eq!(
+        local::list(&a.replica, id).unwrap()[0].state,
+        TransferState::Uploaded
+    );
+    let whole = after
+        .get_range(&id.to_string(), &meta.hash, 0, meta.size)
+        .unwrap();
+    assert_eq!(whole, bytes);
 }

@@ -46,11 +46,11 @@ use anyhow::{Context, anyhow};
 use ferry_tests::bench::{
     self, Args, FerryClient, FerryServer, SyncTally, bytes, clone_replica, dur, rate, ratio,
 };
-use ferry_tests::r#gen::{self, Generator};
+use ferry_tests::r#gen::{self, Generator, as_officer};
 use ferry_tests::link::{Link, LinkProfile, LinkStats};
 use serde_bytes::ByteBuf;
 use sync_core::doc::{Edit, RecordDoc};
-use sync_core::model::{Kind, Record, Value};
+use sync_core::model::Record;
 use sync_core::protocol::{PullEntry, SyncReply};
 use sync_core::replica::Replica;
 use uuid::Uuid;
@@ -360,19 +360,6 @@ fn pending_bytes(r: &Replica) -> anyhow::Result<u64> {
         .flat_map(|p| &p.changes)
         .map(|c| c.len() as u64)
         .sum())
-}
-
-/// Makes an officer-created record: statuses only office staff may set become `submitted`.
-fn as_officer(mut r: Record) -> Record {
-    let allowed: &[&str] = match r.kind {
-        Kind::CccdApplication => &["draft", "collected", "submitted"],
-        Kind::ResidenceDeclaration => &["draft", "submitted"],
-        _ => return r,
-    };
-    if !r.status().is_some_and(|s| allowed.contains(&s)) {
-        r.fields.insert("status".into(), Value::from("submitted"));
-    }
-    r
 }
 
 /// `k` distinct record indexes for a scenario, spread over the data set.
