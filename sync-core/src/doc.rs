@@ -249,7 +249,9 @@ impl RecordDoc {
     /// Automerge's `hydrate` recurses once per nesting level, so a hostile document nesting
     /// hundreds of maps would overflow the stack before any error could be returned.
     pub fn read(&self) -> Result<Record, DocError> {
-        record_from_hydrate(&self.hydrate_checked(None)?)
+        let mut record = record_from_hydrate(&self.hydrate_checked(None)?)?;
+        self.merge_concurrent_maps(&mut record, None)?;
+        Ok(record)
     }
 
     /// [`Self::read`] without the shape walk ([`Self::check_shape`]), for a document whose
@@ -257,7 +259,43 @@ impl RecordDoc {
     /// and the applied changes create no object ([`crate::check::Written::objects_made`]
     /// is 0) — then it holds no object the stored document did not hold, at the same depth.
     pub fn read_known_shape(&self) -> Result<Record, DocError> {
-        record_from_hydrate(&self.doc.hydrate(None))
+        let mut record = record_from_hydrate(&self.doc.hydrate(None))?;
+        self.merge_concurrent_maps(&mut record, None)?;
+        Ok(record)
+    }
+
+    /// Two devices that each created a map field (`members`, `attachments`) offline hold
+    /// two concurrent maps under one key; Automerge's reading shows only the winner. Entry
+    /// sets are meant to merge, so the reading is the union: every entry of every concurrent
+    /// map, the winning map's value where both hold a key (deeply, key by key).
+    fn merge_concurrent_maps(
+        &self,
+        record: &mut Record,
+        heads: Option<&[ChangeHash]>,
+    ) -> Result<(), DocError> {
+        for (key, value) in record.fields.iter_mut() {
+            let Value::Map(merged) = value else {
+                continue;
+            };
+            let all = match heads {
+                Some(h) => self.doc.get_all_at(ROOT, key.as_str(), h)?,
+                None => self.doc.get_all(ROOT, key.as_str())?,
+            };
+            if all.len() < 2 {
+                continue;
+            }
+            // `get_all` lists the winner last; the others fill in what it lacks.
+            for (v, id) in all.iter().rev().skip(1) {
+                if !matches!(v, automerge::Value::Object(ObjType::Map)) {
+                    continue;
+                }
+                let hydrated = ReadDoc::hydrate(&self.doc, id, heads)?;
+                if let Some(Value::Map(other)) = from_hydrate(&hydrated) {
+                    fill_missing(merged, other);
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The record after changes that wrote or deleted only keys of the root map
@@ -297,7 +335,9 @@ impl RecordDoc {
 
     /// The record as it read at `heads`.
     pub fn read_at(&self, heads: &[ChangeHash]) -> Result<Record, DocError> {
-        record_from_hydrate(&self.hydrate_checked(Some(heads))?)
+        let mut record = record_from_hydrate(&self.hydrate_checked(Some(heads))?)?;
+        self.merge_concurrent_maps(&mut record, Some(heads))?;
+        Ok(record)
     }
 
     /// Hydrates the root map at `heads` (now for `None`) once its shape is known to be
@@ -406,6 +446,17 @@ impl RecordDoc {
                 Ok(all) => all,
                 Err(_) => continue,
             };
+            let all_maps = all
+                .iter()
+                .all(|(v, _)| matches!(v, automerge::Value::Object(ObjType::Map)));
+            if all.len() > 1 && all_maps {
+                // Concurrently created maps are read as their union, not a conflict; a
+                // conflict inside any of them still is one.
+                for (_, id) in &all {
+                    self.collect_conflicts(id, path.clone(), out);
+                }
+                continue;
+            }
             if all.len() > 1 {
                 let values = all
                     .iter()
@@ -614,11 +665,17 @@ fn apply_edit<T: Transactable>(tx: &mut T, edit: &Edit) -> Result<(), AutomergeE
             put_value(tx, &set, key, value)
         }
         Edit::RemoveEntry { field, key } => {
-            if let Some((automerge::Value::Object(ObjType::Map), set)) =
-                tx.get(&ROOT, field.as_str())?
-                && tx.get(&set, key.as_str())?.is_some()
-            {
-                tx.delete(&set, key.as_str())?;
+            // From every concurrent map that holds it: the reading is their union.
+            let sets: Vec<ObjId> = tx
+                .get_all(&ROOT, field.as_str())?
+                .into_iter()
+                .filter(|(v, _)| matches!(v, automerge::Value::Object(ObjType::Map)))
+                .map(|(_, set)| set)
+                .collect();
+            for set in sets {
+                if tx.get(&set, key.as_str())?.is_some() {
+                    tx.delete(&set, key.as_str())?;
+                }
             }
             Ok(())
         }
@@ -718,6 +775,19 @@ fn from_hydrate(value: &hydrate::Value) -> Option<Value> {
             Some(Value::Map(out))
         }
         _ => None,
+    }
+}
+
+/// Adds to `into` every key of `from` it lacks; where both hold a map, recursively.
+fn fill_missing(into: &mut BTreeMap<String, Value>, from: BTreeMap<String, Value>) {
+    for (key, value) in from {
+        match (into.get_mut(&key), value) {
+            (None, value) => {
+                into.insert(key, value);
+            }
+            (Some(Value::Map(mine)), Value::Map(theirs)) => fill_missing(mine, theirs),
+            (Some(_), _) => {}
+        }
     }
 }
 
@@ -884,7 +954,7 @@ mod tests {
     }
 
     #[test]
-    fn attachment_hashes_name_what_both_devices_first_attachments_refer_to() {
+    fn two_devices_first_attachments_to_one_record_both_show_and_either_can_be_removed() {
         let (mut a, _) = RecordDoc::create(&citizen("A"), &author(1, 1)).unwrap();
         assert!(a.attachment_hashes().unwrap().is_empty());
         let mut b = a.fork();
@@ -900,19 +970,48 @@ mod tests {
         b.apply_changes(vec![ca]).unwrap();
         let mut hashes = a.attachment_hashes().unwrap();
         hashes.sort();
-        assert_eq!(hashes, ["aa", "bb"], "the losing map's entry still counts");
-        let read = a.read().unwrap().fields[crate::attachment::FIELD].clone();
-        assert_eq!(read.as_map().unwrap().len(), 1, "the reading shows one map");
-        // Removing the entry the reading shows takes it out; the other map's stays.
-        let shown = read.as_map().unwrap().keys().next().unwrap().clone();
-        let remove = Edit::RemoveEntry {
-            field: crate::attachment::FIELD.into(),
-            key: shown.clone(),
+        assert_eq!(hashes, ["aa", "bb"]);
+        let shown = |d: &RecordDoc| -> Vec<String> {
+            let read = d.read().unwrap().fields[crate::attachment::FIELD].clone();
+            read.as_map().unwrap().keys().cloned().collect()
         };
-        a.edit(&[remove], &author(1, 4)).unwrap().unwrap();
-        let left = a.attachment_hashes().unwrap();
-        assert_eq!(left.len(), 1);
-        assert_ne!(left[0], shown);
+        assert_eq!(shown(&a), ["aa", "bb"], "the reading is the union of both maps");
+        assert_eq!(a.read().unwrap(), b.read().unwrap());
+        assert_eq!(a.read().unwrap(), a.read_known_shape().unwrap());
+        assert!(a.conflicts().is_empty(), "two sets merged are not a conflict");
+        // Removing the entry the losing map holds takes it out of the reading.
+        let remove = |key: &str| Edit::RemoveEntry {
+            field: crate::attachment::FIELD.into(),
+            key: key.into(),
+        };
+        a.edit(&[remove("aa")], &author(1, 4)).unwrap().unwrap();
+        a.edit(&[remove("bb")], &author(1, 5)).unwrap().unwrap();
+        assert!(a.attachment_hashes().unwrap().is_empty());
+        let after = a.read().unwrap().fields[crate::attachment::FIELD].clone();
+        assert!(after.as_map().unwrap().is_empty());
+        // A third attachment after both are gone shows alone.
+        a.edit(&[put("cc")], &author(1, 6)).unwrap().unwrap();
+        assert_eq!(shown(&a), ["cc"]);
+    }
+
+    #[test]
+    fn two_devices_adding_the_first_members_of_a_household_offline_keep_both_members() {
+        let (mut a, _) = RecordDoc::create(&citizen("A"), &author(1, 1)).unwrap();
+        let mut b = a.fork();
+        let member = |key: &str, role: &str| Edit::PutEntry {
+            field: "members".into(),
+            key: key.into(),
+            value: Value::Map(BTreeMap::from([("role".into(), role.into())])),
+        };
+        let ca = a.edit(&[member("m1", "head")], &author(1, 2)).unwrap().unwrap();
+        let cb = b.edit(&[member("m2", "child")], &author(2, 3)).unwrap().unwrap();
+        a.apply_changes(vec![cb]).unwrap();
+        b.apply_changes(vec![ca]).unwrap();
+        let at = a.automerge().get_heads();
+        for reading in [a.read().unwrap(), b.read().unwrap(), a.read_at(&at).unwrap()] {
+            let members = reading.fields["members"].as_map().unwrap().clone();
+            assert_eq!(members.keys().collect::<Vec<_>>(), ["m1", "m2"]);
+        }
     }
 
     #[test]

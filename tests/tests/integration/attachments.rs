@@ -655,3 +655,45 @@ fn a_phone_restarted_mid_upload_resumes_its_queue_after_the_last_acknowledged_ch
         .unwrap();
     assert_eq!(whole, bytes);
 }
+
+#[test]
+fn two_officers_attaching_offline_to_one_record_both_keep_their_photos() {
+    let server = Server::start(bin());
+    let (a, id) = officer_with_record(&server, "lan");
+    a.sync_all();
+    server.add_user("minh", "officer", &["07132"]);
+    let b = Device::login(&server.url(), "minh");
+    b.sync_all();
+    // Both offline: each makes the record's first attachment, so each creates the set.
+    let from_a = photo(70_000, 11);
+    let from_b = photo(90_000, 12);
+    let meta_a = local::attach(&a.replica, id, &from_a, "portrait", "lan", now_ms()).unwrap();
+    let meta_b =
+        local::attach(&b.replica, id, &from_b, "document_scan", "minh", now_ms()).unwrap();
+    a.sync_all();
+    b.sync_all();
+    a.sync_all();
+    for d in [&a, &b] {
+        let mut hashes: Vec<String> = local::list(&d.replica, id)
+            .unwrap()
+            .into_iter()
+            .map(|l| l.meta.hash)
+            .collect();
+        hashes.sort();
+        let mut want = vec![meta_a.hash.clone(), meta_b.hash.clone()];
+        want.sort();
+        assert_eq!(hashes, want, "both photos are listed on each phone");
+        assert!(
+            d.replica.conflicts(id).unwrap().is_empty(),
+            "two sets merged are no conflict to resolve"
+        );
+    }
+    assert_eq!(upload_all(&a).done, 1);
+    assert_eq!(upload_all(&b).done, 1);
+    let fetch = |d: &Device, hash: &str| {
+        let t = HttpTransport::new(d.client.clone());
+        local::fetch(&d.replica, &t, id, hash, &mut |_, _| {}).unwrap()
+    };
+    assert_eq!(fetch(&a, &meta_b.hash), from_b);
+    assert_eq!(fetch(&b, &meta_a.hash), from_a);
+}
