@@ -327,9 +327,14 @@ impl Transport for Http {
         record: &str,
         hash: &str,
         index: u64,
+        from: u64,
         bytes: &[u8],
     ) -> Result<UploadState, TransferError> {
-        let path = format!("/v1/attachments/{record}/{hash}/chunks/{index}");
+        let path = match from {
+            0 => format!("/v1/attachments/{record}/{hash}/chunks/{index}"),
+            // The server holds the chunk's first `from` bytes from a request that was cut.
+            from => format!("/v1/attachments/{record}/{hash}/chunks/{index}?from={from}"),
+        };
         let (s, b) = self.call("PUT", &path, None, Some(bytes))?;
         state(s, &b)
     }

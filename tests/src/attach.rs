@@ -10,12 +10,26 @@ use sync_core::attachment::transfer::{TransferError, Transport, UploadState};
 use crate::{Client, HttpReply};
 
 /// A [`Transport`] over a [`Client`]; counts how often each chunk of each blob was sent.
-#[derive(Debug)]
 pub struct HttpTransport {
     /// The client (its token authorises the calls).
     pub client: Client,
     /// (blob hash, chunk index) → times sent (whether or not the answer arrived).
     pub sends: Mutex<BTreeMap<(String, u64), u32>>,
+    /// (blob hash, chunk index) → bytes of the chunk put on the wire over all its sends (a
+    /// resumed send carries only the rest of the chunk).
+    pub bytes_sent: Mutex<BTreeMap<(String, u64), u64>>,
+    /// (blob hash, chunk index) → bytes that reached the server over all the chunk's
+    /// requests (heads included), when measured ([`HttpTransport::measuring_upstream`]).
+    pub crossed: Mutex<BTreeMap<(String, u64), u64>>,
+    upstream: Option<Box<dyn Fn() -> u64 + Send + Sync>>,
+}
+
+impl std::fmt::Debug for HttpTransport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpTransport")
+            .field("sends", &self.sends)
+            .finish_non_exhaustive()
+    }
 }
 
 impl HttpTransport {
@@ -24,7 +38,41 @@ impl HttpTransport {
         HttpTransport {
             client,
             sends: Mutex::new(BTreeMap::new()),
+            bytes_sent: Mutex::new(BTreeMap::new()),
+            crossed: Mutex::new(BTreeMap::new()),
+            upstream: None,
         }
+    }
+
+    /// Also counts, per chunk, the bytes that reached the server, read from `upstream` (the
+    /// link's delivered-upstream counter) around each chunk's request: exact only on a link
+    /// that carries nothing else meanwhile.
+    pub fn measuring_upstream(
+        mut self,
+        upstream: impl Fn() -> u64 + Send + Sync + 'static,
+    ) -> Self {
+        self.upstream = Some(Box::new(upstream));
+        self
+    }
+
+    /// The most of any one chunk of blob `hash` (of `size` bytes) that reached the server,
+    /// over all its requests, in copies of the chunk (request heads included): ≈ 1.0 when no
+    /// byte of it crossed twice. `None` unless measured.
+    pub fn most_crossings_of_a_chunk(&self, hash: &str, size: u64) -> Option<f64> {
+        use sync_core::attachment::transfer::chunk_range;
+        self.upstream.as_ref()?;
+        Some(
+            self.crossed
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|((h, _), _)| h == hash)
+                .map(|((_, i), n)| {
+                    let r = chunk_range(size, *i);
+                    *n as f64 / (r.end - r.start).max(1) as f64
+                })
+                .fold(0.0, f64::max),
+        )
     }
 
     /// Chunk index → times sent, of the blob `hash`.
@@ -80,6 +128,7 @@ impl Transport for HttpTransport {
         record: &str,
         hash: &str,
         index: u64,
+        from: u64,
         bytes: &[u8],
     ) -> Result<UploadState, TransferError> {
         *self
@@ -88,17 +137,32 @@ impl Transport for HttpTransport {
             .unwrap()
             .entry((hash.to_owned(), index))
             .or_default() += 1;
-        let path = format!("/v1/attachments/{record}/{hash}/chunks/{index}");
-        let reply = self
-            .client
-            .send(
-                "PUT",
-                &path,
-                &[("Content-Type", "application/octet-stream")],
-                Some(bytes.to_vec()),
-            )
-            .map_err(TransferError::Link)?;
-        state_of(reply)
+        *self
+            .bytes_sent
+            .lock()
+            .unwrap()
+            .entry((hash.to_owned(), index))
+            .or_default() += bytes.len() as u64;
+        let path = match from {
+            0 => format!("/v1/attachments/{record}/{hash}/chunks/{index}"),
+            from => format!("/v1/attachments/{record}/{hash}/chunks/{index}?from={from}"),
+        };
+        let up_before = self.upstream.as_ref().map(|f| f());
+        let reply = self.client.send(
+            "PUT",
+            &path,
+            &[("Content-Type", "application/octet-stream")],
+            Some(bytes.to_vec()),
+        );
+        if let (Some(f), Some(before)) = (&self.upstream, up_before) {
+            *self
+                .crossed
+                .lock()
+                .unwrap()
+                .entry((hash.to_owned(), index))
+                .or_default() += f().saturating_sub(before);
+        }
+        state_of(reply.map_err(TransferError::Link)?)
     }
 
     fn get_range(

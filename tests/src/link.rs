@@ -358,6 +358,13 @@ impl Link {
         &self.shared.profile
     }
 
+    /// A reading of the bytes delivered client → server so far, to be called from anywhere
+    /// (e.g. around one request, on a link nothing else uses).
+    pub fn upstream_counter(&self) -> impl Fn() -> u64 + Send + Sync + 'static {
+        let shared = self.shared.clone();
+        move || shared.bytes_up.load(Ordering::SeqCst)
+    }
+
     /// The counters so far.
     pub fn stats(&self) -> LinkStats {
         let s = &self.shared;

@@ -7,7 +7,8 @@ use bytes::Bytes;
 
 use super::{BlobError, BlobStore, Held, mark_since};
 
-/// Blobs as files: `<root>/<hh>/<hash>`, `<root>/partial/<hash>/<index>`, and the garbage
+/// Blobs as files: `<root>/<hh>/<hash>`, `<root>/partial/<hash>/<index>` (and
+/// `<index>.part`, the start of a chunk whose request was cut), and the garbage
 /// collector's marks `<root>/unreferenced/<hash>`.
 #[derive(Debug, Clone)]
 pub struct FsBlobs {
@@ -164,6 +165,21 @@ impl BlobStore for FsBlobs {
             _ => Ok(()),
         })
         .await
+    }
+
+    async fn put_part(&self, hash: &str, index: u64, bytes: Bytes) -> Result<(), BlobError> {
+        let path = self.partial_dir(hash).join(format!("{index}.part"));
+        blocking(move || write_whole(&path, &bytes)).await
+    }
+
+    async fn get_part(&self, hash: &str, index: u64) -> Result<Option<Bytes>, BlobError> {
+        let path = self.partial_dir(hash).join(format!("{index}.part"));
+        blocking(move || Ok(read_if_there(&path)?.map(Bytes::from))).await
+    }
+
+    async fn drop_part(&self, hash: &str, index: u64) -> Result<(), BlobError> {
+        let path = self.partial_dir(hash).join(format!("{index}.part"));
+        blocking(move || remove_if_there(&path)).await
     }
 
     async fn put_blob(&self, hash: &str, bytes: Bytes) -> Result<(), BlobError> {

@@ -6,7 +6,8 @@
 //! - [`object::ObjectBlobs`]: any [`object_store`] backend, for several nodes sharing one
 //!   bucket (`--blob-store`); tested here with its in-memory and local-filesystem stores.
 //!
-//! An upload in progress is a set of chunk objects (`partial/<hash>/<index>`); the finished
+//! An upload in progress is a set of chunk objects (`partial/<hash>/<index>`), and at most one
+//! part of a chunk whose request was cut (`partial/<hash>/<index>.part`); the finished
 //! blob (`<hash>`) is written only once its bytes hash to its name, and is never changed.
 //! Garbage collection ([`gc`]) deletes blobs no record refers to any more and unfinished
 //! uploads, each after a grace period; its only state is a mark per unreferenced blob
@@ -42,8 +43,15 @@ pub trait BlobStore: Send + Sync + std::fmt::Debug {
     async fn chunks(&self, hash: &str) -> Result<Vec<u64>, BlobError>;
     /// Chunk `index` of `hash`.
     async fn get_chunk(&self, hash: &str, index: u64) -> Result<Bytes, BlobError>;
-    /// Drops every chunk of `hash`.
+    /// Drops every chunk of `hash` (and the part of one, if any).
     async fn drop_chunks(&self, hash: &str) -> Result<(), BlobError>;
+    /// Keeps `bytes`, the start of chunk `index` of `hash` that arrived before its request
+    /// was cut (replacing the part kept before).
+    async fn put_part(&self, hash: &str, index: u64, bytes: Bytes) -> Result<(), BlobError>;
+    /// The start of chunk `index` kept from a cut request, if any.
+    async fn get_part(&self, hash: &str, index: u64) -> Result<Option<Bytes>, BlobError>;
+    /// Drops the part of chunk `index`, if any.
+    async fn drop_part(&self, hash: &str, index: u64) -> Result<(), BlobError>;
     /// Stores the verified blob.
     async fn put_blob(&self, hash: &str, bytes: Bytes) -> Result<(), BlobError>;
     /// The size of the blob, when it is stored.

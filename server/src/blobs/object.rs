@@ -10,7 +10,8 @@ use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt, PutMode, PutPayload}
 
 use super::{BlobError, BlobStore, Held, mark_since};
 
-/// Blobs as objects: `blobs/<hash>`, `partial/<hash>/<index>`, and the garbage collector's
+/// Blobs as objects: `blobs/<hash>`, `partial/<hash>/<index>` (and `<index>.part`, the start
+/// of a chunk whose request was cut), and the garbage collector's
 /// marks `unreferenced/<hash>`.
 #[derive(Debug, Clone)]
 pub struct ObjectBlobs {
@@ -43,6 +44,10 @@ impl ObjectBlobs {
 
 fn chunk_path(hash: &str, index: u64) -> Path {
     Path::from(format!("partial/{hash}/{index}"))
+}
+
+fn part_path(hash: &str, index: u64) -> Path {
+    Path::from(format!("partial/{hash}/{index}.part"))
 }
 
 fn blob_path(hash: &str) -> Path {
@@ -111,6 +116,26 @@ impl BlobStore for ObjectBlobs {
             gone(self.store.delete(&m.location).await)?;
         }
         Ok(())
+    }
+
+    async fn put_part(&self, hash: &str, index: u64, bytes: Bytes) -> Result<(), BlobError> {
+        self.store
+            .put(&part_path(hash, index), PutPayload::from(bytes))
+            .await
+            .map_err(err)?;
+        Ok(())
+    }
+
+    async fn get_part(&self, hash: &str, index: u64) -> Result<Option<Bytes>, BlobError> {
+        match self.store.get(&part_path(hash, index)).await {
+            Ok(got) => Ok(Some(got.bytes().await.map_err(err)?)),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(err(e)),
+        }
+    }
+
+    async fn drop_part(&self, hash: &str, index: u64) -> Result<(), BlobError> {
+        gone(self.store.delete(&part_path(hash, index)).await)
     }
 
     async fn put_blob(&self, hash: &str, bytes: Bytes) -> Result<(), BlobError> {

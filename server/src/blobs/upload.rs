@@ -88,9 +88,20 @@ pub async fn state_of(blobs: &dyn BlobStore, meta: &Meta) -> ApiResult<UploadSta
         .enumerate()
         .take_while(|(i, c)| *i as u64 == **c)
         .count() as u64;
+    let whole = (prefix * CHUNK_BYTES as u64).min(meta.size);
+    // What arrived of the next chunk before its request was cut counts as received: the
+    // device sends only the rest of it.
+    let part = match prefix < chunk_count(meta.size) {
+        true => blobs
+            .get_part(&meta.hash, prefix)
+            .await?
+            .map_or(0, |p| p.len() as u64),
+        false => 0,
+    };
+    let room = chunk_range(meta.size, prefix);
     Ok(UploadState {
         size: meta.size,
-        received: (prefix * CHUNK_BYTES as u64).min(meta.size),
+        received: whole + part.min((room.end - room.start).saturating_sub(1)),
         complete: false,
     })
 }
@@ -112,11 +123,13 @@ pub fn check_limit(state: &AppState, meta: &Meta) -> ApiResult<()> {
     Ok(())
 }
 
-/// Stores chunk `index` and, when every chunk is there, verifies and keeps the blob.
+/// Stores chunk `index` from its byte `from` on (0: the whole chunk; more: the rest after
+/// the part a cut request left) and, when every chunk is there, verifies and keeps the blob.
 pub async fn put_chunk(
     blobs: &dyn BlobStore,
     meta: &Meta,
     index: u64,
+    from: u64,
     body: Bytes,
 ) -> ApiResult<UploadState> {
     let now = state_of(blobs, meta).await?;
@@ -124,21 +137,72 @@ pub async fn put_chunk(
         return Ok(now);
     }
     let range = chunk_range(meta.size, index);
-    if index >= chunk_count(meta.size) || body.len() as u64 != range.end - range.start {
+    let len = range.end - range.start;
+    if index >= chunk_count(meta.size) || from >= len || body.len() as u64 != len - from {
         return Err(ApiError::bad_request(
             "bad_chunk",
             format!(
-                "chunk {index} of this attachment is {} bytes (chunks are {CHUNK_BYTES} bytes, the last one shorter)",
-                range.end.saturating_sub(range.start)
+                "chunk {index} of this attachment is {} bytes (chunks are {CHUNK_BYTES} bytes, the last one shorter); from byte {from} on, send the rest of it",
+                len
             ),
         ));
     }
-    blobs.put_chunk(&meta.hash, index, body).await?;
+    let whole = match from {
+        0 => body,
+        from => {
+            let held = blobs.get_part(&meta.hash, index).await?.unwrap_or_default();
+            if (held.len() as u64) < from {
+                return Err(ApiError::client(
+                    axum::http::StatusCode::CONFLICT,
+                    "bad_offset",
+                    format!(
+                        "the server holds {} bytes of chunk {index}; ask the upload state and send from there",
+                        held.len()
+                    ),
+                ));
+            }
+            let mut joined = BytesMut::with_capacity(len as usize);
+            joined.extend_from_slice(&held[..from as usize]);
+            joined.extend_from_slice(&body);
+            joined.freeze()
+        }
+    };
+    blobs.put_chunk(&meta.hash, index, whole).await?;
+    blobs.drop_part(&meta.hash, index).await?;
     let now = state_of(blobs, meta).await?;
     if now.received < meta.size {
         return Ok(now);
     }
     assemble(blobs, meta).await
+}
+
+/// Keeps what arrived of chunk `index` (its bytes from `from` on) before the request was cut,
+/// when it takes the chunk further than the part already kept; a whole chunk that arrived is
+/// never replaced by a part.
+pub async fn keep_cut(
+    blobs: &dyn BlobStore,
+    meta: &Meta,
+    index: u64,
+    from: u64,
+    got: Bytes,
+) -> ApiResult<()> {
+    let range = chunk_range(meta.size, index);
+    let len = range.end - range.start;
+    if got.is_empty() || index >= chunk_count(meta.size) || from + got.len() as u64 >= len {
+        return Ok(());
+    }
+    if blobs.chunks(&meta.hash).await?.contains(&index) {
+        return Ok(());
+    }
+    let held = blobs.get_part(&meta.hash, index).await?.unwrap_or_default();
+    if (held.len() as u64) < from || held.len() as u64 >= from + got.len() as u64 {
+        return Ok(());
+    }
+    let mut joined = BytesMut::with_capacity((from as usize) + got.len());
+    joined.extend_from_slice(&held[..from as usize]);
+    joined.extend_from_slice(&got);
+    blobs.put_part(&meta.hash, index, joined.freeze()).await?;
+    Ok(())
 }
 
 /// Joins the chunks, checks hash and type, stores the blob and drops the chunks. A blob
@@ -176,4 +240,123 @@ async fn assemble(blobs: &dyn BlobStore, meta: &Meta) -> ApiResult<UploadState> 
         received: meta.size,
         complete: true,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::blobs::fs::FsBlobs;
+    use crate::blobs::object::ObjectBlobs;
+
+    /// A PNG-looking blob of two and a half chunks.
+    fn blob() -> (Vec<u8>, Meta) {
+        let mut b = vec![0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A];
+        b.extend((0..(2 * CHUNK_BYTES + CHUNK_BYTES / 2)).map(|i| (i * 7 % 251) as u8));
+        let meta = Meta::describe(&b, "document_scan", u64::MAX, "lan", "dev", 1).unwrap();
+        (b, meta)
+    }
+
+    fn stores() -> (tempfile::TempDir, Vec<Arc<dyn BlobStore>>) {
+        let dir = tempfile::tempdir().unwrap();
+        let fs: Arc<dyn BlobStore> = Arc::new(FsBlobs::open(&dir.path().join("b")).unwrap());
+        let mem: Arc<dyn BlobStore> = Arc::new(ObjectBlobs::from_url("memory:").unwrap());
+        (dir, vec![fs, mem])
+    }
+
+    #[tokio::test]
+    async fn what_arrived_of_a_cut_chunk_counts_as_received_and_the_rest_completes_it() {
+        let (_dir, stores) = stores();
+        let (b, meta) = blob();
+        let c = CHUNK_BYTES;
+        for blobs in stores {
+            let blobs = blobs.as_ref();
+            put_chunk(blobs, &meta, 0, 0, Bytes::copy_from_slice(&b[..c]))
+                .await
+                .unwrap();
+            // Chunk 1's request is cut after 1000 bytes, then again 5000 bytes further on.
+            keep_cut(blobs, &meta, 1, 0, Bytes::copy_from_slice(&b[c..c + 1000]))
+                .await
+                .unwrap();
+            assert_eq!(
+                state_of(blobs, &meta).await.unwrap().received,
+                c as u64 + 1000
+            );
+            let more = Bytes::copy_from_slice(&b[c + 1000..c + 6000]);
+            keep_cut(blobs, &meta, 1, 1000, more).await.unwrap();
+            assert_eq!(
+                state_of(blobs, &meta).await.unwrap().received,
+                c as u64 + 6000
+            );
+            // A shorter cut part never replaces a longer one.
+            keep_cut(blobs, &meta, 1, 0, Bytes::copy_from_slice(&b[c..c + 10]))
+                .await
+                .unwrap();
+            assert_eq!(
+                state_of(blobs, &meta).await.unwrap().received,
+                c as u64 + 6000
+            );
+            // Sending from further than what is held is refused with what to do.
+            let e = put_chunk(
+                blobs,
+                &meta,
+                1,
+                7000,
+                Bytes::copy_from_slice(&b[c + 7000..2 * c]),
+            )
+            .await
+            .unwrap_err();
+            assert!(
+                matches!(
+                    e,
+                    ApiError::Client {
+                        code: "bad_offset",
+                        ..
+                    }
+                ),
+                "{e:?}"
+            );
+            let s = put_chunk(
+                blobs,
+                &meta,
+                1,
+                6000,
+                Bytes::copy_from_slice(&b[c + 6000..2 * c]),
+            )
+            .await
+            .unwrap();
+            assert_eq!(s.received, 2 * c as u64);
+            let done = put_chunk(blobs, &meta, 2, 0, Bytes::copy_from_slice(&b[2 * c..]))
+                .await
+                .unwrap();
+            assert!(done.complete);
+            let whole = blobs.get_range(&meta.hash, 0, meta.size).await.unwrap();
+            assert!(whole == b, "the joined blob is the one attached");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_whole_chunk_sent_again_replaces_the_part_of_a_cut() {
+        let (_dir, stores) = stores();
+        let (b, meta) = blob();
+        let c = CHUNK_BYTES;
+        for blobs in stores {
+            let blobs = blobs.as_ref();
+            keep_cut(blobs, &meta, 0, 0, Bytes::copy_from_slice(&b[..500]))
+                .await
+                .unwrap();
+            // An older client ignores `received` within a chunk and sends it whole.
+            let s = put_chunk(blobs, &meta, 0, 0, Bytes::copy_from_slice(&b[..c]))
+                .await
+                .unwrap();
+            assert_eq!(s.received, c as u64);
+            assert_eq!(blobs.get_part(&meta.hash, 0).await.unwrap(), None);
+            // A cut re-send of a chunk already whole keeps nothing.
+            keep_cut(blobs, &meta, 0, 0, Bytes::copy_from_slice(&b[..500]))
+                .await
+                .unwrap();
+            assert_eq!(blobs.get_part(&meta.hash, 0).await.unwrap(), None);
+        }
+    }
 }

@@ -3,12 +3,13 @@
 
 use axum::Json;
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::body::{Body, Bytes};
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::header::{ACCEPT_RANGES, CACHE_CONTROL, CONTENT_RANGE, CONTENT_TYPE, ETAG, RANGE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
+use futures::StreamExt;
 use sync_core::attachment::CHUNK_BYTES;
 use sync_core::attachment::transfer::UploadState;
 use sync_core::model::Role;
@@ -39,19 +40,76 @@ async fn upload_state(
     Ok(Json(upload::state_of(state.blobs.as_ref(), &t.meta).await?))
 }
 
+/// `?from=N`: the chunk's bytes from byte N on (the server holds the first N from a request
+/// that was cut).
+#[derive(Debug, serde::Deserialize)]
+struct ChunkQuery {
+    #[serde(default)]
+    from: u64,
+}
+
 async fn put_chunk(
     State(state): State<AppState>,
     auth: DeviceAuth,
     Path((record, hash, index)): Path<(String, String, u64)>,
-    body: Bytes,
+    Query(q): Query<ChunkQuery>,
+    body: Body,
 ) -> ApiResult<Json<UploadState>> {
-    let t = upload::resolve(&state, &auth.units, &record, &hash).await?;
-    upload::check_limit(&state, &t.meta)?;
-    let done = upload::put_chunk(state.blobs.as_ref(), &t.meta, index, body).await;
+    // All of it on a task of its own: when the link is cut mid-body, the connection's task
+    // drops this handler, and what arrived must still be kept.
+    let done = tokio::spawn(async move {
+        let t = upload::resolve(&state, &auth.units, &record, &hash).await?;
+        upload::check_limit(&state, &t.meta)?;
+        let blobs = state.blobs.as_ref();
+        match read_chunk(body).await {
+            Read::Whole(got) => upload::put_chunk(blobs, &t.meta, index, q.from, got).await,
+            Read::TooLong => Err(ApiError::client(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too_large",
+                format!("a chunk is at most {CHUNK_BYTES} bytes"),
+            )),
+            Read::Cut(got) => {
+                upload::keep_cut(blobs, &t.meta, index, q.from, got).await?;
+                // 408: transient for any client (the answer rarely reaches it anyway).
+                Err(ApiError::client(
+                    StatusCode::REQUEST_TIMEOUT,
+                    "incomplete_chunk",
+                    "the chunk's request ended before its bytes did; what arrived is kept"
+                        .to_owned(),
+                ))
+            }
+        }
+    })
+    .await
+    .map_err(|e| ApiError::Internal(anyhow::anyhow!("chunk task: {e}")))?;
     if let Err(ApiError::Client { code, .. }) = &done {
         tracing::warn!(code, "attachment upload refused");
     }
     Ok(Json(done?))
+}
+
+/// A chunk's request body as it arrived.
+enum Read {
+    /// Whole (its length is checked against the chunk's next).
+    Whole(Bytes),
+    /// Ended early, the link cut: what arrived.
+    Cut(Bytes),
+    /// Longer than any chunk.
+    TooLong,
+}
+
+/// The body, up to one chunk.
+async fn read_chunk(body: Body) -> Read {
+    let mut got = bytes::BytesMut::new();
+    let mut stream = body.into_data_stream();
+    while let Some(frame) = stream.next().await {
+        match frame {
+            Ok(b) if got.len() + b.len() <= CHUNK_BYTES => got.extend_from_slice(&b),
+            Ok(_) => return Read::TooLong,
+            Err(_) => return Read::Cut(got.freeze()),
+        }
+    }
+    Read::Whole(got.freeze())
 }
 
 /// `Range: bytes=a-b`, `bytes=a-` or `bytes=-n` of a blob of `size` bytes, as `from..to`;

@@ -3,8 +3,9 @@
 //! [`Transport`] the caller implements over its HTTP client.
 //!
 //! An upload sends the chunks the server has not acknowledged, in order; after a cut it asks
-//! the server what it holds and goes on from there, so a chunk is sent again only when the
-//! acknowledgement of its first sending was lost. A fetch asks for the byte range after what
+//! the server what it holds and goes on from there. The server keeps what arrived of a chunk
+//! whose request was cut, so the next request sends only the rest of it (`from`): a cut
+//! costs the bytes in flight, not the chunk. A fetch asks for the byte range after what
 //! it has stored, so a cut costs only the bytes in flight.
 
 use serde::{Deserialize, Serialize};
@@ -16,7 +17,8 @@ use super::CHUNK_BYTES;
 pub struct UploadState {
     /// The blob's size, from the record's reference.
     pub size: u64,
-    /// Bytes held from the start without a gap (a multiple of [`CHUNK_BYTES`], or `size`).
+    /// Bytes held from the start without a gap: whole chunks, then what arrived of the next
+    /// one before its request was cut (so any number up to `size`).
     pub received: u64,
     /// The blob was verified against its hash and stored.
     pub complete: bool,
@@ -56,12 +58,15 @@ pub enum TransferError {
 pub trait Transport {
     /// `GET /v1/attachments/{record}/{hash}/upload`.
     fn upload_state(&self, record: &str, hash: &str) -> Result<UploadState, TransferError>;
-    /// `PUT /v1/attachments/{record}/{hash}/chunks/{index}` with the chunk's bytes.
+    /// `PUT /v1/attachments/{record}/{hash}/chunks/{index}` with the chunk's bytes from byte
+    /// `from` of the chunk on (`?from={from}` when it is not 0: the server holds the chunk's
+    /// first `from` bytes from a request that was cut).
     fn put_chunk(
         &self,
         record: &str,
         hash: &str,
         index: u64,
+        from: u64,
         bytes: &[u8],
     ) -> Result<UploadState, TransferError>;
     /// `GET /v1/attachments/{record}/{hash}` with `Range: bytes={from}-{to - 1}`: the bytes
@@ -119,11 +124,13 @@ pub fn upload(
             });
         }
         let range = chunk_range(size, index);
+        let from = state.received - range.start;
         state = transport.put_chunk(
             record,
             hash,
             index,
-            &blob[range.start as usize..range.end as usize],
+            from,
+            &blob[state.received as usize..range.end as usize],
         )?;
         on_ack(state);
         progress(state.received.min(size), size);
