@@ -112,16 +112,28 @@ pub fn check_limit(state: &AppState, meta: &Meta) -> ApiResult<()> {
     Ok(())
 }
 
+/// What a chunk upload did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Chunked {
+    /// The upload's state after it.
+    pub state: UploadState,
+    /// This chunk completed the blob (verified and kept now, not before): for the metrics.
+    pub assembled: bool,
+}
+
 /// Stores chunk `index` and, when every chunk is there, verifies and keeps the blob.
 pub async fn put_chunk(
     blobs: &dyn BlobStore,
     meta: &Meta,
     index: u64,
     body: Bytes,
-) -> ApiResult<UploadState> {
+) -> ApiResult<Chunked> {
     let now = state_of(blobs, meta).await?;
     if now.complete {
-        return Ok(now);
+        return Ok(Chunked {
+            state: now,
+            assembled: false,
+        });
     }
     let range = chunk_range(meta.size, index);
     if index >= chunk_count(meta.size) || body.len() as u64 != range.end - range.start {
@@ -136,9 +148,15 @@ pub async fn put_chunk(
     blobs.put_chunk(&meta.hash, index, body).await?;
     let now = state_of(blobs, meta).await?;
     if now.received < meta.size {
-        return Ok(now);
+        return Ok(Chunked {
+            state: now,
+            assembled: false,
+        });
     }
-    assemble(blobs, meta).await
+    Ok(Chunked {
+        state: assemble(blobs, meta).await?,
+        assembled: true,
+    })
 }
 
 /// Joins the chunks, checks hash and type, stores the blob and drops the chunks. A blob

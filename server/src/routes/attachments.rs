@@ -35,8 +35,18 @@ async fn upload_state(
     Path((record, hash)): Path<(String, String)>,
 ) -> ApiResult<Json<UploadState>> {
     let t = upload::resolve(&state, &auth.units, &record, &hash).await?;
-    upload::check_limit(&state, &t.meta)?;
+    counted(&state, upload::check_limit(&state, &t.meta))?;
     Ok(Json(upload::state_of(state.blobs.as_ref(), &t.meta).await?))
+}
+
+/// Counts a refusal for good (`too_large`, `hash_mismatch`, `wrong_type`) in the metrics
+/// before it is answered: the device files it as failed, the operators see it here.
+fn counted<T>(state: &AppState, r: ApiResult<T>) -> ApiResult<T> {
+    if let Err(ApiError::Client { code, .. }) = &r {
+        tracing::warn!(code, "attachment upload refused");
+        state.metrics.upload_refused(code);
+    }
+    r
 }
 
 async fn put_chunk(
@@ -46,12 +56,15 @@ async fn put_chunk(
     body: Bytes,
 ) -> ApiResult<Json<UploadState>> {
     let t = upload::resolve(&state, &auth.units, &record, &hash).await?;
-    upload::check_limit(&state, &t.meta)?;
-    let done = upload::put_chunk(state.blobs.as_ref(), &t.meta, index, body).await;
-    if let Err(ApiError::Client { code, .. }) = &done {
-        tracing::warn!(code, "attachment upload refused");
+    counted(&state, upload::check_limit(&state, &t.meta))?;
+    let done = counted(
+        &state,
+        upload::put_chunk(state.blobs.as_ref(), &t.meta, index, body).await,
+    )?;
+    if done.assembled {
+        state.metrics.blob_completed();
     }
-    Ok(Json(done?))
+    Ok(Json(done.state))
 }
 
 /// `Range: bytes=a-b`, `bytes=a-` or `bytes=-n` of a blob of `size` bytes, as `from..to`;

@@ -12,6 +12,7 @@
 //! size limit ([`default_max_bytes`]; the server's are configurable).
 
 pub mod local;
+pub mod prefetch;
 pub mod transfer;
 
 use std::collections::BTreeMap;
