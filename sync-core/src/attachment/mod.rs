@@ -334,4 +334,6 @@ fn entry_problem(k: &str, v: &Value, out: &mut Vec<(String, &'static str, String
 }
 
 #[cfg(test)]
+mod prefetch_tests;
+#[cfg(test)]
 mod tests;
