@@ -451,7 +451,8 @@ pub(crate) struct FakeServer {
     requests: Arc<Mutex<Vec<Logged>>>,
 }
 
-pub(crate) type Responder = Box<dyn FnMut(&str, &[u8]) -> (u16, Vec<(String, String)>, Vec<u8>) + Send>;
+pub(crate) type Responder =
+    Box<dyn FnMut(&str, &[u8]) -> (u16, Vec<(String, String)>, Vec<u8>) + Send>;
 
 pub(crate) fn fake_server(mut respond: Responder) -> FakeServer {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();

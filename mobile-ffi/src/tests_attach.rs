@@ -135,7 +135,8 @@ fn a_signature_is_prefetched_the_scan_left_remote_and_the_setting_survives_reope
         kind: "citizen".into(),
         unit: UNIT.into(),
         changes: vec![],
-        snapshot: Some(serde_bytes::ByteBuf::from(
+        // `protocol::Hash` is the protocol's byte string (`ByteBuf`).
+        snapshot: Some(protocol::Hash::from(
             a.document(id).unwrap().unwrap().save_uncompressed(),
         )),
     });
@@ -164,5 +165,8 @@ fn a_signature_is_prefetched_the_scan_left_remote_and_the_setting_survives_reope
     drop(store);
     let store = open(dir.path());
     let p = store.attachment_prefetch().unwrap();
-    assert_eq!((p.kinds, p.max_bytes), (vec!["signature".into()], 512 * 1024));
+    assert_eq!(
+        (p.kinds, p.max_bytes),
+        (vec!["signature".into()], 512 * 1024)
+    );
 }

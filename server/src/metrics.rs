@@ -421,6 +421,9 @@ mod tests {
             assert!(text.contains(&line), "{line} in {text}");
         }
         assert!(!text.contains("bad_chunk"));
-        assert!(text.contains("ferry_attachment_blobs_completed_total 1"), "{text}");
+        assert!(
+            text.contains("ferry_attachment_blobs_completed_total 1"),
+            "{text}"
+        );
     }
 }

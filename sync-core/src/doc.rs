@@ -975,10 +975,17 @@ mod tests {
             let read = d.read().unwrap().fields[crate::attachment::FIELD].clone();
             read.as_map().unwrap().keys().cloned().collect()
         };
-        assert_eq!(shown(&a), ["aa", "bb"], "the reading is the union of both maps");
+        assert_eq!(
+            shown(&a),
+            ["aa", "bb"],
+            "the reading is the union of both maps"
+        );
         assert_eq!(a.read().unwrap(), b.read().unwrap());
         assert_eq!(a.read().unwrap(), a.read_known_shape().unwrap());
-        assert!(a.conflicts().is_empty(), "two sets merged are not a conflict");
+        assert!(
+            a.conflicts().is_empty(),
+            "two sets merged are not a conflict"
+        );
         // Removing the entry the losing map holds takes it out of the reading.
         let remove = |key: &str| Edit::RemoveEntry {
             field: crate::attachment::FIELD.into(),
@@ -1003,12 +1010,22 @@ mod tests {
             key: key.into(),
             value: Value::Map(BTreeMap::from([("role".into(), role.into())])),
         };
-        let ca = a.edit(&[member("m1", "head")], &author(1, 2)).unwrap().unwrap();
-        let cb = b.edit(&[member("m2", "child")], &author(2, 3)).unwrap().unwrap();
+        let ca = a
+            .edit(&[member("m1", "head")], &author(1, 2))
+            .unwrap()
+            .unwrap();
+        let cb = b
+            .edit(&[member("m2", "child")], &author(2, 3))
+            .unwrap()
+            .unwrap();
         a.apply_changes(vec![cb]).unwrap();
         b.apply_changes(vec![ca]).unwrap();
         let at = a.automerge().get_heads();
-        for reading in [a.read().unwrap(), b.read().unwrap(), a.read_at(&at).unwrap()] {
+        for reading in [
+            a.read().unwrap(),
+            b.read().unwrap(),
+            a.read_at(&at).unwrap(),
+        ] {
             let members = reading.fields["members"].as_map().unwrap().clone();
             assert_eq!(members.keys().collect::<Vec<_>>(), ["m1", "m2"]);
         }

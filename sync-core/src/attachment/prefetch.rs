@@ -52,7 +52,7 @@ impl Prefetch {
 
 /// The prefetch setting as last set (off when never set).
 pub fn prefetch(replica: &Replica) -> Result<Prefetch, ReplicaError> {
-    Ok(replica.pool().read(|c| setting(c))?)
+    Ok(replica.pool().read(setting)?)
 }
 
 /// The setting as the store holds it; `None` when off (the merge path's cheap check).
@@ -244,6 +244,11 @@ pub(crate) fn upload_counts(c: &Connection) -> Result<(u64, u64), StoreError> {
                 count(*) FILTER (WHERE error IS NULL AND (acked IS NULL OR acked < size))
          FROM attachment_blobs WHERE origin = 'local'",
         [],
-        |r| Ok((r.get::<_, i64>(0)?.max(0) as u64, r.get::<_, i64>(1)?.max(0) as u64)),
+        |r| {
+            Ok((
+                r.get::<_, i64>(0)?.max(0) as u64,
+                r.get::<_, i64>(1)?.max(0) as u64,
+            ))
+        },
     )?)
 }

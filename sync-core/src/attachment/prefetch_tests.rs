@@ -122,11 +122,21 @@ fn a_pulled_records_small_signature_is_prefetched_and_its_large_scan_left_remote
     let (a, id, sig, doc, served) = phone_a(&dir);
     let b = Replica::open(&dir.path().join("b.db"), None).unwrap();
     assert!(!local::prefetch(&b).unwrap().is_on(), "off by default");
-    assert_eq!(local::set_prefetch(&b, &signatures(), 512 * 1024).unwrap(), 0);
+    assert_eq!(
+        local::set_prefetch(&b, &signatures(), 512 * 1024).unwrap(),
+        0
+    );
     pull(&a, &b, id);
     assert_eq!(rows(&b), 1, "the signature is queued, the scan is not");
-    assert_eq!(states(&b, id)[&sig], TransferState::Remote, "queued reads Remote");
-    assert!(local::due_uploads(&b, i64::MAX).unwrap().is_empty(), "never uploaded");
+    assert_eq!(
+        states(&b, id)[&sig],
+        TransferState::Remote,
+        "queued reads Remote"
+    );
+    assert!(
+        local::due_uploads(&b, i64::MAX).unwrap().is_empty(),
+        "never uploaded"
+    );
 
     let mut seen = Vec::new();
     let report = local::prefetch_due(&b, &served, &mut |h, done, size| {
@@ -141,11 +151,17 @@ fn a_pulled_records_small_signature_is_prefetched_and_its_large_scan_left_remote
         "byte-identical"
     );
     let now = states(&b, id);
-    assert_eq!((now[&sig], now[&doc]), (TransferState::Available, TransferState::Remote));
+    assert_eq!(
+        (now[&sig], now[&doc]),
+        (TransferState::Available, TransferState::Remote)
+    );
     // A second run has nothing left to do and asks the server nothing.
     let asked = served.ranges.get();
     let again = local::prefetch_due(&b, &served, &mut |_, _, _| {}).unwrap();
-    assert_eq!((again.fetched, again.left, served.ranges.get()), (0, 0, asked));
+    assert_eq!(
+        (again.fetched, again.left, served.ranges.get()),
+        (0, 0, asked)
+    );
 }
 
 #[test]
@@ -189,7 +205,11 @@ fn a_link_failure_stops_the_run_and_a_mismatch_fails_only_its_entry() {
     served.down = true;
     let cut = local::prefetch_due(&b, &served, &mut |_, _, _| {}).unwrap();
     assert_eq!((cut.fetched, cut.failed, cut.left), (0, 0, 2));
-    assert_eq!(served.ranges.get(), 1, "the run stopped at the first link failure");
+    assert_eq!(
+        served.ranges.get(),
+        1,
+        "the run stopped at the first link failure"
+    );
 
     // The smaller one (the signature) comes first; its bytes arrive corrupted.
     served.down = false;
@@ -197,7 +217,10 @@ fn a_link_failure_stops_the_run_and_a_mismatch_fails_only_its_entry() {
     let r = local::prefetch_due(&b, &served, &mut |_, _, _| {}).unwrap();
     assert_eq!((r.fetched, r.failed, r.left), (1, 1, 0));
     let now = states(&b, id);
-    assert_eq!((now[&sig], now[&doc]), (TransferState::Remote, TransferState::Available));
+    assert_eq!(
+        (now[&sig], now[&doc]),
+        (TransferState::Remote, TransferState::Available)
+    );
     // A failed entry is not tried again by the next run, but on demand it still can be.
     served.lie = None;
     let next = local::prefetch_due(&b, &served, &mut |_, _, _| {}).unwrap();
@@ -223,7 +246,11 @@ fn a_queued_prefetch_leaves_with_its_reference_or_its_record() {
     pull(&a, &b, id);
     assert_eq!(rows(&b), 1, "kept until the sweep");
     let report = local::prefetch_due(&b, &served, &mut |_, _, _| {}).unwrap();
-    assert_eq!((report.fetched, report.left), (0, 0), "an unreferenced entry is dropped");
+    assert_eq!(
+        (report.fetched, report.left),
+        (0, 0),
+        "an unreferenced entry is dropped"
+    );
     assert_eq!(rows(&b), 0);
 
     // A record purged from the phone takes its queued prefetches along.

@@ -668,8 +668,7 @@ fn two_officers_attaching_offline_to_one_record_both_keep_their_photos() {
     let from_a = photo(70_000, 11);
     let from_b = photo(90_000, 12);
     let meta_a = local::attach(&a.replica, id, &from_a, "portrait", "lan", now_ms()).unwrap();
-    let meta_b =
-        local::attach(&b.replica, id, &from_b, "document_scan", "minh", now_ms()).unwrap();
+    let meta_b = local::attach(&b.replica, id, &from_b, "document_scan", "minh", now_ms()).unwrap();
     a.sync_all();
     b.sync_all();
     a.sync_all();
@@ -733,8 +732,8 @@ fn a_phone_with_prefetch_fetches_the_signature_ahead_and_leaves_the_scan() {
     b.sync_all();
     let t = HttpTransport::new(b.client.clone());
     let mut moved: Vec<String> = Vec::new();
-    let report = local::prefetch_due(&b.replica, &t, &mut |h, _, _| moved.push(h.to_owned()))
-        .unwrap();
+    let report =
+        local::prefetch_due(&b.replica, &t, &mut |h, _, _| moved.push(h.to_owned())).unwrap();
     assert_eq!((report.fetched, report.failed, report.left), (1, 0, 0));
     assert!(
         !moved.is_empty() && moved.iter().all(|h| *h == sig.hash),
@@ -783,7 +782,11 @@ fn refused_uploads_are_counted_in_metrics_and_the_device_health_while_the_rest_g
         dir.path(),
         &[("FERRY_ATTACHMENT_MAX_BYTES", "portrait=100000")],
     );
-    assert_eq!(refused(&server, "too_large"), Some(0), "the series shows from the start");
+    assert_eq!(
+        refused(&server, "too_large"),
+        Some(0),
+        "the series shows from the start"
+    );
     let (a, id) = officer_with_record(&server, "lan");
     let big = photo(150_000, 60);
     let small = photo(30_000, 61);
@@ -791,7 +794,11 @@ fn refused_uploads_are_counted_in_metrics_and_the_device_health_while_the_rest_g
     let kept = local::attach(&a.replica, id, &small, "signature", "lan", now_ms()).unwrap();
     a.sync_all();
     let report = upload_all(&a);
-    assert_eq!((report.done, report.refused), (1, 1), "one refusal blocks no other blob");
+    assert_eq!(
+        (report.done, report.refused),
+        (1, 1),
+        "one refusal blocks no other blob"
+    );
     assert_eq!(refused(&server, "too_large"), Some(1));
     assert_eq!(
         metric(&server, "ferry_attachment_blobs_completed_total"),
@@ -827,11 +834,19 @@ fn refused_uploads_are_counted_in_metrics_and_the_device_health_while_the_rest_g
         (&1.into(), &0.into()),
         "{me}"
     );
-    assert_eq!(me["state"], "ok", "a refused blob does not stall the device");
-    let csv = server.admin().get("/v1/reports/devices?format=csv").unwrap();
+    assert_eq!(
+        me["state"], "ok",
+        "a refused blob does not stall the device"
+    );
+    let csv = server
+        .admin()
+        .get("/v1/reports/devices?format=csv")
+        .unwrap();
     let text = String::from_utf8(csv.body).unwrap();
     assert!(text.contains("Tệp đính kèm bị từ chối"), "{text}");
     // And the blob that went through is served whole.
-    let whole = t.get_range(&id.to_string(), &kept.hash, 0, kept.size).unwrap();
+    let whole = t
+        .get_range(&id.to_string(), &kept.hash, 0, kept.size)
+        .unwrap();
     assert_eq!(whole, small);
 }
