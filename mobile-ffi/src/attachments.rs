@@ -71,6 +71,29 @@ pub struct UploadSummary {
     pub refused: u32,
 }
 
+/// What is fetched ahead of need (`setAttachmentPrefetch`): attachments of these kinds
+/// of at most `max_bytes` each. No kinds (or 0 bytes): off, the default.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct AttachmentPrefetch {
+    /// Kinds fetched ahead (`signature`, `portrait`, …), sorted.
+    pub kinds: Vec<String>,
+    /// Largest attachment fetched ahead, in bytes.
+    pub max_bytes: u64,
+}
+
+/// What one `prefetchAttachments` call did.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct PrefetchSummary {
+    /// Attachments fetched and kept (now `Available`).
+    pub fetched: u32,
+    /// Attachments whose bytes did not match their hash: not fetched ahead again (until
+    /// the setting is set anew), still fetchable on demand with `fetchAttachment`.
+    pub failed: u32,
+    /// Attachments still waiting: the link failed (the call stops at the first failure),
+    /// or the server has no bytes yet (their upload is not done). A later call goes on.
+    pub left: u32,
+}
+
 /// Follows one transfer. Implement it in the app for a progress bar; called on the thread
 /// that transfers, after every chunk. Return quickly and do not throw.
 #[uniffi::export(foreign)]
@@ -190,6 +213,61 @@ impl FerryStore {
         })
         .map_err(ApiError::from)?
         .map_err(fetch_error)
+    }
+
+    /// Fetches small attachments ahead of need: those of `kinds` (e.g. `["signature"]`) of
+    /// at most `max_bytes` each, for every record on the phone. Kept in the store (survives
+    /// a restart); empty `kinds` or 0 turns it off (the default). Queues the matching
+    /// attachments of the records already here; records arriving later are queued as they
+    /// sync. The bytes move on `prefetchAttachments`. Returns how many are queued.
+    ///
+    /// Throws `InvalidArgument` for an unknown kind (nothing is changed).
+    pub fn set_attachment_prefetch(
+        &self,
+        kinds: Vec<String>,
+        max_bytes: u64,
+    ) -> Result<u32, ApiError> {
+        self.read(|r| {
+            if let Some(k) = kinds
+                .iter()
+                .find(|k| !sync_core::attachment::KINDS.contains(&k.as_str()))
+            {
+                return Err(Error::UnknownKind(k.clone()));
+            }
+            Ok(local::set_prefetch(r, &kinds, max_bytes)? as u32)
+        })
+    }
+
+    /// The prefetch setting as last set (off: no kinds, 0 bytes).
+    pub fn attachment_prefetch(&self) -> Result<AttachmentPrefetch, ApiError> {
+        self.read(|r| {
+            let p = local::prefetch(r)?;
+            Ok(AttachmentPrefetch {
+                kinds: p.kinds,
+                max_bytes: p.max_bytes,
+            })
+        })
+    }
+
+    /// Fetches the attachments queued by `setAttachmentPrefetch`, smallest first, each
+    /// checked against its hash (a cut fetch resumes on the next call). Call it after
+    /// `sync` (and `uploadAttachments`) on a good link; it never blocks records.
+    ///
+    /// Throws `NotLoggedIn` without a session; link failures are not thrown (see `left`).
+    pub fn prefetch_attachments(
+        &self,
+        progress: Arc<dyn TransferProgress>,
+    ) -> Result<PrefetchSummary, ApiError> {
+        self.read(|r| {
+            let transport = Http::of(r)?;
+            let mut each = |hash: &str, done, total| progress.on_progress(hash.into(), done, total);
+            let report = local::prefetch_due(r, &transport, &mut each)?;
+            Ok(PrefetchSummary {
+                fetched: report.fetched as u32,
+                failed: report.failed as u32,
+                left: report.left as u32,
+            })
+        })
     }
 }
 

@@ -56,6 +56,10 @@ pub(crate) enum Error {
     /// A caller-supplied argument is unusable. The text names the argument, never its value.
     #[error("invalid argument: {0}")]
     Argument(&'static str),
+    /// An attachment kind that is not one of `sync_core::attachment::KINDS` (a setting's
+    /// argument, so its value is named: it is no personal data).
+    #[error("unknown attachment kind `{0}`")]
+    UnknownKind(String),
     /// A key of the wrong size, or a PIN/salt argon2 refuses.
     #[error("invalid key material: {0}")]
     Key(&'static str),
@@ -262,6 +266,13 @@ impl From<Error> for ApiError {
             Error::Status(status) => ApiError::Server { status },
             Error::Argument(reason) => ApiError::InvalidArgument {
                 reason: reason.into(),
+            },
+            Error::UnknownKind(kind) => ApiError::InvalidArgument {
+                reason: format!(
+                    "unknown attachment kind `{}`: use {}",
+                    kind.chars().take(32).collect::<String>(),
+                    sync_core::attachment::KINDS.join(", ")
+                ),
             },
             Error::Key(reason) => ApiError::InvalidKey {
                 reason: reason.into(),

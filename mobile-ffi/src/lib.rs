@@ -26,7 +26,10 @@ mod search;
 mod store;
 mod types;
 
-pub use attachments::{AttachmentInfo, AttachmentState, TransferProgress, UploadSummary};
+pub use attachments::{
+    AttachmentInfo, AttachmentPrefetch, AttachmentState, PrefetchSummary, TransferProgress,
+    UploadSummary,
+};
 pub use error::ApiError;
 pub use key::{derive_key_from_pin, new_salt};
 pub use offline_lock::OfflineStatus;

@@ -621,10 +621,16 @@ impl FerryStore {
     fn reset_inner(&self) -> Result<String, Error> {
         let settings = SyncSettings::from(&self.sync_options());
         let mut guard = self.inner.write().unwrap_or_else(|p| p.into_inner());
+        // Settings are the phone's, not the officer's data: they survive the reset.
+        let prefetch = match guard.as_ref() {
+            Some(r) => sync_core::attachment::local::prefetch(r)?,
+            None => Default::default(),
+        };
         drop(guard.take());
         delete_files(&self.path)?;
         let fresh = Replica::open(&self.path, Some(&self.key))?;
         crate::account::save_json(&fresh, META_FFI_SETTINGS, &settings)?;
+        sync_core::attachment::local::set_prefetch(&fresh, &prefetch.kinds, prefetch.max_bytes)?;
         let id = fresh.device_id().to_string();
         *guard = Some(fresh);
         self.wiped.store(false, Ordering::SeqCst);

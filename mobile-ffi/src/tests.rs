@@ -446,14 +446,15 @@ fn a_wipe_destroys_local_data_and_blocks_further_calls() {
 type Logged = (String, HashMap<String, String>, Vec<u8>);
 
 /// Answers each request with the next scripted reply; records what it received.
-struct FakeServer {
-    url: String,
+pub(crate) struct FakeServer {
+    pub(crate) url: String,
     requests: Arc<Mutex<Vec<Logged>>>,
 }
 
-type Responder = Box<dyn FnMut(&str, &[u8]) -> (u16, Vec<(String, String)>, Vec<u8>) + Send>;
+pub(crate) type Responder =
+    Box<dyn FnMut(&str, &[u8]) -> (u16, Vec<(String, String)>, Vec<u8>) + Send>;
 
-fn fake_server(mut respond: Responder) -> FakeServer {
+pub(crate) fn fake_server(mut respond: Responder) -> FakeServer {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let requests = Arc::new(Mutex::new(Vec::new()));
@@ -512,7 +513,7 @@ impl SyncProgress for Recorder {
     }
 }
 
-fn login_json() -> Vec<u8> {
+pub(crate) fn login_json() -> Vec<u8> {
     serde_json::to_vec(&serde_json::json!({
         "token": "tok-123",
         "expires_at": 1_900_000_000_000i64,

@@ -180,6 +180,8 @@ pub async fn exchange(
             "oldest_pending_ms": req.status.oldest_pending_ms,
             "app_version": req.status.app_version.chars().take(64).collect::<String>(),
             "rejected_held": req.status.rejected_held,
+            "attachments_failed": req.status.attachments_failed,
+            "attachments_pending": req.status.attachments_pending,
             "pushed": req.push.iter().map(|p| p.changes.len()).sum::<usize>(),
         }),
         audit: sync_audit(who, &pushed, &reply, &stats),

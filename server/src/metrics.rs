@@ -94,6 +94,18 @@ pub struct Metrics {
     gc_blobs_deleted: Counter,
     gc_uploads_dropped: Counter,
     gc_bytes_freed: Counter,
+    uploads_refused: Family<ReasonLabel, Counter>,
+    blobs_completed: Counter,
+}
+
+/// The reasons of `ferry_attachment_uploads_refused_total`: the refusals for good an
+/// upload can meet (`docs/protocol.md` §11.3).
+pub const UPLOAD_REFUSALS: [&str; 3] = ["too_large", "hash_mismatch", "wrong_type"];
+
+/// The `reason` label of `ferry_attachment_uploads_refused_total`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct ReasonLabel {
+    reason: &'static str,
 }
 
 /// The `state` label of `ferry_devices` (`ok`, `stale`, `stalled`, `revoked`, `wiped`).
@@ -126,6 +138,8 @@ impl Default for Metrics {
             gc_blobs_deleted: Counter::default(),
             gc_uploads_dropped: Counter::default(),
             gc_bytes_freed: Counter::default(),
+            uploads_refused: Family::default(),
+            blobs_completed: Counter::default(),
         };
         let r = &mut registry;
         r.register(
@@ -218,7 +232,20 @@ impl Default for Metrics {
             "Bytes of blobs and chunks the scheduled garbage collection deleted",
             m.gc_bytes_freed.clone(),
         );
+        r.register(
+            "ferry_attachment_uploads_refused",
+            "Attachment uploads refused for good, by reason (too_large, hash_mismatch, wrong_type)",
+            m.uploads_refused.clone(),
+        );
+        r.register(
+            "ferry_attachment_blobs_completed",
+            "Attachment uploads completed: every chunk received, hash and type checked, blob kept",
+            m.blobs_completed.clone(),
+        );
         // Every code and result shows from the start (as 0), so dashboards see the series.
+        for reason in UPLOAD_REFUSALS {
+            drop(m.uploads_refused.get_or_create(&ReasonLabel { reason }));
+        }
         for code in REJECT_CODES {
             drop(m.rejections.get_or_create(&CodeLabel { code: Code(code) }));
         }
@@ -239,6 +266,22 @@ impl Metrics {
         self.gc_uploads_dropped.inc_by(r.uploads_dropped);
         self.gc_bytes_freed
             .inc_by(r.deleted_bytes + r.upload_bytes_dropped);
+    }
+
+    /// Counts an attachment upload refused with error code `code`; codes other than
+    /// [`UPLOAD_REFUSALS`] (a malformed chunk, an unknown attachment) are not refusals of
+    /// the blob and are not counted.
+    pub fn upload_refused(&self, code: &str) {
+        if let Some(reason) = UPLOAD_REFUSALS.iter().find(|r| **r == code) {
+            self.uploads_refused
+                .get_or_create(&ReasonLabel { reason })
+                .inc();
+        }
+    }
+
+    /// Counts an attachment upload completed (its blob verified and kept).
+    pub fn blob_completed(&self) {
+        self.blobs_completed.inc();
     }
 
     /// Counts a finished sync exchange.
@@ -362,5 +405,25 @@ mod tests {
         );
         assert!(text.contains("ferry_writer_wait_seconds_count 1"));
         assert!(text.contains("ferry_logins_total{result=\"ok\"} 0"));
+    }
+
+    #[test]
+    fn attachment_refusals_are_counted_by_reason_and_completions_apart() {
+        let m = Metrics::default();
+        m.upload_refused("too_large");
+        m.upload_refused("too_large");
+        m.upload_refused("wrong_type");
+        m.upload_refused("bad_chunk");
+        m.blob_completed();
+        let text = m.render();
+        for (reason, n) in [("too_large", 2), ("hash_mismatch", 0), ("wrong_type", 1)] {
+            let line = format!("ferry_attachment_uploads_refused_total{{reason=\"{reason}\"}} {n}");
+            assert!(text.contains(&line), "{line} in {text}");
+        }
+        assert!(!text.contains("bad_chunk"));
+        assert!(
+            text.contains("ferry_attachment_blobs_completed_total 1"),
+            "{text}"
+        );
     }
 }

@@ -594,7 +594,7 @@ impl Replica {
     /// `max_push_bytes`, always at least one record), records needing a snapshot.
     pub fn prepare_sync(&self, opts: &SyncOptions) -> Result<SyncRequest, ReplicaError> {
         self.check_not_wiped()?;
-        let (cursors, pending, resync, status, rejected_held) =
+        let (cursors, pending, resync, status, rejected_held, uploads) =
             self.pool.read(|c| -> Result<_, StoreError> {
                 Ok((
                     tables::cursors(c)?,
@@ -602,6 +602,7 @@ impl Replica {
                     tables::resync_records(c)?,
                     tables::outbox_status(c)?,
                     tables::rejected(c)?.len() as u64,
+                    crate::attachment::prefetch::upload_counts(c)?,
                 ))
             })?;
         let mut push: Vec<PushRecord> = Vec::new();
@@ -649,6 +650,8 @@ impl Replica {
                 oldest_pending_ms: status.oldest_ms,
                 app_version: opts.app_version.clone(),
                 rejected_held,
+                attachments_failed: uploads.0,
+                attachments_pending: uploads.1,
             },
             resync,
         })
@@ -693,8 +696,10 @@ impl Replica {
                 }
             }
             let mut pulled = HashSet::new();
+            // Read once per reply: off (the default) costs nothing per record.
+            let prefetch = crate::attachment::prefetch::active(tx)?;
             for entry in &reply.pull {
-                merge_pulled(tx, entry, now_ms)?;
+                merge_pulled(tx, entry, prefetch.as_ref(), now_ms)?;
                 if pulled.insert(entry.record) {
                     report.pulled_ids.push(entry.record);
                 }
@@ -839,9 +844,13 @@ fn requeue_history(tx: &Transaction<'_>, id: Uuid, now_ms: i64) -> Result<(), Re
     Ok(())
 }
 
+/// Merges one pull entry into the stored record; with `prefetch` set, queues the record's
+/// matching attachments whose bytes are not here (its fields are read here anyway, so
+/// prefetch costs no extra pass over the store).
 fn merge_pulled(
     tx: &Transaction<'_>,
     entry: &crate::protocol::PullEntry,
+    prefetch: Option<&crate::attachment::prefetch::Prefetch>,
     now_ms: i64,
 ) -> Result<(), ReplicaError> {
     let existing = tables::get_record(tx, entry.record)?;
@@ -865,6 +874,9 @@ fn merge_pulled(
             tables::put_record(tx, &row)?;
             tables::mark_resync(tx, entry.record, incomplete)?;
             note_actors(tx, &doc, entry.record)?;
+            if let Some(p) = prefetch {
+                crate::attachment::prefetch::queue(tx, entry.record, &record.fields, p)?;
+            }
         }
         // Whatever cannot be applied (unknown parents, undecodable bytes) must not block the
         // rest of the reply or the cursor: ask the server for a full snapshot next time.

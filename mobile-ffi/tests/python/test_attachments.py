@@ -108,6 +108,27 @@ class Attachments(unittest.TestCase):
             self.assertEqual(b.attachments(rid)[0].state, AttachmentState.AVAILABLE)
             self.assertTrue(fetched.events)
 
+            # Phone C prefetches portraits up to 512 KiB: the photo is there before it is shown.
+            c = ffi.FerryStore.open(os.path.join(d, "c.db"), os.urandom(32))
+            retrying(lambda: c.login(link, env("FERRY_OFFICER2"), env("FERRY_PASSWORD2"), "Phone C"))
+            with self.assertRaises(ApiError.InvalidArgument):
+                c.set_attachment_prefetch(["selfie"], 1)
+            self.assertEqual(c.set_attachment_prefetch(["portrait"], 512 * 1024), 0)
+            setting = c.attachment_prefetch()
+            self.assertEqual((setting.kinds, setting.max_bytes), (["portrait"], 512 * 1024))
+            retrying(lambda: c.sync(_NoProgress(), ffi.CancelToken()))
+            self.assertEqual(c.attachments(rid)[0].state, AttachmentState.REMOTE)
+            deadline = time.time() + 120
+            while True:
+                summary = c.prefetch_attachments(Progress())
+                self.assertEqual(summary.failed, 0)
+                if summary.left == 0:
+                    break
+                self.assertLess(time.time(), deadline, "the prefetch never finished")
+                time.sleep(0.2)  # the link cut the fetch; the next call resumes it
+            self.assertEqual(c.attachments(rid)[0].state, AttachmentState.AVAILABLE)
+            self.assertEqual(c.fetch_attachment(rid, info.hash, Progress()), picture)
+
 
 class _NoProgress(ffi.SyncProgress):
     def on_round_trip(self, event):

@@ -123,6 +123,15 @@ pub fn check_limit(state: &AppState, meta: &Meta) -> ApiResult<()> {
     Ok(())
 }
 
+/// What a chunk upload did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Chunked {
+    /// The upload's state after it.
+    pub state: UploadState,
+    /// This chunk completed the blob (verified and kept now, not before): for the metrics.
+    pub assembled: bool,
+}
+
 /// Stores chunk `index` from its byte `from` on (0: the whole chunk; more: the rest after
 /// the part a cut request left) and, when every chunk is there, verifies and keeps the blob.
 pub async fn put_chunk(
@@ -131,10 +140,13 @@ pub async fn put_chunk(
     index: u64,
     from: u64,
     body: Bytes,
-) -> ApiResult<UploadState> {
+) -> ApiResult<Chunked> {
     let now = state_of(blobs, meta).await?;
     if now.complete {
-        return Ok(now);
+        return Ok(Chunked {
+            state: now,
+            assembled: false,
+        });
     }
     let range = chunk_range(meta.size, index);
     let len = range.end - range.start;
@@ -171,9 +183,15 @@ pub async fn put_chunk(
     blobs.drop_part(&meta.hash, index).await?;
     let now = state_of(blobs, meta).await?;
     if now.received < meta.size {
-        return Ok(now);
+        return Ok(Chunked {
+            state: now,
+            assembled: false,
+        });
     }
-    assemble(blobs, meta).await
+    Ok(Chunked {
+        state: assemble(blobs, meta).await?,
+        assembled: true,
+    })
 }
 
 /// Keeps what arrived of chunk `index` (its bytes from `from` on) before the request was cut,
@@ -326,11 +344,11 @@ mod tests {
             )
             .await
             .unwrap();
-            assert_eq!(s.received, 2 * c as u64);
+            assert_eq!(s.state.received, 2 * c as u64);
             let done = put_chunk(blobs, &meta, 2, 0, Bytes::copy_from_slice(&b[2 * c..]))
                 .await
                 .unwrap();
-            assert!(done.complete);
+            assert!(done.state.complete);
             let whole = blobs.get_range(&meta.hash, 0, meta.size).await.unwrap();
             assert!(whole == b, "the joined blob is the one attached");
         }
@@ -350,7 +368,7 @@ mod tests {
             let s = put_chunk(blobs, &meta, 0, 0, Bytes::copy_from_slice(&b[..c]))
                 .await
                 .unwrap();
-            assert_eq!(s.received, c as u64);
+            assert_eq!(s.state.received, c as u64);
             assert_eq!(blobs.get_part(&meta.hash, 0).await.unwrap(), None);
             // A cut re-send of a chunk already whole keeps nothing.
             keep_cut(blobs, &meta, 0, 0, Bytes::copy_from_slice(&b[..500]))

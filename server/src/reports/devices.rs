@@ -144,6 +144,10 @@ pub struct DeviceHealth {
     pub oldest_pending_age_ms: Option<i64>,
     /// Refused edits the device still lists.
     pub rejected_held: u64,
+    /// Attachments the server refused for good that the device holds (as last reported).
+    pub attachments_failed: u64,
+    /// Attachments whose upload the device has not finished (as last reported).
+    pub attachments_pending: u64,
     /// App version as last reported.
     pub app_version: String,
     /// Failed exchanges since the last successful one.
@@ -244,6 +248,8 @@ fn from_row(r: &Row, t: &HealthConfig, now: i64) -> Result<DeviceHealth, DbError
         oldest_pending_ms,
         oldest_pending_age_ms: oldest_pending_ms.map(|o| (now - o).max(0)),
         rejected_held: num("rejected_held"),
+        attachments_failed: num("attachments_failed"),
+        attachments_pending: num("attachments_pending"),
         app_version: status
             .get("app_version")
             .and_then(|v| v.as_str())

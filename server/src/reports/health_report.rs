@@ -78,7 +78,7 @@ pub fn rollup_cells(r: &UnitRollup) -> Vec<Cell> {
 }
 
 /// The device list's headers.
-pub const DEVICE_HEADERS: [&str; 11] = [
+pub const DEVICE_HEADERS: [&str; 13] = [
     "Thiết bị",
     "Người dùng",
     "Đơn vị",
@@ -86,6 +86,8 @@ pub const DEVICE_HEADERS: [&str; 11] = [
     "Hàng đợi gửi (thay đổi)",
     "Thay đổi chờ lâu nhất (giờ)",
     "Sửa bị từ chối còn giữ",
+    "Tệp đính kèm bị từ chối",
+    "Tệp đính kèm chờ tải lên",
     "Phiên bản ứng dụng",
     "Lần đồng bộ lỗi liên tiếp",
     "Trạng thái",
@@ -112,6 +114,8 @@ fn device_cells(d: &DeviceHealth) -> Vec<Cell> {
             .map(|a| Cell::Num(a as f64 / 3_600_000.0))
             .unwrap_or(Cell::Empty),
         Cell::Int(d.rejected_held as i64),
+        Cell::Int(d.attachments_failed as i64),
+        Cell::Int(d.attachments_pending as i64),
         Cell::Text(d.app_version.clone()),
         Cell::Int(d.failures),
         Cell::Text(d.state.vi().into()),
@@ -130,7 +134,7 @@ pub fn notes(t: &HealthConfig) -> Vec<String> {
             "Lâu không đồng bộ: {} ngày không đồng bộ thành công.",
             t.stale_days
         ),
-        "Hàng đợi gửi, thay đổi chờ lâu nhất, sửa bị từ chối còn giữ và phiên bản: theo thiết bị báo ở lần đồng bộ thành công gần nhất.".into(),
+        "Hàng đợi gửi, thay đổi chờ lâu nhất, sửa bị từ chối còn giữ, tệp đính kèm bị từ chối hoặc chờ tải lên và phiên bản: theo thiết bị báo ở lần đồng bộ thành công gần nhất.".into(),
     ]
 }
 

@@ -36,7 +36,7 @@ async fn upload_state(
     Path((record, hash)): Path<(String, String)>,
 ) -> ApiResult<Json<UploadState>> {
     let t = upload::resolve(&state, &auth.units, &record, &hash).await?;
-    upload::check_limit(&state, &t.meta)?;
+    counted(&state, upload::check_limit(&state, &t.meta))?;
     Ok(Json(upload::state_of(state.blobs.as_ref(), &t.meta).await?))
 }
 
@@ -46,6 +46,16 @@ async fn upload_state(
 struct ChunkQuery {
     #[serde(default)]
     from: u64,
+}
+
+/// Counts a refusal for good (`too_large`, `hash_mismatch`, `wrong_type`) in the metrics
+/// before it is answered: the device files it as failed, the operators see it here.
+fn counted<T>(state: &AppState, r: ApiResult<T>) -> ApiResult<T> {
+    if let Err(ApiError::Client { code, .. }) = &r {
+        tracing::warn!(code, "attachment upload refused");
+        state.metrics.upload_refused(code);
+    }
+    r
 }
 
 async fn put_chunk(
@@ -59,9 +69,9 @@ async fn put_chunk(
     // drops this handler, and what arrived must still be kept.
     let done = tokio::spawn(async move {
         let t = upload::resolve(&state, &auth.units, &record, &hash).await?;
-        upload::check_limit(&state, &t.meta)?;
+        counted(&state, upload::check_limit(&state, &t.meta))?;
         let blobs = state.blobs.as_ref();
-        match read_chunk(body).await {
+        let done = match read_chunk(body).await {
             Read::Whole(got) => upload::put_chunk(blobs, &t.meta, index, q.from, got).await,
             Read::TooLong => Err(ApiError::client(
                 StatusCode::PAYLOAD_TOO_LARGE,
@@ -78,13 +88,15 @@ async fn put_chunk(
                         .to_owned(),
                 ))
             }
+        };
+        let done = counted(&state, done)?;
+        if done.assembled {
+            state.metrics.blob_completed();
         }
+        ApiResult::Ok(done.state)
     })
     .await
     .map_err(|e| ApiError::Internal(anyhow::anyhow!("chunk task: {e}")))?;
-    if let Err(ApiError::Client { code, .. }) = &done {
-        tracing::warn!(code, "attachment upload refused");
-    }
     Ok(Json(done?))
 }
 

@@ -5,6 +5,10 @@
 //! and `attachment_pieces` tables are encrypted like the records. A trigger on `records`
 //! deletes a record's blobs with it, so a purge (lost unit, record moved away), a rejected
 //! new record and a wipe remove the pictures too (`store::schema`, replica version 4).
+//!
+//! Rows of `attachment_blobs` have an `origin`: `local` (attached here: the upload queue),
+//! `remote` (fetched on demand) or `prefetch` (queued by the prefetch setting, bytes NULL
+//! until fetched; see [`super::prefetch`]).
 
 use rusqlite::{OptionalExtension, params};
 use uuid::Uuid;
@@ -14,6 +18,8 @@ use super::{FIELD, Meta};
 use crate::doc::Edit;
 use crate::replica::{Replica, ReplicaError};
 use crate::store::StoreError;
+
+pub use super::prefetch::{Prefetch, PrefetchReport, prefetch, prefetch_due, set_prefetch};
 
 /// Where an attachment's bytes are, seen from this phone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -426,7 +432,7 @@ fn finish_fetch(replica: &Replica, id: Uuid, meta: &Meta) -> Result<Vec<u8>, Fet
         tx.execute(
             "INSERT INTO attachment_blobs (record, hash, size, bytes, origin, acked, next_try_ms)
              VALUES (?1, ?2, ?3, ?4, 'remote', NULL, 0)
-             ON CONFLICT (record, hash) DO UPDATE SET bytes = excluded.bytes",
+             ON CONFLICT (record, hash) DO UPDATE SET bytes = excluded.bytes, error = NULL",
             params![id.to_string(), meta.hash, meta.size as i64, whole],
         )?;
         Ok(Some(whole))

@@ -12,6 +12,7 @@
 //! size limit ([`default_max_bytes`]; the server's are configurable).
 
 pub mod local;
+pub mod prefetch;
 pub mod transfer;
 
 use std::collections::BTreeMap;
@@ -332,5 +333,7 @@ fn entry_problem(k: &str, v: &Value, out: &mut Vec<(String, &'static str, String
     }
 }
 
+#[cfg(test)]
+mod prefetch_tests;
 #[cfg(test)]
 mod tests;

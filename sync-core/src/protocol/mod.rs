@@ -95,6 +95,15 @@ pub struct DeviceStatus {
     /// dismissed). Absent (0) from older apps; omitted when 0.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub rejected_held: u64,
+    /// Attachments attached on the device whose upload the server refused for good
+    /// (`too_large`, `wrong_type`, `hash_mismatch`), held on the device with the error.
+    /// Absent (0) from older apps; omitted when 0.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub attachments_failed: u64,
+    /// Attachments attached on the device whose upload is not done yet (queued, under way
+    /// or backing off). Absent (0) from older apps; omitted when 0.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub attachments_pending: u64,
 }
 
 fn is_zero(n: &u64) -> bool {

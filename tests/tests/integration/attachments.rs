@@ -712,3 +712,157 @@ fn two_officers_attaching_offline_to_one_record_both_keep_their_photos() {
     assert_eq!(fetch(&a, &meta_b.hash), from_b);
     assert_eq!(fetch(&b, &meta_a.hash), from_a);
 }
+
+/// The value of one line of the server's `/metrics` (`name{labels}` as written there).
+fn metric(server: &Server, series: &str) -> Option<u64> {
+    let url = server.metrics_url()?;
+    let body = ferry_tests::Client::new(&url).get("/metrics").ok()?;
+    let text = String::from_utf8_lossy(&body.body).into_owned();
+    let key = format!("{series} ");
+    text.lines()
+        .find_map(|l| l.strip_prefix(&key))
+        .and_then(|v| v.trim().parse().ok())
+}
+
+fn refused(server: &Server, reason: &str) -> Option<u64> {
+    metric(
+        server,
+        &format!("ferry_attachment_uploads_refused_total{{reason=\"{reason}\"}}"),
+    )
+}
+
+ferry_tests::both_engines!(a_phone_with_prefetch_fetches_the_signature_ahead_and_leaves_the_scan);
+fn a_phone_with_prefetch_fetches_the_signature_ahead_and_leaves_the_scan() {
+    let server = Server::start(bin());
+    let (a, id) = officer_with_record(&server, "lan");
+    let signature = photo(20_000, 50);
+    let scan = photo(700_000, 51);
+    let sig = local::attach(&a.replica, id, &signature, "signature", "lan", now_ms()).unwrap();
+    let doc = local::attach(&a.replica, id, &scan, "document_scan", "lan", now_ms()).unwrap();
+    a.sync_all();
+    assert_eq!(upload_all(&a).done, 2);
+
+    server.add_user("minh", "officer", &["07132"]);
+    let b = Device::login(&server.url(), "minh");
+    local::set_prefetch(&b.replica, &["signature".to_owned()], 512 * 1024).unwrap();
+    b.sync_all();
+    let t = HttpTransport::new(b.client.clone());
+    let mut moved: Vec<String> = Vec::new();
+    let report =
+        local::prefetch_due(&b.replica, &t, &mut |h, _, _| moved.push(h.to_owned())).unwrap();
+    assert_eq!((report.fetched, report.failed, report.left), (1, 0, 0));
+    assert!(
+        !moved.is_empty() && moved.iter().all(|h| *h == sig.hash),
+        "only the signature moved"
+    );
+    assert_eq!(
+        local::bytes(&b.replica, id, &sig.hash).unwrap().unwrap(),
+        signature,
+        "byte-identical"
+    );
+    let state = |d: &Device, hash: &str| {
+        local::list(&d.replica, id)
+            .unwrap()
+            .into_iter()
+            .find(|v| v.meta.hash == hash)
+            .unwrap()
+            .state
+    };
+    assert_eq!(state(&b, &sig.hash), TransferState::Available);
+    assert_eq!(state(&b, &doc.hash), TransferState::Remote);
+
+    // The app restarts: the setting is kept and nothing is fetched twice.
+    let b = b.reopen();
+    assert_eq!(
+        local::prefetch(&b.replica).unwrap(),
+        local::Prefetch {
+            kinds: vec!["signature".into()],
+            max_bytes: 512 * 1024
+        }
+    );
+    let t = HttpTransport::new(b.client.clone());
+    let again = local::prefetch_due(&b.replica, &t, &mut |_, _, _| {}).unwrap();
+    assert_eq!((again.fetched, again.left), (0, 0));
+    // The scan is still there on demand.
+    let got = local::fetch(&b.replica, &t, id, &doc.hash, &mut |_, _| {}).unwrap();
+    assert_eq!(got, scan);
+}
+
+ferry_tests::both_engines!(
+    refused_uploads_are_counted_in_metrics_and_the_device_health_while_the_rest_goes_through
+);
+fn refused_uploads_are_counted_in_metrics_and_the_device_health_while_the_rest_goes_through() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start_in(
+        bin(),
+        dir.path(),
+        &[("FERRY_ATTACHMENT_MAX_BYTES", "portrait=100000")],
+    );
+    assert_eq!(
+        refused(&server, "too_large"),
+        Some(0),
+        "the series shows from the start"
+    );
+    let (a, id) = officer_with_record(&server, "lan");
+    let big = photo(150_000, 60);
+    let small = photo(30_000, 61);
+    local::attach(&a.replica, id, &big, "portrait", "lan", now_ms()).unwrap();
+    let kept = local::attach(&a.replica, id, &small, "signature", "lan", now_ms()).unwrap();
+    a.sync_all();
+    let report = upload_all(&a);
+    assert_eq!(
+        (report.done, report.refused),
+        (1, 1),
+        "one refusal blocks no other blob"
+    );
+    assert_eq!(refused(&server, "too_large"), Some(1));
+    assert_eq!(
+        metric(&server, "ferry_attachment_blobs_completed_total"),
+        Some(1)
+    );
+
+    // Bytes that are not what the reference says (sent by hand, as a faulty client would).
+    let script = b"#!/bin/sh\necho not a photo\n".to_vec();
+    reference(&a, id, &forged(&script, "image/jpeg", None));
+    let t = HttpTransport::new(a.client.clone());
+    let hash = attachment::sha256_hex(&script);
+    assert!(t.put_chunk(&id.to_string(), &hash, 0, 0, &script).is_err());
+    assert_eq!(refused(&server, "wrong_type"), Some(1));
+    assert_eq!(refused(&server, "hash_mismatch"), Some(0));
+
+    // The record keeps syncing; the next sync reports the refusal to the device view.
+    let edit = Edit::Set {
+        field: "full_name".into(),
+        value: sync_core::model::Value::from("Trần Thị Lan Anh"),
+    };
+    a.update(id, &[edit], now_ms()).unwrap();
+    a.sync_all();
+    assert_eq!(a.pending(), 0);
+    let j = server.admin().get("/v1/reports/devices").unwrap().json();
+    let me = j["devices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["device"] == a.replica.device_id().to_string())
+        .unwrap_or_else(|| panic!("not listed: {j}"));
+    assert_eq!(
+        (&me["attachments_failed"], &me["attachments_pending"]),
+        (&1.into(), &0.into()),
+        "{me}"
+    );
+    assert_eq!(
+        me["state"], "ok",
+        "a refused blob does not stall the device"
+    );
+    let csv = server
+        .admin()
+        .get("/v1/reports/devices?format=csv")
+        .unwrap();
+    let text = String::from_utf8(csv.body).unwrap();
+    assert!(text.contains("Tệp đính kèm bị từ chối"), "{text}");
+    // And the blob that went through is served whole.
+    let whole = t
+        .get_range(&id.to_string(), &kept.hash, 0, kept.size)
+        .unwrap();
+    assert_eq!(whole, small);
+}
