@@ -56,6 +56,10 @@ pub const SERVER_MIGRATIONS: &[Migration] = &[
         version: 10,
         sql: include_str!("../migrations/sqlite/0010_pull_indexes.sql"),
     },
+    Migration {
+        version: 11,
+        sql: include_str!("../migrations/sqlite/0011_report_indexes.sql"),
+    },
 ];
 
 #[cfg(test)]
