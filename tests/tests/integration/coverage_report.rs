@@ -433,6 +433,8 @@ fn back_to_version_8(server: &Server) {
     let dialect = store.dialect();
     store
         .write(|tx| -> Result<(), DbError> {
+            // Version 11's index on `citizen` first, or SQLite refuses to drop the column.
+            tx.execute("DROP INDEX IF EXISTS report_dossiers_citizen_applied", &[])?;
             for index in [
                 "report_dossiers_citizen",
                 "report_dossiers_registration",
