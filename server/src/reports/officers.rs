@@ -262,7 +262,10 @@ mod tests {
         let year = month_split(p("2026-01-01", "2026-12-31"));
         assert_eq!(year, [none.clone(), s("2026-01", "2026-12"), none.clone()]);
         let week = month_split(p("2026-11-30", "2026-12-06"));
-        assert_eq!(week, [s("2026-11-30", "2026-12-06"), none.clone(), none.clone()]);
+        assert_eq!(
+            week,
+            [s("2026-11-30", "2026-12-06"), none.clone(), none.clone()]
+        );
         let range = month_split(p("2026-01-15", "2026-04-10"));
         assert_eq!(
             range,
@@ -275,7 +278,11 @@ mod tests {
         let dec = month_split(p("2025-12-02", "2026-02-28"));
         assert_eq!(
             dec,
-            [s("2025-12-02", "2025-12-31"), s("2026-01", "2026-02"), none.clone()]
+            [
+                s("2025-12-02", "2025-12-31"),
+                s("2026-01", "2026-02"),
+                none.clone()
+            ]
         );
         let feb = month_split(p("2026-02-01", "2026-02-27"));
         assert_eq!(feb, [s("2026-02-01", "2026-02-27"), none.clone(), none]);

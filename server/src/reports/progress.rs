@@ -149,7 +149,11 @@ pub fn progress(
         let decided = matches!(outcome.as_str(), "granted" | "refused");
         let key = (unit.clone(), kind.clone(), procedure.clone());
         if let Some(days) = days.filter(|_| decided) {
-            *hists.entry(key.clone()).or_default().entry(days).or_insert(0) += n;
+            *hists
+                .entry(key.clone())
+                .or_default()
+                .entry(days)
+                .or_insert(0) += n;
             *all.entry(days).or_insert(0) += n;
         }
         let row = by.entry(key).or_insert_with(|| ProgressRow {

@@ -191,8 +191,7 @@ fn coverage_columns(
         "granted" if application => "returned",
         _ => "submitted",
     };
-    let citizen =
-        application.then(|| format!("c{:031x}", cov.gen_range(0..(n / 2).max(1))));
+    let citizen = application.then(|| format!("c{:031x}", cov.gen_range(0..(n / 2).max(1))));
     let registration = (!application && cov.gen_range(0..10) == 0)
         .then(|| format!("{:032x}", cov.gen_range(0..n.max(1))));
     let expires_on = (procedure == "temporary_registration")
@@ -220,7 +219,9 @@ fn fill_citizens(
     for start in (0..n).step_by(batch) {
         let mut rows = Vec::new();
         for i in start..(start + batch).min(n) {
-            let born = today.add_days(-cov.gen_range(0..32_850i64)).unwrap_or(today);
+            let born = today
+                .add_days(-cov.gen_range(0..32_850i64))
+                .unwrap_or(today);
             let card = cov.gen_range(0..10);
             let issued = today.add_days(-cov.gen_range(0..3_650i64));
             let expires = issued.and_then(|d| d.add_years(10)).filter(|_| card < 6);
@@ -228,7 +229,12 @@ fn fill_citizens(
             rows.push(vec![
                 b(format!("c{i:031x}")),
                 b(units[cov.gen_range(0..units.len())].clone()),
-                b(if cov.gen_range(0..100) < 95 { "active" } else { "deceased" }.to_owned()),
+                b(if cov.gen_range(0..100) < 95 {
+                    "active"
+                } else {
+                    "deceased"
+                }
+                .to_owned()),
                 b(born.add_years(14).map(|d| d.to_string())),
                 b(i64::from(cov.gen_range(0..10) < 9)),
                 b(issued.filter(|_| card < 7).map(|d| d.to_string())),

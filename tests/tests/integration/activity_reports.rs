@@ -281,17 +281,22 @@ fn the_monthly_activity_rollup_gives_the_figures_of_the_daily_counts() {
                     details: serde_json::json!({}),
                     ..e
                 };
-                ferry_server::reports::activity::count(tx, day_start_ms(day(d)) + 7_200_000, &read)?;
+                ferry_server::reports::activity::count(
+                    tx,
+                    day_start_ms(day(d)) + 7_200_000,
+                    &read,
+                )?;
             }
             Ok(())
         })
         .expect("count");
     let rollup: i64 = store
-        .read(|c| {
-            c.query_value::<i64>("SELECT COUNT(*) FROM report_activity_month", &[])
-        })
+        .read(|c| c.query_value::<i64>("SELECT COUNT(*) FROM report_activity_month", &[]))
         .expect("rollup rows");
-    assert_eq!(rollup, 10, "3 months × (pulled, exported), thu and lan where they acted");
+    assert_eq!(
+        rollup, 10,
+        "3 months × (pulled, exported), thu and lan where they acted"
+    );
     for (from, to) in [
         ("2026-01-01", "2026-03-31"),
         ("2026-02-01", "2026-02-28"),
@@ -318,7 +323,12 @@ fn the_monthly_activity_rollup_gives_the_figures_of_the_daily_counts() {
             let exported = want
                 .get(&(a.user.clone(), "exported".to_owned()))
                 .map_or(0, |w| w.0);
-            assert_eq!((a.pulled, a.max_pulled_day), pulled, "{} {from}..{to}", a.user);
+            assert_eq!(
+                (a.pulled, a.max_pulled_day),
+                pulled,
+                "{} {from}..{to}",
+                a.user
+            );
             assert_eq!(a.exported, exported, "{} {from}..{to}", a.user);
             assert_eq!(a.large_pull, pulled.1 >= 11, "{} {from}..{to}", a.user);
         }
