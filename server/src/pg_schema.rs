@@ -62,6 +62,10 @@ pub const PG_MIGRATIONS: &[Migration] = &[
         version: 10,
         sql: include_str!("../migrations/postgres/0010_pull_indexes.sql"),
     },
+    Migration {
+        version: 11,
+        sql: include_str!("../migrations/postgres/0011_report_indexes.sql"),
+    },
 ];
 
 /// The table recording which migrations were applied (the SQLite side uses `user_version`).

@@ -56,6 +56,10 @@ pub const SERVER_MIGRATIONS: &[Migration] = &[
         version: 10,
         sql: include_str!("../migrations/sqlite/0010_pull_indexes.sql"),
     },
+    Migration {
+        version: 11,
+        sql: include_str!("../migrations/sqlite/0011_report_indexes.sql"),
+    },
 ];
 
 #[cfg(test)]
@@ -177,6 +181,40 @@ mod tests {
             })
             .unwrap();
         assert_eq!(kept, "officer");
+    }
+
+    #[test]
+    fn upgrading_a_version_10_database_rolls_its_daily_activity_up_by_month() {
+        let old = database_from_frozen(&frozen(10), 10).unwrap();
+        old.execute_batch(
+            "INSERT INTO report_activity (day, \"user\", metric, n) VALUES
+                 ('2026-01-30', 'thu', 'pulled', 3), ('2026-01-31', 'thu', 'pulled', 9),
+                 ('2026-02-01', 'thu', 'pulled', 2), ('2026-01-31', 'lan', 'read', 4)",
+        )
+        .unwrap();
+        migrate(&old, SERVER_MIGRATIONS).unwrap();
+        let mut stmt = old
+            .prepare(
+                "SELECT month, \"user\", metric, n, max_day FROM report_activity_month
+                 ORDER BY month, \"user\", metric",
+            )
+            .unwrap();
+        let rows: Vec<(String, String, String, i64, i64)> = stmt
+            .query_map([], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let row = |m: &str, u: &str, k: &str, n, x| (m.into(), u.into(), k.into(), n, x);
+        assert_eq!(
+            rows,
+            vec![
+                row("2026-01", "lan", "read", 4, 4),
+                row("2026-01", "thu", "pulled", 12, 9),
+                row("2026-02", "thu", "pulled", 2, 2),
+            ]
+        );
     }
 
     #[test]

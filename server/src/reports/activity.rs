@@ -3,6 +3,9 @@
 //! daily aggregates instead of the trail:
 //!
 //! - `report_activity (day, user, metric, n)`: Vietnam day × user × metric;
+//! - `report_activity_month (month, user, metric, n, max_day)`: the same per Vietnam month
+//!   with the month's largest daily count (version 11), so a year reads 12 rows per user and
+//!   metric, not 365;
 //! - `report_record_origin (record, creator, last_editor)`: who first pushed a record and
 //!   who pushed it last, to tell creations from edits and to credit review items.
 //!
@@ -29,6 +32,22 @@ fn add(tx: &dyn Sql, day: &str, user: &str, metric: &str, n: i64) -> Result<(), 
         "INSERT INTO report_activity (day, \"user\", metric, n) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (day, \"user\", metric) DO UPDATE SET n = report_activity.n + excluded.n",
         &[&day, &user, &metric, &n],
+    )?;
+    // The month's row (schema version 11): the sum, and the day's new count as a candidate
+    // for the month's largest day (counts only grow, so a maximum kept this way stays right).
+    let day_n: i64 = tx.query_value(
+        "SELECT n FROM report_activity WHERE day = ?1 AND \"user\" = ?2 AND metric = ?3",
+        &[&day, &user, &metric],
+    )?;
+    let month = &day[..day.len().min(7)];
+    tx.execute(
+        "INSERT INTO report_activity_month (month, \"user\", metric, n, max_day)
+         VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (month, \"user\", metric) DO UPDATE SET
+             n = report_activity_month.n + excluded.n,
+             max_day = CASE WHEN excluded.max_day > report_activity_month.max_day
+                            THEN excluded.max_day ELSE report_activity_month.max_day END",
+        &[&month, &user, &metric, &n, &day_n],
     )?;
     Ok(())
 }

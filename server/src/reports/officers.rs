@@ -105,6 +105,69 @@ fn accounts(
     Ok(out)
 }
 
+/// `period` as the days of its partial first and last months and the whole months between:
+/// `(head, months, tail)`, each `(first, last)` inclusive as text (`YYYY-MM` for months); an
+/// empty part is `("1", "0")`, a range nothing falls in.
+fn month_split(period: Period) -> [(String, String); 3] {
+    let none = || ("1".to_owned(), "0".to_owned());
+    let first_full = if period.from.day() == 1 {
+        Some(period.from)
+    } else {
+        month_after(period.from)
+    };
+    // The day after the last whole month: `to` + 1 when `to` ends a month, else `to`'s 1st.
+    let after = period.to.add_days(1);
+    let end_full = match after {
+        Some(a) if a.day() == 1 => Some(a),
+        _ => Date::new(period.to.year(), period.to.month(), 1),
+    };
+    let (Some(first), Some(end)) = (first_full, end_full) else {
+        return [days(period.from, Some(period.to)), none(), none()];
+    };
+    let Some(last) = end.add_days(-1).filter(|l| first <= *l) else {
+        return [days(period.from, Some(period.to)), none(), none()];
+    };
+    let month = |d: Date| d.to_string()[..7].to_owned();
+    let head = if period.from < first {
+        days(period.from, first.add_days(-1))
+    } else {
+        none()
+    };
+    let tail = if last < period.to {
+        days(end, Some(period.to))
+    } else {
+        none()
+    };
+    [head, (month(first), month(last)), tail]
+}
+
+fn days(from: Date, to: Option<Date>) -> (String, String) {
+    match to {
+        Some(to) if from <= to => (from.to_string(), to.to_string()),
+        _ => ("1".to_owned(), "0".to_owned()),
+    }
+}
+
+/// The first day of the month after `d`'s.
+fn month_after(d: Date) -> Option<Date> {
+    let (y, m) = if d.month() == 12 {
+        (d.year() + 1, 1)
+    } else {
+        (d.year(), d.month() + 1)
+    };
+    Date::new(y, m, 1)
+}
+
+/// Per user and metric over `period`: the sum and the largest daily count, from the monthly
+/// rollup for whole months and the daily rows for the rest (schema version 11).
+const ACTIVITY_SQL: &str = "SELECT \"user\", metric, CAST(SUM(n) AS BIGINT), MAX(max_day) FROM (
+        SELECT \"user\", metric, n, n AS max_day FROM report_activity
+         WHERE (day >= ?1 AND day <= ?2) OR (day >= ?5 AND day <= ?6)
+        UNION ALL
+        SELECT \"user\", metric, n, max_day FROM report_activity_month
+         WHERE month >= ?3 AND month <= ?4) a
+    GROUP BY \"user\", metric";
+
 /// Every account of `units` (all accounts when `all`) with its figures over `period`.
 pub fn activity(
     sql: &dyn Sql,
@@ -114,12 +177,10 @@ pub fn activity(
     large: LargePull,
 ) -> Result<Vec<UserActivity>, DbError> {
     let mut by = accounts(sql, units, all)?;
-    let (from, to) = (period.from.to_string(), period.to.to_string());
-    for r in sql.query(
-        "SELECT \"user\", metric, day, n FROM report_activity WHERE day >= ?1 AND day <= ?2",
-        &[&from, &to],
-    )? {
-        let (user, metric, n): (String, String, i64) = (r.get(0)?, r.get(1)?, r.get(3)?);
+    let [(h1, h2), (m1, m2), (t1, t2)] = month_split(period);
+    for r in sql.query(ACTIVITY_SQL, &[&h1, &h2, &m1, &m2, &t1, &t2])? {
+        let (user, metric): (String, String) = (r.get(0)?, r.get(1)?);
+        let (n, max_day): (i64, i64) = (r.get(2)?, r.get(3)?);
         let Some(a) = by.get_mut(&user) else { continue };
         match metric.as_str() {
             "created" => a.created += n,
@@ -129,7 +190,7 @@ pub fn activity(
             "exported" => a.exported += n,
             "pulled" => {
                 a.pulled += n;
-                a.max_pulled_day = a.max_pulled_day.max(n);
+                a.max_pulled_day = a.max_pulled_day.max(max_day);
             }
             m => {
                 if let Some(code) = m.strip_prefix("rejected:") {
@@ -182,6 +243,50 @@ fn review_items_caused(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn p(from: &str, to: &str) -> Period {
+        Period {
+            kind: super::super::period::PeriodKind::Range,
+            from: Date::parse(from).unwrap(),
+            to: Date::parse(to).unwrap(),
+        }
+    }
+
+    fn s(a: &str, b: &str) -> (String, String) {
+        (a.to_owned(), b.to_owned())
+    }
+
+    #[test]
+    fn a_period_splits_into_partial_months_as_days_and_whole_months() {
+        let none = s("1", "0");
+        let year = month_split(p("2026-01-01", "2026-12-31"));
+        assert_eq!(year, [none.clone(), s("2026-01", "2026-12"), none.clone()]);
+        let week = month_split(p("2026-11-30", "2026-12-06"));
+        assert_eq!(
+            week,
+            [s("2026-11-30", "2026-12-06"), none.clone(), none.clone()]
+        );
+        let range = month_split(p("2026-01-15", "2026-04-10"));
+        assert_eq!(
+            range,
+            [
+                s("2026-01-15", "2026-01-31"),
+                s("2026-02", "2026-03"),
+                s("2026-04-01", "2026-04-10")
+            ]
+        );
+        let dec = month_split(p("2025-12-02", "2026-02-28"));
+        assert_eq!(
+            dec,
+            [
+                s("2025-12-02", "2025-12-31"),
+                s("2026-01", "2026-02"),
+                none.clone()
+            ]
+        );
+        let feb = month_split(p("2026-02-01", "2026-02-27"));
+        assert_eq!(feb, [s("2026-02-01", "2026-02-27"), none.clone(), none]);
+    }
 
     #[test]
     fn a_vietnam_day_starts_at_17_utc_the_day_before() {

@@ -95,6 +95,25 @@ fn finish(row: &mut ProgressRow, hist: &BTreeMap<i64, i64>) {
     row.digital_share = (row.decided > 0).then(|| row.digital as f64 * 100.0 / row.decided as f64);
 }
 
+/// One statement for the counts and the days-to-decision histograms (the medians come from
+/// counts): grouped by unit × procedure × outcome × days, answered from the covering index
+/// `report_dossiers_progress` (schema version 11) without reading a table row.
+fn progress_sql(units: usize) -> String {
+    format!(
+        "SELECT unit, kind, procedure, outcome, decision_days, COUNT(*),
+            CAST(SUM(CASE WHEN (outcome = 'in_progress' AND due_on IS NOT NULL AND due_on < ?3)
+                           OR (decided_on IS NOT NULL AND due_on IS NOT NULL AND decided_on > due_on)
+                      THEN 1 ELSE 0 END) AS BIGINT),
+            CAST(SUM(CASE WHEN filed_on IS NOT NULL AND decided_on IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT)
+         FROM report_dossiers
+         WHERE period_on >= ?1 AND period_on <= ?2 AND unit IN ({})
+         GROUP BY unit, kind, procedure, outcome, decision_days",
+        placeholders(4, units)
+    )
+}
+
+type Key = (String, String, String);
+
 /// The progress report for `units` over `period`; `today` decides what is overdue;
 /// `trend` periods (this one included) for the trend.
 pub fn progress(
@@ -118,34 +137,31 @@ pub fn progress(
     );
     let mut params: Vec<&dyn ToValue> = vec![&from, &to, &today];
     params.extend(units.iter().map(|u| u as &dyn ToValue));
-    let in_units = placeholders(4, units.len());
-    let rows = sql.query(
-        &format!(
-            "SELECT unit, kind, procedure, outcome, COUNT(*),
-                CAST(SUM(CASE WHEN (outcome = 'in_progress' AND due_on IS NOT NULL AND due_on < ?3)
-                               OR (decided_on IS NOT NULL AND due_on IS NOT NULL AND decided_on > due_on)
-                          THEN 1 ELSE 0 END) AS BIGINT),
-                CAST(SUM(CASE WHEN filed_on IS NOT NULL AND decided_on IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT)
-             FROM report_dossiers
-             WHERE period_on >= ?1 AND period_on <= ?2 AND unit IN ({in_units})
-             GROUP BY unit, kind, procedure, outcome"
-        ),
-        &params,
-    )?;
-    let mut by: BTreeMap<(String, String, String), ProgressRow> = BTreeMap::new();
+    let mut by: BTreeMap<Key, ProgressRow> = BTreeMap::new();
     let mut total = ProgressRow::default();
-    for r in rows {
+    let mut hists: BTreeMap<Key, BTreeMap<i64, i64>> = BTreeMap::new();
+    let mut all = BTreeMap::new();
+    for r in sql.query(&progress_sql(units.len()), &params)? {
         let (unit, kind, procedure, outcome): (String, String, String, String) =
             (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
-        let (n, overdue, both_days): (i64, i64, i64) = (r.get(4)?, r.get(5)?, r.get(6)?);
-        let row = by
-            .entry((unit.clone(), kind.clone(), procedure.clone()))
-            .or_insert_with(|| ProgressRow {
-                unit,
-                kind,
-                procedure,
-                ..ProgressRow::default()
-            });
+        let days: Option<i64> = r.get(4)?;
+        let (n, overdue, both_days): (i64, i64, i64) = (r.get(5)?, r.get(6)?, r.get(7)?);
+        let decided = matches!(outcome.as_str(), "granted" | "refused");
+        let key = (unit.clone(), kind.clone(), procedure.clone());
+        if let Some(days) = days.filter(|_| decided) {
+            *hists
+                .entry(key.clone())
+                .or_default()
+                .entry(days)
+                .or_insert(0) += n;
+            *all.entry(days).or_insert(0) += n;
+        }
+        let row = by.entry(key).or_insert_with(|| ProgressRow {
+            unit,
+            kind,
+            procedure,
+            ..ProgressRow::default()
+        });
         for target in [&mut *row, &mut total] {
             target.received += n;
             target.overdue += overdue;
@@ -155,32 +171,10 @@ pub fn progress(
                 "withdrawn" => target.withdrawn += n,
                 _ => target.in_progress += n,
             }
-            if matches!(outcome.as_str(), "granted" | "refused") {
+            if decided {
                 target.digital += both_days;
             }
         }
-    }
-    // Days to decision as a histogram per unit and procedure: the medians come from counts.
-    let mut hist_params: Vec<&dyn ToValue> = vec![&from, &to];
-    hist_params.extend(units.iter().map(|u| u as &dyn ToValue));
-    let hist_rows = sql.query(
-        &format!(
-            "SELECT unit, kind, procedure, decision_days, COUNT(*)
-             FROM report_dossiers
-             WHERE period_on >= ?1 AND period_on <= ?2 AND unit IN ({})
-               AND decision_days IS NOT NULL AND outcome IN ('granted', 'refused')
-             GROUP BY unit, kind, procedure, decision_days",
-            placeholders(3, units.len())
-        ),
-        &hist_params,
-    )?;
-    let mut hists: BTreeMap<(String, String, String), BTreeMap<i64, i64>> = BTreeMap::new();
-    let mut all = BTreeMap::new();
-    for r in hist_rows {
-        let key: (String, String, String) = (r.get(0)?, r.get(1)?, r.get(2)?);
-        let (days, n): (i64, i64) = (r.get(3)?, r.get(4)?);
-        *hists.entry(key).or_default().entry(days).or_insert(0) += n;
-        *all.entry(days).or_insert(0) += n;
     }
     let mut out: Vec<ProgressRow> = by.into_values().collect();
     for row in &mut out {

@@ -9,14 +9,16 @@
 //! directly, in a fresh SQLite database of the server's schema (through the storage seam):
 //! `report_dossiers` (N dossiers over every ward of the district, two years of filing days),
 //! `report_findings` (0.3 N), `review_items` with their links (0.05 N), 2,000 accounts with
-//! 5,000 devices (some with failures), `report_record_origin` (N) and a year of
-//! `report_activity`. Then it times each report function — the same calls the console and
+//! 5,000 devices (some with failures), `report_record_origin` (N), a year of
+//! `report_activity` with its monthly rollup, and for the coverage report 0.5 N
+//! `report_citizens` with the dossiers' citizen, registration and expiry columns. Then it times each report function — the same calls the console and
 //! `/v1/reports/…` make — for the whole district and for one ward, over a month and a year,
 //! three runs each, and prints the slowest run.
 
 use std::time::{Duration, Instant};
 
 use ferry_server::db::{DbError, Sql, Store, ToValue};
+use ferry_server::reports::coverage::{DEFAULT_MONTHS, coverage};
 use ferry_server::reports::devices::{self, HealthConfig};
 use ferry_server::reports::officers::{LargePull, activity};
 use ferry_server::reports::period::{Period, PeriodKind};
@@ -84,6 +86,7 @@ fn b<T: ToValue + 'static>(v: T) -> Box<dyn ToValue> {
 fn fill_index(
     store: &Store,
     rng: &mut ChaCha8Rng,
+    cov: &mut ChaCha8Rng,
     units: &[String],
     n: usize,
     today: Date,
@@ -103,12 +106,13 @@ fn fill_index(
                 .then(|| filed.add_days(rng.gen_range(0..20i64)).unwrap_or(filed));
             let record = format!("{i:032x}");
             let filed_on = (rng.gen_range(0..10) > 0).then(|| filed.to_string());
+            let c = coverage_columns(cov, n, kind, procedure, outcome, filed);
             dossiers.push(vec![
                 b(record.clone()),
                 b(kind.to_owned()),
                 b(procedure.to_owned()),
                 b(unit.clone()),
-                b("submitted".to_owned()),
+                b(c.status.to_owned()),
                 b(outcome.to_owned()),
                 b(filed.to_string()),
                 b(filed_on),
@@ -117,6 +121,9 @@ fn fill_index(
                 b(decided.map(|d| filed.days_until(d))),
                 b(0i64),
                 b(0i64),
+                b(c.citizen),
+                b(c.registration),
+                b(c.expires_on),
             ]);
             if rng.gen_range(0..10) < 3 {
                 let code = CODES[rng.gen_range(0..CODES.len())];
@@ -135,8 +142,9 @@ fn fill_index(
             insert_rows(
                 tx,
                 "INSERT INTO report_dossiers (record, kind, procedure, unit, status, outcome, period_on,
-                     filed_on, due_on, decided_on, decision_days, first_seen_ms, updated_ms) VALUES",
-                13,
+                     filed_on, due_on, decided_on, decision_days, first_seen_ms, updated_ms,
+                     citizen, registration, expires_on) VALUES",
+                16,
                 &dossiers,
             )?;
             insert_rows(
@@ -150,6 +158,98 @@ fn fill_index(
                 "INSERT INTO report_record_origin (record, creator, last_editor) VALUES",
                 3,
                 &origins,
+            )
+        })?;
+    }
+    Ok(())
+}
+
+/// What the coverage report reads of a dossier (schema version 9).
+struct CoverageColumns {
+    status: &'static str,
+    citizen: Option<String>,
+    registration: Option<String>,
+    expires_on: Option<String>,
+}
+
+/// A dossier's coverage columns, drawn from `cov` (not the main generator, so the other
+/// tables hold what the benchmark of schema version 10 filled): an application is for one of
+/// the `n / 2` citizens and a granted one is `card_issued` (one in five) or `returned`; a
+/// temporary registration ends 30 days to two years after filing; one declaration in ten
+/// acts on an earlier dossier.
+fn coverage_columns(
+    cov: &mut ChaCha8Rng,
+    n: usize,
+    kind: &str,
+    procedure: &str,
+    outcome: &str,
+    filed: Date,
+) -> CoverageColumns {
+    let application = kind == "cccd_application";
+    let status = match outcome {
+        "granted" if application && cov.gen_range(0..5) == 0 => "card_issued",
+        "granted" if application => "returned",
+        _ => "submitted",
+    };
+    let citizen = application.then(|| format!("c{:031x}", cov.gen_range(0..(n / 2).max(1))));
+    let registration = (!application && cov.gen_range(0..10) == 0)
+        .then(|| format!("{:032x}", cov.gen_range(0..n.max(1))));
+    let expires_on = (procedure == "temporary_registration")
+        .then(|| filed.add_days(cov.gen_range(30..730i64)))
+        .flatten()
+        .map(|d| d.to_string());
+    CoverageColumns {
+        status,
+        citizen,
+        registration,
+        expires_on,
+    }
+}
+
+/// `n` citizens over `units` for the coverage report: 95% active, ages up to 90, nine in ten
+/// with a personal ID number, seven in ten with a card recorded (six with its end).
+fn fill_citizens(
+    store: &Store,
+    cov: &mut ChaCha8Rng,
+    units: &[String],
+    n: usize,
+    today: Date,
+) -> anyhow::Result<()> {
+    let batch = 50_000;
+    for start in (0..n).step_by(batch) {
+        let mut rows = Vec::new();
+        for i in start..(start + batch).min(n) {
+            let born = today
+                .add_days(-cov.gen_range(0..32_850i64))
+                .unwrap_or(today);
+            let card = cov.gen_range(0..10);
+            let issued = today.add_days(-cov.gen_range(0..3_650i64));
+            let expires = issued.and_then(|d| d.add_years(10)).filter(|_| card < 6);
+            let age = [Some(14i64), Some(25), Some(40), Some(60), None][cov.gen_range(0..5)];
+            rows.push(vec![
+                b(format!("c{i:031x}")),
+                b(units[cov.gen_range(0..units.len())].clone()),
+                b(if cov.gen_range(0..100) < 95 {
+                    "active"
+                } else {
+                    "deceased"
+                }
+                .to_owned()),
+                b(born.add_years(14).map(|d| d.to_string())),
+                b(i64::from(cov.gen_range(0..10) < 9)),
+                b(issued.filter(|_| card < 7).map(|d| d.to_string())),
+                b(expires.map(|d| d.to_string())),
+                b(age.filter(|_| expires.is_some())),
+                b(0i64),
+            ]);
+        }
+        store.write(|tx| {
+            insert_rows(
+                tx,
+                "INSERT INTO report_citizens (record, unit, status, turns_14_on, has_id_number,
+                     card_issued_on, card_expires_on, card_due_age, updated_ms) VALUES",
+                9,
+                &rows,
             )
         })?;
     }
@@ -269,7 +369,13 @@ fn fill_people(
         insert_rows(tx, "INSERT INTO users (id, username, password_hash, role, units, created_ms) VALUES", 6, &users)?;
         insert_rows(tx, "INSERT INTO devices (id, user_id, actor, status, created_ms, last_seen_ms) VALUES", 6, &devs)?;
         insert_rows(tx, "INSERT INTO device_health (device_id, failures, first_failure_ms, last_failure_ms, last_failure_status) VALUES", 5, &health)?;
-        insert_rows(tx, "INSERT INTO report_activity (day, \"user\", metric, n) VALUES", 4, &act)
+        insert_rows(tx, "INSERT INTO report_activity (day, \"user\", metric, n) VALUES", 4, &act)?;
+        // The monthly rollup as the server keeps it (and migration 0011 backfills it).
+        tx.batch(
+            "INSERT INTO report_activity_month (month, \"user\", metric, n, max_day)
+             SELECT substr(day, 1, 7), \"user\", metric, SUM(n), MAX(n) FROM report_activity
+              GROUP BY substr(day, 1, 7), \"user\", metric",
+        )
     })?;
     Ok(())
 }
@@ -311,7 +417,11 @@ fn main() -> anyhow::Result<()> {
         "## bench-reports: {n} dossiers over {} wards (seed {seed}), SQLite",
         wards.len()
     );
-    let (filled, t_fill) = timed(|| fill_index(&store, &mut rng, &wards, n, today));
+    let mut cov = ChaCha8Rng::seed_from_u64(seed.wrapping_add(1));
+    let (filled, t_fill) = timed(|| -> anyhow::Result<()> {
+        fill_index(&store, &mut rng, &mut cov, &wards, n, today)?;
+        fill_citizens(&store, &mut cov, &wards, n / 2, today)
+    });
     filled?;
     fill_review(&store, &mut rng, &wards, n, n / 20, now)?;
     fill_people(&store, &mut rng, &wards, now, today)?;
@@ -334,7 +444,7 @@ fn main() -> anyhow::Result<()> {
     let mut rows: Vec<Vec<String>> = Vec::new();
     for (scope, units) in [("district", &wards), ("one ward", &one)] {
         for (label, period) in [("month", month), ("year", year)] {
-            let cases: Vec<(&str, Query<'_>)> = vec![
+            let mut cases: Vec<(&str, Query<'_>)> = vec![
                 (
                     "progress",
                     Box::new(|| {
@@ -373,6 +483,18 @@ fn main() -> anyhow::Result<()> {
                     }),
                 ),
             ];
+            if label == "year" {
+                // Coverage is as of today, whatever the period: timed once per scope.
+                cases.push((
+                    "coverage (today, 6 months)",
+                    Box::new(|| {
+                        Ok(store
+                            .read(|c| coverage(c, units, today, DEFAULT_MONTHS))?
+                            .rows
+                            .len())
+                    }),
+                ));
+            }
             for (name, f) in cases {
                 let (worst, out) = slowest(f)?;
                 rows.push(vec![

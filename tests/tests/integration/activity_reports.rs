@@ -210,3 +210,138 @@ fn a_leader_reads_what_each_officer_of_its_ward_did_and_how_data_was_used() {
     let d = leader.client.get("/v1/reports/data-use").unwrap().json();
     assert_eq!(row(&d, "chutich")["exported"], 2);
 }
+
+/// The figures the daily rows alone give for `period` (what version 10 read): per user and
+/// metric, the sum and the largest day.
+fn from_days(
+    store: &ferry_server::db::Store,
+    from: &str,
+    to: &str,
+) -> std::collections::BTreeMap<(String, String), (i64, i64)> {
+    store
+        .read(|c| -> Result<_, ferry_server::db::DbError> {
+            c.query(
+                "SELECT \"user\", metric, CAST(SUM(n) AS BIGINT), MAX(n) FROM report_activity
+                 WHERE day >= ?1 AND day <= ?2 GROUP BY \"user\", metric",
+                &[&from, &to],
+            )?
+            .iter()
+            .map(|r| {
+                let key: (String, String) = (r.get(0)?, r.get(1)?);
+                let value: (i64, i64) = (r.get(2)?, r.get(3)?);
+                Ok((key, value))
+            })
+            .collect()
+        })
+        .expect("daily figures")
+}
+
+ferry_tests::both_engines!(the_monthly_activity_rollup_gives_the_figures_of_the_daily_counts);
+/// Schema version 11 keeps `report_activity_month` next to the daily rows: audit entries over
+/// days of three months, counted one by one (a day's pulls growing, then a larger day later in
+/// the month), give the same officers and data-use figures for whole months, partial months
+/// and a range across them as the daily rows summed.
+fn the_monthly_activity_rollup_gives_the_figures_of_the_daily_counts() {
+    use ferry_server::audit::Entry;
+    use ferry_server::reports::officers::{LargePull, activity, day_start_ms};
+    use ferry_server::reports::period::{Period, PeriodKind};
+    use sync_core::model::Date;
+
+    let mut server = Server::start(bin());
+    server.add_user("thu", "staff", &[WARD]);
+    server.add_user("lan", "staff", &[OTHER]);
+    server.terminate();
+    let store = server.store();
+    let day = |s: &str| Date::parse(s).expect("day");
+    // (day, user, records pulled): 2026-01-31 twice, a larger day in February, March.
+    let pulls = [
+        ("2026-01-30", "thu", 3),
+        ("2026-01-31", "thu", 4),
+        ("2026-01-31", "thu", 5),
+        ("2026-02-01", "thu", 2),
+        ("2026-02-14", "thu", 11),
+        ("2026-02-14", "lan", 1),
+        ("2026-03-01", "lan", 7),
+        ("2026-03-31", "thu", 6),
+    ];
+    store
+        .write(|tx| -> Result<(), ferry_server::db::DbError> {
+            for (i, (d, user, n)) in pulls.iter().enumerate() {
+                let sent: Vec<String> = (0..*n).map(|k| format!("r{i}-{k}")).collect();
+                let e = Entry {
+                    user,
+                    device: "",
+                    action: "sync",
+                    records: Vec::new(),
+                    details: serde_json::json!({"pushed": [], "rejected": [], "sent": sent}),
+                };
+                ferry_server::reports::activity::count(tx, day_start_ms(day(d)) + 3_600_000, &e)?;
+                let read = Entry {
+                    action: "report_export",
+                    details: serde_json::json!({}),
+                    ..e
+                };
+                ferry_server::reports::activity::count(
+                    tx,
+                    day_start_ms(day(d)) + 7_200_000,
+                    &read,
+                )?;
+            }
+            Ok(())
+        })
+        .expect("count");
+    let rollup: i64 = store
+        .read(|c| c.query_value::<i64>("SELECT COUNT(*) FROM report_activity_month", &[]))
+        .expect("rollup rows");
+    assert_eq!(
+        rollup, 10,
+        "3 months × (pulled, exported), thu and lan where they acted"
+    );
+    for (from, to) in [
+        ("2026-01-01", "2026-03-31"),
+        ("2026-02-01", "2026-02-28"),
+        ("2026-01-31", "2026-03-01"),
+        ("2026-01-15", "2026-02-14"),
+        ("2026-02-02", "2026-03-31"),
+        ("2026-02-14", "2026-02-14"),
+        ("2026-04-01", "2026-12-31"),
+    ] {
+        let period = Period {
+            kind: PeriodKind::Range,
+            from: day(from),
+            to: day(to),
+        };
+        let got = store
+            .read(|c| activity(c, &[], true, period, LargePull { large_pull: 11 }))
+            .expect("activity");
+        let want = from_days(&store, from, to);
+        for a in &got {
+            let pulled = want
+                .get(&(a.user.clone(), "pulled".to_owned()))
+                .copied()
+                .unwrap_or((0, 0));
+            let exported = want
+                .get(&(a.user.clone(), "exported".to_owned()))
+                .map_or(0, |w| w.0);
+            assert_eq!(
+                (a.pulled, a.max_pulled_day),
+                pulled,
+                "{} {from}..{to}",
+                a.user
+            );
+            assert_eq!(a.exported, exported, "{} {from}..{to}", a.user);
+            assert_eq!(a.large_pull, pulled.1 >= 11, "{} {from}..{to}", a.user);
+        }
+    }
+    // The hand count for the quarter: thu pulled 3 + 9 + 2 + 11 + 6 = 31, most on 2026-02-14.
+    let quarter = Period {
+        kind: PeriodKind::Quarter,
+        from: day("2026-01-01"),
+        to: day("2026-03-31"),
+    };
+    let all = store
+        .read(|c| activity(c, &[], true, quarter, LargePull::default()))
+        .expect("quarter");
+    let thu = all.iter().find(|a| a.user == "thu").expect("thu");
+    assert_eq!((thu.pulled, thu.max_pulled_day, thu.exported), (31, 11, 6));
+}

@@ -433,6 +433,17 @@ fn back_to_version_8(server: &Server) {
     let dialect = store.dialect();
     store
         .write(|tx| -> Result<(), DbError> {
+            // Versions 11 and 10 first (a version-8 database has neither, and both run again):
+            // 11's index on `citizen` goes before the column, 10's `doc_len` and indexes.
+            for sql in [
+                "DROP INDEX report_dossiers_citizen_applied",
+                "DROP INDEX records_pull",
+                "ALTER TABLE records DROP COLUMN doc_len",
+                "CREATE INDEX changes_record_unit_seq ON changes (record, unit, seq)",
+                "DROP INDEX changes_record_unit_seq_kind",
+            ] {
+                tx.execute(sql, &[])?;
+            }
             for index in [
                 "report_dossiers_citizen",
                 "report_dossiers_registration",
@@ -451,7 +462,7 @@ fn back_to_version_8(server: &Server) {
             match dialect {
                 Dialect::Sqlite => tx.execute("PRAGMA user_version = 8", &[])?,
                 Dialect::Postgres => {
-                    tx.execute("DELETE FROM schema_migrations WHERE version = 9", &[])?
+                    tx.execute("DELETE FROM schema_migrations WHERE version >= 9", &[])?
                 }
             };
             Ok(())

@@ -124,7 +124,9 @@ fn indexed(device: &Device, n: i64) -> serde_json::Value {
     }
 }
 
-#[test]
+ferry_tests::both_engines!(
+    a_leader_reads_the_hand_counted_progress_of_its_ward_as_json_csv_and_xlsx
+);
 fn a_leader_reads_the_hand_counted_progress_of_its_ward_as_json_csv_and_xlsx() {
     let server = Server::start(bin());
     seed(&server);
