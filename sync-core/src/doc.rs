@@ -178,9 +178,11 @@ impl RecordDoc {
 
     /// Loads a document saved with [`RecordDoc::save`] or received as a snapshot.
     pub fn load(bytes: &[u8]) -> Result<RecordDoc, DocError> {
-        Ok(RecordDoc {
-            doc: Automerge::load(bytes)?,
-        })
+        // Automerge 0.12 can panic decoding crafted columns (`hexane` unwrapping a short
+        // LEB128 number; fuzz corpus `document/found-hexane-short-number`): a refusal.
+        let doc = std::panic::catch_unwind(|| Automerge::load(bytes))
+            .map_err(|_| DocError::Malformed("the document could not be decoded".into()))??;
+        Ok(RecordDoc { doc })
     }
 
     /// An empty document, to be filled by [`RecordDoc::apply_changes`].
@@ -239,7 +241,11 @@ impl RecordDoc {
 
     /// Merges a snapshot (a saved document of the same record) into this document.
     pub fn merge_snapshot(&mut self, bytes: &[u8]) -> Result<(), DocError> {
-        self.doc.load_incremental(bytes)?;
+        // The same decoder as `load`, the same panics (see there): a refusal. A document
+        // that panicked mid-merge is not trusted: callers drop it on an error.
+        let doc = &mut self.doc;
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| doc.load_incremental(bytes)))
+            .map_err(|_| DocError::Malformed("the snapshot could not be decoded".into()))??;
         Ok(())
     }
 
