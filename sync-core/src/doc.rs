@@ -179,7 +179,7 @@ impl RecordDoc {
     /// Loads a document saved with [`RecordDoc::save`] or received as a snapshot.
     pub fn load(bytes: &[u8]) -> Result<RecordDoc, DocError> {
         // Automerge 0.12 can panic decoding crafted columns (`hexane` unwrapping a short
-        // LEB128 number; fuzz corpus `document/found-hexane-short-number`): a refusal.
+        // LEB128 number; fuzz corpus `document/found-hexane-leb128-load`): a refusal.
         let doc = std::panic::catch_unwind(|| Automerge::load(bytes))
             .map_err(|_| DocError::Malformed("the document could not be decoded".into()))??;
         Ok(RecordDoc { doc })
