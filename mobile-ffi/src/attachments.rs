@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sync_core::attachment::local::{self, AttachmentView, FetchError, TransferState};
-use sync_core::attachment::transfer::{TransferError, Transport, UploadState};
+use sync_core::attachment::transfer::{self, TransferError, Transport, UploadState};
 
 use crate::error::{ApiError, Error};
 use crate::store::{FerryStore, stored_session};
@@ -408,11 +408,7 @@ impl Transport for Http {
         from: u64,
         bytes: &[u8],
     ) -> Result<UploadState, TransferError> {
-        let path = match from {
-            0 => format!("/v1/attachments/{record}/{hash}/chunks/{index}"),
-            // The server holds the chunk's first `from` bytes from a request that was cut.
-            from => format!("/v1/attachments/{record}/{hash}/chunks/{index}?from={from}"),
-        };
+        let path = transfer::chunk_path(record, hash, index, from);
         let (s, b) = self.call("PUT", &path, None, Some(bytes))?;
         state(s, &b)
     }

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
-use sync_core::attachment::transfer::{TransferError, Transport, UploadState};
+use sync_core::attachment::transfer::{self, TransferError, Transport, UploadState};
 
 use crate::{Client, HttpReply};
 
@@ -143,10 +143,7 @@ impl Transport for HttpTransport {
             .unwrap()
             .entry((hash.to_owned(), index))
             .or_default() += bytes.len() as u64;
-        let path = match from {
-            0 => format!("/v1/attachments/{record}/{hash}/chunks/{index}"),
-            from => format!("/v1/attachments/{record}/{hash}/chunks/{index}?from={from}"),
-        };
+        let path = transfer::chunk_path(record, hash, index, from);
         let up_before = self.upstream.as_ref().map(|f| f());
         let reply = self.client.send(
             "PUT",

@@ -159,28 +159,27 @@ pub async fn put_chunk(
             ),
         ));
     }
+    let held = part_held(&now, index);
+    if from > held {
+        return Err(ApiError::client(
+            axum::http::StatusCode::CONFLICT,
+            "bad_offset",
+            format!(
+                "the server holds {held} bytes of chunk {index}; ask the upload state and send from there"
+            ),
+        ));
+    }
     let whole = match from {
         0 => body,
         from => {
-            let held = blobs.get_part(&meta.hash, index).await?.unwrap_or_default();
-            if (held.len() as u64) < from {
-                return Err(ApiError::client(
-                    axum::http::StatusCode::CONFLICT,
-                    "bad_offset",
-                    format!(
-                        "the server holds {} bytes of chunk {index}; ask the upload state and send from there",
-                        held.len()
-                    ),
-                ));
-            }
-            let mut joined = BytesMut::with_capacity(len as usize);
-            joined.extend_from_slice(&held[..from as usize]);
-            joined.extend_from_slice(&body);
-            joined.freeze()
+            let part = blobs.get_part(&meta.hash, index).await?.unwrap_or_default();
+            joined(&part[..(from as usize).min(part.len())], &body)
         }
     };
     blobs.put_chunk(&meta.hash, index, whole).await?;
-    blobs.drop_part(&meta.hash, index).await?;
+    if held > 0 {
+        blobs.drop_part(&meta.hash, index).await?;
+    }
     let now = state_of(blobs, meta).await?;
     if now.received < meta.size {
         return Ok(Chunked {
@@ -195,8 +194,8 @@ pub async fn put_chunk(
 }
 
 /// Keeps what arrived of chunk `index` (its bytes from `from` on) before the request was cut,
-/// when it takes the chunk further than the part already kept; a whole chunk that arrived is
-/// never replaced by a part.
+/// when it is the next chunk the upload lacks and the bytes take it further than the part
+/// already kept. Only that chunk's part counts in `received`, so only it is kept.
 pub async fn keep_cut(
     blobs: &dyn BlobStore,
     meta: &Meta,
@@ -204,23 +203,41 @@ pub async fn keep_cut(
     from: u64,
     got: Bytes,
 ) -> ApiResult<()> {
+    let now = state_of(blobs, meta).await?;
     let range = chunk_range(meta.size, index);
-    let len = range.end - range.start;
-    if got.is_empty() || index >= chunk_count(meta.size) || from + got.len() as u64 >= len {
+    let reach = from + got.len() as u64;
+    let held = part_held(&now, index);
+    let next = !now.complete && index == now.received / CHUNK_BYTES as u64;
+    if !next || from > held || reach <= held || reach >= range.end - range.start {
         return Ok(());
     }
-    if blobs.chunks(&meta.hash).await?.contains(&index) {
-        return Ok(());
-    }
-    let held = blobs.get_part(&meta.hash, index).await?.unwrap_or_default();
-    if (held.len() as u64) < from || held.len() as u64 >= from + got.len() as u64 {
-        return Ok(());
-    }
-    let mut joined = BytesMut::with_capacity((from as usize) + got.len());
-    joined.extend_from_slice(&held[..from as usize]);
-    joined.extend_from_slice(&got);
-    blobs.put_part(&meta.hash, index, joined.freeze()).await?;
+    let part = match from {
+        0 => got,
+        from => {
+            let part = blobs.get_part(&meta.hash, index).await?.unwrap_or_default();
+            joined(&part[..(from as usize).min(part.len())], &got)
+        }
+    };
+    blobs.put_part(&meta.hash, index, part).await?;
     Ok(())
+}
+
+/// Bytes of chunk `index` the server holds as a part, as `state` tells: only the next chunk
+/// the upload lacks can have one.
+fn part_held(state: &UploadState, index: u64) -> u64 {
+    let start = index * CHUNK_BYTES as u64;
+    match !state.complete && state.received / CHUNK_BYTES as u64 == index {
+        true => state.received - start,
+        false => 0,
+    }
+}
+
+/// `head` then `tail`, as one buffer.
+fn joined(head: &[u8], tail: &[u8]) -> Bytes {
+    let mut out = BytesMut::with_capacity(head.len() + tail.len());
+    out.extend_from_slice(head);
+    out.extend_from_slice(tail);
+    out.freeze()
 }
 
 /// Joins the chunks, checks hash and type, stores the blob and drops the chunks. A blob

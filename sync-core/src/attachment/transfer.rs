@@ -35,6 +35,15 @@ pub fn chunk_range(size: u64, index: u64) -> std::ops::Range<u64> {
     start.min(size)..(start + CHUNK_BYTES as u64).min(size)
 }
 
+/// The path of `PUT …/chunks/{index}`, with `?from={from}` when the chunk is resumed
+/// (`from` > 0: the server holds the chunk's first `from` bytes from a request that was cut).
+pub fn chunk_path(record: &str, hash: &str, index: u64, from: u64) -> String {
+    match from {
+        0 => format!("/v1/attachments/{record}/{hash}/chunks/{index}"),
+        from => format!("/v1/attachments/{record}/{hash}/chunks/{index}?from={from}"),
+    }
+}
+
 /// Why a transfer stopped.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TransferError {
