@@ -97,14 +97,20 @@ pub fn set_prefetch(
     if !p.is_on() {
         return Ok(0);
     }
+    // Read every record first, then queue in one transaction (not one write per record).
+    let mut wanted: Vec<(Uuid, Meta)> = Vec::new();
     for id in replica.all_heads()?.into_keys() {
-        let Some(view) = replica.get(id)? else {
-            continue;
-        };
-        replica
-            .pool()
-            .write(|tx| queue(tx, id, &view.record.fields, &p))?;
+        if let Some(view) = replica.get(id)? {
+            let metas = super::of_fields(&view.record.fields);
+            wanted.extend(metas.into_iter().filter(|m| p.wants(m)).map(|m| (id, m)));
+        }
     }
+    replica.pool().write(|tx| -> Result<_, StoreError> {
+        for (id, m) in &wanted {
+            insert(tx, *id, m)?;
+        }
+        Ok(())
+    })?;
     Ok(queued(replica)?)
 }
 
@@ -120,14 +126,20 @@ pub(crate) fn queue(
     if metas.is_empty() {
         return Ok(());
     }
-    let mut st = c.prepare_cached(
+    for m in metas.iter().filter(|m| p.wants(m)) {
+        insert(c, id, m)?;
+    }
+    Ok(())
+}
+
+/// Queues reference `m` of record `id` unless its row (held, queued or uploading) exists.
+fn insert(c: &Connection, id: Uuid, m: &Meta) -> Result<(), StoreError> {
+    c.prepare_cached(
         "INSERT INTO attachment_blobs (record, hash, size, bytes, origin, acked, next_try_ms)
          VALUES (?1, ?2, ?3, NULL, 'prefetch', NULL, 0)
          ON CONFLICT (record, hash) DO NOTHING",
-    )?;
-    for m in metas.iter().filter(|m| p.wants(m)) {
-        st.execute(params![id.to_string(), m.hash, m.size as i64])?;
-    }
+    )?
+    .execute(params![id.to_string(), m.hash, m.size as i64])?;
     Ok(())
 }
 
