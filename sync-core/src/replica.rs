@@ -602,7 +602,7 @@ impl Replica {
                     tables::resync_records(c)?,
                     tables::outbox_status(c)?,
                     tables::rejected(c)?.len() as u64,
-                    crate::attachment::prefetch::upload_counts(c)?,
+                    crate::attachment::local::upload_counts(c)?,
                 ))
             })?;
         let mut push: Vec<PushRecord> = Vec::new();

@@ -189,6 +189,24 @@ pub fn bytes(replica: &Replica, id: Uuid, hash: &str) -> Result<Option<Vec<u8>>,
     })?)
 }
 
+/// Uploads on this phone the server refused for good (held here with their error), and
+/// uploads not done yet: the `attachments_failed` and `attachments_pending` of the device
+/// status sent on every sync.
+pub(crate) fn upload_counts(c: &rusqlite::Connection) -> Result<(u64, u64), StoreError> {
+    Ok(c.query_row(
+        "SELECT count(*) FILTER (WHERE error IS NOT NULL),
+                count(*) FILTER (WHERE error IS NULL AND (acked IS NULL OR acked < size))
+         FROM attachment_blobs WHERE origin = 'local'",
+        [],
+        |r| {
+            Ok((
+                r.get::<_, i64>(0)?.max(0) as u64,
+                r.get::<_, i64>(1)?.max(0) as u64,
+            ))
+        },
+    )?)
+}
+
 /// Uploads due at `now_ms` (not refused, not done, their backoff over), oldest first.
 pub fn due_uploads(replica: &Replica, now_ms: i64) -> Result<Vec<QueuedUpload>, ReplicaError> {
     Ok(replica.pool().read(|c| -> Result<_, StoreError> {
