@@ -28,16 +28,14 @@ fn add(tx: &dyn Sql, day: &str, user: &str, metric: &str, n: i64) -> Result<(), 
     if n == 0 {
         return Ok(());
     }
-    tx.execute(
-        "INSERT INTO report_activity (day, \"user\", metric, n) VALUES (?1, ?2, ?3, ?4)
-         ON CONFLICT (day, \"user\", metric) DO UPDATE SET n = report_activity.n + excluded.n",
-        &[&day, &user, &metric, &n],
-    )?;
-    // The month's row (schema version 11): the sum, and the day's new count as a candidate
-    // for the month's largest day (counts only grow, so a maximum kept this way stays right).
+    // The day's new count comes back with the upsert: the month's row (schema version 11)
+    // takes the sum, and that count as a candidate for the month's largest day (counts only
+    // grow, so a maximum kept this way stays right).
     let day_n: i64 = tx.query_value(
-        "SELECT n FROM report_activity WHERE day = ?1 AND \"user\" = ?2 AND metric = ?3",
-        &[&day, &user, &metric],
+        "INSERT INTO report_activity (day, \"user\", metric, n) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (day, \"user\", metric) DO UPDATE SET n = report_activity.n + excluded.n
+         RETURNING n",
+        &[&day, &user, &metric, &n],
     )?;
     let month = &day[..day.len().min(7)];
     tx.execute(
