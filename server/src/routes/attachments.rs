@@ -4,7 +4,7 @@
 use axum::Json;
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::header::{ACCEPT_RANGES, CACHE_CONTROL, CONTENT_RANGE, CONTENT_TYPE, ETAG, RANGE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -26,7 +26,9 @@ pub fn router() -> Router<AppState> {
         .route("/v1/attachments/{record}/{hash}/upload", get(upload_state))
         .route(
             "/v1/attachments/{record}/{hash}/chunks/{index}",
-            put(put_chunk).layer(DefaultBodyLimit::max(CHUNK_BYTES)),
+            // No `DefaultBodyLimit`: the handler streams the body itself (`read_chunk` stops
+            // past one chunk), which that layer does not govern.
+            put(put_chunk),
         )
 }
 
@@ -102,7 +104,7 @@ async fn put_chunk(
 
 /// A chunk's request body as it arrived.
 enum Read {
-    /// Whole (its length is checked against the chunk's next).
+    /// Whole (`upload::put_chunk` checks its length against the chunk's).
     Whole(Bytes),
     /// Ended early, the link cut: what arrived.
     Cut(Bytes),

@@ -142,6 +142,21 @@ fn a_chunk_sent_twice_changes_nothing() {
     let server = Server::start(bin());
     let (a, id, bytes, meta) = synced_photo(&server, CHUNK_BYTES + 10, 3, "portrait");
     let t = HttpTransport::new(a.client.clone());
+    // A body longer than any chunk is refused before it is stored.
+    let mut long = bytes[..CHUNK_BYTES].to_vec();
+    long.push(0);
+    assert_eq!(
+        t.put_chunk(&id.to_string(), &meta.hash, 0, 0, &long),
+        Err(TransferError::Refused {
+            code: "too_large".into()
+        })
+    );
+    assert_eq!(
+        t.upload_state(&id.to_string(), &meta.hash)
+            .unwrap()
+            .received,
+        0
+    );
     let first = &bytes[..CHUNK_BYTES];
     let s1 = t
         .put_chunk(&id.to_string(), &meta.hash, 0, 0, first)
