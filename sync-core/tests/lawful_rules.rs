@@ -497,6 +497,87 @@ fn a_death_before_birth_or_a_card_issued_before_birth_is_a_finding() {
 }
 
 #[test]
+fn a_citizen_notified_of_the_id_number_with_a_level_2_vneid_account_has_no_finding() {
+    let found = codes(
+        Kind::Citizen,
+        &[
+            ("date_of_birth", "1990-05-17".into()),
+            ("id_number", "022190001234".into()),
+            ("sex", "female".into()),
+            ("id_number_notified_on", "2023-04-02".into()),
+            ("vneid_level", "level_2".into()),
+            ("vneid_activated_on", "2023-06-20".into()),
+        ],
+    );
+    assert!(found.is_empty(), "{found:?}");
+}
+
+#[test]
+fn a_notice_or_a_vneid_account_without_an_id_number_is_a_finding_and_so_is_an_activation_with_no_level()
+ {
+    let found = codes(
+        Kind::Citizen,
+        &[
+            ("date_of_birth", "1990-05-17".into()),
+            ("id_number_notified_on", "2023-04-02".into()),
+            ("vneid_level", "level_1".into()),
+        ],
+    );
+    assert_eq!(
+        found,
+        [
+            "id_number_notified_without_number",
+            "vneid_without_id_number"
+        ]
+    );
+    let found = codes(
+        Kind::Citizen,
+        &[
+            ("date_of_birth", "1990-05-17".into()),
+            ("id_number", "022190001234".into()),
+            ("sex", "female".into()),
+            ("vneid_level", "none".into()),
+            ("vneid_activated_on", "2023-06-20".into()),
+        ],
+    );
+    assert_eq!(found, ["vneid_activation_without_level"]);
+}
+
+#[test]
+fn a_notice_or_a_vneid_activation_dated_before_birth_is_a_finding() {
+    let found = codes(
+        Kind::Citizen,
+        &[
+            ("date_of_birth", "1990-05-17".into()),
+            ("id_number", "022190001234".into()),
+            ("sex", "female".into()),
+            ("id_number_notified_on", "1989-04-02".into()),
+            ("vneid_level", "level_2".into()),
+            ("vneid_activated_on", "1989-06-20".into()),
+        ],
+    );
+    assert_eq!(
+        found,
+        [
+            "id_number_notified_before_birth",
+            "vneid_activated_before_birth"
+        ]
+    );
+}
+
+#[test]
+fn an_unknown_vneid_level_is_refused() {
+    let r = record(
+        Kind::Citizen,
+        &[
+            ("date_of_birth", "1990-05-17".into()),
+            ("vneid_level", "level_3".into()),
+        ],
+    );
+    assert!(model::validate(&r, &ValidationContext::new("2026-03-10")).is_err());
+}
+
+#[test]
 fn a_father_whose_id_number_says_born_1995_for_a_child_born_1990_is_a_finding() {
     let found = codes(
         Kind::Citizen,

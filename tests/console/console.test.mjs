@@ -174,7 +174,7 @@ test('the data-quality report draws the findings by type beside their numbers', 
   await page.screenshot({ path: join(SHOTS, 'report-quality.png'), fullPage: true });
 });
 
-test('the coverage report draws its totals beside their numbers and says what the model cannot count', async () => {
+test('the coverage report draws its totals beside their numbers, the ID-number notice and VNeID among them', async () => {
   await page.goto(`${BASE}/console/reports/coverage?months=12`);
   assert.match(await page.textContent('h1'), /Báo cáo độ phủ/);
   assert.equal(await page.locator('#chart-coverage svg').count(), 1, 'the totals chart');
@@ -182,7 +182,9 @@ test('the coverage report draws its totals beside their numbers and says what th
   assert.equal(await page.locator('#coverage-table').count(), 1);
   assert.equal(await page.locator('#cards-due-table').count(), 1);
   assert.match(await page.textContent('#coverage-table thead'), /Thẻ đến hạn đổi trong 12 tháng/);
-  assert.match(await page.textContent('#not-recorded'), /VNeID/);
+  assert.match(await page.textContent('#coverage-totals'), /Chưa được thông báo số định danh cá nhân/);
+  assert.match(await page.textContent('#coverage-totals'), /VNeID/);
+  assert.equal(await page.locator('#not-recorded').count(), 0, 'every figure is counted');
   const xlsx = await page.request.get(`${BASE}${await page.getAttribute('#download-xlsx', 'href')}`);
   assert.equal(xlsx.status(), 200);
   assert.equal((await xlsx.body()).subarray(0, 2).toString(), 'PK');

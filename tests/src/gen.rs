@@ -227,6 +227,39 @@ fn birth_for_age(rng: &mut ChaCha8Rng, age: i32) -> Day {
     latest.plus(-rng.gen_range(0..365))
 }
 
+/// The ID-number notice (seed plan 4.6) and the VNeID account (seed 2.3) of a citizen, in
+/// plausible shares: ~90% told their number, of the 14+ ~55% level 2, ~10% level 1, ~15%
+/// `none` recorded, the rest not recorded; a few children with a level-2 account made by a
+/// parent. Drawn from a generator of the person's own (seeded by the record id), so adding
+/// these fields left every other generated value as it was.
+fn notice_and_vneid(p: &Person, f: &mut Fields) {
+    let mut rng = ChaCha8Rng::seed_from_u64(p.id.as_u64_pair().1 ^ 0x5eed_0f_7e_1d);
+    let (born, age, end) = (p.born, p.age(), today().plus(-1));
+    // The notice campaign of 2022–2023, or a month after a later birth registration.
+    let campaign = Day::ymd(2022, 3, 1).plus(rng.gen_range(0..640));
+    let notified = campaign.max(born.plus(30));
+    if rng.gen_bool(0.9) && notified <= end {
+        f.insert("id_number_notified_on".into(), notified.iso().into());
+    }
+    let roll: f64 = rng.gen_range(0.0..1.0);
+    let level = match (age >= 14, roll) {
+        (true, r) if r < 0.55 => Some("level_2"),
+        (true, r) if r < 0.65 => Some("level_1"),
+        (true, r) if r < 0.80 => Some("none"),
+        (false, r) if r < 0.10 => Some("level_2"),
+        _ => None,
+    };
+    if let Some(level) = level {
+        f.insert("vneid_level".into(), level.into());
+        let activated = Day::ymd(2022, 6, 1)
+            .plus(rng.gen_range(0..1300))
+            .max(born.plus(1));
+        if level != "none" && activated <= end {
+            f.insert("vneid_activated_on".into(), activated.iso().into());
+        }
+    }
+}
+
 // --- people -----------------------------------------------------------------------------
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -831,6 +864,7 @@ impl Generator {
             let email = format!("{key}{}@gmail.com", self.rng.gen_range(1..999));
             f.insert("email".into(), email.into());
         }
+        notice_and_vneid(p, &mut f);
         f.insert("status".into(), "active".into());
         Record {
             id: p.id,
@@ -1275,6 +1309,46 @@ mod tests {
         assert_ne!(a, c);
         assert_eq!(records(9, 1234).len(), 1234);
         assert_eq!(records(9, 1234), records(9, 1234));
+    }
+
+    #[test]
+    fn most_citizens_were_told_their_id_number_and_over_half_the_adults_have_a_vneid_account() {
+        let data = generate(3, 5_000);
+        let citizens: Vec<&Record> = data
+            .records
+            .iter()
+            .filter(|r| r.kind == Kind::Citizen)
+            .collect();
+        let share = |pred: &dyn Fn(&Record) -> bool, of: &[&Record]| {
+            of.iter().filter(|r| pred(r)).count() as f64 / of.len() as f64
+        };
+        let told = share(&|r| r.text("id_number_notified_on").is_some(), &citizens);
+        assert!((0.8..0.95).contains(&told), "told {told}");
+        let adults: Vec<&Record> = citizens
+            .iter()
+            .copied()
+            .filter(|r| {
+                r.text("date_of_birth")
+                    .and_then(Date::parse)
+                    .is_some_and(|b| b.add_years(14).is_some_and(|d| d <= today().0))
+            })
+            .collect();
+        let active = share(
+            &|r| matches!(r.text("vneid_level"), Some("level_1" | "level_2")),
+            &adults,
+        );
+        assert!((0.55..0.75).contains(&active), "VNeID among 14+ {active}");
+        // Every activation day goes with a level, and no notice or activation is in the future.
+        for r in &citizens {
+            if r.text("vneid_activated_on").is_some() {
+                assert_ne!(r.text("vneid_level").unwrap_or("none"), "none");
+            }
+            for f in ["id_number_notified_on", "vneid_activated_on"] {
+                if let Some(d) = r.text(f) {
+                    assert!(d < REFERENCE_DATE, "{f} {d}");
+                }
+            }
+        }
     }
 
     #[test]

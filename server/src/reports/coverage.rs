@@ -14,10 +14,11 @@
 //!   temporary registrations and extensions whose last day is between today and 15 days on,
 //!   not superseded by a granted extension or removal acting on them, and of those the ones
 //!   with an extension filed and not yet decided;
-//! - **citizens without a personal ID number**: active citizens with none recorded.
-//!
-//! Not counted, because the domain model has no field for it ([`NOT_RECORDED`]): whether a
-//! citizen has been told the ID number, and whether the VNeID account is activated.
+//! - **citizens without a personal ID number**: active citizens with none recorded;
+//! - **not yet told their ID number** (seed plan 4.6): active citizens with an ID number and
+//!   no `id_number_notified_on` (schema version 12);
+//! - **VNeID accounts** (seed plan 2.3): active citizens whose `vneid_level` is `level_1` or
+//!   `level_2`, and the residents aged 14+ without one.
 
 use std::collections::BTreeMap;
 
@@ -35,20 +36,6 @@ pub const MAX_MONTHS: u32 = 60;
 pub const EXPIRY_DAYS: i64 = 15;
 /// The exchange ages of Identification Law Art. 21, in the order of `cards_due_by_age`.
 pub const AGES: [i64; 4] = [14, 25, 40, 60];
-
-/// Figures the model cannot give: (code, Vietnamese, English).
-pub const NOT_RECORDED: [(&str, &str, &str); 2] = [
-    (
-        "id_number_not_told",
-        "Công dân chưa được thông báo số định danh cá nhân: mô hình dữ liệu chưa có trường ghi nhận việc đã thông báo số định danh cá nhân cho công dân, nên chưa thống kê được.",
-        "Citizens not yet told their personal ID number: the data model has no field recording that a citizen was told it, so this is not counted.",
-    ),
-    (
-        "vneid_not_activated",
-        "Công dân chưa kích hoạt tài khoản định danh điện tử (VNeID): mô hình dữ liệu chưa có trường kích hoạt VNeID, nên chưa thống kê được.",
-        "Citizens without an activated VNeID account: the data model has no VNeID activation field, so this is not counted.",
-    ),
-];
 
 /// The coverage figures of one unit.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -74,6 +61,12 @@ pub struct CoverageRow {
     pub extension_filed: i64,
     /// Active citizens without a personal ID number.
     pub without_id_number: i64,
+    /// Active citizens with an ID number who have not been told it.
+    pub id_number_not_told: i64,
+    /// Active citizens with an activated VNeID account (level 1 or 2).
+    pub vneid_activated: i64,
+    /// Active residents aged 14 or more without an activated VNeID account.
+    pub vneid_not_activated: i64,
 }
 
 impl CoverageRow {
@@ -89,6 +82,9 @@ impl CoverageRow {
         self.registrations_expiring += o.registrations_expiring;
         self.extension_filed += o.extension_filed;
         self.without_id_number += o.without_id_number;
+        self.id_number_not_told += o.id_number_not_told;
+        self.vneid_activated += o.vneid_activated;
+        self.vneid_not_activated += o.vneid_not_activated;
     }
 }
 
@@ -110,19 +106,6 @@ pub struct Coverage {
     pub rows: Vec<CoverageRow>,
     /// The sum over the units.
     pub total: CoverageRow,
-    /// Figures the model cannot give, with why.
-    pub not_recorded: Vec<NotRecorded>,
-}
-
-/// A figure the report cannot give.
-#[derive(Debug, Clone, Serialize)]
-pub struct NotRecorded {
-    /// `id_number_not_told`, `vneid_not_activated`.
-    pub figure: &'static str,
-    /// Why, in Vietnamese.
-    pub vi: &'static str,
-    /// Why, in English.
-    pub en: &'static str,
 }
 
 fn ser_date<S: serde::Serializer>(d: &Date, s: S) -> Result<S::Ok, S::Error> {
@@ -194,10 +177,6 @@ pub fn coverage(
         registrations_expiring_until: expiring,
         rows,
         total,
-        not_recorded: NOT_RECORDED
-            .iter()
-            .map(|(figure, vi, en)| NotRecorded { figure, vi, en })
-            .collect(),
     })
 }
 
@@ -214,7 +193,12 @@ fn citizens(
                 CAST(SUM(CASE WHEN c.turns_14_on <= ?1 AND c.card_issued_on IS NULL
                               AND c.card_expires_on IS NULL AND NOT EXISTS ({APPLIED})
                          THEN 1 ELSE 0 END) AS BIGINT),
-                CAST(SUM(CASE WHEN c.has_id_number = 0 THEN 1 ELSE 0 END) AS BIGINT)
+                CAST(SUM(CASE WHEN c.has_id_number = 0 THEN 1 ELSE 0 END) AS BIGINT),
+                CAST(SUM(CASE WHEN c.has_id_number = 1 AND c.id_notified = 0
+                         THEN 1 ELSE 0 END) AS BIGINT),
+                CAST(SUM(CASE WHEN c.vneid_active = 1 THEN 1 ELSE 0 END) AS BIGINT),
+                CAST(SUM(CASE WHEN c.turns_14_on <= ?1 AND c.vneid_active = 0
+                         THEN 1 ELSE 0 END) AS BIGINT)
              FROM report_citizens c
              WHERE c.status = 'active' AND c.unit IN ({})
              GROUP BY c.unit",
@@ -227,6 +211,9 @@ fn citizens(
             row.residents_14_plus = r.get(1)?;
             row.without_application = r.get(2)?;
             row.without_id_number = r.get(3)?;
+            row.id_number_not_told = r.get(4)?;
+            row.vneid_activated = r.get(5)?;
+            row.vneid_not_activated = r.get(6)?;
         }
     }
     Ok(())

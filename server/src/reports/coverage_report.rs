@@ -59,6 +59,9 @@ pub fn headers(months: u32) -> Vec<String> {
         format!("Tạm trú hết hạn trong {EXPIRY_DAYS} ngày"),
         "Trong đó đã nộp hồ sơ gia hạn".into(),
         "Công dân chưa có số định danh cá nhân".into(),
+        "Chưa được thông báo số định danh cá nhân".into(),
+        "Đã kích hoạt tài khoản định danh điện tử (VNeID)".into(),
+        "Từ 14 tuổi chưa kích hoạt VNeID".into(),
     ]
 }
 
@@ -74,11 +77,13 @@ pub const AGE_HEADERS: [&str; 7] = [
 ];
 
 /// What the figures mean (printed under the table and in the files).
-pub const NOTES: [&str; 5] = [
+pub const NOTES: [&str; 7] = [
     "Công dân từ 14 tuổi: công dân đang hoạt động đã đủ 14 tuổi (ngày sinh chỉ có năm hoặc tháng: tính theo ngày muộn nhất có thể). Chưa có thẻ, chưa có hồ sơ: không ghi thẻ đã cấp trên hồ sơ công dân và không có hồ sơ cấp thẻ đang giải quyết hoặc đã cấp cho công dân đó.",
     "Thẻ đến hạn đổi: thẻ ghi trên hồ sơ công dân hết hạn (ngày hết hạn ghi trên hồ sơ, hoặc theo Điều 21 Luật Căn cước: đủ 14, 25, 40, 60 tuổi) từ hôm nay đến hết thời hạn đã chọn, chưa có hồ sơ cấp đổi nộp sau ngày cấp thẻ.",
     "Thẻ đã cấp, chưa trả: hồ sơ cấp thẻ ở trạng thái đã cấp thẻ mà chưa ghi nhận trả thẻ cho công dân.",
     "Tạm trú hết hạn: đăng ký tạm trú hoặc gia hạn đã được chấp thuận, ngày cuối từ hôm nay đến 15 ngày tới (Điều 28 khoản 3 Luật Cư trú), chưa được gia hạn hoặc xóa.",
+    "Chưa được thông báo số định danh cá nhân: công dân đang hoạt động đã có số định danh cá nhân nhưng hồ sơ chưa ghi ngày thông báo số cho công dân.",
+    "VNeID: tài khoản định danh điện tử mức 1 hoặc mức 2 ghi trên hồ sơ công dân; chưa kích hoạt: công dân từ 14 tuổi chưa có tài khoản mức 1 hoặc mức 2.",
     "Số liệu tính theo ngày giờ Việt Nam, tại thời điểm lập báo cáo.",
 ];
 
@@ -113,6 +118,9 @@ fn figures(row: &CoverageRow, total: bool) -> Vec<Cell> {
         Cell::Int(row.registrations_expiring),
         Cell::Int(row.extension_filed),
         Cell::Int(row.without_id_number),
+        Cell::Int(row.id_number_not_told),
+        Cell::Int(row.vneid_activated),
+        Cell::Int(row.vneid_not_activated),
     ]
 }
 
@@ -135,11 +143,6 @@ pub fn figures_table(r: &CoverageReport) -> Table {
         rows,
     );
     t.notes = NOTES.iter().map(|n| (*n).to_owned()).collect();
-    t.notes.extend(
-        c.not_recorded
-            .iter()
-            .map(|n| format!("Chưa có số liệu — {}", n.vi)),
-    );
     t
 }
 

@@ -1,4 +1,4 @@
-//! The report index (schema versions 6 and 9): one `report_dossiers` row per CCCD application
+//! The report index (schema versions 6, 9 and 12): one `report_dossiers` row per CCCD application
 //! and residence declaration, one `report_citizens` row per citizen (the coverage report) and
 //! one `report_findings` row per finding a record carries, written
 //! next to the review index whenever a stored record is indexed (`review::detect`), so the
@@ -150,6 +150,10 @@ pub struct CitizenRow {
     pub card_expires_on: Option<Date>,
     /// The exchange age (14/25/40/60) the expiry falls on, with an exact date of birth.
     pub card_due_age: Option<i32>,
+    /// Whether the citizen was told the ID number (`id_number_notified_on` recorded).
+    pub id_notified: bool,
+    /// Whether a VNeID account is activated (`vneid_level` is `level_1` or `level_2`).
+    pub vneid_active: bool,
 }
 
 /// The coverage figures of one citizen.
@@ -170,6 +174,10 @@ pub fn citizen_row(record: &Record) -> CitizenRow {
         card_issued_on: issued,
         card_expires_on: expires,
         card_due_age: due_age,
+        id_notified: record
+            .text("id_number_notified_on")
+            .is_some_and(|s| !s.is_empty()),
+        vneid_active: matches!(record.text("vneid_level"), Some("level_1" | "level_2")),
     }
 }
 
@@ -178,13 +186,14 @@ fn index_citizen(tx: &dyn Sql, record: &Record, id: &str, now_ms: i64) -> Result
     let day = |d: Option<Date>| d.map(|d| d.to_string());
     tx.execute(
         "INSERT INTO report_citizens (record, unit, status, turns_14_on, has_id_number,
-             card_issued_on, card_expires_on, card_due_age, updated_ms)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+             card_issued_on, card_expires_on, card_due_age, updated_ms, id_notified, vneid_active)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
          ON CONFLICT (record) DO UPDATE SET
              unit = excluded.unit, status = excluded.status, turns_14_on = excluded.turns_14_on,
              has_id_number = excluded.has_id_number, card_issued_on = excluded.card_issued_on,
              card_expires_on = excluded.card_expires_on, card_due_age = excluded.card_due_age,
-             updated_ms = excluded.updated_ms",
+             updated_ms = excluded.updated_ms, id_notified = excluded.id_notified,
+             vneid_active = excluded.vneid_active",
         &[
             &id,
             &record.unit.as_str(),
@@ -195,6 +204,8 @@ fn index_citizen(tx: &dyn Sql, record: &Record, id: &str, now_ms: i64) -> Result
             &day(c.card_expires_on),
             &c.card_due_age.map(i64::from),
             &now_ms,
+            &i64::from(c.id_notified),
+            &i64::from(c.vneid_active),
         ],
     )?;
     Ok(())

@@ -69,6 +69,11 @@ pub fn finding_vi(code: &str) -> &str {
         "due_after_legal_limit" => "Ngày hẹn vượt thời hạn luật định",
         "date_of_birth_partial" => "Ngày sinh không đầy đủ",
         "filed_for_deceased_citizen" => "Hồ sơ của người đã mất",
+        "id_number_notified_without_number" => "Ghi đã thông báo số định danh nhưng chưa có số",
+        "id_number_notified_before_birth" => "Ngày thông báo số định danh trước ngày sinh",
+        "vneid_without_id_number" => "Có tài khoản VNeID nhưng chưa có số định danh",
+        "vneid_activation_without_level" => "Có ngày kích hoạt VNeID nhưng chưa ghi mức tài khoản",
+        "vneid_activated_before_birth" => "Ngày kích hoạt VNeID trước ngày sinh",
         other => other,
     }
 }

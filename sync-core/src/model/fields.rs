@@ -28,6 +28,9 @@ pub const RELATIONSHIPS: &[&str] = &[
 const SEXES: &[&str] = &["male", "female"];
 const BLOOD_TYPES: &[&str] = &["A", "B", "AB", "O", "unknown"];
 const MARITAL_STATUSES: &[&str] = &["single", "married", "divorced", "widowed", "unknown"];
+/// A citizen's electronic identification (VNeID) account level (Identification Law Art. 31 ⚠):
+/// `none`, level 1 (identity only), level 2 (identity with photo and fingerprints).
+pub const VNEID_LEVELS: &[&str] = &["none", "level_1", "level_2"];
 const CITIZEN_STATUSES: &[&str] = &["active", "deceased", "withdrawn", "merged_into"];
 const HOUSEHOLD_STATUSES: &[&str] = &["active", "withdrawn", "merged_into"];
 /// `cmnd_confirmation`: confirming an old 9-digit CMND number for a card holder (seed plan
@@ -283,6 +286,9 @@ static CITIZEN: &[FieldSpec] = &[
     f("previous_id_numbers", T::PreviousIdNumbers, R, "Số định danh cá nhân trước đây", "Earlier ID numbers"),
     f("status_reason", T::Text, N, "Lý do thay đổi trạng thái", "Reason for the status change"),
     f("captured_on", T::Date, N, "Ngày thu thập thông tin", "Information captured on"),
+    f("id_number_notified_on", T::Date, N, "Ngày thông báo số định danh cá nhân cho công dân", "Personal ID number notified to the citizen on"),
+    f("vneid_level", T::Enum(VNEID_LEVELS), N, "Mức tài khoản định danh điện tử (VNeID)", "VNeID account level"),
+    f("vneid_activated_on", T::Date, N, "Ngày kích hoạt tài khoản định danh điện tử", "VNeID account activated on"),
 ];
 
 #[rustfmt::skip]
@@ -465,8 +471,11 @@ mod tests {
             Some(FieldType::Enum(RELATIONSHIPS))
         );
         assert_eq!(ty("phone"), Some(FieldType::Phone));
-        assert_eq!(fields_of(Kind::Citizen).len(), 41);
+        assert_eq!(fields_of(Kind::Citizen).len(), 44);
         assert_eq!(ty("captured_on"), Some(FieldType::Date));
+        assert_eq!(ty("id_number_notified_on"), Some(FieldType::Date));
+        assert_eq!(ty("vneid_level"), Some(FieldType::Enum(VNEID_LEVELS)));
+        assert_eq!(ty("vneid_activated_on"), Some(FieldType::Date));
     }
 
     #[test]

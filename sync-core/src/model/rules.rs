@@ -41,6 +41,7 @@ pub(crate) fn check(
         Kind::Citizen => {
             id_number_facts(record, today, out);
             citizen_dates(record, out);
+            notice_and_vneid(record, out);
             death_status(record, out);
             temporary_inside_permanent_commune(record, out);
             card_validity(record, out);
@@ -169,6 +170,50 @@ fn citizen_dates(record: &Record, out: &mut Vec<Finding>) {
             "card_issued_before_birth",
             "previous_card_issued_on",
             "the previous card's issue date is before the date of birth",
+        ));
+    }
+    for (field, code, what) in [
+        (
+            "id_number_notified_on",
+            "id_number_notified_before_birth",
+            "the day the ID number was notified is before the date of birth",
+        ),
+        (
+            "vneid_activated_on",
+            "vneid_activated_before_birth",
+            "the day the VNeID account was activated is before the date of birth",
+        ),
+    ] {
+        if date(record, field).is_some_and(|d| d < born.earliest()) {
+            out.push(finding(code, field, what));
+        }
+    }
+}
+
+/// The ID number notice (seed 4.6) and the VNeID account (seed 2.3) both presuppose a
+/// personal ID number; an activation day goes with a level other than `none`.
+fn notice_and_vneid(record: &Record, out: &mut Vec<Finding>) {
+    let has_number = record.text("id_number").is_some_and(|s| !s.is_empty());
+    let level = record.text("vneid_level").unwrap_or("none");
+    if !has_number && record.text("id_number_notified_on").is_some() {
+        out.push(finding(
+            "id_number_notified_without_number",
+            "id_number_notified_on",
+            "the citizen is recorded as notified of a personal ID number, but no ID number is recorded",
+        ));
+    }
+    if !has_number && level != "none" {
+        out.push(finding(
+            "vneid_without_id_number",
+            "vneid_level",
+            "a VNeID account is recorded, but no personal ID number (a VNeID account is made from the ID number)",
+        ));
+    }
+    if level == "none" && record.text("vneid_activated_on").is_some() {
+        out.push(finding(
+            "vneid_activation_without_level",
+            "vneid_activated_on",
+            "a VNeID activation day is recorded, but the account level is none or not recorded",
         ));
     }
 }

@@ -585,7 +585,6 @@ pub struct CoveragePage {
     chart: String,
     totals: Vec<(String, i64)>,
     sections: Vec<(Table, &'static str)>,
-    not_recorded: Vec<&'static str>,
 }
 
 /// `/console/reports/coverage`.
@@ -618,6 +617,9 @@ pub async fn coverage(
             t.registrations_expiring,
             t.extension_filed,
             t.without_id_number,
+            t.id_number_not_told,
+            t.vneid_activated,
+            t.vneid_not_activated,
         ])
         .collect();
     let bars: Vec<(String, u64)> = totals
@@ -640,7 +642,6 @@ pub async fn coverage(
         .map(|((t, _), id)| (t, id))
         .collect();
     let heading = sections[0].0.heading();
-    let not_recorded = c.not_recorded.iter().map(|n| l.pick(n.vi, n.en)).collect();
     let allowed = report_units(user.user.role, &user.user.scopes());
     let title = l.pick("Độ phủ", "Coverage").to_owned();
     let months = c.months;
@@ -655,7 +656,6 @@ pub async fn coverage(
             chart,
             totals,
             sections,
-            not_recorded,
         }
     })
 }
