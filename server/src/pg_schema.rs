@@ -70,6 +70,10 @@ pub const PG_MIGRATIONS: &[Migration] = &[
         version: 12,
         sql: include_str!("../migrations/postgres/0012_citizen_notice_vneid.sql"),
     },
+    Migration {
+        version: 13,
+        sql: include_str!("../migrations/postgres/0013_review_capture_dates.sql"),
+    },
 ];
 
 /// The table recording which migrations were applied (the SQLite side uses `user_version`).

@@ -64,6 +64,10 @@ pub const SERVER_MIGRATIONS: &[Migration] = &[
         version: 12,
         sql: include_str!("../migrations/sqlite/0012_citizen_notice_vneid.sql"),
     },
+    Migration {
+        version: 13,
+        sql: include_str!("../migrations/sqlite/0013_review_capture_dates.sql"),
+    },
 ];
 
 #[cfg(test)]

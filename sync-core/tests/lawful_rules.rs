@@ -578,6 +578,26 @@ fn an_unknown_vneid_level_is_refused() {
 }
 
 #[test]
+fn unit_codes_captured_on_different_days_are_compared_each_as_of_its_own_day() {
+    use rules::same_commune_between as same;
+    // Old Liên Vị (2024) is part of the ward Liên Hòa (07180 since 2025-07-01).
+    assert_eq!(
+        same("07180", Some("2025-09-01"), "07186", Some("2024-05-01")),
+        Some(true)
+    );
+    // 07180 on a 2024 form: old Xã Liên Hòa, part of which may be in Hà An now.
+    assert_eq!(same("07180", Some("2024-03-01"), "07168", None), None);
+    assert_eq!(
+        same("07180", Some("2025-09-01"), "07168", Some("2026-01-05")),
+        Some(false)
+    );
+    // Old Minh Thành and Đông Mai, whatever the days.
+    assert_eq!(same("07138", Some("2024-01-01"), "07135", None), Some(true));
+    assert_eq!(same("99999", None, "99999", None), Some(true));
+    assert_eq!(same("99999", None, "07135", None), Some(false));
+}
+
+#[test]
 fn a_father_whose_id_number_says_born_1995_for_a_child_born_1990_is_a_finding() {
     let found = codes(
         Kind::Citizen,

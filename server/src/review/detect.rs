@@ -896,7 +896,16 @@ fn residence_findings(
     let person = person.filter(|p| p.kind == "citizen" && is_live(p));
     let mismatch = match (active.as_slice(), &person) {
         ([only], Some(p)) => match (&p.address_unit, &only.address_unit) {
-            (Some(own), Some(registered)) => !rules::same_commune(own, registered),
+            // Each code read as of its own capture day; a split unit that may be the same
+            // commune is no mismatch (nothing a reviewer could act on).
+            (Some(own), Some(registered)) => {
+                rules::same_commune_between(
+                    own,
+                    p.captured_on.as_deref(),
+                    registered,
+                    only.captured_on.as_deref(),
+                ) == Some(false)
+            }
             _ => false,
         },
         _ => false,

@@ -502,6 +502,9 @@ pub struct IndexRow {
     pub to_date: Option<String>,
     /// The record this one was merged into.
     pub merged_into: Option<String>,
+    /// The day its address unit code was captured (a citizen's `captured_on`, a
+    /// declaration's `filed_on`), as which the code is read.
+    pub captured_on: Option<String>,
 }
 
 impl IndexRow {
@@ -514,6 +517,7 @@ impl IndexRow {
             unit: record.unit.clone(),
             status: t("status"),
             merged_into: t("merged_into"),
+            captured_on: model::captured_on(record).map(str::to_owned),
             ..IndexRow::default()
         };
         match record.kind {
@@ -563,11 +567,12 @@ fn index_from_row(r: &Row) -> Result<IndexRow, DbError> {
         from_date: r.get(11)?,
         to_date: r.get(12)?,
         merged_into: r.get(13)?,
+        captured_on: r.get(14)?,
     })
 }
 
 const INDEX_COLUMNS: &str = "record, kind, unit, status, id_number, name_key, date_of_birth,
-    citizen_id, procedure, address, address_unit, from_date, to_date, merged_into";
+    citizen_id, procedure, address, address_unit, from_date, to_date, merged_into, captured_on";
 
 /// Writes a record's index row and (for households) its membership rows.
 pub fn index_record(tx: &dyn Sql, record: &Record) -> Result<IndexRow, DbError> {
@@ -575,14 +580,14 @@ pub fn index_record(tx: &dyn Sql, record: &Record) -> Result<IndexRow, DbError> 
     tx.execute(
         &format!(
             "INSERT INTO review_index ({INDEX_COLUMNS})
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
              ON CONFLICT (record) DO UPDATE SET kind = excluded.kind, unit = excluded.unit,
              status = excluded.status, id_number = excluded.id_number,
              name_key = excluded.name_key, date_of_birth = excluded.date_of_birth,
              citizen_id = excluded.citizen_id, procedure = excluded.procedure,
              address = excluded.address, address_unit = excluded.address_unit,
              from_date = excluded.from_date, to_date = excluded.to_date,
-             merged_into = excluded.merged_into"
+             merged_into = excluded.merged_into, captured_on = excluded.captured_on"
         ),
         &[
             &row.record,
@@ -599,6 +604,7 @@ pub fn index_record(tx: &dyn Sql, record: &Record) -> Result<IndexRow, DbError> 
             &row.from_date,
             &row.to_date,
             &row.merged_into,
+            &row.captured_on,
         ],
     )?;
     if record.kind == Kind::Household {

@@ -1097,6 +1097,55 @@ fn an_old_unit_code_merged_into_the_registered_ward_is_no_unit_mismatch() {
     assert_eq!(db.open()[0].details["reason"], "unit_mismatch");
 }
 
+/// The open residence items' reasons.
+fn residence_reasons(db: &Db) -> Vec<String> {
+    db.open()
+        .iter()
+        .filter(|i| i.item_type == ItemType::TwoPermanentResidences)
+        .map(|i| i.details["reason"].as_str().unwrap_or("").to_owned())
+        .collect()
+}
+
+/// A citizen whose permanent unit `unit` was captured on `captured`, and an accepted
+/// permanent registration in `registered` filed on `filed`.
+fn captured_and_registered(db: &mut Db, unit: &str, captured: &str, registered: &str, filed: &str) {
+    let mut person = citizen_with_id("Phạm Văn Lộc", None, "07180", A);
+    person
+        .edit(
+            &[set("permanent_unit", unit), set("captured_on", captured)],
+            &author(A, NOW - 9_000),
+        )
+        .unwrap();
+    let pid = person.read().unwrap().id;
+    db.push(&person);
+    let mut reg = registration(pid, registered, "Thôn 3", filed);
+    reg.edit(&[set("filed_on", filed)], &author(B, NOW - 8_000))
+        .unwrap();
+    db.push(&reg);
+}
+
+#[test]
+fn unit_codes_are_compared_each_as_of_the_day_it_was_captured() {
+    // 07186 (Xã Liên Vị) has been part of 07180 (Phường Liên Hòa) since 2025-07-01: a citizen
+    // captured in 2025-09 in the ward and a registration filed in 2024 in old Liên Vị are one
+    // commune. Read without dates, 07180 could be old Liên Hòa (part of it now in Hà An), and
+    // this was flagged.
+    let mut db = db();
+    captured_and_registered(&mut db, "07180", "2025-09-01", "07186", "2024-05-01");
+    assert!(residence_reasons(&db).is_empty(), "{:?}", db.open());
+
+    // 07180 on a 2024 form is old Xã Liên Hòa, part of which may now be in Hà An (07168): a
+    // split unit cannot be decided, so it is no mismatch.
+    let mut db = db_fresh();
+    captured_and_registered(&mut db, "07180", "2024-03-01", "07168", "2026-02-01");
+    assert!(residence_reasons(&db).is_empty(), "{:?}", db.open());
+
+    // The ward Liên Hòa (07180 captured in 2025-09) and Hà An are two communes.
+    let mut db = db_fresh();
+    captured_and_registered(&mut db, "07180", "2025-09-01", "07168", "2026-02-01");
+    assert_eq!(residence_reasons(&db), ["unit_mismatch"]);
+}
+
 #[test]
 fn a_temporary_removal_never_ends_a_permanent_registration() {
     let mut db = db();

@@ -286,6 +286,28 @@ pub fn same_commune_on(a: &str, b: &str, captured_on: Option<&str>) -> bool {
     }
 }
 
+/// Whether two unit codes captured on different days (`a` on `a_on`, `b` on `b_on`; `None`
+/// reads a code as today's) are the same current commune: `Some(true)` or `Some(false)` when
+/// each names one current unit, `None` when a split unit leaves it open (one side may now be
+/// in either of several units, the other's among them). Codes the catalogue does not know
+/// are compared as written. A citizen captured in 2025-09 with `07180` (Phường Liên Hòa) and
+/// a registration filed in 2024 with `07186` (old Xã Liên Vị, merged into it) are one commune.
+pub fn same_commune_between(
+    a: &str,
+    a_on: Option<&str>,
+    b: &str,
+    b_on: Option<&str>,
+) -> Option<bool> {
+    let cat = catalog();
+    let (na, nb) = (cat.normalise_on(a, a_on), cat.normalise_on(b, b_on));
+    match (na.as_slice(), nb.as_slice()) {
+        ([], _) | (_, []) => Some(a == b),
+        ([x], [y]) => Some(x.code == y.code),
+        _ if na.iter().any(|x| nb.iter().any(|y| x.code == y.code)) => None,
+        _ => Some(false),
+    }
+}
+
 /// The card-validity ages of Identification Law Art. 21: a card is exchanged at 14, 25, 40
 /// and 60.
 pub const EXCHANGE_AGES: [i32; 4] = [14, 25, 40, 60];
