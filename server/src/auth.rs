@@ -45,6 +45,12 @@ pub struct DeviceAuth {
 #[derive(Debug, Clone)]
 pub struct SyncAuth(pub DeviceAuth);
 
+/// [`DeviceAuth`] of a role that holds records (not a leader: `403 leader_holds_no_records`),
+/// for the routes that hand out or take a record's data outside the sync exchange
+/// (attachments).
+#[derive(Debug, Clone)]
+pub struct RecordAuth(pub DeviceAuth);
+
 /// [`DeviceAuth`] of an admin.
 #[derive(Debug, Clone)]
 pub struct AdminAuth(pub DeviceAuth);
@@ -126,6 +132,24 @@ impl FromRequestParts<AppState> for SyncAuth {
             ));
         }
         Ok(SyncAuth(auth))
+    }
+}
+
+impl FromRequestParts<AppState> for RecordAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let auth = authenticate(parts, state, false).await?;
+        if auth.role == Role::Leader {
+            return Err(ApiError::forbidden(
+                "leader_holds_no_records",
+                "the leader role reads aggregated reports; it holds no records, nor their attachments",
+            ));
+        }
+        Ok(RecordAuth(auth))
     }
 }
 

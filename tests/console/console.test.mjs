@@ -174,6 +174,25 @@ test('the data-quality report draws the findings by type beside their numbers', 
   await page.screenshot({ path: join(SHOTS, 'report-quality.png'), fullPage: true });
 });
 
+test('the officers and data-use reports list each account with its figures and download', async () => {
+  for (const [path, table, shot] of [
+    ['officers', '#officers-table', 'report-officers.png'],
+    ['data-use', '#data-use-table', 'report-data-use.png'],
+  ]) {
+    await page.goto(`${BASE}/console/reports/${path}?period=year`);
+    assert.equal(await page.locator(table).count(), 1, `${path}: the table`);
+    // The demo's officers pushed edits this year: at least one account row besides the total.
+    assert.ok((await page.locator(`${table} tbody tr`).count()) >= 1, `${path}: account rows`);
+    const xlsx = await page.request.get(`${BASE}${await page.getAttribute('#download-xlsx', 'href')}`);
+    assert.equal(xlsx.status(), 200);
+    assert.equal((await xlsx.body()).subarray(0, 2).toString(), 'PK');
+    const csv = await page.request.get(`${BASE}${await page.getAttribute('#download-csv', 'href')}`);
+    assert.equal(csv.status(), 200);
+    assert.match(await csv.text(), /theo cán bộ|Kiểm tra việc khai thác/);
+    await page.screenshot({ path: join(SHOTS, shot), fullPage: true });
+  }
+});
+
 test('the coverage report draws its totals beside their numbers, the ID-number notice and VNeID among them', async () => {
   await page.goto(`${BASE}/console/reports/coverage?months=12`);
   assert.match(await page.textContent('h1'), /Báo cáo độ phủ/);

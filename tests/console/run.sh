@@ -6,7 +6,7 @@
 #   4. adds a ward leader (`ferry user add chutich --role leader --unit 07132`);
 #      runs console.test.mjs in headless Chromium (Debian `chromium`): sign in, queue,
 #      resolve the date-of-birth conflict, see it on the record page, the progress report
-#      with its charts and XLSX download, the data-quality and coverage reports, a phone whose pushes
+#      with its charts and XLSX download, the data-quality, coverage, officers and data-use reports, a phone whose pushes
 #      fail marked stalled on the device health page, the leader's view; screenshots of the queue, the
 #      item page and the reports go to docs/screenshots/ (override with SCREENSHOT_DIR);
 #   5. syncs both phones again (`ferry-demo sync --check`): both must show the admin's

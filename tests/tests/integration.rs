@@ -14,6 +14,7 @@ mod integration {
     pub mod db_seam;
     pub mod device_health;
     pub mod faults;
+    pub mod generated_reports;
     pub mod hostile;
     pub mod import;
     pub mod multi_node_feed;

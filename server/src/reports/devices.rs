@@ -158,7 +158,8 @@ pub struct DeviceHealth {
     pub last_failure_status: Option<i64>,
     /// The state.
     pub state: DeviceState,
-    /// Why (`failures`, `failing_for`, `left_behind`, `no_sync`, `revoked`, `wiped`).
+    /// Why (`failures`, `failing_for`, `left_behind`, `outbox_not_draining`, `no_sync`,
+    /// `revoked`, `wiped`).
     pub reasons: Vec<&'static str>,
 }
 
@@ -179,6 +180,9 @@ pub struct Facts {
     pub failures: i64,
     /// The first of them (ms).
     pub first_failure_ms: Option<i64>,
+    /// The oldest change the device reported pending at its last successful exchange (ms,
+    /// the device's clock).
+    pub oldest_pending_ms: Option<i64>,
 }
 
 const HOUR_MS: i64 = 3_600_000;
@@ -204,6 +208,15 @@ pub fn classify(f: &Facts, t: &HealthConfig, now: i64) -> (DeviceState, Vec<&'st
     if f.left_behind > 0 && since_ok >= stall_ms {
         reasons.push("left_behind");
     }
+    // The silent upload stall: the device connects, but a change it has held for the stall
+    // time is still not sent (pulls succeeding reset `since_ok`, so they would hide it).
+    if f.left_behind > 0
+        && f.last_seen_ms > 0
+        && f.oldest_pending_ms
+            .is_some_and(|t0| f.last_seen_ms - t0 >= stall_ms)
+    {
+        reasons.push("outbox_not_draining");
+    }
     if !reasons.is_empty() {
         return (DeviceState::Stalled, reasons);
     }
@@ -219,6 +232,7 @@ const SELECT: &str = "SELECT d.id, d.name, u.username, u.units, d.revoked, d.wip
     FROM devices d JOIN users u ON u.id = d.user_id
     LEFT JOIN device_health h ON h.device_id = d.id
     WHERE NOT EXISTS (SELECT 1 FROM review_actors a WHERE a.device_id = d.id)
+      AND u.role <> 'leader'
     ORDER BY u.username, d.created_ms, d.id";
 
 fn from_row(r: &Row, t: &HealthConfig, now: i64) -> Result<DeviceHealth, DbError> {
@@ -235,6 +249,7 @@ fn from_row(r: &Row, t: &HealthConfig, now: i64) -> Result<DeviceHealth, DbError
         left_behind: outbox_len.saturating_sub(num("pushed")),
         failures: r.get::<Option<i64>>(9)?.unwrap_or(0),
         first_failure_ms: r.get(10)?,
+        oldest_pending_ms,
     };
     let (state, reasons) = classify(&facts, t, now);
     Ok(DeviceHealth {
@@ -475,6 +490,32 @@ mod tests {
         );
         f.last_seen_ms = NOW - HOUR_MS;
         assert_eq!(classify(&f, &t, NOW).0, DeviceState::Ok);
+    }
+
+    #[test]
+    fn a_device_that_syncs_but_never_sends_a_change_it_has_held_for_a_day_is_stalled() {
+        let t = HealthConfig::default();
+        // It synced an hour ago (pulls work), reporting 5 pending changes and sending none.
+        let mut f = synced(HOUR_MS);
+        f.left_behind = 5;
+        f.oldest_pending_ms = Some(NOW - 3 * HOUR_MS);
+        assert_eq!(classify(&f, &t, NOW).0, DeviceState::Ok, "held 2 h: not yet");
+        f.oldest_pending_ms = Some(NOW - 26 * HOUR_MS);
+        assert_eq!(
+            classify(&f, &t, NOW),
+            (DeviceState::Stalled, vec!["outbox_not_draining"])
+        );
+        // Back from days offline, it sent everything: the old change is no stall.
+        f.left_behind = 0;
+        assert_eq!(classify(&f, &t, NOW).0, DeviceState::Ok);
+        // A shorter stall time is honoured.
+        let t = HealthConfig {
+            stall_hours: 2,
+            ..HealthConfig::default()
+        };
+        f.left_behind = 5;
+        f.oldest_pending_ms = Some(NOW - 3 * HOUR_MS);
+        assert_eq!(classify(&f, &t, NOW).0, DeviceState::Stalled);
     }
 
     #[test]

@@ -224,7 +224,7 @@ pub const PROGRESS_HEADERS: [&str; 11] = [
 pub const PROGRESS_NOTES: [&str; 3] = [
     "Hồ sơ được tính vào kỳ theo ngày tiếp nhận; hồ sơ chưa có ngày tiếp nhận được tính theo ngày máy chủ nhận hồ sơ lần đầu.",
     "Quá hạn: chưa giải quyết mà đã qua ngày hẹn trả kết quả (ngày ghi trên hồ sơ, hoặc thời hạn luật định tính theo ngày làm việc kể từ ngày tiếp nhận), hoặc giải quyết sau ngày đó.",
-    "Tỷ lệ xử lý số: số hồ sơ đã giải quyết có cả ngày tiếp nhận và ngày giải quyết ghi trên hệ thống, trên tổng số hồ sơ đã giải quyết.",
+    "Tỷ lệ xử lý số: số hồ sơ đã giải quyết có cả ngày tiếp nhận và ngày giải quyết ghi trên hệ thống, trên tổng số hồ sơ đã giải quyết. Mô hình dữ liệu chưa ghi kênh nộp hồ sơ (trực tiếp hay trên Cổng dịch vụ công), nên tỷ lệ này không tách hồ sơ nộp trực tuyến.",
 ];
 
 fn progress_cells(r: &ProgressRow, total: bool) -> Vec<Cell> {

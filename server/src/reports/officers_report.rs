@@ -76,10 +76,36 @@ impl ActivityReport {
     }
 }
 
+/// A role in Vietnamese, for the files and pages leaders read.
+pub fn role_vi(role: &str) -> &str {
+    match role {
+        "leader" => "Lãnh đạo",
+        "commune_staff" => "Cán bộ UBND xã, phường",
+        "officer" => "Công an xã, phường",
+        "staff" => "Cán bộ công an tiếp nhận, giải quyết",
+        "admin" => "Quản trị",
+        other => other,
+    }
+}
+
+/// A rejection code (`docs/protocol.md` §9) in Vietnamese.
+pub fn rejection_vi(code: &str) -> &str {
+    match code {
+        "out_of_scope" => "ngoài đơn vị phụ trách",
+        "forbidden" => "không có quyền chuyển trạng thái",
+        "frozen_field" => "sửa trường đã khóa",
+        "invalid" => "dữ liệu không hợp lệ",
+        "missing_deps" => "thiếu thay đổi trước",
+        "wrong_actor" => "sai thiết bị tác giả",
+        "malformed" => "dữ liệu hỏng",
+        other => other,
+    }
+}
+
 fn head(u: &UserActivity) -> Vec<Cell> {
     vec![
         Cell::Text(u.user.clone()),
-        Cell::Text(u.role.clone()),
+        Cell::Text(role_vi(&u.role).to_owned()),
         Cell::Text(u.units.join(", ")),
     ]
 }
@@ -97,7 +123,7 @@ fn rows(which: Which, users: &[UserActivity]) -> Vec<Vec<Cell>> {
                     Cell::Text(
                         u.rejected
                             .iter()
-                            .map(|(k, n)| format!("{k}: {n}"))
+                            .map(|(k, n)| format!("{}: {n}", rejection_vi(k)))
                             .collect::<Vec<_>>()
                             .join("; "),
                     ),

@@ -14,7 +14,7 @@ use sync_core::attachment::CHUNK_BYTES;
 use sync_core::attachment::transfer::UploadState;
 use sync_core::model::Role;
 
-use crate::auth::DeviceAuth;
+use crate::auth::RecordAuth;
 use crate::blobs::upload::{self, Target};
 use crate::error::{ApiError, ApiResult};
 use crate::{AppState, audit, now_ms};
@@ -34,7 +34,7 @@ pub fn router() -> Router<AppState> {
 
 async fn upload_state(
     State(state): State<AppState>,
-    auth: DeviceAuth,
+    RecordAuth(auth): RecordAuth,
     Path((record, hash)): Path<(String, String)>,
 ) -> ApiResult<Json<UploadState>> {
     let t = upload::resolve(&state, &auth.units, &record, &hash).await?;
@@ -62,7 +62,7 @@ fn counted<T>(state: &AppState, r: ApiResult<T>) -> ApiResult<T> {
 
 async fn put_chunk(
     State(state): State<AppState>,
-    auth: DeviceAuth,
+    RecordAuth(auth): RecordAuth,
     Path((record, hash, index)): Path<(String, String, u64)>,
     Query(q): Query<ChunkQuery>,
     body: Body,
@@ -165,7 +165,7 @@ fn parse_range(headers: &HeaderMap, size: u64) -> Result<Option<(u64, u64)>, Api
 
 async fn fetch(
     State(state): State<AppState>,
-    auth: DeviceAuth,
+    RecordAuth(auth): RecordAuth,
     Path((record, hash)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {

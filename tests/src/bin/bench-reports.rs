@@ -207,7 +207,8 @@ fn coverage_columns(
 }
 
 /// `n` citizens over `units` for the coverage report: 95% active, ages up to 90, nine in ten
-/// with a personal ID number, seven in ten with a card recorded (six with its end).
+/// with a personal ID number, seven in ten with a card recorded (six with its end), nine in
+/// ten told their number, six in ten with a VNeID account.
 fn fill_citizens(
     store: &Store,
     cov: &mut ChaCha8Rng,
@@ -241,14 +242,17 @@ fn fill_citizens(
                 b(expires.map(|d| d.to_string())),
                 b(age.filter(|_| expires.is_some())),
                 b(0i64),
+                b(i64::from(cov.gen_range(0..10) < 9)),
+                b(i64::from(cov.gen_range(0..10) < 6)),
             ]);
         }
         store.write(|tx| {
             insert_rows(
                 tx,
                 "INSERT INTO report_citizens (record, unit, status, turns_14_on, has_id_number,
-                     card_issued_on, card_expires_on, card_due_age, updated_ms) VALUES",
-                9,
+                     card_issued_on, card_expires_on, card_due_age, updated_ms, id_notified,
+                     vneid_active) VALUES",
+                11,
                 &rows,
             )
         })?;

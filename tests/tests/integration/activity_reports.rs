@@ -182,7 +182,11 @@ fn a_leader_reads_what_each_officer_of_its_ward_did_and_how_data_was_used() {
         .find(|r| r.first() == Some(&Data::String("thu".into())))
         .expect("thu's row");
     assert_eq!(r[3..6].to_vec(), [2.0, 1.0, 1.0].map(Data::Float).to_vec());
-    assert_eq!(r[6], Data::String("out_of_scope: 1".into()));
+    assert_eq!(
+        r[1],
+        Data::String("Cán bộ công an tiếp nhận, giải quyết".into())
+    );
+    assert_eq!(r[6], Data::String("ngoài đơn vị phụ trách: 1".into()));
     assert_eq!(r[7], Data::Float(1.0));
     let csv = leader
         .client
@@ -193,7 +197,22 @@ fn a_leader_reads_what_each_officer_of_its_ward_did_and_how_data_was_used() {
         text.starts_with("\u{feff}\"Kiểm tra việc khai thác, sử dụng dữ liệu\"\r\n"),
         "{text}"
     );
-    assert!(text.contains("\r\nadmin,admin,07132,2,1,"), "{text}");
+    assert!(text.contains("\r\nadmin,Quản trị,07132,2,1,"), "{text}");
+    // The data-use workbook reads back with the same figures.
+    let xlsx = leader
+        .client
+        .get("/v1/reports/data-use?format=xlsx")
+        .unwrap();
+    assert_eq!(xlsx.status, 200);
+    let mut wb: Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(xlsx.body)).unwrap();
+    let sheet = wb.sheet_names()[0].clone();
+    let range = wb.worksheet_range(&sheet).unwrap();
+    let r = range
+        .rows()
+        .find(|r| r.first() == Some(&Data::String("admin".into())))
+        .expect("the admin's row");
+    assert_eq!(r[1], Data::String("Quản trị".into()));
+    assert_eq!(r[3..5].to_vec(), [2.0, 1.0].map(Data::Float).to_vec());
 
     let h = Http::new(&server.url());
     let session = console_session(&h, "chutich", PASSWORD);

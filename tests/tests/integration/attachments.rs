@@ -313,6 +313,34 @@ fn another_wards_officer_can_neither_upload_nor_fetch() {
     );
 }
 
+ferry_tests::both_engines!(a_leader_of_the_ward_can_neither_fetch_nor_upload_an_attachment);
+fn a_leader_of_the_ward_can_neither_fetch_nor_upload_an_attachment() {
+    let server = Server::start(bin());
+    let (a, id, bytes, meta) = synced_photo(&server, 3000, 9, "portrait");
+    upload_all(&a);
+    server.add_user("chutich", "leader", &["07132"]);
+    let leader = Device::login(&server.url(), "chutich");
+    let base = format!("/v1/attachments/{id}/{}", meta.hash);
+    for (method, path, body) in [
+        ("GET", base.clone(), None),
+        ("GET", format!("{base}/upload"), None),
+        ("PUT", format!("{base}/chunks/0"), Some(bytes.clone())),
+    ] {
+        let r = leader.client.send(method, &path, &[], body).unwrap();
+        assert_eq!(r.status, 403, "{method} {path}");
+        assert!(
+            String::from_utf8_lossy(&r.body).contains("leader_holds_no_records"),
+            "{method} {path}"
+        );
+    }
+    // The officer still fetches it.
+    let own = HttpTransport::new(a.client.clone());
+    assert_eq!(
+        own.get_range(&id.to_string(), &meta.hash, 0, 10).unwrap(),
+        bytes[..10].to_vec()
+    );
+}
+
 ferry_tests::both_engines!(losing_the_unit_purges_the_phones_attachments);
 fn losing_the_unit_purges_the_phones_attachments() {
     let server = Server::start(bin());

@@ -47,8 +47,8 @@ fn failed_push(phone: &Device) -> u16 {
 /// | e     | lan  | 07135 | synced                                         | ok      |
 ///
 /// plus the admin's own client (no unit, never synced: ok). Ward 07132: ok 1, stale 1,
-/// stalled 1, revoked 1, total 4 — and 5 with ok 2 once the ward's leader has signed in
-/// (its login registers a device, which never syncs: ok until it is a week old).
+/// stalled 1, revoked 1, total 4 — and still 4 once the ward's leader has signed in (a
+/// leader's login registers a client that may not sync, so it is no device here).
 struct Fleet {
     a: Device,
     b: Device,
@@ -225,11 +225,11 @@ fn a_leader_sees_only_the_roll_up_of_its_own_ward_as_json_csv_xlsx_and_page() {
         j.get("devices").is_none(),
         "no device list for leaders: {j}"
     );
-    assert_eq!(state_counts(&j), [2, 1, 1, 1, 0, 5], "{j}");
+    assert_eq!(state_counts(&j), [1, 1, 1, 1, 0, 4], "{j}");
     assert_eq!(
         j["rollup"],
-        serde_json::json!([{"unit": WARD, "total": 5,
-            "states": {"ok": 2, "stale": 1, "stalled": 1, "revoked": 1, "wiped": 0}}])
+        serde_json::json!([{"unit": WARD, "total": 4,
+            "states": {"ok": 1, "stale": 1, "stalled": 1, "revoked": 1, "wiped": 0}}])
     );
     let text = String::from_utf8_lossy(&r.body);
     assert!(!text.contains("thu") && !text.contains("lan"), "{text}");
@@ -258,11 +258,11 @@ fn a_leader_sees_only_the_roll_up_of_its_own_ward_as_json_csv_xlsx_and_page() {
             other => panic!("not a number: {other:?}"),
         })
         .collect();
-    assert_eq!(numbers, [2.0, 1.0, 1.0, 1.0, 0.0, 5.0]);
+    assert_eq!(numbers, [1.0, 1.0, 1.0, 1.0, 0.0, 4.0]);
     let csv = leader.client.get("/v1/reports/devices?format=csv").unwrap();
     let text = String::from_utf8(csv.body).unwrap();
     assert!(
-        text.contains("\r\n07132 Phường Quảng Yên,2,1,1,1,0,5\r\n"),
+        text.contains("\r\n07132 Phường Quảng Yên,1,1,1,1,0,4\r\n"),
         "{text}"
     );
     assert!(!text.contains("thu,"), "{text}");
@@ -280,4 +280,79 @@ fn a_leader_sees_only_the_roll_up_of_its_own_ward_as_json_csv_xlsx_and_page() {
     let audit = String::from_utf8_lossy(&out.stdout);
     assert_eq!(audit.matches("report_view").count(), 2, "{audit}");
     assert_eq!(audit.matches("report_export").count(), 2, "{audit}");
+}
+
+/// One exchange of `phone` that reports what it holds but sends none of it: the silent upload
+/// stall (a queue that never drains while pulls still work).
+fn sync_without_sending(phone: &Device, oldest_pending_ms: i64) {
+    let mut req = phone.prepare_sync(&Default::default()).unwrap();
+    let held: u64 = req.push.iter().map(|r| r.changes.len() as u64).sum();
+    assert!(held > 0, "the phone holds changes");
+    req.push.clear();
+    req.status.outbox_len = held;
+    req.status.oldest_pending_ms = Some(oldest_pending_ms);
+    let r = phone
+        .client
+        .send(
+            "POST",
+            "/v1/sync",
+            &[("Content-Type", "application/cbor")],
+            Some(protocol::encode_request(&req)),
+        )
+        .unwrap();
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+}
+
+ferry_tests::both_engines!(
+    a_phone_that_syncs_but_never_sends_what_it_has_held_for_a_day_is_stalled_with_its_outbox_shown
+);
+fn a_phone_that_syncs_but_never_sends_what_it_has_held_for_a_day_is_stalled_with_its_outbox_shown()
+{
+    let server = Server::start(bin());
+    server.add_user("thu", "staff", &[WARD]);
+    let phone = Device::login(&server.url(), "thu");
+    phone.sync_all();
+    for name in ["Đinh Văn Quý", "Hà Thị Lan"] {
+        phone
+            .create(Kind::Citizen, WARD, citizen(name), now_ms())
+            .unwrap();
+    }
+    // Held for 2 hours: pending, not yet stalled (default 24 h).
+    sync_without_sending(&phone, now_ms() - 2 * 3_600_000);
+    let admin = server.admin();
+    let j = admin.get("/v1/reports/devices").unwrap().json();
+    let d = device(&j, phone.device_id());
+    assert_eq!(d["state"], "ok", "{d}");
+    assert_eq!(d["outbox_len"], 2, "{d}");
+    let age = d["oldest_pending_age_ms"].as_i64().unwrap();
+    assert!((2 * 3_600_000..3 * 3_600_000).contains(&age), "{d}");
+
+    // Held for 30 hours and still not sent, though the phone syncs: stalled.
+    sync_without_sending(&phone, now_ms() - 30 * 3_600_000);
+    let j = admin.get("/v1/reports/devices").unwrap().json();
+    let d = device(&j, phone.device_id());
+    assert_eq!(d["state"], "stalled", "{d}");
+    assert_eq!(d["reasons"], serde_json::json!(["outbox_not_draining"]));
+    assert_eq!(metric(&server, "stalled"), Some(1));
+
+    // Once it sends them, it is ok again.
+    phone.sync_all();
+    let j = admin.get("/v1/reports/devices").unwrap().json();
+    let d = device(&j, phone.device_id());
+    assert_eq!((&d["state"], &d["outbox_len"]), (&"ok".into(), &0.into()), "{d}");
+}
+
+ferry_tests::both_engines!(a_shorter_stall_time_set_on_the_command_line_stalls_a_phone_sooner);
+fn a_shorter_stall_time_set_on_the_command_line_stalls_a_phone_sooner() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start_in(bin(), dir.path(), &[("FERRY_DEVICE_STALL_HOURS", "1")]);
+    server.add_user("thu", "staff", &[WARD]);
+    let phone = Device::login(&server.url(), "thu");
+    phone.sync_all();
+    phone
+        .create(Kind::Citizen, WARD, citizen("Đinh Văn Quý"), now_ms())
+        .unwrap();
+    sync_without_sending(&phone, now_ms() - 2 * 3_600_000);
+    let j = server.admin().get("/v1/reports/devices").unwrap().json();
+    assert_eq!(device(&j, phone.device_id())["state"], "stalled", "{j}");
 }

@@ -257,6 +257,44 @@ fn a_leader_reads_the_hand_counted_progress_of_its_ward_as_json_csv_and_xlsx() {
     assert_eq!(audit.matches("report_export").count(), 2, "{audit}");
 }
 
+ferry_tests::both_engines!(
+    weeks_start_on_monday_and_quarters_halves_and_ranges_count_the_dossiers_filed_in_them
+);
+fn weeks_start_on_monday_and_quarters_halves_and_ranges_count_the_dossiers_filed_in_them() {
+    let server = Server::start(bin());
+    seed(&server);
+    let staff_view = Device::login(&server.url(), "thu");
+    assert_eq!(indexed(&staff_view, 7)["total"]["received"], 7);
+    let leader = Device::login_with(&server.url(), "chutich", PASSWORD).expect("leader login");
+    // Ward 07132 filed 09-20, 10-01, 10-02, 10-05, 10-10, 10-20.
+    for (query, from, to, label, received) in [
+        ("period=week&on=2026-10-07", "2026-10-05", "2026-10-11", "Tuần 05/10–11/10/2026", 2),
+        ("period=week&on=2026-10-01", "2026-09-28", "2026-10-04", "Tuần 28/09–04/10/2026", 2),
+        ("period=quarter&on=2026-11-30", "2026-10-01", "2026-12-31", "Quý IV/2026", 5),
+        ("period=quarter&on=2026-09-01", "2026-07-01", "2026-09-30", "Quý III/2026", 1),
+        ("period=half&on=2026-08-01", "2026-07-01", "2026-12-31", "6 tháng cuối năm 2026", 6),
+        ("period=range&on=2026-10-01&to=2026-10-05", "2026-10-01", "2026-10-05", "01/10/2026–05/10/2026", 3),
+    ] {
+        let r = leader
+            .client
+            .get(&format!("/v1/reports/progress?{query}"))
+            .unwrap();
+        assert_eq!(r.status, 200, "{query}: {}", String::from_utf8_lossy(&r.body));
+        let j = r.json();
+        assert_eq!(
+            (&j["period"]["from"], &j["period"]["to"], &j["period_label"]),
+            (&from.into(), &to.into(), &label.into()),
+            "{query}"
+        );
+        assert_eq!(j["total"]["received"], received, "{query}: {j}");
+    }
+    let bad = leader
+        .client
+        .get("/v1/reports/progress?period=range&on=2026-10-05&to=2026-10-01")
+        .unwrap();
+    assert_eq!(bad.status, 400, "a range that ends before it starts");
+}
+
 #[test]
 fn a_leader_cannot_sync_a_device_nor_open_the_queue_but_sees_the_report_page_with_charts() {
     let server = Server::start(bin());

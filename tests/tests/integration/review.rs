@@ -413,6 +413,19 @@ impl Http {
         self.send("GET", path, cookie, None)
     }
 
+    /// A GET whose body is bytes (a downloaded file): (status, body).
+    pub(crate) fn get_bytes(&self, path: &str, cookie: &str) -> (u16, Vec<u8>) {
+        let req = ureq::http::Request::builder()
+            .method("GET")
+            .uri(format!("{}{}", self.base, path))
+            .header("Cookie", cookie)
+            .body(())
+            .unwrap();
+        let mut resp = self.agent.run(req).unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.body_mut().read_to_vec().unwrap_or_default())
+    }
+
     pub(crate) fn post(&self, path: &str, cookie: &str, form: &[(&str, &str)]) -> Reply {
         self.send("POST", path, cookie, Some(form))
     }

@@ -269,6 +269,8 @@ fn message(
     })
 }
 
+/// A literal page, not a template: this is also what a template that failed to render falls
+/// back to, so it must not need one.
 fn internal(e: impl std::fmt::Display) -> Response {
     tracing::error!(error = %e, "console: internal error");
     html(

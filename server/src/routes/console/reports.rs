@@ -34,7 +34,6 @@ pub struct ReportsPage {
     /// The frame.
     pub chrome: Chrome,
     ready: Vec<(&'static str, &'static str, &'static str)>,
-    missing: Vec<(&'static str, &'static str)>,
 }
 
 /// The progress report page.
@@ -80,7 +79,7 @@ pub async fn index(user: ConsoleUser, uri: Uri) -> Response {
                 (
                     "/console/reports/coverage",
                     "Độ phủ căn cước và cư trú",
-                    "công dân từ 14 tuổi chưa có hồ sơ cấp thẻ; thẻ đến hạn đổi (14, 25, 40, 60 tuổi) trong N tháng; thẻ đã cấp chưa trả; tạm trú hết hạn trong 15 ngày; công dân chưa có số định danh cá nhân; biểu đồ; tải Excel/CSV",
+                    "công dân từ 14 tuổi chưa có hồ sơ cấp thẻ; thẻ đến hạn đổi (14, 25, 40, 60 tuổi) trong N tháng; thẻ đã cấp chưa trả; tạm trú hết hạn trong 15 ngày; công dân chưa có số định danh cá nhân hoặc chưa được thông báo số; tài khoản VNeID đã kích hoạt và công dân từ 14 tuổi chưa kích hoạt; biểu đồ; tải Excel/CSV",
                 ),
                 (
                     "/console/reports/quality",
@@ -103,10 +102,6 @@ pub async fn index(user: ConsoleUser, uri: Uri) -> Response {
                     "thiết bị bình thường, lâu không đồng bộ, tắc đồng bộ, đã thu hồi theo đơn vị; hàng đợi gửi, thay đổi chờ lâu nhất, sửa bị từ chối, phiên bản; tải Excel/CSV",
                 ),
             ],
-            missing: vec![(
-                "Độ phủ: hai chỉ tiêu",
-                "chưa thông báo số định danh cá nhân, chưa kích hoạt VNeID: mô hình dữ liệu chưa có các trường này",
-            )],
         },
     )
 }
