@@ -353,3 +353,166 @@ fn an_application_for_a_deceased_citizen_is_a_finding_and_commune_staff_cannot_a
     undo(Some("ghi nhầm người: giấy báo tử của người khác")).unwrap();
     assert_eq!(p.citizen_text(person, "status").as_deref(), Some("active"));
 }
+
+// --- household membership: the citizen's household_id against the household's members ----
+
+fn member(relationship: &str) -> Value {
+    Value::Map([("relationship".to_owned(), Value::from(relationship))].into())
+}
+
+impl Phone {
+    fn household(&self, members: &[(Uuid, &str)]) -> Uuid {
+        let map = members
+            .iter()
+            .map(|(id, rel)| (id.to_string(), member(rel)))
+            .collect();
+        let head = members.iter().find(|(_, r)| *r == "head");
+        let mut pairs = vec![
+            ("address", Value::from("Số 8, khu 1, phường Phong Cốc")),
+            ("members", Value::Map(map)),
+        ];
+        if let Some((id, _)) = head {
+            pairs.push(("head_id", id.to_string().into()));
+        }
+        self.r
+            .create(Kind::Household, "07183", fields(&pairs), NOW)
+            .unwrap()
+            .record
+            .id
+    }
+
+    fn citizen_in(
+        &self,
+        name: &str,
+        household: Uuid,
+        relationship: &str,
+    ) -> sync_core::replica::Saved {
+        self.r
+            .create(
+                Kind::Citizen,
+                "07183",
+                fields(&[
+                    ("full_name", name.into()),
+                    ("date_of_birth", "1982-07-15".into()),
+                    ("sex", "female".into()),
+                    ("household_id", household.to_string().into()),
+                    ("relationship_to_head", relationship.into()),
+                ]),
+                NOW,
+            )
+            .unwrap()
+    }
+}
+
+#[test]
+fn a_citizen_naming_a_household_that_does_not_list_her_is_a_membership_finding() {
+    let p = phone();
+    let head = p.citizen("Phạm Văn Minh", "1978-09-01");
+    let household = p.household(&[(head, "head")]);
+    let found = codes(&p.citizen_in("Phạm Thị Hoa", household, "spouse"));
+    assert!(
+        found.contains(&"household_membership_mismatch".to_owned()),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn a_citizen_recorded_as_spouse_whom_the_household_lists_as_head_is_a_relationship_finding() {
+    let p = phone();
+    let wife = p.citizen("Phạm Thị Hoa", "1982-07-15");
+    let household = p.household(&[(wife, "head")]);
+    let saved =
+        p.r.update(
+            wife,
+            &[
+                Edit::Set {
+                    field: "household_id".into(),
+                    value: household.to_string().into(),
+                },
+                Edit::Set {
+                    field: "relationship_to_head".into(),
+                    value: "spouse".into(),
+                },
+            ],
+            NOW,
+        )
+        .unwrap();
+    let found = codes(&saved);
+    assert!(
+        found.contains(&"household_relationship_mismatch".to_owned()),
+        "{found:?}"
+    );
+    assert!(!found.contains(&"household_membership_mismatch".to_owned()));
+}
+
+#[test]
+fn a_citizen_listed_by_her_household_with_her_own_relationship_has_no_membership_finding() {
+    let p = phone();
+    let wife = p.citizen("Phạm Thị Hoa", "1982-07-15");
+    let household = p.household(&[(wife, "head")]);
+    let saved =
+        p.r.update(
+            wife,
+            &[
+                Edit::Set {
+                    field: "household_id".into(),
+                    value: household.to_string().into(),
+                },
+                Edit::Set {
+                    field: "relationship_to_head".into(),
+                    value: "head".into(),
+                },
+            ],
+            NOW,
+        )
+        .unwrap();
+    let found = codes(&saved);
+    assert!(
+        !found.iter().any(|c| c.starts_with("household_")),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn a_household_listing_a_member_whose_record_names_another_household_is_a_finding() {
+    let p = phone();
+    let son = p.citizen("Phạm Văn Nam", "2001-03-03");
+    let parents = p.household(&[(son, "child")]);
+    let own = p.household(&[(son, "head")]);
+    p.r.update(
+        son,
+        &[Edit::Set {
+            field: "household_id".into(),
+            value: own.to_string().into(),
+        }],
+        NOW,
+    )
+    .unwrap();
+    // The parents' household still lists him after he separated (tách hộ, Art. 25).
+    let saved =
+        p.r.update(
+            parents,
+            &[Edit::Set {
+                field: "address".into(),
+                value: "Số 10, khu 1, phường Phong Cốc".into(),
+            }],
+            NOW,
+        )
+        .unwrap();
+    assert!(
+        codes(&saved).contains(&"household_membership_mismatch".to_owned()),
+        "{:?}",
+        codes(&saved)
+    );
+    let saved =
+        p.r.update(
+            own,
+            &[Edit::Set {
+                field: "address".into(),
+                value: "Số 12, khu 1, phường Phong Cốc".into(),
+            }],
+            NOW,
+        )
+        .unwrap();
+    assert!(!codes(&saved).contains(&"household_membership_mismatch".to_owned()));
+}

@@ -827,7 +827,10 @@ pub fn registration_procedures_for(procedure: &str) -> Option<&'static [&'static
 ///   Residence Law Art. 20–21, 27);
 /// - a card application agrees with its citizen ([`application_vs_citizen`]), and neither an
 ///   open application nor a new registration is filed for a deceased citizen;
-/// - a household's head against the members' citizen records ([`household_vs_members`]).
+/// - a household's head against the members' citizen records ([`household_vs_members`]);
+/// - a citizen's `household_id`/`relationship_to_head` against that household's `members`
+///   ([`citizen_vs_household`]), and a household's members against their own
+///   `household_id` ([`members_placed_elsewhere`]).
 ///
 /// `today` is the local (Vietnam) date. Rules over *all* of a citizen's records (two
 /// permanent residences, a deceased person still registered) need a query the phone cannot
@@ -856,10 +859,87 @@ pub fn related_findings(record: &Record, related: &dyn Related, today: Date) -> 
                 .filter_map(|id| related.get(id))
                 .collect();
             out.extend(household_vs_members(record, &citizens, today));
+            out.extend(members_placed_elsewhere(record, &citizens));
         }
-        Kind::Citizen => {}
+        Kind::Citizen => {
+            if let Some(h) = referenced(record, "household_id", related) {
+                out.extend(citizen_vs_household(record, &h));
+            }
+        }
     }
     out
+}
+
+/// Whether a record no longer speaks for itself: a withdrawn or merged record's fields are
+/// not a second source of truth for anything.
+fn retired(record: &Record) -> bool {
+    matches!(record.status(), Some("withdrawn" | "merged_into"))
+}
+
+/// The relationship `household` lists `citizen` with: `None` when it does not list them,
+/// `Some(None)` when listed without a relationship. Keys are compared as UUIDs, not as text.
+fn listed_as<'a>(household: &'a Record, citizen: &Record) -> Option<Option<&'a str>> {
+    members(household)
+        .into_iter()
+        .find(|(k, _)| uuid::Uuid::parse_str(k).ok() == Some(citizen.id))
+        .map(|(_, rel)| rel)
+}
+
+/// A citizen's `household_id`/`relationship_to_head` against the household's `members`: the
+/// same membership is written in both records (REVIEW §7, "two sources of truth"), so they
+/// must agree. The household not listing the citizen, or listing them with another
+/// relationship, is a finding; which record is right is the officer's call.
+pub fn citizen_vs_household(citizen: &Record, household: &Record) -> Vec<Finding> {
+    let mut out = Vec::new();
+    if household.kind != Kind::Household || retired(citizen) || retired(household) {
+        return out;
+    }
+    match listed_as(household, citizen) {
+        None => out.push(finding(
+            "household_membership_mismatch",
+            "household_id",
+            "the citizen names a household that does not list them among its members",
+        )),
+        Some(Some(listed)) => {
+            if let Some(own) = citizen.text("relationship_to_head")
+                && own != listed
+            {
+                out.push(finding(
+                    "household_relationship_mismatch",
+                    "relationship_to_head",
+                    "the citizen's relationship to the household head differs from the one the household lists for them",
+                ));
+            }
+        }
+        // Listed without a relationship: nothing to compare.
+        Some(None) => {}
+    }
+    out
+}
+
+/// A household against its members' citizen records: a member whose own `household_id`
+/// names another household (the two records disagree about where the person belongs). A
+/// member with no `household_id` is not decided here: the field may simply not be filled.
+pub fn members_placed_elsewhere(household: &Record, citizens: &[Record]) -> Vec<Finding> {
+    if retired(household) {
+        return Vec::new();
+    }
+    let elsewhere = citizens.iter().any(|c| {
+        c.kind == Kind::Citizen
+            && !retired(c)
+            && listed_as(household, c).is_some()
+            && c.text("household_id")
+                .and_then(|s| uuid::Uuid::parse_str(s).ok())
+                .is_some_and(|h| h != household.id)
+    });
+    if !elsewhere {
+        return Vec::new();
+    }
+    vec![finding(
+        "household_membership_mismatch",
+        "members",
+        "a member listed here has a citizen record naming another household",
+    )]
 }
 
 fn registration_reference(record: &Record, related: &dyn Related, out: &mut Vec<Finding>) {
