@@ -642,3 +642,56 @@ fn fingerprints_of_a_5_year_old_are_a_finding_and_iris_from_6_is_fine() {
     assert_eq!(app("2021-01-01", false), ["biometrics_under_6"]);
     assert!(app("2020-01-01", true).is_empty());
 }
+
+// --- marriage age (Marriage and Family Law 2014 Art. 8(1)(a); REVIEW §7, unconfirmed) ------
+
+fn married(sex: &str, born: &str) -> Vec<String> {
+    codes(
+        Kind::Citizen,
+        &[
+            ("sex", sex.into()),
+            ("date_of_birth", born.into()),
+            ("marital_status", "married".into()),
+        ],
+    )
+}
+
+#[test]
+fn a_man_born_2006_03_11_recorded_married_on_2026_03_10_is_under_20_and_a_finding() {
+    assert_eq!(married("male", "2006-03-11"), ["married_under_legal_age"]);
+}
+
+#[test]
+fn a_man_who_turns_20_on_2026_03_10_may_be_recorded_married() {
+    assert!(married("male", "2006-03-10").is_empty());
+}
+
+#[test]
+fn a_woman_born_2008_03_11_recorded_married_on_2026_03_10_is_under_18_and_a_finding() {
+    assert_eq!(married("female", "2008-03-11"), ["married_under_legal_age"]);
+}
+
+#[test]
+fn a_woman_of_19_born_2007_01_05_may_be_recorded_married_though_a_man_of_19_may_not() {
+    assert!(married("female", "2007-01-05").is_empty());
+    assert_eq!(married("male", "2007-01-05"), ["married_under_legal_age"]);
+}
+
+#[test]
+fn a_man_born_in_2006_known_only_to_the_year_is_not_certainly_under_20_and_no_finding() {
+    // 2006-01-01 is already 20 on 2026-03-10; the finding waits for certainty.
+    assert_eq!(married("male", "2006"), ["date_of_birth_partial"]);
+}
+
+#[test]
+fn a_single_girl_of_16_has_no_marriage_finding() {
+    let found = codes(
+        Kind::Citizen,
+        &[
+            ("sex", "female".into()),
+            ("date_of_birth", "2010-02-01".into()),
+            ("marital_status", "single".into()),
+        ],
+    );
+    assert!(found.is_empty(), "{found:?}");
+}

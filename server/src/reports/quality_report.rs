@@ -76,6 +76,7 @@ pub fn finding_vi(code: &str) -> &str {
         "vneid_activated_before_birth" => "Ngày kích hoạt VNeID trước ngày sinh",
         "household_membership_mismatch" => "Hộ gia đình và công dân ghi khác nhau về thành viên hộ",
         "household_relationship_mismatch" => "Quan hệ với chủ hộ ghi khác nhau giữa công dân và hộ",
+        "married_under_legal_age" => "Ghi đã kết hôn nhưng chưa đủ tuổi kết hôn",
         other => other,
     }
 }

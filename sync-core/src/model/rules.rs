@@ -45,6 +45,7 @@ pub(crate) fn check(
             death_status(record, out);
             temporary_inside_permanent_commune(record, out);
             card_validity(record, out);
+            married_under_age(record, today, out);
         }
         Kind::CccdApplication => {
             id_number_facts(record, today, out);
@@ -240,6 +241,30 @@ fn death_status(record: &Record, out: &mut Vec<Finding>) {
             "deceased_household_head",
             "relationship_to_head",
             "a deceased person is still recorded as household head; the household needs a new head (Residence Law Art. 26)",
+        ));
+    }
+}
+
+/// Marriage and Family Law 2014 Art. 8(1)(a): men marry from 20, women from 18, in full
+/// years (⚠ unconfirmed in the review, so a finding). Counted on today from the earliest
+/// possible birth day, so a year-only date of birth flags only someone certainly under age;
+/// with no sex recorded only under 18 is certain for either sex.
+fn married_under_age(record: &Record, today: Option<Date>, out: &mut Vec<Finding>) {
+    if record.text("marital_status") != Some("married") {
+        return;
+    }
+    let (Some(born), Some(today)) = (partial_date(record, "date_of_birth"), today) else {
+        return;
+    };
+    let legal_age = match record.text("sex") {
+        Some("male") => 20,
+        _ => 18,
+    };
+    if born.earliest().age_on(today) < legal_age {
+        out.push(finding(
+            "married_under_legal_age",
+            "marital_status",
+            "the person is recorded as married but is under the legal marriage age: 20 for men, 18 for women (Marriage and Family Law 2014 Art. 8(1)(a), unconfirmed)",
         ));
     }
 }
