@@ -111,9 +111,19 @@ fn id_022085001234_registered_in_hai_phong_disagrees_with_quang_ninh_in_digits_1
 }
 
 #[test]
-fn id_003085001234_is_an_unknown_province_code_finding() {
+fn id_003085001234_is_an_unknown_province_code_finding_that_may_be_a_country_code() {
     let found = codes(Kind::Citizen, &[("id_number", "003085001234".into())]);
     assert_eq!(found, ["unknown_province_code"]);
+    let r = record(Kind::Citizen, &[("id_number", "003085001234".into())]);
+    let message = model::validate(&r, &ValidationContext::new("2026-03-10"))
+        .unwrap()
+        .into_iter()
+        .find(|f| f.code == "unknown_province_code")
+        .map(|f| f.message)
+        .unwrap();
+    assert!(message.contains("not a province code"), "{message}");
+    assert!(message.contains("country code"), "{message}");
+    assert!(message.contains("place of birth registration"), "{message}");
 }
 
 #[test]

@@ -49,7 +49,7 @@ pub fn finding_vi(code: &str) -> &str {
         "id_number_sex_mismatch" => "Số định danh không khớp giới tính",
         "id_number_century_mismatch" => "Số định danh không khớp thế kỷ sinh",
         "id_number_year_mismatch" => "Số định danh không khớp năm sinh",
-        "unknown_province_code" => "Mã tỉnh trong số định danh không tồn tại",
+        "unknown_province_code" => "Ba số đầu của số định danh không phải mã tỉnh (có thể là mã quốc gia nơi đăng ký khai sinh)",
         "temporary_stay_too_long" => "Tạm trú quá thời hạn luật định",
         "stay_ends_before_start" => "Ngày kết thúc trước ngày bắt đầu",
         "household_head_count" => "Hộ không có hoặc có nhiều chủ hộ",
