@@ -336,6 +336,10 @@ fn an_extension_filed_within_the_15_days_before_expiry_is_fine_earlier_or_later_
             Kind::ResidenceDeclaration,
             &[
                 ("procedure", "extension".into()),
+                (
+                    "registration_id",
+                    "0190f5a0-0000-7000-8000-0000000000aa".into(),
+                ),
                 ("filed_on", filed.into()),
                 ("registration_expires_on", "2026-04-30".into()),
             ],
@@ -704,4 +708,55 @@ fn a_single_girl_of_16_has_no_marriage_finding() {
         ],
     );
     assert!(found.is_empty(), "{found:?}");
+}
+
+// --- extensions and removals name their registration (Residence Law Arts. 24, 28, 29) -----
+
+fn declaration_codes(procedure: &str, registration: Option<&str>) -> Vec<String> {
+    let mut pairs = vec![
+        ("procedure", Value::from(procedure)),
+        ("from_date", "2026-03-10".into()),
+    ];
+    if let Some(id) = registration {
+        pairs.push(("registration_id", id.into()));
+    }
+    codes(Kind::ResidenceDeclaration, &pairs)
+}
+
+#[test]
+fn an_extension_temporary_removal_permanent_removal_or_old_removal_naming_no_registration_is_a_finding()
+ {
+    for procedure in [
+        "extension",
+        "temporary_removal",
+        "permanent_removal",
+        "removal",
+    ] {
+        let found = declaration_codes(procedure, None);
+        assert!(
+            found.contains(&"registration_not_named".to_owned()),
+            "{procedure}: {found:?}"
+        );
+    }
+}
+
+#[test]
+fn a_removal_naming_its_registration_or_a_registration_itself_has_no_registration_not_named() {
+    let named = "0190f5a0-0000-7000-8000-0000000000aa";
+    let found = declaration_codes("temporary_removal", Some(named));
+    assert!(
+        !found.contains(&"registration_not_named".to_owned()),
+        "{found:?}"
+    );
+    for procedure in [
+        "temporary_registration",
+        "permanent_registration",
+        "stay_notice",
+    ] {
+        let found = declaration_codes(procedure, None);
+        assert!(
+            !found.contains(&"registration_not_named".to_owned()),
+            "{procedure}: {found:?}"
+        );
+    }
 }

@@ -77,6 +77,7 @@ pub fn finding_vi(code: &str) -> &str {
         "household_membership_mismatch" => "Hộ gia đình và công dân ghi khác nhau về thành viên hộ",
         "household_relationship_mismatch" => "Quan hệ với chủ hộ ghi khác nhau giữa công dân và hộ",
         "married_under_legal_age" => "Ghi đã kết hôn nhưng chưa đủ tuổi kết hôn",
+        "registration_not_named" => "Gia hạn hoặc xóa đăng ký không ghi đăng ký được gia hạn, xóa",
         other => other,
     }
 }

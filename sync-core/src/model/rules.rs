@@ -758,6 +758,17 @@ fn procedure_particulars(record: &Record, out: &mut Vec<Finding>) {
             "an adjustment names what is adjusted: change of head, civil-status data or renamed address (Residence Law Art. 26)",
         ));
     }
+    // Residence Law Arts. 24, 28, 29: an extension or removal acts on one registration, so
+    // it names it. Needs no other record, so it is checked here on every save rather than in
+    // `registration_reference`, which judges a named registration against the related ones.
+    if registration_procedures_for(procedure).is_some() && record.text("registration_id").is_none()
+    {
+        out.push(finding(
+            "registration_not_named",
+            "registration_id",
+            "an extension or removal acts on a registration; name the registration it extends or removes (Residence Law Arts. 24, 28, 29)",
+        ));
+    }
     let ground_family = ground.split('_').next().unwrap_or("");
     let expected = match procedure {
         "permanent_removal" => Some("perm"),
@@ -972,6 +983,7 @@ fn registration_reference(record: &Record, related: &dyn Related, out: &mut Vec<
     let Some(expected) = registration_procedures_for(procedure) else {
         return;
     };
+    // No id at all is the single-record finding `registration_not_named` (`check`).
     let Some(id) = record.text("registration_id") else {
         return;
     };

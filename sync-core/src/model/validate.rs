@@ -1121,6 +1121,11 @@ mod tests {
                 Kind::ResidenceDeclaration,
                 &[
                     ("procedure", proc.into()),
+                    // An extension names the registration it extends (`registration_not_named`).
+                    (
+                        "registration_id",
+                        "0190f5a0-0000-7000-8000-0000000000aa".into(),
+                    ),
                     ("from_date", "2024-02-29".into()),
                     ("to_date", to.into()),
                 ],
