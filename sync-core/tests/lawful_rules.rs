@@ -760,3 +760,138 @@ fn a_removal_naming_its_registration_or_a_registration_itself_has_no_registratio
         );
     }
 }
+
+// --- a deceased citizen's temporary registration (Residence Law Art. 29; seed App. 2 #12) --
+
+fn deceased_citizen() -> Record {
+    record(
+        Kind::Citizen,
+        &[
+            ("status", "deceased".into()),
+            ("date_of_death", "2026-01-05".into()),
+        ],
+    )
+}
+
+fn accepted(citizen: &Record, procedure: &str, extra: &[(&str, Value)]) -> Record {
+    let mut pairs = vec![
+        ("citizen_id", Value::from(citizen.id.to_string())),
+        ("procedure", procedure.into()),
+        ("status", "accepted".into()),
+    ];
+    pairs.extend(extra.iter().cloned());
+    record(Kind::ResidenceDeclaration, &pairs)
+}
+
+fn deceased_codes(citizen: &Record, related: &[Record]) -> Vec<String> {
+    rules::deceased_vs_records_on(citizen, related, d("2026-03-10"))
+        .into_iter()
+        .map(|f| f.code)
+        .collect()
+}
+
+#[test]
+fn a_deceased_citizen_with_a_temporary_registration_until_2026_09_30_still_in_force_is_a_finding() {
+    let citizen = deceased_citizen();
+    let reg = accepted(
+        &citizen,
+        "temporary_registration",
+        &[
+            ("from_date", "2025-10-01".into()),
+            ("to_date", "2026-09-30".into()),
+        ],
+    );
+    assert_eq!(
+        deceased_codes(&citizen, &[reg.clone()]),
+        ["deceased_still_temporarily_registered"]
+    );
+    // A permanent removal does not end a temporary registration (REVIEW §7, item 2).
+    let permanent_removal = accepted(&citizen, "permanent_removal", &[]);
+    assert_eq!(
+        deceased_codes(&citizen, &[reg, permanent_removal]),
+        ["deceased_still_temporarily_registered"]
+    );
+}
+
+#[test]
+fn a_deceased_citizens_temporary_registration_that_ended_on_2026_02_28_is_no_finding() {
+    let citizen = deceased_citizen();
+    let reg = accepted(
+        &citizen,
+        "temporary_registration",
+        &[
+            ("from_date", "2025-03-01".into()),
+            ("to_date", "2026-02-28".into()),
+        ],
+    );
+    assert!(deceased_codes(&citizen, &[reg]).is_empty());
+}
+
+#[test]
+fn a_deceased_citizens_temporary_registration_removed_by_an_accepted_removal_naming_it_is_no_finding()
+ {
+    let citizen = deceased_citizen();
+    let reg = accepted(
+        &citizen,
+        "temporary_registration",
+        &[("to_date", "2026-09-30".into())],
+    );
+    let removal = accepted(
+        &citizen,
+        "temporary_removal",
+        &[
+            ("ground", "temp_dead_or_missing".into()),
+            ("registration_id", reg.id.to_string().into()),
+        ],
+    );
+    assert!(deceased_codes(&citizen, &[reg.clone(), removal]).is_empty());
+    // A removal naming another registration does not end this one.
+    let other = accepted(
+        &citizen,
+        "temporary_removal",
+        &[("registration_id", Uuid::now_v7().to_string().into())],
+    );
+    assert_eq!(
+        deceased_codes(&citizen, &[reg, other]),
+        ["deceased_still_temporarily_registered"]
+    );
+}
+
+#[test]
+fn a_deceased_citizens_extension_until_2027_03_20_ends_with_the_removal_of_the_registration_it_extends()
+ {
+    let citizen = deceased_citizen();
+    let reg = accepted(
+        &citizen,
+        "temporary_registration",
+        &[("to_date", "2026-03-20".into())],
+    );
+    let ext = accepted(
+        &citizen,
+        "extension",
+        &[
+            ("registration_id", reg.id.to_string().into()),
+            ("to_date", "2027-03-20".into()),
+        ],
+    );
+    assert_eq!(
+        deceased_codes(&citizen, &[reg.clone(), ext.clone()]),
+        [
+            "deceased_still_temporarily_registered",
+            "deceased_still_temporarily_registered"
+        ]
+    );
+    let removal = accepted(
+        &citizen,
+        "temporary_removal",
+        &[("registration_id", reg.id.to_string().into())],
+    );
+    assert!(deceased_codes(&citizen, &[reg.clone(), ext.clone(), removal]).is_empty());
+    // Removing the extension ends the registration it extended too.
+    let removal = accepted(
+        &citizen,
+        "temporary_removal",
+        &[("registration_id", ext.id.to_string().into())],
+    );
+    assert!(deceased_codes(&citizen, &[reg, ext, removal]).is_empty());
+}

@@ -78,6 +78,7 @@ pub fn finding_vi(code: &str) -> &str {
         "household_relationship_mismatch" => "Quan hệ với chủ hộ ghi khác nhau giữa công dân và hộ",
         "married_under_legal_age" => "Ghi đã kết hôn nhưng chưa đủ tuổi kết hôn",
         "registration_not_named" => "Gia hạn hoặc xóa đăng ký không ghi đăng ký được gia hạn, xóa",
+        "deceased_still_temporarily_registered" => "Người đã mất vẫn còn đăng ký tạm trú",
         other => other,
     }
 }

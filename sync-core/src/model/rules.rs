@@ -607,46 +607,116 @@ pub fn household_vs_members(household: &Record, citizens: &[Record], today: Date
     out
 }
 
-/// A deceased citizen against records that should have ended with the death: an accepted
-/// permanent or temporary registration not removed, and an open card application (seed
-/// 2.1(1) "sống", App. 2 #12). `related` are the citizen's declarations and applications.
+/// [`deceased_vs_records_on`] as of today's local (Vietnam) date from the clock, for callers
+/// that have no `today` of their own; prefer passing it.
 pub fn deceased_vs_records(citizen: &Record, related: &[Record]) -> Vec<Finding> {
+    match crate::time::local_day(crate::time::now_ms()) {
+        Some(today) => deceased_vs_records_on(citizen, related, today),
+        None => Vec::new(),
+    }
+}
+
+/// A deceased citizen against records that should have ended with the death: an accepted
+/// permanent registration not removed, an accepted temporary registration (or extension)
+/// still in force on `today` and not removed, and an open card application (seed 2.1(1)
+/// "sống", App. 2 #12; Residence Law Arts. 24(1)(a), 29). `related` are the citizen's
+/// declarations and applications.
+pub fn deceased_vs_records_on(citizen: &Record, related: &[Record], today: Date) -> Vec<Finding> {
     let mut out = Vec::new();
     if citizen.status() != Some("deceased") {
         return out;
     }
-    let of_citizen = |r: &&Record| r.text("citizen_id") == Some(citizen.id.to_string().as_str());
-    let removed = related.iter().filter(of_citizen).any(|r| {
+    let own = citizen.id.to_string();
+    let mine: Vec<&Record> = related
+        .iter()
+        .filter(|r| r.text("citizen_id") == Some(own.as_str()))
+        .collect();
+    let accepted_declaration = |r: &Record, procedures: &[&str]| {
         r.kind == Kind::ResidenceDeclaration
             && r.status() == Some("accepted")
-            && matches!(r.text("procedure"), Some("removal" | "permanent_removal"))
-    });
-    for r in related.iter().filter(of_citizen) {
-        let open_application = r.kind == Kind::CccdApplication
+            && procedures.contains(&effective_procedure(r).0)
+    };
+    // Any accepted permanent removal ends the permanent registration, named or not (records
+    // from before removals named their registration could not name it).
+    let removed = mine
+        .iter()
+        .any(|r| accepted_declaration(r, &["permanent_removal"]));
+    for r in &mine {
+        if r.kind == Kind::CccdApplication
             && matches!(
                 r.status(),
                 Some("draft" | "collected" | "submitted" | "accepted")
-            );
-        let active_registration = r.kind == Kind::ResidenceDeclaration
-            && r.status() == Some("accepted")
-            && r.text("procedure") == Some("permanent_registration")
-            && !removed;
-        if open_application {
+            )
+        {
             out.push(finding(
                 "deceased_with_open_application",
                 "status",
                 "a deceased person has an open card application",
             ));
         }
-        if active_registration {
+        if accepted_declaration(r, &["permanent_registration"]) && !removed {
             out.push(finding(
                 "deceased_still_registered",
                 "status",
                 "a deceased person still has a permanent registration; remove it (Residence Law Art. 24(1)(a))",
             ));
         }
+        if accepted_declaration(r, &["temporary_registration", "extension"])
+            && date(r, "to_date").is_none_or(|to| to >= today)
+            && !temporary_removed(r, &mine)
+        {
+            // Its own code: `deceased_still_registered` is counted as a permanent
+            // registration in the leadership reports.
+            out.push(finding(
+                "deceased_still_temporarily_registered",
+                "status",
+                "a deceased person still has a temporary registration in force; remove it (Residence Law Art. 29)",
+            ));
+        }
     }
     out
+}
+
+/// Whether an accepted temporary removal names `registration` or another link of its chain
+/// (the temporary registration and the extensions of it, each naming the one it extends):
+/// removing the residence ends every extension of it, and removing an extension ends the
+/// registration it extended.
+fn temporary_removed(registration: &Record, records: &[&Record]) -> bool {
+    let extends = |r: &Record| {
+        (effective_procedure(r).0 == "extension")
+            .then(|| r.text("registration_id"))
+            .flatten()
+            .and_then(|s| uuid::Uuid::parse_str(s).ok())
+    };
+    let mut chain = vec![registration.id];
+    // Each pass adds at least one record or stops, so at most `records.len()` passes.
+    loop {
+        let before = chain.len();
+        for r in records {
+            let linked = match extends(r) {
+                Some(parent) => chain.contains(&parent) || chain.contains(&r.id),
+                None => false,
+            };
+            if linked {
+                for id in [Some(r.id), extends(r)].into_iter().flatten() {
+                    if !chain.contains(&id) {
+                        chain.push(id);
+                    }
+                }
+            }
+        }
+        if chain.len() == before {
+            break;
+        }
+    }
+    records.iter().any(|r| {
+        r.kind == Kind::ResidenceDeclaration
+            && r.status() == Some("accepted")
+            && effective_procedure(r).0 == "temporary_removal"
+            && r.text("registration_id")
+                .and_then(|s| uuid::Uuid::parse_str(s).ok())
+                .is_some_and(|id| chain.contains(&id))
+    })
 }
 
 // --- procedures (Residence Law Arts. 19, 24–31; seed App. 2) -------------------------------
