@@ -516,3 +516,77 @@ fn a_household_listing_a_member_whose_record_names_another_household_is_a_findin
         .unwrap();
     assert!(!codes(&saved).contains(&"household_membership_mismatch".to_owned()));
 }
+
+// --- a temporary registration inside the citizen's permanent commune (Art. 27(1)) ----------
+
+impl Phone {
+    fn resident_of(&self, permanent_unit: &str, captured_on: &str) -> Uuid {
+        self.r
+            .create(
+                Kind::Citizen,
+                "07183",
+                fields(&[
+                    ("full_name", "Vũ Văn Toàn".into()),
+                    ("date_of_birth", "1990-08-20".into()),
+                    ("sex", "male".into()),
+                    ("id_number", "022090001234".into()),
+                    ("permanent_address", "Thôn 2".into()),
+                    ("permanent_unit", permanent_unit.into()),
+                    ("captured_on", captured_on.into()),
+                ]),
+                NOW,
+            )
+            .unwrap()
+            .record
+            .id
+    }
+
+    fn temporary_in(&self, citizen: Uuid, unit: &str, filed_on: &str) -> Vec<String> {
+        codes(&self.declaration(&[
+            ("citizen_id", citizen.to_string().into()),
+            ("procedure", "temporary_registration".into()),
+            ("address", "Nhà trọ, khu 3".into()),
+            ("address_unit", unit.into()),
+            ("from_date", filed_on.into()),
+            ("filed_on", filed_on.into()),
+            ("status", "submitted".into()),
+        ]))
+    }
+}
+
+#[test]
+fn a_temporary_registration_in_old_cong_hoa_07150_for_a_resident_of_old_song_khoai_07144_is_inside_one_ward()
+ {
+    // Both old units merged into Phường Hiệp Hòa (07147) on 2025-07-01 (REVIEW §3).
+    let p = phone();
+    let person = p.resident_of("07144", "2024-05-01");
+    let found = p.temporary_in(person, "07150", "2024-06-01");
+    assert!(
+        found.contains(&"temporary_in_permanent_commune".to_owned()),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn a_temporary_registration_in_dong_mai_07135_for_a_resident_of_phong_coc_07183_is_no_finding() {
+    let p = phone();
+    let person = p.resident_of("07183", "2025-09-01");
+    let found = p.temporary_in(person, "07135", "2026-03-10");
+    assert!(
+        !found.contains(&"temporary_in_permanent_commune".to_owned()),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn a_temporary_registration_in_ha_an_07168_for_a_2024_resident_of_old_lien_hoa_07180_is_undecided_and_no_finding()
+ {
+    // Old Xã Liên Hòa may have been split between Liên Hòa and Hà An (disputed).
+    let p = phone();
+    let person = p.resident_of("07180", "2024-05-01");
+    let found = p.temporary_in(person, "07168", "2026-03-10");
+    assert!(
+        !found.contains(&"temporary_in_permanent_commune".to_owned()),
+        "{found:?}"
+    );
+}

@@ -79,6 +79,7 @@ pub fn finding_vi(code: &str) -> &str {
         "married_under_legal_age" => "Ghi đã kết hôn nhưng chưa đủ tuổi kết hôn",
         "registration_not_named" => "Gia hạn hoặc xóa đăng ký không ghi đăng ký được gia hạn, xóa",
         "deceased_still_temporarily_registered" => "Người đã mất vẫn còn đăng ký tạm trú",
+        "temporary_in_permanent_commune" => "Đăng ký tạm trú trong cùng xã, phường nơi thường trú",
         other => other,
     }
 }

@@ -931,6 +931,8 @@ pub fn registration_procedures_for(procedure: &str) -> Option<&'static [&'static
 /// - a permanent or temporary registration of a minor (under 18 on the filing day, or today)
 ///   carries the parent's or guardian's consent (CT01 consent block ✅ [S2 1.004222];
 ///   Residence Law Art. 20–21, 27);
+/// - a temporary registration is outside its citizen's commune of permanent residence
+///   (Residence Law Art. 27(1)), each unit code read as of its own capture day;
 /// - a card application agrees with its citizen ([`application_vs_citizen`]), and neither an
 ///   open application nor a new registration is filed for a deceased citizen;
 /// - a household's head against the members' citizen records ([`household_vs_members`]);
@@ -950,6 +952,7 @@ pub fn related_findings(record: &Record, related: &dyn Related, today: Date) -> 
             if let Some(c) = &citizen {
                 guardian_consent(record, c, today, &mut out);
                 filed_for_deceased(record, c, &mut out);
+                temporary_in_citizens_permanent_commune(record, c, &mut out);
             }
         }
         Kind::CccdApplication => {
@@ -1125,6 +1128,41 @@ fn guardian_consent(record: &Record, citizen: &Record, today: Date, out: &mut Ve
             "guardian_consent_missing",
             "guardian_consent",
             "a registration for a minor carries the consent of a parent or guardian (form CT01; Residence Law Arts. 20, 27)",
+        ));
+    }
+}
+
+/// Residence Law Art. 27(1): a temporary registration is for a place outside the commune of
+/// permanent residence. The declaration's `address_unit` (read as of its `filed_on`) against
+/// its citizen's `permanent_unit` (read as of the citizen's `captured_on`); only a certain
+/// same commune is a finding, not a split unit that may be (`same_commune_between` `None`).
+/// A rejected or withdrawn declaration registers nothing, so it is not flagged.
+fn temporary_in_citizens_permanent_commune(
+    record: &Record,
+    citizen: &Record,
+    out: &mut Vec<Finding>,
+) {
+    if effective_procedure(record).0 != "temporary_registration"
+        || matches!(record.status(), Some("rejected" | "withdrawn"))
+    {
+        return;
+    }
+    let (Some(temporary), Some(permanent)) =
+        (record.text("address_unit"), citizen.text("permanent_unit"))
+    else {
+        return;
+    };
+    let same = same_commune_between(
+        permanent,
+        super::validate::captured_on(citizen),
+        temporary,
+        super::validate::captured_on(record),
+    );
+    if same == Some(true) {
+        out.push(finding(
+            "temporary_in_permanent_commune",
+            "address_unit",
+            "the temporary residence is in the citizen's commune or ward of permanent residence (Residence Law Art. 27(1))",
         ));
     }
 }
