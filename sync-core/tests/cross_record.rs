@@ -590,3 +590,48 @@ fn a_temporary_registration_in_ha_an_07168_for_a_2024_resident_of_old_lien_hoa_0
         "{found:?}"
     );
 }
+
+// --- an accepted registration is stored with the ID number (seed 2.1(2)) -------------------
+
+#[test]
+fn a_temporary_registration_accepted_for_a_citizen_with_no_id_number_is_a_finding() {
+    let p = phone();
+    let worker = p.citizen("Lê Văn Hùng", "1995-04-02");
+    let reg = p.temporary_registration(worker, "accepted");
+    let view = p.r.get(reg).unwrap().unwrap();
+    assert!(
+        view.findings
+            .iter()
+            .any(|f| f.code == "id_number_missing_at_acceptance"),
+        "{:?}",
+        view.findings
+    );
+}
+
+#[test]
+fn a_submitted_registration_or_one_for_a_citizen_with_id_022090001234_has_no_id_number_finding() {
+    let p = phone();
+    let worker = p.citizen("Lê Văn Hùng", "1995-04-02");
+    let found = codes(&p.declaration(&[
+        ("citizen_id", worker.to_string().into()),
+        ("procedure", "permanent_registration".into()),
+        ("address", "Số 8, khu 1, phường Phong Cốc".into()),
+        ("address_unit", "07183".into()),
+        ("from_date", "2026-03-09".into()),
+        ("status", "submitted".into()),
+    ]));
+    assert!(!found.contains(&"id_number_missing_at_acceptance".to_owned()));
+    let numbered = p.resident_of("07135", "2025-09-01");
+    let found = codes(&p.declaration(&[
+        ("citizen_id", numbered.to_string().into()),
+        ("procedure", "permanent_registration".into()),
+        ("address", "Số 8, khu 1, phường Phong Cốc".into()),
+        ("address_unit", "07183".into()),
+        ("from_date", "2026-03-09".into()),
+        ("status", "accepted".into()),
+    ]));
+    assert!(
+        !found.contains(&"id_number_missing_at_acceptance".to_owned()),
+        "{found:?}"
+    );
+}

@@ -80,6 +80,7 @@ pub fn finding_vi(code: &str) -> &str {
         "registration_not_named" => "Gia hạn hoặc xóa đăng ký không ghi đăng ký được gia hạn, xóa",
         "deceased_still_temporarily_registered" => "Người đã mất vẫn còn đăng ký tạm trú",
         "temporary_in_permanent_commune" => "Đăng ký tạm trú trong cùng xã, phường nơi thường trú",
+        "id_number_missing_at_acceptance" => "Đăng ký được tiếp nhận nhưng công dân chưa có số định danh",
         other => other,
     }
 }

@@ -933,6 +933,8 @@ pub fn registration_procedures_for(procedure: &str) -> Option<&'static [&'static
 ///   Residence Law Art. 20–21, 27);
 /// - a temporary registration is outside its citizen's commune of permanent residence
 ///   (Residence Law Art. 27(1)), each unit code read as of its own capture day;
+/// - an accepted permanent or temporary registration has a citizen with an ID number
+///   (seed 2.1(2));
 /// - a card application agrees with its citizen ([`application_vs_citizen`]), and neither an
 ///   open application nor a new registration is filed for a deceased citizen;
 /// - a household's head against the members' citizen records ([`household_vs_members`]);
@@ -953,6 +955,7 @@ pub fn related_findings(record: &Record, related: &dyn Related, today: Date) -> 
                 guardian_consent(record, c, today, &mut out);
                 filed_for_deceased(record, c, &mut out);
                 temporary_in_citizens_permanent_commune(record, c, &mut out);
+                id_number_at_acceptance(record, c, &mut out);
             }
         }
         Kind::CccdApplication => {
@@ -1163,6 +1166,28 @@ fn temporary_in_citizens_permanent_commune(
             "temporary_in_permanent_commune",
             "address_unit",
             "the temporary residence is in the citizen's commune or ward of permanent residence (Residence Law Art. 27(1))",
+        ));
+    }
+}
+
+/// Seed 2.1(2): every result of a procedure is stored with the personal ID number. A card
+/// application carries the number itself and is refused acceptance without it (or a
+/// `no_id_number_reason`, `validate`); a residence declaration has no number of its own (it
+/// names its citizen), so here the accepted registration is checked against the citizen
+/// record, and as a finding: the citizen's number may be on another device or not yet typed.
+fn id_number_at_acceptance(record: &Record, citizen: &Record, out: &mut Vec<Finding>) {
+    let registers = matches!(
+        effective_procedure(record).0,
+        "permanent_registration" | "temporary_registration"
+    );
+    if registers
+        && record.status() == Some("accepted")
+        && citizen.text("id_number").is_none_or(str::is_empty)
+    {
+        out.push(finding(
+            "id_number_missing_at_acceptance",
+            "citizen_id",
+            "the registration is accepted but its citizen has no personal ID number recorded; every result is stored with the ID number (seed 2.1(2))",
         ));
     }
 }
