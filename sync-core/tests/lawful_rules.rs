@@ -802,7 +802,7 @@ fn a_deceased_citizen_with_a_temporary_registration_until_2026_09_30_still_in_fo
         ],
     );
     assert_eq!(
-        deceased_codes(&citizen, &[reg.clone()]),
+        deceased_codes(&citizen, std::slice::from_ref(&reg)),
         ["deceased_still_temporarily_registered"]
     );
     // A permanent removal does not end a temporary registration (REVIEW §7, item 2).
