@@ -49,7 +49,9 @@ pub fn finding_vi(code: &str) -> &str {
         "id_number_sex_mismatch" => "Số định danh không khớp giới tính",
         "id_number_century_mismatch" => "Số định danh không khớp thế kỷ sinh",
         "id_number_year_mismatch" => "Số định danh không khớp năm sinh",
-        "unknown_province_code" => "Ba số đầu của số định danh không phải mã tỉnh (có thể là mã quốc gia nơi đăng ký khai sinh)",
+        "unknown_province_code" => {
+            "Ba số đầu của số định danh không phải mã tỉnh (có thể là mã quốc gia nơi đăng ký khai sinh)"
+        }
         "temporary_stay_too_long" => "Tạm trú quá thời hạn luật định",
         "stay_ends_before_start" => "Ngày kết thúc trước ngày bắt đầu",
         "household_head_count" => "Hộ không có hoặc có nhiều chủ hộ",
@@ -80,7 +82,9 @@ pub fn finding_vi(code: &str) -> &str {
         "registration_not_named" => "Gia hạn hoặc xóa đăng ký không ghi đăng ký được gia hạn, xóa",
         "deceased_still_temporarily_registered" => "Người đã mất vẫn còn đăng ký tạm trú",
         "temporary_in_permanent_commune" => "Đăng ký tạm trú trong cùng xã, phường nơi thường trú",
-        "id_number_missing_at_acceptance" => "Đăng ký được tiếp nhận nhưng công dân chưa có số định danh",
+        "id_number_missing_at_acceptance" => {
+            "Đăng ký được tiếp nhận nhưng công dân chưa có số định danh"
+        }
         other => other,
     }
 }
