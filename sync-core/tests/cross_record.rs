@@ -353,3 +353,285 @@ fn an_application_for_a_deceased_citizen_is_a_finding_and_commune_staff_cannot_a
     undo(Some("ghi nhầm người: giấy báo tử của người khác")).unwrap();
     assert_eq!(p.citizen_text(person, "status").as_deref(), Some("active"));
 }
+
+// --- household membership: the citizen's household_id against the household's members ----
+
+fn member(relationship: &str) -> Value {
+    Value::Map([("relationship".to_owned(), Value::from(relationship))].into())
+}
+
+impl Phone {
+    fn household(&self, members: &[(Uuid, &str)]) -> Uuid {
+        let map = members
+            .iter()
+            .map(|(id, rel)| (id.to_string(), member(rel)))
+            .collect();
+        let head = members.iter().find(|(_, r)| *r == "head");
+        let mut pairs = vec![
+            ("address", Value::from("Số 8, khu 1, phường Phong Cốc")),
+            ("members", Value::Map(map)),
+        ];
+        if let Some((id, _)) = head {
+            pairs.push(("head_id", id.to_string().into()));
+        }
+        self.r
+            .create(Kind::Household, "07183", fields(&pairs), NOW)
+            .unwrap()
+            .record
+            .id
+    }
+
+    fn citizen_in(
+        &self,
+        name: &str,
+        household: Uuid,
+        relationship: &str,
+    ) -> sync_core::replica::Saved {
+        self.r
+            .create(
+                Kind::Citizen,
+                "07183",
+                fields(&[
+                    ("full_name", name.into()),
+                    ("date_of_birth", "1982-07-15".into()),
+                    ("sex", "female".into()),
+                    ("household_id", household.to_string().into()),
+                    ("relationship_to_head", relationship.into()),
+                ]),
+                NOW,
+            )
+            .unwrap()
+    }
+}
+
+#[test]
+fn a_citizen_naming_a_household_that_does_not_list_her_is_a_membership_finding() {
+    let p = phone();
+    let head = p.citizen("Phạm Văn Minh", "1978-09-01");
+    let household = p.household(&[(head, "head")]);
+    let found = codes(&p.citizen_in("Phạm Thị Hoa", household, "spouse"));
+    assert!(
+        found.contains(&"household_membership_mismatch".to_owned()),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn a_citizen_recorded_as_spouse_whom_the_household_lists_as_head_is_a_relationship_finding() {
+    let p = phone();
+    let wife = p.citizen("Phạm Thị Hoa", "1982-07-15");
+    let household = p.household(&[(wife, "head")]);
+    let saved =
+        p.r.update(
+            wife,
+            &[
+                Edit::Set {
+                    field: "household_id".into(),
+                    value: household.to_string().into(),
+                },
+                Edit::Set {
+                    field: "relationship_to_head".into(),
+                    value: "spouse".into(),
+                },
+            ],
+            NOW,
+        )
+        .unwrap();
+    let found = codes(&saved);
+    assert!(
+        found.contains(&"household_relationship_mismatch".to_owned()),
+        "{found:?}"
+    );
+    assert!(!found.contains(&"household_membership_mismatch".to_owned()));
+}
+
+#[test]
+fn a_citizen_listed_by_her_household_with_her_own_relationship_has_no_membership_finding() {
+    let p = phone();
+    let wife = p.citizen("Phạm Thị Hoa", "1982-07-15");
+    let household = p.household(&[(wife, "head")]);
+    let saved =
+        p.r.update(
+            wife,
+            &[
+                Edit::Set {
+                    field: "household_id".into(),
+                    value: household.to_string().into(),
+                },
+                Edit::Set {
+                    field: "relationship_to_head".into(),
+                    value: "head".into(),
+                },
+            ],
+            NOW,
+        )
+        .unwrap();
+    let found = codes(&saved);
+    assert!(
+        !found.iter().any(|c| c.starts_with("household_")),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn a_household_listing_a_member_whose_record_names_another_household_is_a_finding() {
+    let p = phone();
+    let son = p.citizen("Phạm Văn Nam", "2001-03-03");
+    let parents = p.household(&[(son, "child")]);
+    let own = p.household(&[(son, "head")]);
+    p.r.update(
+        son,
+        &[Edit::Set {
+            field: "household_id".into(),
+            value: own.to_string().into(),
+        }],
+        NOW,
+    )
+    .unwrap();
+    // The parents' household still lists him after he separated (tách hộ, Art. 25).
+    let saved =
+        p.r.update(
+            parents,
+            &[Edit::Set {
+                field: "address".into(),
+                value: "Số 10, khu 1, phường Phong Cốc".into(),
+            }],
+            NOW,
+        )
+        .unwrap();
+    assert!(
+        codes(&saved).contains(&"household_membership_mismatch".to_owned()),
+        "{:?}",
+        codes(&saved)
+    );
+    let saved =
+        p.r.update(
+            own,
+            &[Edit::Set {
+                field: "address".into(),
+                value: "Số 12, khu 1, phường Phong Cốc".into(),
+            }],
+            NOW,
+        )
+        .unwrap();
+    assert!(!codes(&saved).contains(&"household_membership_mismatch".to_owned()));
+}
+
+// --- a temporary registration inside the citizen's permanent commune (Art. 27(1)) ----------
+
+impl Phone {
+    fn resident_of(&self, permanent_unit: &str, captured_on: &str) -> Uuid {
+        self.r
+            .create(
+                Kind::Citizen,
+                "07183",
+                fields(&[
+                    ("full_name", "Vũ Văn Toàn".into()),
+                    ("date_of_birth", "1990-08-20".into()),
+                    ("sex", "male".into()),
+                    ("id_number", "022090001234".into()),
+                    ("permanent_address", "Thôn 2".into()),
+                    ("permanent_unit", permanent_unit.into()),
+                    ("captured_on", captured_on.into()),
+                ]),
+                NOW,
+            )
+            .unwrap()
+            .record
+            .id
+    }
+
+    fn temporary_in(&self, citizen: Uuid, unit: &str, filed_on: &str) -> Vec<String> {
+        codes(&self.declaration(&[
+            ("citizen_id", citizen.to_string().into()),
+            ("procedure", "temporary_registration".into()),
+            ("address", "Nhà trọ, khu 3".into()),
+            ("address_unit", unit.into()),
+            ("from_date", filed_on.into()),
+            ("filed_on", filed_on.into()),
+            ("status", "submitted".into()),
+        ]))
+    }
+}
+
+#[test]
+fn a_temporary_registration_in_old_cong_hoa_07150_for_a_resident_of_old_song_khoai_07144_is_inside_one_ward()
+ {
+    // Both old units merged into Phường Hiệp Hòa (07147) on 2025-07-01 (REVIEW §3).
+    let p = phone();
+    let person = p.resident_of("07144", "2024-05-01");
+    let found = p.temporary_in(person, "07150", "2024-06-01");
+    assert!(
+        found.contains(&"temporary_in_permanent_commune".to_owned()),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn a_temporary_registration_in_dong_mai_07135_for_a_resident_of_phong_coc_07183_is_no_finding() {
+    let p = phone();
+    let person = p.resident_of("07183", "2025-09-01");
+    let found = p.temporary_in(person, "07135", "2026-03-10");
+    assert!(
+        !found.contains(&"temporary_in_permanent_commune".to_owned()),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn a_temporary_registration_in_ha_an_07168_for_a_2024_resident_of_old_lien_hoa_07180_is_undecided_and_no_finding()
+ {
+    // Old Xã Liên Hòa may have been split between Liên Hòa and Hà An (disputed).
+    let p = phone();
+    let person = p.resident_of("07180", "2024-05-01");
+    let found = p.temporary_in(person, "07168", "2026-03-10");
+    assert!(
+        !found.contains(&"temporary_in_permanent_commune".to_owned()),
+        "{found:?}"
+    );
+}
+
+// --- an accepted registration is stored with the ID number (seed 2.1(2)) -------------------
+
+#[test]
+fn a_temporary_registration_accepted_for_a_citizen_with_no_id_number_is_a_finding() {
+    let p = phone();
+    let worker = p.citizen("Lê Văn Hùng", "1995-04-02");
+    let reg = p.temporary_registration(worker, "accepted");
+    let view = p.r.get(reg).unwrap().unwrap();
+    assert!(
+        view.findings
+            .iter()
+            .any(|f| f.code == "id_number_missing_at_acceptance"),
+        "{:?}",
+        view.findings
+    );
+}
+
+#[test]
+fn a_submitted_registration_or_one_for_a_citizen_with_id_022090001234_has_no_id_number_finding() {
+    let p = phone();
+    let worker = p.citizen("Lê Văn Hùng", "1995-04-02");
+    let found = codes(&p.declaration(&[
+        ("citizen_id", worker.to_string().into()),
+        ("procedure", "permanent_registration".into()),
+        ("address", "Số 8, khu 1, phường Phong Cốc".into()),
+        ("address_unit", "07183".into()),
+        ("from_date", "2026-03-09".into()),
+        ("status", "submitted".into()),
+    ]));
+    assert!(!found.contains(&"id_number_missing_at_acceptance".to_owned()));
+    let numbered = p.resident_of("07135", "2025-09-01");
+    let found = codes(&p.declaration(&[
+        ("citizen_id", numbered.to_string().into()),
+        ("procedure", "permanent_registration".into()),
+        ("address", "Số 8, khu 1, phường Phong Cốc".into()),
+        ("address_unit", "07183".into()),
+        ("from_date", "2026-03-09".into()),
+        ("status", "accepted".into()),
+    ]));
+    assert!(
+        !found.contains(&"id_number_missing_at_acceptance".to_owned()),
+        "{found:?}"
+    );
+}

@@ -111,9 +111,19 @@ fn id_022085001234_registered_in_hai_phong_disagrees_with_quang_ninh_in_digits_1
 }
 
 #[test]
-fn id_003085001234_is_an_unknown_province_code_finding() {
+fn id_003085001234_is_an_unknown_province_code_finding_that_may_be_a_country_code() {
     let found = codes(Kind::Citizen, &[("id_number", "003085001234".into())]);
     assert_eq!(found, ["unknown_province_code"]);
+    let r = record(Kind::Citizen, &[("id_number", "003085001234".into())]);
+    let message = model::validate(&r, &ValidationContext::new("2026-03-10"))
+        .unwrap()
+        .into_iter()
+        .find(|f| f.code == "unknown_province_code")
+        .map(|f| f.message)
+        .unwrap();
+    assert!(message.contains("not a province code"), "{message}");
+    assert!(message.contains("country code"), "{message}");
+    assert!(message.contains("place of birth registration"), "{message}");
 }
 
 #[test]
@@ -326,6 +336,10 @@ fn an_extension_filed_within_the_15_days_before_expiry_is_fine_earlier_or_later_
             Kind::ResidenceDeclaration,
             &[
                 ("procedure", "extension".into()),
+                (
+                    "registration_id",
+                    "0190f5a0-0000-7000-8000-0000000000aa".into(),
+                ),
                 ("filed_on", filed.into()),
                 ("registration_expires_on", "2026-04-30".into()),
             ],
@@ -641,4 +655,243 @@ fn fingerprints_of_a_5_year_old_are_a_finding_and_iris_from_6_is_fine() {
     };
     assert_eq!(app("2021-01-01", false), ["biometrics_under_6"]);
     assert!(app("2020-01-01", true).is_empty());
+}
+
+// --- marriage age (Marriage and Family Law 2014 Art. 8(1)(a); REVIEW §7, unconfirmed) ------
+
+fn married(sex: &str, born: &str) -> Vec<String> {
+    codes(
+        Kind::Citizen,
+        &[
+            ("sex", sex.into()),
+            ("date_of_birth", born.into()),
+            ("marital_status", "married".into()),
+        ],
+    )
+}
+
+#[test]
+fn a_man_born_2006_03_11_recorded_married_on_2026_03_10_is_under_20_and_a_finding() {
+    assert_eq!(married("male", "2006-03-11"), ["married_under_legal_age"]);
+}
+
+#[test]
+fn a_man_who_turns_20_on_2026_03_10_may_be_recorded_married() {
+    assert!(married("male", "2006-03-10").is_empty());
+}
+
+#[test]
+fn a_woman_born_2008_03_11_recorded_married_on_2026_03_10_is_under_18_and_a_finding() {
+    assert_eq!(married("female", "2008-03-11"), ["married_under_legal_age"]);
+}
+
+#[test]
+fn a_woman_of_19_born_2007_01_05_may_be_recorded_married_though_a_man_of_19_may_not() {
+    assert!(married("female", "2007-01-05").is_empty());
+    assert_eq!(married("male", "2007-01-05"), ["married_under_legal_age"]);
+}
+
+#[test]
+fn a_man_born_in_2006_known_only_to_the_year_is_not_certainly_under_20_and_no_finding() {
+    // 2006-01-01 is already 20 on 2026-03-10; the finding waits for certainty.
+    assert_eq!(married("male", "2006"), ["date_of_birth_partial"]);
+}
+
+#[test]
+fn a_single_girl_of_16_has_no_marriage_finding() {
+    let found = codes(
+        Kind::Citizen,
+        &[
+            ("sex", "female".into()),
+            ("date_of_birth", "2010-02-01".into()),
+            ("marital_status", "single".into()),
+        ],
+    );
+    assert!(found.is_empty(), "{found:?}");
+}
+
+// --- extensions and removals name their registration (Residence Law Arts. 24, 28, 29) -----
+
+fn declaration_codes(procedure: &str, registration: Option<&str>) -> Vec<String> {
+    let mut pairs = vec![
+        ("procedure", Value::from(procedure)),
+        ("from_date", "2026-03-10".into()),
+    ];
+    if let Some(id) = registration {
+        pairs.push(("registration_id", id.into()));
+    }
+    codes(Kind::ResidenceDeclaration, &pairs)
+}
+
+#[test]
+fn an_extension_temporary_removal_permanent_removal_or_old_removal_naming_no_registration_is_a_finding()
+ {
+    for procedure in [
+        "extension",
+        "temporary_removal",
+        "permanent_removal",
+        "removal",
+    ] {
+        let found = declaration_codes(procedure, None);
+        assert!(
+            found.contains(&"registration_not_named".to_owned()),
+            "{procedure}: {found:?}"
+        );
+    }
+}
+
+#[test]
+fn a_removal_naming_its_registration_or_a_registration_itself_has_no_registration_not_named() {
+    let named = "0190f5a0-0000-7000-8000-0000000000aa";
+    let found = declaration_codes("temporary_removal", Some(named));
+    assert!(
+        !found.contains(&"registration_not_named".to_owned()),
+        "{found:?}"
+    );
+    for procedure in [
+        "temporary_registration",
+        "permanent_registration",
+        "stay_notice",
+    ] {
+        let found = declaration_codes(procedure, None);
+        assert!(
+            !found.contains(&"registration_not_named".to_owned()),
+            "{procedure}: {found:?}"
+        );
+    }
+}
+
+// --- a deceased citizen's temporary registration (Residence Law Art. 29; seed App. 2 #12) --
+
+fn deceased_citizen() -> Record {
+    record(
+        Kind::Citizen,
+        &[
+            ("status", "deceased".into()),
+            ("date_of_death", "2026-01-05".into()),
+        ],
+    )
+}
+
+fn accepted(citizen: &Record, procedure: &str, extra: &[(&str, Value)]) -> Record {
+    let mut pairs = vec![
+        ("citizen_id", Value::from(citizen.id.to_string())),
+        ("procedure", procedure.into()),
+        ("status", "accepted".into()),
+    ];
+    pairs.extend(extra.iter().cloned());
+    record(Kind::ResidenceDeclaration, &pairs)
+}
+
+fn deceased_codes(citizen: &Record, related: &[Record]) -> Vec<String> {
+    rules::deceased_vs_records_on(citizen, related, d("2026-03-10"))
+        .into_iter()
+        .map(|f| f.code)
+        .collect()
+}
+
+#[test]
+fn a_deceased_citizen_with_a_temporary_registration_until_2026_09_30_still_in_force_is_a_finding() {
+    let citizen = deceased_citizen();
+    let reg = accepted(
+        &citizen,
+        "temporary_registration",
+        &[
+            ("from_date", "2025-10-01".into()),
+            ("to_date", "2026-09-30".into()),
+        ],
+    );
+    assert_eq!(
+        deceased_codes(&citizen, std::slice::from_ref(&reg)),
+        ["deceased_still_temporarily_registered"]
+    );
+    // A permanent removal does not end a temporary registration (REVIEW §7, item 2).
+    let permanent_removal = accepted(&citizen, "permanent_removal", &[]);
+    assert_eq!(
+        deceased_codes(&citizen, &[reg, permanent_removal]),
+        ["deceased_still_temporarily_registered"]
+    );
+}
+
+#[test]
+fn a_deceased_citizens_temporary_registration_that_ended_on_2026_02_28_is_no_finding() {
+    let citizen = deceased_citizen();
+    let reg = accepted(
+        &citizen,
+        "temporary_registration",
+        &[
+            ("from_date", "2025-03-01".into()),
+            ("to_date", "2026-02-28".into()),
+        ],
+    );
+    assert!(deceased_codes(&citizen, &[reg]).is_empty());
+}
+
+#[test]
+fn a_deceased_citizens_temporary_registration_removed_by_an_accepted_removal_naming_it_is_no_finding()
+ {
+    let citizen = deceased_citizen();
+    let reg = accepted(
+        &citizen,
+        "temporary_registration",
+        &[("to_date", "2026-09-30".into())],
+    );
+    let removal = accepted(
+        &citizen,
+        "temporary_removal",
+        &[
+            ("ground", "temp_dead_or_missing".into()),
+            ("registration_id", reg.id.to_string().into()),
+        ],
+    );
+    assert!(deceased_codes(&citizen, &[reg.clone(), removal]).is_empty());
+    // A removal naming another registration does not end this one.
+    let other = accepted(
+        &citizen,
+        "temporary_removal",
+        &[("registration_id", Uuid::now_v7().to_string().into())],
+    );
+    assert_eq!(
+        deceased_codes(&citizen, &[reg, other]),
+        ["deceased_still_temporarily_registered"]
+    );
+}
+
+#[test]
+fn a_deceased_citizens_extension_until_2027_03_20_ends_with_the_removal_of_the_registration_it_extends()
+ {
+    let citizen = deceased_citizen();
+    let reg = accepted(
+        &citizen,
+        "temporary_registration",
+        &[("to_date", "2026-03-20".into())],
+    );
+    let ext = accepted(
+        &citizen,
+        "extension",
+        &[
+            ("registration_id", reg.id.to_string().into()),
+            ("to_date", "2027-03-20".into()),
+        ],
+    );
+    assert_eq!(
+        deceased_codes(&citizen, &[reg.clone(), ext.clone()]),
+        [
+            "deceased_still_temporarily_registered",
+            "deceased_still_temporarily_registered"
+        ]
+    );
+    let removal = accepted(
+        &citizen,
+        "temporary_removal",
+        &[("registration_id", reg.id.to_string().into())],
+    );
+    assert!(deceased_codes(&citizen, &[reg.clone(), ext.clone(), removal]).is_empty());
+    // Removing the extension ends the registration it extended too.
+    let removal = accepted(
+        &citizen,
+        "temporary_removal",
+        &[("registration_id", ext.id.to_string().into())],
+    );
+    assert!(deceased_codes(&citizen, &[reg, ext, removal]).is_empty());
 }

@@ -47,8 +47,14 @@ fn an_old_removal_record_reads_as_a_permanent_removal_with_an_unknown_ground() {
         ("permanent_removal", "unknown")
     );
     assert_eq!(
-        model::validate(&old, &ValidationContext::new("2026-03-10")).unwrap(),
-        Vec::new()
+        model::validate(&old, &ValidationContext::new("2026-03-10"))
+            .unwrap()
+            .into_iter()
+            .map(|f| f.code)
+            .collect::<Vec<_>>(),
+        // Still readable and valid; like any removal it should name the registration it
+        // removes, which records from before `registration_id` never could.
+        ["registration_not_named"]
     );
 }
 
@@ -170,6 +176,10 @@ fn a_removal_with_a_ground_of_another_procedure_is_a_finding() {
         Kind::ResidenceDeclaration,
         &[
             ("procedure", "temporary_removal".into()),
+            (
+                "registration_id",
+                "0190f5a0-0000-7000-8000-0000000000aa".into(),
+            ),
             ("ground", "perm_b_emigrated".into()),
         ],
     );
@@ -178,6 +188,10 @@ fn a_removal_with_a_ground_of_another_procedure_is_a_finding() {
         Kind::ResidenceDeclaration,
         &[
             ("procedure", "temporary_removal".into()),
+            (
+                "registration_id",
+                "0190f5a0-0000-7000-8000-0000000000aa".into(),
+            ),
             ("ground", "temp_absent_6_months".into()),
         ],
     );

@@ -49,7 +49,9 @@ pub fn finding_vi(code: &str) -> &str {
         "id_number_sex_mismatch" => "Số định danh không khớp giới tính",
         "id_number_century_mismatch" => "Số định danh không khớp thế kỷ sinh",
         "id_number_year_mismatch" => "Số định danh không khớp năm sinh",
-        "unknown_province_code" => "Mã tỉnh trong số định danh không tồn tại",
+        "unknown_province_code" => {
+            "Ba số đầu của số định danh không phải mã tỉnh (có thể là mã quốc gia nơi đăng ký khai sinh)"
+        }
         "temporary_stay_too_long" => "Tạm trú quá thời hạn luật định",
         "stay_ends_before_start" => "Ngày kết thúc trước ngày bắt đầu",
         "household_head_count" => "Hộ không có hoặc có nhiều chủ hộ",
@@ -74,6 +76,15 @@ pub fn finding_vi(code: &str) -> &str {
         "vneid_without_id_number" => "Có tài khoản VNeID nhưng chưa có số định danh",
         "vneid_activation_without_level" => "Có ngày kích hoạt VNeID nhưng chưa ghi mức tài khoản",
         "vneid_activated_before_birth" => "Ngày kích hoạt VNeID trước ngày sinh",
+        "household_membership_mismatch" => "Hộ gia đình và công dân ghi khác nhau về thành viên hộ",
+        "household_relationship_mismatch" => "Quan hệ với chủ hộ ghi khác nhau giữa công dân và hộ",
+        "married_under_legal_age" => "Ghi đã kết hôn nhưng chưa đủ tuổi kết hôn",
+        "registration_not_named" => "Gia hạn hoặc xóa đăng ký không ghi đăng ký được gia hạn, xóa",
+        "deceased_still_temporarily_registered" => "Người đã mất vẫn còn đăng ký tạm trú",
+        "temporary_in_permanent_commune" => "Đăng ký tạm trú trong cùng xã, phường nơi thường trú",
+        "id_number_missing_at_acceptance" => {
+            "Đăng ký được tiếp nhận nhưng công dân chưa có số định danh"
+        }
         other => other,
     }
 }

@@ -45,6 +45,7 @@ pub(crate) fn check(
             death_status(record, out);
             temporary_inside_permanent_commune(record, out);
             card_validity(record, out);
+            married_under_age(record, today, out);
         }
         Kind::CccdApplication => {
             id_number_facts(record, today, out);
@@ -240,6 +241,30 @@ fn death_status(record: &Record, out: &mut Vec<Finding>) {
             "deceased_household_head",
             "relationship_to_head",
             "a deceased person is still recorded as household head; the household needs a new head (Residence Law Art. 26)",
+        ));
+    }
+}
+
+/// Marriage and Family Law 2014 Art. 8(1)(a): men marry from 20, women from 18, in full
+/// years (⚠ unconfirmed in the review, so a finding). Counted on today from the earliest
+/// possible birth day, so a year-only date of birth flags only someone certainly under age;
+/// with no sex recorded only under 18 is certain for either sex.
+fn married_under_age(record: &Record, today: Option<Date>, out: &mut Vec<Finding>) {
+    if record.text("marital_status") != Some("married") {
+        return;
+    }
+    let (Some(born), Some(today)) = (partial_date(record, "date_of_birth"), today) else {
+        return;
+    };
+    let legal_age = match record.text("sex") {
+        Some("male") => 20,
+        _ => 18,
+    };
+    if born.earliest().age_on(today) < legal_age {
+        out.push(finding(
+            "married_under_legal_age",
+            "marital_status",
+            "the person is recorded as married but is under the legal marriage age: 20 for men, 18 for women (Marriage and Family Law 2014 Art. 8(1)(a), unconfirmed)",
         ));
     }
 }
@@ -582,46 +607,116 @@ pub fn household_vs_members(household: &Record, citizens: &[Record], today: Date
     out
 }
 
-/// A deceased citizen against records that should have ended with the death: an accepted
-/// permanent or temporary registration not removed, and an open card application (seed
-/// 2.1(1) "sống", App. 2 #12). `related` are the citizen's declarations and applications.
+/// [`deceased_vs_records_on`] as of today's local (Vietnam) date from the clock, for callers
+/// that have no `today` of their own; prefer passing it.
 pub fn deceased_vs_records(citizen: &Record, related: &[Record]) -> Vec<Finding> {
+    match crate::time::local_day(crate::time::now_ms()) {
+        Some(today) => deceased_vs_records_on(citizen, related, today),
+        None => Vec::new(),
+    }
+}
+
+/// A deceased citizen against records that should have ended with the death: an accepted
+/// permanent registration not removed, an accepted temporary registration (or extension)
+/// still in force on `today` and not removed, and an open card application (seed 2.1(1)
+/// "sống", App. 2 #12; Residence Law Arts. 24(1)(a), 29). `related` are the citizen's
+/// declarations and applications.
+pub fn deceased_vs_records_on(citizen: &Record, related: &[Record], today: Date) -> Vec<Finding> {
     let mut out = Vec::new();
     if citizen.status() != Some("deceased") {
         return out;
     }
-    let of_citizen = |r: &&Record| r.text("citizen_id") == Some(citizen.id.to_string().as_str());
-    let removed = related.iter().filter(of_citizen).any(|r| {
+    let own = citizen.id.to_string();
+    let mine: Vec<&Record> = related
+        .iter()
+        .filter(|r| r.text("citizen_id") == Some(own.as_str()))
+        .collect();
+    let accepted_declaration = |r: &Record, procedures: &[&str]| {
         r.kind == Kind::ResidenceDeclaration
             && r.status() == Some("accepted")
-            && matches!(r.text("procedure"), Some("removal" | "permanent_removal"))
-    });
-    for r in related.iter().filter(of_citizen) {
-        let open_application = r.kind == Kind::CccdApplication
+            && procedures.contains(&effective_procedure(r).0)
+    };
+    // Any accepted permanent removal ends the permanent registration, named or not (records
+    // from before removals named their registration could not name it).
+    let removed = mine
+        .iter()
+        .any(|r| accepted_declaration(r, &["permanent_removal"]));
+    for r in &mine {
+        if r.kind == Kind::CccdApplication
             && matches!(
                 r.status(),
                 Some("draft" | "collected" | "submitted" | "accepted")
-            );
-        let active_registration = r.kind == Kind::ResidenceDeclaration
-            && r.status() == Some("accepted")
-            && r.text("procedure") == Some("permanent_registration")
-            && !removed;
-        if open_application {
+            )
+        {
             out.push(finding(
                 "deceased_with_open_application",
                 "status",
                 "a deceased person has an open card application",
             ));
         }
-        if active_registration {
+        if accepted_declaration(r, &["permanent_registration"]) && !removed {
             out.push(finding(
                 "deceased_still_registered",
                 "status",
                 "a deceased person still has a permanent registration; remove it (Residence Law Art. 24(1)(a))",
             ));
         }
+        if accepted_declaration(r, &["temporary_registration", "extension"])
+            && date(r, "to_date").is_none_or(|to| to >= today)
+            && !temporary_removed(r, &mine)
+        {
+            // Its own code: `deceased_still_registered` is counted as a permanent
+            // registration in the leadership reports.
+            out.push(finding(
+                "deceased_still_temporarily_registered",
+                "status",
+                "a deceased person still has a temporary registration in force; remove it (Residence Law Art. 29)",
+            ));
+        }
     }
     out
+}
+
+/// Whether an accepted temporary removal names `registration` or another link of its chain
+/// (the temporary registration and the extensions of it, each naming the one it extends):
+/// removing the residence ends every extension of it, and removing an extension ends the
+/// registration it extended.
+fn temporary_removed(registration: &Record, records: &[&Record]) -> bool {
+    let extends = |r: &Record| {
+        (effective_procedure(r).0 == "extension")
+            .then(|| r.text("registration_id"))
+            .flatten()
+            .and_then(|s| uuid::Uuid::parse_str(s).ok())
+    };
+    let mut chain = vec![registration.id];
+    // Each pass adds at least one record or stops, so at most `records.len()` passes.
+    loop {
+        let before = chain.len();
+        for r in records {
+            let linked = match extends(r) {
+                Some(parent) => chain.contains(&parent) || chain.contains(&r.id),
+                None => false,
+            };
+            if linked {
+                for id in [Some(r.id), extends(r)].into_iter().flatten() {
+                    if !chain.contains(&id) {
+                        chain.push(id);
+                    }
+                }
+            }
+        }
+        if chain.len() == before {
+            break;
+        }
+    }
+    records.iter().any(|r| {
+        r.kind == Kind::ResidenceDeclaration
+            && r.status() == Some("accepted")
+            && effective_procedure(r).0 == "temporary_removal"
+            && r.text("registration_id")
+                .and_then(|s| uuid::Uuid::parse_str(s).ok())
+                .is_some_and(|id| chain.contains(&id))
+    })
 }
 
 // --- procedures (Residence Law Arts. 19, 24–31; seed App. 2) -------------------------------
@@ -733,6 +828,17 @@ fn procedure_particulars(record: &Record, out: &mut Vec<Finding>) {
             "an adjustment names what is adjusted: change of head, civil-status data or renamed address (Residence Law Art. 26)",
         ));
     }
+    // Residence Law Arts. 24, 28, 29: an extension or removal acts on one registration, so
+    // it names it. Needs no other record, so it is checked here on every save rather than in
+    // `registration_reference`, which judges a named registration against the related ones.
+    if registration_procedures_for(procedure).is_some() && record.text("registration_id").is_none()
+    {
+        out.push(finding(
+            "registration_not_named",
+            "registration_id",
+            "an extension or removal acts on a registration; name the registration it extends or removes (Residence Law Arts. 24, 28, 29)",
+        ));
+    }
     let ground_family = ground.split('_').next().unwrap_or("");
     let expected = match procedure {
         "permanent_removal" => Some("perm"),
@@ -825,9 +931,16 @@ pub fn registration_procedures_for(procedure: &str) -> Option<&'static [&'static
 /// - a permanent or temporary registration of a minor (under 18 on the filing day, or today)
 ///   carries the parent's or guardian's consent (CT01 consent block ✅ [S2 1.004222];
 ///   Residence Law Art. 20–21, 27);
+/// - a temporary registration is outside its citizen's commune of permanent residence
+///   (Residence Law Art. 27(1)), each unit code read as of its own capture day;
+/// - an accepted permanent or temporary registration has a citizen with an ID number
+///   (seed 2.1(2));
 /// - a card application agrees with its citizen ([`application_vs_citizen`]), and neither an
 ///   open application nor a new registration is filed for a deceased citizen;
-/// - a household's head against the members' citizen records ([`household_vs_members`]).
+/// - a household's head against the members' citizen records ([`household_vs_members`]);
+/// - a citizen's `household_id`/`relationship_to_head` against that household's `members`
+///   ([`citizen_vs_household`]), and a household's members against their own
+///   `household_id` ([`members_placed_elsewhere`]).
 ///
 /// `today` is the local (Vietnam) date. Rules over *all* of a citizen's records (two
 /// permanent residences, a deceased person still registered) need a query the phone cannot
@@ -841,6 +954,8 @@ pub fn related_findings(record: &Record, related: &dyn Related, today: Date) -> 
             if let Some(c) = &citizen {
                 guardian_consent(record, c, today, &mut out);
                 filed_for_deceased(record, c, &mut out);
+                temporary_in_citizens_permanent_commune(record, c, &mut out);
+                id_number_at_acceptance(record, c, &mut out);
             }
         }
         Kind::CccdApplication => {
@@ -856,10 +971,87 @@ pub fn related_findings(record: &Record, related: &dyn Related, today: Date) -> 
                 .filter_map(|id| related.get(id))
                 .collect();
             out.extend(household_vs_members(record, &citizens, today));
+            out.extend(members_placed_elsewhere(record, &citizens));
         }
-        Kind::Citizen => {}
+        Kind::Citizen => {
+            if let Some(h) = referenced(record, "household_id", related) {
+                out.extend(citizen_vs_household(record, &h));
+            }
+        }
     }
     out
+}
+
+/// Whether a record no longer speaks for itself: a withdrawn or merged record's fields are
+/// not a second source of truth for anything.
+fn retired(record: &Record) -> bool {
+    matches!(record.status(), Some("withdrawn" | "merged_into"))
+}
+
+/// The relationship `household` lists `citizen` with: `None` when it does not list them,
+/// `Some(None)` when listed without a relationship. Keys are compared as UUIDs, not as text.
+fn listed_as<'a>(household: &'a Record, citizen: &Record) -> Option<Option<&'a str>> {
+    members(household)
+        .into_iter()
+        .find(|(k, _)| uuid::Uuid::parse_str(k).ok() == Some(citizen.id))
+        .map(|(_, rel)| rel)
+}
+
+/// A citizen's `household_id`/`relationship_to_head` against the household's `members`: the
+/// same membership is written in both records (REVIEW §7, "two sources of truth"), so they
+/// must agree. The household not listing the citizen, or listing them with another
+/// relationship, is a finding; which record is right is the officer's call.
+pub fn citizen_vs_household(citizen: &Record, household: &Record) -> Vec<Finding> {
+    let mut out = Vec::new();
+    if household.kind != Kind::Household || retired(citizen) || retired(household) {
+        return out;
+    }
+    match listed_as(household, citizen) {
+        None => out.push(finding(
+            "household_membership_mismatch",
+            "household_id",
+            "the citizen names a household that does not list them among its members",
+        )),
+        Some(Some(listed)) => {
+            if let Some(own) = citizen.text("relationship_to_head")
+                && own != listed
+            {
+                out.push(finding(
+                    "household_relationship_mismatch",
+                    "relationship_to_head",
+                    "the citizen's relationship to the household head differs from the one the household lists for them",
+                ));
+            }
+        }
+        // Listed without a relationship: nothing to compare.
+        Some(None) => {}
+    }
+    out
+}
+
+/// A household against its members' citizen records: a member whose own `household_id`
+/// names another household (the two records disagree about where the person belongs). A
+/// member with no `household_id` is not decided here: the field may simply not be filled.
+pub fn members_placed_elsewhere(household: &Record, citizens: &[Record]) -> Vec<Finding> {
+    if retired(household) {
+        return Vec::new();
+    }
+    let elsewhere = citizens.iter().any(|c| {
+        c.kind == Kind::Citizen
+            && !retired(c)
+            && listed_as(household, c).is_some()
+            && c.text("household_id")
+                .and_then(|s| uuid::Uuid::parse_str(s).ok())
+                .is_some_and(|h| h != household.id)
+    });
+    if !elsewhere {
+        return Vec::new();
+    }
+    vec![finding(
+        "household_membership_mismatch",
+        "members",
+        "a member listed here has a citizen record naming another household",
+    )]
 }
 
 fn registration_reference(record: &Record, related: &dyn Related, out: &mut Vec<Finding>) {
@@ -867,6 +1059,7 @@ fn registration_reference(record: &Record, related: &dyn Related, out: &mut Vec<
     let Some(expected) = registration_procedures_for(procedure) else {
         return;
     };
+    // No id at all is the single-record finding `registration_not_named` (`check`).
     let Some(id) = record.text("registration_id") else {
         return;
     };
@@ -938,6 +1131,63 @@ fn guardian_consent(record: &Record, citizen: &Record, today: Date, out: &mut Ve
             "guardian_consent_missing",
             "guardian_consent",
             "a registration for a minor carries the consent of a parent or guardian (form CT01; Residence Law Arts. 20, 27)",
+        ));
+    }
+}
+
+/// Residence Law Art. 27(1): a temporary registration is for a place outside the commune of
+/// permanent residence. The declaration's `address_unit` (read as of its `filed_on`) against
+/// its citizen's `permanent_unit` (read as of the citizen's `captured_on`); only a certain
+/// same commune is a finding, not a split unit that may be (`same_commune_between` `None`).
+/// A rejected or withdrawn declaration registers nothing, so it is not flagged.
+fn temporary_in_citizens_permanent_commune(
+    record: &Record,
+    citizen: &Record,
+    out: &mut Vec<Finding>,
+) {
+    if effective_procedure(record).0 != "temporary_registration"
+        || matches!(record.status(), Some("rejected" | "withdrawn"))
+    {
+        return;
+    }
+    let (Some(temporary), Some(permanent)) =
+        (record.text("address_unit"), citizen.text("permanent_unit"))
+    else {
+        return;
+    };
+    let same = same_commune_between(
+        permanent,
+        super::validate::captured_on(citizen),
+        temporary,
+        super::validate::captured_on(record),
+    );
+    if same == Some(true) {
+        out.push(finding(
+            "temporary_in_permanent_commune",
+            "address_unit",
+            "the temporary residence is in the citizen's commune or ward of permanent residence (Residence Law Art. 27(1))",
+        ));
+    }
+}
+
+/// Seed 2.1(2): every result of a procedure is stored with the personal ID number. A card
+/// application carries the number itself and is refused acceptance without it (or a
+/// `no_id_number_reason`, `validate`); a residence declaration has no number of its own (it
+/// names its citizen), so here the accepted registration is checked against the citizen
+/// record, and as a finding: the citizen's number may be on another device or not yet typed.
+fn id_number_at_acceptance(record: &Record, citizen: &Record, out: &mut Vec<Finding>) {
+    let registers = matches!(
+        effective_procedure(record).0,
+        "permanent_registration" | "temporary_registration"
+    );
+    if registers
+        && record.status() == Some("accepted")
+        && citizen.text("id_number").is_none_or(str::is_empty)
+    {
+        out.push(finding(
+            "id_number_missing_at_acceptance",
+            "citizen_id",
+            "the registration is accepted but its citizen has no personal ID number recorded; every result is stored with the ID number (seed 2.1(2))",
         ));
     }
 }

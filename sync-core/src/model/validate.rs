@@ -476,11 +476,15 @@ fn check_text(
         }
         FieldType::IdNumber => match IdNumber::parse(s) {
             Ok(id) => {
+                // Digits 1–3 are the province *or country* code of the birth registration
+                // (Decree 137/2015 Art. 13, Circular 07/2016 Art. 7); the country list is not
+                // shipped, so the message points the officer at the place of registration
+                // rather than calling the number wrong (REVIEW §2).
                 if super::province_name(id.province_code()).is_none() {
                     findings.push(Finding::new(
                         "unknown_province_code",
                         name,
-                        "the first three digits of the ID number are not a known province code"
+                        "the first three digits of the ID number are not a province code; if the birth was registered abroad they may be a country code: check the place of birth registration"
                             .into(),
                     ));
                 }
@@ -1117,6 +1121,11 @@ mod tests {
                 Kind::ResidenceDeclaration,
                 &[
                     ("procedure", proc.into()),
+                    // An extension names the registration it extends (`registration_not_named`).
+                    (
+                        "registration_id",
+                        "0190f5a0-0000-7000-8000-0000000000aa".into(),
+                    ),
                     ("from_date", "2024-02-29".into()),
                     ("to_date", to.into()),
                 ],
