@@ -441,7 +441,7 @@ fn a_deceased_citizen_with_an_active_permanent_registration_or_an_open_applicati
             ("status", "submitted".into()),
         ],
     );
-    let codes: Vec<_> = rules::deceased_vs_records(&citizen, &[reg.clone(), app])
+    let codes: Vec<_> = rules::deceased_vs_records(&citizen, &[reg.clone(), app], d("2026-03-10"))
         .into_iter()
         .map(|f| f.code)
         .collect();
@@ -460,7 +460,7 @@ fn a_deceased_citizen_with_an_active_permanent_registration_or_an_open_applicati
             ("status", "accepted".into()),
         ],
     );
-    assert!(rules::deceased_vs_records(&citizen, &[reg, removal]).is_empty());
+    assert!(rules::deceased_vs_records(&citizen, &[reg, removal], d("2026-03-10")).is_empty());
 }
 
 #[test]
@@ -724,20 +724,20 @@ fn declaration_codes(procedure: &str, registration: Option<&str>) -> Vec<String>
 }
 
 #[test]
-fn an_extension_temporary_removal_permanent_removal_or_old_removal_naming_no_registration_is_a_finding()
+fn an_extension_temporary_removal_or_permanent_removal_naming_no_registration_is_a_finding_a_legacy_removal_is_not()
  {
-    for procedure in [
-        "extension",
-        "temporary_removal",
-        "permanent_removal",
-        "removal",
-    ] {
+    for procedure in ["extension", "temporary_removal", "permanent_removal"] {
         let found = declaration_codes(procedure, None);
         assert!(
             found.contains(&"registration_not_named".to_owned()),
             "{procedure}: {found:?}"
         );
     }
+    let legacy = declaration_codes("removal", None);
+    assert!(
+        !legacy.contains(&"registration_not_named".to_owned()),
+        "{legacy:?}"
+    );
 }
 
 #[test]
@@ -784,7 +784,7 @@ fn accepted(citizen: &Record, procedure: &str, extra: &[(&str, Value)]) -> Recor
 }
 
 fn deceased_codes(citizen: &Record, related: &[Record]) -> Vec<String> {
-    rules::deceased_vs_records_on(citizen, related, d("2026-03-10"))
+    rules::deceased_vs_records(citizen, related, d("2026-03-10"))
         .into_iter()
         .map(|f| f.code)
         .collect()

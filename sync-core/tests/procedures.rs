@@ -52,9 +52,9 @@ fn an_old_removal_record_reads_as_a_permanent_removal_with_an_unknown_ground() {
             .into_iter()
             .map(|f| f.code)
             .collect::<Vec<_>>(),
-        // Still readable and valid; like any removal it should name the registration it
-        // removes, which records from before `registration_id` never could.
-        ["registration_not_named"]
+        // Still readable and valid, with no finding: records from before `registration_id`
+        // could never name the registration they removed.
+        Vec::<String>::new()
     );
 }
 

@@ -620,7 +620,13 @@ impl Generator {
         // Spouse.
         let mut spouse = None;
         if self.chance(0.85) {
-            let age = (head_age + self.rng.gen_range(-6..=4)).max(19);
+            // Of marriageable age (Marriage and Family Law Art. 8(1)(a): men 20, women 18).
+            let floor = if head_sex.other() == Sex::Male {
+                20
+            } else {
+                19
+            };
+            let age = (head_age + self.rng.gen_range(-6..=4)).max(floor);
             let mut p = self.person(None, head_sex.other(), age, "spouse");
             p.spouse = Some(0);
             people.push(p);
@@ -934,30 +940,63 @@ impl Generator {
         }
     }
 
-    fn declaration(&mut self, p: &Person, head: &Person, home: &Home) -> Record {
-        let procedures = [
-            ("temporary_registration", 35.0),
+    /// A person's declaration, and before it the registration it acts on when it is an
+    /// extension or a removal (Residence Law Arts. 24, 28, 29: it names that registration).
+    /// Temporary procedures are for lodgers, whose permanent residence is elsewhere (a
+    /// temporary residence in the commune of permanent residence is unlawful, Art. 27(1)).
+    fn declarations(&mut self, p: &Person, head: &Person, home: &Home) -> Vec<Record> {
+        let resident = [
             ("permanent_registration", 20.0),
             ("stay_notice", 15.0),
-            ("extension", 12.0),
             ("temporary_absence", 10.0),
             // Typed procedures (issue 11): removals split by registration, separations,
             // adjustments after the 2025 reorganisation, boat dwellers' declarations; a few
             // legacy untyped `removal` records still arrive from old exports.
             ("permanent_removal", 5.0),
-            ("temporary_removal", 3.0),
             ("household_separation", 2.0),
             ("adjustment", 4.0),
             ("residence_information", 1.0),
             ("removal", 1.0),
         ];
-        let procedure = *pick(&mut self.rng, &procedures);
-        let procedure = if p.lodger {
-            "temporary_registration"
-        } else {
-            procedure
-        };
+        let lodger = [
+            ("temporary_registration", 45.0),
+            ("extension", 25.0),
+            ("temporary_removal", 30.0),
+        ];
+        let procedure = *pick(
+            &mut self.rng,
+            if p.lodger { &lodger[..] } else { &resident[..] },
+        );
         let from = today().plus(-self.rng.gen_range(1..800));
+        let mut out = Vec::new();
+        let acts_on = match procedure {
+            "extension" | "temporary_removal" => Some("temporary_registration"),
+            "permanent_removal" => Some("permanent_registration"),
+            _ => None,
+        };
+        let registration = acts_on.map(|reg| {
+            let r = self.declaration(p, head, home, reg, from.plus(-365), Some("accepted"), None);
+            let id = r.id;
+            out.push(r);
+            id
+        });
+        out.push(self.declaration(p, head, home, procedure, from, None, registration));
+        out
+    }
+
+    /// One declaration of `procedure` from `from`; `status` when given, else a drawn one;
+    /// naming `registration` when it acts on one.
+    #[allow(clippy::too_many_arguments)]
+    fn declaration(
+        &mut self,
+        p: &Person,
+        head: &Person,
+        home: &Home,
+        procedure: &str,
+        from: Day,
+        status: Option<&str>,
+        registration: Option<Uuid>,
+    ) -> Record {
         let mut f = Fields::new();
         let mut too_long = false;
         let to = match procedure {
@@ -1081,7 +1120,11 @@ impl Generator {
             ("rejected", 3.0),
             ("withdrawn", 2.0),
         ];
-        let status = *pick(&mut self.rng, &statuses);
+        let drawn = *pick(&mut self.rng, &statuses);
+        let status = status.unwrap_or(drawn);
+        if let Some(r) = registration {
+            f.insert("registration_id".into(), r.to_string().into());
+        }
         if status == "rejected" {
             f.insert(
                 "refusal_reason".into(),
@@ -1161,7 +1204,7 @@ impl Generator {
         let mut declarations = Vec::new();
         for p in &people {
             if p.lodger || self.chance(0.09) {
-                declarations.push(self.declaration(p, &people[0], &home));
+                declarations.extend(self.declarations(p, &people[0], &home));
             }
         }
         out.extend(applications);

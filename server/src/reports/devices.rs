@@ -499,7 +499,11 @@ mod tests {
         let mut f = synced(HOUR_MS);
         f.left_behind = 5;
         f.oldest_pending_ms = Some(NOW - 3 * HOUR_MS);
-        assert_eq!(classify(&f, &t, NOW).0, DeviceState::Ok, "held 2 h: not yet");
+        assert_eq!(
+            classify(&f, &t, NOW).0,
+            DeviceState::Ok,
+            "held 2 h: not yet"
+        );
         f.oldest_pending_ms = Some(NOW - 26 * HOUR_MS);
         assert_eq!(
             classify(&f, &t, NOW),

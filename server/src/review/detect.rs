@@ -280,7 +280,7 @@ fn rule_findings(
                 related.push(r);
             }
         }
-        found.extend(rules::deceased_vs_records(&record, &related));
+        found.extend(rules::deceased_vs_records(&record, &related, today));
     }
     let mut seen = HashSet::new();
     let mut out = Vec::new();

@@ -607,21 +607,12 @@ pub fn household_vs_members(household: &Record, citizens: &[Record], today: Date
     out
 }
 
-/// [`deceased_vs_records_on`] as of today's local (Vietnam) date from the clock, for callers
-/// that have no `today` of their own; prefer passing it.
-pub fn deceased_vs_records(citizen: &Record, related: &[Record]) -> Vec<Finding> {
-    match crate::time::local_day(crate::time::now_ms()) {
-        Some(today) => deceased_vs_records_on(citizen, related, today),
-        None => Vec::new(),
-    }
-}
-
 /// A deceased citizen against records that should have ended with the death: an accepted
 /// permanent registration not removed, an accepted temporary registration (or extension)
 /// still in force on `today` and not removed, and an open card application (seed 2.1(1)
 /// "sống", App. 2 #12; Residence Law Arts. 24(1)(a), 29). `related` are the citizen's
 /// declarations and applications.
-pub fn deceased_vs_records_on(citizen: &Record, related: &[Record], today: Date) -> Vec<Finding> {
+pub fn deceased_vs_records(citizen: &Record, related: &[Record], today: Date) -> Vec<Finding> {
     let mut out = Vec::new();
     if citizen.status() != Some("deceased") {
         return out;
@@ -831,7 +822,10 @@ fn procedure_particulars(record: &Record, out: &mut Vec<Finding>) {
     // Residence Law Arts. 24, 28, 29: an extension or removal acts on one registration, so
     // it names it. Needs no other record, so it is checked here on every save rather than in
     // `registration_reference`, which judges a named registration against the related ones.
-    if registration_procedures_for(procedure).is_some() && record.text("registration_id").is_none()
+    // A legacy `removal` predates the field: flagging every one would be noise, not news.
+    if registration_procedures_for(procedure).is_some()
+        && record.text("procedure") != Some("removal")
+        && record.text("registration_id").is_none()
     {
         out.push(finding(
             "registration_not_named",
@@ -1202,7 +1196,7 @@ fn filed_for_deceased(record: &Record, citizen: &Record, out: &mut Vec<Finding>)
             Some("draft" | "collected" | "submitted" | "accepted")
         ),
         Kind::ResidenceDeclaration => {
-            // An accepted registration is the registration itself (deceased_vs_records).
+            // An accepted registration is the registration itself ([`deceased_vs_records`]).
             matches!(record.status(), Some("draft" | "submitted"))
                 && !matches!(
                     effective_procedure(record).0,

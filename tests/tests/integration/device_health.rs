@@ -339,7 +339,11 @@ fn a_phone_that_syncs_but_never_sends_what_it_has_held_for_a_day_is_stalled_with
     phone.sync_all();
     let j = admin.get("/v1/reports/devices").unwrap().json();
     let d = device(&j, phone.device_id());
-    assert_eq!((&d["state"], &d["outbox_len"]), (&"ok".into(), &0.into()), "{d}");
+    assert_eq!(
+        (&d["state"], &d["outbox_len"]),
+        (&"ok".into(), &0.into()),
+        "{d}"
+    );
 }
 
 ferry_tests::both_engines!(a_shorter_stall_time_set_on_the_command_line_stalls_a_phone_sooner);

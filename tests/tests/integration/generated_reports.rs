@@ -124,7 +124,11 @@ fn a_leader_opens_the_months_progress_of_generated_data_and_the_console_xlsx_mat
         .iter()
         .map(|k| t[*k].as_f64().unwrap())
         .collect();
-    assert_eq!(xlsx_total(xlsx), figures, "the file says what the JSON says");
+    assert_eq!(
+        xlsx_total(xlsx),
+        figures,
+        "the file says what the JSON says"
+    );
     let audit = server.cli(&["audit", "list", "--user", "chutich"]);
     let audit = String::from_utf8_lossy(&audit.stdout);
     assert!(audit.contains("report_export"), "{audit}");

@@ -268,18 +268,59 @@ fn weeks_start_on_monday_and_quarters_halves_and_ranges_count_the_dossiers_filed
     let leader = Device::login_with(&server.url(), "chutich", PASSWORD).expect("leader login");
     // Ward 07132 filed 09-20, 10-01, 10-02, 10-05, 10-10, 10-20.
     for (query, from, to, label, received) in [
-        ("period=week&on=2026-10-07", "2026-10-05", "2026-10-11", "Tuần 05/10–11/10/2026", 2),
-        ("period=week&on=2026-10-01", "2026-09-28", "2026-10-04", "Tuần 28/09–04/10/2026", 2),
-        ("period=quarter&on=2026-11-30", "2026-10-01", "2026-12-31", "Quý IV/2026", 5),
-        ("period=quarter&on=2026-09-01", "2026-07-01", "2026-09-30", "Quý III/2026", 1),
-        ("period=half&on=2026-08-01", "2026-07-01", "2026-12-31", "6 tháng cuối năm 2026", 6),
-        ("period=range&on=2026-10-01&to=2026-10-05", "2026-10-01", "2026-10-05", "01/10/2026–05/10/2026", 3),
+        (
+            "period=week&on=2026-10-07",
+            "2026-10-05",
+            "2026-10-11",
+            "Tuần 05/10–11/10/2026",
+            2,
+        ),
+        (
+            "period=week&on=2026-10-01",
+            "2026-09-28",
+            "2026-10-04",
+            "Tuần 28/09–04/10/2026",
+            2,
+        ),
+        (
+            "period=quarter&on=2026-11-30",
+            "2026-10-01",
+            "2026-12-31",
+            "Quý IV/2026",
+            5,
+        ),
+        (
+            "period=quarter&on=2026-09-01",
+            "2026-07-01",
+            "2026-09-30",
+            "Quý III/2026",
+            1,
+        ),
+        (
+            "period=half&on=2026-08-01",
+            "2026-07-01",
+            "2026-12-31",
+            "6 tháng cuối năm 2026",
+            6,
+        ),
+        (
+            "period=range&on=2026-10-01&to=2026-10-05",
+            "2026-10-01",
+            "2026-10-05",
+            "01/10/2026–05/10/2026",
+            3,
+        ),
     ] {
         let r = leader
             .client
             .get(&format!("/v1/reports/progress?{query}"))
             .unwrap();
-        assert_eq!(r.status, 200, "{query}: {}", String::from_utf8_lossy(&r.body));
+        assert_eq!(
+            r.status,
+            200,
+            "{query}: {}",
+            String::from_utf8_lossy(&r.body)
+        );
         let j = r.json();
         assert_eq!(
             (&j["period"]["from"], &j["period"]["to"], &j["period_label"]),
