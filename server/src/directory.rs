@@ -175,6 +175,9 @@ mod tests {
             unit: "07132".into(),
             changes: vec![],
             snapshot: None,
+            lineage: 0,
+            replace: false,
+            redacted: Vec::new(),
         }
     }
 

@@ -593,6 +593,9 @@ pub fn build_pull(
                 unit: String::new(),
                 changes: Vec::new(),
                 snapshot: None,
+                lineage: 0,
+                replace: false,
+                redacted: Vec::new(),
             });
             continue;
         };
@@ -613,6 +616,9 @@ pub fn build_pull(
                 unit: String::new(),
                 changes: Vec::new(),
                 snapshot: None,
+                lineage: 0,
+                replace: false,
+                redacted: Vec::new(),
             });
             continue;
         }
@@ -720,6 +726,9 @@ fn materialise(
         unit: unit.clone(),
         changes,
         snapshot: snapshot.map(ByteBuf::from),
+        lineage: 0,
+        replace: false,
+        redacted: Vec::new(),
     };
     if cand.must_snapshot
         && let Some(doc) = load(conn)?

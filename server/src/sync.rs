@@ -303,6 +303,7 @@ fn evaluate(
             code,
             message,
             reset,
+            redacted: Vec::new(),
         }))
     };
     if let Some(i) = malformed {
