@@ -66,6 +66,10 @@ pub const PG_MIGRATIONS: &[Migration] = &[
         version: 11,
         sql: include_str!("../migrations/postgres/0011_report_indexes.sql"),
     },
+    Migration {
+        version: 12,
+        sql: include_str!("../migrations/postgres/0012_record_lineage.sql"),
+    },
 ];
 
 /// The table recording which migrations were applied (the SQLite side uses `user_version`).

@@ -60,6 +60,10 @@ pub const SERVER_MIGRATIONS: &[Migration] = &[
         version: 11,
         sql: include_str!("../migrations/sqlite/0011_report_indexes.sql"),
     },
+    Migration {
+        version: 12,
+        sql: include_str!("../migrations/sqlite/0012_record_lineage.sql"),
+    },
 ];
 
 #[cfg(test)]
