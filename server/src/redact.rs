@@ -14,9 +14,9 @@
 //!   in the record's unit, so that every device's next pull replaces its copy;
 //! - keeps each removed value as a salted SHA-256 in `record_redactions` (sent to devices so
 //!   that they recognise it without being sent it);
-//! - queues the record for review detection (which re-indexes the review and report
-//!   tables, as after a push) and writes the audit row `record_redact` (field, reason,
-//!   lineages, counts — never the value).
+//! - runs review detection on the record (which re-indexes the review and report tables, as
+//!   after a push) and writes the audit row `record_redact` (field, reason, lineages, counts
+//!   — never the value).
 //!
 //! After the commit, [`scrub`] makes sure the removed bytes are gone from the database files
 //! too (SQLite: zeroed on delete, WAL truncated; PostgreSQL: the tables vacuumed).
@@ -242,7 +242,10 @@ pub fn redact(
     let mut row = replica::row_for(&doc, &next, &findings, now_ms);
     row.doc = doc.save_uncompressed();
     feed::put_record(tx, &row)?;
-    crate::review::queue::enqueue(tx, &[id], now_ms)?;
+    // Detected now, in this transaction, not queued: the review and report indexes of the
+    // old state (search keys of the removed value) are rewritten before the commit, so the
+    // scrub after it covers them too.
+    crate::review::detect(tx, &[id], now_ms)?;
     audit_redaction(tx, &outcome, req, admin, now_ms)?;
     Ok(outcome)
 }

@@ -86,7 +86,6 @@ async fn redact_record(
         })?;
     // The old document must not be served from memory either.
     state.cache.remove(id);
-    state.review_wake.notify_one();
     let store = state.store.clone();
     let mut outcome = outcome;
     outcome.scrubbed = match tokio::task::spawn_blocking(move || redact::scrub(&store)).await? {
