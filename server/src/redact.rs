@@ -246,6 +246,7 @@ pub fn redact(
     // old state (search keys of the removed value) are rewritten before the commit, so the
     // scrub after it covers them too.
     crate::review::detect(tx, &[id], now_ms)?;
+    scrub_review_items(tx, id, &removed)?;
     audit_redaction(tx, &outcome, req, admin, now_ms)?;
     Ok(outcome)
 }
@@ -327,6 +328,71 @@ fn store_hashes(
         )?;
     }
     Ok(())
+}
+
+/// Replaces the removed values in the review items of the record (a conflict lists every
+/// competing value; a resolution keeps the values that lost) with `"[redacted]"`.
+fn scrub_review_items(tx: &dyn Sql, id: Uuid, removed: &[Value]) -> Result<(), RedactError> {
+    let removed: Vec<serde_json::Value> = removed
+        .iter()
+        .filter_map(|v| serde_json::to_value(v).ok())
+        .collect();
+    let rows = tx.query(
+        "SELECT i.id, i.candidates, i.details, i.resolution FROM review_items i
+           JOIN review_links l ON l.item = i.id WHERE l.record = ?1",
+        &[&id],
+    )?;
+    for mut row in rows {
+        let item: i64 = row.get(0)?;
+        let mut changed = false;
+        let mut texts: Vec<Option<String>> = Vec::with_capacity(3);
+        for col in 1..=3 {
+            let text: Option<String> = row.take(col)?;
+            let scrubbed = text.map(|t| match serde_json::from_str::<serde_json::Value>(&t) {
+                Ok(mut json) => {
+                    if replace_values(&mut json, &removed) {
+                        changed = true;
+                        json.to_string()
+                    } else {
+                        t
+                    }
+                }
+                Err(_) => t,
+            });
+            texts.push(scrubbed);
+        }
+        if changed {
+            tx.execute(
+                "UPDATE review_items SET candidates = ?2, details = ?3, resolution = ?4
+                 WHERE id = ?1",
+                &[&item, &texts[0], &texts[1], &texts[2]],
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// Replaces every JSON value equal to one of `removed` inside `json`; whether any was.
+fn replace_values(json: &mut serde_json::Value, removed: &[serde_json::Value]) -> bool {
+    if removed.contains(json) {
+        *json = serde_json::Value::String("[redacted]".into());
+        return true;
+    }
+    let mut any = false;
+    match json {
+        serde_json::Value::Array(items) => {
+            for v in items {
+                any |= replace_values(v, removed);
+            }
+        }
+        serde_json::Value::Object(map) => {
+            for v in map.values_mut() {
+                any |= replace_values(v, removed);
+            }
+        }
+        _ => {}
+    }
+    any
 }
 
 fn audit_redaction(
@@ -598,6 +664,58 @@ mod tests {
         let entry = &reply.pull[0];
         assert!(entry.replace && entry.lineage == 1 && entry.snapshot.is_some());
         assert!(entry.redacted[0].matches("full_name", &WRONG.into()));
+    }
+
+    #[test]
+    fn a_conflict_over_the_value_is_settled_and_its_review_item_no_longer_quotes_it() {
+        let conn = db();
+        let phone = corrected_citizen(&conn);
+        let id = phone.read().unwrap().id;
+        // Two devices write the name at once: a review item lists both values.
+        let mut other = phone.fork();
+        let mine = phone
+            .fork()
+            .edit(
+                &[Edit::Set {
+                    field: "full_name".into(),
+                    value: "Nguyễn Văn Nhầm".into(),
+                }],
+                &Author::new(&[1; 16], 5),
+            )
+            .unwrap()
+            .unwrap();
+        let theirs = other
+            .edit(
+                &[Edit::Set {
+                    field: "full_name".into(),
+                    value: "Nguyễn Thị Lan Anh".into(),
+                }],
+                &Author::new(&[2; 16], 5),
+            )
+            .unwrap()
+            .unwrap();
+        assert!(push(&conn, 1, id, vec![mine]).rejected.is_empty());
+        assert!(push(&conn, 2, id, vec![theirs]).rejected.is_empty());
+        crate::review::detect(&conn, &[id], 3_000).unwrap();
+        let items = |conn: &Connection| -> String {
+            conn.query_row("SELECT group_concat(candidates || details || coalesce(resolution, '')) FROM review_items", [], |r| r.get(0))
+                .unwrap()
+        };
+        assert!(items(&conn).contains("Nguyễn Văn Nhầm"));
+        let req = Redaction {
+            keep: Keep::Value("Nguyễn Thị Lan Anh".into()),
+            ..name_redaction()
+        };
+        let out = redact(&conn, id, &req, ADMIN, 4_000).unwrap();
+        assert_eq!(
+            out.values_removed, 3,
+            "the first, the corrected and the competing name"
+        );
+        let after = items(&conn);
+        assert!(
+            !after.contains("Nguyễn Văn Nhầm") && !after.contains(WRONG),
+            "{after}"
+        );
     }
 
     #[test]
