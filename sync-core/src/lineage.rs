@@ -218,6 +218,89 @@ mod tests {
         assert_eq!(read.text("notes"), Some("kept"));
     }
 
+    /// A phone that saved `WRONG`, corrected it, synced, and then edited offline (`notes`,
+    /// and the name back to the wrong value); its reply acknowledging everything before.
+    fn phone_with_offline_edits(dir: &tempfile::TempDir) -> (crate::replica::Replica, Uuid) {
+        use crate::protocol::SyncReply;
+        use crate::replica::{Replica, SyncOptions};
+        let r = Replica::open(&dir.path().join("phone.db"), None).unwrap();
+        let ack = |r: &Replica| {
+            let req = r.prepare_sync(&SyncOptions::default()).unwrap();
+            let mut reply = SyncReply::empty(1);
+            for p in &req.push {
+                for c in &p.changes {
+                    let hash = crate::doc::decode_change(c).unwrap().hash();
+                    reply.accepted.push(ByteBuf::from(hash.0.to_vec()));
+                }
+            }
+            r.apply_reply(&reply, 2).unwrap();
+        };
+        let mut fields = citizen("WRONG").fields;
+        fields.insert("date_of_birth".into(), "1985-03-02".into());
+        let id = r
+            .create(Kind::Citizen, "07132", fields, 1)
+            .unwrap()
+            .record
+            .id;
+        r.update(id, &[set("full_name", "RIGHT")], 2).unwrap();
+        ack(&r);
+        r.update(id, &[set("notes", "offline"), set("full_name", "WRONG")], 3)
+            .unwrap();
+        (r, id)
+    }
+
+    #[test]
+    fn a_replacing_snapshot_keeps_the_phones_offline_edit_but_not_a_redacted_value() {
+        use crate::protocol::{PullEntry, SyncReply};
+        let dir = tempfile::tempdir().unwrap();
+        let (phone, id) = phone_with_offline_edits(&dir);
+        let mut record = phone.get(id).unwrap().unwrap().record;
+        record.fields.insert("full_name".into(), "RIGHT".into());
+        record.fields.remove("notes");
+        let (server, _) = RecordDoc::create(&record, &Author::new(&[9; 16], 4)).unwrap();
+        let salt = [3u8; 16];
+        let hash = redaction_hash(&salt, &Value::from("WRONG")).unwrap();
+        let mut reply = SyncReply::empty(5);
+        reply.pull.push(PullEntry {
+            record: id,
+            kind: "citizen".into(),
+            unit: "07132".into(),
+            changes: vec![],
+            snapshot: Some(ByteBuf::from(server.save_uncompressed())),
+            lineage: 1,
+            replace: true,
+            redacted: vec![Redacted {
+                field: "full_name".into(),
+                salt: ByteBuf::from(salt.to_vec()),
+                hash: ByteBuf::from(hash.to_vec()),
+            }],
+        });
+        let report = phone.apply_reply(&reply, 6).unwrap();
+        assert!(
+            report.replaced && report.sync_again(),
+            "the carried-over edit goes now"
+        );
+        let now = phone.get(id).unwrap().unwrap().record;
+        assert_eq!(now.text("full_name"), Some("RIGHT"));
+        assert_eq!(now.text("notes"), Some("offline"));
+        assert_eq!(
+            phone.outbox_status().unwrap().pending,
+            1,
+            "the carried-over edit"
+        );
+        let doc = phone.document(id).unwrap().unwrap();
+        assert!(same_lineage(&doc, &server));
+        let wrong = Some(Value::from("WRONG"));
+        assert!(
+            doc.history()
+                .iter()
+                .all(|h| h.from != wrong && h.to != wrong)
+        );
+        // The same snapshot again (a later reply) merges: nothing is carried twice.
+        phone.apply_reply(&reply, 7).unwrap();
+        assert_eq!(phone.outbox_status().unwrap().pending, 1);
+    }
+
     #[test]
     fn a_copy_already_on_the_new_lineage_is_recognised_and_an_old_one_is_not() {
         let (old, _) = RecordDoc::create(&citizen("A"), &Author::new(&[1; 16], 1)).unwrap();

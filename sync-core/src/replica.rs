@@ -134,7 +134,8 @@ impl Default for SyncOptions {
 pub enum Next {
     /// Send another request now: the server has more (`more`), it asked for a record's
     /// whole history (`missing_deps`), or the push budget left changes in the outbox while
-    /// this exchange settled some (so the link works and the rest will go too).
+    /// this exchange settled some (so the link works and the rest will go too), or a
+    /// record's copy was replaced by a newer lineage and carried-over edits wait (§13).
     Again,
     /// Nothing is waiting that another exchange right now would move. Changes still in the
     /// outbox (edits made during the exchange, or nothing was settled) go next time.
@@ -178,17 +179,20 @@ impl ApplyReport {
     }
 }
 
-/// The "sync again?" rule of `docs/protocol.md` §7.
+/// The "sync again?" rule of `docs/protocol.md` §7. `replaced`: a record's copy was replaced
+/// by a newer lineage (§13), which may have queued carried-over edits that the server has
+/// not seen yet.
 pub fn next_step(
     wiped: bool,
     more: bool,
     history_requested: bool,
     settled: usize,
+    replaced: bool,
     pending_after: u64,
 ) -> Next {
     if wiped {
         Next::Wiped
-    } else if more || history_requested || (settled > 0 && pending_after > 0) {
+    } else if more || history_requested || ((settled > 0 || replaced) && pending_after > 0) {
         Next::Again
     } else {
         Next::Done
@@ -751,6 +755,7 @@ impl Replica {
                     reply.more,
                     history_requested,
                     report.acknowledged + report.rejected,
+                    replaced,
                     report.outbox.pending,
                 );
                 Ok(report)
