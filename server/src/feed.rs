@@ -765,17 +765,7 @@ fn materialise(
     let Some((kind, unit, doc_len)) = info.get(cand.record)? else {
         return Ok(None);
     };
-    // The document with the record's lineage (read together: one statement).
-    let load = |conn: &dyn Sql| -> Result<Option<(RecordDoc, u64)>, DbError> {
-        let row: Option<(Vec<u8>, i64)> = conn
-            .query_opt(
-                "SELECT doc, lineage FROM records WHERE id = ?1",
-                &[&cand.record],
-            )?
-            .map(|mut r| -> Result<_, DbError> { Ok((r.take(0)?, r.get(1)?)) })
-            .transpose()?;
-        Ok(row.and_then(|(d, l)| Some((RecordDoc::load(&d).ok()?, l.max(0) as u64))))
-    };
+    let load = |conn: &dyn Sql| load_with_lineage(conn, cand.record);
     let entry = |changes: Vec<ByteBuf>| PullEntry {
         record: cand.record,
         kind: kind.clone(),
@@ -786,22 +776,8 @@ fn materialise(
         replace: false,
         redacted: Vec::new(),
     };
-    // Every snapshot of a redacted record (lineage above 0) is marked `replace`, with the
-    // removed values' hashes: a device still holding an older lineage must not merge it (the
-    // old changes would come back), and one already on this lineage merges it as usual.
     let snapshot_entry = |conn: &dyn Sql, snapshot: Vec<u8>, lineage: u64| {
-        let redacted = if lineage > 0 {
-            redactions(conn, cand.record)?
-        } else {
-            Vec::new()
-        };
-        Ok::<_, DbError>(PullEntry {
-            snapshot: Some(ByteBuf::from(snapshot)),
-            lineage,
-            replace: lineage > 0,
-            redacted,
-            ..entry(Vec::new())
-        })
+        with_snapshot(conn, entry(Vec::new()), snapshot, lineage)
     };
     if cand.must_snapshot
         && let Some((doc, lineage)) = load(conn)?
@@ -844,6 +820,39 @@ fn materialise(
         changes.push(ByteBuf::from(bytes));
     }
     Ok(Some((entry(changes), false)))
+}
+
+/// The stored document of `record` with its lineage (read together: one statement).
+fn load_with_lineage(conn: &dyn Sql, record: Uuid) -> Result<Option<(RecordDoc, u64)>, DbError> {
+    let row: Option<(Vec<u8>, i64)> = conn
+        .query_opt("SELECT doc, lineage FROM records WHERE id = ?1", &[&record])?
+        .map(|mut r| -> Result<_, DbError> { Ok((r.take(0)?, r.get(1)?)) })
+        .transpose()?;
+    Ok(row.and_then(|(d, l)| Some((RecordDoc::load(&d).ok()?, l.max(0) as u64))))
+}
+
+/// `entry` holding `snapshot`. Every snapshot of a redacted record (lineage above 0) is
+/// marked `replace`, with the removed values' hashes: a device still holding an older
+/// lineage must not merge it (the old changes would come back), and one already on this
+/// lineage merges it as usual (`docs/protocol.md` §13.3).
+fn with_snapshot(
+    conn: &dyn Sql,
+    entry: PullEntry,
+    snapshot: Vec<u8>,
+    lineage: u64,
+) -> Result<PullEntry, DbError> {
+    let redacted = if lineage > 0 {
+        redactions(conn, entry.record)?
+    } else {
+        Vec::new()
+    };
+    Ok(PullEntry {
+        snapshot: Some(ByteBuf::from(snapshot)),
+        lineage,
+        replace: lineage > 0,
+        redacted,
+        ..entry
+    })
 }
 
 /// Every logged change of `record` (any unit, `seq` order, no `moved` markers) when their

@@ -326,17 +326,9 @@ fn evaluate(
     // the new lineage and the removed values' hashes, before the idempotent shortcut and the
     // actor check: a device re-pushing the old history carries its edits over, it does not
     // lose them to `wrong_actor`. The old lineage is never stored again.
-    if let Some(s) = stored.as_ref().filter(|s| s.lineage > 0)
-        && of_replaced_lineage(conn, push.record, &base, &changes)?
+    if let Some(r) = lineage_refusal(conn, stored.as_ref(), push.record, &base, &changes, &hashes)?
     {
-        return checked(Verdict::Reject(Rejection {
-            record: push.record,
-            changes: hashes.clone(),
-            code: RejectCode::LineageReplaced,
-            message: "an admin replaced this record's history (redaction): carry the edits over and push again".into(),
-            reset: Some(ByteBuf::from(base.save_uncompressed())),
-            redacted: feed::redactions(conn, s.id)?,
-        }));
+        return checked(Verdict::Reject(r));
     }
 
     // 3. Known changes are fine; new ones must come from this device's actor.
@@ -483,6 +475,29 @@ fn evaluate(
         doc: Box::new(fork),
         read: Arc::new(after),
     })
+}
+
+/// The `lineage_replaced` refusal of a push into a redacted record (lineage above 0) that
+/// holds a change of a replaced lineage, with the current document and the removed values.
+fn lineage_refusal(
+    conn: &dyn Sql,
+    stored: Option<&StoredRecord>,
+    record: Uuid,
+    base: &RecordDoc,
+    changes: &[Change],
+    hashes: &[ByteBuf],
+) -> anyhow::Result<Option<Rejection>> {
+    if stored.is_none_or(|s| s.lineage == 0) || !of_replaced_lineage(conn, record, base, changes)? {
+        return Ok(None);
+    }
+    Ok(Some(Rejection {
+        record,
+        changes: hashes.to_vec(),
+        code: RejectCode::LineageReplaced,
+        message: "an admin replaced this record's history (redaction): carry the edits over and push again".into(),
+        reset: Some(ByteBuf::from(base.save_uncompressed())),
+        redacted: feed::redactions(conn, record)?,
+    }))
 }
 
 /// Whether a pushed change the stored document lacks is, or depends on, a change a

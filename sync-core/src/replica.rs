@@ -688,50 +688,14 @@ impl Replica {
                     remaining: reply.remaining,
                     ..ApplyReport::default()
                 };
-                let mut history_requested = false;
                 for hash in &reply.accepted {
                     tables::acknowledge(tx, hash)?;
                     report.acknowledged += 1;
                 }
                 let mut replaced = false;
-                for rejection in &reply.rejected {
-                    if rejection.code == RejectCode::MissingDeps {
-                        requeue_history(tx, rejection.record, now_ms)?;
-                        history_requested = true;
-                    } else if let (RejectCode::LineageReplaced, Some(reset)) =
-                        (rejection.code, &rejection.reset)
-                    {
-                        // Not refused for good: the edits are carried over onto the new lineage
-                        // and pushed again (nothing is filed for the officer).
-                        let new = RecordDoc::load(reset)?;
-                        self.replace_lineage(
-                            tx,
-                            rejection.record,
-                            new,
-                            &rejection.redacted,
-                            now_ms,
-                        )?;
-                        replaced = true;
-                        report.rejected += 1;
-                    } else {
-                        self.roll_back(tx, rejection, now_ms)?;
-                        report.rejected += 1;
-                    }
-                }
-                let mut pulled = HashSet::new();
-                // Read once per reply: off (the default) costs nothing per record.
-                let prefetch = crate::attachment::prefetch::active(tx)?;
-                for entry in &reply.pull {
-                    if self.replace_pulled(tx, entry, now_ms)? {
-                        replaced = true;
-                    } else {
-                        merge_pulled(tx, entry, prefetch.as_ref(), now_ms)?;
-                    }
-                    if pulled.insert(entry.record) {
-                        report.pulled_ids.push(entry.record);
-                    }
-                }
-                report.pulled = pulled.len();
+                let history_requested =
+                    self.apply_rejections(tx, reply, &mut report, &mut replaced, now_ms)?;
+                replaced |= self.apply_pull(tx, reply, &mut report, now_ms)?;
                 for purge in &reply.purge {
                     match purge {
                         Purge::Record(id) => {
@@ -766,6 +730,66 @@ impl Replica {
                 }
                 Ok(report)
             })
+    }
+
+    /// The reply's rejections (§5): `missing_deps` re-queues the record's history (returns
+    /// true then), `lineage_replaced` carries the edits over onto the new lineage (sets
+    /// `replaced`), any other code resets the record and files the refused edits.
+    fn apply_rejections(
+        &self,
+        tx: &Transaction<'_>,
+        reply: &SyncReply,
+        report: &mut ApplyReport,
+        replaced: &mut bool,
+        now_ms: i64,
+    ) -> Result<bool, ReplicaError> {
+        let mut history_requested = false;
+        for rejection in &reply.rejected {
+            match (rejection.code, &rejection.reset) {
+                (RejectCode::MissingDeps, _) => {
+                    requeue_history(tx, rejection.record, now_ms)?;
+                    history_requested = true;
+                    continue;
+                }
+                // Not refused for good: the edits are carried over onto the new lineage and
+                // pushed again (nothing is filed for the officer).
+                (RejectCode::LineageReplaced, Some(reset)) => {
+                    let new = RecordDoc::load(reset)?;
+                    self.replace_lineage(tx, rejection.record, new, &rejection.redacted, now_ms)?;
+                    *replaced = true;
+                }
+                _ => self.roll_back(tx, rejection, now_ms)?,
+            }
+            report.rejected += 1;
+        }
+        Ok(history_requested)
+    }
+
+    /// The reply's pull entries: each replaces (§13) or merges into the local copy; whether
+    /// any replaced one.
+    fn apply_pull(
+        &self,
+        tx: &Transaction<'_>,
+        reply: &SyncReply,
+        report: &mut ApplyReport,
+        now_ms: i64,
+    ) -> Result<bool, ReplicaError> {
+        let mut replaced = false;
+        let mut pulled = HashSet::new();
+        // Read once per reply: off (the default) costs nothing per record.
+        let prefetch = crate::attachment::prefetch::active(tx)?;
+        for entry in &reply.pull {
+            if self.replace_pulled(tx, entry, now_ms)? {
+                replaced = true;
+            } else {
+                merge_pulled(tx, entry, prefetch.as_ref(), now_ms)?;
+            }
+            if pulled.insert(entry.record) {
+                report.pulled_ids.push(entry.record);
+            }
+        }
+        report.pulled = pulled.len();
+        Ok(replaced)
     }
 
     /// After a lineage replace: the old document's pages were zeroed as they were freed
