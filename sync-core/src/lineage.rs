@@ -250,7 +250,7 @@ mod tests {
     }
 
     #[test]
-    fn a_replacing_snapshot_keeps_the_phones_offline_edit_but_not_a_redacted_value() {
+    fn a_replacing_snapshot_keeps_the_phones_offline_edit_but_no_redacted_value_anywhere() {
         use crate::protocol::{PullEntry, SyncReply};
         let dir = tempfile::tempdir().unwrap();
         let (phone, id) = phone_with_offline_edits(&dir);
@@ -275,7 +275,36 @@ mod tests {
                 hash: ByteBuf::from(hash.to_vec()),
             }],
         });
+        // An edit refused earlier, listed for the officer, names the value too.
+        phone
+            .pool()
+            .write(|tx| {
+                let edit = crate::doc::FieldChange {
+                    field: "full_name".into(),
+                    actor: String::new(),
+                    time_ms: 1,
+                    change: String::new(),
+                    from: Some(Value::from("WRONG")),
+                    to: Some(Value::from("X")),
+                };
+                crate::store::tables::add_rejected(
+                    tx,
+                    &crate::store::tables::RejectedEdit {
+                        id: 0,
+                        record: id,
+                        kind: "citizen".into(),
+                        code: "invalid".into(),
+                        message: String::new(),
+                        edits: vec![edit],
+                        rejected_ms: 1,
+                    },
+                )
+            })
+            .unwrap();
         let report = phone.apply_reply(&reply, 6).unwrap();
+        let listed = phone.rejected().unwrap();
+        assert_eq!(listed[0].edits[0].from, Some(Value::from("[redacted]")));
+        assert_eq!(listed[0].edits[0].to, Some(Value::from("X")));
         assert!(
             report.replaced && report.sync_again(),
             "the carried-over edit goes now"

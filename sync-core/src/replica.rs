@@ -865,7 +865,7 @@ impl Replica {
             tables::enqueue(tx, id, &change.hash().0, &bytes, now_ms)?;
         }
         note_actors(tx, &doc, id)?;
-        Ok(())
+        hide_in_rejected(tx, id, redacted)
     }
 
     /// Who wrote each actor's changes, from the directory the server sent (actor id →
@@ -927,6 +927,38 @@ impl Replica {
         }
         Ok(())
     }
+}
+
+/// Puts `"[redacted]"` in place of a removed value in the refused edits the device lists
+/// for its officer (`from` and `to` of each edit of the record): no copy stays there either.
+fn hide_in_rejected(
+    tx: &Transaction<'_>,
+    id: Uuid,
+    redacted: &[crate::protocol::Redacted],
+) -> Result<(), ReplicaError> {
+    if redacted.is_empty() {
+        return Ok(());
+    }
+    let hide = |field: &str, v: &mut Option<model::Value>| {
+        let hit = v
+            .as_ref()
+            .is_some_and(|value| redacted.iter().any(|r| r.matches(field, value)));
+        if hit {
+            *v = Some(model::Value::Text("[redacted]".into()));
+        }
+        hit
+    };
+    for mut entry in tables::rejected(tx)?.into_iter().filter(|e| e.record == id) {
+        let mut changed = false;
+        for edit in &mut entry.edits {
+            let field = edit.field.clone();
+            changed |= hide(&field, &mut edit.from) | hide(&field, &mut edit.to);
+        }
+        if changed {
+            tables::set_rejected_edits(tx, entry.id, &entry.edits)?;
+        }
+    }
+    Ok(())
 }
 
 /// Stores the reply's actor directory; after purges, forgets actors no record mentions.
