@@ -438,7 +438,8 @@ fn audit_redaction(
 ///   truncating checkpoint copies what is live into the file and empties the WAL. A reader
 ///   in the middle of a pull can make it fail: it is tried again for a few seconds.
 /// - PostgreSQL: deleted and updated rows stay in the table files as dead tuples until a
-///   vacuum; `changes` and `records` are vacuumed (outside any transaction, as PostgreSQL
+///   vacuum; `changes`, `records`, `review_items`, `review_index`, `report_citizens` and
+///   `report_dossiers` are vacuumed (outside any transaction, as PostgreSQL
 ///   requires). The server's WAL segments and backups keep the bytes until they are
 ///   recycled or rotate (`docs/protocol.md` §13).
 pub fn scrub(store: &Store) -> anyhow::Result<()> {
@@ -457,8 +458,13 @@ pub fn scrub(store: &Store) -> anyhow::Result<()> {
         }
         Store::Postgres(pg) => {
             use crate::db::Sql as _;
-            pg.connection()?
-                .batch("VACUUM changes, records, record_redactions")?;
+            // The tables the redaction deleted or rewrote rows of that can hold the value:
+            // the log, the document, review items quoting it, the review index's search keys
+            // and the report rows' dates (a redacted date field).
+            pg.connection()?.batch(
+                "VACUUM changes, records, review_items, review_index, report_citizens, \
+                 report_dossiers",
+            )?;
             Ok(())
         }
     }
