@@ -67,8 +67,8 @@ pub const PG_MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/postgres/0011_report_indexes.sql"),
     },
     Migration {
-        version: 12,
-        sql: include_str!("../migrations/postgres/0012_record_lineage.sql"),
+        version: 14,
+        sql: include_str!("../migrations/postgres/0014_record_lineage.sql"),
     },
 ];
 

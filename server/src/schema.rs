@@ -61,8 +61,8 @@ pub const SERVER_MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/sqlite/0011_report_indexes.sql"),
     },
     Migration {
-        version: 12,
-        sql: include_str!("../migrations/sqlite/0012_record_lineage.sql"),
+        version: 14,
+        sql: include_str!("../migrations/sqlite/0014_record_lineage.sql"),
     },
 ];
 

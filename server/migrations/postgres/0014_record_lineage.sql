@@ -1,5 +1,5 @@
--- Server schema version 12 on PostgreSQL: redaction by a new document lineage
--- (../sqlite/0012_record_lineage.sql, which explains the column and the tables).
+-- Server schema version 14 on PostgreSQL: redaction by a new document lineage
+-- (../sqlite/0014_record_lineage.sql, which explains the column and the tables).
 ALTER TABLE records ADD COLUMN lineage BIGINT NOT NULL DEFAULT 0;
 CREATE TABLE IF NOT EXISTS redacted_changes (
     record TEXT NOT NULL,

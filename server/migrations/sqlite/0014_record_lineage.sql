@@ -1,4 +1,4 @@
--- Version 12: redaction of a wrongly entered value by a new document lineage
+-- Version 14: redaction of a wrongly entered value by a new document lineage
 -- (docs/protocol.md §13; docs/adr/rights-sensitive-fields-and-redaction.md, Decision 2).
 --
 -- records.lineage: 0 for a record never redacted; each redaction (server/src/redact.rs)
