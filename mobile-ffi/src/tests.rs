@@ -622,6 +622,9 @@ fn reply_from_phone_b(b: &Replica, id: uuid::Uuid) -> Vec<u8> {
         snapshot: Some(protocol::Hash::from(
             b.document(id).unwrap().unwrap().save(),
         )),
+        lineage: 0,
+        replace: false,
+        redacted: Vec::new(),
     });
     reply.actors.push(protocol::ActorInfo {
         actor: protocol::Hash::from(b.actor_id().to_vec()),

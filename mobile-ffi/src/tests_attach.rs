@@ -139,6 +139,9 @@ fn a_signature_is_prefetched_the_scan_left_remote_and_the_setting_survives_reope
         snapshot: Some(protocol::Hash::from(
             a.document(id).unwrap().unwrap().save_uncompressed(),
         )),
+        lineage: 0,
+        replace: false,
+        redacted: Vec::new(),
     });
     store
         .apply_sync_reply(protocol::encode_reply(&reply))

@@ -371,6 +371,9 @@ fn a_reply_refreshes_units_progress_totals_and_names_the_writers() {
         snapshot: Some(ByteBuf::from(
             b.document(rec.record.id).unwrap().unwrap().save(),
         )),
+        lineage: 0,
+        replace: false,
+        redacted: Vec::new(),
     });
     reply.more = true;
     reply.units = Some(vec![UNIT.into()]);

@@ -33,7 +33,8 @@ pub struct Entry<'a> {
     /// `record_export`, `review_list`, `review_read`, `user_add`, `user_passwd`,
     /// `user_assign`, `user_set` (display name), `user_disable`, `user_enable`,
     /// `device_revoke`, `device_wiped`,
-    /// `report_view`, `report_export`.
+    /// `report_view`, `report_export`, `record_redact` (field, reason, lineages, counts;
+    /// never the value).
     pub action: &'a str,
     /// Record ids concerned.
     pub records: Vec<String>,

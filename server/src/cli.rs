@@ -42,6 +42,9 @@ pub enum Command {
     /// Check and search the audit trail.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Records: redact a wrongly entered value from a record's history.
+    #[command(subcommand)]
+    Record(crate::cli_record::RecordCommand),
     /// Work the review queue: conflicts, duplicates and invariant breaks.
     #[command(subcommand)]
     Review(crate::cli_review::ReviewCommand),
@@ -272,6 +275,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Device(cmd) => checkpointed(&cli.config, |c| device(c, cmd)),
         Command::Audit(cmd) => audit_cmd(&cli.config, cmd),
         Command::Review(cmd) => checkpointed(&cli.config, |c| crate::cli_review::run(c, cmd)),
+        Command::Record(cmd) => checkpointed(&cli.config, |c| crate::cli_record::run(c, cmd)),
         Command::Import(args) => checkpointed(&cli.config, |c| crate::import::cli(c, &args)),
         Command::SubjectReport { id_number, text } => {
             checkpointed(&cli.config, |c| subject_report(c, &id_number, text))

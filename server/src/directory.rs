@@ -61,7 +61,7 @@ fn remaining(
         let r = conn.query_one(
             "SELECT count(DISTINCT record), CAST(coalesce(sum(length(bytes)), 0) AS BIGINT)
              FROM changes
-             WHERE unit = ?1 AND seq > ?2 AND kind = 'change'
+             WHERE unit = ?1 AND seq > ?2 AND kind <> 'moved'
                AND origin_device IS DISTINCT FROM ?3",
             &[scope, &(cursor as i64), &device_id],
         )?;
@@ -95,7 +95,7 @@ fn actors_of(
     for chunk in records.chunks(IN_CHUNK) {
         let sql = format!(
             "SELECT DISTINCT origin_device FROM changes
-             WHERE kind = 'change' AND record IN ({})",
+             WHERE kind <> 'moved' AND record IN ({})",
             crate::db::placeholders(1, chunk.len())
         );
         let params: Vec<&dyn crate::db::ToValue> =
@@ -175,6 +175,9 @@ mod tests {
             unit: "07132".into(),
             changes: vec![],
             snapshot: None,
+            lineage: 0,
+            replace: false,
+            redacted: Vec::new(),
         }
     }
 

@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use serde_bytes::ByteBuf;
 use sync_core::check::limits;
 use sync_core::doc::RecordDoc;
-use sync_core::protocol::{PullEntry, Purge, SyncReply, encode_reply};
+use sync_core::protocol::{PullEntry, Purge, Redacted, SyncReply, encode_reply};
 use sync_core::store::tables::RecordRow;
 use uuid::Uuid;
 
@@ -51,6 +51,8 @@ pub struct StoredRecord {
     pub heads: Vec<u8>,
     /// Last accepted write (ms).
     pub updated_ms: i64,
+    /// The record's lineage: how many times an admin replaced its document (redaction).
+    pub lineage: u64,
 }
 
 /// The stored record with this id.
@@ -66,7 +68,7 @@ pub fn get_record_for_update(tx: &dyn Sql, id: Uuid) -> Result<Option<StoredReco
 
 fn read_record(conn: &dyn Sql, id: Uuid, lock: &str) -> Result<Option<StoredRecord>, DbError> {
     let sql = format!(
-        "SELECT kind, unit, doc, findings, heads, updated_ms FROM records WHERE id = ?1{lock}"
+        "SELECT kind, unit, doc, findings, heads, updated_ms, lineage FROM records WHERE id = ?1{lock}"
     );
     let Some(mut r) = conn.query_opt(&sql, &[&id])? else {
         return Ok(None);
@@ -79,6 +81,7 @@ fn read_record(conn: &dyn Sql, id: Uuid, lock: &str) -> Result<Option<StoredReco
         findings: r.take(3)?,
         heads: r.take(4)?,
         updated_ms: r.get(5)?,
+        lineage: r.get::<i64>(6)?.max(0) as u64,
     }))
 }
 
@@ -239,6 +242,49 @@ pub fn append_change(
     Ok(n == 1)
 }
 
+/// Appends a `lineage` row to `unit`'s feed holding `snapshot`, the whole document of a
+/// record's new lineage (a redaction, [`crate::redact`]): a device whose cursor is before it
+/// gets the record as a snapshot marked `replace`.
+pub fn append_lineage(
+    tx: &dyn Sql,
+    record: Uuid,
+    snapshot: &[u8],
+    unit: &str,
+    origin_device: Uuid,
+    now_ms: i64,
+) -> Result<(), DbError> {
+    append_row(
+        tx,
+        record,
+        "lineage",
+        None,
+        snapshot,
+        unit,
+        origin_device,
+        now_ms,
+    )?;
+    Ok(())
+}
+
+/// The removed values of a record, as the salted hashes a replacing snapshot carries
+/// (`record_redactions`, every lineage: a device may be several behind).
+pub fn redactions(conn: &dyn Sql, record: Uuid) -> Result<Vec<Redacted>, DbError> {
+    conn.query(
+        "SELECT field, salt, hash FROM record_redactions WHERE record = ?1
+         ORDER BY lineage, field, hash",
+        &[&record],
+    )?
+    .into_iter()
+    .map(|mut r| {
+        Ok(Redacted {
+            field: r.take(0)?,
+            salt: ByteBuf::from(r.take::<Vec<u8>>(1)?),
+            hash: ByteBuf::from(r.take::<Vec<u8>>(2)?),
+        })
+    })
+    .collect()
+}
+
 /// Appends a `moved` marker to `old_unit`'s feed: the record left that unit.
 pub fn append_moved(
     tx: &dyn Sql,
@@ -305,6 +351,8 @@ struct LogRow {
     seq: u64,
     record: Uuid,
     moved: bool,
+    /// A `lineage` row: the record's document was replaced (redaction).
+    lineage: bool,
     len: usize,
     own: bool,
     /// The row belongs to a candidate (else it is skipped: own, marker, or not visible).
@@ -399,6 +447,7 @@ impl WindowRow {
                 seq: r.get::<i64>(0)? as u64,
                 record: Uuid::parse_str(&record).unwrap_or(Uuid::nil()),
                 moved: kind == "moved",
+                lineage: kind == "lineage",
                 len: r.get::<i64>(3)? as usize,
                 own: origin.as_deref() == Some(device),
                 candidate: false,
@@ -549,6 +598,9 @@ pub fn build_pull(
                     candidates.len() - 1
                 }
             };
+            // A device whose cursor is before a lineage row may hold an older lineage,
+            // which the new one's changes cannot apply to: it gets the snapshot.
+            candidates[slot].must_snapshot |= row.lineage;
             candidates[slot].rows.push((row.seq, bytes));
             candidates[slot].change_bytes += row.len;
             candidates[slot].origins.extend(origin);
@@ -593,6 +645,9 @@ pub fn build_pull(
                 unit: String::new(),
                 changes: Vec::new(),
                 snapshot: None,
+                lineage: 0,
+                replace: false,
+                redacted: Vec::new(),
             });
             continue;
         };
@@ -613,6 +668,9 @@ pub fn build_pull(
                 unit: String::new(),
                 changes: Vec::new(),
                 snapshot: None,
+                lineage: 0,
+                replace: false,
+                redacted: Vec::new(),
             });
             continue;
         }
@@ -707,42 +765,44 @@ fn materialise(
     let Some((kind, unit, doc_len)) = info.get(cand.record)? else {
         return Ok(None);
     };
-    let load = |conn: &dyn Sql| -> Result<Option<RecordDoc>, DbError> {
-        let doc: Option<Vec<u8>> = conn
-            .query_opt("SELECT doc FROM records WHERE id = ?1", &[&cand.record])?
-            .map(|mut r| r.take(0))
-            .transpose()?;
-        Ok(doc.and_then(|d| RecordDoc::load(&d).ok()))
-    };
-    let entry = |changes: Vec<ByteBuf>, snapshot: Option<Vec<u8>>| PullEntry {
+    let load = |conn: &dyn Sql| load_with_lineage(conn, cand.record);
+    let entry = |changes: Vec<ByteBuf>| PullEntry {
         record: cand.record,
         kind: kind.clone(),
         unit: unit.clone(),
         changes,
-        snapshot: snapshot.map(ByteBuf::from),
+        snapshot: None,
+        lineage: 0,
+        replace: false,
+        redacted: Vec::new(),
+    };
+    let snapshot_entry = |conn: &dyn Sql, snapshot: Vec<u8>, lineage: u64| {
+        with_snapshot(conn, entry(Vec::new()), snapshot, lineage)
     };
     if cand.must_snapshot
-        && let Some(doc) = load(conn)?
+        && let Some((doc, lineage)) = load(conn)?
     {
         let snapshot = doc.save_uncompressed();
         // A record new to the device (not a resync answer): its whole history from the log
         // when that is no bigger than the snapshot and the log holds every change of the
-        // document (else the snapshot).
+        // document (else the snapshot). Never for a redacted record: its lineage's first
+        // change is logged as the snapshot, not as a change.
         if cand.scope.is_some()
+            && lineage == 0
             && let Some(changes) = whole_history(conn, cand.record, &doc, snapshot.len())?
         {
-            return Ok(Some((entry(changes, None), true)));
+            return Ok(Some((entry(changes), true)));
         }
-        return Ok(Some((entry(Vec::new(), Some(snapshot)), true)));
+        return Ok(Some((snapshot_entry(conn, snapshot, lineage)?, true)));
     }
     // The compact document is never larger than the uncompressed snapshot, so changes no
     // larger than it always win without loading the document.
     if cand.change_bytes > doc_len
-        && let Some(s) = load(conn)?
-            .map(|d| d.save_uncompressed())
-            .filter(|s| s.len() < cand.change_bytes)
+        && let Some((s, lineage)) = load(conn)?
+            .map(|(d, l)| (d.save_uncompressed(), l))
+            .filter(|(s, _)| s.len() < cand.change_bytes)
     {
-        return Ok(Some((entry(Vec::new(), Some(s)), true)));
+        return Ok(Some((snapshot_entry(conn, s, lineage)?, true)));
     }
     let mut changes = Vec::with_capacity(cand.rows.len());
     // Sequence numbers are per unit on PostgreSQL: a row is (unit, seq).
@@ -759,7 +819,40 @@ fn materialise(
         };
         changes.push(ByteBuf::from(bytes));
     }
-    Ok(Some((entry(changes, None), false)))
+    Ok(Some((entry(changes), false)))
+}
+
+/// The stored document of `record` with its lineage (read together: one statement).
+fn load_with_lineage(conn: &dyn Sql, record: Uuid) -> Result<Option<(RecordDoc, u64)>, DbError> {
+    let row: Option<(Vec<u8>, i64)> = conn
+        .query_opt("SELECT doc, lineage FROM records WHERE id = ?1", &[&record])?
+        .map(|mut r| -> Result<_, DbError> { Ok((r.take(0)?, r.get(1)?)) })
+        .transpose()?;
+    Ok(row.and_then(|(d, l)| Some((RecordDoc::load(&d).ok()?, l.max(0) as u64))))
+}
+
+/// `entry` holding `snapshot`. Every snapshot of a redacted record (lineage above 0) is
+/// marked `replace`, with the removed values' hashes: a device still holding an older
+/// lineage must not merge it (the old changes would come back), and one already on this
+/// lineage merges it as usual (`docs/protocol.md` §13.3).
+fn with_snapshot(
+    conn: &dyn Sql,
+    entry: PullEntry,
+    snapshot: Vec<u8>,
+    lineage: u64,
+) -> Result<PullEntry, DbError> {
+    let redacted = if lineage > 0 {
+        redactions(conn, entry.record)?
+    } else {
+        Vec::new()
+    };
+    Ok(PullEntry {
+        snapshot: Some(ByteBuf::from(snapshot)),
+        lineage,
+        replace: lineage > 0,
+        redacted,
+        ..entry
+    })
 }
 
 /// Every logged change of `record` (any unit, `seq` order, no `moved` markers) when their

@@ -15,7 +15,7 @@ use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 use sync_core::protocol::RejectCode;
 
-const REJECT_CODES: [RejectCode; 7] = [
+const REJECT_CODES: [RejectCode; 8] = [
     RejectCode::OutOfScope,
     RejectCode::Forbidden,
     RejectCode::FrozenField,
@@ -23,6 +23,7 @@ const REJECT_CODES: [RejectCode; 7] = [
     RejectCode::MissingDeps,
     RejectCode::WrongActor,
     RejectCode::Malformed,
+    RejectCode::LineageReplaced,
 ];
 
 /// Upper bounds (seconds) of the sync latency and writer-wait histogram buckets.

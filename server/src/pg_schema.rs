@@ -74,6 +74,10 @@ pub const PG_MIGRATIONS: &[Migration] = &[
         version: 13,
         sql: include_str!("../migrations/postgres/0013_review_capture_dates.sql"),
     },
+    Migration {
+        version: 14,
+        sql: include_str!("../migrations/postgres/0014_record_lineage.sql"),
+    },
 ];
 
 /// The table recording which migrations were applied (the SQLite side uses `user_version`).

@@ -68,6 +68,10 @@ pub const SERVER_MIGRATIONS: &[Migration] = &[
         version: 13,
         sql: include_str!("../migrations/sqlite/0013_review_capture_dates.sql"),
     },
+    Migration {
+        version: 14,
+        sql: include_str!("../migrations/sqlite/0014_record_lineage.sql"),
+    },
 ];
 
 #[cfg(test)]

@@ -303,6 +303,7 @@ fn evaluate(
             code,
             message,
             reset,
+            redacted: Vec::new(),
         }))
     };
     if let Some(i) = malformed {
@@ -319,6 +320,15 @@ fn evaluate(
             RejectCode::OutOfScope,
             "the record's unit is not one of your units".into(),
         );
+    }
+
+    // 2b. A change of a replaced lineage (redaction), or one built on it, is refused with
+    // the new lineage and the removed values' hashes, before the idempotent shortcut and the
+    // actor check: a device re-pushing the old history carries its edits over, it does not
+    // lose them to `wrong_actor`. The old lineage is never stored again.
+    if let Some(r) = lineage_refusal(conn, stored.as_ref(), push.record, &base, &changes, &hashes)?
+    {
+        return checked(Verdict::Reject(r));
     }
 
     // 3. Known changes are fine; new ones must come from this device's actor.
@@ -465,6 +475,57 @@ fn evaluate(
         doc: Box::new(fork),
         read: Arc::new(after),
     })
+}
+
+/// The `lineage_replaced` refusal of a push into a redacted record (lineage above 0) that
+/// holds a change of a replaced lineage, with the current document and the removed values.
+fn lineage_refusal(
+    conn: &dyn Sql,
+    stored: Option<&StoredRecord>,
+    record: Uuid,
+    base: &RecordDoc,
+    changes: &[Change],
+    hashes: &[ByteBuf],
+) -> anyhow::Result<Option<Rejection>> {
+    if stored.is_none_or(|s| s.lineage == 0) || !of_replaced_lineage(conn, record, base, changes)? {
+        return Ok(None);
+    }
+    Ok(Some(Rejection {
+        record,
+        changes: hashes.to_vec(),
+        code: RejectCode::LineageReplaced,
+        message: "an admin replaced this record's history (redaction): carry the edits over and push again".into(),
+        reset: Some(ByteBuf::from(base.save_uncompressed())),
+        redacted: feed::redactions(conn, record)?,
+    }))
+}
+
+/// Whether a pushed change the stored document lacks is, or depends on, a change a
+/// redaction dropped (`redacted_changes`).
+fn of_replaced_lineage(
+    conn: &dyn Sql,
+    record: Uuid,
+    base: &RecordDoc,
+    changes: &[Change],
+) -> anyhow::Result<bool> {
+    let mut asked: BTreeSet<[u8; 32]> = BTreeSet::new();
+    for c in changes.iter().filter(|c| !base.has_change(&c.hash())) {
+        asked.insert(c.hash().0);
+        asked.extend(c.deps().iter().filter(|d| !base.has_change(d)).map(|d| d.0));
+    }
+    let asked: Vec<Vec<u8>> = asked.into_iter().map(|h| h.to_vec()).collect();
+    for chunk in asked.chunks(200) {
+        let sql = format!(
+            "SELECT 1 FROM redacted_changes WHERE record = ?1 AND hash IN ({}) LIMIT 1",
+            crate::db::placeholders(2, chunk.len())
+        );
+        let mut params: Vec<&dyn crate::db::ToValue> = vec![&record];
+        params.extend(chunk.iter().map(|h| h as &dyn crate::db::ToValue));
+        if conn.query_opt(&sql, &params)?.is_some() {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// The stored row of an accepted record, as the phone's (`replica::row_for`) but with the

@@ -99,6 +99,9 @@
 //!             unit: push.unit.clone(),
 //!             changes: vec![],
 //!             snapshot: Some(ByteBuf::from(doc.save_uncompressed())),
+//!             lineage: 0,
+//!             replace: false,
+//!             redacted: vec![],
 //!         });
 //!     }
 //!     (to_sender, to_other)
@@ -141,6 +144,7 @@
 pub mod attachment;
 pub mod check;
 pub mod doc;
+pub mod lineage;
 pub mod model;
 pub mod protocol;
 pub mod replica;

@@ -134,7 +134,8 @@ impl Default for SyncOptions {
 pub enum Next {
     /// Send another request now: the server has more (`more`), it asked for a record's
     /// whole history (`missing_deps`), or the push budget left changes in the outbox while
-    /// this exchange settled some (so the link works and the rest will go too).
+    /// this exchange settled some (so the link works and the rest will go too), or a
+    /// record's copy was replaced by a newer lineage and carried-over edits wait (§13).
     Again,
     /// Nothing is waiting that another exchange right now would move. Changes still in the
     /// outbox (edits made during the exchange, or nothing was settled) go next time.
@@ -165,6 +166,8 @@ pub struct ApplyReport {
     pub remaining: Option<Remaining>,
     /// The outbox after this reply.
     pub outbox: OutboxStatus,
+    /// A record's copy was replaced by a newer lineage (redaction, §13).
+    pub replaced: bool,
     /// Whether to sync again: the shared rule.
     pub next: Next,
 }
@@ -176,17 +179,20 @@ impl ApplyReport {
     }
 }
 
-/// The "sync again?" rule of `docs/protocol.md` §7.
+/// The "sync again?" rule of `docs/protocol.md` §7. `replaced`: a record's copy was replaced
+/// by a newer lineage (§13), which may have queued carried-over edits that the server has
+/// not seen yet.
 pub fn next_step(
     wiped: bool,
     more: bool,
     history_requested: bool,
     settled: usize,
+    replaced: bool,
     pending_after: u64,
 ) -> Next {
     if wiped {
         Next::Wiped
-    } else if more || history_requested || (settled > 0 && pending_after > 0) {
+    } else if more || history_requested || ((settled > 0 || replaced) && pending_after > 0) {
         Next::Again
     } else {
         Next::Done
@@ -675,62 +681,191 @@ impl Replica {
                 ..ApplyReport::default()
             });
         }
-        self.pool.write(|tx| -> Result<_, ReplicaError> {
-            let mut report = ApplyReport {
-                more: reply.more,
-                remaining: reply.remaining,
-                ..ApplyReport::default()
-            };
-            let mut history_requested = false;
-            for hash in &reply.accepted {
-                tables::acknowledge(tx, hash)?;
-                report.acknowledged += 1;
-            }
-            for rejection in &reply.rejected {
-                if rejection.code == RejectCode::MissingDeps {
+        self.pool
+            .write(|tx| -> Result<_, ReplicaError> {
+                let mut report = ApplyReport {
+                    more: reply.more,
+                    remaining: reply.remaining,
+                    ..ApplyReport::default()
+                };
+                for hash in &reply.accepted {
+                    tables::acknowledge(tx, hash)?;
+                    report.acknowledged += 1;
+                }
+                let mut replaced = false;
+                let history_requested =
+                    self.apply_rejections(tx, reply, &mut report, &mut replaced, now_ms)?;
+                replaced |= self.apply_pull(tx, reply, &mut report, now_ms)?;
+                for purge in &reply.purge {
+                    match purge {
+                        Purge::Record(id) => {
+                            tables::delete_record(tx, *id)?;
+                            report.purged += 1;
+                        }
+                        Purge::Unit(unit) => report.purged += tables::delete_unit(tx, unit)?,
+                    }
+                }
+                for (scope, seq) in &reply.cursors {
+                    tables::set_cursor(tx, scope, *seq)?;
+                }
+                apply_directory(tx, reply, report.purged + report.rejected > 0)?;
+                if let Some(units) = &reply.units {
+                    refresh_units(tx, units)?;
+                }
+                report.outbox = tables::outbox_status(tx)?;
+                report.replaced = replaced;
+                report.next = next_step(
+                    false,
+                    reply.more,
+                    history_requested,
+                    report.acknowledged + report.rejected,
+                    replaced,
+                    report.outbox.pending,
+                );
+                Ok(report)
+            })
+            .and_then(|report| {
+                if report.replaced {
+                    self.truncate_wal()?;
+                }
+                Ok(report)
+            })
+    }
+
+    /// The reply's rejections (§5): `missing_deps` re-queues the record's history (returns
+    /// true then), `lineage_replaced` carries the edits over onto the new lineage (sets
+    /// `replaced`), any other code resets the record and files the refused edits.
+    fn apply_rejections(
+        &self,
+        tx: &Transaction<'_>,
+        reply: &SyncReply,
+        report: &mut ApplyReport,
+        replaced: &mut bool,
+        now_ms: i64,
+    ) -> Result<bool, ReplicaError> {
+        let mut history_requested = false;
+        for rejection in &reply.rejected {
+            match (rejection.code, &rejection.reset) {
+                (RejectCode::MissingDeps, _) => {
                     requeue_history(tx, rejection.record, now_ms)?;
                     history_requested = true;
-                } else {
-                    self.roll_back(tx, rejection, now_ms)?;
-                    report.rejected += 1;
+                    continue;
                 }
+                // Not refused for good: the edits are carried over onto the new lineage and
+                // pushed again (nothing is filed for the officer).
+                (RejectCode::LineageReplaced, Some(reset)) => {
+                    let new = RecordDoc::load(reset)?;
+                    self.replace_lineage(tx, rejection.record, new, &rejection.redacted, now_ms)?;
+                    *replaced = true;
+                }
+                _ => self.roll_back(tx, rejection, now_ms)?,
             }
-            let mut pulled = HashSet::new();
-            // Read once per reply: off (the default) costs nothing per record.
-            let prefetch = crate::attachment::prefetch::active(tx)?;
-            for entry in &reply.pull {
+            report.rejected += 1;
+        }
+        Ok(history_requested)
+    }
+
+    /// The reply's pull entries: each replaces (§13) or merges into the local copy; whether
+    /// any replaced one.
+    fn apply_pull(
+        &self,
+        tx: &Transaction<'_>,
+        reply: &SyncReply,
+        report: &mut ApplyReport,
+        now_ms: i64,
+    ) -> Result<bool, ReplicaError> {
+        let mut replaced = false;
+        let mut pulled = HashSet::new();
+        // Read once per reply: off (the default) costs nothing per record.
+        let prefetch = crate::attachment::prefetch::active(tx)?;
+        for entry in &reply.pull {
+            if self.replace_pulled(tx, entry, now_ms)? {
+                replaced = true;
+            } else {
                 merge_pulled(tx, entry, prefetch.as_ref(), now_ms)?;
-                if pulled.insert(entry.record) {
-                    report.pulled_ids.push(entry.record);
-                }
             }
-            report.pulled = pulled.len();
-            for purge in &reply.purge {
-                match purge {
-                    Purge::Record(id) => {
-                        tables::delete_record(tx, *id)?;
-                        report.purged += 1;
-                    }
-                    Purge::Unit(unit) => report.purged += tables::delete_unit(tx, unit)?,
-                }
+            if pulled.insert(entry.record) {
+                report.pulled_ids.push(entry.record);
             }
-            for (scope, seq) in &reply.cursors {
-                tables::set_cursor(tx, scope, *seq)?;
-            }
-            apply_directory(tx, reply, report.purged + report.rejected > 0)?;
-            if let Some(units) = &reply.units {
-                refresh_units(tx, units)?;
-            }
-            report.outbox = tables::outbox_status(tx)?;
-            report.next = next_step(
-                false,
-                reply.more,
-                history_requested,
-                report.acknowledged + report.rejected,
-                report.outbox.pending,
-            );
-            Ok(report)
-        })
+        }
+        report.pulled = pulled.len();
+        Ok(replaced)
+    }
+
+    /// After a lineage replace: the old document's pages were zeroed as they were freed
+    /// (`secure_delete`, set on every writer), but earlier copies of them may still sit in
+    /// the WAL; a truncating checkpoint moves what is live into the file and empties it.
+    /// Readers holding an old snapshot can keep it from completing: then the WAL is emptied
+    /// by a later checkpoint, and the next replace tries again.
+    fn truncate_wal(&self) -> Result<(), ReplicaError> {
+        // The reply is applied and committed whatever this returns: a busy checkpoint
+        // (first column 1) is not an error of the exchange.
+        let _busy: i64 = self.pool.configure_writer(|c| {
+            c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))
+        })?;
+        Ok(())
+    }
+
+    /// A pull entry that replaces the device's copy of a record with a newer lineage
+    /// (`replace`, §13): carries the device's edits over. `false` when the entry is merged
+    /// as usual: no `replace`, no local copy, or the copy already is that lineage.
+    fn replace_pulled(
+        &self,
+        tx: &Transaction<'_>,
+        entry: &crate::protocol::PullEntry,
+        now_ms: i64,
+    ) -> Result<bool, ReplicaError> {
+        let (true, Some(snapshot)) = (entry.replace, &entry.snapshot) else {
+            return Ok(false);
+        };
+        let Some(row) = tables::get_record(tx, entry.record)? else {
+            return Ok(false);
+        };
+        let local = RecordDoc::load(&row.doc)?;
+        let incoming = RecordDoc::load(snapshot)?;
+        if crate::lineage::same_lineage(&local, &incoming) {
+            return Ok(false);
+        }
+        self.replace_lineage(tx, entry.record, incoming, &entry.redacted, now_ms)?;
+        Ok(true)
+    }
+
+    /// Replaces a record's document with `new` (a newer lineage): this device's
+    /// unacknowledged edits of it are taken as field edits, dropped from the outbox, and
+    /// made again on `new` as one change by this device's actor (queued to push), except
+    /// edits that would write a `redacted` value back (§13).
+    fn replace_lineage(
+        &self,
+        tx: &Transaction<'_>,
+        id: Uuid,
+        new: RecordDoc,
+        redacted: &[crate::protocol::Redacted],
+        now_ms: i64,
+    ) -> Result<(), ReplicaError> {
+        let Some(row) = tables::get_record(tx, id)? else {
+            return Ok(());
+        };
+        let local = RecordDoc::load(&row.doc)?;
+        let pending: HashSet<automerge::ChangeHash> = tables::pending(tx)?
+            .into_iter()
+            .filter(|e| e.record == id)
+            .filter_map(|e| <[u8; 32]>::try_from(e.hash.as_slice()).ok())
+            .map(automerge::ChangeHash)
+            .collect();
+        let edits = crate::lineage::unacknowledged_edits(&local, &pending)?;
+        tables::drop_pending(tx, id)?;
+        let (doc, change) =
+            crate::lineage::carry_over(new, &edits, redacted, &self.author(now_ms))?;
+        let record = doc.read()?;
+        let findings = findings_of(&record, now_ms);
+        tables::put_record(tx, &row_for(&doc, &record, &findings, row.updated_ms))?;
+        tables::mark_resync(tx, id, false)?;
+        if let Some(mut change) = change {
+            let bytes = doc::encode_change(&mut change);
+            tables::enqueue(tx, id, &change.hash().0, &bytes, now_ms)?;
+        }
+        note_actors(tx, &doc, id)?;
+        hide_in_rejected(tx, id, redacted)
     }
 
     /// Who wrote each actor's changes, from the directory the server sent (actor id →
@@ -792,6 +927,38 @@ impl Replica {
         }
         Ok(())
     }
+}
+
+/// Puts `"[redacted]"` in place of a removed value in the refused edits the device lists
+/// for its officer (`from` and `to` of each edit of the record): no copy stays there either.
+fn hide_in_rejected(
+    tx: &Transaction<'_>,
+    id: Uuid,
+    redacted: &[crate::protocol::Redacted],
+) -> Result<(), ReplicaError> {
+    if redacted.is_empty() {
+        return Ok(());
+    }
+    let hide = |field: &str, v: &mut Option<model::Value>| {
+        let hit = v
+            .as_ref()
+            .is_some_and(|value| redacted.iter().any(|r| r.matches(field, value)));
+        if hit {
+            *v = Some(model::Value::Text("[redacted]".into()));
+        }
+        hit
+    };
+    for mut entry in tables::rejected(tx)?.into_iter().filter(|e| e.record == id) {
+        let mut changed = false;
+        for edit in &mut entry.edits {
+            let field = edit.field.clone();
+            changed |= hide(&field, &mut edit.from) | hide(&field, &mut edit.to);
+        }
+        if changed {
+            tables::set_rejected_edits(tx, entry.id, &entry.edits)?;
+        }
+    }
+    Ok(())
 }
 
 /// Stores the reply's actor directory; after purges, forgets actors no record mentions.
@@ -1299,6 +1466,7 @@ mod tests {
             code: RejectCode::OutOfScope,
             message: "unit 07132 is not among your units".into(),
             reset: Some(ByteBuf::from(server_copy)),
+            redacted: Vec::new(),
         });
         assert_eq!(req.push.len(), 1);
         r.apply_reply(&reply, NOW + 2).unwrap();
@@ -1331,6 +1499,7 @@ mod tests {
             code: RejectCode::OutOfScope,
             message: "out of scope".into(),
             reset: None,
+            redacted: Vec::new(),
         });
         r.apply_reply(&reply, NOW).unwrap();
         assert!(r.get(id).unwrap().is_none());
@@ -1355,6 +1524,9 @@ mod tests {
             unit: "07132".into(),
             changes: vec![],
             snapshot: Some(ByteBuf::from(snapshot)),
+            lineage: 0,
+            replace: false,
+            redacted: Vec::new(),
         });
         reply.cursors.insert("07132".into(), 7);
         b.apply_reply(&reply, NOW).unwrap();
@@ -1401,6 +1573,9 @@ mod tests {
                 ByteBuf::from(vec![1, 2, 3]),
             ],
             snapshot: None,
+            lineage: 0,
+            replace: false,
+            redacted: Vec::new(),
         });
         reply.cursors.insert("07132".into(), 9);
         b.apply_reply(&reply, NOW).unwrap();
@@ -1415,6 +1590,9 @@ mod tests {
             unit: "07132".into(),
             changes: vec![],
             snapshot: Some(ByteBuf::from(a.document(id).unwrap().unwrap().save())),
+            lineage: 0,
+            replace: false,
+            redacted: Vec::new(),
         });
         b.apply_reply(&reply, NOW).unwrap();
         assert!(
@@ -1554,6 +1732,9 @@ mod tests {
                 unit: "07132".into(),
                 changes: vec![],
                 snapshot: Some(serde_bytes::ByteBuf::from(doc.save())),
+                lineage: 0,
+                replace: false,
+                redacted: Vec::new(),
             });
         }
         let entry = |phone: &Replica, user: &str, display: Option<&str>, device: &str| {

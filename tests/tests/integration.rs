@@ -23,6 +23,7 @@ mod integration {
     pub mod postgres_schema;
     pub mod python_bindings;
     pub mod quality_report;
+    pub mod redaction;
     pub mod reports;
     pub mod review;
     pub mod review_ranking;

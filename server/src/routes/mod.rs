@@ -5,6 +5,7 @@ pub mod attachments;
 pub mod auth;
 pub mod console;
 pub mod ops;
+pub mod redact_api;
 pub mod reports;
 pub mod review_api;
 pub mod rights;
@@ -30,6 +31,7 @@ pub fn router(state: AppState) -> Router {
         )))
         .merge(admin::router())
         .merge(review_api::router())
+        .merge(redact_api::router())
         .merge(console::router())
         .merge(ops::router())
         .merge(reports::router())

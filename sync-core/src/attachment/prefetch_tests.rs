@@ -101,6 +101,9 @@ fn pull(from: &Replica, to: &Replica, id: Uuid) {
         snapshot: Some(ByteBuf::from(
             from.document(id).unwrap().unwrap().save_uncompressed(),
         )),
+        lineage: 0,
+        replace: false,
+        redacted: Vec::new(),
     });
     to.apply_reply(&reply, NOW).unwrap();
 }

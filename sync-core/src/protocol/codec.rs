@@ -304,6 +304,9 @@ mod tests {
             unit: "07135".into(),
             changes: vec![],
             snapshot: Some(ByteBuf::from(vec![9; 10])),
+            lineage: 0,
+            replace: false,
+            redacted: Vec::new(),
         });
         reply.more = true;
         assert_eq!(decode_reply(&encode_reply(&reply)).unwrap(), reply);

@@ -212,6 +212,9 @@ pub enum RejectCode {
     WrongActor,
     /// The bytes are not an Automerge change, or the kind/id do not match the document.
     Malformed,
+    /// A change belongs to a lineage of the record that an admin replaced (redaction,
+    /// `docs/protocol.md` §13): carry the edits over onto `reset` and push again.
+    LineageReplaced,
 }
 
 impl RejectCode {
@@ -225,6 +228,7 @@ impl RejectCode {
             RejectCode::MissingDeps => "missing_deps",
             RejectCode::WrongActor => "wrong_actor",
             RejectCode::Malformed => "malformed",
+            RejectCode::LineageReplaced => "lineage_replaced",
         }
     }
 }
@@ -244,6 +248,57 @@ pub struct Rejection {
     /// when the server has no such record or the device may not see it: drop it locally.
     /// Absent for `missing_deps`, where the device keeps its state and re-sends history.
     pub reset: Option<ByteBuf>,
+    /// For `lineage_replaced`: the values removed from the record (§13), so that carried-over
+    /// edits do not write them back. Omitted when empty.
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "null_as_empty"
+    )]
+    pub redacted: Vec<Redacted>,
+}
+
+/// A value an admin removed from a record's history (`docs/protocol.md` §13), as a salted
+/// hash: a device recognises it without being sent it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Redacted {
+    /// The field that held the value.
+    pub field: String,
+    /// 16 random bytes.
+    pub salt: ByteBuf,
+    /// SHA-256 of `salt ‖ value bytes` ([`redaction_hash`]).
+    pub hash: ByteBuf,
+}
+
+/// The bytes of a field value that [`Redacted::hash`] covers: text as its UTF-8, an integer
+/// as its decimal digits (`-` first when negative), a flag as `true` / `false`. A map (a set)
+/// has none: only scalar fields are redacted.
+pub fn redaction_bytes(value: &crate::model::Value) -> Option<Vec<u8>> {
+    use crate::model::Value;
+    match value {
+        Value::Text(s) => Some(s.as_bytes().to_vec()),
+        Value::Int(i) => Some(i.to_string().into_bytes()),
+        Value::Bool(b) => Some(b.to_string().into_bytes()),
+        Value::Map(_) => None,
+    }
+}
+
+/// SHA-256 of `salt ‖ redaction_bytes(value)`; `None` for a map.
+pub fn redaction_hash(salt: &[u8], value: &crate::model::Value) -> Option<[u8; 32]> {
+    use sha2::{Digest, Sha256};
+    let bytes = redaction_bytes(value)?;
+    let mut h = Sha256::new();
+    h.update(salt);
+    h.update(&bytes);
+    Some(h.finalize().into())
+}
+
+impl Redacted {
+    /// Whether `value`, written to `field`, is this removed value.
+    pub fn matches(&self, field: &str, value: &crate::model::Value) -> bool {
+        self.field == field
+            && redaction_hash(&self.salt, value).is_some_and(|h| h[..] == self.hash[..])
+    }
 }
 
 /// Something new about one record.
@@ -260,6 +315,22 @@ pub struct PullEntry {
     /// A whole saved document to merge, sent when the device is new to the record or when it
     /// is smaller than the changes.
     pub snapshot: Option<ByteBuf>,
+    /// The record's lineage (`docs/protocol.md` §13): 0 until an admin first redacts a value
+    /// of it, then one more per redaction. Absent = 0; omitted when 0.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub lineage: u64,
+    /// The snapshot is of a newer lineage than the device's copy may be: the device MUST
+    /// replace its copy (carrying its own unacknowledged edits over, §13), not merge it.
+    /// Omitted when false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub replace: bool,
+    /// With `replace`: the removed values, as salted hashes. Omitted when empty.
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "null_as_empty"
+    )]
+    pub redacted: Vec<Redacted>,
 }
 
 /// Data the device must drop.

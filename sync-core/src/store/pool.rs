@@ -130,6 +130,13 @@ fn open_connection(
         conn.pragma_update(None, "journal_mode", "WAL")?;
     }
     conn.pragma_update(None, "synchronous", "NORMAL")?;
+    if !read_only {
+        // Freed pages and deleted cells are overwritten with zeros, not left in the file:
+        // every stored document holds its record's whole history, so an old version left in
+        // a free page would keep a value after an admin redacted it (`docs/protocol.md` §13).
+        // The cost is one write of the freed page, the one already dirty in most cases.
+        conn.pragma_update(None, "secure_delete", "ON")?;
+    }
     conn.pragma_update(None, "foreign_keys", "ON")?;
     Ok(conn)
 }

@@ -389,6 +389,22 @@ pub fn add_rejected(tx: &Transaction<'_>, r: &RejectedEdit) -> Result<(), StoreE
     Ok(())
 }
 
+/// Replaces the edits of a rejected-edit entry (a redaction hides a removed value in them).
+pub fn set_rejected_edits(
+    tx: &Transaction<'_>,
+    id: i64,
+    edits: &[crate::doc::FieldChange],
+) -> Result<(), StoreError> {
+    tx.execute(
+        "UPDATE rejected SET edits = ?2 WHERE id = ?1",
+        params![
+            id,
+            serde_json::to_string(edits).unwrap_or_else(|_| "[]".into())
+        ],
+    )?;
+    Ok(())
+}
+
 /// Every rejected edit, newest first.
 pub fn rejected(conn: &Connection) -> Result<Vec<RejectedEdit>, StoreError> {
     let mut stmt = conn.prepare_cached(

@@ -151,6 +151,9 @@ fn main() -> anyhow::Result<()> {
             unit: unit.clone(),
             changes: Vec::new(),
             snapshot: Some(ByteBuf::from(snapshot)),
+            lineage: 0,
+            replace: false,
+            redacted: Vec::new(),
         });
         if size as u64 >= protocol::DEFAULT_MAX_BYTES {
             replies.push(protocol::compress(
@@ -231,6 +234,9 @@ fn main() -> anyhow::Result<()> {
                 unit: unit.clone(),
                 changes: vec![ByteBuf::from(doc::encode_change(&mut change))],
                 snapshot: None,
+                lineage: 0,
+                replace: false,
+                redacted: Vec::new(),
             });
         }
         let _ = g.rng().r#gen::<u8>();

@@ -465,8 +465,9 @@ fn back_to_version_8(server: &Server) {
     let dialect = store.dialect();
     store
         .write(|tx| -> Result<(), DbError> {
-            // Version 13's column; version 12's columns and index go with `report_citizens`
-            // (dropped below).
+            // Version 14's column (its tables are made IF NOT EXISTS), 13's column; version
+            // 12's columns and index go with `report_citizens` (dropped below).
+            tx.execute("ALTER TABLE records DROP COLUMN lineage", &[])?;
             tx.execute("ALTER TABLE review_index DROP COLUMN captured_on", &[])?;
             // Versions 11 and 10 first (a version-8 database has neither, and both run again):
             // 11's index on `citizen` goes before the column, 10's `doc_len` and indexes.

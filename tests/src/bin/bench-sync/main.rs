@@ -910,6 +910,9 @@ fn run_size(cfg: &Cfg, bin: &Path, n: usize, report: &mut Report) -> anyhow::Res
                         snapshot: Some(ByteBuf::from(
                             RecordDoc::load(&row.doc)?.save_uncompressed(),
                         )),
+                        lineage: 0,
+                        replace: false,
+                        redacted: Vec::new(),
                     });
                     mine.push(r.id);
                 }

@@ -1,0 +1,115 @@
+//! `ferry record redact ID --field F --reason "…" [--keep VALUE | --clear] [--as ADMIN]`:
+//! removes a wrongly entered value from a record's history ([`crate::redact`],
+//! `docs/protocol.md` §13), on either engine, in one transaction, then scrubs the database
+//! files. Prints what it did (lineages and counts, never the value), or JSON with `--json`.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::Subcommand;
+use sync_core::model::Value;
+use uuid::Uuid;
+
+use crate::config::Config;
+use crate::now_ms;
+use crate::redact::{self, Admin, Keep, RedactError, Redaction};
+
+/// `ferry record …`
+#[derive(Debug, Subcommand)]
+pub enum RecordCommand {
+    /// Remove every value a field ever held, other than the one it keeps, from the record's
+    /// history: the record gets a new document (a new lineage) that phones take on their
+    /// next sync, carrying their offline edits over. Audited with the reason, never the value.
+    Redact {
+        /// The record's id (UUID).
+        id: Uuid,
+        /// The field whose wrong value is removed.
+        #[arg(long)]
+        field: String,
+        /// Why (required; kept in the audit trail).
+        #[arg(long)]
+        reason: String,
+        /// The value the field keeps (default: its value now). Numbers and flags are read
+        /// as the field's type.
+        #[arg(long, conflicts_with = "clear")]
+        keep: Option<String>,
+        /// Clear the field instead (its value now is wrong too).
+        #[arg(long)]
+        clear: bool,
+        /// Print the outcome as JSON.
+        #[arg(long)]
+        json: bool,
+        /// The admin account acting.
+        #[arg(long = "as", default_value = "admin")]
+        admin: String,
+    },
+}
+
+/// Runs a `ferry record` command.
+pub fn run(config: &Config, cmd: RecordCommand) -> anyhow::Result<ExitCode> {
+    let RecordCommand::Redact {
+        id,
+        field,
+        reason,
+        keep,
+        clear,
+        json,
+        admin,
+    } = cmd;
+    let req = Redaction {
+        field,
+        reason,
+        keep: match (keep, clear) {
+            (_, true) => Keep::Clear,
+            (Some(v), false) => Keep::Value(Value::Text(v)),
+            (None, false) => Keep::Current,
+        },
+    };
+    let store = crate::open_store(config)?;
+    let result = crate::writer::retrying(|| {
+        store.write(|tx| {
+            let who = Admin {
+                user: &admin,
+                via: "cli",
+                device: "",
+            };
+            redact::redact(tx, id, &req, who, now_ms()).map_err(|e| match e {
+                RedactError::Internal(e) => e,
+                refused => anyhow::Error::new(refused),
+            })
+        })
+    });
+    let mut outcome = match result {
+        Ok(o) => o,
+        Err(e) => match e.downcast::<RedactError>() {
+            Ok(refused) => {
+                eprintln!("ferry: {refused}");
+                return Ok(ExitCode::FAILURE);
+            }
+            Err(e) => return Err(e),
+        },
+    };
+    outcome.scrubbed = match redact::scrub(&store) {
+        Ok(()) => true,
+        Err(e) => {
+            eprintln!("ferry: warning: {e}; the next checkpoint or vacuum removes the bytes");
+            false
+        }
+    };
+    let mut out = std::io::stdout().lock();
+    if json {
+        writeln!(out, "{}", serde_json::to_string_pretty(&outcome)?)?;
+    } else {
+        writeln!(
+            out,
+            "redacted {} of {}: {} value(s) removed, {} change(s) dropped, lineage {} -> {}",
+            outcome.field,
+            outcome.record,
+            outcome.values_removed,
+            outcome.dropped_changes,
+            outcome.lineage_from,
+            outcome.lineage_to
+        )?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
