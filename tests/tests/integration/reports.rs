@@ -336,6 +336,51 @@ fn weeks_start_on_monday_and_quarters_halves_and_ranges_count_the_dossiers_filed
     assert_eq!(bad.status, 400, "a range that ends before it starts");
 }
 
+ferry_tests::both_engines!(a_leader_assigned_the_province_reads_every_ward_under_it_and_several_at_once);
+fn a_leader_assigned_the_province_reads_every_ward_under_it_and_several_at_once() {
+    let server = Server::start(bin());
+    seed(&server);
+    let staff_view = Device::login(&server.url(), "thu");
+    assert_eq!(indexed(&staff_view, 7)["total"]["received"], 7);
+    // The working group: a leader of province 22 (Quảng Ninh), whose wards are under it.
+    server.add_user("totruong", "leader", &["22"]);
+    let group = Device::login_with(&server.url(), "totruong", PASSWORD).expect("leader login");
+    let year = "period=year&on=2026-06-01";
+    let all = group
+        .client
+        .get(&format!("/v1/reports/progress?{year}"))
+        .unwrap()
+        .json();
+    let codes: Vec<&str> = all["units"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|u| u["code"].as_str())
+        .collect();
+    assert!(codes.contains(&WARD) && codes.contains(&OTHER), "{codes:?}");
+    assert_eq!(all["total"]["received"], 7, "{all}");
+    let both = group
+        .client
+        .get(&format!("/v1/reports/progress?{year}&units={WARD},{OTHER}"))
+        .unwrap()
+        .json();
+    assert_eq!(both["units"].as_array().unwrap().len(), 2);
+    assert_eq!(both["total"]["received"], 7);
+    let one = group
+        .client
+        .get(&format!("/v1/reports/progress?{year}&units={OTHER}"))
+        .unwrap()
+        .json();
+    assert_eq!(one["total"]["received"], 1);
+    // A ward's leader asking for two wards is refused the one it does not lead.
+    let ward_leader = Device::login_with(&server.url(), "chutich", PASSWORD).unwrap();
+    let r = ward_leader
+        .client
+        .get(&format!("/v1/reports/progress?{year}&units={WARD},{OTHER}"))
+        .unwrap();
+    assert_eq!(r.status, 403);
+}
+
 #[test]
 fn a_leader_cannot_sync_a_device_nor_open_the_queue_but_sees_the_report_page_with_charts() {
     let server = Server::start(bin());
