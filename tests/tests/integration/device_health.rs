@@ -335,12 +335,13 @@ fn a_phone_that_syncs_but_never_sends_what_it_has_held_for_a_day_is_stalled_with
     assert_eq!(d["reasons"], serde_json::json!(["outbox_not_draining"]));
     assert_eq!(metric(&server, "stalled"), Some(1));
 
-    // Once it sends them, it is ok again.
+    // Once it sends them, it is ok again: its last exchange left nothing behind.
     phone.sync_all();
+    assert_eq!(phone.pending(), 0);
     let j = admin.get("/v1/reports/devices").unwrap().json();
     let d = device(&j, phone.device_id());
     assert_eq!(
-        (&d["state"], &d["outbox_len"]),
+        (&d["state"], &d["left_behind"]),
         (&"ok".into(), &0.into()),
         "{d}"
     );
