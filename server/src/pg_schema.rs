@@ -78,6 +78,10 @@ pub const PG_MIGRATIONS: &[Migration] = &[
         version: 14,
         sql: include_str!("../migrations/postgres/0014_record_lineage.sql"),
     },
+    Migration {
+        version: 15,
+        sql: include_str!("../migrations/postgres/0015_findings_resolved.sql"),
+    },
 ];
 
 /// The table recording which migrations were applied (the SQLite side uses `user_version`).

@@ -72,6 +72,10 @@ pub const SERVER_MIGRATIONS: &[Migration] = &[
         version: 14,
         sql: include_str!("../migrations/sqlite/0014_record_lineage.sql"),
     },
+    Migration {
+        version: 15,
+        sql: include_str!("../migrations/sqlite/0015_findings_resolved.sql"),
+    },
 ];
 
 #[cfg(test)]

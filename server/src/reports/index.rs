@@ -112,23 +112,32 @@ pub fn index_record(tx: &dyn Sql, record: &Record, now_ms: i64) -> Result<(), Db
         .collect();
     codes.sort();
     codes.dedup();
-    let had: Vec<String> = tx
-        .query("SELECT code FROM report_findings WHERE record = ?1", &[&id])?
+    let open: Vec<String> = tx
+        .query(
+            "SELECT code FROM report_findings WHERE record = ?1 AND resolved_on IS NULL",
+            &[&id],
+        )?
         .into_iter()
         .map(|r| r.get(0))
         .collect::<Result<_, _>>()?;
-    for gone in had.iter().filter(|c| !codes.contains(c)) {
+    let today = local_date(now_ms);
+    // A finding that went keeps its row with the day it went (schema version 15), so the
+    // quality trend shows what was fixed.
+    for gone in open.iter().filter(|c| !codes.contains(c)) {
         tx.execute(
-            "DELETE FROM report_findings WHERE record = ?1 AND code = ?2",
-            &[&id, gone],
+            "UPDATE report_findings SET resolved_on = ?3 WHERE record = ?1 AND code = ?2",
+            &[&id, gone, &today],
         )?;
     }
-    let today = local_date(now_ms);
     for code in &codes {
+        // New, or back after it was fixed (then it is open again from today).
         tx.execute(
             "INSERT INTO report_findings (record, code, kind, unit, first_seen_on)
              VALUES (?1, ?2, ?3, ?4, ?5)
-             ON CONFLICT (record, code) DO UPDATE SET kind = excluded.kind, unit = excluded.unit",
+             ON CONFLICT (record, code) DO UPDATE SET kind = excluded.kind, unit = excluded.unit,
+                 first_seen_on = CASE WHEN report_findings.resolved_on IS NULL
+                     THEN report_findings.first_seen_on ELSE excluded.first_seen_on END,
+                 resolved_on = NULL",
             &[&id, code, &kind, &unit, &today],
         )?;
     }

@@ -1,8 +1,10 @@
 //! The data-quality report ("đúng, đủ, sạch, sống": correct, complete, clean, current), per
 //! unit, from the report index and the review queue only:
 //!
-//! - **findings** by type × unit as they stand now, with the findings first seen in this
-//!   period and the ones before it (the trend);
+//! - **findings** by type × unit as they stand now, and per trend period (this one and the
+//!   ones before it) the findings first seen in it, fixed in it, and carried at its end
+//!   (schema version 15 keeps a fixed finding with the day it went), so a ward that cleans
+//!   its data sees the line fall;
 //! - **completeness** of the dossiers counted in the period: a dossier is complete when its
 //!   filing day is recorded and it carries no finding of a missing required part
 //!   (`…_missing`: representative, refusal reason, consents, vessel number, adjustment type);
@@ -33,8 +35,12 @@ pub struct FindingRow {
     pub code: String,
     /// Records carrying it now.
     pub open: i64,
-    /// Of those, first seen in each trend period (oldest first, this period last).
+    /// First seen in each trend period (oldest first, this period last), fixed since or not.
     pub new_per_period: Vec<i64>,
+    /// Fixed (gone from the record) in each trend period.
+    pub fixed_per_period: Vec<i64>,
+    /// Carried at the end of each trend period (the last: today, for the current period).
+    pub open_per_period: Vec<i64>,
 }
 
 /// Completeness of one unit's dossiers in the period.
@@ -129,35 +135,58 @@ fn findings(
     periods: &[Period],
     q: &mut Quality,
 ) -> Result<(), DbError> {
-    // One row per unit × code × first-seen day: small (days × codes), grouped in Rust.
+    // One row per unit × code × first-seen day × fixed day: small (days × codes), grouped
+    // in Rust.
     let rows = sql.query(
         &format!(
-            "SELECT unit, code, first_seen_on, COUNT(*) FROM report_findings
-             WHERE unit IN ({}) GROUP BY unit, code, first_seen_on",
+            "SELECT unit, code, first_seen_on, resolved_on, COUNT(*) FROM report_findings
+             WHERE unit IN ({}) GROUP BY unit, code, first_seen_on, resolved_on",
             placeholders(1, units.len())
         ),
         &unit_params(Vec::new(), units),
     )?;
+    let in_period =
+        |d: Option<Date>| d.and_then(|d| periods.iter().position(|p| p.from <= d && d <= p.to));
     let mut by: BTreeMap<(String, String), FindingRow> = BTreeMap::new();
     for r in rows {
-        let (unit, code, day, n): (String, String, String, i64) =
-            (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
-        *q.by_code.entry(code.clone()).or_insert(0) += n;
+        let (unit, code, seen, fixed, n): (String, String, String, Option<String>, i64) =
+            (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?);
+        let (seen, fixed) = (Date::parse(&seen), fixed.as_deref().and_then(Date::parse));
         let row = by
             .entry((unit.clone(), code.clone()))
             .or_insert_with(|| FindingRow {
                 unit,
-                code,
+                code: code.clone(),
                 open: 0,
                 new_per_period: vec![0; periods.len()],
+                fixed_per_period: vec![0; periods.len()],
+                open_per_period: vec![0; periods.len()],
             });
-        row.open += n;
-        if let Some(d) = Date::parse(&day)
-            && let Some(i) = periods.iter().position(|p| p.from <= d && d <= p.to)
-        {
+        if fixed.is_none() {
+            row.open += n;
+            *q.by_code.entry(code).or_insert(0) += n;
+        }
+        if let Some(i) = in_period(seen) {
             row.new_per_period[i] += n;
         }
+        if let Some(i) = in_period(fixed) {
+            row.fixed_per_period[i] += n;
+        }
+        for (i, p) in periods.iter().enumerate() {
+            let carried = seen.is_some_and(|s| s <= p.to) && fixed.is_none_or(|f| f > p.to);
+            if carried {
+                row.open_per_period[i] += n;
+            }
+        }
     }
+    // A unit × code whose findings were all fixed before the trend began shows nothing.
+    by.retain(|_, r| {
+        r.open > 0
+            || r.new_per_period
+                .iter()
+                .chain(&r.fixed_per_period)
+                .any(|n| *n > 0)
+    });
     q.findings = by.into_values().collect();
     Ok(())
 }
@@ -221,7 +250,7 @@ fn completeness(
         &format!(
             "SELECT d.unit, COUNT(*), CAST(SUM(CASE WHEN d.filed_on IS NULL THEN 1 ELSE 0 END) AS BIGINT)
              FROM (SELECT DISTINCT record FROM report_findings
-                   WHERE code IN ({missing}) AND unit IN ({in_units})) m
+                   WHERE code IN ({missing}) AND unit IN ({in_units}) AND resolved_on IS NULL) m
              CROSS JOIN report_dossiers d
              WHERE d.record = m.record AND d.period_on >= ?1 AND d.period_on <= ?2 AND d.unit IN ({in_units})
              GROUP BY d.unit",

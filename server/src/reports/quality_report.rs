@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::export::{Cell, Table};
 use super::period::{self, Period};
-use super::quality::{DECEASED_REGISTERED, Quality};
+use super::quality::{DECEASED_REGISTERED, FindingRow, Quality};
 use super::{UnitName, generated, unit_name, unit_names};
 use crate::review::ItemType;
 
@@ -116,12 +116,20 @@ fn strings(h: &[&str]) -> Vec<String> {
     h.iter().map(|s| (*s).to_owned()).collect()
 }
 
-/// Findings by unit × type: open now, and first seen in each trend period.
+/// Findings by unit × type: open now, and per trend period the findings carried at its end,
+/// new in it and fixed in it.
 pub fn findings_table(r: &QualityReport) -> Table {
     let q = &r.quality;
     let mut headers = strings(&["Đơn vị", "Loại phát hiện", "Mã", "Đang có"]);
-    headers.extend(q.periods.iter().map(|p| format!("Mới {}", p.short_label())));
-    let mut total = vec![0i64; q.periods.len()];
+    for (what, _) in TREND_COLUMNS {
+        headers.extend(
+            q.periods
+                .iter()
+                .map(|p| format!("{what} {}", p.short_label())),
+        );
+    }
+    let width = 3 * q.periods.len();
+    let mut total = vec![0i64; width];
     let mut open = 0;
     let mut rows: Vec<Vec<Cell>> = Vec::new();
     for f in &q.findings {
@@ -131,8 +139,12 @@ pub fn findings_table(r: &QualityReport) -> Table {
             Cell::Text(f.code.clone()),
             Cell::Int(f.open),
         ];
-        row.extend(f.new_per_period.iter().map(|n| Cell::Int(*n)));
-        for (t, n) in total.iter_mut().zip(&f.new_per_period) {
+        let figures: Vec<i64> = TREND_COLUMNS
+            .iter()
+            .flat_map(|(_, pick)| pick(f).iter().copied())
+            .collect();
+        row.extend(figures.iter().map(|n| Cell::Int(*n)));
+        for (t, n) in total.iter_mut().zip(&figures) {
             *t += n;
         }
         open += f.open;
@@ -153,10 +165,19 @@ pub fn findings_table(r: &QualityReport) -> Table {
         r,
     );
     t.notes = vec![
-        "Đang có: số hồ sơ đang mang phát hiện này. Mới: số phát hiện được ghi nhận lần đầu trong từng kỳ (kỳ cuối là kỳ báo cáo) và vẫn còn đến nay.".into(),
+        "Đang có: số hồ sơ đang mang phát hiện này. Cuối kỳ: số phát hiện còn tồn tại vào cuối từng kỳ (kỳ cuối là kỳ báo cáo, tính đến hôm nay). Mới: số phát hiện được ghi nhận lần đầu trong kỳ. Đã khắc phục: số phát hiện không còn trên hồ sơ kể từ trong kỳ.".into(),
     ];
     t
 }
+
+type TrendPick = fn(&FindingRow) -> &[i64];
+
+/// The trend columns of the findings table: carried at each period's end, new, fixed.
+const TREND_COLUMNS: [(&str, TrendPick); 3] = [
+    ("Cuối kỳ", |f| &f.open_per_period),
+    ("Mới", |f| &f.new_per_period),
+    ("Đã khắc phục", |f| &f.fixed_per_period),
+];
 
 /// Completeness of the dossiers counted in the period, per unit.
 pub fn completeness_table(r: &QualityReport) -> Table {

@@ -797,7 +797,7 @@ fn registration(citizen: Uuid, unit: &str, address: &str, from: &str) -> RecordD
 #[test]
 fn two_concurrent_permanent_registrations_open_an_item_and_choosing_one_ends_the_other() {
     let mut db = db();
-    let mut person = citizen_with_id("Đinh Văn Hùng", None, "07132", A);
+    let mut person = citizen_with_id("Đinh Văn Hùng", Some("022085000124"), "07132", A);
     person
         .edit(&[set("permanent_unit", "07132")], &author(A, NOW - 9_000))
         .unwrap();
@@ -839,7 +839,7 @@ fn two_concurrent_permanent_registrations_open_an_item_and_choosing_one_ends_the
 #[test]
 fn a_registration_in_another_unit_than_the_citizens_permanent_unit_is_flagged() {
     let mut db = db();
-    let mut person = citizen_with_id("Mai Văn Khoa", None, "07132", A);
+    let mut person = citizen_with_id("Mai Văn Khoa", Some("022085000166"), "07132", A);
     person
         .edit(&[set("permanent_unit", "07147")], &author(A, NOW - 9_000))
         .unwrap();
@@ -1040,7 +1040,7 @@ fn rule_codes(db: &Db) -> Vec<String> {
 #[test]
 fn moving_house_is_a_newer_registration_that_supersedes_the_old_one_not_two_residences() {
     let mut db = db();
-    let mut person = citizen_with_id("Đinh Văn Hùng", None, "07132", A);
+    let mut person = citizen_with_id("Đinh Văn Hùng", Some("022085000173"), "07132", A);
     person
         .edit(&[set("permanent_unit", "07132")], &author(A, NOW - 9_000))
         .unwrap();
@@ -1076,7 +1076,7 @@ fn moving_house_is_a_newer_registration_that_supersedes_the_old_one_not_two_resi
 fn an_old_unit_code_merged_into_the_registered_ward_is_no_unit_mismatch() {
     // 07138 (Minh Thành) has been part of 07135 (Đông Mai) since 2025-07-01.
     let mut db = db();
-    let mut person = citizen_with_id("Vũ Thị Thu", None, "07132", A);
+    let mut person = citizen_with_id("Vũ Thị Thu", Some("022085000112"), "07132", A);
     person
         .edit(&[set("permanent_unit", "07138")], &author(A, NOW - 9_000))
         .unwrap();
@@ -1109,7 +1109,7 @@ fn residence_reasons(db: &Db) -> Vec<String> {
 /// A citizen whose permanent unit `unit` was captured on `captured`, and an accepted
 /// permanent registration in `registered` filed on `filed`.
 fn captured_and_registered(db: &mut Db, unit: &str, captured: &str, registered: &str, filed: &str) {
-    let mut person = citizen_with_id("Phạm Văn Lộc", None, "07180", A);
+    let mut person = citizen_with_id("Phạm Văn Lộc", Some("022085000145"), "07180", A);
     person
         .edit(
             &[set("permanent_unit", unit), set("captured_on", captured)],
@@ -1149,7 +1149,7 @@ fn unit_codes_are_compared_each_as_of_the_day_it_was_captured() {
 #[test]
 fn a_temporary_removal_never_ends_a_permanent_registration() {
     let mut db = db();
-    let mut person = citizen_with_id("Hà Văn Nam", None, "07132", A);
+    let mut person = citizen_with_id("Hà Văn Nam", Some("022085000185"), "07132", A);
     person
         .edit(&[set("permanent_unit", "07132")], &author(A, NOW - 9_000))
         .unwrap();
@@ -1190,7 +1190,7 @@ fn a_temporary_removal_never_ends_a_permanent_registration() {
 fn an_extension_naming_a_registration_that_does_not_exist_or_of_the_wrong_procedure_is_a_rule_item()
 {
     let mut db = db();
-    let person = citizen_with_id("Lê Văn Hùng", None, "07132", A);
+    let person = citizen_with_id("Lê Văn Hùng", Some("022085000129"), "07132", A);
     let pid = person.read().unwrap().id;
     db.push(&person);
     let ext = |reg: &str| {
@@ -1226,7 +1226,7 @@ fn an_extension_naming_a_registration_that_does_not_exist_or_of_the_wrong_proced
 #[test]
 fn a_deceased_citizen_still_registered_is_a_rule_item_until_the_registration_is_removed() {
     let mut db = db();
-    let mut person = citizen_with_id("Nguyễn Văn Tư", None, "07132", A);
+    let mut person = citizen_with_id("Nguyễn Văn Tư", Some("022085000165"), "07132", A);
     person
         .edit(&[set("permanent_unit", "07132")], &author(A, NOW - 9_000))
         .unwrap();

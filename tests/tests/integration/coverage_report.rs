@@ -465,8 +465,11 @@ fn back_to_version_8(server: &Server) {
     let dialect = store.dialect();
     store
         .write(|tx| -> Result<(), DbError> {
-            // Version 14's column (its tables are made IF NOT EXISTS), 13's column; version
-            // 12's columns and index go with `report_citizens` (dropped below).
+            // Version 15's index and column, 14's column (its tables are made IF NOT
+            // EXISTS), 13's column; version 12's columns and index go with `report_citizens`
+            // (dropped below).
+            tx.execute("DROP INDEX report_findings_unit_code_days", &[])?;
+            tx.execute("ALTER TABLE report_findings DROP COLUMN resolved_on", &[])?;
             tx.execute("ALTER TABLE records DROP COLUMN lineage", &[])?;
             tx.execute("ALTER TABLE review_index DROP COLUMN captured_on", &[])?;
             // Versions 11 and 10 first (a version-8 database has neither, and both run again):

@@ -207,3 +207,91 @@ fn a_leader_reads_the_hand_counted_data_quality_of_its_ward() {
     let audit = String::from_utf8_lossy(&audit.stdout);
     assert!(audit.matches("report_export").count() >= 2, "{audit}");
 }
+
+/// The ward's row of `code` in the quality report's findings, once `done` holds (up to 15 s).
+fn finding_row(
+    c: &ferry_tests::Client,
+    code: &str,
+    done: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let j = c.get("/v1/reports/quality").unwrap().json();
+        let row = j["findings"]
+            .as_array()
+            .and_then(|f| f.iter().find(|f| f["code"] == code).cloned())
+            .unwrap_or_default();
+        if done(&row) || Instant::now() >= deadline {
+            return row;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+ferry_tests::both_engines!(
+    a_finding_fixed_this_month_shows_in_the_trend_as_fixed_and_no_longer_open
+);
+fn a_finding_fixed_this_month_shows_in_the_trend_as_fixed_and_no_longer_open() {
+    let server = Server::start(bin());
+    server.add_user("thu", "staff", &[WARD]);
+    server.add_user("chutich", "leader", &[WARD]);
+    let staff = Device::login(&server.url(), "thu");
+    let mut f = application("Trần Thị Hoa", "rejected");
+    f.insert("filed_on".into(), today().as_str().into());
+    f.insert("decided_on".into(), today().as_str().into());
+    let id = staff
+        .create(Kind::CccdApplication, WARD, f, now_ms())
+        .unwrap()
+        .record
+        .id;
+    staff.sync_all();
+    let leader = Device::login_with(&server.url(), "chutich", PASSWORD).expect("leader login");
+    let before = finding_row(&leader.client, "refusal_reason_missing", |r| r["open"] == 1);
+    let last = |r: &serde_json::Value, k: &str| r[k].as_array().and_then(|a| a.last().cloned());
+    assert_eq!(before["open"], 1, "{before}");
+    assert_eq!(last(&before, "open_per_period"), Some(1.into()), "{before}");
+    assert_eq!(
+        last(&before, "fixed_per_period"),
+        Some(0.into()),
+        "{before}"
+    );
+
+    // The officer writes the reason: the finding goes, and the trend says it was fixed.
+    staff
+        .update(
+            id,
+            &[sync_core::doc::Edit::Set {
+                field: "refusal_reason".into(),
+                value: Value::Text("Thiếu giấy khai sinh".into()),
+            }],
+            now_ms(),
+        )
+        .unwrap();
+    staff.sync_all();
+    let after = finding_row(&leader.client, "refusal_reason_missing", |r| r["open"] == 0);
+    assert_eq!(after["open"], 0, "{after}");
+    assert_eq!(last(&after, "new_per_period"), Some(1.into()), "{after}");
+    assert_eq!(last(&after, "fixed_per_period"), Some(1.into()), "{after}");
+    assert_eq!(last(&after, "open_per_period"), Some(0.into()), "{after}");
+    let j = leader.client.get("/v1/reports/quality").unwrap().json();
+    assert_eq!(j["by_code"].get("refusal_reason_missing"), None, "{j}");
+    assert_eq!(j["completeness"][0]["missing_part"], 0, "{j}");
+    // The file shows the three trend columns.
+    let xlsx = leader
+        .client
+        .get("/v1/reports/quality?format=xlsx")
+        .unwrap();
+    let mut wb: Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(xlsx.body)).unwrap();
+    let sheet = wb.sheet_names()[0].clone();
+    let range = wb.worksheet_range(&sheet).unwrap();
+    let header: Vec<String> = range
+        .rows()
+        .find(|r| r.get(1) == Some(&Data::String("Loại phát hiện".into())))
+        .expect("the header row")
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    for what in ["Cuối kỳ", "Mới", "Đã khắc phục"] {
+        assert!(header.iter().any(|h| h.starts_with(what)), "{header:?}");
+    }
+}

@@ -336,7 +336,9 @@ fn weeks_start_on_monday_and_quarters_halves_and_ranges_count_the_dossiers_filed
     assert_eq!(bad.status, 400, "a range that ends before it starts");
 }
 
-ferry_tests::both_engines!(a_leader_assigned_the_province_reads_every_ward_under_it_and_several_at_once);
+ferry_tests::both_engines!(
+    a_leader_assigned_the_province_reads_every_ward_under_it_and_several_at_once
+);
 fn a_leader_assigned_the_province_reads_every_ward_under_it_and_several_at_once() {
     let server = Server::start(bin());
     seed(&server);

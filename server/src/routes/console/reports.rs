@@ -503,7 +503,7 @@ pub async fn quality(
         let e = per_unit
             .entry(unit_name(&f.unit))
             .or_insert_with(|| vec![0; xs.len()]);
-        for (t, n) in e.iter_mut().zip(&f.new_per_period) {
+        for (t, n) in e.iter_mut().zip(&f.open_per_period) {
             *t += n.unsigned_abs();
         }
     }
@@ -512,7 +512,10 @@ pub async fn quality(
     series.truncate(8);
     let trend_chart = Chart::lines(
         "findings-trend",
-        l.pick("Phát hiện mới theo kỳ", "New findings per period"),
+        l.pick(
+            "Phát hiện còn tồn tại cuối mỗi kỳ",
+            "Findings open at the end of each period",
+        ),
         &xs,
         &series,
     );
