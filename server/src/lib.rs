@@ -84,6 +84,8 @@ pub struct AppState {
     pub login: Arc<login::LoginGuard>,
     /// Attachment blobs (`--blob-store`; files under the data directory by default).
     pub blobs: Arc<dyn blobs::BlobStore>,
+    /// Chunk requests under way per blob (an upload's state waits for them).
+    pub uploads: Arc<blobs::upload::InFlight>,
 }
 
 /// Reader connections the server opens.
@@ -258,6 +260,7 @@ pub fn open_state(config: Config) -> anyhow::Result<(AppState, Option<String>)> 
             metrics,
             login,
             blobs,
+            uploads: Arc::default(),
         },
         generated,
     ))

@@ -7,6 +7,9 @@ use sync_core::attachment::{self, CHUNK_BYTES, Meta};
 use sync_core::doc::RecordDoc;
 use uuid::Uuid;
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
 use super::BlobStore;
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
@@ -393,5 +396,22 @@ mod tests {
                 .unwrap();
             assert_eq!(blobs.get_part(&meta.hash, 0).await.unwrap(), None);
         }
+    }
+}
+
+/// The chunk requests under way, per blob. A chunk request holds its blob's lock from its
+/// head to its answer, and a state request waits for it (a bounded time), so the state a
+/// phone asks for after a cut counts what that cut request kept: without it, a retry that
+/// came before the server had noticed the cut re-sent the whole chunk.
+#[derive(Debug, Default)]
+pub struct InFlight(Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>);
+
+impl InFlight {
+    /// The lock of blob `hash`.
+    pub fn lock_of(&self, hash: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut m = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        // Entries nobody holds go, so the map is as small as the uploads under way.
+        m.retain(|_, l| Arc::strong_count(l) > 1);
+        m.entry(hash.to_owned()).or_default().clone()
     }
 }

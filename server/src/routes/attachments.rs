@@ -39,8 +39,15 @@ async fn upload_state(
 ) -> ApiResult<Json<UploadState>> {
     let t = upload::resolve(&state, &auth.units, &record, &hash).await?;
     counted(&state, upload::check_limit(&state, &t.meta))?;
+    // A chunk request still under way (its cut not yet noticed) is waited for, up to a bound
+    // (a slow sender must not hold the answer).
+    let lock = state.uploads.lock_of(&hash);
+    let _held = tokio::time::timeout(STATE_WAIT, lock.lock()).await;
     Ok(Json(upload::state_of(state.blobs.as_ref(), &t.meta).await?))
 }
+
+/// The longest an upload's state waits for a chunk request of its blob under way.
+const STATE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// `?from=N`: the chunk's bytes from byte N on (the server holds the first N from a request
 /// that was cut).
@@ -70,6 +77,8 @@ async fn put_chunk(
     // All of it on a task of its own: when the link is cut mid-body, the connection's task
     // drops this handler, and what arrived must still be kept.
     let done = tokio::spawn(async move {
+        let lock = state.uploads.lock_of(&hash);
+        let _held = lock.lock().await;
         let t = upload::resolve(&state, &auth.units, &record, &hash).await?;
         counted(&state, upload::check_limit(&state, &t.meta))?;
         let blobs = state.blobs.as_ref();

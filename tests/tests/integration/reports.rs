@@ -374,6 +374,30 @@ fn a_leader_assigned_the_province_reads_every_ward_under_it_and_several_at_once(
         .unwrap()
         .json();
     assert_eq!(one["total"]["received"], 1);
+    // The console's unit filter chooses several wards (a multiple select sends the key twice).
+    let h = Http::new(&server.url());
+    let session = console_session(&h, "totruong", PASSWORD);
+    let two = format!("{year}&units={WARD}&units={OTHER}");
+    let page = h.get(&format!("/console/reports/progress?{two}"), &session);
+    assert_eq!(page.status, 200, "{}", page.body);
+    for code in [WARD, OTHER] {
+        assert!(
+            page.body
+                .contains(&format!("<option value=\"{code}\" selected>")),
+            "{code} chosen: {}",
+            page.body
+        );
+    }
+    let (status, xlsx) = h.get_bytes(&format!("/console/reports/progress.xlsx?{two}"), &session);
+    assert_eq!(status, 200);
+    let mut wb: Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(xlsx)).unwrap();
+    let sheet = wb.sheet_names()[0].clone();
+    let range = wb.worksheet_range(&sheet).unwrap();
+    let total = range
+        .rows()
+        .find(|r| r.first() == Some(&Data::String("Tổng cộng".into())))
+        .expect("a total row");
+    assert_eq!(total[3], Data::Float(7.0), "both wards' dossiers");
     // A ward's leader asking for two wards is refused the one it does not lead.
     let ward_leader = Device::login_with(&server.url(), "chutich", PASSWORD).unwrap();
     let r = ward_leader

@@ -78,9 +78,8 @@ async fn progress_csv(
     State(state): State<AppState>,
     user: ConsoleUser,
     uri: Uri,
-    q: Result<Query<crate::reports::ReportQuery>, axum::extract::rejection::QueryRejection>,
+    reports::ReportQ(q): reports::ReportQ,
 ) -> Response {
-    let q = q.map(|Query(q)| q).unwrap_or_default();
     reports::progress_download(state, user, uri, q, crate::routes::reports::Format::Csv).await
 }
 
@@ -88,9 +87,8 @@ async fn progress_xlsx(
     State(state): State<AppState>,
     user: ConsoleUser,
     uri: Uri,
-    q: Result<Query<crate::reports::ReportQuery>, axum::extract::rejection::QueryRejection>,
+    reports::ReportQ(q): reports::ReportQ,
 ) -> Response {
-    let q = q.map(|Query(q)| q).unwrap_or_default();
     reports::progress_download(state, user, uri, q, crate::routes::reports::Format::Xlsx).await
 }
 

@@ -5,7 +5,8 @@
 use std::collections::BTreeMap;
 
 use askama::Template;
-use axum::extract::{Query, State};
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 
@@ -47,8 +48,7 @@ pub struct ProgressPage {
     period_kind: &'static str,
     on: String,
     to: String,
-    unit: String,
-    unit_options: Vec<(String, String)>,
+    unit_options: Vec<(String, String, bool)>,
     query: String,
     status_chart: String,
     outcome_names: Vec<&'static str>,
@@ -159,9 +159,9 @@ pub async fn progress(
     State(state): State<AppState>,
     user: ConsoleUser,
     uri: Uri,
-    q: Result<Query<ReportQuery>, axum::extract::rejection::QueryRejection>,
+    q: ReportQ,
 ) -> Response {
-    let q = q.map(|Query(q)| q).unwrap_or_default();
+    let q = q.0;
     let (report, table) = match load_progress(&state, &asker(&user), &q, Format::Html).await {
         Ok(x) => x,
         Err(e) => return refused(&uri, &user, e),
@@ -249,8 +249,7 @@ pub async fn progress(
             period_kind: report.period.kind.as_str(),
             on: q.on.clone().unwrap_or_default(),
             to: q.to.clone().unwrap_or_default(),
-            unit: q.units.clone().unwrap_or_default(),
-            unit_options: allowed.iter().map(|u| (u.clone(), unit_name(u))).collect(),
+            unit_options: unit_choices(&allowed, &q),
             query: download_query(&uri),
             status_chart,
             outcome_names,
@@ -312,7 +311,57 @@ pub fn more_routes() -> axum::Router<AppState> {
         )
 }
 
-type ReportQ = Result<Query<ReportQuery>, axum::extract::rejection::QueryRejection>;
+/// The query of a console report page: the API's [`ReportQuery`], except that `units` may
+/// come several times (the unit filter is a multiple select: `units=a&units=b`); they are
+/// joined with commas as the API takes them. Malformed values are judged by the report.
+#[derive(Debug)]
+pub struct ReportQ(pub ReportQuery);
+
+impl<S: Send + Sync> FromRequestParts<S> for ReportQ {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(ReportQ(parse_query(parts.uri.query().unwrap_or(""))))
+    }
+}
+
+/// A console report query string as a [`ReportQuery`] (unknown keys ignored; the last of a
+/// repeated key wins, except `units`, which add up).
+pub fn parse_query(raw: &str) -> ReportQuery {
+    let mut q = ReportQuery::default();
+    let mut units: Vec<String> = Vec::new();
+    for (k, v) in form_urlencoded::parse(raw.as_bytes()) {
+        let v = v.into_owned();
+        match k.as_ref() {
+            "units" => units.extend(
+                v.split(',')
+                    .map(str::trim)
+                    .filter(|u| !u.is_empty())
+                    .map(str::to_owned),
+            ),
+            "period" => q.period = Some(v),
+            "on" => q.on = Some(v),
+            "to" => q.to = Some(v),
+            "format" => q.format = Some(v),
+            "lang" => q.lang = Some(v),
+            "months" => q.months = Some(v),
+            _ => {}
+        }
+    }
+    if !units.is_empty() {
+        q.units = Some(units.join(","));
+    }
+    q
+}
+
+/// The unit filter's options: (code, name, selected).
+fn unit_choices(allowed: &[String], q: &ReportQuery) -> Vec<(String, String, bool)> {
+    let chosen: Vec<&str> = q.units.as_deref().unwrap_or("").split(',').collect();
+    allowed
+        .iter()
+        .map(|u| (u.clone(), unit_name(u), chosen.contains(&u.as_str())))
+        .collect()
+}
 
 /// The device sync health page.
 #[derive(Debug, Template)]
@@ -321,8 +370,7 @@ pub struct DevicesPage {
     /// The frame.
     pub chrome: Chrome,
     table: Table,
-    unit: String,
-    unit_options: Vec<(String, String)>,
+    unit_options: Vec<(String, String, bool)>,
     query: String,
     states_chart: String,
     counts: Vec<(&'static str, &'static str, u64)>,
@@ -339,7 +387,7 @@ pub async fn devices(
     uri: Uri,
     q: ReportQ,
 ) -> Response {
-    let q = q.map(|Query(q)| q).unwrap_or_default();
+    let q = q.0;
     let (report, table) = match load_devices(&state, &asker(&user), &q, Format::Html).await {
         Ok(x) => x,
         Err(e) => return refused(&uri, &user, e),
@@ -379,8 +427,7 @@ pub async fn devices(
         &page_title,
         |chrome| DevicesPage {
             chrome,
-            unit: q.units.clone().unwrap_or_default(),
-            unit_options: allowed.iter().map(|u| (u.clone(), unit_name(u))).collect(),
+            unit_options: unit_choices(&allowed, &q),
             query: download_query(&uri),
             states_chart,
             counts,
@@ -404,7 +451,7 @@ async fn devices_download(
     q: ReportQ,
     format: Format,
 ) -> Response {
-    let q = q.map(|Query(q)| q).unwrap_or_default();
+    let q = q.0;
     match load_devices(&state, &asker(&user), &q, format).await {
         Ok((_, table)) => download_named(&table, format, "tinh-trang-dong-bo-thiet-bi"),
         Err(e) => refused(&uri, &user, e),
@@ -419,8 +466,7 @@ pub struct Filters {
     period_kind: &'static str,
     on: String,
     to: String,
-    unit: String,
-    unit_options: Vec<(String, String)>,
+    unit_options: Vec<(String, String, bool)>,
 }
 
 impl Filters {
@@ -440,8 +486,7 @@ impl Filters {
             period_kind: kind,
             on: q.on.clone().unwrap_or_default(),
             to: q.to.clone().unwrap_or_default(),
-            unit: q.units.clone().unwrap_or_default(),
-            unit_options: allowed.iter().map(|u| (u.clone(), unit_name(u))).collect(),
+            unit_options: unit_choices(&allowed, &q),
         }
     }
 }
@@ -468,7 +513,7 @@ pub async fn quality(
     uri: Uri,
     q: ReportQ,
 ) -> Response {
-    let q = q.map(|Query(q)| q).unwrap_or_default();
+    let q = q.0;
     let report = match load_quality(&state, &asker(&user), &q, Format::Html).await {
         Ok(x) => x,
         Err(e) => return refused(&uri, &user, e),
@@ -562,7 +607,7 @@ async fn quality_download_page(
     q: ReportQ,
     format: Format,
 ) -> Response {
-    let q = q.map(|Query(q)| q).unwrap_or_default();
+    let q = q.0;
     match load_quality(&state, &asker(&user), &q, format).await {
         Ok(report) => quality_download(&report, format),
         Err(e) => refused(&uri, &user, e),
@@ -576,8 +621,7 @@ pub struct CoveragePage {
     /// The frame.
     pub chrome: Chrome,
     months: u32,
-    unit: String,
-    unit_options: Vec<(String, String)>,
+    unit_options: Vec<(String, String, bool)>,
     heading: Vec<(&'static str, String)>,
     query: String,
     chart: String,
@@ -592,7 +636,7 @@ pub async fn coverage(
     uri: Uri,
     q: ReportQ,
 ) -> Response {
-    let q = q.map(|Query(q)| q).unwrap_or_default();
+    let q = q.0;
     let report = match load_coverage(&state, &asker(&user), &q, Format::Html).await {
         Ok(x) => x,
         Err(e) => return refused(&uri, &user, e),
@@ -647,8 +691,7 @@ pub async fn coverage(
         CoveragePage {
             chrome,
             months,
-            unit: q.units.clone().unwrap_or_default(),
-            unit_options: allowed.iter().map(|u| (u.clone(), unit_name(u))).collect(),
+            unit_options: unit_choices(&allowed, &q),
             heading,
             query: download_query(&uri),
             chart,
@@ -665,7 +708,7 @@ async fn coverage_download_page(
     q: ReportQ,
     format: Format,
 ) -> Response {
-    let q = q.map(|Query(q)| q).unwrap_or_default();
+    let q = q.0;
     match load_coverage(&state, &asker(&user), &q, format).await {
         Ok(report) => coverage_download(&report, format),
         Err(e) => refused(&uri, &user, e),
@@ -693,7 +736,7 @@ async fn activity_page(
     q: ReportQ,
     which: Which,
 ) -> Response {
-    let q = q.map(|Query(q)| q).unwrap_or_default();
+    let q = q.0;
     let (report, t) = match load_activity(&state, &asker(&user), &q, Format::Html, which).await {
         Ok(x) => x,
         Err(e) => return refused(&uri, &user, e),
@@ -732,7 +775,7 @@ async fn activity_download(
     which: Which,
     format: Format,
 ) -> Response {
-    let q = q.map(|Query(q)| q).unwrap_or_default();
+    let q = q.0;
     match load_activity(&state, &asker(&user), &q, format, which).await {
         Ok((r, t)) => {
             let name = format!("{}-{}-{}", which.file(), r.period.from, r.period.to);
@@ -769,4 +812,25 @@ fn activity_routes() -> axum::Router<AppState> {
             );
     }
     r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_units_of_a_multiple_select_add_up_and_other_keys_keep_their_last_value() {
+        let q = parse_query("period=year&units=07132&units=07135%2C07147&on=2026-06-01&x=1&units=");
+        assert_eq!(q.units.as_deref(), Some("07132,07135,07147"));
+        assert_eq!(q.period.as_deref(), Some("year"));
+        assert_eq!(q.on.as_deref(), Some("2026-06-01"));
+        let none = parse_query("period=month&units=");
+        assert_eq!(none.units, None, "no unit chosen: all the user's units");
+        let allowed = vec!["07132".to_owned(), "07135".to_owned(), "07147".to_owned()];
+        let chosen: Vec<bool> = unit_choices(&allowed, &parse_query("units=07132&units=07147"))
+            .into_iter()
+            .map(|(_, _, c)| c)
+            .collect();
+        assert_eq!(chosen, [true, false, true]);
+    }
 }
