@@ -348,7 +348,7 @@ fn every_kind_can_be_created_including_household_members() {
         })
         .unwrap();
     assert_eq!(store.count().unwrap(), 4);
-    assert_eq!(crate::field_specs(RecordKind::Citizen).len(), 41);
+    assert_eq!(crate::field_specs(RecordKind::Citizen).len(), 44);
 }
 
 #[test]

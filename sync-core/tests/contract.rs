@@ -89,3 +89,35 @@ fn optional_request_fields_sent_as_null_mean_the_same_as_absent() {
     assert!(null.resync.is_empty());
     assert_eq!(null.status.oldest_pending_ms, None);
 }
+
+#[test]
+fn the_device_status_counts_sent_as_null_mean_zero_as_absent_does() {
+    let with = |v: Cbor| {
+        let mut status = vec![
+            (Cbor::Text("outbox_len".into()), Cbor::Integer(0.into())),
+            (Cbor::Text("app_version".into()), Cbor::Text("js/1".into())),
+        ];
+        for k in ["rejected_held", "attachments_failed", "attachments_pending"] {
+            status.push((Cbor::Text(k.into()), v.clone()));
+        }
+        let map = vec![
+            (Cbor::Text("v".into()), Cbor::Integer(1.into())),
+            (
+                Cbor::Text("device_id".into()),
+                Cbor::Bytes(uuid::Uuid::nil().as_bytes().to_vec()),
+            ),
+            (Cbor::Text("cursors".into()), Cbor::Map(vec![])),
+            (Cbor::Text("push".into()), Cbor::Array(vec![])),
+            (Cbor::Text("max_bytes".into()), Cbor::Integer(65_536.into())),
+            (Cbor::Text("status".into()), Cbor::Map(status)),
+        ];
+        let mut out = Vec::new();
+        ciborium::into_writer(&Cbor::Map(map), &mut out).unwrap();
+        protocol::decode_request(&out).unwrap()
+    };
+    let null = with(Cbor::Null);
+    assert_eq!(null.status.rejected_held, 0);
+    assert_eq!(null.status.attachments_failed, 0);
+    assert_eq!(null.status.attachments_pending, 0);
+    assert_eq!(with(Cbor::Integer(3.into())).status.attachments_pending, 3);
+}

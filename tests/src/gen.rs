@@ -233,7 +233,7 @@ fn birth_for_age(rng: &mut ChaCha8Rng, age: i32) -> Day {
 /// parent. Drawn from a generator of the person's own (seeded by the record id), so adding
 /// these fields left every other generated value as it was.
 fn notice_and_vneid(p: &Person, f: &mut Fields) {
-    let mut rng = ChaCha8Rng::seed_from_u64(p.id.as_u64_pair().1 ^ 0x5eed_0f_7e_1d);
+    let mut rng = ChaCha8Rng::seed_from_u64(p.id.as_u64_pair().1 ^ 0x005e_ed0f_7e1d);
     let (born, age, end) = (p.born, p.age(), today().plus(-1));
     // The notice campaign of 2022–2023, or a month after a later birth registration.
     let campaign = Day::ymd(2022, 3, 1).plus(rng.gen_range(0..640));

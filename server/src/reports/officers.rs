@@ -72,10 +72,9 @@ pub struct UserActivity {
     pub large_pull: bool,
 }
 
-/// Milliseconds at 00:00 Vietnam time (UTC+7, no daylight saving) of `d`.
+/// Milliseconds at 00:00 Vietnam time of `d` (sync-core's time module owns the zone).
 pub fn day_start_ms(d: Date) -> i64 {
-    let epoch = Date::new(1970, 1, 1).unwrap_or(d);
-    (epoch.days_until(d) * 86_400 - 7 * 3_600) * 1_000
+    sync_core::time::start_of_local_day(d)
 }
 
 fn accounts(

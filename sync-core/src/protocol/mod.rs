@@ -43,6 +43,16 @@ where
     Ok(Option::<Vec<T>>::deserialize(d)?.unwrap_or_default())
 }
 
+/// Reads an optional value where `null` means the same as absent: its default (0, false,
+/// empty; protocol §4.2).
+fn null_as_default<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de> + Default,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
+
 /// A 32-byte Automerge change hash.
 pub type Hash = ByteBuf;
 
@@ -93,16 +103,28 @@ pub struct DeviceStatus {
     pub app_version: String,
     /// Edits the server refused that the device still lists for its officer (not yet
     /// dismissed). Absent (0) from older apps; omitted when 0.
-    #[serde(default, skip_serializing_if = "is_zero")]
+    #[serde(
+        default,
+        skip_serializing_if = "is_zero",
+        deserialize_with = "null_as_default"
+    )]
     pub rejected_held: u64,
     /// Attachments attached on the device whose upload the server refused for good
     /// (`too_large`, `wrong_type`, `hash_mismatch`), held on the device with the error.
     /// Absent (0) from older apps; omitted when 0.
-    #[serde(default, skip_serializing_if = "is_zero")]
+    #[serde(
+        default,
+        skip_serializing_if = "is_zero",
+        deserialize_with = "null_as_default"
+    )]
     pub attachments_failed: u64,
     /// Attachments attached on the device whose upload is not done yet (queued, under way
     /// or backing off). Absent (0) from older apps; omitted when 0.
-    #[serde(default, skip_serializing_if = "is_zero")]
+    #[serde(
+        default,
+        skip_serializing_if = "is_zero",
+        deserialize_with = "null_as_default"
+    )]
     pub attachments_pending: u64,
 }
 
@@ -143,7 +165,11 @@ pub struct SyncReply {
     /// Who wrote the records in `pull`: the account (with its display name) and device
     /// behind each actor id that authored a change of those records. Absent from older
     /// servers.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "null_as_empty"
+    )]
     pub actors: Vec<ActorInfo>,
 }
 
@@ -317,12 +343,20 @@ pub struct PullEntry {
     pub snapshot: Option<ByteBuf>,
     /// The record's lineage (`docs/protocol.md` §13): 0 until an admin first redacts a value
     /// of it, then one more per redaction. Absent = 0; omitted when 0.
-    #[serde(default, skip_serializing_if = "is_zero")]
+    #[serde(
+        default,
+        skip_serializing_if = "is_zero",
+        deserialize_with = "null_as_default"
+    )]
     pub lineage: u64,
     /// The snapshot is of a newer lineage than the device's copy may be: the device MUST
     /// replace its copy (carrying its own unacknowledged edits over, §13), not merge it.
     /// Omitted when false.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    #[serde(
+        default,
+        skip_serializing_if = "std::ops::Not::not",
+        deserialize_with = "null_as_default"
+    )]
     pub replace: bool,
     /// With `replace`: the removed values, as salted hashes. Omitted when empty.
     #[serde(

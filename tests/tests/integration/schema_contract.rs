@@ -36,6 +36,17 @@ fn the_schema_served_at_v1_schema_accepts_every_generated_record_and_refuses_bro
         "https://json-schema.org/draft/2020-12/schema"
     );
     let validator = jsonschema::draft202012::new(&schema).expect("a valid JSON Schema");
+    // `ferry schema` prints the same schema, and `--markdown` the committed docs/schema.md.
+    let printed = server.cli(&["schema"]);
+    assert!(printed.status.success());
+    let printed: serde_json::Value = serde_json::from_slice(&printed.stdout).expect("JSON");
+    assert_eq!(printed, schema, "the CLI and the API give one schema");
+    let markdown = server.cli(&["schema", "--markdown"]);
+    let committed = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/schema.md"),
+    )
+    .unwrap();
+    assert_eq!(String::from_utf8_lossy(&markdown.stdout), committed);
     let data = generate(11, 1500);
     let mut kinds = std::collections::BTreeSet::new();
     for r in &data.records {

@@ -486,7 +486,7 @@ impl Filters {
             period_kind: kind,
             on: q.on.clone().unwrap_or_default(),
             to: q.to.clone().unwrap_or_default(),
-            unit_options: unit_choices(&allowed, &q),
+            unit_options: unit_choices(&allowed, q),
         }
     }
 }
