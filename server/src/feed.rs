@@ -1479,6 +1479,23 @@ mod tests {
     }
 
     #[test]
+    fn a_record_that_left_a_scope_twice_in_one_window_is_purged_once() {
+        let mut conn = db();
+        let (a, b) = (Dev::new(1), Dev::new(2));
+        let id = create(&mut conn, &a, "07132", 0);
+        let (reply, _) = pull(&conn, &b, &["07132"], &[], MIN_MAX_BYTES);
+        assert_eq!(reply.pull.len(), 1);
+        let cursor = reply.cursors["07132"];
+        // Away, back, and away again while the device was offline: two markers in 07132.
+        for unit in ["07135", "07132", "07135"] {
+            edit(&mut conn, &a, id, &[Edit::SetUnit { unit: unit.into() }]);
+        }
+        let (reply, _) = pull(&conn, &b, &["07132"], &[("07132", cursor)], MIN_MAX_BYTES);
+        assert!(reply.pull.is_empty(), "{:?}", reply.pull);
+        assert_eq!(reply.purge, vec![Purge::Record(id)], "listed once");
+    }
+
+    #[test]
     fn a_new_record_whose_history_is_bigger_than_its_snapshot_comes_as_a_snapshot() {
         let mut conn = db();
         let (a, b) = (Dev::new(1), Dev::new(2));
