@@ -13,6 +13,7 @@ mod integration {
     pub mod coverage_report;
     pub mod db_seam;
     pub mod device_health;
+    pub mod everyday_review;
     pub mod faults;
     pub mod generated_reports;
     pub mod hostile;
