@@ -82,6 +82,10 @@ pub const PG_MIGRATIONS: &[Migration] = &[
         version: 15,
         sql: include_str!("../migrations/postgres/0015_findings_resolved.sql"),
     },
+    Migration {
+        version: 16,
+        sql: include_str!("../migrations/postgres/0016_review_numbers.sql"),
+    },
 ];
 
 /// The table recording which migrations were applied (the SQLite side uses `user_version`).

@@ -76,6 +76,10 @@ pub const SERVER_MIGRATIONS: &[Migration] = &[
         version: 15,
         sql: include_str!("../migrations/sqlite/0015_findings_resolved.sql"),
     },
+    Migration {
+        version: 16,
+        sql: include_str!("../migrations/sqlite/0016_review_numbers.sql"),
+    },
 ];
 
 #[cfg(test)]

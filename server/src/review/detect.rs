@@ -723,6 +723,19 @@ fn duplicate_findings(records: &Records<'_>, record: &Record) -> Result<Vec<Find
             pairs.push((ItemType::DuplicateIdNumber, other));
         }
     }
+    // The same person by another number they carry: an old CMND number or an earlier ID
+    // number equal to one the other record carries (REVIEW §7).
+    for other in store::records_with_numbers(conn, record.id, &store::numbers_of(record))? {
+        if pairs.iter().any(|(_, p)| p.record == other) {
+            continue;
+        }
+        if let Some(row) = store::index_row(conn, other)?
+            && row.kind == Kind::Citizen.as_str()
+            && is_live(&row)
+        {
+            pairs.push((ItemType::DuplicateIdNumber, row));
+        }
+    }
     if let (Some(name), Some(dob)) = (&me.name_key, &me.date_of_birth) {
         for other in store::index_where(
             conn,

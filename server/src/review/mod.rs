@@ -11,7 +11,7 @@
 //! | `field_conflict` | a field marked `review` in the schema (identity, residence, household membership) holds concurrent values |
 //! | `status_conflict` | the `status` field holds concurrent values (e.g. `accepted` vs `withdrawn`) |
 //! | `edit_during_withdrawal` | a record reads `withdrawn` and another device edited it concurrently with the withdrawal |
-//! | `duplicate_id_number` | two live citizen records carry the same ID number |
+//! | `duplicate_id_number` | two live citizen records carry the same ID number, or one carries as its old CMND number or an earlier ID number (`previous_id_numbers`) a number the other carries (`review_numbers`, schema version 16) |
 //! | `duplicate_name_dob` | two live citizen records share the normalised name, date of birth and unit (and do not both have ID numbers) |
 //! | `two_permanent_residences` | a citizen has two active accepted permanent registrations, or one that disagrees with the citizen's own permanent residence unit |
 //! | `household_head` | an active household with members has no head or more than one |

@@ -607,6 +607,17 @@ pub fn index_record(tx: &dyn Sql, record: &Record) -> Result<IndexRow, DbError> 
             &row.captured_on,
         ],
     )?;
+    if record.kind == Kind::Citizen {
+        let id = record.id.to_string();
+        tx.execute("DELETE FROM review_numbers WHERE record = ?1", &[&id])?;
+        for number in numbers_of(record) {
+            tx.execute(
+                "INSERT INTO review_numbers (number, record) VALUES (?1, ?2)
+                 ON CONFLICT (number, record) DO NOTHING",
+                &[&number, &id],
+            )?;
+        }
+    }
     if record.kind == Kind::Household {
         let id = record.id.to_string();
         tx.execute("DELETE FROM review_members WHERE household = ?1", &[&id])?;
@@ -627,6 +638,50 @@ pub fn index_record(tx: &dyn Sql, record: &Record) -> Result<IndexRow, DbError> 
         }
     }
     Ok(row)
+}
+
+/// Every number a citizen carries: the personal ID number, the old CMND number and each
+/// earlier ID number (`previous_id_numbers`), as stored (normalised at save).
+pub fn numbers_of(record: &Record) -> Vec<String> {
+    let mut out: Vec<String> = ["id_number", "old_id_number"]
+        .iter()
+        .filter_map(|f| record.text(f))
+        .filter(|n| !n.is_empty())
+        .map(str::to_owned)
+        .collect();
+    if let Some(earlier) = record
+        .fields
+        .get("previous_id_numbers")
+        .and_then(Value::as_map)
+    {
+        out.extend(earlier.keys().filter(|n| !n.is_empty()).cloned());
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Citizens other than `record` carrying one of `numbers` (any of their numbers).
+pub fn records_with_numbers(
+    conn: &dyn Sql,
+    record: Uuid,
+    numbers: &[String],
+) -> Result<Vec<Uuid>, DbError> {
+    let mut out = Vec::new();
+    let me = record.to_string();
+    for number in numbers {
+        for r in conn.query(
+            "SELECT record FROM review_numbers WHERE number = ?1 AND record != ?2",
+            &[number, &me],
+        )? {
+            if let Ok(id) = Uuid::parse_str(&r.get::<String>(0)?) {
+                out.push(id);
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
 }
 
 /// The index row of a record.

@@ -642,6 +642,78 @@ fn the_same_normalised_name_birth_date_and_unit_is_a_duplicate() {
     assert!(db_with_two_numbered().open().is_empty());
 }
 
+#[test]
+fn a_person_captured_twice_under_an_old_cmnd_number_or_an_earlier_id_number_is_a_duplicate() {
+    // Captured in 07132 with the CCCD number and the old CMND; in 07135 from old papers with
+    // the CMND only, and another name spelling: the same person by the CMND number.
+    let mut db = db();
+    let mut first = citizen_with_id("Trần Văn Bảy", Some("022090001234"), "07132", A);
+    first
+        .edit(
+            &[set("old_id_number", "100234567")],
+            &author(A, NOW - 9_000),
+        )
+        .unwrap();
+    db.push(&first);
+    let mut second = citizen_with_id("Tran Van Bay", None, "07135", B);
+    second
+        .edit(
+            &[
+                set("old_id_number", "100234567"),
+                set("date_of_birth", "1990-01-01"),
+            ],
+            &author(B, NOW - 8_000),
+        )
+        .unwrap();
+    db.push(&second);
+    let items = db.open();
+    assert_eq!(items.len(), 1, "{items:?}");
+    assert_eq!(items[0].item_type, ItemType::DuplicateIdNumber);
+    let ids = [first.read().unwrap().id, second.read().unwrap().id];
+    assert!(ids.iter().all(|i| items[0].records.contains(i)));
+
+    // A number replaced after a sex redetermination, kept as an earlier number, and a second
+    // record still carrying it as its current number.
+    let mut db = db_fresh();
+    let mut renumbered = citizen_with_id("Lê Thị Hoa", Some("022190005555"), "07132", A);
+    renumbered
+        .edit(
+            &[Edit::PutEntry {
+                field: "previous_id_numbers".into(),
+                key: "022090005555".into(),
+                value: Value::Map(Default::default()),
+            }],
+            &author(A, NOW - 9_000),
+        )
+        .unwrap();
+    db.push(&renumbered);
+    db.push(&citizen_with_id(
+        "Lê Văn Hoa",
+        Some("022090005555"),
+        "07147",
+        B,
+    ));
+    let items = db.open();
+    assert_eq!(items.len(), 1, "{items:?}");
+    assert_eq!(items[0].item_type, ItemType::DuplicateIdNumber);
+
+    // Two people with different numbers and no shared one: nothing.
+    let mut db = db_fresh();
+    db.push(&citizen_with_id(
+        "Trần Văn Bảy",
+        Some("022090001234"),
+        "07132",
+        A,
+    ));
+    db.push(&citizen_with_id(
+        "Trần Văn Bảy",
+        Some("022090009999"),
+        "07135",
+        B,
+    ));
+    assert!(db.open().is_empty(), "{:?}", db.open());
+}
+
 fn db_with_two_numbered() -> Db {
     let mut db = db();
     db.push(&citizen_with_id(
