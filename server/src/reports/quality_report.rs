@@ -76,6 +76,7 @@ pub fn finding_vi(code: &str) -> &str {
         "vneid_without_id_number" => "Có tài khoản VNeID nhưng chưa có số định danh",
         "vneid_activation_without_level" => "Có ngày kích hoạt VNeID nhưng chưa ghi mức tài khoản",
         "vneid_activated_before_birth" => "Ngày kích hoạt VNeID trước ngày sinh",
+        "two_open_applications" => "Công dân có nhiều hồ sơ cấp thẻ đang giải quyết",
         "household_membership_mismatch" => "Hộ gia đình và công dân ghi khác nhau về thành viên hộ",
         "household_relationship_mismatch" => "Quan hệ với chủ hộ ghi khác nhau giữa công dân và hộ",
         "married_under_legal_age" => "Ghi đã kết hôn nhưng chưa đủ tuổi kết hôn",

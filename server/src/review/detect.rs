@@ -136,8 +136,12 @@ pub fn detect_loaded(
         if let Some(c) = record
             .text("citizen_id")
             .and_then(|s| Uuid::parse_str(s).ok())
-            && record.kind == Kind::ResidenceDeclaration
+            && matches!(
+                record.kind,
+                Kind::ResidenceDeclaration | Kind::CccdApplication
+            )
         {
+            // Its citizen's rules see the dossier (registrations; open applications).
             citizens.insert(c);
         }
         for item in store::open_linked(tx, record.id, &[ItemType::TwoPermanentResidences])? {
@@ -281,6 +285,7 @@ fn rule_findings(
             }
         }
         found.extend(rules::deceased_vs_records(&record, &related, today));
+        found.extend(rules::open_applications(&record, &related));
     }
     let mut seen = HashSet::new();
     let mut out = Vec::new();

@@ -1334,6 +1334,38 @@ fn a_deceased_citizen_still_registered_is_a_rule_item_until_the_registration_is_
     assert!(rule_codes(&db).is_empty(), "{:?}", rule_codes(&db));
 }
 
+fn card_application(citizen: Uuid, status: &str) -> RecordDoc {
+    let mut f = citizen_fields("Đỗ Văn Tâm");
+    f.insert("citizen_id".into(), citizen.to_string().into());
+    f.insert("request_type".into(), "first_issue".into());
+    f.insert("id_number".into(), "022090007777".into());
+    f.insert("status".into(), status.into());
+    new_doc(Kind::CccdApplication, f, B)
+}
+
+#[test]
+fn a_citizen_with_two_open_card_applications_is_a_rule_item_until_one_is_withdrawn() {
+    let mut db = db();
+    let person = citizen_with_id("Đỗ Văn Tâm", Some("022090007777"), "07132", A);
+    let pid = person.read().unwrap().id;
+    db.push(&person);
+    let first = card_application(pid, "submitted");
+    db.push(&first);
+    db.push(&card_application(pid, "returned"));
+    assert!(
+        rule_codes(&db).is_empty(),
+        "a card handed back is no open dossier"
+    );
+    let mut second = card_application(pid, "collected");
+    db.push(&second);
+    assert_eq!(rule_codes(&db), ["two_open_applications"]);
+    second
+        .edit(&[set("status", "withdrawn")], &author(B, NOW))
+        .unwrap();
+    db.push(&second);
+    assert!(rule_codes(&db).is_empty(), "{:?}", rule_codes(&db));
+}
+
 #[test]
 fn names_folding_to_one_key_are_told_apart_and_the_same_person_is_found_across_wards() {
     let mut db = db();

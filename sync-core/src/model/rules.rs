@@ -607,6 +607,38 @@ pub fn household_vs_members(household: &Record, citizens: &[Record], today: Date
     out
 }
 
+/// A living citizen with more than one open card application (draft, collected, submitted or
+/// accepted): one person holds one card (Identification Law Art. 18 ⚠), so one of them is a
+/// duplicate dossier to withdraw. `related` are the citizen's declarations and applications;
+/// a deceased citizen's open applications are `deceased_with_open_application` instead.
+pub fn open_applications(citizen: &Record, related: &[Record]) -> Vec<Finding> {
+    if matches!(
+        citizen.status(),
+        Some("deceased" | "withdrawn" | "merged_into")
+    ) {
+        return Vec::new();
+    }
+    let own = citizen.id.to_string();
+    let open = related
+        .iter()
+        .filter(|r| r.kind == Kind::CccdApplication && r.text("citizen_id") == Some(own.as_str()))
+        .filter(|r| {
+            matches!(
+                r.status(),
+                Some("draft" | "collected" | "submitted" | "accepted")
+            )
+        })
+        .count();
+    if open < 2 {
+        return Vec::new();
+    }
+    vec![finding(
+        "two_open_applications",
+        "status",
+        "the citizen has more than one open card application; one person holds one card, so withdraw the duplicate dossier",
+    )]
+}
+
 /// A deceased citizen against records that should have ended with the death: an accepted
 /// permanent registration not removed, an accepted temporary registration (or extension)
 /// still in force on `today` and not removed, and an open card application (seed 2.1(1)
