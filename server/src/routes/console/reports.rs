@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use askama::Template;
-use axum::extract::{FromRequestParts, State};
+use axum::extract::{FromRequestParts, Query, State};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
@@ -325,33 +325,35 @@ impl<S: Send + Sync> FromRequestParts<S> for ReportQ {
     }
 }
 
-/// A console report query string as a [`ReportQuery`] (unknown keys ignored; the last of a
-/// repeated key wins, except `units`, which add up).
+/// A console report query string as a [`ReportQuery`]: the repeated `units` keys joined
+/// into one, the last of any other repeated key kept, then read as the API reads its query
+/// (so the fields are listed once, in `ReportQuery`); a query that does not read is empty.
 pub fn parse_query(raw: &str) -> ReportQuery {
-    let mut q = ReportQuery::default();
     let mut units: Vec<String> = Vec::new();
+    let mut rest: BTreeMap<String, String> = BTreeMap::new();
     for (k, v) in form_urlencoded::parse(raw.as_bytes()) {
-        let v = v.into_owned();
-        match k.as_ref() {
-            "units" => units.extend(
+        if k == "units" {
+            units.extend(
                 v.split(',')
                     .map(str::trim)
                     .filter(|u| !u.is_empty())
                     .map(str::to_owned),
-            ),
-            "period" => q.period = Some(v),
-            "on" => q.on = Some(v),
-            "to" => q.to = Some(v),
-            "format" => q.format = Some(v),
-            "lang" => q.lang = Some(v),
-            "months" => q.months = Some(v),
-            _ => {}
+            );
+        } else {
+            rest.insert(k.into_owned(), v.into_owned());
         }
     }
+    let mut one = form_urlencoded::Serializer::new(String::new());
+    one.extend_pairs(&rest);
     if !units.is_empty() {
-        q.units = Some(units.join(","));
+        one.append_pair("units", &units.join(","));
     }
-    q
+    format!("/?{}", one.finish())
+        .parse::<Uri>()
+        .ok()
+        .and_then(|uri| Query::<ReportQuery>::try_from_uri(&uri).ok())
+        .map(|Query(q)| q)
+        .unwrap_or_default()
 }
 
 /// The unit filter's options: (code, name, selected).
@@ -820,7 +822,9 @@ mod tests {
 
     #[test]
     fn the_units_of_a_multiple_select_add_up_and_other_keys_keep_their_last_value() {
-        let q = parse_query("period=year&units=07132&units=07135%2C07147&on=2026-06-01&x=1&units=");
+        let q = parse_query(
+            "period=month&period=year&units=07132&units=07135%2C07147&on=2026-06-01&x=1&units=",
+        );
         assert_eq!(q.units.as_deref(), Some("07132,07135,07147"));
         assert_eq!(q.period.as_deref(), Some("year"));
         assert_eq!(q.on.as_deref(), Some("2026-06-01"));
