@@ -28,7 +28,6 @@ use serde::Serialize;
 use sync_core::doc::{Author, RecordDoc};
 use sync_core::model::{self, FieldType, Record, Role, ValidationContext, Value};
 use sync_core::protocol::redaction_hash;
-use sync_core::replica;
 use sync_core::time::local_date;
 use uuid::Uuid;
 
@@ -232,16 +231,24 @@ pub fn redact(
         time_ms: now_ms,
     };
     let (doc, _) = RecordDoc::create(&next, &author).map_err(anyhow::Error::from)?;
-    let outcome = replace_lineage(tx, &stored, &old, &doc, device, now_ms)?;
+    // Saved once: the `lineage` row's snapshot and the stored document (uncompressed, as
+    // every accepted push stores it).
+    let saved = doc.save_uncompressed();
+    let (from, dropped) = replace_lineage(tx, &stored, &old, &saved, device, now_ms)?;
     let outcome = Outcome {
+        record: id,
         field: req.field.clone(),
+        lineage_from: from,
+        lineage_to: from + 1,
+        dropped_changes: dropped,
         values_removed: removed.len(),
-        ..outcome
+        scrubbed: false,
     };
     store_hashes(tx, id, outcome.lineage_to, &req.field, &removed)?;
-    let mut row = replica::row_for(&doc, &next, &findings, now_ms);
-    row.doc = doc.save_uncompressed();
-    feed::put_record(tx, &row)?;
+    feed::put_record(
+        tx,
+        &crate::sync::stored_row(&doc, saved, &next, &findings, now_ms),
+    )?;
     // Detected now, in this transaction, not queued: the review and report indexes of the
     // old state (search keys of the removed value) are rewritten before the commit, so the
     // scrub after it covers them too.
@@ -253,15 +260,16 @@ pub fn redact(
 
 /// Swaps the record's log for the new lineage: old change hashes to `redacted_changes`, old
 /// rows deleted (`moved` markers stay: they hold nothing and tell other units' devices to
-/// drop the record), the new document logged as a `lineage` row, the lineage counted up.
+/// drop the record), the new document (`snapshot`) logged as a `lineage` row, the lineage
+/// counted up. Returns the lineage before and the number of changes dropped.
 fn replace_lineage(
     tx: &dyn Sql,
     stored: &feed::StoredRecord,
     old: &RecordDoc,
-    new: &RecordDoc,
+    snapshot: &[u8],
     device: Uuid,
     now_ms: i64,
-) -> Result<Outcome, RedactError> {
+) -> Result<(u64, usize), RedactError> {
     let id = stored.id;
     let from = stored.lineage as i64;
     let hashes: BTreeSet<[u8; 32]> = old.change_actors().into_iter().map(|(h, _)| h.0).collect();
@@ -276,27 +284,12 @@ fn replace_lineage(
         "DELETE FROM changes WHERE record = ?1 AND kind <> 'moved'",
         &[&id],
     )?;
-    feed::append_lineage(
-        tx,
-        id,
-        &new.save_uncompressed(),
-        &stored.unit,
-        device,
-        now_ms,
-    )?;
+    feed::append_lineage(tx, id, snapshot, &stored.unit, device, now_ms)?;
     tx.execute(
         "UPDATE records SET lineage = ?2 WHERE id = ?1",
         &[&id, &(from + 1)],
     )?;
-    Ok(Outcome {
-        record: id,
-        field: String::new(),
-        lineage_from: from as u64,
-        lineage_to: from as u64 + 1,
-        dropped_changes: hashes.len(),
-        values_removed: 0,
-        scrubbed: false,
-    })
+    Ok((stored.lineage, hashes.len()))
 }
 
 /// Keeps each removed value as SHA-256(salt ‖ value) with its own random salt: devices can

@@ -531,8 +531,9 @@ fn of_replaced_lineage(
 /// The stored row of an accepted record, as the phone's (`replica::row_for`) but with the
 /// document saved uncompressed: no deflate on every accepted change and no inflate on every
 /// load (measured in `BENCHMARKS.md`; `RecordDoc::load` reads both forms). `saved` is
-/// `doc.save_uncompressed()`, already made for the size check.
-fn stored_row(
+/// `doc.save_uncompressed()`, already made for the size check (or for a redaction's
+/// lineage row).
+pub(crate) fn stored_row(
     doc: &RecordDoc,
     saved: Vec<u8>,
     record: &Record,

@@ -754,8 +754,11 @@ impl Replica {
                 // Not refused for good: the edits are carried over onto the new lineage and
                 // pushed again (nothing is filed for the officer).
                 (RejectCode::LineageReplaced, Some(reset)) => {
-                    let new = RecordDoc::load(reset)?;
-                    self.replace_lineage(tx, rejection.record, new, &rejection.redacted, now_ms)?;
+                    if let Some(row) = tables::get_record(tx, rejection.record)? {
+                        let local = RecordDoc::load(&row.doc)?;
+                        let new = RecordDoc::load(reset)?;
+                        self.replace_lineage(tx, &row, &local, new, &rejection.redacted, now_ms)?;
+                    }
                     *replaced = true;
                 }
                 _ => self.roll_back(tx, rejection, now_ms)?,
@@ -826,7 +829,7 @@ impl Replica {
         if crate::lineage::same_lineage(&local, &incoming) {
             return Ok(false);
         }
-        self.replace_lineage(tx, entry.record, incoming, &entry.redacted, now_ms)?;
+        self.replace_lineage(tx, &row, &local, incoming, &entry.redacted, now_ms)?;
         Ok(true)
     }
 
@@ -837,22 +840,20 @@ impl Replica {
     fn replace_lineage(
         &self,
         tx: &Transaction<'_>,
-        id: Uuid,
+        row: &tables::RecordRow,
+        local: &RecordDoc,
         new: RecordDoc,
         redacted: &[crate::protocol::Redacted],
         now_ms: i64,
     ) -> Result<(), ReplicaError> {
-        let Some(row) = tables::get_record(tx, id)? else {
-            return Ok(());
-        };
-        let local = RecordDoc::load(&row.doc)?;
+        let id = row.id;
         let pending: HashSet<automerge::ChangeHash> = tables::pending(tx)?
             .into_iter()
             .filter(|e| e.record == id)
             .filter_map(|e| <[u8; 32]>::try_from(e.hash.as_slice()).ok())
             .map(automerge::ChangeHash)
             .collect();
-        let edits = crate::lineage::unacknowledged_edits(&local, &pending)?;
+        let edits = crate::lineage::unacknowledged_edits(local, &pending)?;
         tables::drop_pending(tx, id)?;
         let (doc, change) =
             crate::lineage::carry_over(new, &edits, redacted, &self.author(now_ms))?;
