@@ -721,19 +721,9 @@ fn duplicate_findings(records: &Records<'_>, record: &Record) -> Result<Vec<Find
     let id = record.id.to_string();
     let live = "kind = 'citizen' AND record != ?1 AND coalesce(status, '') NOT IN ('merged_into', 'withdrawn')";
     let mut pairs: Vec<(ItemType, IndexRow)> = Vec::new();
-    if let Some(number) = &me.id_number {
-        for other in
-            store::index_where(conn, &format!("id_number = ?2 AND {live}"), &[&id, number])?
-        {
-            pairs.push((ItemType::DuplicateIdNumber, other));
-        }
-    }
-    // The same person by another number they carry: an old CMND number or an earlier ID
-    // number equal to one the other record carries (REVIEW §7).
+    // The same person by any number they carry: the ID number, an old CMND number or an
+    // earlier ID number equal to one the other record carries (REVIEW §7).
     for other in store::records_with_numbers(conn, record.id, &store::numbers_of(record))? {
-        if pairs.iter().any(|(_, p)| p.record == other) {
-            continue;
-        }
         if let Some(row) = store::index_row(conn, other)?
             && row.kind == Kind::Citizen.as_str()
             && is_live(&row)

@@ -608,15 +608,7 @@ pub fn index_record(tx: &dyn Sql, record: &Record) -> Result<IndexRow, DbError> 
         ],
     )?;
     if record.kind == Kind::Citizen {
-        let id = record.id.to_string();
-        tx.execute("DELETE FROM review_numbers WHERE record = ?1", &[&id])?;
-        for number in numbers_of(record) {
-            tx.execute(
-                "INSERT INTO review_numbers (number, record) VALUES (?1, ?2)
-                 ON CONFLICT (number, record) DO NOTHING",
-                &[&number, &id],
-            )?;
-        }
+        index_numbers(tx, record)?;
     }
     if record.kind == Kind::Household {
         let id = record.id.to_string();
@@ -659,6 +651,33 @@ pub fn numbers_of(record: &Record) -> Vec<String> {
     out.sort();
     out.dedup();
     out
+}
+
+/// Rewrites a citizen's `review_numbers` rows when its numbers changed (most edits leave
+/// them: then one read, no write).
+fn index_numbers(tx: &dyn Sql, record: &Record) -> Result<(), DbError> {
+    let id = record.id.to_string();
+    let now = numbers_of(record);
+    let mut had: Vec<String> = tx
+        .query(
+            "SELECT number FROM review_numbers WHERE record = ?1",
+            &[&id],
+        )?
+        .iter()
+        .map(|r| r.get(0))
+        .collect::<Result<_, _>>()?;
+    had.sort();
+    if had == now {
+        return Ok(());
+    }
+    tx.execute("DELETE FROM review_numbers WHERE record = ?1", &[&id])?;
+    for number in &now {
+        tx.execute(
+            "INSERT INTO review_numbers (number, record) VALUES (?1, ?2)",
+            &[number, &id],
+        )?;
+    }
+    Ok(())
 }
 
 /// Citizens other than `record` carrying one of `numbers` (any of their numbers).
