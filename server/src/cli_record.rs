@@ -43,19 +43,70 @@ pub enum RecordCommand {
         #[arg(long = "as", default_value = "admin")]
         admin: String,
     },
+    /// Move the sensitive values (religion, ethnicity, blood type, biometrics flags) out of
+    /// record documents written before schema version 17: each such record gets a new
+    /// document without them (phones replace their copy on their next sync) and the values
+    /// are kept apart, readable only by staff and admins. Safe to run again.
+    SplitSensitive {
+        /// Print the outcome as JSON.
+        #[arg(long)]
+        json: bool,
+        /// The admin account acting.
+        #[arg(long = "as", default_value = "admin")]
+        admin: String,
+    },
 }
 
 /// Runs a `ferry record` command.
 pub fn run(config: &Config, cmd: RecordCommand) -> anyhow::Result<ExitCode> {
-    let RecordCommand::Redact {
-        id,
-        field,
-        reason,
-        keep,
-        clear,
-        json,
-        admin,
-    } = cmd;
+    let (id, field, reason, keep, clear, json, admin) = match cmd {
+        RecordCommand::SplitSensitive { json, admin } => return split(config, json, &admin),
+        RecordCommand::Redact {
+            id,
+            field,
+            reason,
+            keep,
+            clear,
+            json,
+            admin,
+        } => (id, field, reason, keep, clear, json, admin),
+    };
+    redact_one(config, id, field, reason, keep, clear, json, admin)
+}
+
+/// `ferry record split-sensitive`.
+fn split(config: &Config, json: bool, admin: &str) -> anyhow::Result<ExitCode> {
+    let store = crate::open_store(config)?;
+    let outcome = crate::sensitive_split::split_all(&store, admin, |s| {
+        eprintln!(
+            "ferry: {} record(s) looked at, {} split ({} field(s))",
+            s.scanned, s.records, s.fields
+        );
+    })?;
+    let mut out = std::io::stdout().lock();
+    if json {
+        writeln!(out, "{}", serde_json::to_string_pretty(&outcome)?)?;
+    } else {
+        writeln!(
+            out,
+            "moved {} sensitive field(s) out of {} record document(s) ({} looked at)",
+            outcome.fields, outcome.records, outcome.scanned
+        )?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn redact_one(
+    config: &Config,
+    id: Uuid,
+    field: String,
+    reason: String,
+    keep: Option<String>,
+    clear: bool,
+    json: bool,
+    admin: String,
+) -> anyhow::Result<ExitCode> {
     let req = Redaction {
         field,
         reason,

@@ -31,7 +31,7 @@ use crate::feed::{self, PullRequest, PullStats};
 use crate::metrics::Metrics;
 use crate::sync::{self, Caller, Checked, PushOutcome};
 use crate::writer::Writer;
-use crate::{AppState, accounts, audit};
+use crate::{AppState, accounts, audit, sensitive};
 
 /// What an exchange runs on.
 #[derive(Debug, Clone)]
@@ -134,18 +134,23 @@ pub async fn exchange(
         .await??
     };
     // An exchange without a push writes nothing before its pull.
-    let pushed = if req.push.is_empty() {
-        PushOutcome::default()
+    let (pushed, sensitive) = if req.push.is_empty() && req.sensitive.is_empty() {
+        (PushOutcome::default(), sensitive::Applied::default())
     } else {
         let (caller, req, cache) = (who.caller.clone(), req.clone(), engine.cache.clone());
+        let user = who.user.clone();
         let mut checked = Some(checked);
         engine
             .writer
             // Run again after a lost race (PostgreSQL) without the verdicts: every record is
             // then checked inside the transaction.
-            .run(move |tx| {
+            .run(move |tx| -> anyhow::Result<_> {
                 let checked = checked.take().unwrap_or_default();
-                push_step(tx, &caller, &req, checked, now, &cache)
+                let pushed = push_step(tx, &caller, &req, checked, now, &cache)?;
+                // After the push: a record created in this request takes its sensitive
+                // values in the same transaction.
+                let sensitive = sensitive::apply(tx, &caller, &user, &req.sensitive, now)?;
+                Ok((pushed, sensitive))
             })
             .await?
     };
@@ -159,6 +164,8 @@ pub async fn exchange(
     let mut reply = SyncReply::empty(now);
     reply.accepted = pushed.accepted.clone();
     reply.rejected = pushed.rejected.clone();
+    reply.sensitive_accepted = sensitive.accepted.clone();
+    reply.sensitive_rejected = sensitive.rejected.clone();
     let (reply, stats) = {
         let (store, units, device) = (
             engine.store.clone(),
@@ -184,7 +191,7 @@ pub async fn exchange(
             "attachments_pending": req.status.attachments_pending,
             "pushed": req.push.iter().map(|p| p.changes.len()).sum::<usize>(),
         }),
-        audit: sync_audit(who, &pushed, &reply, &stats),
+        audit: sync_audit(who, &pushed, &sensitive, &reply, &stats),
     };
     Ok((reply, epilogue))
 }
@@ -252,6 +259,7 @@ pub fn pull_step(
 fn sync_audit(
     who: &Syncer,
     pushed: &PushOutcome,
+    sensitive: &sensitive::Applied,
     reply: &SyncReply,
     stats: &PullStats,
 ) -> AuditEntry {
@@ -267,6 +275,7 @@ fn sync_audit(
         .cloned()
         .chain(rejected)
         .chain(sent.iter().cloned())
+        .chain(sensitive.written.iter().map(|(r, _)| r.to_string()))
         .collect();
     AuditEntry {
         user: who.user.clone(),
@@ -280,6 +289,11 @@ fn sync_audit(
                 "record": r.record.to_string(), "code": r.code.as_str()
             })).collect::<Vec<_>>(),
             "sent": sent,
+            // Which sensitive fields were written (never their values).
+            "sensitive_written": sensitive.written.iter().map(|(r, f)| serde_json::json!({
+                "record": r.to_string(), "field": f
+            })).collect::<Vec<_>>(),
+            "sensitive_rejected": sensitive.rejected.len(),
             "purged": reply.purge.len(),
             "more": reply.more,
         }),

@@ -24,7 +24,7 @@ use automerge::ActorId;
 use serde_bytes::ByteBuf;
 use sync_core::doc::{self, Author, RecordDoc};
 use sync_core::model::{self, Record, Role};
-use sync_core::protocol::PushRecord;
+use sync_core::protocol::{PushRecord, SensitiveWrite};
 use uuid::Uuid;
 
 use crate::db::Store;
@@ -32,6 +32,9 @@ use crate::sync::{Caller, Checked};
 
 /// The Automerge actor of every imported record's creating change (`ferry-import`, padded).
 pub const IMPORT_ACTOR: [u8; 16] = *b"ferry-import\0\0\0\0";
+
+/// The account name the sensitive values of imported records are stored under.
+pub const IMPORT_USER: &str = "ferry-import";
 
 /// The device id the change log names as the origin of imported changes (no real device
 /// has it: device ids are UUIDv7).
@@ -229,7 +232,7 @@ fn parse(text: &str) -> Result<Record, String> {
 
 /// What one line of a batch turned into before the push.
 enum Step {
-    Push(PushRecord),
+    Push(PushRecord, Vec<SensitiveWrite>),
     Unchanged,
     Refuse(String),
 }
@@ -237,6 +240,8 @@ enum Step {
 /// A batch read, compared with what is stored and checked; nothing written yet.
 struct Prepared {
     pushes: Vec<PushRecord>,
+    /// The batch's sensitive values, stored apart from the documents (protocol §12).
+    sensitive: Vec<SensitiveWrite>,
     checked: Vec<Checked>,
     lines_of: HashMap<Uuid, u64>,
     /// The batch's new records (for the next batch's duplicate check while this one is
@@ -267,6 +272,7 @@ fn prepare_batch(
     let existing = store.read(|conn| stored_records(conn, &ids))?;
     let mut p = Prepared {
         pushes: Vec::new(),
+        sensitive: Vec::new(),
         checked: Vec::new(),
         lines_of: HashMap::new(),
         records: HashMap::new(),
@@ -281,9 +287,10 @@ fn prepare_batch(
             .ok()
             .and_then(|r| existing.get(&r.id));
         match prepare(pending.record, stored, &author, &mut p.records, previous) {
-            Step::Push(push) => {
+            Step::Push(push, sensitive) => {
                 p.lines_of.insert(push.record, pending.line);
                 p.pushes.push(push);
+                p.sensitive.extend(sensitive);
             }
             Step::Unchanged => p.unchanged += 1,
             Step::Refuse(reason) => p.refused.push(Refusal {
@@ -303,7 +310,20 @@ fn write_batch(store: &Store, p: Prepared) -> anyhow::Result<Written> {
     // everything again inside the transaction.
     let outcome = crate::writer::retrying(|| {
         let verdicts = checked.take().unwrap_or_default();
-        store.write(|tx| crate::sync::push_checked(tx, &caller, &p.pushes, verdicts, p.now, None))
+        store.write(|tx| -> anyhow::Result<_> {
+            let pushed = crate::sync::push_checked(tx, &caller, &p.pushes, verdicts, p.now, None)?;
+            // Only the values of records stored now (a refused record's are dropped with it).
+            let accepted: std::collections::HashSet<Uuid> =
+                pushed.accepted_records.iter().copied().collect();
+            let writes: Vec<SensitiveWrite> = p
+                .sensitive
+                .iter()
+                .filter(|w| accepted.contains(&w.record))
+                .cloned()
+                .collect();
+            crate::sensitive::apply(tx, &caller, IMPORT_USER, &writes, p.now)?;
+            Ok(pushed)
+        })
     })?;
     let mut refused: Vec<Refusal> = outcome
         .rejected
@@ -347,7 +367,21 @@ fn prepare(
         Err(reason) => return Step::Refuse(reason),
     };
     model::normalise(&mut record);
-    let Ok((created, mut change)) = RecordDoc::create(&record, author) else {
+    // Sensitive values never enter the document (protocol §12): they are stored apart, each
+    // under a write id made from the record and field, so a re-run stores nothing twice.
+    let mut in_doc = record.clone();
+    let sensitive: Vec<SensitiveWrite> =
+        model::sensitivity::split_off(record.kind, &mut in_doc.fields)
+            .into_iter()
+            .map(|(field, value)| SensitiveWrite {
+                id: Uuid::new_v5(&record.id, field.as_bytes()),
+                record: record.id,
+                field,
+                value: Some(value),
+                at_ms: author.time_ms,
+            })
+            .collect();
+    let Ok((created, mut change)) = RecordDoc::create(&in_doc, author) else {
         return Step::Refuse("the record cannot be written as a document".into());
     };
     // The previous batch may still be being written: its records count as stored.
@@ -378,7 +412,7 @@ fn prepare(
         changes: vec![ByteBuf::from(doc::encode_change(&mut change))],
     };
     seen.insert(record.id, record);
-    Step::Push(push)
+    Step::Push(push, sensitive)
 }
 
 /// The stored records among `ids`, read from their documents (a few statements per batch

@@ -34,6 +34,8 @@ pub mod review;
 pub mod rights;
 pub mod routes;
 pub mod schema;
+pub mod sensitive;
+pub mod sensitive_split;
 pub mod sync;
 pub mod unit_adjust;
 pub mod writer;

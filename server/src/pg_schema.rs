@@ -86,6 +86,10 @@ pub const PG_MIGRATIONS: &[Migration] = &[
         version: 16,
         sql: include_str!("../migrations/postgres/0016_review_numbers.sql"),
     },
+    Migration {
+        version: 17,
+        sql: include_str!("../migrations/postgres/0017_sensitive_values.sql"),
+    },
 ];
 
 /// The table recording which migrations were applied (the SQLite side uses `user_version`).

@@ -186,6 +186,21 @@ pub fn redact(
     admin: Admin<'_>,
     now_ms: i64,
 ) -> Result<Outcome, RedactError> {
+    redact_with(tx, id, req, admin, now_ms, true)
+}
+
+/// [`redact`]; with `apart` false a sensitive field's values stored apart from the document
+/// are left alone and only the document is rebuilt without the field (moving values out of
+/// a document from before schema version 17: [`crate::sensitive_split`]).
+pub(crate) fn redact_with(
+    tx: &dyn Sql,
+    id: Uuid,
+    req: &Redaction,
+    admin: Admin<'_>,
+    now_ms: i64,
+    apart: bool,
+) -> Result<Outcome, RedactError> {
+    let touch_apart = apart;
     let user = accounts::get_user(tx, admin.user)
         .map_err(anyhow::Error::from)?
         .ok_or(RedactError::NotAdmin)?;
@@ -197,7 +212,42 @@ pub fn redact(
     let old = RecordDoc::load(&stored.doc).map_err(anyhow::Error::from)?;
     let current = old.read().map_err(anyhow::Error::from)?;
     check_request(&current, req)?;
-    let keep = kept_value(&current, req);
+    // A sensitive field's values live apart from the document (protocol §12): they are
+    // redacted there. A document from before that split may still hold some in its history;
+    // it then gets a new lineage without the field.
+    let sensitive = model::sensitivity::is_sensitive(current.kind, &req.field);
+    let mut apart = 0;
+    if sensitive && touch_apart {
+        let keep = match &req.keep {
+            Keep::Current => crate::sensitive::values_of(tx, id)?.remove(&req.field),
+            _ => kept_value(&current, req),
+        };
+        apart = crate::sensitive::redact(tx, id, &req.field, keep.as_ref(), now_ms)?;
+        if removed_values(&old, &req.field, None).is_empty() {
+            if apart == 0 {
+                return Err(invalid(format!(
+                    "the field {:?} never held another value: nothing to redact",
+                    req.field
+                )));
+            }
+            let outcome = Outcome {
+                record: id,
+                field: req.field.clone(),
+                lineage_from: stored.lineage,
+                lineage_to: stored.lineage,
+                dropped_changes: 0,
+                values_removed: apart,
+                scrubbed: false,
+            };
+            audit_redaction(tx, &outcome, req, admin, now_ms)?;
+            return Ok(outcome);
+        }
+    }
+    let keep = if sensitive {
+        None
+    } else {
+        kept_value(&current, req)
+    };
     let removed = removed_values(&old, &req.field, keep.as_ref());
     if removed.is_empty() {
         return Err(invalid(format!(
@@ -241,7 +291,7 @@ pub fn redact(
         lineage_from: from,
         lineage_to: from + 1,
         dropped_changes: dropped,
-        values_removed: removed.len(),
+        values_removed: removed.len() + apart,
         scrubbed: false,
     };
     store_hashes(tx, id, outcome.lineage_to, &req.field, &removed)?;
@@ -432,7 +482,7 @@ fn audit_redaction(
 ///   in the middle of a pull can make it fail: it is tried again for a few seconds.
 /// - PostgreSQL: deleted and updated rows stay in the table files as dead tuples until a
 ///   vacuum; `changes`, `records`, `review_items`, `review_index`, `report_citizens` and
-///   `report_dossiers` are vacuumed (outside any transaction, as PostgreSQL
+///   `report_dossiers`, `sensitive_values` and `sensitive_writes` are vacuumed (outside any transaction, as PostgreSQL
 ///   requires). The server's WAL segments and backups keep the bytes until they are
 ///   recycled or rotate (`docs/protocol.md` §13).
 pub fn scrub(store: &Store) -> anyhow::Result<()> {
@@ -456,7 +506,7 @@ pub fn scrub(store: &Store) -> anyhow::Result<()> {
             // and the report rows' dates (a redacted date field).
             pg.connection()?.batch(
                 "VACUUM changes, records, review_items, review_index, report_citizens, \
-                 report_dossiers",
+                 report_dossiers, sensitive_values, sensitive_writes",
             )?;
             Ok(())
         }

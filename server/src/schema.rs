@@ -80,6 +80,10 @@ pub const SERVER_MIGRATIONS: &[Migration] = &[
         version: 16,
         sql: include_str!("../migrations/sqlite/0016_review_numbers.sql"),
     },
+    Migration {
+        version: 17,
+        sql: include_str!("../migrations/sqlite/0017_sensitive_values.sql"),
+    },
 ];
 
 #[cfg(test)]

@@ -20,13 +20,15 @@ use serde_bytes::ByteBuf;
 use uuid::Uuid;
 
 use crate::doc::{self, Author, DocError, Edit, FieldChange, FieldConflict, RecordDoc};
-use crate::model::{self, Fields, Finding, Kind, Record, Role, StructuralError, ValidationContext};
+use crate::model::{
+    self, Fields, Finding, Kind, Record, Role, StructuralError, ValidationContext, Value,
+};
 use crate::protocol::{
     DeviceStatus, PROTOCOL_VERSION, Purge, PushRecord, RejectCode, Remaining, SyncReply,
     SyncRequest,
 };
 use crate::store::tables::{self, OutboxStatus, RecordQuery, RecordRow, RejectedEdit};
-use crate::store::{DEFAULT_READERS, Pool, StoreError, schema};
+use crate::store::{self, DEFAULT_READERS, Pool, StoreError, schema};
 
 /// What can go wrong on a replica.
 #[derive(Debug, thiserror::Error)]
@@ -148,8 +150,10 @@ pub enum Next {
 /// What applying a reply did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ApplyReport {
-    /// Local changes the server acknowledged.
+    /// Local changes the server acknowledged (sensitive values included).
     pub acknowledged: usize,
+    /// Sensitive values (§12) that left the device's queue: acknowledged or refused.
+    pub sensitive_settled: usize,
     /// Records whose push was refused (and reset).
     pub rejected: usize,
     /// Distinct records that received changes or snapshots.
@@ -364,12 +368,17 @@ impl Replica {
                 });
             }
         }
-        let (doc, mut change) = RecordDoc::create(&record, &self.author(now_ms))?;
+        // Checked whole (a biometrics rule reads a sensitive flag), stored without its
+        // sensitive values: those are queued to be sent apart (protocol §12).
+        let mut stored = record.clone();
+        let sensitive = model::sensitivity::split_off(kind, &mut stored.fields);
+        let (doc, mut change) = RecordDoc::create(&stored, &self.author(now_ms))?;
         let bytes = doc::encode_change(&mut change);
-        let residence = self.residence_change(None, &record, now_ms)?;
+        let residence = self.residence_change(None, &stored, now_ms)?;
         self.pool.write(|tx| -> Result<_, ReplicaError> {
-            tables::put_record(tx, &row_for(&doc, &record, &findings, now_ms))?;
+            tables::put_record(tx, &row_for(&doc, &stored, &findings, now_ms))?;
             tables::enqueue(tx, record.id, &change.hash().0, &bytes, now_ms)?;
+            queue_sensitive(tx, record.id, &sensitive, now_ms)?;
             write_residence_change(tx, residence.as_ref(), now_ms)
         })?;
         Ok(Saved {
@@ -390,20 +399,31 @@ impl Replica {
             with_default_status(&mut record);
             model::normalise(&mut record);
             let findings = check(&record, now_ms)?;
-            let (doc, mut change) = RecordDoc::create(&record, &author)?;
+            let mut stored = record.clone();
+            let sensitive = model::sensitivity::split_off(record.kind, &mut stored.fields);
+            let (doc, mut change) = RecordDoc::create(&stored, &author)?;
             let bytes = doc::encode_change(&mut change);
-            prepared.push((doc, change.hash(), bytes, record, findings));
+            prepared.push((
+                doc,
+                change.hash(),
+                bytes,
+                record,
+                findings,
+                stored,
+                sensitive,
+            ));
         }
         self.pool.write(|tx| -> Result<_, ReplicaError> {
-            for (doc, hash, bytes, record, findings) in &prepared {
-                tables::put_record(tx, &row_for(doc, record, findings, now_ms))?;
+            for (doc, hash, bytes, record, findings, stored, sensitive) in &prepared {
+                tables::put_record(tx, &row_for(doc, stored, findings, now_ms))?;
                 tables::enqueue(tx, record.id, &hash.0, bytes, now_ms)?;
+                queue_sensitive(tx, record.id, sensitive, now_ms)?;
             }
             Ok(())
         })?;
         Ok(prepared
             .into_iter()
-            .map(|(_, _, _, record, findings)| Saved {
+            .map(|(_, _, _, record, findings, _, _)| Saved {
                 record,
                 findings,
                 changed: true,
@@ -425,31 +445,54 @@ impl Replica {
             .iter()
             .map(|e| normalise_edit(before.kind, e))
             .collect();
+        // Edits of sensitive fields go to the sensitive queue, not into the document
+        // (protocol §12); the checks see the record with them.
+        let (sensitive, edits): (Vec<Edit>, Vec<Edit>) = edits
+            .into_iter()
+            .partition(|e| edit_is_sensitive(before.kind, e));
         let mut trial = doc.fork();
         let change = trial.edit(&edits, &self.author(now_ms))?;
         let after = trial.read()?;
-        let mut findings = check(&after, now_ms)?;
+        let mut checked = after.clone();
+        let overlay = self.pool.read(|c| store::sensitive::pending_for(c, id))?;
+        overlay_pending(&mut checked, &overlay);
+        let sensitive = sensitive_values(&sensitive);
+        for (field, value) in &sensitive {
+            match value {
+                Some(v) => checked.fields.insert(field.clone(), v.clone()),
+                None => checked.fields.remove(field),
+            };
+        }
+        let mut findings = check(&checked, now_ms)?;
         findings.extend(self.related_findings(&after, now_ms));
         if let Some(role) = self.known_role()? {
             check_rules(&before, &after, role)?;
         }
-        let Some(mut change) = change else {
+        if change.is_none() && sensitive.is_empty() {
             return Ok(Saved {
-                record: after,
+                record: checked,
                 findings,
                 changed: false,
             });
-        };
+        }
         doc = trial;
-        let bytes = doc::encode_change(&mut change);
-        let residence = self.residence_change(Some(&before), &after, now_ms)?;
+        let change = change.map(|mut c| (c.hash().0, doc::encode_change(&mut c)));
+        let residence = match change {
+            Some(_) => self.residence_change(Some(&before), &after, now_ms)?,
+            None => None,
+        };
         self.pool.write(|tx| -> Result<_, ReplicaError> {
             tables::put_record(tx, &row_for(&doc, &after, &findings, now_ms))?;
-            tables::enqueue(tx, id, &change.hash().0, &bytes, now_ms)?;
+            if let Some((hash, bytes)) = &change {
+                tables::enqueue(tx, id, hash, bytes, now_ms)?;
+            }
+            for (field, value) in &sensitive {
+                store::sensitive::queue(tx, id, field, value.as_ref(), now_ms)?;
+            }
             write_residence_change(tx, residence.as_ref(), now_ms)
         })?;
         Ok(Saved {
-            record: after,
+            record: checked,
             findings,
             changed: true,
         })
@@ -522,8 +565,11 @@ impl Replica {
                 |r| r.get::<_, i64>(0),
             )? as u64)
         })?;
+        let mut record = doc.read()?;
+        let overlay = self.pool.read(|c| store::sensitive::pending_for(c, id))?;
+        overlay_pending(&mut record, &overlay);
         Ok(Some(RecordView {
-            record: doc.read()?,
+            record,
             findings: row.findings,
             conflicts: doc.conflicts(),
             pending_changes: pending,
@@ -600,7 +646,7 @@ impl Replica {
     /// `max_push_bytes`, always at least one record), records needing a snapshot.
     pub fn prepare_sync(&self, opts: &SyncOptions) -> Result<SyncRequest, ReplicaError> {
         self.check_not_wiped()?;
-        let (cursors, pending, resync, status, rejected_held, uploads) =
+        let (cursors, pending, resync, status, rejected_held, uploads, sensitive) =
             self.pool.read(|c| -> Result<_, StoreError> {
                 Ok((
                     tables::cursors(c)?,
@@ -609,6 +655,7 @@ impl Replica {
                     tables::outbox_status(c)?,
                     tables::rejected(c)?.len() as u64,
                     crate::attachment::local::upload_counts(c)?,
+                    store::sensitive::pending(c)?,
                 ))
             })?;
         let mut push: Vec<PushRecord> = Vec::new();
@@ -660,6 +707,7 @@ impl Replica {
                 attachments_pending: uploads.1,
             },
             resync,
+            sensitive,
         })
     }
 
@@ -692,6 +740,7 @@ impl Replica {
                     tables::acknowledge(tx, hash)?;
                     report.acknowledged += 1;
                 }
+                apply_sensitive_answers(tx, reply, &mut report, now_ms)?;
                 let mut replaced = false;
                 let history_requested =
                     self.apply_rejections(tx, reply, &mut report, &mut replaced, now_ms)?;
@@ -725,7 +774,10 @@ impl Replica {
                 Ok(report)
             })
             .and_then(|report| {
-                if report.replaced {
+                // A replaced lineage or a sensitive value that left the queue: the WAL
+                // still holds the pages as they were, so it is emptied (secure_delete has
+                // zeroed the database file's copy).
+                if report.replaced || report.sensitive_settled > 0 {
                     self.truncate_wal()?;
                 }
                 Ok(report)
@@ -932,6 +984,89 @@ impl Replica {
 
 /// Puts `"[redacted]"` in place of a removed value in the refused edits the device lists
 /// for its officer (`from` and `to` of each edit of the record): no copy stays there either.
+/// Whether `edit` sets or clears a sensitive field of `kind`.
+fn edit_is_sensitive(kind: Kind, edit: &Edit) -> bool {
+    match edit {
+        Edit::Set { field, .. } | Edit::Clear { field } => {
+            model::sensitivity::is_sensitive(kind, field)
+        }
+        _ => false,
+    }
+}
+
+/// What each sensitive edit leaves the field holding (`None`: cleared).
+fn sensitive_values(edits: &[Edit]) -> Vec<(String, Option<Value>)> {
+    edits
+        .iter()
+        .filter_map(|e| match e {
+            Edit::Set { field, value } => Some((field.clone(), Some(value.clone()))),
+            Edit::Clear { field } => Some((field.clone(), None)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Shows the values still waiting to be sent in `record` (the officer sees what they entered
+/// until the server has it; afterwards the device holds none).
+fn overlay_pending(record: &mut Record, pending: &[crate::protocol::SensitiveWrite]) {
+    for w in pending {
+        match &w.value {
+            Some(v) => record.fields.insert(w.field.clone(), v.clone()),
+            None => record.fields.remove(&w.field),
+        };
+    }
+}
+
+/// Queues the sensitive values of a new record.
+fn queue_sensitive(
+    tx: &Transaction<'_>,
+    record: Uuid,
+    values: &[(String, Value)],
+    now_ms: i64,
+) -> Result<(), StoreError> {
+    for (field, value) in values {
+        store::sensitive::queue(tx, record, field, Some(value), now_ms)?;
+    }
+    Ok(())
+}
+
+/// The server's answers to the sensitive writes (§12): acknowledged ones leave the queue;
+/// refused ones leave it too and are listed for the officer, without the value.
+fn apply_sensitive_answers(
+    tx: &Transaction<'_>,
+    reply: &SyncReply,
+    report: &mut ApplyReport,
+    now_ms: i64,
+) -> Result<(), StoreError> {
+    for id in &reply.sensitive_accepted {
+        if store::sensitive::forget(tx, *id)?.is_some() {
+            report.acknowledged += 1;
+            report.sensitive_settled += 1;
+        }
+    }
+    for r in &reply.sensitive_rejected {
+        if store::sensitive::forget(tx, r.id)?.is_none() {
+            continue;
+        }
+        report.sensitive_settled += 1;
+        let kind = tables::kind_and_unit(tx, r.record)?.map_or_else(String::new, |(k, _)| k);
+        tables::add_rejected(
+            tx,
+            &tables::RejectedEdit {
+                id: 0,
+                record: r.record,
+                kind,
+                code: r.code.as_str().to_owned(),
+                message: format!("{}: {}", r.field, r.message),
+                edits: Vec::new(),
+                rejected_ms: now_ms,
+            },
+        )?;
+        report.rejected += 1;
+    }
+    Ok(())
+}
+
 fn hide_in_rejected(
     tx: &Transaction<'_>,
     id: Uuid,
@@ -1266,7 +1401,6 @@ fn load_identity(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Value;
     use crate::protocol::{PullEntry, Rejection};
 
     const NOW: i64 = 1_767_225_600_000;
@@ -1296,6 +1430,92 @@ mod tests {
             );
         }
         reply
+    }
+
+    #[test]
+    fn religion_entered_on_a_phone_never_enters_the_document_and_leaves_once_acknowledged() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = replica(&dir, "a.db");
+        let mut fields = citizen_fields("Lê Thị Hoa");
+        fields.insert("religion".into(), Value::from("Công giáo"));
+        let saved = r.create(Kind::Citizen, "07132", fields, NOW).unwrap();
+        let id = saved.record.id;
+        assert_eq!(saved.record.text("religion"), Some("Công giáo"));
+        let doc = r.document(id).unwrap().unwrap();
+        assert!(!doc.read().unwrap().fields.contains_key("religion"));
+        assert!(doc.history().iter().all(|h| h.field != "religion"));
+        // Shown to the officer while it waits; counted as something to send.
+        let view = r.get(id).unwrap().unwrap();
+        assert_eq!(view.record.text("religion"), Some("Công giáo"));
+        assert_eq!(r.outbox_status().unwrap().pending, 2);
+        // A correction before the sync replaces the waiting value: one write is sent.
+        r.update(
+            id,
+            &[Edit::Set {
+                field: "religion".into(),
+                value: Value::from("Phật giáo"),
+            }],
+            NOW + 1,
+        )
+        .unwrap();
+        assert!(
+            r.document(id)
+                .unwrap()
+                .unwrap()
+                .history()
+                .iter()
+                .all(|h| h.field != "religion")
+        );
+        let req = r.prepare_sync(&SyncOptions::default()).unwrap();
+        assert_eq!(req.sensitive.len(), 1);
+        assert_eq!(req.sensitive[0].field, "religion");
+        assert_eq!(req.sensitive[0].value, Some(Value::from("Phật giáo")));
+        let mut reply = ack_all(&r);
+        reply.sensitive_accepted = vec![req.sensitive[0].id];
+        r.apply_reply(&reply, NOW + 2).unwrap();
+        assert_eq!(r.outbox_status().unwrap().pending, 0);
+        assert!(
+            r.prepare_sync(&SyncOptions::default())
+                .unwrap()
+                .sensitive
+                .is_empty()
+        );
+        assert!(
+            r.get(id)
+                .unwrap()
+                .unwrap()
+                .record
+                .text("religion")
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn a_refused_sensitive_write_leaves_the_queue_and_is_listed_without_its_value() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = replica(&dir, "a.db");
+        let mut fields = citizen_fields("Lê Thị Hoa");
+        fields.insert("ethnicity".into(), Value::from("Kinh"));
+        let id = r
+            .create(Kind::Citizen, "07132", fields, NOW)
+            .unwrap()
+            .record
+            .id;
+        let req = r.prepare_sync(&SyncOptions::default()).unwrap();
+        let mut reply = ack_all(&r);
+        reply.sensitive_rejected = vec![crate::protocol::SensitiveRejection {
+            id: req.sensitive[0].id,
+            record: id,
+            field: "ethnicity".into(),
+            code: crate::protocol::RejectCode::OutOfScope,
+            message: "no such record in your units".into(),
+        }];
+        r.apply_reply(&reply, NOW + 1).unwrap();
+        assert_eq!(r.outbox_status().unwrap().pending, 0);
+        let listed = r.rejected().unwrap();
+        assert_eq!(listed.len(), 1);
+        assert!(listed[0].message.starts_with("ethnicity: "));
+        assert!(listed[0].edits.is_empty(), "the value is not kept");
     }
 
     #[test]

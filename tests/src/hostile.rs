@@ -106,6 +106,7 @@ pub fn push_request(device: Uuid, record: Uuid, kind: &str, changes: Vec<Vec<u8>
         max_bytes: protocol::MIN_MAX_BYTES,
         status: DeviceStatus::default(),
         resync: vec![],
+        sensitive: Vec::new(),
     })
 }
 

@@ -749,3 +749,17 @@ pub fn application(name: &str, status: &str) -> Fields {
     f.insert("status".into(), status.into());
     f
 }
+
+/// The bytes of a SQLite database and its WAL, shared-memory and journal files, as on disk:
+/// what a search for a value that must be gone has to look through.
+pub fn raw_db_files(db: &Path) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let mut path = db.as_os_str().to_owned();
+        path.push(suffix);
+        if let Ok(b) = std::fs::read(&path) {
+            bytes.extend(b);
+        }
+    }
+    bytes
+}

@@ -31,6 +31,7 @@ mod integration {
     pub mod rights;
     pub mod schema_contract;
     pub mod security;
+    pub mod sensitive_fields;
     pub mod sync;
     pub mod unit_adjust;
 }

@@ -9,7 +9,8 @@
 //! - `report_record_origin (record, creator, last_editor)`: who first pushed a record and
 //!   who pushed it last, to tell creations from edits and to credit review items.
 //!
-//! Metrics: `created`, `edited` (records pushed and stored), `rejected:<code>` (pushed
+//! Metrics: `created`, `edited` (records pushed and stored, or whose sensitive values were
+//! written), `rejected:<code>` (pushed
 //! records refused, by reason), `pulled` (records sent to the user's devices), `read`
 //! (records opened in the console or the admin API), `read_outside` (of those, records of
 //! a unit the user is not assigned — for an account with assigned units), `exported`
@@ -71,7 +72,22 @@ pub fn count(tx: &dyn Sql, ts_ms: i64, e: &Entry<'_>) -> Result<(), DbError> {
             let pushed = strings(&e.details["pushed"]);
             let created = origins(tx, e.user, &pushed)?;
             add(tx, &day, e.user, "created", created)?;
-            add(tx, &day, e.user, "edited", pushed.len() as i64 - created)?;
+            // A record whose sensitive values alone changed (they travel apart from the
+            // document, protocol §12) was edited too.
+            let apart: std::collections::BTreeSet<&str> = e.details["sensitive_written"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|w| w["record"].as_str())
+                .filter(|r| !pushed.iter().any(|p| p == r))
+                .collect();
+            add(
+                tx,
+                &day,
+                e.user,
+                "edited",
+                pushed.len() as i64 - created + apart.len() as i64,
+            )?;
             let mut rejected: BTreeMap<String, i64> = BTreeMap::new();
             for r in e.details["rejected"].as_array().into_iter().flatten() {
                 let code = r["code"].as_str().unwrap_or("unknown");
@@ -88,7 +104,7 @@ pub fn count(tx: &dyn Sql, ts_ms: i64, e: &Entry<'_>) -> Result<(), DbError> {
                 strings(&e.details["sent"]).len() as i64,
             )?;
         }
-        "record_read" | "review_read" => {
+        "record_read" | "review_read" | "sensitive_read" => {
             add(tx, &day, e.user, "read", e.records.len() as i64)?;
             let outside = outside_units(tx, e.user, &e.records)?;
             add(tx, &day, e.user, "read_outside", outside)?;

@@ -243,6 +243,23 @@ fn held_record(
             device: w.device.clone(),
         });
     }
+    // Sensitive values live apart from the document (protocol §12): their current values
+    // and every write join the report's fields and history.
+    let mut fields = record.fields;
+    fields.extend(crate::sensitive::values_of(conn, id)?);
+    let mut last: HashMap<String, Option<Value>> = HashMap::new();
+    for w in crate::sensitive::history_of(conn, id)? {
+        let from = last.insert(w.field.clone(), w.value.clone()).flatten();
+        history.push(HistoryEntry {
+            time_ms: w.written_ms,
+            field: w.field,
+            from,
+            to: w.value,
+            user: Some(w.user),
+            device: Some(w.device),
+        });
+    }
+    history.sort_by_key(|h| h.time_ms);
     let rows = audit::list(
         conn,
         &audit::Filter {
@@ -260,7 +277,7 @@ fn held_record(
         found_by,
         unit: stored.unit,
         updated_ms: stored.updated_ms,
-        fields: record.fields,
+        fields,
         history,
         accesses,
     }))
@@ -282,13 +299,14 @@ fn access(row: &audit::Row, record: &str) -> Access {
                 ("pushed", "changed"),
                 ("sent", "pulled"),
                 ("rejected", "refused"),
+                ("sensitive_written", "changed"),
             ] {
                 if lists(key) {
                     what.insert(label);
                 }
             }
         }
-        "record_read" | "review_read" | "review_list" | "report_view" => {
+        "record_read" | "review_read" | "review_list" | "report_view" | "sensitive_read" => {
             what.insert("read");
         }
         "record_export" | "report_export" => {

@@ -347,6 +347,9 @@ pub struct RecordView {
     pub conflicts: Vec<FieldConflict>,
     /// Last accepted write (ms).
     pub updated_ms: i64,
+    /// The record's sensitive values (`docs/protocol.md` §12), kept apart from its document;
+    /// admins read them (the read is the audited `record_read`).
+    pub sensitive: std::collections::BTreeMap<String, Value>,
 }
 
 /// Loads a record on a reader connection, then audits the read through the group-commit
@@ -386,10 +389,13 @@ async fn record(
     Path(id): Path<String>,
 ) -> ApiResult<Json<RecordView>> {
     let stored = read_audited(&state, auth, &id, "record_read").await?;
+    let store = state.store.clone();
     let view = blocking(move || {
         let doc = RecordDoc::load(&stored.doc).map_err(anyhow::Error::from)?;
         let record = doc.read().map_err(anyhow::Error::from)?;
+        let sensitive = store.read(|c| crate::sensitive::values_of(c, stored.id))?;
         Ok(RecordView {
+            sensitive,
             id: stored.id,
             kind: stored.kind,
             unit: stored.unit,

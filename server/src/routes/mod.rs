@@ -10,6 +10,7 @@ pub mod reports;
 pub mod review_api;
 pub mod rights;
 pub mod schema_api;
+pub mod sensitive_api;
 pub mod sync;
 pub mod units_api;
 
@@ -37,6 +38,7 @@ pub fn router(state: AppState) -> Router {
         .merge(reports::router())
         .merge(rights::router())
         .merge(schema_api::router())
+        .merge(sensitive_api::router())
         .merge(units_api::router())
         .fallback(|| async { ApiError::not_found("no such endpoint") })
         .with_state(state)

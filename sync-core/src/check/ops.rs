@@ -253,6 +253,15 @@ fn check_op(kind: Kind, level: Level, op: &automerge::legacy::Op) -> Result<(), 
                         key.chars().take(40).collect::<String>()
                     )));
                 };
+                // A sensitive value never enters a document (protocol §12): it would reach
+                // every device of the unit with the record's history. Deleting one (an old
+                // document's value) is fine.
+                if put.is_some() && model::sensitivity::is_sensitive(kind, key) {
+                    return Err(Violation::invalid(format!(
+                        "`{key}` is a sensitive field: it is sent as a sensitive write, never \
+                         in the record's document"
+                    )));
+                }
                 match (spec.ty, put) {
                     (
                         FieldType::Members | FieldType::PreviousIdNumbers | FieldType::Attachments,
@@ -508,6 +517,24 @@ mod tests {
         assert!(check_changes(Kind::Household, &base, &[address]).is_err());
         let unknown = raw_change(&base, |tx| tx.put(ROOT, "religion", "x"));
         assert!(check_changes(Kind::Household, &base, &[unknown]).is_err());
+    }
+
+    #[test]
+    fn a_change_writing_a_sensitive_field_into_a_document_is_refused_and_deleting_one_is_not() {
+        let empty = RecordDoc::empty();
+        let religion = raw_change(&empty, |tx| tx.put(ROOT, "religion", "Phật giáo"));
+        let v = check_changes(Kind::Citizen, &empty, &[religion]).unwrap_err();
+        assert_eq!(v.code, crate::protocol::RejectCode::Invalid);
+        assert!(v.message.contains("sensitive"), "{v}");
+        let iris = raw_change(&empty, |tx| tx.put(ROOT, "iris_taken", true));
+        assert!(check_changes(Kind::CccdApplication, &empty, &[iris]).is_err());
+        // An old document (from before sensitive fields left documents) holding a value: a
+        // change that deletes it is fine.
+        let mut old = automerge::AutoCommit::new();
+        old.put(ROOT, "religion", "Phật giáo").unwrap();
+        let old = RecordDoc::load(&old.save()).unwrap();
+        let delete = raw_change(&old, |tx| tx.delete(ROOT, "religion"));
+        assert!(check_changes(Kind::Citizen, &old, &[delete]).is_ok());
     }
 
     #[test]

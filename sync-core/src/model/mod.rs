@@ -28,7 +28,9 @@ pub use text::{
     exact_key, nfc, query_tokens, search_key, search_tokens, tokens_match,
 };
 pub use units::{Catalog, Unit, UnitLevel, catalog};
-pub use validate::{Finding, StructuralError, ValidationContext, captured_on, validate};
+pub use validate::{
+    Finding, StructuralError, ValidationContext, captured_on, check_value, validate,
+};
 pub use workflow::{Role, frozen_fields, transition_allowed};
 
 pub use date::{Date, PartialDate};

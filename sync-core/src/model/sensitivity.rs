@@ -3,11 +3,17 @@
 //! `shared/domain/REVIEW.md` §6) and which roles read them.
 //!
 //! The marks are part of the schema (`docs/schema.md`, column *class*; JSON Schema
-//! `x-ferry-class`). Keeping sensitive fields off the phones of roles that do not read them
-//! needs a companion document per record (`docs/adr/rights-sensitive-fields-and-redaction.md`);
-//! until that is built, sync sends records whole and these marks only describe.
+//! `x-ferry-class`) and they decide where a value lives
+//! (`docs/adr/rights-sensitive-fields-and-redaction.md`, Decision 1; `docs/protocol.md` §12):
+//!
+//! - a sensitive value is **never** in a record's Automerge document, so no phone holds it in
+//!   a document or its history (the server refuses a change that writes one, [`crate::check`]);
+//! - a phone sends it once as a [`SensitiveWrite`](crate::protocol::SensitiveWrite) beside its
+//!   changes, keeps it in its encrypted queue until the server acknowledges it, then drops it;
+//! - the server keeps it (with who wrote it, when) apart from the document, and shows it only
+//!   to roles that [`reads_sensitive`], each read audited.
 
-use super::{Kind, Role};
+use super::{Fields, Kind, Role, Value};
 
 /// A field's sensitivity class.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,14 +34,37 @@ impl Class {
     }
 }
 
-/// The sensitive fields of schema 1. Biometrics flags and the criminal-procedure status behind
-/// temporary-absence categories a/b join this list when the schema gains them.
+/// The sensitive fields of schema 1.
 pub const SENSITIVE_FIELDS: &[(Kind, &str)] = &[
     (Kind::Citizen, "religion"),
     (Kind::Citizen, "ethnicity"),
     // Health data.
     (Kind::Citizen, "blood_type"),
+    // Biometrics flags: whether fingerprints and iris were collected for a card.
+    (Kind::CccdApplication, "fingerprints_taken"),
+    (Kind::CccdApplication, "iris_taken"),
 ];
+
+/// Whether `field` of `kind` is sensitive.
+pub fn is_sensitive(kind: Kind, field: &str) -> bool {
+    class_of(kind, field) == Class::Sensitive
+}
+
+/// The sensitive fields of `kind`, in schema order.
+pub fn sensitive_fields(kind: Kind) -> impl Iterator<Item = &'static str> {
+    SENSITIVE_FIELDS
+        .iter()
+        .filter(move |(k, _)| *k == kind)
+        .map(|(_, f)| *f)
+}
+
+/// Takes the sensitive fields out of `fields` (which then hold what goes into the record's
+/// document) and returns them with their values.
+pub fn split_off(kind: Kind, fields: &mut Fields) -> Vec<(String, Value)> {
+    sensitive_fields(kind)
+        .filter_map(|f| fields.remove(f).map(|v| (f.to_owned(), v)))
+        .collect()
+}
 
 /// The class of `field` of `kind`.
 pub fn class_of(kind: Kind, field: &str) -> Class {
@@ -71,6 +100,21 @@ mod tests {
         assert_eq!(class_of(Kind::Citizen, "ethnicity"), Class::Sensitive);
         assert_eq!(class_of(Kind::Citizen, "full_name"), Class::Ordinary);
         assert_eq!(class_of(Kind::Household, "religion"), Class::Ordinary);
+    }
+
+    #[test]
+    fn splitting_a_citizen_takes_out_religion_and_leaves_the_name() {
+        let mut fields = Fields::new();
+        fields.insert("full_name".into(), Value::Text("Lê Văn Tám".into()));
+        fields.insert("religion".into(), Value::Text("Phật giáo".into()));
+        let taken = split_off(Kind::Citizen, &mut fields);
+        assert_eq!(
+            taken,
+            [("religion".to_owned(), Value::Text("Phật giáo".into()))]
+        );
+        assert_eq!(fields.keys().collect::<Vec<_>>(), ["full_name"]);
+        assert!(is_sensitive(Kind::CccdApplication, "iris_taken"));
+        assert!(!is_sensitive(Kind::CccdApplication, "full_name"));
     }
 
     #[test]

@@ -208,6 +208,26 @@ pub fn validate(
     Ok(findings)
 }
 
+/// Checks one value of `field` of `kind` on its own, as [`validate`] checks it inside a record
+/// (type, enum values, length): for a sensitive write (`docs/protocol.md` §12), which comes
+/// without its record. Normalise it first ([`normalise_value`]).
+pub fn check_value(kind: Kind, field: &str, value: &Value) -> Result<(), Vec<StructuralError>> {
+    let Some(spec) = field_spec(kind, field) else {
+        return Err(vec![err(
+            field,
+            "unknown_field",
+            format!("a {kind} has no field with this name"),
+        )]);
+    };
+    let (mut errors, mut findings) = (Vec::new(), Vec::new());
+    check_field(spec, value, &mut errors, &mut findings);
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors)
+    }
+}
+
 /// The day a record's address unit codes were captured, as they are read
 /// ([`super::Catalog::normalise_on`]): a citizen's `captured_on` (the day the population data
 /// was collected), a declaration's `filed_on` (the form's date); `None` otherwise, or when the

@@ -282,6 +282,7 @@ mod tests {
             max_bytes: 65536,
             status: DeviceStatus::default(),
             resync: vec![],
+            sensitive: Vec::new(),
         }
     }
 

@@ -77,6 +77,49 @@ pub struct SyncRequest {
     /// (§4.2).
     #[serde(default, deserialize_with = "null_as_empty")]
     pub resync: Vec<Uuid>,
+    /// Values of sensitive fields the device's users entered (§12): they never travel in a
+    /// record's document. Optional: absent and `null` both mean none; omitted when empty.
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "null_as_empty"
+    )]
+    pub sensitive: Vec<SensitiveWrite>,
+}
+
+/// One value of a sensitive field (`docs/schema.md`, class *sensitive*) written on a device:
+/// sent once, outside the record's Automerge document, so that no device ever holds it in a
+/// document or a history (`docs/protocol.md` §12).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SensitiveWrite {
+    /// The write's own id (a UUIDv7 made on the device): a write re-sent after a lost reply
+    /// is acknowledged again and applied once.
+    pub id: Uuid,
+    /// The record the field belongs to.
+    pub record: Uuid,
+    /// The field's name (`religion`, …).
+    pub field: String,
+    /// The new value; absent or `null` clears the field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<crate::model::Value>,
+    /// When it was entered on the device (ms since the Unix epoch).
+    pub at_ms: i64,
+}
+
+/// A sensitive write the server refused (the device drops it and lists it for its officer).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SensitiveRejection {
+    /// The write's id.
+    pub id: Uuid,
+    /// The record it was for.
+    pub record: Uuid,
+    /// The field.
+    pub field: String,
+    /// Why: `out_of_scope` (no such record in the user's units), `invalid` (not a sensitive
+    /// field of the record's kind, or a value the field does not take), `forbidden`.
+    pub code: RejectCode,
+    /// A human-readable reason (no personal data).
+    pub message: String,
 }
 
 /// A record's pending changes.
@@ -171,6 +214,21 @@ pub struct SyncReply {
         deserialize_with = "null_as_empty"
     )]
     pub actors: Vec<ActorInfo>,
+    /// Ids of the request's sensitive writes that are now durably stored (or were already).
+    /// Omitted when empty.
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "null_as_empty"
+    )]
+    pub sensitive_accepted: Vec<Uuid>,
+    /// The request's sensitive writes that were refused. Omitted when empty.
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "null_as_empty"
+    )]
+    pub sensitive_rejected: Vec<SensitiveRejection>,
 }
 
 /// What a pull still has to deliver after one reply (an estimate: records whose changes
@@ -215,6 +273,8 @@ impl SyncReply {
             units: None,
             remaining: None,
             actors: Vec::new(),
+            sensitive_accepted: Vec::new(),
+            sensitive_rejected: Vec::new(),
         }
     }
 }

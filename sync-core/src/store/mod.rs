@@ -8,6 +8,7 @@
 
 mod pool;
 pub mod schema;
+pub mod sensitive;
 pub mod tables;
 
 pub use pool::{DEFAULT_READERS, Pool};

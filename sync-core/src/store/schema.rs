@@ -148,6 +148,23 @@ END;
 ALTER TABLE actors ADD COLUMN display_name TEXT;
 ",
     },
+    Migration {
+        version: 6,
+        // Sensitive values entered on the device and not yet acknowledged
+        // (`store::sensitive`, protocol §12): they never enter a record's document, and leave
+        // this table once the server has them. One per record and field: a later entry
+        // replaces an earlier one still waiting.
+        sql: "
+CREATE TABLE sensitive_outbox (
+    record TEXT NOT NULL,
+    field TEXT NOT NULL,
+    id TEXT NOT NULL UNIQUE,
+    value TEXT,
+    at_ms INTEGER NOT NULL,
+    PRIMARY KEY (record, field)
+) STRICT, WITHOUT ROWID;
+",
+    },
 ];
 
 /// The schema as SQLite describes it, one normalised line per fact, for comparing two

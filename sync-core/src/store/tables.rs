@@ -310,9 +310,9 @@ pub fn drop_pending(tx: &Transaction<'_>, record: Uuid) -> Result<(), StoreError
 /// Outbox size and the time of its oldest edit.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OutboxStatus {
-    /// Pending changes (every save is one).
+    /// Pending changes (every save is one) and sensitive values waiting to be sent.
     pub pending: u64,
-    /// Records with at least one pending change.
+    /// Records with at least one pending change or sensitive value.
     #[serde(default)]
     pub records: u64,
     /// When the oldest pending edit was made (ms since the Unix epoch).
@@ -321,8 +321,14 @@ pub struct OutboxStatus {
 
 /// The outbox status.
 pub fn outbox_status(conn: &Connection) -> Result<OutboxStatus, StoreError> {
+    // Sensitive values waiting (protocol §12) count as pending edits too: the device has
+    // something to send.
     Ok(conn.query_row(
-        "SELECT count(*), count(DISTINCT record), min(created_ms) FROM outbox",
+        "SELECT (SELECT count(*) FROM outbox) + (SELECT count(*) FROM sensitive_outbox),
+                (SELECT count(*) FROM (SELECT record FROM outbox
+                                       UNION SELECT record FROM sensitive_outbox)),
+                (SELECT min(m) FROM (SELECT min(created_ms) AS m FROM outbox
+                                     UNION ALL SELECT min(at_ms) FROM sensitive_outbox))",
         [],
         |r| {
             Ok(OutboxStatus {
@@ -455,7 +461,8 @@ pub fn wipe_all(tx: &Transaction<'_>) -> Result<(), StoreError> {
     tx.execute_batch(
         "DELETE FROM outbox; DELETE FROM records; DELETE FROM cursors; DELETE FROM rejected;
          DELETE FROM resync; DELETE FROM meta; DELETE FROM actors; DELETE FROM record_actors;
-         DELETE FROM attachment_blobs; DELETE FROM attachment_pieces;",
+         DELETE FROM attachment_blobs; DELETE FROM attachment_pieces;
+         DELETE FROM sensitive_outbox;",
     )?;
     Ok(())
 }

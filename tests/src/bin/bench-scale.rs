@@ -308,6 +308,7 @@ impl Pusher {
             max_bytes: 256 * 1024,
             status: DeviceStatus::default(),
             resync: Vec::new(),
+            sensitive: Vec::new(),
         })
     }
 }

@@ -582,6 +582,7 @@ impl World {
             max_bytes: MIN_MAX_BYTES,
             status: DeviceStatus::default(),
             resync: vec![],
+            sensitive: Vec::new(),
         };
         let reply = self.server.exchange(&self.hostile, req, self.max_bytes);
         if reply.accepted.iter().any(|h| h.as_slice() == hash) {

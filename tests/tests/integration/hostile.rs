@@ -447,6 +447,7 @@ fn resync_of_another_units_record_answers_like_an_unknown_id() {
             max_bytes: sync_core::protocol::DEFAULT_MAX_BYTES,
             status: Default::default(),
             resync: vec![record],
+            sensitive: Vec::new(),
         };
         let body = sync_core::protocol::compress(
             &sync_core::protocol::encode_request(&req),

@@ -69,6 +69,7 @@ impl Puller {
             max_bytes: MIN_MAX_BYTES,
             status: DeviceStatus::default(),
             resync: Vec::new(),
+            sensitive: Vec::new(),
         };
         let http = self
             .client

@@ -128,6 +128,7 @@ fn request(device: Uuid, cursors: BTreeMap<String, u64>) -> SyncRequest {
         max_bytes: 64 * 1024,
         status: DeviceStatus::default(),
         resync: Vec::new(),
+        sensitive: Vec::new(),
     }
 }
 

@@ -46,19 +46,6 @@ fn town() -> (Server, Device, Device, Uuid) {
     (server, a, b, id)
 }
 
-/// The bytes of a SQLite database and its WAL and shared-memory files, as on disk.
-fn raw_files(db: &std::path::Path) -> Vec<u8> {
-    let mut bytes = Vec::new();
-    for suffix in ["", "-wal", "-shm", "-journal"] {
-        let mut path = db.as_os_str().to_owned();
-        path.push(suffix);
-        if let Ok(b) = std::fs::read(&path) {
-            bytes.extend(b);
-        }
-    }
-    bytes
-}
-
 /// Whether `bytes` hold the value, as typed or as its folded search key.
 fn holds_value(bytes: &[u8]) -> bool {
     [WRONG.to_owned(), search_key(WRONG)]
@@ -100,9 +87,9 @@ fn two_phones_offline_during_a_redaction_keep_their_edits_and_no_store_keeps_the
     // (the redaction vacuums the tables there, `docs/protocol.md` §13.5).
     let sqlite = server.engine() == Engine::Sqlite;
     // The search finds the value where it is (so its absence later means something).
-    assert!(!sqlite || holds_value(&raw_files(&server.db_path())));
+    assert!(!sqlite || holds_value(&ferry_tests::raw_db_files(&server.db_path())));
     assert!(phone_copy_holds_value(&b, id));
-    assert!(holds_value(&raw_files(b.pool().path())));
+    assert!(holds_value(&ferry_tests::raw_db_files(b.pool().path())));
 
     // Both phones offline: each edits another field.
     a.update(id, &[set("notes", "gặp tại nhà")], now_ms())
@@ -124,12 +111,12 @@ fn two_phones_offline_during_a_redaction_keep_their_edits_and_no_store_keeps_the
         assert_eq!(phone.pending(), 0);
         assert!(!phone_copy_holds_value(phone, id));
         assert!(
-            !holds_value(&raw_files(phone.pool().path())),
+            !holds_value(&ferry_tests::raw_db_files(phone.pool().path())),
             "a phone's store file holds the value"
         );
     }
     assert!(
-        !sqlite || !holds_value(&raw_files(&server.db_path())),
+        !sqlite || !holds_value(&ferry_tests::raw_db_files(&server.db_path())),
         "the server's database files hold the value"
     );
 }

@@ -267,6 +267,7 @@ fn a_revoked_device_gets_wipe_then_401() {
         max_bytes: protocol::DEFAULT_MAX_BYTES,
         status: Default::default(),
         resync: vec![],
+        sensitive: Vec::new(),
     };
     let reply = a
         .client

@@ -1,0 +1,223 @@
+//! Sensitive fields (issue 14 item 1; `docs/protocol.md` §12): religion, ethnicity, blood
+//! type and the biometrics flags never reach a phone. The real `ferry` binary, real
+//! sync-core phones; the bytes each phone stores are searched for the values.
+
+use ferry_tests::{Device, Server, now_ms};
+use sync_core::doc::Edit;
+use sync_core::model::{Kind, Value};
+use uuid::Uuid;
+
+use crate::bin;
+
+const WARD: &str = "07132";
+/// Values no other fixture uses, so finding them in a file means this test put them there.
+const RELIGION: &str = "Cao Đài Tây Ninh";
+const ETHNICITY: &str = "Sán Dìu";
+
+fn holds(bytes: &[u8], value: &str) -> bool {
+    bytes.windows(value.len()).any(|w| w == value.as_bytes())
+}
+
+/// Whether the phone holds either value anywhere: its files, its copy of the record, the
+/// copy's history.
+fn phone_holds_a_value(phone: &Device, id: Uuid) -> bool {
+    let files = ferry_tests::raw_db_files(phone.pool().path());
+    let in_doc = phone.document(id).unwrap().is_some_and(|doc| {
+        holds(&doc.save(), RELIGION)
+            || doc.history().iter().any(|h| {
+                [&h.from, &h.to]
+                    .iter()
+                    .any(|v| matches!(v, Some(Value::Text(t)) if t == RELIGION || t == ETHNICITY))
+            })
+    });
+    holds(&files, RELIGION) || holds(&files, ETHNICITY) || in_doc
+}
+
+fn sensitive_of(phone: &Device, id: Uuid) -> ferry_tests::HttpReply {
+    phone
+        .client
+        .get(&format!("/v1/records/{id}/sensitive"))
+        .unwrap()
+}
+
+ferry_tests::both_engines!(no_phone_ever_holds_a_sensitive_value_and_staff_read_it_online_audited);
+fn no_phone_ever_holds_a_sensitive_value_and_staff_read_it_online_audited() {
+    let server = Server::start(bin());
+    server.add_user("lan", "officer", &[WARD]);
+    server.add_user("minh", "officer", &[WARD]);
+    server.add_user("thu", "staff", &[WARD]);
+    server.add_user("chutich", "leader", &[WARD]);
+    let lan = Device::login(&server.url(), "lan");
+    let minh = Device::login(&server.url(), "minh");
+    let thu = Device::login(&server.url(), "thu");
+
+    // The intake officer enters religion and ethnicity with the citizen.
+    let mut fields = ferry_tests::citizen("Hoàng Văn Sáng");
+    fields.insert("religion".into(), Value::Text(RELIGION.into()));
+    fields.insert("ethnicity".into(), Value::Text(ETHNICITY.into()));
+    let id = lan
+        .create(Kind::Citizen, WARD, fields, now_ms())
+        .unwrap()
+        .record
+        .id;
+    // Before the sync the officer sees what she entered; it waits in the encrypted queue.
+    assert_eq!(
+        lan.get(id).unwrap().unwrap().record.text("religion"),
+        Some(RELIGION)
+    );
+    lan.sync_all();
+    assert_eq!(lan.pending(), 0, "the values were acknowledged");
+    minh.sync_all();
+    thu.sync_all();
+
+    // Every phone holds the record, none holds the values: not the author's after the
+    // acknowledgement, not the other officer's, not the police office's.
+    for phone in [&lan, &minh, &thu] {
+        let record = phone.get(id).unwrap().expect("the record synced").record;
+        assert_eq!(record.text("full_name"), Some("Hoàng Văn Sáng"));
+        assert!(record.text("religion").is_none());
+        assert!(
+            !phone_holds_a_value(phone, id),
+            "a phone's store holds a sensitive value"
+        );
+    }
+
+    // The police office reads them online, each read audited; officers and leaders may not.
+    let read = sensitive_of(&thu, id);
+    assert_eq!(read.status, 200, "{}", String::from_utf8_lossy(&read.body));
+    let body = read.json();
+    assert_eq!(body["fields"]["religion"], RELIGION);
+    assert_eq!(body["fields"]["ethnicity"], ETHNICITY);
+    let refused = sensitive_of(&lan, id);
+    assert_eq!(refused.status, 403);
+    assert!(String::from_utf8_lossy(&refused.body).contains("sensitive_not_readable"));
+    let leader = Device::login(&server.url(), "chutich");
+    assert_eq!(sensitive_of(&leader, id).status, 403);
+    // The admin API shows them apart from the document's fields.
+    let admin = server
+        .admin()
+        .get(&format!("/v1/admin/records/{id}"))
+        .unwrap()
+        .json();
+    assert_eq!(admin["sensitive"]["religion"], RELIGION);
+    assert!(admin["fields"].get("religion").is_none());
+
+    // A correction made on the staff phone reaches the server the same way.
+    thu.update(
+        id,
+        &[Edit::Set {
+            field: "religion".into(),
+            value: Value::Text("Không".into()),
+        }],
+        now_ms(),
+    )
+    .unwrap();
+    thu.sync_all();
+    assert_eq!(sensitive_of(&thu, id).json()["fields"]["religion"], "Không");
+
+    // The audit trail names who wrote and who read which field, never a value.
+    let audit = server.cli(&["audit", "list", "--json"]);
+    let text = String::from_utf8_lossy(&audit.stdout);
+    assert!(audit.status.success());
+    assert!(text.contains("sensitive_read") && text.contains("sensitive_written"));
+    assert!(
+        !text.contains(RELIGION) && !text.contains(ETHNICITY),
+        "{text}"
+    );
+}
+
+ferry_tests::both_engines!(
+    a_sensitive_write_is_applied_once_and_one_outside_the_users_units_is_refused
+);
+fn a_sensitive_write_is_applied_once_and_one_outside_the_users_units_is_refused() {
+    use sync_core::protocol::{self, Encoding, SensitiveWrite};
+    let server = Server::start(bin());
+    server.add_user("lan", "officer", &[WARD]);
+    server.add_user("hai", "officer", &["07135"]);
+    let lan = Device::login(&server.url(), "lan");
+    let hai = Device::login(&server.url(), "hai");
+    let id = lan
+        .create(
+            Kind::Citizen,
+            WARD,
+            ferry_tests::citizen("Đặng Thị Mơ"),
+            now_ms(),
+        )
+        .unwrap()
+        .record
+        .id;
+    lan.sync_all();
+    let write = |value: &str| SensitiveWrite {
+        id: Uuid::now_v7(),
+        record: id,
+        field: "blood_type".into(),
+        value: Some(Value::Text(value.into())),
+        at_ms: now_ms(),
+    };
+    let exchange = |phone: &Device, writes: Vec<SensitiveWrite>| {
+        let mut req = phone
+            .prepare_sync(&sync_core::replica::SyncOptions::default())
+            .unwrap();
+        req.sensitive = writes;
+        let reply = phone
+            .client
+            .send(
+                "POST",
+                "/v1/sync",
+                &[("Content-Type", "application/cbor")],
+                Some(protocol::compress(
+                    &protocol::encode_request(&req),
+                    Encoding::Identity,
+                )),
+            )
+            .unwrap();
+        assert_eq!(reply.status, 200);
+        let reply = ferry_tests::decode_sync_reply(&reply).unwrap();
+        phone.apply_reply(&reply, now_ms()).unwrap();
+        reply
+    };
+    let first = write("AB");
+    let reply = exchange(&lan, vec![first.clone()]);
+    assert_eq!(reply.sensitive_accepted, [first.id]);
+    // A newer value, then the first one re-sent after a "lost" reply: acknowledged again,
+    // not applied again.
+    let second = write("O");
+    exchange(&lan, vec![second.clone()]);
+    let again = exchange(&lan, vec![first.clone()]);
+    assert_eq!(again.sensitive_accepted, [first.id]);
+    let admin = server.admin();
+    let view = admin
+        .get(&format!("/v1/admin/records/{id}"))
+        .unwrap()
+        .json();
+    assert_eq!(view["sensitive"]["blood_type"], "O");
+    // A value the field does not take, a field that is not sensitive, another unit's record.
+    let bad = exchange(
+        &lan,
+        vec![
+            write("Z"),
+            SensitiveWrite {
+                field: "full_name".into(),
+                ..write("x")
+            },
+        ],
+    );
+    assert_eq!(bad.sensitive_rejected.len(), 2);
+    assert!(
+        bad.sensitive_rejected
+            .iter()
+            .all(|r| r.code == protocol::RejectCode::Invalid)
+    );
+    let foreign = exchange(&hai, vec![write("A")]);
+    assert_eq!(
+        foreign.sensitive_rejected[0].code,
+        protocol::RejectCode::OutOfScope
+    );
+    assert_eq!(
+        admin
+            .get(&format!("/v1/admin/records/{id}"))
+            .unwrap()
+            .json()["sensitive"]["blood_type"],
+        "O"
+    );
+}
