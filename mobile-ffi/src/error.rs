@@ -50,6 +50,13 @@ pub(crate) enum Error {
     /// The server does not accept the session's token any more.
     #[error("session rejected (HTTP {0})")]
     Unauthorized(u16),
+    /// The server refused a request with 403 and a stable code (a role that may not read
+    /// sensitive values: `sensitive_not_readable`).
+    #[error("refused by the server ({0})")]
+    Refused(String),
+    /// The server has no such record in the user's units (404).
+    #[error("no such record on the server")]
+    RemoteNotFound,
     /// Any other unexpected HTTP status.
     #[error("unexpected HTTP status {0}")]
     Status(u16),
@@ -263,6 +270,8 @@ impl From<Error> for ApiError {
             Error::Locked => ApiError::AccountLocked,
             Error::LoginRefused { code, .. } => ApiError::LoginRefused { code },
             Error::Unauthorized(_) => ApiError::SessionExpired,
+            Error::Refused(reason) => ApiError::Forbidden { reason },
+            Error::RemoteNotFound => ApiError::NotFound,
             Error::Status(status) => ApiError::Server { status },
             Error::Argument(reason) => ApiError::InvalidArgument {
                 reason: reason.into(),

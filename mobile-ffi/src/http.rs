@@ -1,4 +1,5 @@
-//! The built-in HTTP transport (ureq, blocking): `POST /v1/login` and `POST /v1/sync`.
+//! The built-in HTTP transport (ureq, blocking): `POST /v1/login`, `POST /v1/sync` and the
+//! online read of a record's sensitive values.
 
 use std::time::Duration;
 
@@ -197,4 +198,36 @@ pub(crate) fn sync(base: &str, token: &str, request_cbor: &[u8]) -> Result<Excha
         sent: body.len() as u64,
         received: bytes.len() as u64,
     })
+}
+
+/// `GET /v1/records/{id}/sensitive` (`docs/protocol.md` §12): the record's sensitive values,
+/// for roles that read them. 403 → [`Error::Refused`] with the server's code; 404 →
+/// [`Error::RemoteNotFound`].
+pub(crate) fn sensitive(
+    base: &str,
+    token: &str,
+    record: &str,
+) -> Result<std::collections::BTreeMap<String, sync_core::model::Value>, Error> {
+    #[derive(Deserialize)]
+    struct Reply {
+        fields: std::collections::BTreeMap<String, sync_core::model::Value>,
+    }
+    let mut resp = agent()
+        .get(format!("{base}/v1/records/{record}/sensitive"))
+        .header("Authorization", format!("Bearer {token}"))
+        .header("Accept", "application/json")
+        .call()?;
+    let status = resp.status().as_u16();
+    let bytes = resp
+        .body_mut()
+        .with_config()
+        .limit(MAX_LOGIN_BYTES)
+        .read_to_vec()?;
+    match status {
+        200..=299 => Ok(serde_json::from_slice::<Reply>(&bytes)?.fields),
+        401 => Err(Error::Unauthorized(status)),
+        403 => Err(Error::Refused(error_code(&bytes))),
+        404 => Err(Error::RemoteNotFound),
+        other => Err(Error::Status(other)),
+    }
 }

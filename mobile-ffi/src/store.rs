@@ -451,6 +451,23 @@ impl FerryStore {
     ///
     /// Throws `NotLoggedIn`, `SessionExpired` (log in again), `Network` (try later; nothing
     /// is lost) or `Wiped`.
+    /// The record's sensitive values (religion, ethnicity, blood type, biometrics flags),
+    /// read online from the server: the phone never keeps them (`docs/protocol.md` §12).
+    /// Only police office staff and admins may read them: other roles get
+    /// `Forbidden { reason: "sensitive_not_readable" }` (leaders `leader_holds_no_records`);
+    /// a record the server does not hold in the user's units gives `NotFound`. Every read is
+    /// audited on the server. A field without a value is absent.
+    pub fn read_sensitive(&self, id: String) -> Result<HashMap<String, FieldValue>, ApiError> {
+        let record = parse_id(&id).map_err(ApiError::from)?;
+        let session = self
+            .with_replica(stored_session)
+            .map_err(ApiError::from)?
+            .ok_or(ApiError::NotLoggedIn)?;
+        let values = http::sensitive(&session.server_url, &session.token, &record.to_string())
+            .map_err(ApiError::from)?;
+        Ok(values.into_iter().map(|(k, v)| (k, v.into())).collect())
+    }
+
     pub fn sync(
         &self,
         progress: Arc<dyn SyncProgress>,

@@ -10,6 +10,7 @@ Environment:
     FERRY_OFFICER1, FERRY_PASSWORD1   an officer of unit 07132 (phone A)
     FERRY_OFFICER2, FERRY_PASSWORD2   another officer of unit 07132 (phone B)
     FERRY_DISPLAY1, FERRY_DISPLAY2    the two officers' display names (NFC)
+    FERRY_STAFF, FERRY_STAFF_PASSWORD  a police office staff member of unit 07132
     FERRY_OFFICER3/4, FERRY_PASSWORD3/4  two more officers of unit 07132
     FERRY_BIN, FERRY_DATA_DIR  the `ferry` binary and its data dir, to revoke a device
                                (the remote wipe and its reset) and reassign an officer
@@ -311,6 +312,30 @@ class FieldDay(unittest.TestCase):
                                             unit=UNIT))
             self.assertEqual([r.id for r in drafts], [application.record.id])
             self.assertEqual(store.find(RecordQuery(unit=OTHER_UNIT)), [])
+
+    def test_religion_entered_on_a_phone_is_read_online_by_staff_and_kept_by_no_phone(self):
+        a = self.a
+        record = citizen("Vi Thị Mây", "022190004321", "1990-04-04", "female")
+        record["religion"] = text("Tin Lành Việt Nam")
+        record["ethnicity"] = text("Nùng")
+        cid = a.create(RecordKind.CITIZEN, UNIT, record).record.id
+        # Shown to the officer until it is sent, then kept nowhere on the phone.
+        self.assertEqual(a.get(cid).record.fields["religion"], text("Tin Lành Việt Nam"))
+        self.sync(a)
+        self.assertNotIn("religion", a.get(cid).record.fields)
+        with self.assertRaises(ApiError.Forbidden) as caught:
+            a.read_sensitive(cid)
+        self.assertEqual(caught.exception.reason, "sensitive_not_readable")
+        staff = ffi.FerryStore.open(os.path.join(self.dir.name, "staff.db"), os.urandom(32))
+        staff.login(self.url, env("FERRY_STAFF"), env("FERRY_STAFF_PASSWORD"), "Office tablet")
+        self.sync(staff)
+        self.assertNotIn("religion", staff.get(cid).record.fields)
+        self.assertEqual(
+            staff.read_sensitive(cid),
+            {"religion": text("Tin Lành Việt Nam"), "ethnicity": text("Nùng")},
+        )
+        with self.assertRaises(ApiError.NotFound):
+            staff.read_sensitive("01980e3c-7a6b-7cc2-9d2e-4f3a2b1c0d9e")
 
     def test_many_records_take_several_round_trips_with_progress(self):
         a, b = self.a, self.b

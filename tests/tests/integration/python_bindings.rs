@@ -196,8 +196,20 @@ pub(crate) fn add_officer(
     unit: &str,
     display_name: Option<&str>,
 ) {
+    add_user(data_dir, name, "officer", password, unit, display_name);
+}
+
+/// Adds a user of `role` and `unit` through the CLI, with a display name when given.
+pub(crate) fn add_user(
+    data_dir: &Path,
+    name: &str,
+    role: &str,
+    password: &str,
+    unit: &str,
+    display_name: Option<&str>,
+) {
     let output = ferry(data_dir)
-        .args(["user", "add", name, "--role", "officer", "--unit", unit])
+        .args(["user", "add", name, "--role", role, "--unit", unit])
         .args(["--password", password])
         .args(
             display_name
@@ -243,6 +255,7 @@ fn python_field_day_with_two_phones_against_a_real_server() {
     );
     add_officer(&data_dir, "officer3", "officer3-pw-789", "07132", None);
     add_officer(&data_dir, "officer4", "officer4-pw-012", "07132", None);
+    add_user(&data_dir, "staff1", "staff", "staff1-pw-345", "07132", None);
     let server = start_server(&data_dir);
 
     let tests_dir = root().join("mobile-ffi/tests/python");
@@ -262,6 +275,8 @@ fn python_field_day_with_two_phones_against_a_real_server() {
         .env("FERRY_PASSWORD3", "officer3-pw-789")
         .env("FERRY_OFFICER4", "officer4")
         .env("FERRY_PASSWORD4", "officer4-pw-012")
+        .env("FERRY_STAFF", "staff1")
+        .env("FERRY_STAFF_PASSWORD", "staff1-pw-345")
         .env("FERRY_BIN", ferry_bin())
         .env("FERRY_DATA_DIR", &data_dir)
         .output()
