@@ -66,6 +66,41 @@ fn imported_records_reach_a_phone_are_queued_for_review_and_audited_once() {
     );
     assert_eq!(count(&server, "SELECT count(*) FROM records"), 400);
     assert_eq!(count(&server, "SELECT count(*) FROM review_queue"), 400);
+    // Religion, ethnicity and blood type are stored apart, one value per generated one, and
+    // no stored document holds them (docs/protocol.md §12).
+    let generated: usize = records
+        .iter()
+        .map(|r| {
+            sync_core::model::sensitivity::sensitive_fields(r.kind)
+                .filter(|f| r.fields.contains_key(*f))
+                .count()
+        })
+        .sum();
+    assert!(generated > 0, "the generator fills sensitive fields");
+    assert_eq!(
+        count(&server, "SELECT count(*) FROM sensitive_values") as usize,
+        generated
+    );
+    let docs: Vec<Vec<u8>> = server
+        .store()
+        .read(|c| -> anyhow::Result<Vec<Vec<u8>>> {
+            Ok(c.query("SELECT doc FROM records", &[])?
+                .into_iter()
+                .map(|mut r| r.take::<Vec<u8>>(0))
+                .collect::<Result<_, _>>()?)
+        })
+        .unwrap();
+    for doc in docs {
+        let doc = sync_core::doc::RecordDoc::load(&doc).unwrap();
+        assert!(
+            doc.history()
+                .iter()
+                .all(|h| !sync_core::model::sensitivity::is_sensitive(
+                    sync_core::model::Kind::Citizen,
+                    &h.field
+                ))
+        );
+    }
     let audit = server.cli(&["audit", "list", "--action", "import", "--json"]);
     let rows = text(&audit.stdout);
     assert_eq!(rows.lines().count(), 1, "{rows}");

@@ -13,6 +13,8 @@ const WARD: &str = "07132";
 /// Values no other fixture uses, so finding them in a file means this test put them there.
 const RELIGION: &str = "Cao Đài Tây Ninh";
 const ETHNICITY: &str = "Sán Dìu";
+/// A man born in 1990, registered in Quảng Ninh (022).
+const ID_NUMBER: &str = "022090007777";
 
 fn holds(bytes: &[u8], value: &str) -> bool {
     bytes.windows(value.len()).any(|w| w == value.as_bytes())
@@ -220,4 +222,177 @@ fn a_sensitive_write_is_applied_once_and_one_outside_the_users_units_is_refused(
             .json()["sensitive"]["blood_type"],
         "O"
     );
+}
+
+/// Stores a citizen whose document holds `religion`, as servers before schema version 17
+/// stored what phones pushed (the push check now refuses such a change).
+fn store_old_style_citizen(server: &Server, name: &str, religion: &str) -> Uuid {
+    use sync_core::doc::{Author, RecordDoc, encode_change};
+    let mut fields = ferry_tests::citizen(name);
+    fields.insert("religion".into(), Value::Text(religion.into()));
+    let record = sync_core::model::Record {
+        id: Uuid::now_v7(),
+        kind: Kind::Citizen,
+        unit: WARD.into(),
+        fields,
+    };
+    let (doc, mut change) = RecordDoc::create(&record, &Author::new(&[7; 16], now_ms())).unwrap();
+    let bytes = encode_change(&mut change);
+    let row = sync_core::replica::row_for(&doc, &record, &[], now_ms());
+    server
+        .store()
+        .write(|tx| -> anyhow::Result<()> {
+            ferry_server::feed::put_record(tx, &row)?;
+            ferry_server::feed::append_change(
+                tx,
+                record.id,
+                &change.hash().0,
+                &bytes,
+                WARD,
+                Uuid::nil(),
+                now_ms(),
+            )?;
+            Ok(())
+        })
+        .unwrap();
+    record.id
+}
+
+ferry_tests::both_engines!(
+    splitting_an_old_document_moves_its_religion_apart_and_phones_drop_their_copy_of_it
+);
+fn splitting_an_old_document_moves_its_religion_apart_and_phones_drop_their_copy_of_it() {
+    let server = Server::start(bin());
+    server.add_user("lan", "officer", &[WARD]);
+    let id = store_old_style_citizen(&server, "Triệu Văn Cũ", RELIGION);
+    let lan = Device::login(&server.url(), "lan");
+    lan.sync_all();
+    // The phone got the old document, value and history included (what the split undoes).
+    assert!(phone_holds_a_value(&lan, id));
+    // Offline, the officer corrects the phone number meanwhile.
+    lan.update(
+        id,
+        &[Edit::Set {
+            field: "phone".into(),
+            value: Value::Text("0904 111 222".into()),
+        }],
+        now_ms(),
+    )
+    .unwrap();
+
+    let out = server.cli(&["record", "split-sensitive", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let split: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (split["records"].as_u64(), split["fields"].as_u64()),
+        (Some(1), Some(1))
+    );
+    // Run again: nothing left to move.
+    let again: serde_json::Value =
+        serde_json::from_slice(&server.cli(&["record", "split-sensitive", "--json"]).stdout)
+            .unwrap();
+    assert_eq!(again["records"], 0);
+
+    let admin = server.admin();
+    let view = admin
+        .get(&format!("/v1/admin/records/{id}"))
+        .unwrap()
+        .json();
+    assert_eq!(view["sensitive"]["religion"], RELIGION);
+    assert!(view["fields"].get("religion").is_none());
+    let doc = admin
+        .get(&format!("/v1/admin/records/{id}/doc"))
+        .unwrap()
+        .body;
+    assert!(!holds(&doc, RELIGION), "the stored document still holds it");
+
+    lan.sync_all();
+    lan.sync_all();
+    assert!(
+        !phone_holds_a_value(&lan, id),
+        "the phone still holds the value after the split"
+    );
+    let record = lan.get(id).unwrap().unwrap().record;
+    assert_eq!(
+        record.text("phone"),
+        Some("0904 111 222"),
+        "the offline edit survived"
+    );
+    assert_eq!(
+        admin
+            .get(&format!("/v1/admin/records/{id}"))
+            .unwrap()
+            .json()["fields"]["phone"],
+        "0904 111 222"
+    );
+}
+
+ferry_tests::both_engines!(redacting_a_sensitive_value_removes_it_from_the_stored_writes);
+fn redacting_a_sensitive_value_removes_it_from_the_stored_writes() {
+    let server = Server::start(bin());
+    server.add_user("lan", "officer", &[WARD]);
+    let lan = Device::login(&server.url(), "lan");
+    let mut fields = ferry_tests::citizen("Lục Văn Nhầm");
+    fields.insert("id_number".into(), Value::Text(ID_NUMBER.into()));
+    fields.insert("religion".into(), Value::Text(RELIGION.into()));
+    let id = lan
+        .create(Kind::Citizen, WARD, fields, now_ms())
+        .unwrap()
+        .record
+        .id;
+    lan.sync_all();
+    lan.update(
+        id,
+        &[Edit::Set {
+            field: "religion".into(),
+            value: Value::Text("Không".into()),
+        }],
+        now_ms(),
+    )
+    .unwrap();
+    lan.sync_all();
+    let admin = server.admin();
+    let report = |admin: &ferry_tests::Client| {
+        admin
+            .post_json(
+                "/v1/admin/subject-report",
+                &serde_json::json!({ "id_number": ID_NUMBER }),
+            )
+            .unwrap()
+    };
+    // The subject-access report shows both writes, by whom.
+    let before = report(&admin);
+    assert_eq!(before.status, 200);
+    assert!(holds(&before.body, RELIGION));
+    let reply = admin
+        .post_json(
+            &format!("/v1/admin/records/{id}/redact"),
+            &serde_json::json!({"field": "religion", "reason": "nhập nhầm tôn giáo"}),
+        )
+        .unwrap();
+    assert_eq!(
+        reply.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
+    assert_eq!(reply.json()["values_removed"], 1);
+    let view = admin
+        .get(&format!("/v1/admin/records/{id}"))
+        .unwrap()
+        .json();
+    assert_eq!(view["sensitive"]["religion"], "Không");
+    let after = report(&admin);
+    assert!(!holds(&after.body, RELIGION), "the report still shows it");
+    assert!(holds(&after.body, "lan"), "the write's author is kept");
+    if server.engine() == ferry_tests::Engine::Sqlite {
+        assert!(
+            !holds(&ferry_tests::raw_db_files(&server.db_path()), RELIGION),
+            "the server's database files still hold it"
+        );
+    }
 }
