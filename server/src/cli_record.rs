@@ -1,4 +1,7 @@
-//! `ferry record redact ID --field F --reason "…" [--keep VALUE | --clear] [--as ADMIN]`:
+//! `ferry record redact ID --field F --reason "…" [--keep VALUE | --clear] [--as ADMIN]`,
+//! `ferry record scrub [--full]` and `ferry record split-sensitive`.
+//!
+//! `redact`:
 //! removes a wrongly entered value from a record's history ([`crate::redact`],
 //! `docs/protocol.md` §13), on either engine, in one transaction, then scrubs the database
 //! files. Prints what it did (lineages and counts, never the value), or JSON with `--json`.
@@ -43,6 +46,15 @@ pub enum RecordCommand {
         #[arg(long = "as", default_value = "admin")]
         admin: String,
     },
+    /// Make sure no removed value is left in the database files: truncate SQLite's WAL (or
+    /// vacuum PostgreSQL's record tables), as every redaction does after its commit; with
+    /// `--full` also rewrite them (SQLite `VACUUM`, PostgreSQL `VACUUM FULL` and a
+    /// checkpoint), which locks the database while it runs: syncs wait.
+    Scrub {
+        /// Rewrite the database files too.
+        #[arg(long)]
+        full: bool,
+    },
     /// Move the sensitive values (religion, ethnicity, blood type, biometrics flags) out of
     /// record documents written before schema version 17: each such record gets a new
     /// document without them (phones replace their copy on their next sync) and the values
@@ -61,6 +73,23 @@ pub enum RecordCommand {
 pub fn run(config: &Config, cmd: RecordCommand) -> anyhow::Result<ExitCode> {
     let (id, field, reason, keep, clear, json, admin) = match cmd {
         RecordCommand::SplitSensitive { json, admin } => return split(config, json, &admin),
+        RecordCommand::Scrub { full } => {
+            let store = crate::open_store(config)?;
+            if full {
+                redact::scrub_full(&store)?;
+            } else {
+                redact::scrub(&store)?;
+            }
+            println!(
+                "scrubbed{}",
+                if full {
+                    " and rewrote the database files"
+                } else {
+                    ""
+                }
+            );
+            return Ok(ExitCode::SUCCESS);
+        }
         RecordCommand::Redact {
             id,
             field,

@@ -504,10 +504,40 @@ pub fn scrub(store: &Store) -> anyhow::Result<()> {
             // The tables the redaction deleted or rewrote rows of that can hold the value:
             // the log, the document, review items quoting it, the review index's search keys
             // and the report rows' dates (a redacted date field).
-            pg.connection()?.batch(
-                "VACUUM changes, records, review_items, review_index, report_citizens, \
-                 report_dossiers, sensitive_values, sensitive_writes",
-            )?;
+            pg.connection()?.batch(&format!("VACUUM {RECORD_TABLES}"))?;
+            Ok(())
+        }
+    }
+}
+
+/// The tables that can hold a record's values: documents, the log, review and report rows,
+/// sensitive values.
+const RECORD_TABLES: &str = "changes, records, review_items, review_index, report_citizens, \
+                             report_dossiers, sensitive_values, sensitive_writes";
+
+/// [`scrub`], and then the rewrite that leaves no old byte in the database files at all:
+/// SQLite `VACUUM` (the file rebuilt without its free pages), PostgreSQL `VACUUM FULL` of the
+/// tables that hold record data (a plain vacuum makes dead tuples' space reusable, but a
+/// large document stored out of line in TOAST pages can keep its bytes there until the space
+/// is reused) and a `CHECKPOINT`. Both lock the database for the rewrite: syncs wait
+/// meanwhile, so run it in a quiet hour (`ferry record scrub --full`).
+pub fn scrub_full(store: &Store) -> anyhow::Result<()> {
+    scrub(store)?;
+    match store {
+        Store::Sqlite(pool) => {
+            pool.configure_writer(|c| {
+                c.execute_batch("VACUUM")?;
+                c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+                    r.get::<_, i64>(0)
+                })
+            })?;
+            Ok(())
+        }
+        Store::Postgres(pg) => {
+            use crate::db::Sql as _;
+            let conn = pg.connection()?;
+            conn.batch(&format!("VACUUM FULL {RECORD_TABLES}"))?;
+            conn.batch("CHECKPOINT")?;
             Ok(())
         }
     }

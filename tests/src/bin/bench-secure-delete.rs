@@ -29,7 +29,9 @@ use uuid::Uuid;
 const ACTOR: [u8; 16] = *b"bench-secure-del";
 
 fn set_secure_delete(pool: &Pool, on: bool) -> anyhow::Result<()> {
-    pool.configure_writer(|c| c.pragma_update(None, "secure_delete", if on { "ON" } else { "OFF" }))?;
+    pool.configure_writer(|c| {
+        c.pragma_update(None, "secure_delete", if on { "ON" } else { "OFF" })
+    })?;
     Ok(())
 }
 
@@ -66,7 +68,13 @@ fn server_run(records: &[Record], secure: bool) -> anyhow::Result<Duration> {
         let mut stored = r.clone();
         sync_core::model::sensitivity::split_off(r.kind, &mut stored.fields);
         let (d, mut change) = RecordDoc::create(&stored, &author)?;
-        push_one(&pool, &caller, &stored, doc::encode_change(&mut change), now)?;
+        push_one(
+            &pool,
+            &caller,
+            &stored,
+            doc::encode_change(&mut change),
+            now,
+        )?;
         docs.push((stored, d));
     }
     for (i, (r, d)) in docs.iter_mut().enumerate() {
@@ -148,7 +156,10 @@ fn main() -> anyhow::Result<()> {
     println!("\n| workload | secure_delete | best | writes | on ÷ off |");
     println!("|---|---|---|---|---|");
     for (name, run) in [
-        ("server: push N new, then N edits", server_run as fn(&[Record], bool) -> _),
+        (
+            "server: push N new, then N edits",
+            server_run as fn(&[Record], bool) -> _,
+        ),
         ("phone: N saves + ack, N edits + ack", phone_run),
     ] {
         let (mut on, mut off) = (Duration::MAX, Duration::MAX);

@@ -83,11 +83,20 @@ fn redact_via_api(server: &Server, id: Uuid) -> serde_json::Value {
 
 fn two_phones_offline_during_a_redaction_keep_their_edits_and_no_store_keeps_the_value() {
     let (server, a, b, id) = town();
-    // The server's file is searched on SQLite; PostgreSQL's files belong to its cluster
-    // (the redaction vacuums the tables there, `docs/protocol.md` §13.5).
+    // The server's files are searched: SQLite's database and WAL, PostgreSQL's files of
+    // this test's database (`base/<oid>/` of the test cluster, after the full scrub of the
+    // operations guide; the cluster's WAL keeps the value until it is recycled,
+    // `docs/protocol.md` §13.5).
     let sqlite = server.engine() == Engine::Sqlite;
+    let server_files = || {
+        if sqlite {
+            ferry_tests::raw_db_files(&server.db_path())
+        } else {
+            postgres_database_files(&server)
+        }
+    };
     // The search finds the value where it is (so its absence later means something).
-    assert!(!sqlite || holds_value(&ferry_tests::raw_db_files(&server.db_path())));
+    assert!(holds_value(&server_files()));
     assert!(phone_copy_holds_value(&b, id));
     assert!(holds_value(&ferry_tests::raw_db_files(b.pool().path())));
 
@@ -115,10 +124,54 @@ fn two_phones_offline_during_a_redaction_keep_their_edits_and_no_store_keeps_the
             "a phone's store file holds the value"
         );
     }
+    if !sqlite {
+        let out = server.cli(&["record", "scrub", "--full"]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
     assert!(
-        !sqlite || !holds_value(&ferry_tests::raw_db_files(&server.db_path())),
+        !holds_value(&server_files()),
         "the server's database files hold the value"
     );
+}
+
+/// The bytes of every file of the server's PostgreSQL database (`base/<its oid>/` under
+/// the cluster's data directory), after a checkpoint. The test cluster is local and its
+/// files readable here; a server given by `FERRY_TEST_DATABASE_URL` may not be, and then the
+/// test fails saying so.
+fn postgres_database_files(server: &Server) -> Vec<u8> {
+    let (dir, oid): (String, i64) = server
+        .store()
+        .read(|c| -> anyhow::Result<(String, i64)> {
+            c.batch("CHECKPOINT")?;
+            let dir = c.query_value::<String>("SELECT current_setting('data_directory')", &[])?;
+            let oid = c.query_value::<i64>(
+                "SELECT oid::bigint FROM pg_database WHERE datname = current_database()",
+                &[],
+            )?;
+            Ok((dir, oid))
+        })
+        .unwrap();
+    let base = std::path::Path::new(&dir)
+        .join("base")
+        .join(oid.to_string());
+    let entries = std::fs::read_dir(&base).unwrap_or_else(|e| {
+        panic!(
+            "cannot read the PostgreSQL database files in {} ({e}): run the tests with their own \
+             cluster (unset FERRY_TEST_DATABASE_URL) or as a user who can read them",
+            base.display()
+        )
+    });
+    let mut bytes = Vec::new();
+    for entry in entries.flatten() {
+        if let Ok(b) = std::fs::read(entry.path()) {
+            bytes.extend(b);
+        }
+    }
+    bytes
 }
 
 ferry_tests::both_engines!(
