@@ -108,8 +108,8 @@ fn split(config: &Config, json: bool, admin: &str) -> anyhow::Result<ExitCode> {
     let store = crate::open_store(config)?;
     let outcome = crate::sensitive_split::split_all(&store, admin, |s| {
         eprintln!(
-            "ferry: {} record(s) looked at, {} split ({} field(s))",
-            s.scanned, s.records, s.fields
+            "ferry: {} record(s) looked at, {} split ({} field(s)), {} restricted",
+            s.scanned, s.records, s.fields, s.restricted
         );
     })?;
     let mut out = std::io::stdout().lock();
@@ -118,8 +118,9 @@ fn split(config: &Config, json: bool, admin: &str) -> anyhow::Result<ExitCode> {
     } else {
         writeln!(
             out,
-            "moved {} sensitive field(s) out of {} record document(s) ({} looked at)",
-            outcome.fields, outcome.records, outcome.scanned
+            "moved {} sensitive field(s) out of {} record document(s), filed {} restricted \
+             record(s) in their restricted scope ({} looked at)",
+            outcome.fields, outcome.records, outcome.restricted, outcome.scanned
         )?;
     }
     Ok(ExitCode::SUCCESS)

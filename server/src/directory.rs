@@ -34,7 +34,14 @@ pub fn annotate(
     stats: &PullStats,
     reply: &mut SyncReply,
 ) -> Result<(), DbError> {
-    reply.units = Some(scopes.to_vec());
+    // The user's units, not the restricted scopes among the feed scopes (§12.1).
+    reply.units = Some(
+        scopes
+            .iter()
+            .filter(|s| !sync_core::model::sensitivity::scope_unit(s).1)
+            .cloned()
+            .collect(),
+    );
     reply.remaining = Some(if reply.more {
         remaining(conn, scopes, request_cursors, device_id, &reply.cursors)?
     } else {

@@ -166,7 +166,7 @@ pub async fn exchange(
     reply.rejected = pushed.rejected.clone();
     reply.sensitive_accepted = sensitive.accepted.clone();
     reply.sensitive_rejected = sensitive.rejected.clone();
-    let (reply, stats) = {
+    let (mut reply, stats) = {
         let (store, units, device) = (
             engine.store.clone(),
             who.units.clone(),
@@ -180,6 +180,16 @@ pub async fn exchange(
         })
         .await??
     };
+    // A restricted record (§12.1) pushed by a role that does not read sensitive data: the
+    // device drops its copy once the server has it.
+    if !sync_core::model::sensitivity::reads_sensitive(who.caller.role) {
+        reply.purge.extend(
+            pushed
+                .restricted
+                .iter()
+                .map(|id| sync_core::protocol::Purge::Record(*id)),
+        );
+    }
     let epilogue = Epilogue {
         device: who.caller.device_id,
         status: serde_json::json!({

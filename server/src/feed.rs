@@ -53,6 +53,16 @@ pub struct StoredRecord {
     pub updated_ms: i64,
     /// The record's lineage: how many times an admin replaced its document (redaction).
     pub lineage: u64,
+    /// A restricted record (`docs/protocol.md` §12.1): its changes are logged in its unit's
+    /// restricted scope.
+    pub restricted: bool,
+}
+
+impl StoredRecord {
+    /// The feed scope its changes are logged in: its unit, or the unit's restricted scope.
+    pub fn scope(&self) -> String {
+        sync_core::model::sensitivity::feed_scope(&self.unit, self.restricted)
+    }
 }
 
 /// The stored record with this id.
@@ -68,7 +78,8 @@ pub fn get_record_for_update(tx: &dyn Sql, id: Uuid) -> Result<Option<StoredReco
 
 fn read_record(conn: &dyn Sql, id: Uuid, lock: &str) -> Result<Option<StoredRecord>, DbError> {
     let sql = format!(
-        "SELECT kind, unit, doc, findings, heads, updated_ms, lineage FROM records WHERE id = ?1{lock}"
+        "SELECT kind, unit, doc, findings, heads, updated_ms, lineage, restricted FROM records \
+         WHERE id = ?1{lock}"
     );
     let Some(mut r) = conn.query_opt(&sql, &[&id])? else {
         return Ok(None);
@@ -82,6 +93,7 @@ fn read_record(conn: &dyn Sql, id: Uuid, lock: &str) -> Result<Option<StoredReco
         heads: r.take(4)?,
         updated_ms: r.get(5)?,
         lineage: r.get::<i64>(6)?.max(0) as u64,
+        restricted: r.get::<i64>(7)? != 0,
     }))
 }
 
@@ -126,6 +138,15 @@ fn write_record(tx: &dyn Sql, row: &RecordRow, on_conflict: &str) -> Result<u64,
             &(row.doc.len() as i64),
         ],
     )
+}
+
+/// Marks a record restricted or not (`docs/protocol.md` §12.1); writes only when it changes.
+pub fn set_restricted(tx: &dyn Sql, id: Uuid, restricted: bool) -> Result<(), DbError> {
+    tx.execute(
+        "UPDATE records SET restricted = ?2 WHERE id = ?1 AND restricted <> ?2",
+        &[&id, &i64::from(restricted)],
+    )?;
+    Ok(())
 }
 
 /// Inserts or replaces a record row (document, heads and search columns).
@@ -405,7 +426,8 @@ const WINDOW_SQL: &str = "SELECT c.seq, c.record, c.kind, length(c.bytes), c.ori
           ORDER BY p.seq DESC LIMIT 1),
         CASE WHEN ?2 > 0 AND c.kind = 'change' AND length(c.bytes) <= ?5
               AND (c.origin_device IS NULL OR c.origin_device <> ?4)
-             THEN c.bytes END
+             THEN c.bytes END,
+        r.restricted
    FROM changes c LEFT JOIN records r {RECORDS_PULL} ON r.id = c.record
   WHERE c.unit = ?1 AND c.seq > ?2 ORDER BY c.seq LIMIT ?3";
 
@@ -442,6 +464,7 @@ impl WindowRow {
         let current_unit: Option<String> = r.take(6)?;
         let doc_len: Option<i64> = r.get(7)?;
         let latest: Option<String> = r.get(8)?;
+        let restricted = r.get::<Option<i64>>(10)?.unwrap_or(0) != 0;
         Ok(WindowRow {
             log: LogRow {
                 seq: r.get::<i64>(0)? as u64,
@@ -454,7 +477,11 @@ impl WindowRow {
             },
             origin,
             current: match (current_kind, current_unit, doc_len) {
-                (Some(k), Some(u), Some(n)) => Some((k, u, n.max(0) as usize)),
+                (Some(k), Some(u), Some(n)) => Some((
+                    k,
+                    sync_core::model::sensitivity::feed_scope(&u, restricted),
+                    n.max(0) as usize,
+                )),
                 _ => None,
             },
             seen: latest.is_some_and(|k| k != "moved"),
@@ -711,7 +738,8 @@ pub fn build_pull(
     }
 }
 
-/// A record's current kind, unit and stored document size.
+/// A record's current kind, feed scope (its unit, or the unit's restricted scope: what the
+/// caller's scopes must hold for the record to be visible) and stored document size.
 type Info = Option<(String, String, usize)>;
 
 /// [`Info`] of the records one pull looks at, each read once.
@@ -740,11 +768,13 @@ impl<'a> RecordInfo<'a> {
         let v = self
             .conn
             .query_opt(
-                "SELECT kind, unit, doc_len FROM records WHERE id = ?1",
+                "SELECT kind, unit, doc_len, restricted FROM records WHERE id = ?1",
                 &[&id],
             )?
             .map(|mut r| -> Result<_, DbError> {
-                Ok((r.take(0)?, r.take(1)?, r.get::<i64>(2)? as usize))
+                let unit: String = r.take(1)?;
+                let scope = sync_core::model::sensitivity::feed_scope(&unit, r.get::<i64>(3)? != 0);
+                Ok((r.take(0)?, scope, r.get::<i64>(2)? as usize))
             })
             .transpose()?;
         self.known.insert(id, v.clone());
@@ -762,9 +792,12 @@ fn materialise(
     feed: Option<&str>,
     info: &mut RecordInfo<'_>,
 ) -> Result<Option<(PullEntry, bool)>, DbError> {
-    let Some((kind, unit, doc_len)) = info.get(cand.record)? else {
+    let Some((kind, scope, doc_len)) = info.get(cand.record)? else {
         return Ok(None);
     };
+    let unit = sync_core::model::sensitivity::scope_unit(&scope)
+        .0
+        .to_owned();
     let load = |conn: &dyn Sql| load_with_lineage(conn, cand.record);
     let entry = |changes: Vec<ByteBuf>| PullEntry {
         record: cand.record,

@@ -90,6 +90,10 @@ pub const PG_MIGRATIONS: &[Migration] = &[
         version: 17,
         sql: include_str!("../migrations/postgres/0017_sensitive_values.sql"),
     },
+    Migration {
+        version: 18,
+        sql: include_str!("../migrations/postgres/0018_restricted_records.sql"),
+    },
 ];
 
 /// The table recording which migrations were applied (the SQLite side uses `user_version`).

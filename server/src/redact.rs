@@ -334,7 +334,7 @@ fn replace_lineage(
         "DELETE FROM changes WHERE record = ?1 AND kind <> 'moved'",
         &[&id],
     )?;
-    feed::append_lineage(tx, id, snapshot, &stored.unit, device, now_ms)?;
+    feed::append_lineage(tx, id, snapshot, &stored.scope(), device, now_ms)?;
     tx.execute(
         "UPDATE records SET lineage = ?2 WHERE id = ?1",
         &[&id, &(from + 1)],

@@ -84,6 +84,10 @@ pub const SERVER_MIGRATIONS: &[Migration] = &[
         version: 17,
         sql: include_str!("../migrations/sqlite/0017_sensitive_values.sql"),
     },
+    Migration {
+        version: 18,
+        sql: include_str!("../migrations/sqlite/0018_restricted_records.sql"),
+    },
 ];
 
 #[cfg(test)]

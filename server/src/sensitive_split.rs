@@ -9,6 +9,12 @@
 //! redaction does it ([`crate::redact`]; phones replace their copy on their next sync). The
 //! command is idempotent and prints what it moved; the audit trail has one `record_redact`
 //! row per field and record, with the reason below.
+//!
+//! It also files the restricted records stored before schema version 18 (temporary
+//! absences on grounds Art. 31(1)(a)(b), `docs/protocol.md` §12.1) in their unit's
+//! restricted scope: the record is marked, a `moved` marker in the unit's feed tells the
+//! devices that may not hold it to drop it, and its document is logged in the restricted
+//! scope for the devices that may.
 
 use std::collections::BTreeMap;
 
@@ -33,6 +39,8 @@ pub struct Split {
     pub records: u64,
     /// Fields moved out (one record may have several).
     pub fields: u64,
+    /// Restricted records filed in their unit's restricted scope.
+    pub restricted: u64,
 }
 
 /// The sensitive fields `doc` holds now or held at any time.
@@ -56,15 +64,17 @@ pub fn split_all(
     let mut done = Split::default();
     let mut after = String::new();
     loop {
-        let page: Vec<(Uuid, Kind, Vec<String>)> = store.read(|c| -> anyhow::Result<_> {
+        let page: Vec<(Uuid, Kind, Vec<String>, bool)> = store.read(|c| -> anyhow::Result<_> {
             let mut out = Vec::new();
             for mut r in c.query(
-                "SELECT id, kind, doc FROM records WHERE id > ?1
-                 AND kind IN ('citizen', 'cccd_application') ORDER BY id LIMIT 500",
+                "SELECT id, kind, doc, restricted FROM records WHERE id > ?1
+                 AND kind IN ('citizen', 'cccd_application', 'residence_declaration')
+                 ORDER BY id LIMIT 500",
                 &[&after],
             )? {
                 let (id, kind, doc): (String, String, Vec<u8>) =
                     (r.take(0)?, r.take(1)?, r.take(2)?);
+                let marked = r.get::<i64>(3)? != 0;
                 after = id.clone();
                 done.scanned += 1;
                 let (Ok(id), Some(kind)) = (Uuid::parse_str(&id), Kind::parse(&kind)) else {
@@ -74,8 +84,9 @@ pub fn split_all(
                     continue;
                 };
                 let fields = fields_in(&doc, kind);
-                if !fields.is_empty() {
-                    out.push((id, kind, fields));
+                let restrict = !marked && doc.read().is_ok_and(|r| sensitivity::is_restricted(&r));
+                if !fields.is_empty() || restrict {
+                    out.push((id, kind, fields, restrict));
                 }
             }
             Ok(out)
@@ -84,15 +95,22 @@ pub fn split_all(
             && store.read(|c| -> anyhow::Result<bool> {
                 Ok(c.query_opt(
                     "SELECT id FROM records WHERE id > ?1
-                     AND kind IN ('citizen', 'cccd_application') LIMIT 1",
+                     AND kind IN ('citizen', 'cccd_application', 'residence_declaration')
+                     LIMIT 1",
                     &[&after],
                 )?
                 .is_none())
             })?;
-        for (id, _, fields) in &page {
-            crate::writer::retrying(|| store.write(|tx| split_one(tx, *id, fields, admin)))?;
-            done.records += 1;
-            done.fields += fields.len() as u64;
+        for (id, _, fields, restrict) in &page {
+            if !fields.is_empty() {
+                crate::writer::retrying(|| store.write(|tx| split_one(tx, *id, fields, admin)))?;
+                done.records += 1;
+                done.fields += fields.len() as u64;
+            }
+            if *restrict {
+                crate::writer::retrying(|| store.write(|tx| restrict_one(tx, *id)))?;
+                done.restricted += 1;
+            }
         }
         progress(&done);
         if scanned_all {
@@ -103,6 +121,23 @@ pub fn split_all(
         redact::scrub(store)?;
     }
     Ok(done)
+}
+
+/// Files a restricted record stored before version 18 in its restricted scope, in `tx`.
+fn restrict_one(tx: &dyn Sql, id: Uuid) -> anyhow::Result<()> {
+    let Some(stored) = crate::feed::get_record_for_update(tx, id)? else {
+        return Ok(());
+    };
+    if stored.restricted {
+        return Ok(());
+    }
+    let now = crate::now_ms();
+    let doc = RecordDoc::load(&stored.doc)?;
+    let scope = sensitivity::feed_scope(&stored.unit, true);
+    crate::feed::append_moved(tx, id, &stored.unit, Uuid::nil(), now)?;
+    crate::feed::append_lineage(tx, id, &doc.save_uncompressed(), &scope, Uuid::nil(), now)?;
+    crate::feed::set_restricted(tx, id, true)?;
+    Ok(())
 }
 
 /// One record, in `tx`.

@@ -76,6 +76,9 @@ pub struct PushOutcome {
     pub accepted_records: Vec<Uuid>,
     /// Changes newly written to the log.
     pub new_changes: usize,
+    /// Accepted records that are restricted (`docs/protocol.md` §12.1): a device whose role
+    /// does not read sensitive data is told to drop its copy.
+    pub restricted: Vec<Uuid>,
 }
 
 /// The verdict of the checks on one record, against the stored state whose heads are
@@ -102,6 +105,10 @@ enum Verdict {
     Accept {
         hashes: Vec<ByteBuf>,
         log: Vec<([u8; 32], Vec<u8>)>,
+        /// The feed scope the new changes are logged in (the unit, or its restricted scope).
+        scope: String,
+        /// The scope the record's earlier changes were logged in, when it differs (and then
+        /// the record's `restricted` column is rewritten).
         moved_from: Option<String>,
         row: Box<RecordRow>,
         doc: Box<RecordDoc>,
@@ -165,9 +172,16 @@ pub fn push_checked(
             _ => evaluate(tx, caller, push, &ctx, now_ms, cache)?,
         };
         match store(tx, caller, push.record, current, now_ms, cache)? {
-            Stored::Accepted { hashes, logged } => {
+            Stored::Accepted {
+                hashes,
+                logged,
+                restricted,
+            } => {
                 out.accepted.extend(hashes);
                 out.accepted_records.push(push.record);
+                if restricted {
+                    out.restricted.push(push.record);
+                }
                 out.new_changes += logged;
                 if logged > 0 {
                     changed.push(push.record);
@@ -182,7 +196,11 @@ pub fn push_checked(
 
 /// What [`store`] did with a verdict.
 enum Stored {
-    Accepted { hashes: Vec<ByteBuf>, logged: usize },
+    Accepted {
+        hashes: Vec<ByteBuf>,
+        logged: usize,
+        restricted: bool,
+    },
     Rejected(Rejection),
 }
 
@@ -198,27 +216,37 @@ fn store(
     cache: Option<&DocCache>,
 ) -> anyhow::Result<Stored> {
     let new_record = current.base_heads.is_none();
-    let (hashes, log, moved_from, row, doc, read) = match current.verdict {
+    let (hashes, log, scope, moved_from, row, doc, read) = match current.verdict {
         Verdict::Reject(r) => return Ok(Stored::Rejected(r)),
-        Verdict::Known { hashes } => return Ok(Stored::Accepted { hashes, logged: 0 }),
+        Verdict::Known { hashes } => {
+            // A re-push (its reply was lost): the record may be restricted all the same.
+            let restricted = feed::get_record(tx, record)?.is_some_and(|r| r.restricted);
+            return Ok(Stored::Accepted {
+                hashes,
+                logged: 0,
+                restricted,
+            });
+        }
         Verdict::Accept {
             hashes,
             log,
+            scope,
             moved_from,
             row,
             doc,
             read,
-        } => (hashes, log, moved_from, row, doc, read),
+        } => (hashes, log, scope, moved_from, row, doc, read),
     };
     let mut logged = 0;
     for (hash, bytes) in &log {
-        if feed::append_change(tx, record, hash, bytes, &row.unit, caller.device_id, now_ms)? {
+        if feed::append_change(tx, record, hash, bytes, &scope, caller.device_id, now_ms)? {
             logged += 1;
         }
     }
-    if let Some(old_unit) = &moved_from {
-        feed::append_moved(tx, record, old_unit, caller.device_id, now_ms)?;
+    if let Some(old_scope) = &moved_from {
+        feed::append_moved(tx, record, old_scope, caller.device_id, now_ms)?;
     }
+    let restricted = sync_core::model::sensitivity::scope_unit(&scope).1;
     if new_record {
         // Checked as a new record; on PostgreSQL another node may have created it since
         // (nothing to lock before it exists): then the whole push runs again and checks the
@@ -231,6 +259,11 @@ fn store(
     } else {
         feed::put_record(tx, &row)?;
     }
+    // Written only when the scope changed (or a new record is restricted): the hot path of
+    // an ordinary edit runs no extra statement.
+    if moved_from.is_some() || (new_record && restricted) {
+        feed::set_restricted(tx, record, restricted)?;
+    }
     if let Some(c) = cache {
         c.put_read(
             record,
@@ -240,7 +273,11 @@ fn store(
             row.doc.len(),
         );
     }
-    Ok(Stored::Accepted { hashes, logged })
+    Ok(Stored::Accepted {
+        hashes,
+        logged,
+        restricted,
+    })
 }
 
 /// The stored document of a record: from the cache when it holds these heads, else loaded.
@@ -462,14 +499,19 @@ fn evaluate(
         .into_iter()
         .map(|mut change| (change.hash().0, doc::encode_change(&mut change)))
         .collect();
-    let moved_from = before
+    // The scope the record's changes go to: its unit, or the unit's restricted scope
+    // (protocol §12.1); when that changed, a `moved` marker tells the old scope's devices.
+    let scope =
+        model::sensitivity::feed_scope(&after.unit, model::sensitivity::is_restricted(&after));
+    let moved_from = stored
         .as_ref()
-        .filter(|b| b.unit != after.unit)
-        .map(|b| b.unit.clone());
+        .map(StoredRecord::scope)
+        .filter(|old| *old != scope);
     let row = stored_row(&fork, saved, &after, &findings, now_ms);
     checked(Verdict::Accept {
         hashes,
         log,
+        scope,
         moved_from,
         row: Box::new(row),
         doc: Box::new(fork),

@@ -751,7 +751,7 @@ impl Replica {
                             tables::delete_record(tx, *id)?;
                             report.purged += 1;
                         }
-                        Purge::Unit(unit) => report.purged += tables::delete_unit(tx, unit)?,
+                        Purge::Unit(scope) => report.purged += purge_scope(tx, scope)?,
                     }
                 }
                 for (scope, seq) in &reply.cursors {
@@ -774,10 +774,10 @@ impl Replica {
                 Ok(report)
             })
             .and_then(|report| {
-                // A replaced lineage or a sensitive value that left the queue: the WAL
-                // still holds the pages as they were, so it is emptied (secure_delete has
-                // zeroed the database file's copy).
-                if report.replaced || report.sensitive_settled > 0 {
+                // A replaced lineage, a sensitive value that left the queue, a purged
+                // record: the WAL still holds the pages as they were, so it is emptied
+                // (secure_delete has zeroed the database file's copy).
+                if report.replaced || report.sensitive_settled > 0 || report.purged > 0 {
                     self.truncate_wal()?;
                 }
                 Ok(report)
@@ -984,6 +984,35 @@ impl Replica {
 
 /// Puts `"[redacted]"` in place of a removed value in the refused edits the device lists
 /// for its officer (`from` and `to` of each edit of the record): no copy stays there either.
+/// Drops what a lost scope held: a unit's records, or of a restricted scope (§12.1: the user
+/// no longer reads sensitive data) the unit's restricted records.
+fn purge_scope(tx: &Transaction<'_>, scope: &str) -> Result<usize, ReplicaError> {
+    let (unit, restricted) = model::sensitivity::scope_unit(scope);
+    if !restricted {
+        return Ok(tables::delete_unit(tx, unit)?);
+    }
+    let rows = tables::find_records(
+        tx,
+        &RecordQuery {
+            unit: Some(unit.to_owned()),
+            kind: Some(Kind::ResidenceDeclaration.as_str().to_owned()),
+            limit: Some(u32::MAX),
+            ..RecordQuery::default()
+        },
+    )?;
+    let mut n = 0;
+    for row in rows {
+        let record = RecordDoc::load(&row.doc)?.read()?;
+        if model::sensitivity::is_restricted(&record) {
+            tables::delete_record(tx, record.id)?;
+            n += 1;
+        }
+    }
+    tx.execute("DELETE FROM cursors WHERE scope = ?1", [scope])
+        .map_err(StoreError::from)?;
+    Ok(n)
+}
+
 /// Whether `edit` sets or clears a sensitive field of `kind`.
 fn edit_is_sensitive(kind: Kind, edit: &Edit) -> bool {
     match edit {

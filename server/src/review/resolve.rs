@@ -693,10 +693,18 @@ pub fn apply_admin_edits(
     })?;
     let hash = change.hash();
     let bytes = doc::encode_change(&mut change);
-    feed::append_change(tx, record, &hash.0, &bytes, &after.unit, device, now_ms)?;
-    if before.unit != after.unit {
-        feed::append_moved(tx, record, &before.unit, device, now_ms)?;
+    // The feed scope before and after: the unit, or its restricted scope (protocol §12.1).
+    let old_scope = match feed::get_record(tx, record)? {
+        Some(stored) => stored.scope(),
+        None => before.unit.clone(),
+    };
+    let restricted = model::sensitivity::is_restricted(&after);
+    let scope = model::sensitivity::feed_scope(&after.unit, restricted);
+    feed::append_change(tx, record, &hash.0, &bytes, &scope, device, now_ms)?;
+    if old_scope != scope {
+        feed::append_moved(tx, record, &old_scope, device, now_ms)?;
     }
     feed::put_record(tx, &replica::row_for(&doc, &after, &findings, now_ms))?;
+    feed::set_restricted(tx, record, restricted)?;
     Ok(Some(hash.to_string()))
 }

@@ -191,7 +191,8 @@ async fn exchange(
     let max_bytes = req.max_bytes.clamp(MIN_MAX_BYTES, max_reply);
     let who = Syncer {
         user: auth.user.clone(),
-        units: auth.units.clone(),
+        // Roles that read sensitive data also pull their units' restricted scopes (§12.1).
+        units: sync_core::model::sensitivity::pull_scopes(auth.role, &auth.units),
         caller: Caller {
             role: auth.role,
             scopes: auth.units.iter().cloned().collect::<BTreeSet<_>>(),

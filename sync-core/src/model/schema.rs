@@ -234,7 +234,7 @@ fn kind_section(s: &mut String, n: usize, kind: Kind) {
         );
     }
     s.push_str("\n*review*: concurrent edits of the field open a review item for an admin.\n");
-    s.push_str("*class*: `sensitive` personal data (Law 91/2025). A sensitive field is never part of the record's Automerge document: a device sends its value as a sensitive write (`docs/protocol.md` §12), the server keeps it apart and never sends it to any device; only `staff` and `admin` read it (admin API, console, subject-access report, `GET /v1/records/{id}/sensitive`), each read audited. A change that writes one into a document is refused `invalid`.\n\n");
+    s.push_str("*class*: `sensitive` personal data (Law 91/2025). A sensitive field is never part of the record's Automerge document: a device sends its value as a sensitive write (`docs/protocol.md` §12), the server keeps it apart and never sends it to any device; only `staff` and `admin` read it (admin API, console, subject-access report, `GET /v1/records/{id}/sensitive`), each read audited. A change that writes one into a document is refused `invalid`. A `residence_declaration` of a temporary absence on ground `absence_a_accused_or_on_bail` or `absence_b_probation_or_similar` is *restricted* as a whole: it reaches only the devices of `staff` and `admin` (`docs/protocol.md` §12.1).\n\n");
     let frozen = frozen_note(kind);
     if !frozen.is_empty() {
         s.push_str(&frozen);

@@ -75,6 +75,60 @@ pub fn class_of(kind: Kind, field: &str) -> Class {
     }
 }
 
+/// The suffix of a unit's **restricted scope** (`07132#r`): the change feed of the unit's
+/// restricted records ([`is_restricted`]), which only roles that [`reads_sensitive`] pull.
+pub const RESTRICTED_SUFFIX: &str = "#r";
+
+/// Grounds of a temporary absence that state a criminal-procedure status (Residence Law
+/// Art. 31(1)(a) accused, defendant or on bail; (b) on probation or a similar sentence).
+pub const CRIMINAL_PROCEDURE_GROUNDS: &[&str] = &[
+    "absence_a_accused_or_on_bail",
+    "absence_b_probation_or_similar",
+];
+
+/// Whether a whole record is sensitive: a temporary-absence declaration on a ground of
+/// Art. 31(1)(a)(b) says that its citizen is in a criminal procedure, and every field of it
+/// (the supervising body's consent, the dates, the reason) tells as much. Such a record is
+/// **restricted**: it is filed in its unit's restricted scope and reaches only the devices
+/// of roles that [`reads_sensitive`] (`docs/protocol.md` §12.1).
+pub fn is_restricted(record: &super::Record) -> bool {
+    record.kind == Kind::ResidenceDeclaration
+        && record.text("procedure") == Some("temporary_absence")
+        && record
+            .text("ground")
+            .is_some_and(|g| CRIMINAL_PROCEDURE_GROUNDS.contains(&g))
+}
+
+/// The feed scope of a record of `unit`: the unit, or its restricted scope.
+pub fn feed_scope(unit: &str, restricted: bool) -> String {
+    if restricted {
+        format!("{unit}{RESTRICTED_SUFFIX}")
+    } else {
+        unit.to_owned()
+    }
+}
+
+/// The unit of a feed scope (`07132#r` → `07132`), and whether it is a restricted scope.
+pub fn scope_unit(scope: &str) -> (&str, bool) {
+    match scope.strip_suffix(RESTRICTED_SUFFIX) {
+        Some(unit) => (unit, true),
+        None => (scope, false),
+    }
+}
+
+/// The feed scopes a user of `role` pulls for `units`: each unit, and for roles that read
+/// sensitive data its restricted scope after it.
+pub fn pull_scopes(role: Role, units: &[String]) -> Vec<String> {
+    let mut out = Vec::with_capacity(units.len() * 2);
+    for u in units {
+        out.push(u.clone());
+        if reads_sensitive(role) {
+            out.push(feed_scope(u, true));
+        }
+    }
+    out
+}
+
 /// Whether `role` reads sensitive fields: the police office (`staff`, which decides CCCD
 /// applications) and admins. Officers and commune staff may enter them at intake but do not
 /// receive them back; leaders see aggregates only.
@@ -115,6 +169,35 @@ mod tests {
         assert_eq!(fields.keys().collect::<Vec<_>>(), ["full_name"]);
         assert!(is_sensitive(Kind::CccdApplication, "iris_taken"));
         assert!(!is_sensitive(Kind::CccdApplication, "full_name"));
+    }
+
+    #[test]
+    fn a_temporary_absence_on_ground_a_or_b_is_restricted_and_its_scope_is_marked() {
+        let mut fields = Fields::new();
+        fields.insert("procedure".into(), Value::Text("temporary_absence".into()));
+        fields.insert(
+            "ground".into(),
+            Value::Text("absence_b_probation_or_similar".into()),
+        );
+        let mut record = super::super::Record {
+            id: uuid::Uuid::nil(),
+            kind: Kind::ResidenceDeclaration,
+            unit: "07132".into(),
+            fields,
+        };
+        assert!(is_restricted(&record));
+        record
+            .fields
+            .insert("ground".into(), Value::Text("absence_d_12_months".into()));
+        assert!(!is_restricted(&record));
+        assert_eq!(feed_scope("07132", true), "07132#r");
+        assert_eq!(scope_unit("07132#r"), ("07132", true));
+        assert_eq!(scope_unit("07132"), ("07132", false));
+        assert_eq!(
+            pull_scopes(Role::Staff, &["07132".into()]),
+            ["07132", "07132#r"]
+        );
+        assert_eq!(pull_scopes(Role::Officer, &["07132".into()]), ["07132"]);
     }
 
     #[test]

@@ -477,6 +477,8 @@ fn back_to_version_8(server: &Server) {
             for sql in [
                 "DROP INDEX report_dossiers_citizen_applied",
                 "DROP INDEX records_pull",
+                // Version 18's column (its index is records_pull again).
+                "ALTER TABLE records DROP COLUMN restricted",
                 "ALTER TABLE records DROP COLUMN doc_len",
                 "CREATE INDEX changes_record_unit_seq ON changes (record, unit, seq)",
                 "DROP INDEX changes_record_unit_seq_kind",

@@ -396,3 +396,125 @@ fn redacting_a_sensitive_value_removes_it_from_the_stored_writes() {
         );
     }
 }
+
+/// A temporary absence of a citizen on bail (Residence Law Art. 31(1)(a)).
+fn absence_on_bail(citizen: Uuid) -> sync_core::model::Fields {
+    let mut f = sync_core::model::Fields::new();
+    for (k, v) in [
+        ("procedure", "temporary_absence"),
+        ("ground", "absence_a_accused_or_on_bail"),
+        ("from_date", "2026-12-10"),
+        ("to_date", "2027-02-10"),
+        ("reason", REASON_ON_BAIL),
+        ("status", "submitted"),
+    ] {
+        f.insert(k.into(), Value::Text(v.into()));
+    }
+    f.insert("citizen_id".into(), Value::Text(citizen.to_string()));
+    f.insert("supervisor_consent".into(), Value::Bool(true));
+    f
+}
+
+const REASON_ON_BAIL: &str = "Đi làm ăn tại Hải Phòng, có văn bản đồng ý của cơ quan điều tra";
+
+ferry_tests::both_engines!(
+    a_temporary_absence_on_bail_reaches_only_the_police_office_and_leaves_the_filing_phone
+);
+fn a_temporary_absence_on_bail_reaches_only_the_police_office_and_leaves_the_filing_phone() {
+    let server = Server::start(bin());
+    server.add_user("lan", "officer", &[WARD]);
+    server.add_user("minh", "officer", &[WARD]);
+    server.add_user("thu", "staff", &[WARD]);
+    let lan = Device::login(&server.url(), "lan");
+    let minh = Device::login(&server.url(), "minh");
+    let thu = Device::login(&server.url(), "thu");
+    let person = lan
+        .create(
+            Kind::Citizen,
+            WARD,
+            ferry_tests::citizen("Phùng Văn Tại"),
+            now_ms(),
+        )
+        .unwrap()
+        .record
+        .id;
+    let absence = lan
+        .create(
+            Kind::ResidenceDeclaration,
+            WARD,
+            absence_on_bail(person),
+            now_ms(),
+        )
+        .unwrap()
+        .record
+        .id;
+    lan.sync_all();
+    minh.sync_all();
+    thu.sync_all();
+
+    // The filing officer's phone dropped it once the server had it; the other officer's
+    // never got it; the police office's has it. The citizen is on every phone.
+    assert!(lan.get(absence).unwrap().is_none());
+    assert_eq!(lan.pending(), 0);
+    assert!(minh.get(absence).unwrap().is_none());
+    for officer in [&lan, &minh] {
+        assert!(officer.get(person).unwrap().is_some());
+        assert!(
+            !holds(
+                &ferry_tests::raw_db_files(officer.pool().path()),
+                REASON_ON_BAIL
+            ),
+            "an officer's phone holds the restricted record"
+        );
+    }
+    let at_office = thu.get(absence).unwrap().expect("staff hold it").record;
+    assert_eq!(at_office.text("reason"), Some(REASON_ON_BAIL));
+
+    // The police office accepts it on its device; the officers still never see it.
+    thu.update(
+        absence,
+        &[Edit::Set {
+            field: "status".into(),
+            value: Value::Text("accepted".into()),
+        }],
+        now_ms(),
+    )
+    .unwrap();
+    thu.sync_all();
+    minh.sync_all();
+    assert!(minh.get(absence).unwrap().is_none());
+    let admin = server.admin();
+    let view = admin
+        .get(&format!("/v1/admin/records/{absence}"))
+        .unwrap()
+        .json();
+    assert_eq!(view["fields"]["status"], "accepted");
+
+    // Filed on another ground, it is an ordinary declaration again: the officers get it.
+    thu.update(
+        absence,
+        &[Edit::Set {
+            field: "ground".into(),
+            value: Value::Text("absence_d_12_months".into()),
+        }],
+        now_ms(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    thu.sync_all();
+    minh.sync_all();
+    assert!(minh.get(absence).unwrap().is_some());
+    // And restricted again: the officer's phone drops it.
+    thu.update(
+        absence,
+        &[Edit::Set {
+            field: "ground".into(),
+            value: Value::Text("absence_b_probation_or_similar".into()),
+        }],
+        now_ms(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    thu.sync_all();
+    minh.sync_all();
+    assert!(minh.get(absence).unwrap().is_none());
+    assert!(thu.get(absence).unwrap().is_some());
+}
