@@ -66,6 +66,10 @@ pub fn apply(
             Err(r) => out.rejected.push(r),
         }
     }
+    let mut changed: Vec<Uuid> = out.written.iter().map(|(r, _)| *r).collect();
+    changed.sort();
+    changed.dedup();
+    refresh_findings(tx, &changed, now_ms)?;
     Ok(out)
 }
 
@@ -182,6 +186,45 @@ pub(crate) fn store(
         )?,
     };
     Ok(())
+}
+
+/// `record` with its sensitive values put back in (for rules that read them; never stored
+/// or sent).
+pub fn with_values(conn: &dyn Sql, record: &model::Record) -> Result<model::Record, DbError> {
+    let mut out = record.clone();
+    out.fields.extend(values_of(conn, record.id)?);
+    Ok(out)
+}
+
+/// Recomputes and stores the findings of the records in `records` whose rules read
+/// sensitive fields, after their values changed, and queues them for review detection (which
+/// re-indexes the report tables from the stored findings).
+fn refresh_findings(tx: &dyn Sql, records: &[Uuid], now_ms: i64) -> Result<(), DbError> {
+    let ctx = model::ValidationContext::new(sync_core::time::local_date(now_ms));
+    let mut queued = Vec::new();
+    for id in records {
+        let Some(stored) = crate::feed::get_record(tx, *id)? else {
+            continue;
+        };
+        if !Kind::parse(&stored.kind).is_some_and(sensitivity::read_by_rules) {
+            continue;
+        }
+        let Ok(record) = sync_core::doc::RecordDoc::load(&stored.doc).and_then(|d| d.read()) else {
+            continue;
+        };
+        let Ok(findings) = model::validate(&with_values(tx, &record)?, &ctx) else {
+            continue;
+        };
+        let json = serde_json::to_string(&findings).unwrap_or_else(|_| "[]".into());
+        if json != stored.findings {
+            tx.execute(
+                "UPDATE records SET findings = ?2 WHERE id = ?1",
+                &[id, &json],
+            )?;
+            queued.push(*id);
+        }
+    }
+    crate::review::queue::enqueue(tx, &queued, now_ms)
 }
 
 /// The current sensitive values of `record`, by field.

@@ -467,8 +467,15 @@ fn evaluate(
         return reject(RejectCode::Invalid, "a record's kind cannot change".into());
     }
 
-    // 7. Structure.
-    let findings = match model::validate(&after, ctx) {
+    // 7. Structure. A kind whose rules read a sensitive field is judged with its values,
+    // kept apart from the document (protocol §12).
+    let overlaid = match &stored {
+        Some(_) if model::sensitivity::read_by_rules(after.kind) => {
+            Some(crate::sensitive::with_values(conn, &after)?)
+        }
+        _ => None,
+    };
+    let findings = match model::validate(overlaid.as_ref().unwrap_or(&after), ctx) {
         Ok(f) => f,
         Err(errors) => {
             let msg = errors

@@ -58,6 +58,13 @@ pub fn sensitive_fields(kind: Kind) -> impl Iterator<Item = &'static str> {
         .map(|(_, f)| *f)
 }
 
+/// Whether the rules of `kind` read one of its sensitive fields (a card application's
+/// biometrics flags: no fingerprints or iris under 6), so that its findings are computed
+/// with the values kept apart from the document.
+pub fn read_by_rules(kind: Kind) -> bool {
+    kind == Kind::CccdApplication
+}
+
 /// Takes the sensitive fields out of `fields` (which then hold what goes into the record's
 /// document) and returns them with their values.
 pub fn split_off(kind: Kind, fields: &mut Fields) -> Vec<(String, Value)> {

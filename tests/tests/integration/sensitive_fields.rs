@@ -518,3 +518,79 @@ fn a_temporary_absence_on_bail_reaches_only_the_police_office_and_leaves_the_fil
     assert!(minh.get(absence).unwrap().is_none());
     assert!(thu.get(absence).unwrap().is_some());
 }
+
+ferry_tests::both_engines!(
+    fingerprints_taken_from_a_child_under_6_are_a_finding_on_the_server_though_no_document_holds_the_flag
+);
+fn fingerprints_taken_from_a_child_under_6_are_a_finding_on_the_server_though_no_document_holds_the_flag()
+ {
+    let server = Server::start(bin());
+    server.add_user("lan", "officer", &[WARD]);
+    let lan = Device::login(&server.url(), "lan");
+    let mut fields = ferry_tests::application("Hà Thị Na", "collected");
+    fields.insert("date_of_birth".into(), Value::Text("2022-03-01".into()));
+    fields.insert("id_number".into(), Value::Text("022322001234".into()));
+    fields.insert(
+        "representative_name".into(),
+        Value::Text("Hà Văn Bố".into()),
+    );
+    fields.insert(
+        "representative_id_number".into(),
+        Value::Text("022090001111".into()),
+    );
+    fields.insert("fingerprints_taken".into(), Value::Bool(true));
+    let saved = lan
+        .create(Kind::CccdApplication, WARD, fields, now_ms())
+        .unwrap();
+    // The officer is warned at once, on the phone.
+    assert!(
+        saved
+            .findings
+            .iter()
+            .any(|f| f.code == "biometrics_under_6")
+    );
+    let id = saved.record.id;
+    lan.sync_all();
+    let doc = lan.document(id).unwrap().unwrap();
+    assert!(
+        doc.history()
+            .iter()
+            .all(|h| h.field != "fingerprints_taken")
+    );
+    let codes = |server: &Server| -> Vec<String> {
+        server
+            .admin()
+            .get(&format!("/v1/admin/records/{id}"))
+            .unwrap()
+            .json()["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["code"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert!(codes(&server).contains(&"biometrics_under_6".to_owned()));
+    // A later edit of the document keeps the finding (judged with the flag kept apart)…
+    lan.update(
+        id,
+        &[Edit::Set {
+            field: "notes".into(),
+            value: Value::Text("hẹn lấy ảnh lại".into()),
+        }],
+        now_ms(),
+    )
+    .unwrap();
+    lan.sync_all();
+    assert!(codes(&server).contains(&"biometrics_under_6".to_owned()));
+    // …and clearing the flag clears it.
+    lan.update(
+        id,
+        &[Edit::Clear {
+            field: "fingerprints_taken".into(),
+        }],
+        now_ms(),
+    )
+    .unwrap();
+    lan.sync_all();
+    assert!(!codes(&server).contains(&"biometrics_under_6".to_owned()));
+}
