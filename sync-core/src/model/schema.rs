@@ -381,6 +381,24 @@ fn kind_schema(kind: Kind) -> Json {
         "properties": props,
         "additionalProperties": false
     });
+    if let Json::Object(o) = &mut out {
+        let sensitive: Vec<&str> = super::sensitivity::sensitive_fields(kind).collect();
+        if !sensitive.is_empty() {
+            // A record (an import line, the admin view) may hold them; a document never does:
+            // a device sends them as sensitive writes (`docs/protocol.md` §12).
+            o.insert("x-ferry-sensitive".into(), json!(sensitive));
+        }
+        if kind == Kind::ResidenceDeclaration {
+            // The whole record is restricted (§12.1) when it matches this.
+            o.insert(
+                "x-ferry-restricted".into(),
+                json!({
+                    "procedure": "temporary_absence",
+                    "ground": super::sensitivity::CRIMINAL_PROCEDURE_GROUNDS,
+                }),
+            );
+        }
+    }
     if kind == Kind::CccdApplication
         && let Json::Object(o) = &mut out
     {
@@ -426,6 +444,26 @@ mod tests {
         assert!(
             committed == rendered,
             "docs/schema.md is stale: run `ferry schema --markdown > docs/schema.md` or FERRY_BLESS_SCHEMA=1 cargo test -p sync-core schema"
+        );
+    }
+
+    #[test]
+    fn the_json_schema_lists_the_sensitive_fields_and_the_restricted_declarations() {
+        let schema = json_schema();
+        let kinds = schema["oneOf"].as_array().unwrap();
+        let of = |k: &str| kinds.iter().find(|s| s["title"] == k).unwrap();
+        assert_eq!(
+            of("citizen")["x-ferry-sensitive"],
+            json!(["religion", "ethnicity", "blood_type"])
+        );
+        assert_eq!(
+            of("cccd_application")["x-ferry-sensitive"],
+            json!(["fingerprints_taken", "iris_taken"])
+        );
+        assert!(of("household").get("x-ferry-sensitive").is_none());
+        assert_eq!(
+            of("residence_declaration")["x-ferry-restricted"]["procedure"],
+            "temporary_absence"
         );
     }
 
