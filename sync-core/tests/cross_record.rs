@@ -635,3 +635,47 @@ fn a_submitted_registration_or_one_for_a_citizen_with_id_022090001234_has_no_id_
         "{found:?}"
     );
 }
+
+#[test]
+fn a_member_registering_into_someone_elses_household_needs_the_heads_consent() {
+    let p = phone();
+    let household = Uuid::now_v7().to_string();
+    let member = |relationship: &str| {
+        p.r.create(
+            Kind::Citizen,
+            "07183",
+            fields(&[
+                ("full_name", "Lương Văn Rể".into()),
+                ("date_of_birth", "1994-05-06".into()),
+                ("sex", "male".into()),
+                ("household_id", household.as_str().into()),
+                ("relationship_to_head", relationship.into()),
+            ]),
+            NOW,
+        )
+        .unwrap()
+        .record
+        .id
+    };
+    let registration = |citizen: Uuid, consent: bool| {
+        let mut pairs = vec![
+            ("citizen_id", Value::from(citizen.to_string())),
+            ("procedure", "permanent_registration".into()),
+            ("address", "Số 7, khu 4, phường Phong Cốc".into()),
+            ("address_unit", "07183".into()),
+            ("from_date", "2026-03-01".into()),
+            ("filed_on", "2026-03-01".into()),
+            ("residence_basis", "relative".into()),
+        ];
+        if consent {
+            pairs.push(("head_consent", true.into()));
+        }
+        codes(&p.declaration(&pairs)).contains(&"head_consent_missing".to_owned())
+    };
+    let son_in_law = member("other");
+    assert!(registration(son_in_law, false));
+    assert!(!registration(son_in_law, true));
+    // The head registering his own household needs nobody's consent.
+    let head = member("head");
+    assert!(!registration(head, false));
+}

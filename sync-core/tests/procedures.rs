@@ -272,3 +272,31 @@ fn an_adjustment_after_the_2025_reorganisation_names_its_sub_type() {
     typed.push(("address_unit", "07135".into()));
     assert!(codes(Kind::ResidenceDeclaration, &typed).is_empty());
 }
+
+#[test]
+fn a_card_requests_ground_must_fit_its_type() {
+    let request = |request_type: &str, ground: &str| {
+        codes(
+            Kind::CccdApplication,
+            &[
+                ("request_type", request_type.into()),
+                ("ground", ground.into()),
+            ],
+        )
+        .contains(&"card_ground_mismatch".to_owned())
+    };
+    assert!(!request("replacement", "exchange_age"));
+    assert!(!request("reissue", "reissue_lost_or_damaged"));
+    assert!(request("replacement", "reissue_lost_or_damaged"));
+    assert!(request("reissue", "exchange_printing_error"));
+    assert!(request("first_issue", "exchange_age"));
+    assert!(request("cmnd_confirmation", "reissue_nationality_regained"));
+    // No ground given: nothing to compare.
+    assert!(
+        !codes(
+            Kind::CccdApplication,
+            &[("request_type", "replacement".into())]
+        )
+        .contains(&"card_ground_mismatch".to_owned())
+    );
+}

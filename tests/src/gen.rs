@@ -932,6 +932,20 @@ impl Generator {
             (request_type == "replacement" && status != "draft").into(),
         );
         put("status", status.into());
+        // The legal ground that goes with the reason (Identification Law Art. 24); drawn
+        // from nothing, so no other generated value changes.
+        let ground = match reason {
+            "Đủ tuổi đổi thẻ" => Some("exchange_age"),
+            "Sai sót thông tin trên thẻ" => Some("exchange_printing_error"),
+            "Mất thẻ" | "Thẻ bị hư hỏng không sử dụng được" => {
+                Some("reissue_lost_or_damaged")
+            }
+            _ if request_type == "replacement" => Some("exchange_on_request"),
+            _ => None,
+        };
+        if let Some(g) = ground {
+            put("ground", g.into());
+        }
         Record {
             id: self.uuid(),
             kind: Kind::CccdApplication,
@@ -1070,6 +1084,14 @@ impl Generator {
         };
         if let Some(g) = ground {
             put("ground", g.into());
+        }
+        // A member registering into the household has its head's consent (form CT01).
+        if matches!(
+            procedure,
+            "permanent_registration" | "temporary_registration"
+        ) && p.id != head.id
+        {
+            put("head_consent", true.into());
         }
         match procedure {
             "household_separation" => put("head_consent", true.into()),

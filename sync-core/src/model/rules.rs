@@ -50,6 +50,7 @@ pub(crate) fn check(
         Kind::CccdApplication => {
             id_number_facts(record, today, out);
             under_14_and_biometrics(record, today, out);
+            card_ground(record, out);
             dossier_dates(record, out);
             if let (Some(filed), Some(appt)) =
                 (date(record, "filed_on"), date(record, "appointment_on"))
@@ -416,6 +417,27 @@ fn under_14_and_biometrics(record: &Record, today: Option<Date>, out: &mut Vec<F
                 "fingerprints_taken"
             },
             "no fingerprints or iris are taken from a child under 6 (Identification Law Art. 19, Circular 17/2024)",
+        ));
+    }
+}
+
+/// The ground of a card request fits its type (Identification Law Art. 24): an exchange
+/// (`replacement`, cấp đổi) on a ground of Art. 24(1), a reissue (cấp lại) on one of
+/// Art. 24(2); a first issue or a CMND confirmation has none.
+fn card_ground(record: &Record, out: &mut Vec<Finding>) {
+    let (Some(request), Some(ground)) = (record.text("request_type"), record.text("ground")) else {
+        return;
+    };
+    let fits = match request {
+        "replacement" => ground.starts_with("exchange_"),
+        "reissue" => ground.starts_with("reissue_"),
+        _ => false,
+    };
+    if !fits {
+        out.push(finding(
+            "card_ground_mismatch",
+            "ground",
+            "the ground does not fit the request: an exchange (cấp đổi) has a ground of Identification Law Art. 24(1), a reissue (cấp lại) one of Art. 24(2), a first issue or a CMND confirmation none",
         ));
     }
 }
@@ -979,6 +1001,7 @@ pub fn related_findings(record: &Record, related: &dyn Related, today: Date) -> 
             let citizen = referenced(record, "citizen_id", related);
             if let Some(c) = &citizen {
                 guardian_consent(record, c, today, &mut out);
+                head_consent_to_join(record, c, &mut out);
                 filed_for_deceased(record, c, &mut out);
                 temporary_in_citizens_permanent_commune(record, c, &mut out);
                 id_number_at_acceptance(record, c, &mut out);
@@ -1157,6 +1180,33 @@ fn guardian_consent(record: &Record, citizen: &Record, today: Date, out: &mut Ve
             "guardian_consent_missing",
             "guardian_consent",
             "a registration for a minor carries the consent of a parent or guardian (form CT01; Residence Law Arts. 20, 27)",
+        ));
+    }
+}
+
+/// A registration of someone who is not the household's head, into that household (their
+/// citizen record names a household and a relationship to its head other than `head`),
+/// carries the head's consent (form CT01's consent block; Residence Law Arts. 20(2), 21 ⚠).
+fn head_consent_to_join(record: &Record, citizen: &Record, out: &mut Vec<Finding>) {
+    let (procedure, _) = effective_procedure(record);
+    if !matches!(
+        procedure,
+        "permanent_registration" | "temporary_registration"
+    ) || matches!(record.text("status"), Some("rejected" | "withdrawn"))
+    {
+        return;
+    }
+    // A lodger rents from the owner, whose consent is `owner_consent`; everyone else named
+    // in a household under its head joins that household.
+    let joins = citizen.text("household_id").is_some()
+        && citizen
+            .text("relationship_to_head")
+            .is_some_and(|r| !matches!(r, "head" | "lodger"));
+    if joins && record.fields.get("head_consent") != Some(&Value::Bool(true)) {
+        out.push(finding(
+            "head_consent_missing",
+            "head_consent",
+            "a registration into another person's household carries the household head's consent (form CT01; Residence Law Arts. 20, 21, unconfirmed)",
         ));
     }
 }
