@@ -897,6 +897,17 @@ impl Generator {
             let reasons = ["Mất thẻ", "Thẻ bị hư hỏng không sử dụng được"];
             ("reissue", reasons[self.rng.gen_range(0..reasons.len())])
         };
+        // A few older people confirm their old 9-digit CMND number instead (the seed plan's
+        // first procedure), drawn from the person's own generator so that no other
+        // generated value changes.
+        let (request_type, reason) = if request_type != "first_issue"
+            && p.born.year() < 1990
+            && ChaCha8Rng::seed_from_u64(p.id.as_u64_pair().1 ^ 0x00c3_dc0f_1e4d).gen_bool(0.06)
+        {
+            ("cmnd_confirmation", "Xác nhận số Chứng minh nhân dân 9 số")
+        } else {
+            (request_type, reason)
+        };
         let mut filed = today().plus(-self.rng.gen_range(0..180));
         if request_type == "first_issue" {
             // Filed on or after the 14th birthday.
@@ -1112,6 +1123,10 @@ impl Generator {
                 );
             }
             "stay_notice" => {
+                // The guest as the notice names them (Art. 30: name and ID or passport
+                // number), whether or not the commune holds a citizen record of theirs.
+                put("guest_name", p.full_name.clone().into());
+                put("guest_id_number", p.id_number.clone().into());
                 // Arrived in the evening, notified the same evening (Art. 30: before 23:00).
                 let hour = self.rng.gen_range(14..22);
                 put(
@@ -1584,6 +1599,39 @@ mod tests {
         }
         let share = old as f64 / citizens as f64;
         assert!((0.15..0.45).contains(&share), "old-code share {share}");
+    }
+
+    #[test]
+    fn card_requests_carry_their_grounds_some_confirm_an_old_cmnd_and_stay_notices_name_the_guest()
+    {
+        let data = generate(17, 10_000);
+        let of = |kind| data.records.iter().filter(move |r| r.kind == kind);
+        let apps: Vec<&Record> = of(Kind::CccdApplication).collect();
+        let confirmations = apps
+            .iter()
+            .filter(|r| r.text("request_type") == Some("cmnd_confirmation"))
+            .count();
+        assert!(
+            confirmations > 0 && confirmations * 20 < apps.len(),
+            "{confirmations}"
+        );
+        for r in &apps {
+            let ground = r.text("ground");
+            match r.text("request_type") {
+                Some("replacement") => assert!(ground.is_some_and(|g| g.starts_with("exchange_"))),
+                Some("reissue") => assert!(ground.is_some_and(|g| g.starts_with("reissue_"))),
+                _ => assert!(ground.is_none()),
+            }
+        }
+        let notices: Vec<&Record> = of(Kind::ResidenceDeclaration)
+            .filter(|r| r.text("procedure") == Some("stay_notice"))
+            .collect();
+        assert!(!notices.is_empty());
+        assert!(
+            notices
+                .iter()
+                .all(|r| r.text("guest_name").is_some() && r.text("guest_id_number").is_some())
+        );
     }
 
     #[test]
