@@ -72,6 +72,7 @@ fn main() {
                             heads: Vec::new(),
                             name_key: search_key(&name),
                             id_number: Some(format!("0220{:08}", i)),
+                            other_numbers: Vec::new(),
                             findings: Vec::new(),
                             updated_ms: i as i64,
                         },

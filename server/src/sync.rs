@@ -598,6 +598,7 @@ pub(crate) fn stored_row(
         heads: doc.heads().iter().flat_map(|h| h.0).collect(),
         name_key: model::search_key(replica::display_name(record)),
         id_number: record.text("id_number").map(str::to_owned),
+        other_numbers: Vec::new(),
         findings: findings.to_vec(),
         updated_ms: now_ms,
     }

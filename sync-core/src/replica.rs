@@ -1397,9 +1397,33 @@ fn index_row(doc: &RecordDoc, record: &Record, findings: &[Finding], updated_ms:
         heads: doc.heads().iter().flat_map(|h| h.0).collect(),
         name_key: model::search_key(display_name(record)),
         id_number: record.text("id_number").map(str::to_owned),
+        other_numbers: earlier_numbers(record),
         findings: findings.to_vec(),
         updated_ms,
     }
+}
+
+/// A citizen's earlier numbers: the old CMND number and the earlier personal ID numbers.
+fn earlier_numbers(record: &Record) -> Vec<String> {
+    if record.kind != Kind::Citizen {
+        return Vec::new();
+    }
+    let mut out: Vec<String> = record
+        .text("old_id_number")
+        .map(str::to_owned)
+        .into_iter()
+        .collect();
+    if let Some(m) = record
+        .fields
+        .get("previous_id_numbers")
+        .and_then(Value::as_map)
+    {
+        out.extend(m.keys().cloned());
+    }
+    out.retain(|n| Some(n.as_str()) != record.text("id_number"));
+    out.sort();
+    out.dedup();
+    out
 }
 
 /// The text a person would search a record by: a name, or a household's address.
@@ -1517,6 +1541,51 @@ mod tests {
                 .text("religion")
                 .is_none()
         );
+    }
+
+    #[test]
+    fn a_search_by_number_finds_a_person_by_an_old_cmnd_or_an_earlier_id_number() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = replica(&dir, "a.db");
+        let mut fields = citizen_fields("Đỗ Thị Cúc");
+        fields.insert("old_id_number".into(), Value::from("100234567"));
+        fields.insert(
+            "previous_id_numbers".into(),
+            Value::Map(BTreeMap::from([(
+                "022185009999".to_owned(),
+                Value::Map(BTreeMap::new()),
+            )])),
+        );
+        let id = r
+            .create(Kind::Citizen, "07132", fields, NOW)
+            .unwrap()
+            .record
+            .id;
+        r.create(Kind::Citizen, "07132", citizen_fields("Người Khác"), NOW)
+            .unwrap();
+        let by = |number: &str| -> Vec<Uuid> {
+            r.find(&RecordQuery {
+                id_number: Some(number.into()),
+                ..RecordQuery::default()
+            })
+            .unwrap()
+            .into_iter()
+            .map(|rec| rec.id)
+            .collect()
+        };
+        assert_eq!(by("100234"), [id], "the old CMND number's first digits");
+        assert_eq!(by("022185009999"), [id], "an earlier ID number");
+        assert_eq!(by("022085001234").len(), 2, "the current number, as before");
+        // Changed away: no longer found by it.
+        r.update(
+            id,
+            &[Edit::Clear {
+                field: "old_id_number".into(),
+            }],
+            NOW + 1,
+        )
+        .unwrap();
+        assert!(by("100234").is_empty());
     }
 
     #[test]

@@ -165,6 +165,24 @@ CREATE TABLE sensitive_outbox (
 ) STRICT, WITHOUT ROWID;
 ",
     },
+    Migration {
+        version: 7,
+        // The earlier numbers a person carries (an old 9- or 12-digit CMND number, earlier
+        // personal ID numbers), so that a search by number finds them too; kept by
+        // `tables::put_record`, dropped with their record by the trigger.
+        sql: "
+CREATE TABLE record_numbers (
+    number TEXT NOT NULL,
+    record TEXT NOT NULL,
+    PRIMARY KEY (number, record)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX record_numbers_record ON record_numbers (record);
+CREATE TRIGGER numbers_leave_with_their_record AFTER DELETE ON records
+BEGIN
+    DELETE FROM record_numbers WHERE record = old.id;
+END;
+",
+    },
 ];
 
 /// The schema as SQLite describes it, one normalised line per fact, for comparing two

@@ -26,6 +26,9 @@ pub struct RecordRow {
     pub name_key: String,
     /// ID number, if the record has one.
     pub id_number: Option<String>,
+    /// The earlier numbers the person carries (old CMND number, earlier ID numbers), found
+    /// by a search by number too (phone store only; the server indexes them in review).
+    pub other_numbers: Vec<String>,
     /// Data-quality findings as of the last write.
     pub findings: Vec<Finding>,
     /// Last local write, ms since the Unix epoch.
@@ -47,6 +50,7 @@ fn record_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RecordRow> {
         heads: r.get(5)?,
         name_key: r.get(6)?,
         id_number: r.get(7)?,
+        other_numbers: Vec::new(),
         findings: serde_json::from_str(&findings).unwrap_or_default(),
         updated_ms: r.get(9)?,
     })
@@ -73,6 +77,22 @@ pub fn put_record(tx: &Transaction<'_>, row: &RecordRow) -> Result<(), StoreErro
         findings,
         row.updated_ms
     ])?;
+    put_numbers(tx, row)
+}
+
+/// Keeps `record_numbers` equal to the row's earlier numbers.
+fn put_numbers(tx: &Transaction<'_>, row: &RecordRow) -> Result<(), StoreError> {
+    let id = row.id.to_string();
+    // Only citizens carry earlier numbers; the delete is one probe of an index otherwise
+    // empty for the record.
+    tx.prepare_cached("DELETE FROM record_numbers WHERE record = ?1")?
+        .execute([&id])?;
+    let mut insert = tx.prepare_cached(
+        "INSERT INTO record_numbers (number, record) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+    )?;
+    for n in &row.other_numbers {
+        insert.execute(params![n, id])?;
+    }
     Ok(())
 }
 
@@ -201,9 +221,13 @@ fn query_filter(q: &RecordQuery) -> (String, Vec<String>) {
         // A prefix range instead of LIKE, so the `id_number` index serves it.
         let prefix = id.trim().to_owned();
         args.push(prefix.clone());
-        sql += &format!(" AND id_number >= ?{}", args.len());
         args.push(format!("{prefix}\u{10FFFF}"));
-        sql += &format!(" AND id_number < ?{}", args.len());
+        let (lo, hi) = (args.len() - 1, args.len());
+        // The current number, or an earlier one the person carries (old CMND, earlier ID).
+        sql += &format!(
+            " AND ((id_number >= ?{lo} AND id_number < ?{hi}) OR id IN \
+             (SELECT record FROM record_numbers WHERE number >= ?{lo} AND number < ?{hi}))"
+        );
     }
     for (col, val) in [("unit", &q.unit), ("status", &q.status), ("kind", &q.kind)] {
         if let Some(v) = val {
@@ -462,7 +486,7 @@ pub fn wipe_all(tx: &Transaction<'_>) -> Result<(), StoreError> {
         "DELETE FROM outbox; DELETE FROM records; DELETE FROM cursors; DELETE FROM rejected;
          DELETE FROM resync; DELETE FROM meta; DELETE FROM actors; DELETE FROM record_actors;
          DELETE FROM attachment_blobs; DELETE FROM attachment_pieces;
-         DELETE FROM sensitive_outbox;",
+         DELETE FROM sensitive_outbox; DELETE FROM record_numbers;",
     )?;
     Ok(())
 }
