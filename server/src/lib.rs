@@ -30,6 +30,7 @@ pub mod migrate;
 pub mod pg_schema;
 pub mod redact;
 pub mod reports;
+pub mod residence;
 pub mod review;
 pub mod rights;
 pub mod routes;

@@ -107,6 +107,9 @@ enum Verdict {
         log: Vec<([u8; 32], Vec<u8>)>,
         /// The feed scope the new changes are logged in (the unit, or its restricted scope).
         scope: String,
+        /// A residence declaration this push moved to `accepted` (its citizen's residence
+        /// follows it: [`crate::residence`]).
+        newly_accepted: bool,
         /// The scope the record's earlier changes were logged in, when it differs (and then
         /// the record's `restricted` column is rewritten).
         moved_from: Option<String>,
@@ -162,6 +165,7 @@ pub fn push_checked(
     let ctx = ValidationContext::new(sync_core::time::local_date(now_ms));
     let mut out = PushOutcome::default();
     let mut changed: Vec<Uuid> = Vec::new();
+    let mut declarations: Vec<Arc<Record>> = Vec::new();
     let mut checked = checked.into_iter();
     for push in records {
         // On PostgreSQL the row lock holds the record still until this transaction ends
@@ -176,7 +180,9 @@ pub fn push_checked(
                 hashes,
                 logged,
                 restricted,
+                accepted_declaration,
             } => {
+                declarations.extend(accepted_declaration);
                 out.accepted.extend(hashes);
                 out.accepted_records.push(push.record);
                 if restricted {
@@ -190,6 +196,13 @@ pub fn push_checked(
             Stored::Rejected(r) => out.rejected.push(r),
         }
     }
+    // A citizen the accepting device did not hold (and so did not update) follows its
+    // accepted registrations here.
+    changed.extend(crate::residence::follow_acceptances(
+        tx,
+        &declarations,
+        now_ms,
+    )?);
     crate::review::queue::enqueue(tx, &changed, now_ms)?;
     Ok(out)
 }
@@ -200,6 +213,8 @@ enum Stored {
         hashes: Vec<ByteBuf>,
         logged: usize,
         restricted: bool,
+        /// The record, when the push accepted a residence declaration.
+        accepted_declaration: Option<Arc<Record>>,
     },
     Rejected(Rejection),
 }
@@ -216,7 +231,7 @@ fn store(
     cache: Option<&DocCache>,
 ) -> anyhow::Result<Stored> {
     let new_record = current.base_heads.is_none();
-    let (hashes, log, scope, moved_from, row, doc, read) = match current.verdict {
+    let (hashes, log, scope, newly_accepted, moved_from, row, doc, read) = match current.verdict {
         Verdict::Reject(r) => return Ok(Stored::Rejected(r)),
         Verdict::Known { hashes } => {
             // A re-push (its reply was lost): the record may be restricted all the same.
@@ -225,17 +240,28 @@ fn store(
                 hashes,
                 logged: 0,
                 restricted,
+                accepted_declaration: None,
             });
         }
         Verdict::Accept {
             hashes,
             log,
             scope,
+            newly_accepted,
             moved_from,
             row,
             doc,
             read,
-        } => (hashes, log, scope, moved_from, row, doc, read),
+        } => (
+            hashes,
+            log,
+            scope,
+            newly_accepted,
+            moved_from,
+            row,
+            doc,
+            read,
+        ),
     };
     let mut logged = 0;
     for (hash, bytes) in &log {
@@ -264,6 +290,7 @@ fn store(
     if moved_from.is_some() || (new_record && restricted) {
         feed::set_restricted(tx, record, restricted)?;
     }
+    let accepted_declaration = newly_accepted.then(|| read.clone());
     if let Some(c) = cache {
         c.put_read(
             record,
@@ -277,6 +304,7 @@ fn store(
         hashes,
         logged,
         restricted,
+        accepted_declaration,
     })
 }
 
@@ -514,11 +542,15 @@ fn evaluate(
         .as_ref()
         .map(StoredRecord::scope)
         .filter(|old| *old != scope);
+    let newly_accepted = after.kind == Kind::ResidenceDeclaration
+        && after.status() == Some("accepted")
+        && before.as_ref().and_then(Record::status) != Some("accepted");
     let row = stored_row(&fork, saved, &after, &findings, now_ms);
     checked(Verdict::Accept {
         hashes,
         log,
         scope,
+        newly_accepted,
         moved_from,
         row: Box::new(row),
         doc: Box::new(fork),

@@ -4,6 +4,7 @@
 //! Run with `cargo test -p ferry-tests`.
 
 mod integration {
+    pub mod acceptance;
     pub mod accounts_hardening;
     pub mod activity_reports;
     pub mod actor_directory;
