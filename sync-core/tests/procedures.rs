@@ -244,6 +244,7 @@ fn confirming_an_old_9_digit_cmnd_is_its_own_request_type() {
         &[
             ("request_type", "cmnd_confirmation".into()),
             ("id_number", "022085001234".into()),
+            ("cmnd_number", "100234567".into()),
             ("filed_on", "2026-03-02".into()),
             ("due_on", "2026-03-11".into()),
         ],
@@ -253,6 +254,7 @@ fn confirming_an_old_9_digit_cmnd_is_its_own_request_type() {
         Kind::CccdApplication,
         &[
             ("request_type", "cmnd_confirmation".into()),
+            ("cmnd_number", "100234567".into()),
             ("filed_on", "2026-03-02".into()),
             ("due_on", "2026-03-20".into()),
         ],
@@ -299,4 +301,17 @@ fn a_card_requests_ground_must_fit_its_type() {
         )
         .contains(&"card_ground_mismatch".to_owned())
     );
+}
+
+#[test]
+fn confirming_an_old_cmnd_names_the_number_confirmed() {
+    let found = |pairs: &[(&str, Value)]| {
+        codes(Kind::CccdApplication, pairs).contains(&"cmnd_number_missing".to_owned())
+    };
+    assert!(found(&[("request_type", "cmnd_confirmation".into())]));
+    assert!(!found(&[
+        ("request_type", "cmnd_confirmation".into()),
+        ("cmnd_number", "100234567".into()),
+    ]));
+    assert!(!found(&[("request_type", "replacement".into())]));
 }

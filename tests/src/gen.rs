@@ -900,10 +900,9 @@ impl Generator {
         // A few older people confirm their old 9-digit CMND number instead (the seed plan's
         // first procedure), drawn from the person's own generator so that no other
         // generated value changes.
-        let (request_type, reason) = if request_type != "first_issue"
-            && p.born.year() < 1990
-            && ChaCha8Rng::seed_from_u64(p.id.as_u64_pair().1 ^ 0x00c3_dc0f_1e4d).gen_bool(0.06)
-        {
+        let mut own = ChaCha8Rng::seed_from_u64(p.id.as_u64_pair().1 ^ 0x00c3_dc0f_1e4d);
+        let confirm = request_type != "first_issue" && p.born.year() < 1990 && own.gen_bool(0.06);
+        let (request_type, reason) = if confirm {
             ("cmnd_confirmation", "Xác nhận số Chứng minh nhân dân 9 số")
         } else {
             (request_type, reason)
@@ -956,6 +955,12 @@ impl Generator {
         };
         if let Some(g) = ground {
             put("ground", g.into());
+        }
+        if confirm {
+            put(
+                "cmnd_number",
+                format!("1{:08}", own.gen_range(0..100_000_000)).into(),
+            );
         }
         Record {
             id: self.uuid(),

@@ -192,8 +192,9 @@ fn findings(
 }
 
 /// The findings of a missing required part of a dossier (sync-core's rules).
-pub const MISSING_PART: [&str; 7] = [
+pub const MISSING_PART: [&str; 8] = [
     "representative_missing",
+    "cmnd_number_missing",
     "refusal_reason_missing",
     "head_consent_missing",
     "supervisor_consent_missing",

@@ -326,6 +326,7 @@ static CCCD_APPLICATION: &[FieldSpec] = &[
     f("due_on", T::Date, N, "Ngày hẹn trả kết quả theo luật", "Due on"),
     f("decided_on", T::Date, N, "Ngày giải quyết", "Decided on"),
     f("refusal_reason", T::Text, N, "Lý do từ chối", "Refusal reason"),
+    f("cmnd_number", T::OldIdNumber, R, "Số Chứng minh nhân dân cần xác nhận", "Old CMND number to confirm"),
 ];
 
 #[rustfmt::skip]

@@ -425,6 +425,16 @@ fn under_14_and_biometrics(record: &Record, today: Option<Date>, out: &mut Vec<F
 /// (`replacement`, cấp đổi) on a ground of Art. 24(1), a reissue (cấp lại) on one of
 /// Art. 24(2); a first issue or a CMND confirmation has none.
 fn card_ground(record: &Record, out: &mut Vec<Finding>) {
+    // Confirming an old CMND (the seed plan's first procedure) names the number confirmed.
+    if record.text("request_type") == Some("cmnd_confirmation")
+        && record.text("cmnd_number").is_none()
+    {
+        out.push(finding(
+            "cmnd_number_missing",
+            "cmnd_number",
+            "a confirmation of an old identity card names the CMND number to confirm (seed plan, procedure 1)",
+        ));
+    }
     let (Some(request), Some(ground)) = (record.text("request_type"), record.text("ground")) else {
         return;
     };
