@@ -1,5 +1,6 @@
-//! Accepting a residence registration or removal updates its citizen's residence fields
-//! (`model::rules::residence_update`: one source of truth, the citizen record). The device
+//! Accepting a residence registration or removal updates its citizen's residence fields,
+//! and a registration those of the members moving with them (`model::rules::
+//! residence_updates`: one source of truth, the citizen record). The device
 //! that accepts writes those edits with the acceptance when it holds the citizen; when it
 //! does not (the citizen is in another unit, or not pulled yet), the server writes them in
 //! the same push transaction, as one change by its own actor ([`SERVER_ACTOR`]), so the
@@ -43,10 +44,10 @@ pub fn follow_acceptances(
     now_ms: i64,
 ) -> anyhow::Result<Vec<Uuid>> {
     let mut changed = Vec::new();
-    for declaration in accepted {
-        let Some((citizen, edits)) = rules::residence_update(declaration, &Stored(tx)) else {
-            continue;
-        };
+    let updates = accepted
+        .iter()
+        .flat_map(|declaration| rules::residence_updates(declaration, &Stored(tx)));
+    for (citizen, edits) in updates {
         if feed::get_record(tx, citizen)?.is_none() {
             continue;
         }

@@ -379,7 +379,7 @@ impl Replica {
             tables::put_record(tx, &row_for(&doc, &stored, &findings, now_ms))?;
             tables::enqueue(tx, record.id, &change.hash().0, &bytes, now_ms)?;
             queue_sensitive(tx, record.id, &sensitive, now_ms)?;
-            write_residence_change(tx, residence.as_ref(), now_ms)
+            write_residence_change(tx, &residence, now_ms)
         })?;
         Ok(Saved {
             record,
@@ -479,7 +479,7 @@ impl Replica {
         let change = change.map(|mut c| (c.hash().0, doc::encode_change(&mut c)));
         let residence = match change {
             Some(_) => self.residence_change(Some(&before), &after, now_ms)?,
-            None => None,
+            None => Vec::new(),
         };
         self.pool.write(|tx| -> Result<_, ReplicaError> {
             tables::put_record(tx, &row_for(&doc, &after, &findings, now_ms))?;
@@ -489,7 +489,7 @@ impl Replica {
             for (field, value) in &sensitive {
                 store::sensitive::queue(tx, id, field, value.as_ref(), now_ms)?;
             }
-            write_residence_change(tx, residence.as_ref(), now_ms)
+            write_residence_change(tx, &residence, now_ms)
         })?;
         Ok(Saved {
             record: checked,
@@ -507,21 +507,32 @@ impl Replica {
     }
 
     /// When `after` is a residence declaration that has just been accepted (it was not
-    /// before), the change to its citizen's residence fields
-    /// ([`model::rules::residence_update`]), if the citizen is on this device.
+    /// before), the changes to the residence fields of its citizen and of the members moving
+    /// with them ([`model::rules::residence_updates`]) that are on this device.
     fn residence_change(
         &self,
         before: Option<&Record>,
         after: &Record,
         now_ms: i64,
-    ) -> Result<Option<ResidenceChange>, ReplicaError> {
+    ) -> Result<Vec<ResidenceChange>, ReplicaError> {
         if before.and_then(Record::status) == Some("accepted") {
-            return Ok(None);
+            return Ok(Vec::new());
         }
         let local = LocalRecords(&self.pool);
-        let Some((citizen, edits)) = model::rules::residence_update(after, &local) else {
-            return Ok(None);
-        };
+        let mut out = Vec::new();
+        for (citizen, edits) in model::rules::residence_updates(after, &local) {
+            out.extend(self.citizen_residence(citizen, edits, now_ms)?);
+        }
+        Ok(out)
+    }
+
+    /// The change that gives `citizen` (when on this device) the residence `edits`.
+    fn citizen_residence(
+        &self,
+        citizen: Uuid,
+        edits: model::rules::ResidenceEdits,
+        now_ms: i64,
+    ) -> Result<Option<ResidenceChange>, ReplicaError> {
         let Some(row) = self.pool.read(|c| tables::get_record(c, citizen))? else {
             return Ok(None);
         };
@@ -1279,10 +1290,10 @@ struct ResidenceChange {
 
 fn write_residence_change(
     tx: &Transaction<'_>,
-    change: Option<&ResidenceChange>,
+    changes: &[ResidenceChange],
     now_ms: i64,
 ) -> Result<(), ReplicaError> {
-    if let Some(c) = change {
+    for c in changes {
         tables::put_record(tx, &c.row)?;
         tables::enqueue(tx, c.row.id, &c.hash, &c.bytes, now_ms)?;
     }

@@ -679,3 +679,53 @@ fn a_member_registering_into_someone_elses_household_needs_the_heads_consent() {
     let head = member("head");
     assert!(!registration(head, false));
 }
+
+#[test]
+fn accepting_a_registration_moves_the_members_listed_as_moving_with_the_citizen() {
+    let p = phone();
+    let mother = p.citizen("Vũ Thị Mẹ", "1980-02-02");
+    let son = p.citizen("Vũ Văn Con", "2010-02-02");
+    let stays = p.citizen("Vũ Văn Ở", "1982-02-02");
+    let members = Value::Map(std::collections::BTreeMap::from([(
+        son.to_string(),
+        Value::Map(std::collections::BTreeMap::from([(
+            "relationship".to_owned(),
+            Value::from("child"),
+        )])),
+    )]));
+    let reg = p
+        .declaration(&[
+            ("citizen_id", mother.to_string().into()),
+            ("procedure", "permanent_registration".into()),
+            ("address", "Số 9, khu 1, phường Phong Cốc".into()),
+            ("address_unit", "07183".into()),
+            ("from_date", "2026-03-01".into()),
+            ("residence_basis", "owned".into()),
+            ("moving_members", members),
+            ("guardian_consent", true.into()),
+            ("status", "submitted".into()),
+        ])
+        .record
+        .id;
+    p.r.update(
+        reg,
+        &[Edit::Set {
+            field: "status".into(),
+            value: "accepted".into(),
+        }],
+        NOW,
+    )
+    .unwrap();
+    let unit = |id| p.citizen_text(id, "permanent_unit");
+    assert_eq!(unit(mother).as_deref(), Some("07183"));
+    assert_eq!(
+        unit(son).as_deref(),
+        Some("07183"),
+        "the son moved with her"
+    );
+    assert_eq!(
+        unit(stays),
+        None,
+        "someone not listed stays where they were"
+    );
+}

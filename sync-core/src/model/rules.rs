@@ -1348,5 +1348,35 @@ pub fn residence_update(
     still_there.then(|| (citizen, vec![(address, None), (unit, None)]))
 }
 
+/// [`residence_update`] for the declaration's citizen and, for a registration, for every
+/// member moving together with them (`moving_members`, form CT01's list): each of them now
+/// lives at the registered address.
+pub fn residence_updates(
+    declaration: &Record,
+    related: &dyn Related,
+) -> Vec<(uuid::Uuid, ResidenceEdits)> {
+    let Some((citizen, edits)) = residence_update(declaration, related) else {
+        return Vec::new();
+    };
+    let mut out = vec![(citizen, edits.clone())];
+    if effective_procedure(declaration)
+        .0
+        .ends_with("_registration")
+        && let Some(members) = declaration
+            .fields
+            .get("moving_members")
+            .and_then(Value::as_map)
+    {
+        for key in members.keys() {
+            if let Ok(id) = uuid::Uuid::parse_str(key)
+                && out.iter().all(|(c, _)| *c != id)
+            {
+                out.push((id, edits.clone()));
+            }
+        }
+    }
+    out
+}
+
 /// Field edits of a citizen record: each field with its new value (`None` clears it).
 pub type ResidenceEdits = Vec<(&'static str, Option<Value>)>;

@@ -1,4 +1,5 @@
-//! Accepting a residence registration updates its citizen's residence, also when the device
+//! Accepting a residence registration updates its citizen's residence (and the members
+//! moving with them), also when the device
 //! that accepts does not hold the citizen (the citizen is in another ward): the server
 //! writes the edits then (`server/src/residence.rs`), on both engines.
 
@@ -30,6 +31,13 @@ fn a_registration_accepted_in_another_ward_moves_the_citizens_permanent_residenc
     );
     person.insert("permanent_unit".into(), Value::Text(HOME.into()));
     let citizen = lan
+        .create(Kind::Citizen, HOME, person.clone(), now_ms())
+        .unwrap()
+        .record
+        .id;
+    // Her son moves with her (form CT01's list of members moving together).
+    person.insert("full_name".into(), Value::Text("Vũ Văn Theo".into()));
+    let son = lan
         .create(Kind::Citizen, HOME, person, now_ms())
         .unwrap()
         .record
@@ -51,6 +59,16 @@ fn a_registration_accepted_in_another_ward_moves_the_citizens_permanent_residenc
         f.insert(k.into(), Value::Text(v.into()));
     }
     f.insert("citizen_id".into(), Value::Text(citizen.to_string()));
+    f.insert(
+        "moving_members".into(),
+        Value::Map(std::collections::BTreeMap::from([(
+            son.to_string(),
+            Value::Map(std::collections::BTreeMap::from([(
+                "relationship".to_owned(),
+                Value::Text("child".into()),
+            )])),
+        )])),
+    );
     let registration = hai
         .create(Kind::ResidenceDeclaration, NEW_WARD, f, now_ms())
         .unwrap()
@@ -82,6 +100,15 @@ fn a_registration_accepted_in_another_ward_moves_the_citizens_permanent_residenc
         .json();
     assert_eq!(view["fields"]["permanent_address"], NEW_ADDRESS);
     assert_eq!(view["fields"]["permanent_unit"], NEW_WARD);
+    let son_view = server
+        .admin()
+        .get(&format!("/v1/admin/records/{son}"))
+        .unwrap()
+        .json();
+    assert_eq!(
+        son_view["fields"]["permanent_unit"], NEW_WARD,
+        "the member who moved with her"
+    );
     lan.sync_all();
     let at_home = lan.get(citizen).unwrap().unwrap().record;
     assert_eq!(at_home.text("permanent_unit"), Some(NEW_WARD));
