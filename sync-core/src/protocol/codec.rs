@@ -262,7 +262,7 @@ mod tests {
         assert_eq!(n("gzip; q=0.9 , zstd ; q=1.0"), Encoding::Zstd);
         assert_eq!(n("zstd;q=abc"), Encoding::Zstd);
     }
-    use crate::protocol::{DeviceStatus, PullEntry, PushRecord, SyncReply};
+    use crate::protocol::{DeviceStatus, PullEntry, PushRecord, SensitiveWrite, SyncReply};
     use proptest::prelude::*;
     use serde_bytes::ByteBuf;
     use std::collections::BTreeMap;
@@ -284,6 +284,33 @@ mod tests {
             resync: vec![],
             sensitive: Vec::new(),
         }
+    }
+
+    #[test]
+    fn a_sensitive_write_survives_encoding_and_a_value_nested_too_deep_is_refused_not_a_crash() {
+        let mut req = request();
+        req.sensitive = vec![SensitiveWrite {
+            id: Uuid::now_v7(),
+            record: Uuid::now_v7(),
+            field: "religion".into(),
+            value: Some(crate::model::Value::Text("PLACEHOLDER".into())),
+            at_ms: 1,
+        }];
+        let bytes = encode_request(&req);
+        assert_eq!(decode_request(&bytes).unwrap(), req);
+        // The value replaced by 100 000 nested one-entry maps: a hostile device's request.
+        let marker = [&[0x6b][..], b"PLACEHOLDER"].concat();
+        let at = bytes
+            .windows(marker.len())
+            .position(|w| w == marker)
+            .unwrap();
+        let mut nested = Vec::new();
+        for _ in 0..100_000 {
+            nested.extend([0xa1, 0x61, b'a']);
+        }
+        nested.push(0x01);
+        let hostile = [&bytes[..at], &nested[..], &bytes[at + marker.len()..]].concat();
+        assert!(decode_request(&hostile).is_err());
     }
 
     #[test]
