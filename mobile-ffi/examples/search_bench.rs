@@ -73,6 +73,7 @@ fn main() {
                             name_key: search_key(&name),
                             id_number: Some(format!("0220{:08}", i)),
                             other_numbers: Vec::new(),
+                            person: None,
                             findings: Vec::new(),
                             updated_ms: i as i64,
                         },

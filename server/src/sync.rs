@@ -631,6 +631,7 @@ pub(crate) fn stored_row(
         name_key: model::search_key(replica::display_name(record)),
         id_number: record.text("id_number").map(str::to_owned),
         other_numbers: Vec::new(),
+        person: None,
         findings: findings.to_vec(),
         updated_ms: now_ms,
     }

@@ -1409,6 +1409,13 @@ fn index_row(doc: &RecordDoc, record: &Record, findings: &[Finding], updated_ms:
         name_key: model::search_key(display_name(record)),
         id_number: record.text("id_number").map(str::to_owned),
         other_numbers: earlier_numbers(record),
+        person: (record.kind == Kind::ResidenceDeclaration)
+            .then(|| {
+                record
+                    .text("citizen_id")
+                    .and_then(|s| Uuid::parse_str(s).ok())
+            })
+            .flatten(),
         findings: findings.to_vec(),
         updated_ms,
     }
@@ -1439,7 +1446,7 @@ fn earlier_numbers(record: &Record) -> Vec<String> {
 
 /// The text a person would search a record by: a name, or a household's address.
 pub fn display_name(record: &Record) -> &str {
-    ["full_name", "host_name", "address"]
+    ["full_name", "guest_name", "host_name", "address"]
         .iter()
         .find_map(|f| record.text(f))
         .unwrap_or("")
@@ -1552,6 +1559,64 @@ mod tests {
                 .text("religion")
                 .is_none()
         );
+    }
+
+    #[test]
+    fn a_search_by_name_finds_the_persons_declarations_and_a_stay_notice_by_its_guest() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = replica(&dir, "a.db");
+        let person = r
+            .create(Kind::Citizen, "07132", citizen_fields("Đỗ Thị Cúc"), NOW)
+            .unwrap()
+            .record
+            .id;
+        let declaration = |pairs: &[(&str, Value)]| {
+            r.create(
+                Kind::ResidenceDeclaration,
+                "07132",
+                pairs
+                    .iter()
+                    .map(|(k, v)| ((*k).to_owned(), v.clone()))
+                    .collect(),
+                NOW,
+            )
+            .unwrap()
+            .record
+            .id
+        };
+        let registration = declaration(&[
+            ("citizen_id", Value::from(person.to_string())),
+            ("procedure", "temporary_absence".into()),
+            ("address", "Số 5, khu 3, phường Quảng Yên".into()),
+            ("address_unit", "07132".into()),
+            ("from_date", "2026-03-01".into()),
+        ]);
+        let notice = declaration(&[
+            ("procedure", "stay_notice".into()),
+            ("guest_name", "Phạm Văn Khách".into()),
+            ("guest_id_number", "B1234567".into()),
+            ("address", "Số 8, khu 1, phường Quảng Yên".into()),
+            ("address_unit", "07132".into()),
+            ("from_date", "2026-03-01".into()),
+        ]);
+        let by = |name: &str| -> Vec<Uuid> {
+            let mut ids: Vec<Uuid> = r
+                .find(&RecordQuery {
+                    name: Some(model::search_key(name)),
+                    ..RecordQuery::default()
+                })
+                .unwrap()
+                .into_iter()
+                .map(|rec| rec.id)
+                .collect();
+            ids.sort();
+            ids
+        };
+        let mut hers = vec![person, registration];
+        hers.sort();
+        assert_eq!(by("do thi cuc"), hers, "her record and her declaration");
+        assert_eq!(by("khu 3"), [registration], "by its own address still");
+        assert_eq!(by("Phạm Văn Khách"), [notice], "a stay notice by its guest");
     }
 
     #[test]

@@ -29,6 +29,10 @@ pub struct RecordRow {
     /// The earlier numbers the person carries (old CMND number, earlier ID numbers), found
     /// by a search by number too (phone store only; the server indexes them in review).
     pub other_numbers: Vec<String>,
+    /// The citizen a residence declaration is about: a search by that person's name finds
+    /// the declaration too (phone store only; [`put_record`] prefixes the citizen's search
+    /// key to the row's own).
+    pub person: Option<Uuid>,
     /// Data-quality findings as of the last write.
     pub findings: Vec<Finding>,
     /// Last local write, ms since the Unix epoch.
@@ -51,6 +55,7 @@ fn record_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RecordRow> {
         name_key: r.get(6)?,
         id_number: r.get(7)?,
         other_numbers: Vec::new(),
+        person: None,
         findings: serde_json::from_str(&findings).unwrap_or_default(),
         updated_ms: r.get(9)?,
     })
@@ -59,6 +64,19 @@ fn record_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RecordRow> {
 /// Inserts or replaces a record row.
 pub fn put_record(tx: &Transaction<'_>, row: &RecordRow) -> Result<(), StoreError> {
     let findings = serde_json::to_string(&row.findings).unwrap_or_else(|_| "[]".into());
+    // A declaration is found by its citizen's name (as this device holds the citizen when
+    // the declaration is written) as well as by its own (address, host).
+    let person_key: Option<String> = match row.person {
+        Some(person) => tx
+            .prepare_cached("SELECT name_key FROM records WHERE id = ?1")?
+            .query_row([person.to_string()], |r| r.get(0))
+            .optional()?,
+        None => None,
+    };
+    let name_key = match person_key.filter(|k: &String| !k.is_empty()) {
+        Some(person) => format!("{person} | {}", row.name_key),
+        None => row.name_key.clone(),
+    };
     tx.prepare_cached(
         "INSERT INTO records (id, kind, unit, status, doc, heads, name_key, id_number, findings, updated_ms)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
@@ -72,7 +90,7 @@ pub fn put_record(tx: &Transaction<'_>, row: &RecordRow) -> Result<(), StoreErro
         row.status,
         row.doc,
         row.heads,
-        row.name_key,
+        name_key,
         row.id_number,
         findings,
         row.updated_ms
