@@ -117,6 +117,14 @@ FerryStore.open(dbPath, key).use { store ->
         it.own && it.author?.user == env("FERRY_USER") &&
             it.author?.displayName == env("FERRY_DISPLAY") && it.author?.deviceName == "Pixel test phone"
     }) { "history authors ${store.history(id).map { it.author }}" }
+    // Sensitive values (religion, ethnicity, …) are never kept on a phone, and an officer
+    // may not read them online either (docs/protocol.md §12).
+    try {
+        store.readSensitive(id)
+        error("an officer read sensitive values")
+    } catch (e: ApiException.Forbidden) {
+        assert(e.reason == "sensitive_not_readable") { e.reason }
+    }
     // Settings are kept in the store.
     store.setSyncSettings(store.syncSettings().copy(appVersion = "kotlin-test/1"))
     assert(store.find(RecordQuery(idNumber = "022090")).size == 1)
