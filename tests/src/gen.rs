@@ -227,6 +227,54 @@ fn birth_for_age(rng: &mut ChaCha8Rng, age: i32) -> Day {
     latest.plus(-rng.gen_range(0..365))
 }
 
+/// A first card for a child of 6 to 13 (Identification Law Art. 19: lawful under 14, through
+/// a legal representative), for a few children with a parent in the household: the parent
+/// applies for them, and fingerprints and iris are taken (from 6). Drawn from the child's own
+/// generator (seeded by the record id), so every other generated value stays as it was.
+fn child_application(people: &[Person], i: usize, unit: &str) -> Option<Record> {
+    let p = &people[i];
+    let mut rng = ChaCha8Rng::seed_from_u64(p.id.as_u64_pair().1 ^ 0x00c4_11d0_a991);
+    if !(6..14).contains(&p.age()) || !rng.gen_bool(0.04) {
+        return None;
+    }
+    let parent = &people[p.father.or(p.mother)?];
+    // Filed on or after the 6th birthday: biometrics are taken from 6.
+    let filed = today()
+        .plus(-rng.gen_range(0..120))
+        .max(p.born.plus_years(6));
+    let mut f = Fields::new();
+    for (k, v) in [
+        ("citizen_id", p.id.to_string()),
+        ("request_type", "first_issue".into()),
+        (
+            "reason",
+            "Cấp thẻ Căn cước cho trẻ em dưới 14 tuổi theo đề nghị của cha mẹ".into(),
+        ),
+        ("full_name", p.full_name.clone()),
+        ("id_number", p.id_number.clone()),
+        ("date_of_birth", p.born.iso()),
+        ("sex", p.sex.as_str().into()),
+        ("filed_on", filed.iso()),
+        ("representative_name", parent.full_name.clone()),
+        ("representative_id_number", parent.id_number.clone()),
+        ("status", "submitted".into()),
+    ] {
+        f.insert(k.to_owned(), Value::Text(v));
+    }
+    f.insert("fee_paid".into(), Value::Bool(true));
+    f.insert("fingerprints_taken".into(), Value::Bool(true));
+    f.insert("iris_taken".into(), Value::Bool(true));
+    let mut bytes = [0u8; 10];
+    rng.fill(&mut bytes);
+    let ms = REFERENCE_MS - rng.gen_range(0..2 * 365 * 86_400_000i64);
+    Some(Record {
+        id: uuid::Builder::from_unix_timestamp_millis(ms as u64, &bytes).into_uuid(),
+        kind: Kind::CccdApplication,
+        unit: unit.to_owned(),
+        fields: f,
+    })
+}
+
 /// The ID-number notice (seed plan 4.6) and the VNeID account (seed 2.3) of a citizen, in
 /// plausible shares: ~90% told their number, of the 14+ ~55% level 2, ~10% level 1, ~15%
 /// `none` recorded, the rest not recorded; a few children with a level-2 account made by a
@@ -1241,6 +1289,11 @@ impl Generator {
                     self.problems.push((r.id, Problem::IdDigitMismatch));
                 }
                 applications.push(r);
+            } else if let Some(r) = child_application(&people, i, &home.unit) {
+                if spoiled.contains(&i) {
+                    self.problems.push((r.id, Problem::IdDigitMismatch));
+                }
+                applications.push(r);
             }
         }
         let mut declarations = Vec::new();
@@ -1637,6 +1690,16 @@ mod tests {
                 .iter()
                 .all(|r| r.text("guest_name").is_some() && r.text("guest_id_number").is_some())
         );
+        // Children's first cards, through a parent, with no finding.
+        let children: Vec<&&Record> = apps
+            .iter()
+            .filter(|r| r.text("representative_name").is_some())
+            .collect();
+        assert!(!children.is_empty());
+        for r in children {
+            let findings = validate(r, &ctx()).expect("valid");
+            assert!(findings.is_empty(), "{findings:?}");
+        }
     }
 
     #[test]
