@@ -189,7 +189,7 @@ pub fn redact(
     redact_with(tx, id, req, admin, now_ms, true)
 }
 
-/// [`redact`]; with `apart` false a sensitive field's values stored apart from the document
+/// [`redact`]; with `touch_apart` false a sensitive field's values stored apart from the document
 /// are left alone and only the document is rebuilt without the field (moving values out of
 /// a document from before schema version 17: [`crate::sensitive_split`]).
 pub(crate) fn redact_with(
@@ -198,9 +198,8 @@ pub(crate) fn redact_with(
     req: &Redaction,
     admin: Admin<'_>,
     now_ms: i64,
-    apart: bool,
+    touch_apart: bool,
 ) -> Result<Outcome, RedactError> {
-    let touch_apart = apart;
     let user = accounts::get_user(tx, admin.user)
         .map_err(anyhow::Error::from)?
         .ok_or(RedactError::NotAdmin)?;
@@ -216,33 +215,14 @@ pub(crate) fn redact_with(
     // redacted there. A document from before that split may still hold some in its history;
     // it then gets a new lineage without the field.
     let sensitive = model::sensitivity::is_sensitive(current.kind, &req.field);
-    let mut apart = 0;
-    if sensitive && touch_apart {
-        let keep = match &req.keep {
-            Keep::Current => crate::sensitive::values_of(tx, id)?.remove(&req.field),
-            _ => kept_value(&current, req),
-        };
-        apart = crate::sensitive::redact(tx, id, &req.field, keep.as_ref(), now_ms)?;
-        if removed_values(&old, &req.field, None).is_empty() {
-            if apart == 0 {
-                return Err(invalid(format!(
-                    "the field {:?} never held another value: nothing to redact",
-                    req.field
-                )));
-            }
-            let outcome = Outcome {
-                record: id,
-                field: req.field.clone(),
-                lineage_from: stored.lineage,
-                lineage_to: stored.lineage,
-                dropped_changes: 0,
-                values_removed: apart,
-                scrubbed: false,
-            };
-            audit_redaction(tx, &outcome, req, admin, now_ms)?;
-            return Ok(outcome);
+    let apart = if sensitive && touch_apart {
+        match redact_apart(tx, &stored, &old, &current, req, admin, now_ms)? {
+            Apart::Done(outcome) => return Ok(outcome),
+            Apart::AlsoInDocument(n) => n,
         }
-    }
+    } else {
+        0
+    };
     let keep = if sensitive {
         None
     } else {
@@ -306,6 +286,52 @@ pub(crate) fn redact_with(
     scrub_review_items(tx, id, &removed)?;
     audit_redaction(tx, &outcome, req, admin, now_ms)?;
     Ok(outcome)
+}
+
+/// What redacting a sensitive field's stored values left to do.
+enum Apart {
+    /// Nothing: the document never held the field (written after schema version 17).
+    Done(Outcome),
+    /// The document still holds the field in its history (these many values were removed
+    /// apart): it gets a new lineage too.
+    AlsoInDocument(usize),
+}
+
+/// Redacts a sensitive field's values kept apart from the document (protocol §12).
+fn redact_apart(
+    tx: &dyn Sql,
+    stored: &feed::StoredRecord,
+    old: &RecordDoc,
+    current: &Record,
+    req: &Redaction,
+    admin: Admin<'_>,
+    now_ms: i64,
+) -> Result<Apart, RedactError> {
+    let keep = match &req.keep {
+        Keep::Current => crate::sensitive::values_of(tx, stored.id)?.remove(&req.field),
+        _ => kept_value(current, req),
+    };
+    let apart = crate::sensitive::redact(tx, stored.id, &req.field, keep.as_ref(), now_ms)?;
+    if !removed_values(old, &req.field, None).is_empty() {
+        return Ok(Apart::AlsoInDocument(apart));
+    }
+    if apart == 0 {
+        return Err(invalid(format!(
+            "the field {:?} never held another value: nothing to redact",
+            req.field
+        )));
+    }
+    let outcome = Outcome {
+        record: stored.id,
+        field: req.field.clone(),
+        lineage_from: stored.lineage,
+        lineage_to: stored.lineage,
+        dropped_changes: 0,
+        values_removed: apart,
+        scrubbed: false,
+    };
+    audit_redaction(tx, &outcome, req, admin, now_ms)?;
+    Ok(Apart::Done(outcome))
 }
 
 /// Swaps the record's log for the new lineage: old change hashes to `redacted_changes`, old
