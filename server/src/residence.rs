@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use sync_core::doc::{Author, Edit, RecordDoc};
+use sync_core::doc::{Author, RecordDoc};
 use sync_core::model::{Record, rules};
 use uuid::Uuid;
 
@@ -51,18 +51,7 @@ pub fn follow_acceptances(
         if feed::get_record(tx, citizen)?.is_none() {
             continue;
         }
-        let edits: Vec<Edit> = edits
-            .into_iter()
-            .map(|(field, value)| match value {
-                Some(value) => Edit::Set {
-                    field: field.to_owned(),
-                    value,
-                },
-                None => Edit::Clear {
-                    field: field.to_owned(),
-                },
-            })
-            .collect();
+        let edits = rules::as_edits(edits);
         let author = Author::new(&SERVER_ACTOR, now_ms);
         match crate::review::resolve::apply_admin_edits(
             tx,

@@ -102,22 +102,25 @@ enum Verdict {
     },
     /// Accepted with new changes: the changes to log (hash, bytes) in causal order, the old
     /// unit when it changed, the row to store and the merged document.
-    Accept {
-        hashes: Vec<ByteBuf>,
-        log: Vec<([u8; 32], Vec<u8>)>,
-        /// The feed scope the new changes are logged in (the unit, or its restricted scope).
-        scope: String,
-        /// A residence declaration this push moved to `accepted` (its citizen's residence
-        /// follows it: [`crate::residence`]).
-        newly_accepted: bool,
-        /// The scope the record's earlier changes were logged in, when it differs (and then
-        /// the record's `restricted` column is rewritten).
-        moved_from: Option<String>,
-        row: Box<RecordRow>,
-        doc: Box<RecordDoc>,
-        read: Arc<Record>,
-    },
+    Accept(Box<Accept>),
     Reject(Rejection),
+}
+
+/// An accepted record's verdict: what [`store`] writes.
+struct Accept {
+    hashes: Vec<ByteBuf>,
+    log: Vec<([u8; 32], Vec<u8>)>,
+    /// The feed scope the new changes are logged in (the unit, or its restricted scope).
+    scope: String,
+    /// A residence declaration this push moved to `accepted` (its citizen's residence
+    /// follows it: [`crate::residence`]).
+    newly_accepted: bool,
+    /// The scope the record's earlier changes were logged in, when it differs (and then
+    /// the record's `restricted` column is rewritten).
+    moved_from: Option<String>,
+    row: RecordRow,
+    doc: RecordDoc,
+    read: Arc<Record>,
 }
 
 /// Checks and stores every pushed record in `tx`; records that gained changes are queued
@@ -231,7 +234,7 @@ fn store(
     cache: Option<&DocCache>,
 ) -> anyhow::Result<Stored> {
     let new_record = current.base_heads.is_none();
-    let (hashes, log, scope, newly_accepted, moved_from, row, doc, read) = match current.verdict {
+    let accepted = match current.verdict {
         Verdict::Reject(r) => return Ok(Stored::Rejected(r)),
         Verdict::Known { hashes } => {
             // A re-push (its reply was lost): the record may be restricted all the same.
@@ -243,26 +246,18 @@ fn store(
                 accepted_declaration: None,
             });
         }
-        Verdict::Accept {
-            hashes,
-            log,
-            scope,
-            newly_accepted,
-            moved_from,
-            row,
-            doc,
-            read,
-        } => (
-            hashes,
-            log,
-            scope,
-            newly_accepted,
-            moved_from,
-            row,
-            doc,
-            read,
-        ),
+        Verdict::Accept(accept) => *accept,
     };
+    let Accept {
+        hashes,
+        log,
+        scope,
+        newly_accepted,
+        moved_from,
+        row,
+        doc,
+        read,
+    } = accepted;
     let mut logged = 0;
     for (hash, bytes) in &log {
         if feed::append_change(tx, record, hash, bytes, &scope, caller.device_id, now_ms)? {
@@ -546,16 +541,16 @@ fn evaluate(
         && after.status() == Some("accepted")
         && before.as_ref().and_then(Record::status) != Some("accepted");
     let row = stored_row(&fork, saved, &after, &findings, now_ms);
-    checked(Verdict::Accept {
+    checked(Verdict::Accept(Box::new(Accept {
         hashes,
         log,
         scope,
         newly_accepted,
         moved_from,
-        row: Box::new(row),
-        doc: Box::new(fork),
+        row,
+        doc: fork,
         read: Arc::new(after),
-    })
+    })))
 }
 
 /// The `lineage_replaced` refusal of a push into a redacted record (lineage above 0) that

@@ -537,18 +537,7 @@ impl Replica {
             return Ok(None);
         };
         let mut doc = RecordDoc::load(&row.doc)?;
-        let edits: Vec<Edit> = edits
-            .into_iter()
-            .map(|(field, value)| match value {
-                Some(value) => Edit::Set {
-                    field: field.to_owned(),
-                    value,
-                },
-                None => Edit::Clear {
-                    field: field.to_owned(),
-                },
-            })
-            .collect();
+        let edits = model::rules::as_edits(edits);
         let Some(mut change) = doc.edit(&edits, &self.author(now_ms))? else {
             return Ok(None);
         };

@@ -1380,3 +1380,19 @@ pub fn residence_updates(
 
 /// Field edits of a citizen record: each field with its new value (`None` clears it).
 pub type ResidenceEdits = Vec<(&'static str, Option<Value>)>;
+
+/// [`ResidenceEdits`] as document edits (a set, or a clear for `None`).
+pub fn as_edits(edits: ResidenceEdits) -> Vec<crate::doc::Edit> {
+    edits
+        .into_iter()
+        .map(|(field, value)| match value {
+            Some(value) => crate::doc::Edit::Set {
+                field: field.to_owned(),
+                value,
+            },
+            None => crate::doc::Edit::Clear {
+                field: field.to_owned(),
+            },
+        })
+        .collect()
+}
