@@ -56,31 +56,34 @@ pub fn apply(
     now_ms: i64,
 ) -> Result<Applied, DbError> {
     let mut out = Applied::default();
+    // Records whose rules read the values written: their findings are judged again.
+    let mut judged: Vec<Uuid> = Vec::new();
     for w in writes.iter().take(MAX_WRITES_PER_REQUEST) {
         match check_and_store(tx, caller, user, w, now_ms)? {
-            Ok(true) => {
+            Ok(Some(kind)) => {
                 out.accepted.push(w.id);
                 out.written.push((w.record, w.field.clone()));
+                if sensitivity::read_by_rules(kind) && !judged.contains(&w.record) {
+                    judged.push(w.record);
+                }
             }
-            Ok(false) => out.accepted.push(w.id),
+            Ok(None) => out.accepted.push(w.id),
             Err(r) => out.rejected.push(r),
         }
     }
-    let mut changed: Vec<Uuid> = out.written.iter().map(|(r, _)| *r).collect();
-    changed.sort();
-    changed.dedup();
-    refresh_findings(tx, &changed, now_ms)?;
+    refresh_findings(tx, &judged, now_ms)?;
     Ok(out)
 }
 
-/// One write: `Ok(true)` stored, `Ok(false)` stored before, `Err` refused.
+/// One write: `Ok(Some(kind))` stored (the record's kind), `Ok(None)` stored before, `Err`
+/// refused.
 fn check_and_store(
     tx: &dyn Sql,
     caller: &Caller,
     user: &str,
     w: &SensitiveWrite,
     now_ms: i64,
-) -> Result<Result<bool, SensitiveRejection>, DbError> {
+) -> Result<Result<Option<Kind>, SensitiveRejection>, DbError> {
     if let Some(mut seen) = tx.query_opt(
         "SELECT record, field FROM sensitive_writes WHERE id = ?1",
         &[&w.id],
@@ -93,7 +96,7 @@ fn check_and_store(
                 "this write id was used for another field",
             )));
         }
-        return Ok(Ok(false));
+        return Ok(Ok(None));
     }
     let Some(mut row) = tx.query_opt(
         "SELECT kind, unit, status FROM records WHERE id = ?1",
@@ -151,7 +154,7 @@ fn check_and_store(
         None => None,
     };
     store(tx, w, value.as_ref(), user, &caller.device_id, now_ms)?;
-    Ok(Ok(true))
+    Ok(Ok(Some(kind)))
 }
 
 pub(crate) fn store(
@@ -196,8 +199,8 @@ pub fn with_values(conn: &dyn Sql, record: &model::Record) -> Result<model::Reco
     Ok(out)
 }
 
-/// Recomputes and stores the findings of the records in `records` whose rules read
-/// sensitive fields, after their values changed, and queues them for review detection (which
+/// Recomputes and stores the findings of `records` (of kinds whose rules read sensitive
+/// fields) after their values changed, and queues them for review detection (which
 /// re-indexes the report tables from the stored findings).
 fn refresh_findings(tx: &dyn Sql, records: &[Uuid], now_ms: i64) -> Result<(), DbError> {
     let ctx = model::ValidationContext::new(sync_core::time::local_date(now_ms));
@@ -206,9 +209,6 @@ fn refresh_findings(tx: &dyn Sql, records: &[Uuid], now_ms: i64) -> Result<(), D
         let Some(stored) = crate::feed::get_record(tx, *id)? else {
             continue;
         };
-        if !Kind::parse(&stored.kind).is_some_and(sensitivity::read_by_rules) {
-            continue;
-        }
         let Ok(record) = sync_core::doc::RecordDoc::load(&stored.doc).and_then(|d| d.read()) else {
             continue;
         };

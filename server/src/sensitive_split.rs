@@ -30,6 +30,9 @@ use crate::redact::{self, Admin, Keep, RedactError, Redaction};
 /// The reason written in the audit trail for each field moved.
 pub const REASON: &str = "sensitive field moved out of the record document (schema version 17)";
 
+/// Records looked at per read.
+const PAGE: usize = 500;
+
 /// What a split did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Split {
@@ -64,19 +67,22 @@ pub fn split_all(
     let mut done = Split::default();
     let mut after = String::new();
     loop {
-        let page: Vec<(Uuid, Kind, Vec<String>, bool)> = store.read(|c| -> anyhow::Result<_> {
-            let mut out = Vec::new();
-            for mut r in c.query(
-                "SELECT id, kind, doc, restricted FROM records WHERE id > ?1
-                 AND kind IN ('citizen', 'cccd_application', 'residence_declaration')
-                 ORDER BY id LIMIT 500",
+        let (rows, page) = store.read(|c| -> anyhow::Result<_> {
+            let rows = c.query(
+                &format!(
+                    "SELECT id, kind, doc, restricted FROM records WHERE id > ?1
+                     AND kind IN ('citizen', 'cccd_application', 'residence_declaration')
+                     ORDER BY id LIMIT {PAGE}"
+                ),
                 &[&after],
-            )? {
+            )?;
+            let n = rows.len();
+            let mut out: Vec<(Uuid, Vec<String>, bool)> = Vec::new();
+            for mut r in rows {
                 let (id, kind, doc): (String, String, Vec<u8>) =
                     (r.take(0)?, r.take(1)?, r.take(2)?);
                 let marked = r.get::<i64>(3)? != 0;
                 after = id.clone();
-                done.scanned += 1;
                 let (Ok(id), Some(kind)) = (Uuid::parse_str(&id), Kind::parse(&kind)) else {
                     continue;
                 };
@@ -86,22 +92,13 @@ pub fn split_all(
                 let fields = fields_in(&doc, kind);
                 let restrict = !marked && doc.read().is_ok_and(|r| sensitivity::is_restricted(&r));
                 if !fields.is_empty() || restrict {
-                    out.push((id, kind, fields, restrict));
+                    out.push((id, fields, restrict));
                 }
             }
-            Ok(out)
+            Ok((n, out))
         })?;
-        let scanned_all = page.is_empty()
-            && store.read(|c| -> anyhow::Result<bool> {
-                Ok(c.query_opt(
-                    "SELECT id FROM records WHERE id > ?1
-                     AND kind IN ('citizen', 'cccd_application', 'residence_declaration')
-                     LIMIT 1",
-                    &[&after],
-                )?
-                .is_none())
-            })?;
-        for (id, _, fields, restrict) in &page {
+        done.scanned += rows as u64;
+        for (id, fields, restrict) in &page {
             if !fields.is_empty() {
                 crate::writer::retrying(|| store.write(|tx| split_one(tx, *id, fields, admin)))?;
                 done.records += 1;
@@ -113,7 +110,7 @@ pub fn split_all(
             }
         }
         progress(&done);
-        if scanned_all {
+        if rows < PAGE {
             break;
         }
     }

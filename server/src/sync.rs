@@ -99,6 +99,8 @@ enum Verdict {
     /// Every change was already stored.
     Known {
         hashes: Vec<ByteBuf>,
+        /// The record is restricted (protocol §12.1), as stored.
+        restricted: bool,
     },
     /// Accepted with new changes: the changes to log (hash, bytes) in causal order, the old
     /// unit when it changed, the row to store and the merged document.
@@ -236,9 +238,8 @@ fn store(
     let new_record = current.base_heads.is_none();
     let accepted = match current.verdict {
         Verdict::Reject(r) => return Ok(Stored::Rejected(r)),
-        Verdict::Known { hashes } => {
-            // A re-push (its reply was lost): the record may be restricted all the same.
-            let restricted = feed::get_record(tx, record)?.is_some_and(|r| r.restricted);
+        // A re-push (its reply was lost): the record may be restricted all the same.
+        Verdict::Known { hashes, restricted } => {
             return Ok(Stored::Accepted {
                 hashes,
                 logged: 0,
@@ -398,7 +399,8 @@ fn evaluate(
         .filter(|c| !base.has_change(&c.hash()) && fresh_hashes.insert(c.hash()))
         .collect();
     if fresh.is_empty() {
-        return checked(Verdict::Known { hashes });
+        let restricted = stored.as_ref().is_some_and(|s| s.restricted);
+        return checked(Verdict::Known { hashes, restricted });
     }
     if fresh.iter().any(|c| c.actor_id() != &caller.actor) {
         return reject(

@@ -454,8 +454,7 @@ impl Replica {
         let change = trial.edit(&edits, &self.author(now_ms))?;
         let after = trial.read()?;
         let mut checked = after.clone();
-        let overlay = self.pool.read(|c| store::sensitive::pending_for(c, id))?;
-        overlay_pending(&mut checked, &overlay);
+        self.overlay_pending(&mut checked)?;
         let sensitive = sensitive_values(&sensitive);
         for (field, value) in &sensitive {
             match value {
@@ -552,6 +551,28 @@ impl Replica {
         }))
     }
 
+    /// Shows the sensitive values still waiting to be sent in `record` (the officer sees
+    /// what they entered until the server has it; afterwards the device holds none). Kinds
+    /// without sensitive fields are left as they are, unread.
+    fn overlay_pending(&self, record: &mut Record) -> Result<(), ReplicaError> {
+        if model::sensitivity::sensitive_fields(record.kind)
+            .next()
+            .is_none()
+        {
+            return Ok(());
+        }
+        for w in self
+            .pool
+            .read(|c| store::sensitive::pending_for(c, record.id))?
+        {
+            match w.value {
+                Some(v) => record.fields.insert(w.field, v),
+                None => record.fields.remove(&w.field),
+            };
+        }
+        Ok(())
+    }
+
     /// One record with its findings, conflicts and pending change count.
     pub fn get(&self, id: Uuid) -> Result<Option<RecordView>, ReplicaError> {
         let Some(row) = self.pool.read(|c| tables::get_record(c, id))? else {
@@ -566,8 +587,7 @@ impl Replica {
             )? as u64)
         })?;
         let mut record = doc.read()?;
-        let overlay = self.pool.read(|c| store::sensitive::pending_for(c, id))?;
-        overlay_pending(&mut record, &overlay);
+        self.overlay_pending(&mut record)?;
         Ok(Some(RecordView {
             record,
             findings: row.findings,
@@ -1033,17 +1053,6 @@ fn sensitive_values(edits: &[Edit]) -> Vec<(String, Option<Value>)> {
             _ => None,
         })
         .collect()
-}
-
-/// Shows the values still waiting to be sent in `record` (the officer sees what they entered
-/// until the server has it; afterwards the device holds none).
-fn overlay_pending(record: &mut Record, pending: &[crate::protocol::SensitiveWrite]) {
-    for w in pending {
-        match &w.value {
-            Some(v) => record.fields.insert(w.field.clone(), v.clone()),
-            None => record.fields.remove(&w.field),
-        };
-    }
 }
 
 /// Queues the sensitive values of a new record.

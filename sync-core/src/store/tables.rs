@@ -100,9 +100,11 @@ pub fn put_record(tx: &Transaction<'_>, row: &RecordRow) -> Result<(), StoreErro
 
 /// Keeps `record_numbers` equal to the row's earlier numbers.
 fn put_numbers(tx: &Transaction<'_>, row: &RecordRow) -> Result<(), StoreError> {
+    // Only citizens carry earlier numbers: other kinds skip the statements.
+    if row.kind != "citizen" && row.other_numbers.is_empty() {
+        return Ok(());
+    }
     let id = row.id.to_string();
-    // Only citizens carry earlier numbers; the delete is one probe of an index otherwise
-    // empty for the record.
     tx.prepare_cached("DELETE FROM record_numbers WHERE record = ?1")?
         .execute([&id])?;
     let mut insert = tx.prepare_cached(
