@@ -86,3 +86,22 @@ fn every_pushed_change_in_the_corpus_is_judged_and_every_attack_refused() {
     }
     assert!(attacks >= 5, "the issue's attacks are in the corpus");
 }
+
+#[test]
+fn a_change_naming_an_actor_it_does_not_list_is_refused_as_malformed() {
+    // Found by the `push` target in CI: Automerge's `Change::try_from` accepts an operation
+    // whose object names actor 5 of a change listing one actor, and `Change::decode` then
+    // panics on the lookup. The push checks expand changes under `catch_unwind`.
+    let data = corpus("push")
+        .into_iter()
+        .find(|(name, _)| name == "found-automerge-decode-unlisted-actor-panic")
+        .map(|(_, data)| data)
+        .expect("the input is in the corpus");
+    let verdict = on_server_stack(move || fuzz::push(&data));
+    let violation = verdict.expect_err("refused");
+    assert_eq!(
+        violation.code,
+        sync_core::protocol::RejectCode::Malformed,
+        "{violation:?}"
+    );
+}

@@ -36,6 +36,19 @@ struct Made {
     ty: ObjType,
 }
 
+/// Every operation of `changes`, with actors and objects named in full.
+///
+/// `Change::decode` in Automerge 0.12 unwraps the index of each operation's actor in the
+/// change's actor table, and `Change::try_from` does not check those indexes: a change whose
+/// operation names an actor it does not list (found by the `push` fuzz target) panics there.
+/// Such a change is malformed, refused like one that does not decode.
+fn expand(changes: &[Change]) -> Result<Vec<automerge::ExpandedChange>, Violation> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        changes.iter().map(Change::decode).collect::<Vec<_>>()
+    }))
+    .map_err(|_| Violation::malformed("a change names an actor it does not list"))
+}
+
 /// Total operations of `changes` (from each change's metadata).
 pub fn count_ops(changes: &[Change]) -> usize {
     changes.iter().map(Change::len).sum()
@@ -90,7 +103,7 @@ pub fn check_changes(
             )));
         }
     }
-    let expanded: Vec<_> = changes.iter().map(Change::decode).collect();
+    let expanded = expand(changes)?;
     let mut made: HashMap<OpId, Made> = HashMap::new();
     for ex in &expanded {
         let start = ex.start_op.get();
