@@ -183,6 +183,46 @@ fn next_seq(tx: &dyn Sql, unit: &str) -> Result<i64, DbError> {
     )
 }
 
+/// Locks the rows of `records` on PostgreSQL in one order (sorted by id) at the start of a
+/// push; the push's later `lock_heads` of each then finds its own lock. Without it two pushes
+/// naming the same records in different orders would lock them in different orders and
+/// deadlock, which PostgreSQL breaks only after `deadlock_timeout` (1 s by default). A record
+/// that does not exist yet has no row to lock (a concurrent creation is caught by
+/// [`insert_new_record`]). SQLite's one writer needs no lock.
+pub fn lock_records_in_order(tx: &dyn Sql, records: &BTreeSet<Uuid>) -> Result<(), DbError> {
+    if tx.dialect() != Dialect::Postgres || records.len() < 2 {
+        return Ok(());
+    }
+    for id in records {
+        tx.query_opt("SELECT 1 FROM records WHERE id = ?1 FOR UPDATE", &[id])?;
+    }
+    Ok(())
+}
+
+/// Locks the `unit_seq` rows of `scopes` on PostgreSQL in one order (sorted by name),
+/// before a transaction appends to several feeds; a row that does not exist yet is created
+/// with the number [`next_seq`] starts from. Each lock is held to the commit, as
+/// [`next_seq`]'s own is (the feed-gap argument), and [`next_seq`] then finds it taken by
+/// its own transaction.
+///
+/// Taken one by one in the order of a push's records, two pushes across the same units
+/// deadlocked: PostgreSQL breaks each deadlock after `deadlock_timeout` (1 s) and the writer
+/// runs the loser again, so 16 devices pushing 25 records across a district's wards queued a
+/// second at a time behind one another until exchanges hit the 60 s request timeout.
+pub fn lock_feeds_in_order(tx: &dyn Sql, scopes: &BTreeSet<&str>) -> Result<(), DbError> {
+    if tx.dialect() != Dialect::Postgres || scopes.len() < 2 {
+        return Ok(());
+    }
+    for scope in scopes {
+        tx.execute(
+            "INSERT INTO unit_seq (unit, next) VALUES (?1, 1)
+             ON CONFLICT (unit) DO UPDATE SET next = unit_seq.next",
+            &[scope],
+        )?;
+    }
+    Ok(())
+}
+
 /// Appends one log row; on SQLite `seq` comes from the table's `AUTOINCREMENT` (one writer
 /// hands it out in commit order), on PostgreSQL from [`next_seq`].
 #[allow(clippy::too_many_arguments)]

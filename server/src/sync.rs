@@ -169,10 +169,15 @@ pub fn push_checked(
 ) -> anyhow::Result<PushOutcome> {
     let ctx = ValidationContext::new(sync_core::time::local_date(now_ms));
     let mut out = PushOutcome::default();
-    let mut changed: Vec<Uuid> = Vec::new();
     let mut declarations: Vec<Arc<Record>> = Vec::new();
+    // The log rows are written at the end, after every check and merge: on PostgreSQL a
+    // feed's `unit_seq` row stays locked from its first row to the commit, so each unit's
+    // pushes wait for one another only for the inserts and the commit, not for the checks.
+    let mut log = PendingLog::default();
+    let ids: BTreeSet<Uuid> = records.iter().map(|p| p.record).collect();
+    feed::lock_records_in_order(tx, &ids)?;
     let mut checked = checked.into_iter();
-    for push in records {
+    for (slot, push) in records.iter().enumerate() {
         // On PostgreSQL the row lock holds the record still until this transaction ends
         // (taken before a re-check too, so that the re-check reads what is then stored).
         let heads = feed::lock_heads(tx, push.record)?;
@@ -180,10 +185,9 @@ pub fn push_checked(
             Some(c) if c.base_heads == heads => c,
             _ => evaluate(tx, caller, push, &ctx, now_ms, cache)?,
         };
-        match store(tx, caller, push.record, current, now_ms, cache)? {
+        match store(tx, push.record, current, cache, (&mut log, slot))? {
             Stored::Accepted {
                 hashes,
-                logged,
                 restricted,
                 accepted_declaration,
             } => {
@@ -193,14 +197,20 @@ pub fn push_checked(
                 if restricted {
                     out.restricted.push(push.record);
                 }
-                out.new_changes += logged;
-                if logged > 0 {
-                    changed.push(push.record);
-                }
             }
             Stored::Rejected(r) => out.rejected.push(r),
         }
     }
+    // Queued before the log rows are written, so that waiting for a review worker's lock on
+    // a queue row (it holds its chunk's rows while it detects) does not happen while this
+    // transaction holds its feeds. A record whose every change another transaction logged
+    // first is queued all the same: detecting a record twice finds nothing new.
+    let with_changes = log.slots_with_changes(records.len());
+    let mut changed: Vec<Uuid> = records
+        .iter()
+        .zip(with_changes)
+        .filter_map(|(p, has)| has.then_some(p.record))
+        .collect();
     // A citizen the accepting device did not hold (and so did not update) follows its
     // accepted registrations here.
     changed.extend(crate::residence::follow_acceptances(
@@ -209,14 +219,69 @@ pub fn push_checked(
         now_ms,
     )?);
     crate::review::queue::enqueue(tx, &changed, now_ms)?;
+    let logged = log.write(tx, records.len(), caller.device_id, now_ms)?;
+    out.new_changes = logged.iter().sum();
     Ok(out)
+}
+
+/// The feed rows of a push, kept until every record is checked and merged.
+#[derive(Default)]
+struct PendingLog {
+    rows: Vec<PendingRow>,
+}
+
+/// One feed row: a change (with its hash) or a `moved` marker, for the pushed record at
+/// `slot` of the request.
+struct PendingRow {
+    slot: usize,
+    record: Uuid,
+    scope: String,
+    change: Option<([u8; 32], Vec<u8>)>,
+}
+
+impl PendingLog {
+    /// For each of the request's `slots` records, whether it has changes to log.
+    fn slots_with_changes(&self, slots: usize) -> Vec<bool> {
+        let mut has = vec![false; slots];
+        for r in self.rows.iter().filter(|r| r.change.is_some()) {
+            has[r.slot] = true;
+        }
+        has
+    }
+
+    /// Writes the rows in the order they were added, after locking their feeds in one
+    /// order ([`feed::lock_feeds_in_order`]); returns how many changes were newly logged
+    /// for each of the request's `slots` records (a change another transaction logged first
+    /// is not counted).
+    fn write(
+        self,
+        tx: &dyn Sql,
+        slots: usize,
+        device: Uuid,
+        now_ms: i64,
+    ) -> Result<Vec<usize>, crate::db::DbError> {
+        let mut logged = vec![0; slots];
+        let scopes: BTreeSet<&str> = self.rows.iter().map(|r| r.scope.as_str()).collect();
+        feed::lock_feeds_in_order(tx, &scopes)?;
+        for row in &self.rows {
+            match &row.change {
+                Some((hash, bytes)) => {
+                    if feed::append_change(tx, row.record, hash, bytes, &row.scope, device, now_ms)?
+                    {
+                        logged[row.slot] += 1;
+                    }
+                }
+                None => feed::append_moved(tx, row.record, &row.scope, device, now_ms)?,
+            }
+        }
+        Ok(logged)
+    }
 }
 
 /// What [`store`] did with a verdict.
 enum Stored {
     Accepted {
         hashes: Vec<ByteBuf>,
-        logged: usize,
         restricted: bool,
         /// The record, when the push accepted a residence declaration.
         accepted_declaration: Option<Arc<Record>>,
@@ -224,16 +289,15 @@ enum Stored {
     Rejected(Rejection),
 }
 
-/// Writes an accepted verdict: new changes to the log in causal order, a `moved` marker in
-/// the old unit's feed when the unit changed, the record row; the merged document goes to
-/// the cache.
+/// Writes an accepted verdict: the record row; its new changes (in causal order) and, when
+/// the unit changed, a `moved` marker in the old unit's feed go to `log` at `slot`, written
+/// after the last record; the merged document goes to the cache.
 fn store(
     tx: &dyn Sql,
-    caller: &Caller,
     record: Uuid,
     current: Checked,
-    now_ms: i64,
     cache: Option<&DocCache>,
+    (log, slot): (&mut PendingLog, usize),
 ) -> anyhow::Result<Stored> {
     let new_record = current.base_heads.is_none();
     let accepted = match current.verdict {
@@ -242,7 +306,6 @@ fn store(
         Verdict::Known { hashes, restricted } => {
             return Ok(Stored::Accepted {
                 hashes,
-                logged: 0,
                 restricted,
                 accepted_declaration: None,
             });
@@ -251,7 +314,7 @@ fn store(
     };
     let Accept {
         hashes,
-        log,
+        log: changes,
         scope,
         newly_accepted,
         moved_from,
@@ -259,14 +322,21 @@ fn store(
         doc,
         read,
     } = accepted;
-    let mut logged = 0;
-    for (hash, bytes) in &log {
-        if feed::append_change(tx, record, hash, bytes, &scope, caller.device_id, now_ms)? {
-            logged += 1;
-        }
+    for change in changes {
+        log.rows.push(PendingRow {
+            slot,
+            record,
+            scope: scope.clone(),
+            change: Some(change),
+        });
     }
     if let Some(old_scope) = &moved_from {
-        feed::append_moved(tx, record, old_scope, caller.device_id, now_ms)?;
+        log.rows.push(PendingRow {
+            slot,
+            record,
+            scope: old_scope.clone(),
+            change: None,
+        });
     }
     let restricted = sync_core::model::sensitivity::scope_unit(&scope).1;
     if new_record {
@@ -298,7 +368,6 @@ fn store(
     }
     Ok(Stored::Accepted {
         hashes,
-        logged,
         restricted,
         accepted_declaration,
     })

@@ -8,6 +8,8 @@
 //!   index on open keys, and the writer running the loser again);
 //! - two admins deciding the same item on two nodes: one decision, the other refused as
 //!   already closed (the HTTP route answers that with 409).
+//! - pushes across the same wards in opposite orders never deadlock (records, then feeds,
+//!   locked in one order; a lock wait over 5 s fails the test).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::process::Command;
@@ -44,7 +46,11 @@ struct Nodes {
 }
 
 fn nodes(n: usize) -> Nodes {
-    let db = TestDatabase::start();
+    nodes_on(TestDatabase::start(), n)
+}
+
+/// `n` nodes on `db`, migrated.
+fn nodes_on(db: TestDatabase, n: usize) -> Nodes {
     let dir = tempfile::tempdir().unwrap();
     let out = Command::new(bin())
         .arg("migrate")
@@ -96,6 +102,11 @@ impl Device {
 
     /// A new citizen record as one pushed change.
     fn citizen(&self, name: &str, id_number: Option<&str>) -> PushRecord {
+        self.citizen_in(UNIT, name, id_number)
+    }
+
+    /// A new citizen record of `unit` as one pushed change.
+    fn citizen_in(&self, unit: &str, name: &str, id_number: Option<&str>) -> PushRecord {
         let mut fields = Fields::new();
         fields.insert("full_name".into(), name.into());
         fields.insert("status".into(), "active".into());
@@ -105,7 +116,7 @@ impl Device {
         let record = Record {
             id: Uuid::now_v7(),
             kind: Kind::Citizen,
-            unit: UNIT.into(),
+            unit: unit.into(),
             fields,
         };
         let (_, mut change) = RecordDoc::create(&record, &Author::new(&self.actor, now_ms()))
@@ -463,4 +474,70 @@ async fn concurrent_edits(nodes: &Nodes) {
             "record {id}: a concurrent edit was lost from the stored document"
         );
     }
+}
+
+#[test]
+fn pushes_across_the_same_wards_in_opposite_orders_never_deadlock() {
+    let db = TestDatabase::start();
+    // PostgreSQL breaks a deadlock only after `deadlock_timeout`: set that far out and cap
+    // every lock wait at 5 s, so that a deadlock fails a push instead of costing a second.
+    // Each push locks its feeds in one order (sorted) and only for its inserts and commit,
+    // so no wait here comes near 5 s.
+    db.execute(
+        "DO $$ BEGIN
+           EXECUTE format('ALTER DATABASE %I SET deadlock_timeout = ''10min''', current_database());
+           EXECUTE format('ALTER DATABASE %I SET lock_timeout = ''5s''', current_database());
+         END $$",
+    )
+    .expect("set the database's lock settings");
+    let nodes = nodes_on(db, 2);
+    let lock_timeout = nodes.stores[1]
+        .read(|c| {
+            c.query_value::<String>("SELECT current_setting('lock_timeout')", &[])
+                .map_err(anyhow::Error::from)
+        })
+        .unwrap();
+    assert_eq!(
+        lock_timeout, "5s",
+        "the nodes' connections have the setting"
+    );
+    runtime().block_on(opposite_orders(&nodes));
+}
+
+async fn opposite_orders(nodes: &Nodes) {
+    const ROUNDS: usize = 25;
+    const WARDS: [&str; 2] = ["07132", "07135"];
+    let mut jobs = Vec::new();
+    for d in 0..4 {
+        let writer = nodes.writers[d % 2].clone();
+        jobs.push(tokio::spawn(async move {
+            let dev = Device::new();
+            let mut caller = dev.caller();
+            caller.scopes = WARDS.iter().map(|w| w.to_string()).collect();
+            let mut accepted = 0;
+            for round in 0..ROUNDS {
+                // Devices 0 and 2 push ward A's record first, 1 and 3 ward B's.
+                let mut push: Vec<PushRecord> = WARDS
+                    .iter()
+                    .map(|w| dev.citizen_in(w, &format!("Trần Văn {d} {round}"), None))
+                    .collect();
+                if d % 2 == 1 {
+                    push.reverse();
+                }
+                let caller = caller.clone();
+                let out = writer
+                    .run(move |tx| sync::push(tx, &caller, &push, now_ms(), None))
+                    .await
+                    .expect("a push never waits 5 s for a lock");
+                assert!(out.rejected.is_empty(), "{:?}", out.rejected);
+                accepted += out.accepted_records.len();
+            }
+            accepted
+        }));
+    }
+    let mut total = 0;
+    for j in jobs {
+        total += j.await.unwrap();
+    }
+    assert_eq!(total, 4 * ROUNDS * 2, "every pushed record accepted");
 }
