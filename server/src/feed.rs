@@ -183,20 +183,19 @@ fn next_seq(tx: &dyn Sql, unit: &str) -> Result<i64, DbError> {
     )
 }
 
-/// Locks the rows of `records` on PostgreSQL in one order (sorted by id) at the start of a
-/// push; the push's later `lock_heads` of each then finds its own lock. Without it two pushes
-/// naming the same records in different orders would lock them in different orders and
-/// deadlock, which PostgreSQL breaks only after `deadlock_timeout` (1 s by default). A record
-/// that does not exist yet has no row to lock (a concurrent creation is caught by
-/// [`insert_new_record`]). SQLite's one writer needs no lock.
-pub fn lock_records_in_order(tx: &dyn Sql, records: &BTreeSet<Uuid>) -> Result<(), DbError> {
-    if tx.dialect() != Dialect::Postgres || records.len() < 2 {
-        return Ok(());
-    }
-    for id in records {
-        tx.query_opt("SELECT 1 FROM records WHERE id = ?1 FOR UPDATE", &[id])?;
-    }
-    Ok(())
+/// [`lock_heads`] of every record in `records`, in one order (sorted by id): at the start
+/// of a push, so that on PostgreSQL two pushes naming the same records lock them in the
+/// same order. Taken in each request's own order they would deadlock, which PostgreSQL
+/// breaks only after `deadlock_timeout` (1 s by default). A record that does not exist yet
+/// has no row to lock (a concurrent creation is caught by [`insert_new_record`]).
+pub fn lock_heads_in_order(
+    tx: &dyn Sql,
+    records: BTreeSet<Uuid>,
+) -> Result<HashMap<Uuid, Option<Vec<u8>>>, DbError> {
+    records
+        .into_iter()
+        .map(|id| Ok((id, lock_heads(tx, id)?)))
+        .collect()
 }
 
 /// Locks the `unit_seq` rows of `scopes` on PostgreSQL in one order (sorted by name),

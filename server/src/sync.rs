@@ -174,13 +174,16 @@ pub fn push_checked(
     // feed's `unit_seq` row stays locked from its first row to the commit, so each unit's
     // pushes wait for one another only for the inserts and the commit, not for the checks.
     let mut log = PendingLog::default();
-    let ids: BTreeSet<Uuid> = records.iter().map(|p| p.record).collect();
-    feed::lock_records_in_order(tx, &ids)?;
+    // On PostgreSQL each record's row lock holds it still until this transaction ends
+    // (taken before a re-check too, so that the re-check reads what is then stored).
+    let mut locked = feed::lock_heads_in_order(tx, records.iter().map(|p| p.record).collect())?;
     let mut checked = checked.into_iter();
     for (slot, push) in records.iter().enumerate() {
-        // On PostgreSQL the row lock holds the record still until this transaction ends
-        // (taken before a re-check too, so that the re-check reads what is then stored).
-        let heads = feed::lock_heads(tx, push.record)?;
+        // A record named twice in one request: its second time reads what its first stored.
+        let heads = match locked.remove(&push.record) {
+            Some(heads) => heads,
+            None => feed::get_heads(tx, push.record)?,
+        };
         let current = match checked.next() {
             Some(c) if c.base_heads == heads => c,
             _ => evaluate(tx, caller, push, &ctx, now_ms, cache)?,
