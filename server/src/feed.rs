@@ -150,15 +150,33 @@ pub fn set_restricted(tx: &dyn Sql, id: Uuid, restricted: bool) -> Result<(), Db
 }
 
 /// Inserts or replaces a record row (document, heads and search columns).
+///
+/// The indexed search columns (kind, unit, status, name key, ID number) are written by a
+/// second statement only when one of them changed: a column named in an UPDATE rewrites
+/// its index entries even with the same value, and most accepted changes (a phone number,
+/// a note, an appointment day) change none of them. Each index entry rewritten is a page
+/// in the WAL of that commit.
 pub fn put_record(tx: &dyn Sql, row: &RecordRow) -> Result<(), DbError> {
     write_record(
         tx,
         row,
-        "ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, unit = excluded.unit,
-         status = excluded.status, doc = excluded.doc, heads = excluded.heads,
-         name_key = excluded.name_key, id_number = excluded.id_number,
+        "ON CONFLICT (id) DO UPDATE SET doc = excluded.doc, heads = excluded.heads,
          findings = excluded.findings, updated_ms = excluded.updated_ms,
          doc_len = excluded.doc_len",
+    )?;
+    tx.execute(
+        "UPDATE records SET kind = ?2, unit = ?3, status = ?4, name_key = ?5, id_number = ?6
+          WHERE id = ?1 AND (kind IS DISTINCT FROM ?2 OR unit IS DISTINCT FROM ?3
+             OR status IS DISTINCT FROM ?4 OR name_key IS DISTINCT FROM ?5
+             OR id_number IS DISTINCT FROM ?6)",
+        &[
+            &row.id,
+            &row.kind,
+            &row.unit,
+            &row.status,
+            &row.name_key,
+            &row.id_number,
+        ],
     )?;
     Ok(())
 }

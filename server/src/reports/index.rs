@@ -76,7 +76,22 @@ pub fn index_record(tx: &dyn Sql, record: &Record, now_ms: i64) -> Result<(), Db
                  filed_on = excluded.filed_on, due_on = excluded.due_on,
                  decided_on = excluded.decided_on, decision_days = excluded.decision_days,
                  updated_ms = excluded.updated_ms, citizen = excluded.citizen,
-                 registration = excluded.registration, expires_on = excluded.expires_on",
+                 registration = excluded.registration, expires_on = excluded.expires_on
+             -- Rewritten only when a reported column changed (`updated_ms` is then the
+             -- time of the last change that mattered to the reports): most edits change
+             -- none, and an unchanged row costs no page in the WAL.
+             WHERE report_dossiers.kind IS DISTINCT FROM excluded.kind
+                OR report_dossiers.procedure IS DISTINCT FROM excluded.procedure
+                OR report_dossiers.unit IS DISTINCT FROM excluded.unit
+                OR report_dossiers.status IS DISTINCT FROM excluded.status
+                OR report_dossiers.outcome IS DISTINCT FROM excluded.outcome
+                OR report_dossiers.filed_on IS DISTINCT FROM excluded.filed_on
+                OR report_dossiers.due_on IS DISTINCT FROM excluded.due_on
+                OR report_dossiers.decided_on IS DISTINCT FROM excluded.decided_on
+                OR report_dossiers.decision_days IS DISTINCT FROM excluded.decision_days
+                OR report_dossiers.citizen IS DISTINCT FROM excluded.citizen
+                OR report_dossiers.registration IS DISTINCT FROM excluded.registration
+                OR report_dossiers.expires_on IS DISTINCT FROM excluded.expires_on",
             &[
                 &id,
                 &kind,
@@ -137,7 +152,10 @@ pub fn index_record(tx: &dyn Sql, record: &Record, now_ms: i64) -> Result<(), Db
              ON CONFLICT (record, code) DO UPDATE SET kind = excluded.kind, unit = excluded.unit,
                  first_seen_on = CASE WHEN report_findings.resolved_on IS NULL
                      THEN report_findings.first_seen_on ELSE excluded.first_seen_on END,
-                 resolved_on = NULL",
+                 resolved_on = NULL
+             WHERE report_findings.resolved_on IS NOT NULL
+                OR report_findings.kind IS DISTINCT FROM excluded.kind
+                OR report_findings.unit IS DISTINCT FROM excluded.unit",
             &[&id, code, &kind, &unit, &today],
         )?;
     }
@@ -202,7 +220,17 @@ fn index_citizen(tx: &dyn Sql, record: &Record, id: &str, now_ms: i64) -> Result
              has_id_number = excluded.has_id_number, card_issued_on = excluded.card_issued_on,
              card_expires_on = excluded.card_expires_on, card_due_age = excluded.card_due_age,
              updated_ms = excluded.updated_ms, id_notified = excluded.id_notified,
-             vneid_active = excluded.vneid_active",
+             vneid_active = excluded.vneid_active
+         -- As for report_dossiers: only when a reported column changed.
+         WHERE report_citizens.unit IS DISTINCT FROM excluded.unit
+            OR report_citizens.status IS DISTINCT FROM excluded.status
+            OR report_citizens.turns_14_on IS DISTINCT FROM excluded.turns_14_on
+            OR report_citizens.has_id_number IS DISTINCT FROM excluded.has_id_number
+            OR report_citizens.card_issued_on IS DISTINCT FROM excluded.card_issued_on
+            OR report_citizens.card_expires_on IS DISTINCT FROM excluded.card_expires_on
+            OR report_citizens.card_due_age IS DISTINCT FROM excluded.card_due_age
+            OR report_citizens.id_notified IS DISTINCT FROM excluded.id_notified
+            OR report_citizens.vneid_active IS DISTINCT FROM excluded.vneid_active",
         &[
             &id,
             &record.unit.as_str(),

@@ -587,7 +587,8 @@ pub fn index_record(tx: &dyn Sql, record: &Record) -> Result<IndexRow, DbError> 
              citizen_id = excluded.citizen_id, procedure = excluded.procedure,
              address = excluded.address, address_unit = excluded.address_unit,
              from_date = excluded.from_date, to_date = excluded.to_date,
-             merged_into = excluded.merged_into, captured_on = excluded.captured_on"
+             merged_into = excluded.merged_into, captured_on = excluded.captured_on
+             WHERE {UNCHANGED_INDEX_ROW}"
         ),
         &[
             &row.record,
@@ -611,25 +612,74 @@ pub fn index_record(tx: &dyn Sql, record: &Record) -> Result<IndexRow, DbError> 
         index_numbers(tx, record)?;
     }
     if record.kind == Kind::Household {
-        let id = record.id.to_string();
-        tx.execute("DELETE FROM review_members WHERE household = ?1", &[&id])?;
-        if let Some(members) = record.fields.get("members").and_then(Value::as_map) {
-            for (citizen, entry) in members {
-                let rel = entry
-                    .as_map()
-                    .and_then(|m| m.get("relationship"))
-                    .and_then(Value::as_text);
-                tx.execute(
-                    "INSERT INTO review_members (household, citizen, relationship)
-                     VALUES (?1, ?2, ?3)
-                     ON CONFLICT (citizen, household)
-                     DO UPDATE SET relationship = excluded.relationship",
-                    &[&id, citizen, &rel],
-                )?;
-            }
-        }
+        index_members(tx, record)?;
     }
     Ok(row)
+}
+
+/// The upsert condition of [`index_record`]: an index row is rewritten only when a column
+/// changed (most edits change none; an unchanged row then costs no page in the WAL).
+const UNCHANGED_INDEX_ROW: &str = "review_index.kind IS DISTINCT FROM excluded.kind
+    OR review_index.unit IS DISTINCT FROM excluded.unit
+    OR review_index.status IS DISTINCT FROM excluded.status
+    OR review_index.id_number IS DISTINCT FROM excluded.id_number
+    OR review_index.name_key IS DISTINCT FROM excluded.name_key
+    OR review_index.date_of_birth IS DISTINCT FROM excluded.date_of_birth
+    OR review_index.citizen_id IS DISTINCT FROM excluded.citizen_id
+    OR review_index.procedure IS DISTINCT FROM excluded.procedure
+    OR review_index.address IS DISTINCT FROM excluded.address
+    OR review_index.address_unit IS DISTINCT FROM excluded.address_unit
+    OR review_index.from_date IS DISTINCT FROM excluded.from_date
+    OR review_index.to_date IS DISTINCT FROM excluded.to_date
+    OR review_index.merged_into IS DISTINCT FROM excluded.merged_into
+    OR review_index.captured_on IS DISTINCT FROM excluded.captured_on";
+
+/// A household's member rows, rewritten only when its members or their relationships
+/// changed.
+fn index_members(tx: &dyn Sql, record: &Record) -> Result<(), DbError> {
+    let id = record.id.to_string();
+    let mut now: Vec<(String, Option<String>)> = record
+        .fields
+        .get("members")
+        .and_then(Value::as_map)
+        .map(|members| {
+            members
+                .iter()
+                .map(|(citizen, entry)| {
+                    let rel = entry
+                        .as_map()
+                        .and_then(|m| m.get("relationship"))
+                        .and_then(Value::as_text)
+                        .map(str::to_owned);
+                    (citizen.clone(), rel)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    now.sort();
+    let mut had: Vec<(String, Option<String>)> = tx
+        .query(
+            "SELECT citizen, relationship FROM review_members WHERE household = ?1",
+            &[&id],
+        )?
+        .iter()
+        .map(|r| Ok((r.get(0)?, r.get(1)?)))
+        .collect::<Result<_, DbError>>()?;
+    had.sort();
+    if had == now {
+        return Ok(());
+    }
+    tx.execute("DELETE FROM review_members WHERE household = ?1", &[&id])?;
+    for (citizen, rel) in &now {
+        tx.execute(
+            "INSERT INTO review_members (household, citizen, relationship)
+             VALUES (?1, ?2, ?3)
+             ON CONFLICT (citizen, household)
+             DO UPDATE SET relationship = excluded.relationship",
+            &[&id, citizen, rel],
+        )?;
+    }
+    Ok(())
 }
 
 /// Every number a citizen carries: the personal ID number, the old CMND number and each

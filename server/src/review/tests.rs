@@ -1405,3 +1405,55 @@ fn names_folding_to_one_key_are_told_apart_and_the_same_person_is_found_across_w
 fn db_fresh() -> Db {
     db()
 }
+
+/// Rows written to the search and report indexes when `doc` is stored and detected.
+fn index_writes(db: &mut Db, doc: &RecordDoc) -> i64 {
+    let tx = db.conn.transaction().unwrap();
+    let record = doc.read().unwrap();
+    feed::put_record(&tx, &row_for(doc, &record, &[], NOW)).unwrap();
+    let before = tx.total_changes();
+    super::store::index_record(&tx, &record).unwrap();
+    crate::reports::index::index_record(&tx, &record, NOW).unwrap();
+    let writes = (tx.total_changes() - before) as i64;
+    tx.commit().unwrap();
+    writes
+}
+
+#[test]
+fn an_edit_that_changes_no_indexed_field_rewrites_no_index_row_and_one_that_does_rewrites_it() {
+    let mut db = db();
+    let base = new_doc(Kind::Citizen, citizen_fields("Nguyễn Văn An"), A);
+    db.push(&base);
+    let id = base.read().unwrap().id;
+    // A phone number is in neither the review index nor the reports.
+    let mut phone = base.fork();
+    phone
+        .edit(&[set("phone", "0912345678")], &author(A, NOW - 1_000))
+        .unwrap();
+    assert_eq!(index_writes(&mut db, &phone), 0);
+    // A new name is: its index row is rewritten, and duplicates are found by the new name.
+    let mut renamed = phone.fork();
+    renamed
+        .edit(&[set("full_name", "Trần Thị Bình")], &author(A, NOW - 500))
+        .unwrap();
+    assert!(index_writes(&mut db, &renamed) >= 1);
+    let key: String = db
+        .conn
+        .query_row(
+            "SELECT name_key FROM review_index WHERE record = ?1",
+            [id.to_string()],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(key, sync_core::model::search_key("Trần Thị Bình"));
+    // And the record's own search column follows the name.
+    let stored: String = db
+        .conn
+        .query_row(
+            "SELECT name_key FROM records WHERE id = ?1",
+            [id.to_string()],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(stored, key);
+}
