@@ -84,9 +84,23 @@ impl Pool {
     }
 
     /// Runs `f` on a reader connection (a consistent snapshot for the statement).
+    ///
+    /// A free reader is taken when there is one; only when every reader is busy does the
+    /// caller wait, on the next one in turn. (Waiting on a fixed turn while other readers
+    /// sat idle left a server's cores idle under concurrent pulls.)
     pub fn read<T, E>(&self, f: impl FnOnce(&Connection) -> Result<T, E>) -> Result<T, E> {
-        let i = self.next_reader.fetch_add(1, Ordering::Relaxed) % self.readers.len();
-        let conn = self.readers[i].lock().unwrap_or_else(|p| p.into_inner());
+        let n = self.readers.len();
+        let start = self.next_reader.fetch_add(1, Ordering::Relaxed) % n;
+        for k in 0..n {
+            match self.readers[(start + k) % n].try_lock() {
+                Ok(conn) => return f(&conn),
+                Err(std::sync::TryLockError::Poisoned(p)) => return f(&p.into_inner()),
+                Err(std::sync::TryLockError::WouldBlock) => {}
+            }
+        }
+        let conn = self.readers[start]
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
         f(&conn)
     }
 }
