@@ -116,8 +116,14 @@ pub struct Config {
 
     /// Memory for loaded Automerge documents kept between exchanges, in MiB (an estimate of
     /// their in-memory size; least recently used documents are dropped past it; 0 disables
-    /// the cache).
-    #[arg(long, env = "FERRY_DOC_CACHE_MIB", default_value_t = 64, global = true)]
+    /// the cache). The default holds the documents of ≈ 11,000 records (a generated record's
+    /// document and reading are estimated at ≈ 22 KiB).
+    #[arg(
+        long,
+        env = "FERRY_DOC_CACHE_MIB",
+        default_value_t = 256,
+        global = true
+    )]
     pub doc_cache_mib: u64,
     /// Login attempts (`/v1/login` and the console sign-in) one client address may make per
     /// minute (burst and refill); beyond it 429 with `Retry-After`.
@@ -231,7 +237,7 @@ impl Default for Config {
             lockout_attempts: 5,
             lockout_minutes: 15,
             request_timeout_secs: 60,
-            doc_cache_mib: 64,
+            doc_cache_mib: 256,
             login_per_address_per_minute: 30,
             login_per_account_per_minute: 10,
             trust_proxy_headers: false,
