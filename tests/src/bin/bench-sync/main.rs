@@ -877,14 +877,17 @@ fn run_size(cfg: &Cfg, bin: &Path, n: usize, report: &mut Report) -> anyhow::Res
 
     // Throughput: devices pushing small edits concurrently (direct connections).
     if let Some(phone) = &unthr_phone {
-        // Catch the phone up so the pushing devices start from today's cursors.
-        FerryClient::login(server.addr(), "phone", phone)?.sync(phone, 1000)?;
-        let cursors = phone.pool().read(sync_core::store::tables::cursors)?;
         let mut next = 0usize;
         for &(devs, batch) in &cfg.throughput {
             progress(&format!(
                 "{n} records: throughput, {devs} devices × {batch} changes per request"
             ));
+            // Catch the phone up so the pushing devices start from today's cursors, before
+            // each run: from an earlier run's cursors each device would first pull every
+            // change of the runs before (16 × 5 000 entries after a 16 × 25 run), and the
+            // figure would measure that catch-up, not the devices pushing.
+            FerryClient::login(server.addr(), "phone", phone)?.sync(phone, 1000)?;
+            let cursors = phone.pool().read(sync_core::store::tables::cursors)?;
             let per_device = (cfg.throughput_changes / devs)
                 .max(batch)
                 .min(n / (2 * devs).max(1));
