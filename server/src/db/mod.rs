@@ -106,6 +106,29 @@ pub fn placeholders(first: usize, n: usize) -> String {
         .join(", ")
 }
 
+/// The `DO UPDATE` part of an upsert into `table` that rewrites the row only when one of
+/// `compared` changed: `SET c = excluded.c, …, <also> WHERE table.c IS DISTINCT FROM
+/// excluded.c OR …` (both engines accept it). `also` are assignments made with such an
+/// update but never a reason for one (a timestamp).
+///
+/// A column named in an UPDATE rewrites its index entries even with the same value, each a
+/// page in the commit's WAL; most accepted changes (a phone number, a note) change none of
+/// the columns an index row or a report row holds.
+pub fn update_if_changed(table: &str, compared: &[&str], also: &[&str]) -> String {
+    let set = compared
+        .iter()
+        .map(|c| format!("{c} = excluded.{c}"))
+        .chain(also.iter().map(|a| (*a).to_owned()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let changed = compared
+        .iter()
+        .map(|c| format!("{table}.{c} IS DISTINCT FROM excluded.{c}"))
+        .collect::<Vec<_>>()
+        .join(" OR ");
+    format!("DO UPDATE SET {set} WHERE {changed}")
+}
+
 /// A connection or transaction of either engine: the one interface the domain code uses.
 ///
 /// Methods take `&self` on both engines, so a function takes `tx: &dyn Sql` whether it runs
@@ -261,5 +284,19 @@ impl Store {
             }
             Store::Postgres(pg) => pg.write(f),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::update_if_changed;
+
+    #[test]
+    fn an_update_if_changed_sets_every_column_and_its_extras_but_compares_only_the_columns() {
+        assert_eq!(
+            update_if_changed("t", &["a", "b"], &["ts = excluded.ts"]),
+            "DO UPDATE SET a = excluded.a, b = excluded.b, ts = excluded.ts \
+             WHERE t.a IS DISTINCT FROM excluded.a OR t.b IS DISTINCT FROM excluded.b"
+        );
     }
 }

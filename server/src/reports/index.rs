@@ -4,12 +4,14 @@
 //! next to the review index whenever a stored record is indexed (`review::detect`), so the
 //! reports count rows and never load documents. Portable SQL through the storage seam.
 
+use std::sync::LazyLock;
+
 use sync_core::model::rules::{card_valid_until, effective_procedure};
 use sync_core::model::working_days;
 use sync_core::model::{Date, Finding, Kind, PartialDate, Record};
 use sync_core::time::local_date;
 
-use crate::db::{DbError, Sql};
+use crate::db::{DbError, Sql, update_if_changed};
 
 /// What a dossier's status amounts to for the reports.
 pub fn outcome(kind: Kind, status: &str) -> &'static str {
@@ -34,6 +36,67 @@ pub fn procedure_of(record: &Record) -> String {
 fn date(record: &Record, field: &str) -> Option<Date> {
     record.text(field).and_then(Date::parse)
 }
+
+/// The upsert of a dossier row. Rewritten only when a reported column changed
+/// ([`crate::db::update_if_changed`]); `updated_ms` is then the time of the last change that
+/// mattered to the reports.
+static UPSERT_DOSSIER: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "INSERT INTO report_dossiers (record, kind, procedure, unit, status, outcome,
+             period_on, filed_on, due_on, decided_on, decision_days, first_seen_ms, updated_ms,
+             citizen, registration, expires_on)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12, ?13, ?14, ?15)
+         ON CONFLICT (record) {}",
+        update_if_changed(
+            "report_dossiers",
+            &[
+                "kind",
+                "procedure",
+                "unit",
+                "status",
+                "outcome",
+                "filed_on",
+                "due_on",
+                "decided_on",
+                "decision_days",
+                "citizen",
+                "registration",
+                "expires_on",
+            ],
+            &[
+                // The day a dossier counts in is its filing day once it has one.
+                "period_on = CASE WHEN excluded.filed_on IS NOT NULL THEN excluded.filed_on
+                     ELSE report_dossiers.period_on END",
+                "updated_ms = excluded.updated_ms",
+            ],
+        )
+    )
+});
+
+/// The upsert of a citizen's coverage row, as [`UPSERT_DOSSIER`].
+static UPSERT_CITIZEN: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "INSERT INTO report_citizens (record, unit, status, turns_14_on, has_id_number,
+             card_issued_on, card_expires_on, card_due_age, updated_ms, id_notified, vneid_active)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+         ON CONFLICT (record) {}",
+        update_if_changed(
+            "report_citizens",
+            &[
+                "unit",
+                "status",
+                "turns_14_on",
+                "has_id_number",
+                "card_issued_on",
+                "card_expires_on",
+                "card_due_age",
+                "id_notified",
+                "vneid_active",
+            ],
+            &["updated_ms = excluded.updated_ms"],
+        )
+    )
+});
 
 /// Writes the report rows of one record (as just stored in `tx`).
 pub fn index_record(tx: &dyn Sql, record: &Record, now_ms: i64) -> Result<(), DbError> {
@@ -64,34 +127,7 @@ pub fn index_record(tx: &dyn Sql, record: &Record, now_ms: i64) -> Result<(), Db
             .then(|| date(record, "to_date").map(|d| d.to_string()))
             .flatten();
         tx.execute(
-            "INSERT INTO report_dossiers (record, kind, procedure, unit, status, outcome,
-                 period_on, filed_on, due_on, decided_on, decision_days, first_seen_ms, updated_ms,
-                 citizen, registration, expires_on)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12, ?13, ?14, ?15)
-             ON CONFLICT (record) DO UPDATE SET
-                 kind = excluded.kind, procedure = excluded.procedure, unit = excluded.unit,
-                 status = excluded.status, outcome = excluded.outcome,
-                 period_on = CASE WHEN excluded.filed_on IS NOT NULL THEN excluded.filed_on
-                                  ELSE report_dossiers.period_on END,
-                 filed_on = excluded.filed_on, due_on = excluded.due_on,
-                 decided_on = excluded.decided_on, decision_days = excluded.decision_days,
-                 updated_ms = excluded.updated_ms, citizen = excluded.citizen,
-                 registration = excluded.registration, expires_on = excluded.expires_on
-             -- Rewritten only when a reported column changed (`updated_ms` is then the
-             -- time of the last change that mattered to the reports): most edits change
-             -- none, and an unchanged row costs no page in the WAL.
-             WHERE report_dossiers.kind IS DISTINCT FROM excluded.kind
-                OR report_dossiers.procedure IS DISTINCT FROM excluded.procedure
-                OR report_dossiers.unit IS DISTINCT FROM excluded.unit
-                OR report_dossiers.status IS DISTINCT FROM excluded.status
-                OR report_dossiers.outcome IS DISTINCT FROM excluded.outcome
-                OR report_dossiers.filed_on IS DISTINCT FROM excluded.filed_on
-                OR report_dossiers.due_on IS DISTINCT FROM excluded.due_on
-                OR report_dossiers.decided_on IS DISTINCT FROM excluded.decided_on
-                OR report_dossiers.decision_days IS DISTINCT FROM excluded.decision_days
-                OR report_dossiers.citizen IS DISTINCT FROM excluded.citizen
-                OR report_dossiers.registration IS DISTINCT FROM excluded.registration
-                OR report_dossiers.expires_on IS DISTINCT FROM excluded.expires_on",
+            &UPSERT_DOSSIER,
             &[
                 &id,
                 &kind,
@@ -212,25 +248,7 @@ fn index_citizen(tx: &dyn Sql, record: &Record, id: &str, now_ms: i64) -> Result
     let c = citizen_row(record);
     let day = |d: Option<Date>| d.map(|d| d.to_string());
     tx.execute(
-        "INSERT INTO report_citizens (record, unit, status, turns_14_on, has_id_number,
-             card_issued_on, card_expires_on, card_due_age, updated_ms, id_notified, vneid_active)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
-         ON CONFLICT (record) DO UPDATE SET
-             unit = excluded.unit, status = excluded.status, turns_14_on = excluded.turns_14_on,
-             has_id_number = excluded.has_id_number, card_issued_on = excluded.card_issued_on,
-             card_expires_on = excluded.card_expires_on, card_due_age = excluded.card_due_age,
-             updated_ms = excluded.updated_ms, id_notified = excluded.id_notified,
-             vneid_active = excluded.vneid_active
-         -- As for report_dossiers: only when a reported column changed.
-         WHERE report_citizens.unit IS DISTINCT FROM excluded.unit
-            OR report_citizens.status IS DISTINCT FROM excluded.status
-            OR report_citizens.turns_14_on IS DISTINCT FROM excluded.turns_14_on
-            OR report_citizens.has_id_number IS DISTINCT FROM excluded.has_id_number
-            OR report_citizens.card_issued_on IS DISTINCT FROM excluded.card_issued_on
-            OR report_citizens.card_expires_on IS DISTINCT FROM excluded.card_expires_on
-            OR report_citizens.card_due_age IS DISTINCT FROM excluded.card_due_age
-            OR report_citizens.id_notified IS DISTINCT FROM excluded.id_notified
-            OR report_citizens.vneid_active IS DISTINCT FROM excluded.vneid_active",
+        &UPSERT_CITIZEN,
         &[
             &id,
             &record.unit.as_str(),

@@ -574,22 +574,27 @@ fn index_from_row(r: &Row) -> Result<IndexRow, DbError> {
 const INDEX_COLUMNS: &str = "record, kind, unit, status, id_number, name_key, date_of_birth,
     citizen_id, procedure, address, address_unit, from_date, to_date, merged_into, captured_on";
 
+/// The upsert of an index row: rewritten only when a column changed
+/// ([`crate::db::update_if_changed`]).
+static UPSERT_INDEX_ROW: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let columns: Vec<&str> = INDEX_COLUMNS
+        .split(',')
+        .map(str::trim)
+        .filter(|c| *c != "record")
+        .collect();
+    format!(
+        "INSERT INTO review_index ({INDEX_COLUMNS})
+         VALUES ({}) ON CONFLICT (record) {}",
+        crate::db::placeholders(1, columns.len() + 1),
+        crate::db::update_if_changed("review_index", &columns, &[])
+    )
+});
+
 /// Writes a record's index row and (for households) its membership rows.
 pub fn index_record(tx: &dyn Sql, record: &Record) -> Result<IndexRow, DbError> {
     let row = IndexRow::of(record);
     tx.execute(
-        &format!(
-            "INSERT INTO review_index ({INDEX_COLUMNS})
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
-             ON CONFLICT (record) DO UPDATE SET kind = excluded.kind, unit = excluded.unit,
-             status = excluded.status, id_number = excluded.id_number,
-             name_key = excluded.name_key, date_of_birth = excluded.date_of_birth,
-             citizen_id = excluded.citizen_id, procedure = excluded.procedure,
-             address = excluded.address, address_unit = excluded.address_unit,
-             from_date = excluded.from_date, to_date = excluded.to_date,
-             merged_into = excluded.merged_into, captured_on = excluded.captured_on
-             WHERE {UNCHANGED_INDEX_ROW}"
-        ),
+        &UPSERT_INDEX_ROW,
         &[
             &row.record,
             &row.kind,
@@ -616,23 +621,6 @@ pub fn index_record(tx: &dyn Sql, record: &Record) -> Result<IndexRow, DbError> 
     }
     Ok(row)
 }
-
-/// The upsert condition of [`index_record`]: an index row is rewritten only when a column
-/// changed (most edits change none; an unchanged row then costs no page in the WAL).
-const UNCHANGED_INDEX_ROW: &str = "review_index.kind IS DISTINCT FROM excluded.kind
-    OR review_index.unit IS DISTINCT FROM excluded.unit
-    OR review_index.status IS DISTINCT FROM excluded.status
-    OR review_index.id_number IS DISTINCT FROM excluded.id_number
-    OR review_index.name_key IS DISTINCT FROM excluded.name_key
-    OR review_index.date_of_birth IS DISTINCT FROM excluded.date_of_birth
-    OR review_index.citizen_id IS DISTINCT FROM excluded.citizen_id
-    OR review_index.procedure IS DISTINCT FROM excluded.procedure
-    OR review_index.address IS DISTINCT FROM excluded.address
-    OR review_index.address_unit IS DISTINCT FROM excluded.address_unit
-    OR review_index.from_date IS DISTINCT FROM excluded.from_date
-    OR review_index.to_date IS DISTINCT FROM excluded.to_date
-    OR review_index.merged_into IS DISTINCT FROM excluded.merged_into
-    OR review_index.captured_on IS DISTINCT FROM excluded.captured_on";
 
 /// A household's member rows, rewritten only when its members or their relationships
 /// changed.
