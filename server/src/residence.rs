@@ -26,9 +26,9 @@ pub const SERVER_DEVICE: Uuid = Uuid::from_u128(0x0000_0000_0000_4000_8000_0000_
 struct Stored<'a>(&'a dyn Sql);
 
 impl rules::Related for Stored<'_> {
-    fn get(&self, id: Uuid) -> Option<Record> {
+    fn get(&self, id: Uuid) -> Option<Arc<Record>> {
         let stored = feed::get_record(self.0, id).ok()??;
-        RecordDoc::load(&stored.doc).ok()?.read().ok()
+        RecordDoc::load(&stored.doc).ok()?.read().ok().map(Arc::new)
     }
     fn complete(&self) -> bool {
         true

@@ -1269,9 +1269,13 @@ fn merged(
 struct LocalRecords<'a>(&'a crate::store::Pool);
 
 impl model::rules::Related for LocalRecords<'_> {
-    fn get(&self, id: Uuid) -> Option<Record> {
+    fn get(&self, id: Uuid) -> Option<std::sync::Arc<Record>> {
         let row = self.0.read(|c| tables::get_record(c, id)).ok()??;
-        RecordDoc::load(&row.doc).ok()?.read().ok()
+        RecordDoc::load(&row.doc)
+            .ok()?
+            .read()
+            .ok()
+            .map(std::sync::Arc::new)
     }
     fn complete(&self) -> bool {
         false

@@ -74,7 +74,7 @@ pub fn detect_cached(
     cache: Option<&DocCache>,
 ) -> anyhow::Result<DetectStats> {
     let mut seen = HashSet::new();
-    let mut loaded: Vec<(Arc<RecordDoc>, Record)> = Vec::new();
+    let mut loaded: Vec<(Arc<RecordDoc>, Arc<Record>)> = Vec::new();
     for id in records {
         if !seen.insert(*id) {
             continue;
@@ -84,12 +84,10 @@ pub fn detect_cached(
         };
         // The push that stored this version may have left its reading in the cache.
         let read = match cache {
-            Some(c) => c
-                .reading(*id, &stored.heads, &stored.doc)
-                .map(|(d, r)| (d, (*r).clone())),
+            Some(c) => c.reading(*id, &stored.heads, &stored.doc),
             None => RecordDoc::load(&stored.doc).and_then(|d| {
                 let r = d.read()?;
-                Ok((Arc::new(d), r))
+                Ok((Arc::new(d), Arc::new(r)))
             }),
         };
         match read {
@@ -106,7 +104,7 @@ pub fn detect_cached(
 /// (as just written in `tx`) with its reading, one per record.
 pub fn detect_loaded(
     tx: &dyn Sql,
-    loaded: &[(Arc<RecordDoc>, Record)],
+    loaded: &[(Arc<RecordDoc>, Arc<Record>)],
     now_ms: i64,
     cache: Option<&DocCache>,
 ) -> anyhow::Result<DetectStats> {
@@ -184,14 +182,14 @@ pub fn detect_loaded(
 struct Records<'a> {
     conn: &'a dyn Sql,
     cache: Option<&'a DocCache>,
-    read: std::cell::RefCell<std::collections::HashMap<Uuid, Option<Record>>>,
+    read: std::cell::RefCell<std::collections::HashMap<Uuid, Option<Arc<Record>>>>,
 }
 
 impl<'a> Records<'a> {
     /// Starts with the records the pass has already read.
     fn seeded(
         conn: &'a dyn Sql,
-        loaded: &[(Arc<RecordDoc>, Record)],
+        loaded: &[(Arc<RecordDoc>, Arc<Record>)],
         cache: Option<&'a DocCache>,
     ) -> Records<'a> {
         let read = loaded
@@ -205,7 +203,7 @@ impl<'a> Records<'a> {
         }
     }
 
-    fn get(&self, id: Uuid) -> Result<Option<Record>, DbError> {
+    fn get(&self, id: Uuid) -> Result<Option<Arc<Record>>, DbError> {
         if let Some(r) = self.read.borrow().get(&id) {
             return Ok(r.clone());
         }
@@ -220,7 +218,7 @@ impl<'a> Records<'a> {
 struct StoredRecords<'a, 'b>(&'b Records<'a>);
 
 impl rules::Related for StoredRecords<'_, '_> {
-    fn get(&self, id: Uuid) -> Option<Record> {
+    fn get(&self, id: Uuid) -> Option<Arc<Record>> {
         self.0.get(id).ok().flatten()
     }
     fn complete(&self) -> bool {
@@ -235,7 +233,7 @@ fn load_record(
     conn: &dyn Sql,
     id: Uuid,
     cache: Option<&DocCache>,
-) -> Result<Option<Record>, DbError> {
+) -> Result<Option<Arc<Record>>, DbError> {
     if let Some(c) = cache {
         // The heads first: a cached reading then needs no read of the document's bytes.
         let Some(heads) = feed::get_heads(conn, id)? else {
@@ -252,12 +250,15 @@ fn load_record(
         if let Some(e) = failed {
             return Err(e);
         }
-        return Ok(read.ok().flatten().map(|r| (*r).clone()));
+        return Ok(read.ok().flatten());
     }
     let Some(stored) = feed::get_record(conn, id)? else {
         return Ok(None);
     };
-    Ok(RecordDoc::load(&stored.doc).and_then(|d| d.read()).ok())
+    Ok(RecordDoc::load(&stored.doc)
+        .and_then(|d| d.read())
+        .ok()
+        .map(Arc::new))
 }
 
 /// The legal rules across records for one record (family `rule:<record>:<code>:<field>`):
@@ -778,7 +779,7 @@ fn duplicate_findings(records: &Records<'_>, record: &Record) -> Result<Vec<Find
             "name"
         };
         let details = if ty == ItemType::DuplicateNameDob {
-            name_match_details(record, records.get(other.record)?.as_ref(), &other)
+            name_match_details(record, records.get(other.record)?.as_deref(), &other)
         } else {
             serde_json::json!({})
         };

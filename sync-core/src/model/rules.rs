@@ -11,6 +11,8 @@
 //! records, a deceased citizen against their registrations) are public functions taking the
 //! related records, for the server's detection to call.
 
+use std::borrow::Borrow;
+
 use super::date::{Date, PartialDate};
 use super::id_number::IdNumber;
 use super::text::search_key;
@@ -142,11 +144,21 @@ fn id_number_facts(record: &Record, today: Option<Date>, out: &mut Vec<Finding>)
 /// The province (pre-2025 name, as in the code table) a free-text place names, if exactly
 /// one does. "Phường Hồng Gai, Quảng Ninh" → "Quảng Ninh".
 fn province_named_in(place: &str) -> Option<&'static str> {
+    // Each province's search key, padded as the place's words are, computed once: every
+    // push of a citizen with a place of birth registration asks this.
+    static KEYS: std::sync::LazyLock<Vec<(&'static str, String)>> =
+        std::sync::LazyLock::new(|| {
+            super::id_number::province_names()
+                .map(|name| (name, format!(" {} ", search_key(name))))
+                .collect()
+        });
     let key = format!(" {} ", search_key(place).replace([',', '.', '-', '/'], " "));
     let key = key.split_whitespace().collect::<Vec<_>>().join(" ");
     let key = format!(" {key} ");
-    let mut found: Vec<&'static str> = super::id_number::province_names()
-        .filter(|name| key.contains(&format!(" {} ", search_key(name))))
+    let mut found: Vec<&'static str> = KEYS
+        .iter()
+        .filter(|(_, padded)| key.contains(padded.as_str()))
+        .map(|(name, _)| *name)
         .collect();
     found.sort_unstable();
     found.dedup();
@@ -605,12 +617,17 @@ fn head_id_agrees(record: &Record, out: &mut Vec<Finding>) {
 
 /// A household against its members' citizen records: a minor head while an adult member
 /// exists (Residence Law Art. 10: the head has full civil capacity), and a deceased head.
-pub fn household_vs_members(household: &Record, citizens: &[Record], today: Date) -> Vec<Finding> {
+pub fn household_vs_members<C: Borrow<Record>>(
+    household: &Record,
+    citizens: &[C],
+    today: Date,
+) -> Vec<Finding> {
     let mut out = Vec::new();
     let head_id = household.text("head_id");
     let head = citizens
         .iter()
-        .find(|c| Some(c.id.to_string().as_str()) == head_id);
+        .map(Borrow::borrow)
+        .find(|c: &&Record| Some(c.id.to_string().as_str()) == head_id);
     let adult = |c: &Record| {
         partial_date(c, "date_of_birth").is_some_and(|b| b.latest().age_on(today) >= 18)
     };
@@ -620,7 +637,8 @@ pub fn household_vs_members(household: &Record, citizens: &[Record], today: Date
     if let Some(head) = head {
         let others_adult = citizens
             .iter()
-            .any(|c| c.id != head.id && adult(c) && c.status() != Some("deceased"));
+            .map(Borrow::borrow)
+            .any(|c: &Record| c.id != head.id && adult(c) && c.status() != Some("deceased"));
         if minor(head) && others_adult {
             out.push(finding(
                 "minor_head_with_adult_member",
@@ -643,7 +661,7 @@ pub fn household_vs_members(household: &Record, citizens: &[Record], today: Date
 /// accepted): one person holds one card (Identification Law Art. 18 ⚠), so one of them is a
 /// duplicate dossier to withdraw. `related` are the citizen's declarations and applications;
 /// a deceased citizen's open applications are `deceased_with_open_application` instead.
-pub fn open_applications(citizen: &Record, related: &[Record]) -> Vec<Finding> {
+pub fn open_applications<R: Borrow<Record>>(citizen: &Record, related: &[R]) -> Vec<Finding> {
     if matches!(
         citizen.status(),
         Some("deceased" | "withdrawn" | "merged_into")
@@ -653,7 +671,10 @@ pub fn open_applications(citizen: &Record, related: &[Record]) -> Vec<Finding> {
     let own = citizen.id.to_string();
     let open = related
         .iter()
-        .filter(|r| r.kind == Kind::CccdApplication && r.text("citizen_id") == Some(own.as_str()))
+        .map(Borrow::borrow)
+        .filter(|r: &&Record| {
+            r.kind == Kind::CccdApplication && r.text("citizen_id") == Some(own.as_str())
+        })
         .filter(|r| {
             matches!(
                 r.status(),
@@ -676,7 +697,11 @@ pub fn open_applications(citizen: &Record, related: &[Record]) -> Vec<Finding> {
 /// still in force on `today` and not removed, and an open card application (seed 2.1(1)
 /// "sống", App. 2 #12; Residence Law Arts. 24(1)(a), 29). `related` are the citizen's
 /// declarations and applications.
-pub fn deceased_vs_records(citizen: &Record, related: &[Record], today: Date) -> Vec<Finding> {
+pub fn deceased_vs_records<R: Borrow<Record>>(
+    citizen: &Record,
+    related: &[R],
+    today: Date,
+) -> Vec<Finding> {
     let mut out = Vec::new();
     if citizen.status() != Some("deceased") {
         return out;
@@ -684,7 +709,8 @@ pub fn deceased_vs_records(citizen: &Record, related: &[Record], today: Date) ->
     let own = citizen.id.to_string();
     let mine: Vec<&Record> = related
         .iter()
-        .filter(|r| r.text("citizen_id") == Some(own.as_str()))
+        .map(Borrow::borrow)
+        .filter(|r: &&Record| r.text("citizen_id") == Some(own.as_str()))
         .collect();
     let accepted_declaration = |r: &Record, procedures: &[&str]| {
         r.kind == Kind::ResidenceDeclaration
@@ -956,13 +982,18 @@ fn stay_notice_time(record: &Record, out: &mut Vec<Finding>) {
 /// elsewhere: only a [`complete`](Related::complete) source may conclude that a referenced
 /// record does not exist.
 pub trait Related {
-    /// The record with this id, if this source holds it.
-    fn get(&self, id: uuid::Uuid) -> Option<Record>;
+    /// The record with this id, if this source holds it. Shared, not owned: the server's
+    /// detection hands out the same reading to every rule that looks at a record.
+    fn get(&self, id: uuid::Uuid) -> Option<std::sync::Arc<Record>>;
     /// Whether a record missing from [`get`](Related::get) does not exist at all.
     fn complete(&self) -> bool;
 }
 
-fn referenced(record: &Record, field: &str, related: &dyn Related) -> Option<Record> {
+fn referenced(
+    record: &Record,
+    field: &str,
+    related: &dyn Related,
+) -> Option<std::sync::Arc<Record>> {
     record
         .text(field)
         .and_then(|s| uuid::Uuid::parse_str(s).ok())
@@ -1024,7 +1055,7 @@ pub fn related_findings(record: &Record, related: &dyn Related, today: Date) -> 
             }
         }
         Kind::Household => {
-            let citizens: Vec<Record> = members(record)
+            let citizens: Vec<std::sync::Arc<Record>> = members(record)
                 .into_iter()
                 .filter_map(|(id, _)| uuid::Uuid::parse_str(id).ok())
                 .filter_map(|id| related.get(id))
@@ -1091,11 +1122,14 @@ pub fn citizen_vs_household(citizen: &Record, household: &Record) -> Vec<Finding
 /// A household against its members' citizen records: a member whose own `household_id`
 /// names another household (the two records disagree about where the person belongs). A
 /// member with no `household_id` is not decided here: the field may simply not be filled.
-pub fn members_placed_elsewhere(household: &Record, citizens: &[Record]) -> Vec<Finding> {
+pub fn members_placed_elsewhere<C: Borrow<Record>>(
+    household: &Record,
+    citizens: &[C],
+) -> Vec<Finding> {
     if retired(household) {
         return Vec::new();
     }
-    let elsewhere = citizens.iter().any(|c| {
+    let elsewhere = citizens.iter().map(Borrow::borrow).any(|c: &Record| {
         c.kind == Kind::Citizen
             && !retired(c)
             && listed_as(household, c).is_some()
