@@ -453,7 +453,7 @@ impl RecordDoc {
                 format!("{prefix}.{}", item.key)
             };
             if item.conflict {
-                self.collect_key_conflict(obj, &item.key, path, out);
+                self.collect_key_conflict(obj, &item.key, path, out, Self::collect_conflicts);
             } else if item.value == automerge::ValueRef::Object(ObjType::Map) {
                 self.collect_conflicts(&item.id(), path, out);
             }
@@ -461,13 +461,15 @@ impl RecordDoc {
     }
 
     /// The values of one key that holds several: concurrently created maps are read as their
-    /// union (a conflict inside any of them still is one), other values are a conflict.
+    /// union (a conflict inside any of them still is one), other values are a conflict. The
+    /// maps inside are walked with `walk`.
     fn collect_key_conflict(
         &self,
         obj: &ObjId,
         key: &str,
         path: String,
         out: &mut Vec<FieldConflict>,
+        walk: fn(&RecordDoc, &ObjId, String, &mut Vec<FieldConflict>),
     ) {
         let Ok(all) = self.doc.get_all(obj, key) else {
             return;
@@ -477,7 +479,7 @@ impl RecordDoc {
             .all(|(v, _)| matches!(v, automerge::Value::Object(ObjType::Map)));
         if all.len() > 1 && all_maps {
             for (_, id) in &all {
-                self.collect_conflicts(id, path.clone(), out);
+                walk(self, id, path.clone(), out);
             }
             return;
         }
@@ -496,7 +498,7 @@ impl RecordDoc {
             });
         }
         if let Some((automerge::Value::Object(ObjType::Map), id)) = all.last() {
-            self.collect_conflicts(id, path, out);
+            walk(self, id, path, out);
         }
     }
 
@@ -1323,38 +1325,7 @@ mod tests {
             } else {
                 format!("{prefix}.{key}")
             };
-            let all = match doc.doc.get_all(obj, key.as_str()) {
-                Ok(all) => all,
-                Err(_) => continue,
-            };
-            let all_maps = all
-                .iter()
-                .all(|(v, _)| matches!(v, automerge::Value::Object(ObjType::Map)));
-            if all.len() > 1 && all_maps {
-                // Concurrently created maps are read as their union, not a conflict; a
-                // conflict inside any of them still is one.
-                for (_, id) in &all {
-                    conflicts_key_by_key(doc, id, path.clone(), out);
-                }
-                continue;
-            }
-            if all.len() > 1 {
-                let values = all
-                    .iter()
-                    .rev()
-                    .map(|(v, id)| ConflictValue {
-                        value: doc.value_of(v, id).unwrap_or(Value::Text(String::new())),
-                        ..doc.who(id)
-                    })
-                    .collect();
-                out.push(FieldConflict {
-                    field: path.clone(),
-                    values,
-                });
-            }
-            if let Some((automerge::Value::Object(ObjType::Map), id)) = all.last() {
-                conflicts_key_by_key(doc, id, path, out);
-            }
+            doc.collect_key_conflict(obj, &key, path, out, conflicts_key_by_key);
         }
     }
 
