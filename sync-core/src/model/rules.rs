@@ -1129,10 +1129,15 @@ pub fn members_placed_elsewhere<C: Borrow<Record>>(
     if retired(household) {
         return Vec::new();
     }
+    // The listed ids parsed once, not once per citizen.
+    let listed: std::collections::HashSet<uuid::Uuid> = members(household)
+        .into_iter()
+        .filter_map(|(k, _)| uuid::Uuid::parse_str(k).ok())
+        .collect();
     let elsewhere = citizens.iter().map(Borrow::borrow).any(|c: &Record| {
         c.kind == Kind::Citizen
             && !retired(c)
-            && listed_as(household, c).is_some()
+            && listed.contains(&c.id)
             && c.text("household_id")
                 .and_then(|s| uuid::Uuid::parse_str(s).ok())
                 .is_some_and(|h| h != household.id)
