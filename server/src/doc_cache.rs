@@ -342,6 +342,34 @@ mod tests {
     }
 
     #[test]
+    fn documents_the_cache_lets_go_of_are_freed_and_the_rest_are_kept() {
+        let cache = DocCache::new(2 * cost(100), Arc::new(Metrics::default()));
+        let (replaced, evicted, removed, kept) = (doc(), doc(), doc(), doc());
+        let ids: Vec<Uuid> = (0..3).map(|_| Uuid::now_v7()).collect();
+        cache.put(ids[0], vec![1], replaced.clone(), 100);
+        cache.put(ids[0], vec![2], kept.clone(), 100);
+        cache.put(ids[1], vec![1], evicted.clone(), 100);
+        // Touched, so that the next put evicts the other one.
+        assert!(cache.get(ids[0], &[2]).is_some());
+        cache.put(ids[2], vec![1], removed.clone(), 100);
+        cache.remove(ids[2]);
+        // The freeing thread drops the cache's copies; only the test's remain.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while [&replaced, &evicted, &removed]
+            .iter()
+            .any(|d| Arc::strong_count(d) > 1)
+        {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "a document the cache let go of was never freed"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        assert_eq!(Arc::strong_count(&kept), 2, "the cached document is kept");
+        assert!(cache.get(ids[0], &[2]).is_some());
+    }
+
+    #[test]
     fn a_lookup_with_other_heads_misses_and_both_outcomes_are_counted() {
         let metrics = Arc::new(Metrics::default());
         let cache = DocCache::new(1 << 20, metrics.clone());
