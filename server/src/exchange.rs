@@ -10,9 +10,14 @@
 //!    the record ids to detect in the same transaction. An exchange without a push skips
 //!    this step. The job shares its transaction with other exchanges'
 //!    jobs in its own savepoint; it is answered once the batch is committed (durable).
-//! 2. **pull** — on a reader connection, in a read transaction begun after step 1's commit:
-//!    its snapshot holds the push (and every commit before it), so the pull includes what the
-//!    push made visible, and skips the device's own rows by origin as before.
+//! 2. **pull** — on a reader connection, in one read transaction. When the checks refused
+//!    nothing, the request has no sensitive values and the device holds a cursor for each
+//!    of its scopes, it is read while step 1 commits (the device is never sent its own rows,
+//!    so an older snapshot only moves them to its next window); it is read again after the
+//!    commit when the push wrote rows meant for the device too
+//!    ([`PushOutcome::pull_after`]) or refused a record after all. Otherwise it begins after
+//!    step 1's commit: its snapshot holds the push, so the pull includes what the push made
+//!    visible, and skips the device's own rows by origin as before.
 //! 3. **detection** — the review worker is woken; it runs outside the exchange.
 //!
 //! The device status and the audit entry ([`Epilogue`]) are written by the caller through
@@ -105,8 +110,9 @@ impl AuditEntry {
     }
 }
 
-/// Runs one exchange: push (committed), then pull on a reader snapshot taken after that
-/// commit. `max_bytes` is the reply budget, already clamped.
+/// Runs one exchange: push (committed) and pull on a reader snapshot, the pull read while
+/// the push commits when it cannot depend on it (module docs). `max_bytes` is the reply
+/// budget, already clamped.
 pub async fn exchange(
     engine: &Engine,
     who: &Syncer,
@@ -133,26 +139,29 @@ pub async fn exchange(
         })
         .await??
     };
-    // An exchange without a push writes nothing before its pull.
-    let (pushed, sensitive) = if req.push.is_empty() && req.sensitive.is_empty() {
-        (PushOutcome::default(), sensitive::Applied::default())
+    // A push whose checks refused nothing and that carries no sensitive values, from a
+    // device holding a cursor for each of its scopes, is read into its reply's pull while
+    // it commits: the pull does not depend on it unless it turns out to write rows meant
+    // for this device too (`PushOutcome::pull_after`) or to refuse something after all, and
+    // then the pull is read again after the commit. (A device without a scope's cursor gets
+    // it from a pull that sees its push: a cursor is how it later learns the scope was
+    // taken away, protocol §6.4.)
+    let overlap = !req.push.is_empty()
+        && req.sensitive.is_empty()
+        && !checked.iter().any(Checked::is_rejection)
+        && who.units.iter().all(|u| req.cursors.contains_key(u));
+    let pushed_changes: usize = req.push.iter().map(|p| p.changes.len()).sum();
+    let push = push_job(engine, who, &req, checked, now);
+    let (pushed, sensitive, early) = if overlap {
+        // Room for the largest acknowledgement the push can get: a hash per pushed change.
+        let mut provisional = SyncReply::empty(now);
+        provisional.accepted = vec![serde_bytes::ByteBuf::from(vec![0u8; 32]); pushed_changes];
+        let (pushed, pulled) = tokio::join!(push, pull(engine, who, &req, max_bytes, provisional));
+        let (pushed, sensitive) = pushed?;
+        (pushed, sensitive, Some(pulled?))
     } else {
-        let (caller, req, cache) = (who.caller.clone(), req.clone(), engine.cache.clone());
-        let user = who.user.clone();
-        let mut checked = Some(checked);
-        engine
-            .writer
-            // Run again after a lost race (PostgreSQL) without the verdicts: every record is
-            // then checked inside the transaction.
-            .run(move |tx| -> anyhow::Result<_> {
-                let checked = checked.take().unwrap_or_default();
-                let pushed = push_step(tx, &caller, &req, checked, now, &cache)?;
-                // After the push: a record created in this request takes its sensitive
-                // values in the same transaction.
-                let sensitive = sensitive::apply(tx, &caller, &user, &req.sensitive, now)?;
-                Ok((pushed, sensitive))
-            })
-            .await?
+        let (pushed, sensitive) = push.await?;
+        (pushed, sensitive, None)
     };
     engine.metrics.accepted(pushed.new_changes);
     for r in &pushed.rejected {
@@ -161,24 +170,23 @@ pub async fn exchange(
     if pushed.new_changes > 0 {
         engine.review_wake.notify_one();
     }
-    let mut reply = SyncReply::empty(now);
-    reply.accepted = pushed.accepted.clone();
-    reply.rejected = pushed.rejected.clone();
-    reply.sensitive_accepted = sensitive.accepted.clone();
-    reply.sensitive_rejected = sensitive.rejected.clone();
-    let (mut reply, stats) = {
-        let (store, units, device) = (
-            engine.store.clone(),
-            who.units.clone(),
-            who.caller.device_id,
-        );
-        let req = req.clone();
-        tokio::task::spawn_blocking(move || -> anyhow::Result<(SyncReply, PullStats)> {
-            let stats =
-                store.read(|c| pull_step(c, device, &units, &req, max_bytes, &mut reply))?;
-            Ok((reply, stats))
-        })
-        .await??
+    let fits = |p: &PushOutcome| {
+        p.accepted.len() <= pushed_changes && p.accepted.iter().all(|h| h.len() <= 32)
+    };
+    let early = early.filter(|_| !pushed.pull_after && pushed.rejected.is_empty() && fits(&pushed));
+    let (mut reply, stats) = match early {
+        Some((mut pulled, stats)) => {
+            pulled.accepted = pushed.accepted.clone();
+            (pulled, stats)
+        }
+        None => {
+            let mut reply = SyncReply::empty(now);
+            reply.accepted = pushed.accepted.clone();
+            reply.rejected = pushed.rejected.clone();
+            reply.sensitive_accepted = sensitive.accepted.clone();
+            reply.sensitive_rejected = sensitive.rejected.clone();
+            pull(engine, who, &req, max_bytes, reply).await?
+        }
     };
     // A restricted record (§12.1) pushed by a role that does not read sensitive data: the
     // device drops its copy once the server has it.
@@ -204,6 +212,58 @@ pub async fn exchange(
         audit: sync_audit(who, &pushed, &sensitive, &reply, &stats),
     };
     Ok((reply, epilogue))
+}
+
+/// Step 1's write job: the push (with its verdicts) and the request's sensitive values, in
+/// one transaction; nothing to write for an exchange without either.
+async fn push_job(
+    engine: &Engine,
+    who: &Syncer,
+    req: &Arc<SyncRequest>,
+    checked: Vec<Checked>,
+    now: i64,
+) -> anyhow::Result<(PushOutcome, sensitive::Applied)> {
+    if req.push.is_empty() && req.sensitive.is_empty() {
+        return Ok((PushOutcome::default(), sensitive::Applied::default()));
+    }
+    let (caller, req, cache) = (who.caller.clone(), req.clone(), engine.cache.clone());
+    let user = who.user.clone();
+    let mut checked = Some(checked);
+    engine
+        .writer
+        // Run again after a lost race (PostgreSQL) without the verdicts: every record is
+        // then checked inside the transaction.
+        .run(move |tx| -> anyhow::Result<_> {
+            let checked = checked.take().unwrap_or_default();
+            let pushed = push_step(tx, &caller, &req, checked, now, &cache)?;
+            // After the push: a record created in this request takes its sensitive
+            // values in the same transaction.
+            let sensitive = sensitive::apply(tx, &caller, &user, &req.sensitive, now)?;
+            Ok((pushed, sensitive))
+        })
+        .await
+}
+
+/// Step 2 on the blocking pool: the pull into `reply` (which already holds what counts
+/// against the budget besides the pull).
+async fn pull(
+    engine: &Engine,
+    who: &Syncer,
+    req: &Arc<SyncRequest>,
+    max_bytes: u64,
+    mut reply: SyncReply,
+) -> anyhow::Result<(SyncReply, PullStats)> {
+    let (store, units, device) = (
+        engine.store.clone(),
+        who.units.clone(),
+        who.caller.device_id,
+    );
+    let req = req.clone();
+    tokio::task::spawn_blocking(move || -> anyhow::Result<(SyncReply, PullStats)> {
+        let stats = store.read(|c| pull_step(c, device, &units, &req, max_bytes, &mut reply))?;
+        Ok((reply, stats))
+    })
+    .await?
 }
 
 /// What an exchange writes once its reply is built, in one small writer job committed

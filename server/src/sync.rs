@@ -79,6 +79,10 @@ pub struct PushOutcome {
     /// Accepted records that are restricted (`docs/protocol.md` §12.1): a device whose role
     /// does not read sensitive data is told to drop its copy.
     pub restricted: Vec<Uuid>,
+    /// The push wrote feed rows meant for the pushing device too: a `moved` marker (a record
+    /// changed scope) or the server's own changes to other records (residence follow-ups,
+    /// protocol §5.2). Its reply's pull must then be read after its commit.
+    pub pull_after: bool,
 }
 
 /// The verdict of the checks on one record, against the stored state whose heads are
@@ -91,6 +95,13 @@ pub struct Checked {
 impl std::fmt::Debug for Checked {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Checked").finish_non_exhaustive()
+    }
+}
+
+impl Checked {
+    /// The checks refused the record.
+    pub fn is_rejection(&self) -> bool {
+        matches!(self.verdict, Verdict::Reject(_))
     }
 }
 
@@ -216,11 +227,9 @@ pub fn push_checked(
         .collect();
     // A citizen the accepting device did not hold (and so did not update) follows its
     // accepted registrations here.
-    changed.extend(crate::residence::follow_acceptances(
-        tx,
-        &declarations,
-        now_ms,
-    )?);
+    let followed = crate::residence::follow_acceptances(tx, &declarations, now_ms)?;
+    out.pull_after = !followed.is_empty() || log.rows.iter().any(|r| r.change.is_none());
+    changed.extend(followed);
     crate::review::queue::enqueue(tx, &changed, now_ms)?;
     let logged = log.write(tx, records.len(), caller.device_id, now_ms)?;
     out.new_changes = logged.iter().sum();
