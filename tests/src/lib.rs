@@ -690,6 +690,30 @@ impl Device {
         self.client.sync_once(&self.replica)
     }
 
+    /// Sends `req` as one exchange (`POST /v1/sync`), returning the raw HTTP reply.
+    pub fn post_sync(&self, req: &protocol::SyncRequest) -> HttpReply {
+        self.client
+            .send("POST", "/v1/sync", &[], Some(protocol::encode_request(req)))
+            .expect("sync request")
+    }
+
+    /// One exchange of this phone's prepared request, answered with the decoded reply
+    /// (status 200 asserted) and not applied: for tests that look at the reply itself.
+    pub fn exchange_raw(&self) -> protocol::SyncReply {
+        let req = self
+            .replica
+            .prepare_sync(&Default::default())
+            .expect("prepare");
+        let reply = self.post_sync(&req);
+        assert_eq!(
+            reply.status,
+            200,
+            "{}",
+            String::from_utf8_lossy(&reply.body)
+        );
+        decode_sync_reply(&reply).expect("reply")
+    }
+
     /// Exchanges until done (at most 50).
     pub fn sync_all(&self) -> usize {
         self.client

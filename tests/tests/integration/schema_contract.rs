@@ -7,7 +7,7 @@ use automerge::{ActorId, AutoCommit, ObjType, ROOT};
 use ferry_tests::r#gen::generate;
 use ferry_tests::{Client, Device, Server};
 use serde_bytes::ByteBuf;
-use sync_core::protocol::{self, PushRecord};
+use sync_core::protocol::PushRecord;
 use uuid::Uuid;
 
 use crate::bin;
@@ -107,15 +107,7 @@ fn a_record_written_from_docs_schema_md_alone_with_times_in_seconds_is_accepted_
         unit: "07132".into(),
         changes: vec![ByteBuf::from(change.raw_bytes().to_vec())],
     }];
-    let reply = phone
-        .client
-        .send(
-            "POST",
-            "/v1/sync",
-            &[],
-            Some(protocol::encode_request(&req)),
-        )
-        .unwrap();
+    let reply = phone.post_sync(&req);
     assert_eq!(reply.status, 200);
     let reply = ferry_tests::decode_sync_reply(&reply).unwrap();
     assert!(reply.rejected.is_empty(), "{:?}", reply.rejected);

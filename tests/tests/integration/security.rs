@@ -147,15 +147,7 @@ fn raw_push(device: &Device, record: Uuid, edits: &[Edit]) -> protocol::SyncRepl
         unit: "07132".into(),
         changes: vec![ByteBuf::from(encode_change(&mut change))],
     }];
-    let reply = device
-        .client
-        .send(
-            "POST",
-            "/v1/sync",
-            &[],
-            Some(protocol::encode_request(&req)),
-        )
-        .unwrap();
+    let reply = device.post_sync(&req);
     assert_eq!(reply.status, 200);
     ferry_tests::decode_sync_reply(&reply).unwrap()
 }
@@ -201,15 +193,7 @@ fn a_change_signed_with_another_devices_actor_is_refused() {
         .unwrap();
     let mut req = a.prepare_sync(&Default::default()).unwrap();
     req.device_id = b.device_id();
-    let reply = b
-        .client
-        .send(
-            "POST",
-            "/v1/sync",
-            &[],
-            Some(protocol::encode_request(&req)),
-        )
-        .unwrap();
+    let reply = b.post_sync(&req);
     let reply = ferry_tests::decode_sync_reply(&reply).unwrap();
     assert_eq!(reply.rejected.len(), 1);
     assert_eq!(reply.rejected[0].code, RejectCode::WrongActor);
@@ -217,15 +201,7 @@ fn a_change_signed_with_another_devices_actor_is_refused() {
 
     // A's own device id with b's token is refused outright.
     let req = a.prepare_sync(&Default::default()).unwrap();
-    let reply = b
-        .client
-        .send(
-            "POST",
-            "/v1/sync",
-            &[],
-            Some(protocol::encode_request(&req)),
-        )
-        .unwrap();
+    let reply = b.post_sync(&req);
     assert_eq!(reply.status, 403);
 
     // An actor id registered to another device is refused at login.
@@ -269,15 +245,7 @@ fn a_revoked_device_gets_wipe_then_401() {
         resync: vec![],
         sensitive: Vec::new(),
     };
-    let reply = a
-        .client
-        .send(
-            "POST",
-            "/v1/sync",
-            &[],
-            Some(protocol::encode_request(&req)),
-        )
-        .unwrap();
+    let reply = a.post_sync(&req);
     assert_eq!(reply.status, 401);
     assert_eq!(reply.json()["error"], "unauthorized");
     // And the device cannot log in again.

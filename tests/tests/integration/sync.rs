@@ -190,15 +190,7 @@ fn a_reply_stays_within_the_requested_budget_and_more_brings_the_rest() {
 
     // A no-op reconnect is one small round trip.
     let req = b.prepare_sync(&Default::default()).unwrap();
-    let reply = b
-        .client
-        .send(
-            "POST",
-            "/v1/sync",
-            &[],
-            Some(protocol::encode_request(&req)),
-        )
-        .unwrap();
+    let reply = b.post_sync(&req);
     assert!(
         reply.body.len() < 1024,
         "no-op reply is {} bytes",
@@ -289,17 +281,7 @@ fn a_record_moved_to_another_unit_is_purged_from_devices_of_the_old_unit() {
     c.sync_all();
 
     // The old unit's officer is told to drop it; the new unit's officer gets a snapshot.
-    let req = a.prepare_sync(&Default::default()).unwrap();
-    let reply = a
-        .client
-        .send(
-            "POST",
-            "/v1/sync",
-            &[],
-            Some(protocol::encode_request(&req)),
-        )
-        .unwrap();
-    let reply = ferry_tests::decode_sync_reply(&reply).unwrap();
+    let reply = a.exchange_raw();
     assert!(
         reply.purge.contains(&Purge::Record(id)),
         "{:?}",
@@ -440,4 +422,81 @@ fn first_start_prints_the_url_and_a_generated_admin_password_once() {
             .iter()
             .any(|l| l.starts_with("listening on http://127.0.0.1:"))
     );
+}
+
+/// One raw exchange of `d`, applied to its replica.
+fn raw_exchange(d: &Device) -> protocol::SyncReply {
+    let reply = d.exchange_raw();
+    d.apply_reply(&reply, now_ms()).unwrap();
+    reply
+}
+
+ferry_tests::both_engines!(
+    a_device_holding_its_cursors_never_gets_its_own_pushes_back_and_its_cursor_moves_past_them
+);
+fn a_device_holding_its_cursors_never_gets_its_own_pushes_back_and_its_cursor_moves_past_them() {
+    // A device with a cursor for each of its units may have its reply's pull read while its
+    // push commits (docs/protocol.md §6.1): the push is acknowledged whole, and the device's
+    // own rows are skipped by a later window, never sent.
+    let server = Server::start(bin());
+    server.add_user("an", "officer", &["07132"]);
+    server.add_user("binh", "officer", &["07132"]);
+    let a = Device::login(&server.url(), "an");
+    let b = Device::login(&server.url(), "binh");
+    b.create(Kind::Citizen, "07132", citizen("Trần Thị Bích"), now_ms())
+        .unwrap();
+    b.sync_all();
+    a.sync_all();
+    let cursor = |d: &Device| d.pool().read(sync_core::store::tables::cursors).unwrap()["07132"];
+    let before = cursor(&a);
+    let ids: Vec<Uuid> = (0..5)
+        .map(|i| {
+            a.create(
+                Kind::Citizen,
+                "07132",
+                citizen(&format!("Ngô Văn Tú {i}")),
+                now_ms(),
+            )
+            .unwrap()
+            .record
+            .id
+        })
+        .collect();
+    let first = raw_exchange(&a);
+    assert!(first.rejected.is_empty(), "{:?}", first.rejected);
+    assert_eq!(a.pending(), 0, "every pushed change is acknowledged");
+    assert!(
+        first.pull.iter().all(|e| !ids.contains(&e.record)),
+        "the device is not sent its own records"
+    );
+    let second = raw_exchange(&a);
+    assert!(
+        second.pull.is_empty(),
+        "nothing new, and nothing of its own"
+    );
+    let last = count_rows(&server, "SELECT max(seq) FROM changes WHERE unit = '07132'");
+    assert!(cursor(&a) > before);
+    assert_eq!(
+        cursor(&a),
+        last as u64,
+        "the cursor moved past the device's own rows"
+    );
+    // The other device gets every record.
+    b.sync_all();
+    for id in ids {
+        assert!(b.get(id).unwrap().is_some());
+    }
+}
+
+ferry_tests::both_engines!(a_first_push_into_a_unit_brings_that_units_cursor_in_the_same_reply);
+fn a_first_push_into_a_unit_brings_that_units_cursor_in_the_same_reply() {
+    // The cursor is how a device later learns it lost the unit (§6.4), so a device without
+    // one gets its reply's pull read after its push.
+    let server = Server::start(bin());
+    server.add_user("an", "officer", &["07132"]);
+    let a = Device::login(&server.url(), "an");
+    a.create(Kind::Citizen, "07132", citizen("Ngô Văn Tú"), now_ms())
+        .unwrap();
+    let reply = raw_exchange(&a);
+    assert!(reply.cursors.contains_key("07132"), "{:?}", reply.cursors);
 }
