@@ -207,7 +207,7 @@ pub async fn exchange(
             "rejected_held": req.status.rejected_held,
             "attachments_failed": req.status.attachments_failed,
             "attachments_pending": req.status.attachments_pending,
-            "pushed": req.push.iter().map(|p| p.changes.len()).sum::<usize>(),
+            "pushed": pushed_changes,
         }),
         audit: sync_audit(who, &pushed, &sensitive, &reply, &stats),
     };

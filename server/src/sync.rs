@@ -228,7 +228,7 @@ pub fn push_checked(
     // A citizen the accepting device did not hold (and so did not update) follows its
     // accepted registrations here.
     let followed = crate::residence::follow_acceptances(tx, &declarations, now_ms)?;
-    out.pull_after = !followed.is_empty() || log.rows.iter().any(|r| r.change.is_none());
+    out.pull_after = !followed.is_empty() || log.has_markers();
     changed.extend(followed);
     crate::review::queue::enqueue(tx, &changed, now_ms)?;
     let logged = log.write(tx, records.len(), caller.device_id, now_ms)?;
@@ -259,6 +259,11 @@ impl PendingLog {
             has[r.slot] = true;
         }
         has
+    }
+
+    /// Whether a `moved` marker is among the rows (a record changed scope).
+    fn has_markers(&self) -> bool {
+        self.rows.iter().any(|r| r.change.is_none())
     }
 
     /// Writes the rows in the order they were added, after locking their feeds in one
